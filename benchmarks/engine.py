@@ -1,0 +1,113 @@
+"""Engine speed and memory. Prints each figure, then a one-line JSON summary.
+
+    python benchmarks/engine.py            # PyTorch comparison when torch is importable
+
+One thread everywhere, medians of repeated runs. Targets (issue 2): forward with every gate
+≤ 3× PyTorch's fused nn.LSTM/nn.GRU at H = 128 and ≤ 1.5× at H = 256 (T = 1000, D = 8);
+forward + x1 influence at D = 1 ≤ 3× the forward alone.
+"""
+
+from __future__ import annotations
+
+import os
+
+for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[var] = "1"
+
+import argparse  # noqa: E402
+import json  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import tracemalloc  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), ".."))
+from rnnviz.engine import init_cell, run  # noqa: E402
+
+
+def median_time(fn, repeats: int) -> float:
+    fn()  # warm up
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def torch_forward(kind, D, H, xs, repeats):
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(1)
+    mod = {"lstm": torch.nn.LSTM, "gru": torch.nn.GRU, "rnn": torch.nn.RNN}[kind](D, H)
+    x = torch.from_numpy(xs.astype(np.float32))[:, None, :]
+
+    def fwd():
+        with torch.inference_mode():
+            mod(x)
+
+    return median_time(fwd, repeats)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--quick", action="store_true", help="fewer repeats, skip the memory run")
+    args = ap.parse_args()
+    reps = 5 if args.quick else args.repeats
+    T, D = 1000, 8
+    rng = np.random.default_rng(0)
+    xs = rng.normal(size=(T, D))
+    summary = {}
+    print(f"forward with all gates recorded, T={T}, D={D}, float32, 1 thread, median of {reps}")
+    for kind in ("lstm", "gru"):
+        for H in (128, 256):
+            cell = init_cell(kind, D, H, seed=0)
+            ours = median_time(lambda: run(cell, xs, influence=False), reps)
+            theirs = torch_forward(kind, D, H, xs, reps)
+            key = f"{kind}_H{H}"
+            summary[f"{key}_ms"] = round(ours * 1e3, 2)
+            line = f"  {kind:4s} H={H:3d}: rnnviz {ours * 1e3:7.2f} ms"
+            if theirs is not None:
+                ratio = ours / theirs
+                summary[f"{key}_torch_ms"] = round(theirs * 1e3, 2)
+                summary[f"{key}_ratio"] = round(ratio, 2)
+                target = 3.0 if H == 128 else 1.5
+                line += f" | torch {theirs * 1e3:7.2f} ms | ratio {ratio:4.2f} (target ≤ {target})"
+            print(line)
+
+    print(f"x1 influence at D=1, T={T}: forward+influence vs forward alone")
+    xs1 = rng.normal(size=(T, 1))
+    for kind in ("rnn", "gru", "lstm"):
+        for H in (128, 256):
+            cell = init_cell(kind, 1, H, seed=0)
+            fwd = median_time(lambda: run(cell, xs1, influence=False), reps)
+            inf = median_time(lambda: run(cell, xs1, influence=True), reps)
+            summary[f"influence_{kind}_H{H}_ratio"] = round(inf / fwd, 2)
+            print(f"  {kind:4s} H={H:3d}: forward {fwd * 1e3:7.2f} ms, with influence {inf * 1e3:7.2f} ms,"
+                  f" ratio {inf / fwd:4.2f} (target ≤ 3)")
+
+    if not args.quick:
+        T2, H2 = 10_000, 256
+        print(f"peak memory, T={T2}, H={H2}, D={D} (tracemalloc, NumPy allocations)")
+        xs2 = rng.normal(size=(T2, D))
+        for kind in ("rnn", "gru", "lstm"):
+            cell = init_cell(kind, D, H2, seed=0)
+            for infl in (False, True):
+                tracemalloc.start()
+                tr = run(cell, xs2, influence=infl)
+                _, peak = tracemalloc.get_traced_memory()
+                tracemalloc.stop()
+                del tr
+                mb = peak / 2**20
+                summary[f"peak_mb_{kind}_T{T2}_H{H2}{'_influence' if infl else ''}"] = round(mb, 1)
+                print(f"  {kind:4s} influence={str(infl):5s}: {mb:7.1f} MiB")
+    print(json.dumps(summary))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,3 @@
+"""rnnviz: watch recurrent neural networks think."""
+
+__version__ = "0.1.0"

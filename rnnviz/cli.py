@@ -1,0 +1,108 @@
+"""The ``rnnviz`` command line: thin, parses, calls the engine or the UI, reports errors.
+
+Bad input never shows a traceback: one line on stderr naming the file and the problem, and
+exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import warnings
+
+EXIT_BAD_INPUT = 2
+
+COMMANDS = ("trace",)
+
+
+def _fail(message: str) -> int:
+    print(f"rnnviz: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _trace_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rnnviz trace",
+        description="Run a trained cell over an input sequence and save everything it computed.",
+    )
+    p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras or .weights.h5")
+    p.add_argument("input", metavar="INPUT", help=".csv (one row per step, one column per feature) or .npy")
+    p.add_argument("-o", "--output", metavar="OUT.npz", required=True, help="where to write the trace")
+    p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
+                   help="activation of a vanilla RNN when the file does not say (default tanh)")
+    p.add_argument("--layer", type=int, default=-1, metavar="K",
+                   help="which stacked layer to trace (0-based; default the last)")
+    return p
+
+
+def cmd_trace(argv) -> int:
+    import numpy as np
+
+    from .engine import InputError, NonFiniteWarning, load_weights, run
+    from .engine.atomic import atomic_write
+    from .engine.inputs import read_sequence
+
+    args = _trace_parser().parse_args(argv)
+    out = args.output
+    if not out.lower().endswith(".npz"):
+        return _fail(f"{out}: the output must be an .npz file")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        return _fail(f"{out}: folder {folder} does not exist")
+    try:
+        kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
+        model = load_weights(args.weights, **kw)
+        layers = getattr(model, "layers", (model,))
+        if not -len(layers) <= args.layer < len(layers):
+            raise InputError(
+                f"has {len(layers)} layer{'s' if len(layers) != 1 else ''}; --layer {args.layer} is out of range",
+                args.weights,
+            )
+        xs = read_sequence(args.input, input_size=layers[0].input_size)
+    except InputError as err:
+        return _fail(str(err))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", NonFiniteWarning)
+        trace = run(model, xs, influence=True, layer=args.layer)
+    for w in caught:
+        if issubclass(w.category, NonFiniteWarning):
+            print(f"rnnviz: warning: {w.message}", file=sys.stderr)
+    arrays = {k: np.ascontiguousarray(v) for k, v in trace.arrays().items()}
+    try:
+        atomic_write(out, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+    except OSError as err:
+        return _fail(f"{out}: cannot write ({err.strerror or err})")
+    return 0
+
+
+def _app_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rnnviz",
+        description="Watch recurrent neural networks think: step through an RNN, GRU or LSTM and "
+        "see hidden states, gates and the fading of x1.",
+        epilog="commands:\n"
+        "  rnnviz trace WEIGHTS INPUT -o OUT.npz   run a cell and save h, c, gates, influence\n"
+        "\n"
+        "Run 'rnnviz COMMAND --help' for a command's options.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    from . import __version__
+
+    p.add_argument("--version", action="version", version=f"rnnviz {__version__}")
+    return p
+
+
+def main(argv=None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] == "trace":
+        return cmd_trace(argv[1:])
+    parser = _app_parser()
+    parser.parse_args(argv)
+    parser.print_help()  # the window arrives with the desktop-app issue
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

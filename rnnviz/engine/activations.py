@@ -1,0 +1,75 @@
+"""Element-wise activations used by the cells, with derivatives taken from their outputs.
+
+Every function works in place on a float array (``f(a) -> a``) so the hot loop allocates
+nothing. The sigmoid is computed as ``0.5 + 0.5 * tanh(a / 2)``, which never overflows and
+never warns for any finite input.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["ACTIVATIONS", "apply", "derivative", "sigmoid"]
+
+
+def _sigmoid_(a: np.ndarray) -> np.ndarray:
+    half = a.dtype.type(0.5)  # a NumPy scalar of the same type dispatches faster than a float
+    np.multiply(a, half, out=a)
+    np.tanh(a, out=a)
+    np.multiply(a, half, out=a)
+    np.add(a, half, out=a)
+    return a
+
+
+def _tanh_(a: np.ndarray) -> np.ndarray:
+    return np.tanh(a, out=a)
+
+
+def _relu_(a: np.ndarray) -> np.ndarray:
+    # np.maximum propagates NaN, as torch.relu does.
+    return np.maximum(a, 0.0, out=a)
+
+
+def _linear_(a: np.ndarray) -> np.ndarray:
+    return a
+
+
+def _hard_sigmoid_(a: np.ndarray) -> np.ndarray:
+    # Keras 3: relu6(x + 3) / 6
+    np.add(a, 3.0, out=a)
+    np.clip(a, 0.0, 6.0, out=a)
+    np.divide(a, 6.0, out=a)
+    return a
+
+
+# Derivatives expressed through the output y = f(a); that is all the Jacobian code keeps.
+_DERIVATIVES = {
+    "sigmoid": lambda y: y * (1.0 - y),
+    "tanh": lambda y: 1.0 - y * y,
+    "relu": lambda y: (y > 0).astype(y.dtype),
+    "linear": lambda y: np.ones_like(y),
+    "hard_sigmoid": lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6.0,
+}
+
+ACTIVATIONS = {
+    "sigmoid": _sigmoid_,
+    "tanh": _tanh_,
+    "relu": _relu_,
+    "linear": _linear_,
+    "hard_sigmoid": _hard_sigmoid_,
+}
+
+
+def apply(name: str, a: np.ndarray) -> np.ndarray:
+    """Apply activation ``name`` to ``a`` in place and return it."""
+    return ACTIVATIONS[name](a)
+
+
+def derivative(name: str, y: np.ndarray) -> np.ndarray:
+    """f'(a) for the activation ``name``, computed from its output ``y = f(a)``."""
+    return _DERIVATIVES[name](y)
+
+
+def sigmoid(a) -> np.ndarray:
+    """Overflow-free logistic sigmoid (returns a new array)."""
+    return _sigmoid_(np.array(a, dtype=np.result_type(a, np.float32), copy=True))

@@ -1,0 +1,272 @@
+"""Cell parameters in PyTorch's layout, their initialisation and a few ready-made examples.
+
+A :class:`Cell` holds one recurrent layer exactly as ``torch.nn.RNNCell``, ``GRUCell`` and
+``LSTMCell`` store it: ``W_ih`` is ``(G*H, D)``, ``W_hh`` is ``(G*H, H)``, ``b_ih`` and ``b_hh``
+are ``(G*H,)``, with the gate blocks stacked in PyTorch's order (GRU ``r, z, n``; LSTM
+``i, f, g, o``). A :class:`Stack` is a list of cells where layer ``k+1`` reads the hidden
+state of layer ``k``, like ``nn.RNN(num_layers=L)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+
+from .activations import ACTIVATIONS
+
+__all__ = [
+    "GATES",
+    "KINDS",
+    "Cell",
+    "Stack",
+    "init_cell",
+    "seed_example",
+    "SEED_EXAMPLE_INPUTS",
+]
+
+#: Number of stacked gate blocks per kind.
+KINDS = {"rnn": 1, "gru": 3, "lstm": 4}
+#: Gate names in PyTorch's block order.
+GATES = {"rnn": (), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
+#: The seed document's input sequence, shape (T=3, D=1).
+SEED_EXAMPLE_INPUTS = np.array([[0.1], [0.5], [0.9]])
+
+
+@dataclass(frozen=True, eq=False)
+class Cell:
+    """One recurrent layer in PyTorch's parameter layout.
+
+    Parameters
+    ----------
+    kind : {"rnn", "gru", "lstm"}
+    W_ih : ndarray, shape (G*H, D)
+    W_hh : ndarray, shape (G*H, H)
+    b_ih, b_hh : ndarray, shape (G*H,)
+    nonlinearity : str
+        The RNN's activation ("tanh" or "relu"). For the GRU and LSTM this is Keras's
+        ``activation`` (the candidate n / g and the output squashing of c); PyTorch fixes it
+        to tanh.
+    recurrent_activation : str
+        The gates' activation, sigmoid in PyTorch (Keras's ``recurrent_activation``).
+    reset_after : bool
+        GRU only. True is PyTorch's GRU (and Keras ``reset_after=True``); False applies the
+        reset gate before the recurrent product, as Keras ``reset_after=False``.
+    recurrent_bias : bool
+        False for cells with a single bias vector (the seed document's ``bias``, Keras's
+        SimpleRNN, LSTM and reset-before GRU): ``b_hh`` is then all zeros and not counted as
+        a parameter.
+
+    Notes
+    -----
+    With σ the recurrent activation and tanh standing for ``nonlinearity``:
+
+    RNN::
+
+        h' = act(W_ih x + b_ih + W_hh h + b_hh)
+
+    GRU (gates r, z, n)::
+
+        r  = σ(W_ir x + b_ir + W_hr h + b_hr)
+        z  = σ(W_iz x + b_iz + W_hz h + b_hz)
+        n  = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))       reset_after=True
+        n  = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)       reset_after=False
+        h' = (1 − z) ⊙ n + z ⊙ h
+
+    LSTM (gates i, f, g, o)::
+
+        i, f, o = σ(W_i* x + b_i* + W_h* h + b_h*)
+        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
+        c' = f ⊙ c + i ⊙ g
+        h' = o ⊙ tanh(c')
+    """
+
+    kind: str
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+    b_ih: np.ndarray
+    b_hh: np.ndarray
+    nonlinearity: str = "tanh"
+    recurrent_activation: str = "sigmoid"
+    reset_after: bool = True
+    recurrent_bias: bool = True
+
+    def __post_init__(self):
+        if self.kind not in KINDS:
+            raise ValueError(f"unknown cell kind {self.kind!r}; expected rnn, gru or lstm")
+        for name in ("nonlinearity", "recurrent_activation"):
+            if getattr(self, name) not in ACTIVATIONS:
+                raise ValueError(
+                    f"unsupported activation {getattr(self, name)!r}; "
+                    f"expected one of {', '.join(ACTIVATIONS)}"
+                )
+        G = KINDS[self.kind]
+        W_ih = np.asarray(self.W_ih, dtype=np.float64)
+        W_hh = np.asarray(self.W_hh, dtype=np.float64)
+        if W_hh.ndim != 2 or W_ih.ndim != 2:
+            raise ValueError("W_ih and W_hh must be 2-D")
+        H = W_hh.shape[1]
+        if H < 1 or W_hh.shape != (G * H, H):
+            raise ValueError(f"W_hh has shape {W_hh.shape}; a {self.kind} needs ({G}·H, H)")
+        if W_ih.shape[0] != G * H or W_ih.shape[1] < 1:
+            raise ValueError(f"W_ih has shape {W_ih.shape}; expected ({G * H}, D)")
+        b_ih = np.zeros(G * H) if self.b_ih is None else np.asarray(self.b_ih, dtype=np.float64)
+        b_hh = np.zeros(G * H) if self.b_hh is None else np.asarray(self.b_hh, dtype=np.float64)
+        for b, name in ((b_ih, "b_ih"), (b_hh, "b_hh")):
+            if b.shape != (G * H,):
+                raise ValueError(f"{name} has shape {b.shape}; expected ({G * H},)")
+        for name, arr in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
+            if not np.all(np.isfinite(arr)):
+                raise ValueError(f"{name} contains inf or NaN")
+            arr = np.ascontiguousarray(arr)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        if not self.recurrent_bias and np.any(self.b_hh != 0):
+            raise ValueError("b_hh must be zero for a cell with a single bias (recurrent_bias=False)")
+
+    @property
+    def hidden_size(self) -> int:
+        return self.W_hh.shape[1]
+
+    @property
+    def input_size(self) -> int:
+        return self.W_ih.shape[1]
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.kind]
+
+    @property
+    def n_params(self) -> int:
+        return self.W_ih.size + self.W_hh.size + self.b_ih.size + (self.b_hh.size if self.recurrent_bias else 0)
+
+    def block(self, name: str, gate: str | None = None) -> np.ndarray:
+        """The rows of parameter ``name`` ("W_ih", "W_hh", "b_ih", "b_hh") that feed ``gate``."""
+        arr = getattr(self, name)
+        if gate is None:
+            return arr
+        H = self.hidden_size
+        k = self.gates.index(gate)
+        return arr[k * H : (k + 1) * H]
+
+    def spectral_radius(self) -> float:
+        """ρ(W_hh) for an RNN; for gated cells the largest ρ among the recurrent gate blocks."""
+        H = self.hidden_size
+        blocks = [self.W_hh[k * H : (k + 1) * H] for k in range(KINDS[self.kind])]
+        return max(float(np.max(np.abs(np.linalg.eigvals(b)))) for b in blocks)
+
+    def with_params(self, **changes) -> "Cell":
+        """A copy with some fields replaced (arrays are validated again)."""
+        return replace(self, **changes)
+
+    def __repr__(self) -> str:
+        extra = ""
+        if self.kind == "rnn" or self.nonlinearity != "tanh":
+            extra += f", nonlinearity={self.nonlinearity!r}"
+        if self.kind == "gru" and not self.reset_after:
+            extra += ", reset_after=False"
+        return f"Cell({self.kind!r}, D={self.input_size}, H={self.hidden_size}{extra})"
+
+
+@dataclass(frozen=True, eq=False)
+class Stack:
+    """Stacked layers: layer k+1's input at step t is layer k's hidden state at step t."""
+
+    layers: tuple[Cell, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        layers = tuple(self.layers)
+        if not layers:
+            raise ValueError("a stack needs at least one layer")
+        for k in range(1, len(layers)):
+            if layers[k].input_size != layers[k - 1].hidden_size:
+                raise ValueError(
+                    f"layer {k} expects input size {layers[k].input_size} but layer {k - 1} "
+                    f"has hidden size {layers[k - 1].hidden_size}"
+                )
+        object.__setattr__(self, "layers", layers)
+
+    def __len__(self) -> int:
+        return len(self.layers)
+
+    def __getitem__(self, k: int) -> Cell:
+        return self.layers[k]
+
+    @property
+    def kind(self) -> str:
+        return self.layers[-1].kind
+
+    @property
+    def input_size(self) -> int:
+        return self.layers[0].input_size
+
+    @property
+    def hidden_size(self) -> int:
+        return self.layers[-1].hidden_size
+
+    @property
+    def n_params(self) -> int:
+        return sum(c.n_params for c in self.layers)
+
+    def __repr__(self) -> str:
+        return f"Stack({list(self.layers)!r})"
+
+
+def as_stack(model: Cell | Stack) -> Stack:
+    return model if isinstance(model, Stack) else Stack((model,))
+
+
+def init_cell(
+    kind: str,
+    input_size: int,
+    hidden_size: int,
+    seed: int = 0,
+    nonlinearity: str = "tanh",
+    reset_after: bool = True,
+    bias: bool = True,
+) -> Cell:
+    """PyTorch's default initialisation: every parameter ~ U(−1/√H, 1/√H), from ``seed``.
+
+    The draw order is W_ih, W_hh, b_ih, b_hh from ``numpy.random.default_rng(seed)``, so the
+    same seed always gives the same cell.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown cell kind {kind!r}; expected rnn, gru or lstm")
+    if input_size < 1 or hidden_size < 1:
+        raise ValueError("input_size and hidden_size must be at least 1")
+    G = KINDS[kind]
+    k = 1.0 / np.sqrt(hidden_size)
+    rng = np.random.default_rng(seed)
+    W_ih = rng.uniform(-k, k, (G * hidden_size, input_size))
+    W_hh = rng.uniform(-k, k, (G * hidden_size, hidden_size))
+    b_ih = rng.uniform(-k, k, G * hidden_size)
+    b_hh = rng.uniform(-k, k, G * hidden_size)
+    if not bias:
+        b_ih = np.zeros_like(b_ih)
+        b_hh = np.zeros_like(b_hh)
+    return Cell(kind, W_ih, W_hh, b_ih, b_hh, nonlinearity=nonlinearity, reset_after=reset_after)
+
+
+def seed_example(seed: int = 0) -> Cell:
+    """The seed document's worked example as a Cell: a tanh RNN, input 1, hidden 2, zero bias.
+
+    The document draws ``weight_x = np.random.randn(2, 1)`` then
+    ``weight_h = np.random.randn(2, 2)`` and sets ``bias = np.zeros((2, 1))``; this does the
+    same after ``np.random.seed(seed)`` (with a private RandomState, so global state is left
+    alone). Its update ``h_t = tanh(W_x x_t + W_h h_{t−1} + b)`` is the RNN cell with
+    ``W_ih = weight_x``, ``W_hh = weight_h``, ``b_ih = bias``, ``b_hh = 0``. Run it on
+    :data:`SEED_EXAMPLE_INPUTS` (0.1, 0.5, 0.9).
+    """
+    rs = np.random.RandomState(seed)
+    weight_x = rs.randn(2, 1)
+    weight_h = rs.randn(2, 2)
+    bias = np.zeros((2, 1))
+    return from_seed_names(weight_x, weight_h, bias)
+
+
+def from_seed_names(weight_x, weight_h, bias=None, nonlinearity: str = "tanh") -> Cell:
+    """Build an RNN cell from the seed document's names: weight_x (H, D), weight_h (H, H), bias (H, 1)."""
+    weight_h = np.asarray(weight_h, dtype=np.float64)
+    H = weight_h.shape[0] if weight_h.ndim == 2 else 0
+    b = np.zeros(H) if bias is None else np.asarray(bias, dtype=np.float64).reshape(-1)
+    return Cell("rnn", weight_x, weight_h, b, np.zeros_like(b), nonlinearity=nonlinearity, recurrent_bias=False)
