@@ -13,7 +13,7 @@ import warnings
 
 EXIT_BAD_INPUT = 2
 
-COMMANDS = ("trace",)
+COMMANDS = ("trace", "render")
 
 
 def _fail(message: str) -> int:
@@ -77,6 +77,58 @@ def cmd_trace(argv) -> int:
     return 0
 
 
+def _size(text: str) -> tuple[int, int]:
+    try:
+        w, h = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not WIDTHxHEIGHT, e.g. 1600x1000") from None
+    if not (200 <= w <= 8000 and 200 <= h <= 8000):
+        raise argparse.ArgumentTypeError("width and height must be between 200 and 8000")
+    return w, h
+
+
+def _render_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="rnnviz render",
+        description="Draw exactly the window a user would see to a PNG, with no display needed.",
+    )
+    p.add_argument("file", metavar="FILE", nargs="?", help="a weights file to open (optional)")
+    p.add_argument("--cell", choices=("rnn", "rnn-relu", "gru", "lstm", "compare"), default=None)
+    p.add_argument("--step", type=int, default=None, metavar="N", help="1-based step to show (default: the last)")
+    p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
+    p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden size")
+    p.add_argument("--length", type=int, default=None, metavar="T", help="sequence length")
+    p.add_argument("--seed", type=int, default=None, help="random seed of the weights")
+    p.add_argument("--recurrent-scale", type=float, default=None, metavar="S", help="scale of W_hh")
+    p.add_argument("--signal", choices=("impulse", "step", "sine", "noise", "constant", "seed"), default=None)
+    p.add_argument("--all-steps", action="store_true", help="reveal every step, not just up to --step")
+    p.add_argument("-o", "--output", metavar="OUT.png", required=True)
+    return p
+
+
+def cmd_render(argv) -> int:
+    args = _render_parser().parse_args(argv)
+    out = args.output
+    if not out.lower().endswith(".png"):
+        return _fail(f"{out}: the output must be a .png file")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        return _fail(f"{out}: folder {folder} does not exist")
+    from .engine import InputError
+    from .ui.app import render
+
+    settings = {k: v for k, v in (("hidden_size", args.hidden), ("T", args.length), ("seed", args.seed),
+                                  ("recurrent_scale", args.recurrent_scale), ("signal", args.signal))
+                if v is not None}
+    try:
+        render(out, args.file, cell=args.cell, step=args.step, size=args.size, all_steps=args.all_steps, **settings)
+    except InputError as err:
+        return _fail(str(err))
+    except OSError as err:
+        return _fail(f"{out}: cannot write ({err.strerror or err})")
+    return 0
+
+
 def _app_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rnnviz",
@@ -84,13 +136,14 @@ def _app_parser() -> argparse.ArgumentParser:
         "see hidden states, gates and the fading of x1.",
         epilog="commands:\n"
         "  rnnviz trace WEIGHTS INPUT -o OUT.npz   run a cell and save h, c, gates, influence\n"
-        "\n"
+        "  rnnviz render [FILE] -o OUT.png         draw the window to a PNG (no display needed)\n\n"
         "Run 'rnnviz COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"rnnviz {__version__}")
+    p.add_argument("file", metavar="FILE", nargs="?", help="a weights file to open (.pt, .npz, .safetensors, .keras, .weights.h5)")
     return p
 
 
@@ -98,10 +151,14 @@ def main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "trace":
         return cmd_trace(argv[1:])
-    parser = _app_parser()
-    parser.parse_args(argv)
-    parser.print_help()  # the window arrives with the desktop-app issue
-    return 0
+    if argv and argv[0] == "render":
+        return cmd_render(argv[1:])
+    args = _app_parser().parse_args(argv)
+    if args.file and not os.path.exists(args.file):
+        return _fail(f"{args.file}: no such file")
+    from .ui.app import launch
+
+    return launch(args.file)
 
 
 if __name__ == "__main__":

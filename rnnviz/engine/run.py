@@ -378,6 +378,10 @@ def run(
     bad = _first_nonfinite(records)
     if bad is not None:
         warnings.warn(bad.message(), NonFiniteWarning, stacklevel=2)
+        if infl is not None:
+            # Past an overflow the derivative means nothing (it often collapses to 0, which
+            # would read as "x1 vanished"): say so with NaN, as the arrays do.
+            infl[bad.t :] = np.nan
     top = records[layer]
     gates = {name: top.gate(name) for name in GATES[top.cell.kind]}
     return Trace(stack, layer, xs, top.h, top.c, gates, infl, bad, tuple(records))

@@ -343,3 +343,15 @@ def test_progress_reports_and_can_cancel():
 
     with pytest.raises(Cancelled):
         run(cell, xs, progress=cancel)
+
+
+def test_influence_is_nan_after_an_overflow():
+    H = 3
+    cell = Cell("rnn", np.ones((H, 1)), 50 * np.eye(H), np.zeros(H), np.zeros(H), nonlinearity="relu")
+    xs = np.zeros((60, 1))
+    xs[0] = 1.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteWarning)
+        tr = run(cell, xs)
+    t = tr.nonfinite.t
+    assert np.all(np.isfinite(tr.influence[:t])) and np.all(np.isnan(tr.influence[t:]))

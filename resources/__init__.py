@@ -1,0 +1,1 @@
+"""Runtime files (icons, lessons, styles), shipped inside the installed package as rnnviz.resources."""

@@ -1,0 +1,149 @@
+"""Starting the desktop app and drawing it headless (``rnnviz render``)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+
+
+def display_problem() -> str | None:
+    """Why a window cannot open here, or None. Checked before Qt starts, because Qt aborts."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if not sys.platform.startswith(("linux", "freebsd", "openbsd", "netbsd")):
+        return None
+    if os.environ.get("WAYLAND_DISPLAY"):
+        return None
+    display = os.environ.get("DISPLAY", "")
+    hint = "set DISPLAY, or QT_QPA_PLATFORM=offscreen, or use 'rnnviz render -o OUT.png' to draw without a screen"
+    if not display:
+        return f"no display available ({hint})"
+    if not _x_server_reachable(display):
+        return f"cannot reach the X display {display!r} ({hint})"
+    return None
+
+
+def _x_server_reachable(display: str) -> bool:
+    host, _, rest = display.rpartition(":")
+    number = rest.split(".")[0]
+    if not number.isdigit():
+        return False
+    try:
+        if host in ("", "unix"):
+            path = f"/tmp/.X11-unix/X{number}"
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.settimeout(1.0)
+                s.connect(path)
+        else:
+            with socket.create_connection((host, 6000 + int(number)), timeout=1.0):
+                pass
+    except OSError:
+        return False
+    return True
+
+
+def _application():
+    from PySide6 import QtWidgets
+
+    from PySide6 import QtGui
+
+    from ..paths import read_bytes
+
+    app = QtWidgets.QApplication.instance()
+    if app is None:
+        app = QtWidgets.QApplication(sys.argv[:1])
+        app.setApplicationName("rnnviz")
+        app.setOrganizationName("rnnviz")
+        pixmap = QtGui.QPixmap()
+        pixmap.loadFromData(read_bytes("icons", "rnnviz.svg"))
+        app.setWindowIcon(QtGui.QIcon(pixmap))
+    return app
+
+
+def launch(path: str | None = None) -> int:
+    """Open the main window (on ``path``'s weights if given). Returns the exit status."""
+    from ..engine import InputError
+
+    problem = display_problem()
+    if problem:
+        print(f"rnnviz: {problem}", file=sys.stderr)
+        return 2
+    app = _application()
+    from .controller import Controller
+    from .main_window import MainWindow
+
+    controller = Controller()
+    if path:
+        try:
+            controller.loadWeights(path)
+        except InputError as err:
+            print(f"rnnviz: {err}", file=sys.stderr)
+            return 2
+    controller.recompute()
+    window = MainWindow(controller)
+    if os.environ.get("RNNVIZ_T0"):
+        _report_first_paint(window, float(os.environ["RNNVIZ_T0"]))
+    window.show()
+    return app.exec()
+
+
+def _report_first_paint(window, t0: float) -> None:
+    """Benchmark hook: print seconds from RNNVIZ_T0 to the first painted frame, then quit."""
+    from PySide6 import QtCore, QtWidgets
+
+    class FirstPaint(QtCore.QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QtCore.QEvent.Type.Paint:
+                obj.removeEventFilter(self)
+                QtCore.QTimer.singleShot(0, lambda: (print(f"first-paint {time.time() - t0:.4f}", flush=True),
+                                                     QtWidgets.QApplication.quit()))
+            return False
+
+    window._firstPaint = FirstPaint(window)
+    window.installEventFilter(window._firstPaint)
+
+
+CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "lstm", "compare": "compare"}
+
+
+def render(out: str, path: str | None = None, cell: str | None = None, step: int | None = None,
+           size: tuple[int, int] = (1600, 1000), all_steps: bool = False, **settings) -> None:
+    """Draw exactly the window a user would see to ``out`` (PNG), with no display.
+
+    ``step`` is 1-based (default: the last step). Raises InputError for a bad weights file and
+    OSError when the PNG cannot be written; writes atomically.
+    """
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    app = _application()
+    from ..engine.atomic import atomic_write
+    from .controller import Controller
+    from .main_window import MainWindow
+
+    controller = Controller()
+    if path:
+        controller.loadWeights(path)
+    changes = dict(settings)
+    if cell:
+        changes["cell"] = CELL_KEYS[cell]
+    if changes:
+        controller.update(**changes)
+    controller.recompute()
+    window = MainWindow(controller)
+    window.resize(*size)
+    window.show()
+    controller.waitForIdle()
+    T = controller.settings.T
+    controller.setStep(T - 1 if step is None else min(max(step, 1), T) - 1)
+    controller.setRevealAll(all_steps)
+    for _ in range(3):
+        app.processEvents()
+    image = window.grab().toImage()
+    window.close()
+
+    def write(tmp: str) -> None:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"Qt could not write {out}")
+
+    atomic_write(out, write, suffix=".png")

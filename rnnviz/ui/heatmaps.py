@@ -1,0 +1,786 @@
+"""Heatmaps of the hidden state (:class:`StatePanel`) and of the gates (:class:`GatePanel`).
+
+Units are rows (unit 0 at the top), time steps are columns (t = 1 … T on the x axis). Every
+image is uploaded once per result; a step change only moves the cursor line and the white
+cover that hides the steps not revealed yet, so playing at 30 steps/s stays cheap.
+
+Keys of the accessors (``imageItems``, ``barItems``, ``shownData``): a single cell uses the
+array's name ("h", "c", "r", "z", …); Compare mode prefixes the cell's label, e.g.
+"RNN (tanh)/h", "GRU/h", "LSTM/h" and "GRU/z", "LSTM/f".
+"""
+
+from __future__ import annotations
+
+import math
+from typing import NamedTuple
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from . import theme
+from .model import finite_levels
+
+__all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
+
+#: Longer runs are block-averaged in time to this many image columns (a screen has fewer pixels).
+MAX_COLUMNS = 2048
+#: NaN pixels are transparent in pyqtgraph; this colour behind the image makes them visible.
+NAN_COLOUR = "#8C8C8C"
+BAR_COLOUR = "#7A8CA3"
+SELECTED_COLOUR = theme.CURSOR_COLOUR
+LEFT_AXIS_WIDTH = 52
+BAR_AXIS_WIDTH = 42  # colour-bar numbers like "-0.5"
+WIDE_BAR_AXIS_WIDTH = 62  # … and like "-3e+38" (an exploding ReLU RNN)
+BAR_PLOT_AXIS_WIDTH = 30  # unit numbers only
+VALUES_AXIS_HEIGHT = 24
+LABELLED_AXIS_HEIGHT = 44
+
+#: What each gate does, in plain words: (name, meaning). A candidate's meaning is its range.
+GATE_TEXT = {
+    "r": ("r — reset gate", "0 = ignore old h"),
+    "z": ("z — update gate", "1 = keep old state"),
+    "n": ("n — candidate state", None),
+    "i": ("i — input gate", "1 = write memory"),
+    "f": ("f — forget gate", "1 = keep memory"),
+    "g": ("g — candidate memory", None),
+    "o": ("o — output gate", "1 = show memory"),
+}
+#: Compare mode puts seven heatmaps in the panel: one short line each.
+GATE_SHORT_TEXT = {
+    "r": ("r — reset", "0 = ignore h"),
+    "z": ("z — update", "1 = keep h"),
+    "n": ("n — candidate", None),
+    "i": ("i — input", "1 = write"),
+    "f": ("f — forget", "1 = keep"),
+    "g": ("g — candidate", None),
+    "o": ("o — output", "1 = show"),
+}
+GATE_NAMES = {
+    "r": "reset gate", "z": "update gate", "n": "candidate", "i": "input gate", "f": "forget gate",
+    "g": "candidate", "o": "output gate",
+}
+#: Display order: gates on the 0–1 scale first (they share a colour bar), the candidate last.
+GATE_ORDER = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "o", "g")}
+CANDIDATES = ("n", "g")
+
+
+def display_image(a: np.ndarray, levels, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, int]:
+    """(T, H) engine array → ((H, columns) float32 image, block size).
+
+    Runs longer than ``max_columns`` are averaged over blocks of ``block`` steps. Values are
+    clipped to ``levels`` (so ±inf shows as the end colours); NaN stays NaN and shows grey.
+    """
+    T, H = a.shape
+    k = max(1, math.ceil(T / max_columns))
+    with np.errstate(all="ignore"):
+        if k > 1:
+            cols = math.ceil(T / k)
+            full = T // k * k
+            blocks = np.empty((cols, H), np.float64)
+            blocks[: full // k] = a[:full].reshape(-1, k, H).mean(axis=1, dtype=np.float64)
+            if full < T:
+                blocks[-1] = a[full:].mean(axis=0, dtype=np.float64)
+            a = blocks
+        # pyqtgraph rescales in the image's dtype: levels of ±3e38 (an exploding ReLU RNN) would
+        # overflow float32 while subtracting the low level, so such images use float64.
+        wide = float(levels[1]) - float(levels[0]) > 1e37
+        img = np.ascontiguousarray(a.T, dtype=np.float64 if wide else np.float32)
+        np.clip(img, levels[0], levels[1], out=img)
+    return img, k
+
+
+def format_value(v: float) -> str:
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "+inf" if v > 0 else "-inf"
+    if v == 0 or 1e-3 <= abs(v) < 1e5:
+        return f"{v:.4f}"
+    return f"{v:.4g}"
+
+
+class _IntAxis(pg.AxisItem):
+    """Ticks only on whole numbers (units, steps); never "2.5" of a unit."""
+
+    def __init__(self, orientation, **kw):
+        super().__init__(orientation, **kw)
+        self.enableAutoSIPrefix(False)
+        self.setStyle(tickFont=theme.font(theme.AXIS_PT))
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
+        return levels or [(1.0, 0.0)]
+
+    def tickStrings(self, values, scale, spacing):
+        return [str(int(round(v))) for v in values]
+
+
+def _int_plot(layout: pg.GraphicsLayout, row: int, col: int, **kw) -> pg.PlotItem:
+    return layout.addPlot(row=row, col=col, axisItems={"left": _IntAxis("left"), "bottom": _IntAxis("bottom")},
+                          **kw)
+
+
+def _colour_bar(cmap: str, levels, label: str | None = None) -> pg.ColorBarItem:
+    bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=20,
+                          pen=theme.FOREGROUND, colorMapMenu=False)
+    for side in ("left", "right", "top", "bottom"):
+        ax = bar.getAxis(side)
+        ax.setPen(theme.FOREGROUND)
+        ax.setTextPen(theme.FOREGROUND)
+    bar.axis.setStyle(tickFont=theme.font(theme.AXIS_PT))
+    _fit_bar_axis(bar, levels)
+    if label:
+        bar.getAxis("left").setLabel(label, **{"font-size": f"{theme.AXIS_PT}pt", "color": theme.FOREGROUND})
+    return bar
+
+
+def _set_bar_levels(bar: pg.ColorBarItem, levels) -> None:
+    # unchanged levels would still redraw the bar's axis: skip them (slider drags stay cheap)
+    if tuple(bar.levels()) != tuple(levels):
+        bar.setLevels(tuple(levels))
+        _fit_bar_axis(bar, levels)
+
+
+def _fit_bar_axis(bar: pg.ColorBarItem, levels) -> None:
+    # pyqtgraph hides tick numbers that do not fit: widen the axis for numbers like "-3e+38"
+    width = WIDE_BAR_AXIS_WIDTH if max(abs(levels[0]), abs(levels[1])) >= 1000 else BAR_AXIS_WIDTH
+    if getattr(bar, "_axis_width", None) != width:
+        bar._axis_width = width
+        bar.axis.setWidth(width)
+
+
+def _rect_item(brush=None, pen=None, z=0.0) -> QtWidgets.QGraphicsRectItem:
+    item = QtWidgets.QGraphicsRectItem()
+    item.setBrush(pg.mkBrush(brush) if brush else QtGui.QBrush(QtCore.Qt.BrushStyle.NoBrush))
+    item.setPen(pen if pen is not None else QtGui.QPen(QtCore.Qt.PenStyle.NoPen))
+    item.setZValue(z)
+    return item
+
+
+class _Heatmap:
+    """One units × time image with its cursor, reveal cover and selected-unit outline."""
+
+    def __init__(self, plot: pg.PlotItem, key: str, name: str, cmap: str, cell_label: str | None = None,
+                 what: str = ""):
+        self.plot, self.key, self.name, self.cell_label, self.what = plot, key, name, cell_label, what
+        self.array: np.ndarray | None = None  # the engine's (T, H) array, for exact tooltips
+        self.T = self.H = 0
+        self.levels = (-1.0, 1.0)
+        self.block = 1
+        self.revealed = 0
+        self.unit = 0
+        vb = plot.getViewBox()
+        vb.setMouseEnabled(x=False, y=False)
+        vb.invertY(True)
+        vb.disableAutoRange()
+        self.nan_bg = _rect_item(NAN_COLOUR, z=-10)
+        vb.addItem(self.nan_bg, ignoreBounds=True)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image.setColorMap(theme.colormap(cmap))
+        plot.addItem(self.image)
+        self.cover = _rect_item(theme.BACKGROUND, z=5)
+        vb.addItem(self.cover, ignoreBounds=True)
+        pen = pg.mkPen(theme.FOREGROUND, width=2)
+        pen.setCosmetic(True)
+        self.selection = _rect_item(pen=pen, z=6)
+        vb.addItem(self.selection, ignoreBounds=True)
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CURSOR_COLOUR, width=2.5))
+        self.cursor.setZValue(10)
+        plot.addItem(self.cursor, ignoreBounds=True)
+
+    def setArray(self, array: np.ndarray, levels) -> None:
+        self.array = array
+        self.levels = tuple(levels)
+        T, H = array.shape
+        img, k = display_image(array, levels)
+        self.block = k
+        self.image.setImage(img, levels=tuple(levels), autoLevels=False)
+        rect = QtCore.QRectF(0.5, -0.5, img.shape[1] * k, H)
+        self.image.setRect(rect)
+        self.nan_bg.setRect(rect)
+        if (T, H) != (self.T, self.H):
+            self.T, self.H = T, H
+            self.plot.getViewBox().setRange(xRange=(0.5, T + 0.5), yRange=(-0.5, H - 0.5), padding=0)
+
+    def setStep(self, step: int, reveal_all: bool) -> None:
+        step = min(max(step, 0), self.T - 1)
+        self.cursor.setValue(step + 1)
+        self.revealed = self.T if reveal_all else step + 1
+        hidden = self.T - self.revealed
+        self.cover.setVisible(hidden > 0)
+        if hidden > 0:
+            self.cover.setRect(QtCore.QRectF(step + 1.5, -0.5, hidden + self.block, self.H))
+        self._placeSelection()
+
+    def setUnit(self, unit: int) -> None:
+        self.unit = unit
+        self._placeSelection()
+
+    def _placeSelection(self) -> None:
+        # outline the selected row over the revealed steps only: an empty box over the blank
+        # part would look like missing data
+        self.selection.setVisible(0 <= self.unit < self.H and self.revealed > 0)
+        self.selection.setRect(QtCore.QRectF(0.5, self.unit - 0.5, self.revealed, 1.0))
+
+    def shownData(self) -> np.ndarray:
+        """The revealed columns of the image (exactly the engine's values when T ≤ MAX_COLUMNS)."""
+        cols = math.ceil(self.revealed / self.block)
+        return self.image.image[:, :cols]
+
+    def cellAt(self, scene_pos) -> tuple[int, int] | None:
+        """(0-based step, unit) under a scene position, or None outside the image."""
+        vb = self.plot.getViewBox()
+        if self.array is None or not vb.sceneBoundingRect().contains(scene_pos):
+            return None
+        p = vb.mapSceneToView(scene_pos)
+        t, unit = int(round(p.x())) - 1, int(round(p.y()))
+        if 0 <= t < self.T and 0 <= unit < self.H:
+            return t, unit
+        return None
+
+    def text(self, t: int, unit: int) -> str:
+        prefix = f"{self.cell_label}: " if self.cell_label else ""
+        what = f" ({self.what})" if self.what else ""
+        head = f"{prefix}{self.name}[unit {unit}] at t = {t + 1}"
+        if t >= self.revealed:
+            return f"{head}: not revealed yet"
+        return f"{head}: {format_value(self.array[t, unit])}{what}"
+
+
+class _HeatmapPanel(QtWidgets.QWidget):
+    """What both panels share: a GraphicsLayoutWidget of heatmaps, clicks and tooltips."""
+
+    #: Fixed size hints whatever is shown, so a splitter sizes the panel the same for every cell
+    #: (the RNN's short message would otherwise shrink the gate panel for the whole session).
+    SIZE_HINT = (640, 480)
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self._controller = controller
+        self._glw = pg.GraphicsLayoutWidget()
+        self._glw.setBackground(theme.BACKGROUND)
+        self._glw.ci.setContentsMargins(4, 4, 4, 4)
+        self._heat: dict[str, _Heatmap] = {}
+        self._structure = None
+        scene = self._glw.scene()
+        scene.sigMouseClicked.connect(self._onClick)
+        scene.sigMouseMoved.connect(self._onHover)
+        controller.resultChanged.connect(self._onResult)
+        controller.stepChanged.connect(self._onStep)
+        controller.revealAllChanged.connect(self._onStep)
+        controller.selectedUnitChanged.connect(self._onUnit)
+
+    def sizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(*self.SIZE_HINT)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return QtCore.QSize(240, 160)
+
+    # -------------------------------------------------------------- accessors
+    def imageItems(self) -> dict[str, pg.ImageItem]:
+        return {key: h.image for key, h in self._heat.items()}
+
+    def plotItems(self) -> dict[str, pg.PlotItem]:
+        return {key: h.plot for key, h in self._heat.items()}
+
+    def shownData(self, key: str) -> np.ndarray:
+        """The revealed part of heatmap ``key`` (units × steps); later steps are covered."""
+        return self._heat[key].shownData()
+
+    def toolTipAt(self, key: str, t: int, unit: int) -> str:
+        """The hover text of heatmap ``key`` at 0-based step ``t`` and ``unit``."""
+        return self._heat[key].text(t, unit)
+
+    def sceneCentreOf(self, key: str, t: int, unit: int) -> QtCore.QPointF:
+        """Scene position of the middle of one cell (for tests and hover demos)."""
+        return self._heat[key].plot.getViewBox().mapViewToScene(QtCore.QPointF(t + 1, unit))
+
+    def graphicsView(self) -> pg.GraphicsLayoutWidget:
+        return self._glw
+
+    def applyTheme(self, look=None) -> None:
+        """Restyle for a theme (default: the active one): rebuild the plots with its colours,
+        colour maps and fonts, and redraw the current result at its fixed levels."""
+        if look is not None and look is not theme.current():
+            theme.set_current(look)
+        # axis sizes grow with the fonts (a fixed-width axis drops tick numbers that do not fit)
+        base = _HeatmapPanel.__dict__.get("_axisSizes")
+        if base is None:
+            names = ("LEFT_AXIS_WIDTH", "BAR_AXIS_WIDTH", "WIDE_BAR_AXIS_WIDTH", "BAR_PLOT_AXIS_WIDTH",
+                     "VALUES_AXIS_HEIGHT", "LABELLED_AXIS_HEIGHT")
+            base = _HeatmapPanel._axisSizes = {n: globals()[n] for n in names}
+        globals().update({n: round(v * theme.current().font_scale) for n, v in base.items()})
+        self._glw.setBackground(theme.BACKGROUND)
+        self._structure = None
+        if self._controller.result is not None:
+            self._onResult(self._controller.result)
+
+    # ----------------------------------------------------------------- events
+    def _onResult(self, result) -> None:
+        raise NotImplementedError
+
+    def _onStep(self, *_):
+        c = self._controller
+        for h in self._heat.values():
+            h.setStep(c.step, c.revealAll)
+
+    def _onUnit(self, *_):
+        for h in self._heat.values():
+            h.setUnit(self._controller.selectedUnit)
+
+    def _hit(self, scene_pos):
+        for h in self._heat.values():
+            cell = h.cellAt(scene_pos)
+            if cell is not None:
+                return h, cell
+        return None, None
+
+    def _onClick(self, ev) -> None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton:
+            return
+        _, cell = self._hit(ev.scenePos())
+        if cell is not None:
+            ev.accept()
+            self._controller.setSelectedUnit(cell[1])
+
+    def _onHover(self, scene_pos) -> None:
+        h, cell = self._hit(scene_pos)
+        if cell is None:
+            QtWidgets.QToolTip.hideText()
+            return
+        view = self._glw
+        global_pos = view.viewport().mapToGlobal(view.mapFromScene(scene_pos))
+        QtWidgets.QToolTip.showText(global_pos, h.text(*cell), view)
+
+
+class _Entry(NamedTuple):
+    """One heatmap of the StatePanel."""
+
+    key: str
+    name: str  # "h" or "c"
+    array: np.ndarray  # (T, H) from the engine
+    levels: tuple
+    title: str
+    colour: str
+    cell_label: str | None  # Compare mode: names the cell in tooltips
+    nonfinite: bool  # the run overflowed somewhere
+
+
+class StatePanel(_HeatmapPanel):
+    """The hidden state h (and the LSTM's cell state c) as units × time heatmaps.
+
+    Keys of :meth:`imageItems`: "h" and, for an LSTM, "c"; in Compare mode "<label>/h" for
+    each cell ("RNN (tanh)/h", "GRU/h", "LSTM/h").
+    """
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        self._bars: dict[str, pg.ColorBarItem] = {}
+        self._titles: dict[str, str] = {}
+        layout = QtWidgets.QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self._glw)
+        if controller.result is not None:
+            self._onResult(controller.result)
+
+    def colourBars(self) -> dict[str, pg.ColorBarItem]:
+        return dict(self._bars)
+
+    def titles(self) -> dict[str, str]:
+        return dict(self._titles)
+
+    @staticmethod
+    def _entries(result) -> list[_Entry]:
+        compare = len(result.cells) > 1
+        out = []
+        for cr in result.cells:
+            tr = cr.trace
+            bad = tr.nonfinite is not None
+            name = cr.label
+            n_layers = len(tr.model.layers)
+            if n_layers > 1:  # a loaded stack: "LSTM × 2 layers" → "LSTM layer 2 of 2"
+                name = f"{cr.label.split(' × ')[0]} layer {tr.layer % n_layers + 1} of {n_layers}"
+            colour = theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)
+            if compare:
+                out.append(_Entry(f"{cr.label}/h", "h", tr.h, cr.h_levels(), f"{cr.label}: hidden state h",
+                                  colour, cr.label, bad))
+                continue
+            out.append(_Entry("h", "h", tr.h, cr.h_levels(), f"{name}: hidden state h", colour, None, bad))
+            if tr.c is not None:
+                out.append(_Entry("c", "c", tr.c, cr.c_levels(), f"{name}: cell state c (memory)", colour, None, bad))
+        return out
+
+    def _onResult(self, result) -> None:
+        entries = self._entries(result)
+        structure = tuple(e.key for e in entries)
+        if structure != self._structure:
+            self._build(entries)
+            self._structure = structure
+        for e in entries:
+            title = e.title
+            if e.nonfinite and bool(np.isnan(e.array).any()):
+                title += " · grey = NaN"
+            if self._titles.get(e.key) != title:
+                self._titles[e.key] = title
+                self._heat[e.key].plot.setTitle(title, size=f"{theme.TITLE_PT}pt", color=e.colour, bold=True)
+            _set_bar_levels(self._bars[e.key], e.levels)
+            self._heat[e.key].setArray(e.array, e.levels)
+        self._onStep()
+        self._onUnit()
+
+    def _build(self, entries) -> None:
+        self._glw.clear()
+        self._heat.clear()
+        self._bars.clear()
+        self._titles.clear()
+        for row, e in enumerate(entries):
+            key = e.key
+            plot = _int_plot(self._glw.ci, row, 0)
+            last = row == len(entries) - 1
+            theme.style_plot(plot, left="unit", bottom="step t" if last else None)
+            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+            if not last:
+                plot.getAxis("bottom").setStyle(showValues=False)
+                plot.getAxis("bottom").setHeight(6)
+            heat = _Heatmap(plot, key, e.name, theme.DIVERGING, cell_label=e.cell_label)
+            bar = _colour_bar(theme.DIVERGING, e.levels, label=e.name)
+            bar.setImageItem(heat.image, insert_in=plot)
+            self._heat[key] = heat
+            self._bars[key] = bar
+
+
+class GatePanel(_HeatmapPanel):
+    """The gates of a GRU (r, z, n) or LSTM (i, f, g, o) as heatmaps, plus the current step's bars.
+
+    Keys of :meth:`imageItems` and :meth:`barItems`: the gate name ("r", "z", …); in Compare
+    mode "GRU/r", …, "LSTM/o" (heatmaps only: no bars). A vanilla RNN shows an explanation.
+    """
+
+    SIZE_HINT = (640, 400)
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        self._bar_items: dict[str, pg.BarGraphItem] = {}
+        self._bar_values: dict[str, np.ndarray] = {}
+        self._colour_bars: dict[str, pg.ColorBarItem] = {}
+        self._step_label: pg.LabelItem | None = None
+        self._titles: dict[str, str] = {}
+        self._descriptions: dict[str, pg.LabelItem] = {}
+        self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(SELECTED_COLOUR)}
+        self._cells: list = []  # (cell result, [keys]) of the gated cells shown
+        self._message = QtWidgets.QLabel()
+        self._message.setWordWrap(True)
+        self._message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self._message.setFont(theme.font(theme.TITLE_PT + 3))
+        self._message.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._message.setMargin(24)
+        self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
+        self._message_plain = ""
+        self._stack = QtWidgets.QStackedLayout(self)
+        self._stack.setContentsMargins(0, 0, 0, 0)
+        self._stack.addWidget(self._message)
+        self._stack.addWidget(self._glw)
+        self._showMessage(None)
+        if controller.result is not None:
+            self._onResult(controller.result)
+
+    # -------------------------------------------------------------- accessors
+    def barItems(self) -> dict[str, pg.BarGraphItem]:
+        return dict(self._bar_items)
+
+    def barValues(self, key: str) -> np.ndarray:
+        """Signed values of the bars of gate ``key`` (the current step's gate vector)."""
+        return self._bar_values[key]
+
+    def colourBars(self) -> dict[str, pg.ColorBarItem]:
+        return dict(self._colour_bars)
+
+    def isShowingMessage(self) -> bool:
+        return self._stack.currentWidget() is self._message
+
+    def messageText(self) -> str:
+        return self._message_plain
+
+    def titles(self) -> dict[str, str]:
+        """Plain text naming each gate and what it does, e.g. "f — forget gate (1 = keep memory)"."""
+        return dict(self._titles)
+
+    def stepTitle(self) -> str:
+        return self._step_label.text if self._step_label is not None else ""
+
+    def applyTheme(self, look=None) -> None:
+        super().applyTheme(look)
+        self._message.setFont(theme.font(theme.TITLE_PT + 3))
+        self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
+
+    # ----------------------------------------------------------------- build
+    def _showMessage(self, cr) -> None:
+        nl = cr.cell.nonlinearity if cr is not None else "tanh"
+        self._message_plain = (f"A vanilla RNN has no gates: h' = {nl}(W_ih x + b_ih + W_hh h + b_hh). "
+                               "Choose GRU or LSTM to see gates.")
+        self._message.setText(
+            f"<p><b>A vanilla RNN has no gates.</b></p>"
+            f"<p>h′ = {nl}(W<sub>ih</sub> x + b<sub>ih</sub> + W<sub>hh</sub> h + b<sub>hh</sub>)</p>"
+            f"<p>Every step overwrites the whole state.<br>Choose <b>GRU</b> or <b>LSTM</b> to see gates.</p>")
+        self._stack.setCurrentWidget(self._message)
+
+    def _onResult(self, result) -> None:
+        gated = [cr for cr in result.cells if cr.gates]
+        if not gated:
+            self._structure = None
+            self._cells = []
+            self._glw.clear()
+            self._heat.clear()
+            self._bar_items.clear()
+            self._colour_bars.clear()
+            self._descriptions.clear()
+            self._titles.clear()
+            self._step_label = None
+            self._showMessage(result.cells[0])
+            return
+        compare = len(result.cells) > 1
+        structure = (compare,) + tuple((cr.label, GATE_ORDER[cr.cell.kind]) for cr in gated)
+        if structure != self._structure:
+            self._build(gated, compare)
+            self._structure = structure
+        self._stack.setCurrentWidget(self._glw)
+        self._cells = []
+        for cr in gated:
+            prefix = f"{cr.label}/" if compare else ""
+            keys = []
+            for g in GATE_ORDER[cr.cell.kind]:
+                key = prefix + g
+                keys.append((key, g))
+                array = cr.trace.gates[g]
+                levels = self._levels(cr, g, array)
+                if g in CANDIDATES:
+                    _set_bar_levels(self._colour_bars[key], levels)
+                    self._setDescription(key, g, levels, compare)
+                self._heat[key].setArray(array, levels)
+                item = self._bar_items.get(key)
+                ranges = (tuple(levels), cr.trace.H)
+                if item is not None and getattr(item, "_ranges", None) != ranges:
+                    item._ranges = ranges
+                    bp = item.getViewBox()
+                    # ranges set, not linked: pyqtgraph aligns linked views by pixels, which
+                    # shifts rows when the plots' titles or axes differ in size
+                    bp.setXRange(*levels, padding=0.08)  # room for the end numbers
+                    bp.setYRange(-0.5, cr.trace.H - 0.5, padding=0)
+            self._cells.append((cr, keys))
+        _HeatmapPanel._onStep(self)
+        _HeatmapPanel._onUnit(self)
+        self._updateBars()
+
+    @staticmethod
+    def _levels(cr, g, array):
+        if g in CANDIDATES:
+            return finite_levels(array, cr.cell.nonlinearity)
+        return (0.0, 1.0)
+
+    def _build(self, gated, compare: bool) -> None:
+        """Single cell: one grid row per gate — what it does | heatmap | colour bar | bars — so
+        each bar lines up with its heatmap row, and the words take width, not height. Compare:
+        GRU and LSTM heatmaps side by side under short titles, colour bars at the right (one
+        0–1 bar for all gates, one for both candidates), no bars."""
+        self._glw.clear()
+        self._heat.clear()
+        self._bar_items.clear()
+        self._colour_bars.clear()
+        self._descriptions.clear()
+        self._titles.clear()
+        self._step_label = None
+        ci = self._glw.ci
+        header = dict(size=f"{theme.FONT_PT + 2}pt", bold=True)
+        heat_col = 0 if compare else 1
+        sig_keys, cand_keys = [], []
+        subs = []
+        for gi, cr in enumerate(gated):
+            sub = ci.addLayout(row=0, col=gi)
+            sub.setSpacing(1)
+            sub.setContentsMargins(0, 0, 0, 0)
+            subs.append(sub)
+            ci.layout.setColumnStretchFactor(gi, 1)
+            prefix = f"{cr.label}/" if compare else ""
+            gates = GATE_ORDER[cr.cell.kind]
+            colour = theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)
+            sub.addLabel(f"{cr.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
+            n_sig = sum(g not in CANDIDATES for g in gates)
+            for row, g in enumerate(gates, start=1):
+                key = prefix + g
+                if row == len(gates):
+                    axis = "labelled"
+                elif row == n_sig and not compare:
+                    axis = "values"  # numbers under the last 0–1 gate, for its bars' 0…1 scale
+                else:
+                    axis = "hidden"
+                plot = _int_plot(sub, row, heat_col)
+                # only the leftmost heatmaps carry the word "unit": width is scarce
+                named = compare and gi == 0
+                theme.style_plot(plot, left="unit" if named else None, bottom="step t" if axis == "labelled" else None)
+                plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH if named else BAR_PLOT_AXIS_WIDTH)
+                _fix_bottom_axis(plot, axis)
+                cand = g in CANDIDATES
+                self._heat[key] = _Heatmap(plot, key, g, theme.DIVERGING if cand else theme.SEQUENTIAL,
+                                           cell_label=cr.label if compare else None, what=GATE_NAMES[g])
+                (cand_keys if cand else sig_keys).append(key)
+                if not compare:
+                    # spare width goes to the heatmaps, not to the words or the bars
+                    plot.setPreferredWidth(400)
+                    label = sub.addLabel("", row=row, col=0, justify="left")
+                    label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum, QtWidgets.QSizePolicy.Policy.Preferred)
+                    self._descriptions[key] = label
+                    self._addBarPlot(sub, row, key, g, axis)
+                self._setDescription(key, g, None, compare)
+            sub.layout.setColumnStretchFactor(heat_col, 3)
+            if not compare:
+                # sized for a long text once: per-step updates then skip the relayout
+                self._step_label = sub.addLabel("gates at t = 1", row=0, col=3, color=theme.FOREGROUND, **header)
+                self._step_label._capacity = 0
+                sub.layout.setColumnStretchFactor(3, 1)
+        if compare:
+            bars = ci.addLayout(row=0, col=len(gated))
+            bars.setSpacing(1)
+            bars.setContentsMargins(0, 0, 0, 0)
+            bars.addLabel(" ", row=0, col=0, **header)
+            shared = _colour_bar(theme.SEQUENTIAL, (0.0, 1.0), label="0 = closed · 1 = open")
+            cand_bar = _colour_bar(theme.DIVERGING, (-1.0, 1.0), label="candidates")
+            bars.addItem(shared, row=1, col=0)
+            bars.addItem(cand_bar, row=2, col=0)
+            bars.layout.setRowStretchFactor(1, 5)
+            bars.layout.setRowStretchFactor(2, 2)
+        else:
+            sub, n_sig = subs[0], len(sig_keys)
+            shared = _colour_bar(theme.SEQUENTIAL, (0.0, 1.0), label="0 = closed · 1 = open")
+            sub.addItem(shared, row=1, col=2, rowspan=n_sig)
+            cand_bar = _colour_bar(theme.DIVERGING, (-1.0, 1.0), label=cand_keys[0])
+            sub.addItem(cand_bar, row=n_sig + 1, col=2)
+        for bar in (shared, cand_bar):
+            bar.setContentsMargins(0, 7, 0, 7)  # keep the end numbers of stacked bars apart
+        shared.setImageItem([self._heat[k].image for k in sig_keys])
+        cand_bar.setImageItem([self._heat[k].image for k in cand_keys])
+        self._colour_bars.update({k: shared for k in sig_keys})
+        self._colour_bars.update({k: cand_bar for k in cand_keys})
+
+    def _setDescription(self, key, g, levels, compare) -> None:
+        """Name a gate and say what it does: a text left of its heatmap, or its title in Compare."""
+        name, meaning = (GATE_SHORT_TEXT if compare else GATE_TEXT)[g]
+        lines = (name, meaning)
+        if meaning is None:
+            meaning = _range_text(levels) if levels is not None else "−1…1"
+            head, _, tail = name.rpartition(" ")  # "g — candidate" / "memory, −1…1": narrower
+            lines = (head, f"{tail}, {meaning}")
+        title = f"{name} ({meaning})"
+        if self._titles.get(key) == title:
+            return
+        self._titles[key] = title
+        label = self._descriptions.get(key)
+        if label is None:
+            self._heat[key].plot.setTitle(title, size=f"{theme.FONT_PT}pt", color=theme.FOREGROUND, bold=True)
+        else:
+            label.setText(f"<b>{lines[0]}</b><br>{lines[1]}", size=f"{theme.FONT_PT + 1}pt", color=theme.FOREGROUND)
+
+    def _addBarPlot(self, sub, row, key, g, axis: str):
+        plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left")})
+        theme.style_plot(plot, bottom="gate value" if axis == "labelled" else None)
+        plot.getAxis("left").setWidth(BAR_PLOT_AXIS_WIDTH)
+        plot.setPreferredWidth(110)
+        plot.setMaximumWidth(220)
+        _fix_bottom_axis(plot, axis)
+        vb = plot.getViewBox()
+        vb.setMouseEnabled(x=False, y=False)
+        vb.invertY(True)
+        vb.disableAutoRange()
+        plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(theme.FOREGROUND, width=1)))
+        if g not in CANDIDATES:
+            half = pg.InfiniteLine(0.5, angle=90, pen=pg.mkPen("#B0B0B0", width=1, style=QtCore.Qt.PenStyle.DashLine))
+            plot.addItem(half)
+            plot.getAxis("bottom").setTicks([[(0.0, "0"), (0.5, "0.5"), (1.0, "1")]])
+        item = pg.BarGraphItem(x0=[], y=[], height=0.8, width=[], pen=pg.mkPen(None), brush=BAR_COLOUR)
+        plot.addItem(item)
+        self._bar_items[key] = item
+
+    # ----------------------------------------------------------------- events
+    def _onStep(self, *_):
+        super()._onStep()
+        self._updateBars()
+
+    def _onUnit(self, *_):
+        super()._onUnit()
+        self._updateBars()
+
+    def _updateBars(self) -> None:
+        if not self._cells:
+            return
+        c = self._controller
+        unit = c.selectedUnit
+        for cr, keys in self._cells:
+            step = min(max(c.step, 0), cr.trace.T - 1)
+            for key, g in keys:
+                item = self._bar_items.get(key)
+                if item is None:
+                    continue
+                lo, hi = self._heat[key].levels
+                v = np.nan_to_num(cr.trace.gates[g][step], nan=0.0).astype(np.float64)
+                v = np.clip(v, lo, hi)
+                self._bar_values[key] = v
+                H = v.shape[0]
+                brushes = [self._brushes[u == unit] for u in range(H)]
+                item.setOpts(x0=np.minimum(v, 0.0), width=np.abs(v), y=np.arange(H), height=0.8, brushes=brushes)
+        if self._step_label is not None:
+            _set_label_text(self._step_label, f"gates at t = {min(c.step, self._cells[0][0].trace.T - 1) + 1}")
+
+    def _hit(self, scene_pos):
+        h, cell = super()._hit(scene_pos)
+        if cell is not None:
+            return h, cell
+        # the bar charts: any click/hover on a bar row names that unit at the current step
+        for key, item in self._bar_items.items():
+            vb = item.getViewBox()
+            if vb is not None and vb.sceneBoundingRect().contains(scene_pos):
+                heat = self._heat[key]
+                unit = int(round(vb.mapSceneToView(scene_pos).y()))
+                if 0 <= unit < heat.H:
+                    return heat, (min(self._controller.step, heat.T - 1), unit)
+        return None, None
+
+
+def _set_label_text(label: pg.LabelItem, text: str) -> None:
+    """LabelItem.setText without its relayout of the whole scene when only digits change.
+
+    A label keeps the size of the longest text it has had; shorter texts are drawn centred
+    in it (LabelItem.setText would shrink it and relayout every plot, at every step).
+    """
+    if label.text == text:
+        return
+    if len(text) > getattr(label, "_capacity", 0):
+        label.setText(text)
+        label._capacity = len(text)
+        return
+    label.text = text
+    label.item.setHtml(_LABEL_STYLE.format(size=label.opts.get("size", f"{theme.FONT_PT}pt"),
+                                           colour=label.opts.get("color") or theme.FOREGROUND,
+                                           weight="bold" if label.opts.get("bold") else "normal", text=text))
+    r = label.itemRect()
+    target = QtCore.QRectF(r)
+    target.moveCenter(label.rect().center())
+    label.item.setPos(label.item.pos() + target.topLeft() - r.topLeft())
+
+
+def _fix_bottom_axis(plot: pg.PlotItem, mode: str) -> None:
+    """Fixed x-axis heights ("hidden", "values", "labelled"): a heatmap and the bar plot beside
+    it get the same, so their unit rows line up."""
+    ax = plot.getAxis("bottom")
+    ax.setStyle(showValues=mode != "hidden", tickFont=theme.font(theme.AXIS_PT))
+    ax.setHeight({"hidden": 4, "values": VALUES_AXIS_HEIGHT, "labelled": LABELLED_AXIS_HEIGHT}[mode])
+
+
+_LABEL_STYLE = "<span style='color: {colour}; font-size: {size}; font-weight: {weight}'>{text}</span>"
+
+
+def _range_text(levels) -> str:
+    lo, hi = levels
+    if (lo, hi) == (-1.0, 1.0):
+        return "−1…1"
+    return f"{format_value(lo)}…{format_value(hi)}"

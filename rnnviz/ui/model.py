@@ -1,0 +1,353 @@
+"""What the user controls, and how it turns into cells and inputs. No Qt here.
+
+:class:`Settings` is the single source of truth the controller edits; :func:`build_cells`
+and :func:`build_inputs` derive the engine's inputs from it, and :func:`compute` runs the
+engine and packs everything the views show into a :class:`Result`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..engine import GATES, SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
+from ..engine.cells import as_stack
+
+#: Cell choices in the UI, in menu order.
+CELL_CHOICES = {
+    "rnn_tanh": "RNN (tanh)",
+    "rnn_relu": "RNN (ReLU)",
+    "gru": "GRU",
+    "lstm": "LSTM",
+    "compare": "Compare",
+}
+SIGNALS = {
+    "impulse": "Impulse at t = 1",
+    "step": "Step",
+    "sine": "Sine",
+    "noise": "Noise",
+    "constant": "Constant",
+    "seed": "Seed example [0.1, 0.5, 0.9]",
+    "custom": "Custom (table)",
+}
+#: When a cell has at most this many parameters the UI offers one slider per entry.
+MAX_ENTRY_SLIDERS = 64
+#: ε of the perturbation curve (the curve shown is ‖Δh‖ / ε).
+EPS = 1e-3
+
+LIMITS = dict(hidden_size=(1, 256), input_size=(1, 16), T=(1, 100_000))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything the controls set. Immutable: the controller replaces it on every change."""
+
+    cell: str = "rnn_tanh"
+    hidden_size: int = 8
+    input_size: int = 1
+    seed: int = 0
+    input_scale: float = 1.0
+    recurrent_scale: float = 1.0
+    bias_shift: float = 0.0
+    forget_bias: float = 0.0  # added to the LSTM forget-gate biases
+    update_bias: float = 0.0  # added to the GRU update-gate biases
+    T: int = 30
+    signal: str = "impulse"
+    amplitude: float = 1.0
+    period: float = 12.0
+    custom: tuple = ()  # rows of D floats, for signal == "custom"
+    overrides: tuple = ()  # ((param, row, col), value) pairs for per-entry sliders
+    backward: bool = False  # show ‖∂h_T/∂h_t‖ instead of / as well as the x1 curves
+    single_bias: bool = False  # one bias b (the seed document's), not PyTorch's b_ih + b_hh
+
+    def replace(self, **changes) -> "Settings":
+        return dataclasses.replace(self, **changes)
+
+    @property
+    def kinds(self) -> list[str]:
+        """The UI cell keys that run: one, or three in Compare mode."""
+        return ["rnn_tanh", "gru", "lstm"] if self.cell == "compare" else [self.cell]
+
+
+def base_cell(key: str, s: Settings) -> Cell:
+    """PyTorch-initialised cell for UI key ``key`` from the sizes and seed."""
+    kind = "rnn" if key.startswith("rnn") else key
+    nl = "relu" if key == "rnn_relu" else "tanh"
+    cell = init_cell(kind, s.input_size, s.hidden_size, seed=s.seed, nonlinearity=nl)
+    if s.single_bias:
+        cell = cell.with_params(b_hh=np.zeros_like(cell.b_hh), recurrent_bias=False)
+    return cell
+
+
+def apply_overrides(cell: Cell, overrides) -> Cell:
+    if not overrides:
+        return cell
+    arrays = {name: getattr(cell, name).copy() for name in ("W_ih", "W_hh", "b_ih", "b_hh")}
+    for (name, r, c), value in overrides:
+        arr = arrays[name]
+        if arr.ndim == 1 and 0 <= r < arr.shape[0]:
+            arr[r] = value
+        elif arr.ndim == 2 and 0 <= r < arr.shape[0] and 0 <= c < arr.shape[1]:
+            arr[r, c] = value
+    return cell.with_params(**arrays)
+
+
+def apply_groups(cell: Cell, s: Settings) -> Cell:
+    """The group sliders: scales of W_ih and W_hh, a bias shift, and the gate biases."""
+    H = cell.hidden_size
+    b_ih = cell.b_ih + s.bias_shift
+    if cell.kind == "lstm":
+        b_ih[H : 2 * H] += s.forget_bias
+    if cell.kind == "gru":
+        b_ih[H : 2 * H] += s.update_bias
+    return cell.with_params(W_ih=cell.W_ih * s.input_scale, W_hh=cell.W_hh * s.recurrent_scale, b_ih=b_ih)
+
+
+def build_model(key: str, s: Settings, loaded: Cell | Stack | None = None) -> Cell | Stack:
+    if loaded is not None:
+        stack = as_stack(loaded)
+        layers = [apply_groups(c, s) for c in stack.layers]
+        if len(layers) == 1:
+            return apply_groups(apply_overrides(stack.layers[0], s.overrides), s)
+        return Stack(layers)
+    return apply_groups(apply_overrides(base_cell(key, s), s.overrides), s)
+
+
+def build_inputs(s: Settings) -> np.ndarray:
+    """The input sequence (T, D) for the chosen signal."""
+    T, D, A = s.T, s.input_size, s.amplitude
+    t = np.arange(T, dtype=np.float64)
+    xs = np.zeros((T, D))
+    if s.signal == "impulse":
+        xs[0] = A
+    elif s.signal == "step":
+        xs[min(T - 1, max(1, T // 3)) :] = A
+    elif s.signal == "sine":
+        xs[:] = A * np.sin(2 * np.pi * t[:, None] / max(s.period, 1e-9) + np.arange(D) * np.pi / 4)
+    elif s.signal == "noise":
+        xs[:] = A * np.random.default_rng(s.seed + 1000).normal(size=(T, D))
+    elif s.signal == "constant":
+        xs[:] = A
+    elif s.signal == "seed":
+        n = min(T, len(SEED_EXAMPLE_INPUTS))
+        xs[:n] = SEED_EXAMPLE_INPUTS[:n]
+    elif s.signal == "custom":
+        rows = np.array(s.custom, dtype=np.float64).reshape(-1, D) if s.custom else np.zeros((0, D))
+        n = min(T, rows.shape[0])
+        xs[:n] = rows[:n]
+    else:
+        raise ValueError(f"unknown signal {s.signal!r}")
+    return xs
+
+
+@dataclass(frozen=True, eq=False)
+class CellResult:
+    """One cell's run, ready to draw."""
+
+    key: str  # UI key: rnn_tanh, rnn_relu, gru, lstm
+    label: str
+    model: Cell | Stack
+    trace: object  # rnnviz.engine.Trace
+    perturbation: np.ndarray | None = None  # (T,) ‖Δh_t‖ / ε
+    backward: np.ndarray | None = None  # (T,) ‖∂h_T/∂h_t‖_F
+    levels: dict = field(default_factory=dict)  # "h"/"c" -> (lo, hi), computed once per run
+    #: True while trace.influence is the previous run's (see compute(previous=…)); the
+    #: exact one follows with the slow curves.
+    stale_influence: bool = False
+
+    def __post_init__(self):
+        if not self.levels:  # computed where the run happens (a worker thread for big runs)
+            lv = {"h": finite_levels(self.trace.h, self.cell.nonlinearity)}
+            if self.trace.c is not None:
+                lv["c"] = finite_levels(self.trace.c, "c")
+            object.__setattr__(self, "levels", lv)
+
+    @property
+    def cell(self) -> Cell:
+        return self.trace.cell
+
+    @property
+    def gates(self) -> tuple[str, ...]:
+        return GATES[self.cell.kind]
+
+    def h_levels(self) -> tuple[float, float]:
+        """Fixed symmetric levels for the hidden-state colour map."""
+        return self.levels["h"]
+
+    def c_levels(self) -> tuple[float, float]:
+        return self.levels.get("c", (-1.0, 1.0))
+
+
+#: Unbounded values are coloured up to this percentile of |finite values|, so one exploding
+#: tail does not wash every earlier step out to white; larger values saturate.
+LEVEL_PERCENTILE = 98.0
+
+
+def finite_levels(a: np.ndarray, activation: str) -> tuple[float, float]:
+    """Symmetric colour levels: [−1, 1] for bounded activations, else from the finite values."""
+    if activation in ("tanh", "sigmoid", "hard_sigmoid"):
+        return (-1.0, 1.0)
+    flat = a.ravel()
+    if flat.size > 400_000:  # a strided sample is plenty for a colour scale
+        flat = flat[:: flat.size // 200_000]
+    finite = np.abs(flat[np.isfinite(flat)])
+    m = float(np.percentile(finite, LEVEL_PERCENTILE)) if finite.size else 1.0
+    m = 1.0 if not m > 1.0 else m  # never narrower than the tanh scale
+    m = min(m, float(np.finfo(np.float32).max))
+    return (-m, m)
+
+
+@dataclass(frozen=True, eq=False)
+class Result:
+    settings: Settings
+    xs: np.ndarray
+    cells: list = field(default_factory=list)  # CellResult, one or three
+    complete: bool = True  # False until the slow curves (perturbation, backward) are in
+
+    @property
+    def T(self) -> int:
+        return self.xs.shape[0]
+
+    def warnings(self) -> list[str]:
+        out = []
+        for cr in self.cells:
+            bad = cr.trace.nonfinite
+            if bad is not None:
+                prefix = f"{cr.label}: " if len(self.cells) > 1 else ""
+                out.append(prefix + bad.message())
+        return out
+
+
+def cost(s: Settings, loaded=None) -> float:
+    """Rough multiply-adds of one full run (all cells): decides what runs off the GUI thread."""
+    if loaded is not None:
+        stack = as_stack(loaded)
+        per = sum(c.W_hh.size + c.W_ih.size for c in stack.layers)
+        return float(s.T * per)
+    G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+    return float(sum(s.T * G[k] * s.hidden_size * (s.hidden_size + s.input_size) for k in s.kinds))
+
+
+def influence_cost(s: Settings, loaded=None) -> float:
+    """Multiply-adds of the x1 influence: T·G·H²·D (D tangent directions carried forward)."""
+    G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+    if loaded is not None:
+        stack = as_stack(loaded)
+        return float(s.T * stack.input_size * sum(c.W_hh.size for c in stack.layers))
+    return float(sum(s.T * G[k] * s.hidden_size**2 * s.input_size for k in s.kinds))
+
+
+def compute(s: Settings, loaded=None, layer: int = -1, slow: bool = True, progress=None,
+            previous: "Result | None" = None) -> Result:
+    """Run every cell of ``s``; ``slow=False`` leaves the perturbation and backward curves out.
+
+    With ``previous`` (a result of the same length and cells), the x1 influence is not
+    computed: the previous curve stands in (``stale_influence``) until :func:`complete`
+    replaces it. That keeps a slider frame fast when the influence costs more than the run.
+    """
+    import warnings
+
+    from ..engine import NonFiniteWarning
+
+    xs = build_inputs(s)
+    keys = s.kinds if loaded is None else ["loaded"]
+    results = []
+    n = len(keys) * (2 if slow else 1)
+    done = 0
+
+    def part(frac):
+        if progress is not None:
+            progress((done + frac) / n)
+
+    reuse = (previous is not None and not slow and previous.T == s.T
+             and [c.key for c in previous.cells] == list(keys))
+    for k, key in enumerate(keys):
+        model = build_model(key, s, loaded)
+        label = CELL_CHOICES.get(key, _loaded_label(model))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", NonFiniteWarning)
+            # float32, PyTorch's default: values overflow where a PyTorch model's would
+            trace = run(model, xs, influence=not reuse, layer=layer, progress=part)
+        if reuse:
+            trace = dataclasses.replace(trace, influence=previous.cells[k].trace.influence)
+        done += 1
+        pert = back = None
+        if slow:
+            pert, back = slow_curves(trace, s.backward, progress=part)
+            done += 1
+        results.append(CellResult(key, label, model, trace, pert, back, stale_influence=reuse))
+    return Result(s, xs, results, complete=slow)
+
+
+def complete(result: Result, progress=None) -> Result:
+    """The slow parts of a fast result: exact influence where it was stale, perturbation, backward."""
+    import warnings
+
+    from ..engine import NonFiniteWarning
+
+    cells = []
+    n = len(result.cells)
+    for k, cr in enumerate(result.cells):
+        part = (lambda f, k=k: progress((k + f) / n)) if progress else None
+        trace = cr.trace
+        if cr.stale_influence:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NonFiniteWarning)
+                trace = run(cr.model, result.xs, influence=True, layer=trace.layer, progress=part)
+        pert, back = slow_curves(trace, result.settings.backward, progress=part)
+        cells.append(CellResult(cr.key, cr.label, cr.model, trace, pert, back, cr.levels))
+    return Result(result.settings, result.xs, cells, complete=True)
+
+
+def slow_curves(trace, with_backward: bool, progress=None):
+    """The perturbation curve (÷ ε) and, if asked, the backward gradient flow."""
+    import warnings
+
+    from ..engine import NonFiniteWarning
+
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore", NonFiniteWarning)
+        if progress:
+            progress(0.0)
+        pert = perturbation(trace.model, trace.xs, eps=EPS, layer=trace.layer, base=trace) / EPS
+        if progress:
+            progress(0.5)
+        back = backward_flow(trace) if with_backward else None
+        if progress:
+            progress(1.0)
+    return pert, back
+
+
+def _loaded_label(model) -> str:
+    stack = as_stack(model)
+    cell = stack.layers[-1]
+    name = {"rnn": f"RNN ({cell.nonlinearity})", "gru": "GRU", "lstm": "LSTM"}[cell.kind]
+    return f"{name} × {len(stack)} layers" if len(stack) > 1 else name
+
+
+def entry_names(cell: Cell) -> list[tuple[str, int, int, str]]:
+    """(param, row, col, label) for every parameter entry, labelled like W_hz[0,1].
+
+    Used for the per-entry sliders of small cells. A cell with a single bias has no b_hh.
+    """
+    H = cell.hidden_size
+    gates = GATES[cell.kind] or ("",)
+    out = []
+    for param, sym in (("W_ih", "W_i"), ("W_hh", "W_h"), ("b_ih", "b_i"), ("b_hh", "b_h")):
+        if param == "b_hh" and not cell.recurrent_bias:
+            continue
+        arr = getattr(cell, param)
+        for r in range(arr.shape[0]):
+            gate = gates[r // H]
+            if cell.kind == "rnn":
+                sym_g = "b" if (param == "b_ih" and not cell.recurrent_bias) else param
+            else:
+                sym_g = sym + gate
+            if arr.ndim == 2:
+                for c in range(arr.shape[1]):
+                    out.append((param, r, c, f"{sym_g}[{r % H},{c}]"))
+            else:
+                out.append((param, r, 0, f"{sym_g}[{r % H}]"))
+    return out

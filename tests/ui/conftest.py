@@ -1,0 +1,47 @@
+import pytest
+from PySide6 import QtWidgets
+
+
+@pytest.fixture(autouse=True)
+def no_leaked_top_level_widgets(qapp):
+    """Fail a test that leaves top-level widgets behind (qtbot.addWidget closes its own)."""
+    before = {id(w) for w in QtWidgets.QApplication.topLevelWidgets()}
+    yield
+    QtWidgets.QApplication.processEvents()
+    for w in QtWidgets.QApplication.topLevelWidgets():
+        # pyqtgraph keeps hidden helper widgets (menus, tooltips); only visible windows count.
+        if id(w) not in before and w.isVisible():
+            w.close()
+            pytest.fail(f"test leaked a visible top-level widget: {type(w).__name__} {w.windowTitle()!r}")
+
+
+@pytest.fixture(autouse=True)
+def keep_widgets_alive(request):
+    """qtbot.addWidget holds widgets weakly; Python's cycle collector could then delete a
+    pyqtgraph widget in the middle of its own paint (a segfault). Hold them until teardown."""
+    if "qtbot" not in request.fixturenames:
+        yield
+        return
+    qtbot = request.getfixturevalue("qtbot")
+    held = []
+    original = qtbot.addWidget
+
+    def add_widget(widget, *args, **kwargs):
+        held.append(widget)
+        return original(widget, *args, **kwargs)
+
+    qtbot.addWidget = add_widget
+    yield
+    qtbot.addWidget = original
+    held.clear()
+
+
+@pytest.fixture
+def controller(qapp):
+    from rnnviz.ui.controller import Controller
+
+    c = Controller()
+    c.recompute()
+    assert c.waitForIdle()
+    yield c
+    c.setPlaying(False)

@@ -1,0 +1,330 @@
+"""The fading panel shows the engine's influence arrays, and clicks on it reach the controller."""
+
+import numpy as np
+import pytest
+from PySide6 import QtCore
+
+from rnnviz.ui.controller import Controller
+from rnnviz.ui.fading import (
+    CHAIN_DECADES,
+    FadingPanel,
+    box_label,
+    chain_argb,
+    chain_shade,
+    fmt_percent,
+    fmt_value,
+)
+
+
+@pytest.fixture
+def make_panel(qtbot):
+    """Shown panels, strongly referenced until the test is torn down.
+
+    qtbot.addWidget keeps only a weak reference, and a panel sits in reference cycles (Qt
+    signals, pyqtgraph items): left to the cyclic GC, a shown top-level panel can be deleted
+    in the middle of its own paint event, which crashes Qt. pytest-qt closes and deletes the
+    widgets before this fixture lets go of them.
+    """
+    made = []
+
+    def make(controller, size=(900, 520)):
+        panel = FadingPanel(controller)
+        qtbot.addWidget(panel)
+        made.append(panel)
+        panel.resize(*size)
+        panel.show()
+        qtbot.waitExposed(panel)
+        return panel
+
+    yield make
+    made.clear()
+
+
+def original(item):
+    ds = item.getOriginalDataset()
+    return (np.zeros(0), np.zeros(0)) if ds[0] is None else ds
+
+
+def assert_shown(y, engine):
+    """Positive values drawn exactly; zeros (underflow) and NaN drawn as gaps."""
+    engine = np.asarray(engine)
+    assert y.shape == engine.shape
+    pos = engine > 0
+    np.testing.assert_array_equal(y[pos], engine[pos])
+    assert np.isnan(y[~pos]).all()
+
+
+def settle(controller, **changes):
+    controller.update(**changes)
+    controller.recompute()
+    assert controller.waitForIdle()
+
+
+# ---------------------------------------------------------------- pure helpers
+
+
+def test_chain_shade_is_log_normalised():
+    r = np.array([1.0, 10 ** (-CHAIN_DECADES / 2), 10 ** -CHAIN_DECADES, 1e-9, 0.0, 5.0, np.nan])
+    a = chain_shade(r)
+    np.testing.assert_allclose(a[:6], [1.0, 0.5, 0.0, 0.0, 0.0, 1.0])
+    assert np.isnan(a[6])
+    argb = chain_argb(np.array([1.0, 1e-9]))
+    assert argb[0] & 0xFFFFFF == (16 << 16) | (32 << 8) | 96  # theme.NAVY
+    assert argb[1] & 0xFFFFFF == 0xFFFFFF
+
+
+def test_number_formats():
+    assert fmt_value(0.00342) == "0.00342"
+    assert fmt_value(3.1e-4) == "3.10×10⁻⁴"
+    assert fmt_value(9.9999e-8) == "1.00×10⁻⁷"
+    assert fmt_value(float("inf")) == "inf"
+    assert fmt_percent(0.5) == "50 %"
+    assert fmt_percent(0.006) == "0.6 %"
+    assert box_label(1.0) == "100%" and box_label(0.0004) == "0.04%" and box_label(2.0) == ">100%"
+
+
+# ---------------------------------------------------------------- view follows the controller
+
+
+def test_curves_equal_engine_arrays_for_revealed_steps(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    cr = controller.result.cells[0]
+    for step in (0, 11, controller.settings.T - 1):
+        controller.setStep(step)
+        n = step + 1
+        x, y = original(panel.curves()["influence"])
+        np.testing.assert_array_equal(x, np.arange(1, n + 1))
+        np.testing.assert_array_equal(y, cr.trace.influence[:n])
+        x, y = original(panel.curves()["perturbation"])
+        np.testing.assert_array_equal(x, np.arange(1, n + 1))
+        np.testing.assert_array_equal(y, cr.perturbation[:n])
+        assert panel.revealedSteps() == n
+    controller.setStep(4)
+    controller.setRevealAll(True)
+    x, y = original(panel.curves()["influence"])
+    np.testing.assert_array_equal(y, cr.trace.influence)
+    assert panel.chainValues().shape == (controller.settings.T,)
+    controller.setRevealAll(False)
+    assert len(original(panel.curves()["influence"])[1]) == 5
+
+
+def test_chain_is_influence_over_step_one(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    infl = controller.result.cells[0].trace.influence
+    controller.setStep(11)
+    np.testing.assert_allclose(panel.chainValues(), infl[:12] / infl[0], rtol=1e-12)
+    assert panel.chain.revealed() == 12
+    # the colours painted are the log shading of those ratios
+    row = panel.chain.rows()[0]
+    for k in (0, 5, 11):
+        assert row.image.pixel(k, 0) & 0xFFFFFF == int(chain_argb(infl[k : k + 1] / infl[0])[0]) & 0xFFFFFF
+    assert panel.chain.boxMode()
+    panel.grab()
+
+
+def test_axes_fixed_while_stepping(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    T = controller.settings.T
+    controller.setStep(0)
+    first = panel.vb.viewRange()
+    controller.setStep(T - 1)
+    assert panel.vb.viewRange() == first
+    assert first[0] == [0.5, T + 0.5]
+    infl = controller.result.cells[0].trace.influence
+    lo, hi = panel.yRange()
+    assert lo < np.log10(infl.min()) and hi > np.log10(infl.max())
+
+
+def test_marker_and_status_show_the_current_step(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    infl = controller.result.cells[0].trace.influence
+    controller.setStep(11)
+    (x, y), = panel.markerPoints()
+    assert x == 12.0 and y == pytest.approx(infl[11], rel=1e-12)
+    text = panel.statusText()
+    assert "t = 12" in text and fmt_value(infl[11]) in text and fmt_percent(infl[11] / infl[0]) in text
+    assert panel.cursor.value() == 12
+
+
+def test_tooltips_give_exact_values(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    infl = controller.result.cells[0].trace.influence
+    controller.setStep(9)
+    assert fmt_value(infl[4]) in panel.toolTipAtStep(4)
+    assert "not revealed" in panel.toolTipAtStep(20)
+    chain = panel.chain
+    left, _right = chain.span()
+    y = chain.rowRect(0).center().y()
+    tip = chain.toolTipAt(QtCore.QPointF(left + 6.5 * chain.pitch(), y))
+    assert "step t = 7" in tip and fmt_value(infl[6]) in tip and fmt_percent(infl[6] / infl[0]) in tip
+    assert "not revealed" in chain.toolTipAt(QtCore.QPointF(left + 25.5 * chain.pitch(), y))
+
+
+def test_waits_for_a_first_result(qtbot, make_panel):
+    c = Controller()
+    panel = make_panel(c)
+    assert panel.curves() == {} and panel.computingText.isVisible()
+    panel.grab()
+    c.recompute()
+    assert c.waitForIdle()
+    np.testing.assert_array_equal(original(panel.curves()["influence"])[1], c.result.cells[0].trace.influence[:1])
+
+
+# ---------------------------------------------------------------- controller follows the view
+
+
+def test_backward_toggle_round_trip(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    assert not panel.curves()["backward"].isVisible()
+    qtbot.mouseClick(panel.backwardCheck, QtCore.Qt.MouseButton.LeftButton)
+    assert controller.settings.backward is True
+    assert panel.backwardCheck.isChecked()
+    assert panel.computingText.isVisible()  # the old result has no backward curve yet
+    assert controller.waitForIdle()
+    back = controller.result.cells[0].backward
+    assert back is not None
+    item = panel.curves()["backward"]
+    assert item.isVisible() and not panel.computingText.isVisible()
+    x, y = original(item)
+    np.testing.assert_array_equal(x, np.arange(1, controller.settings.T + 1))
+    np.testing.assert_array_equal(y, back)
+    assert any("backward" in label.text for _s, label in panel.legend.items)
+    qtbot.mouseClick(panel.backwardCheck, QtCore.Qt.MouseButton.LeftButton)
+    assert controller.settings.backward is False
+    assert controller.waitForIdle()
+    assert not panel.curves()["backward"].isVisible() and not panel.backwardCheck.isChecked()
+    controller.update(backward=True)  # from elsewhere (the menu): the checkbox follows
+    assert panel.backwardCheck.isChecked()
+
+
+def test_computing_text_while_a_worker_runs(qtbot, make_panel):
+    c = Controller()
+    panel = make_panel(c)
+    c.update(cell="gru", hidden_size=64, T=400, backward=True)  # slow curves go to a worker
+    c.recompute()
+    assert c.result.complete is False
+    assert panel.computingText.isVisible() and "computing" in panel.computingText.toPlainText()
+    assert c.waitForIdle()
+    assert not panel.computingText.isVisible()
+    c.setRevealAll(True)
+    np.testing.assert_array_equal(original(panel.curves()["backward"])[1], c.result.cells[0].backward)
+    np.testing.assert_array_equal(original(panel.curves()["perturbation"])[1], c.result.cells[0].perturbation)
+
+
+def test_clicking_the_chain_and_dragging_the_cursor_set_the_step(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    chain = panel.chain
+    left, _right = chain.span()
+    pos = QtCore.QPoint(int(left + 7.5 * chain.pitch()), int(chain.rowRect(0).center().y()))
+    with qtbot.waitSignal(controller.stepChanged):
+        qtbot.mouseClick(chain, QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    assert controller.step == 7
+    panel.cursor.setValue(20)
+    panel.cursor.sigDragged.emit(panel.cursor)
+    assert controller.step == 19
+    assert panel.chain.revealed() == 20
+
+
+# ---------------------------------------------------------------- Compare mode and hard cases
+
+
+def test_compare_mode_three_curves_and_chains(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    settle(controller, cell="compare", T=100, hidden_size=32)
+    controller.setStep(39)
+    curves = panel.curves()
+    labels = [cr.label for cr in controller.result.cells]
+    assert labels == ["RNN (tanh)", "GRU", "LSTM"]
+    for cr in controller.result.cells:
+        x, y = original(curves[f"{cr.label}/influence"])
+        np.testing.assert_array_equal(x, np.arange(1, 41))
+        np.testing.assert_array_equal(y, cr.trace.influence[:40])
+        pert = original(curves[f"{cr.label}/perturbation"])[1]
+        np.testing.assert_array_equal(pert[pert > 0], cr.perturbation[:40][cr.perturbation[:40] > 0])
+        infl = cr.trace.influence
+        np.testing.assert_allclose(panel.chainValues(cr.label), infl[:40] / infl[0], rtol=1e-12)
+        np.testing.assert_allclose(panel.chainValues(cr.key), infl[:40] / infl[0], rtol=1e-12)
+    assert [row.short for row in panel.chain.rows()] == ["RNN", "GRU", "LSTM"]
+    assert "influence" not in curves
+    assert [x for x, _y in panel.markerPoints()] == [40.0] * 3
+    panel.grab()
+    settle(controller, cell="rnn_tanh", T=30, hidden_size=8)  # and back to one cell
+    assert set(panel.curves()) == {"influence", "perturbation", "backward"}
+    assert len(panel.chain.rows()) == 1
+
+
+def test_exploding_relu(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    settle(controller, cell="rnn_relu", recurrent_scale=8.0, T=200)
+    cr = controller.result.cells[0]
+    nf = cr.trace.nonfinite
+    assert nf is not None
+    for step in (10, nf.t, 199):
+        controller.setStep(step)
+        panel.grab()
+    controller.setRevealAll(True)
+    ratio = panel.chainValues()
+    infl = cr.trace.influence
+    np.testing.assert_allclose(ratio[: nf.t], infl[: nf.t] / infl[0], rtol=1e-12)
+    assert np.isnan(ratio[nf.t :]).all()  # where h is inf the chain is hatched, not white
+    row = panel.chain.rows()[0]
+    assert row.grew[1 : nf.t].all() and row.bad[nf.t :].all()
+    # the curve stops where h overflowed; an overflow marker sits at the top
+    shown = panel.curves()["influence"].getData()[1]
+    assert np.isfinite(shown[: nf.t]).all() and not np.isfinite(shown[nf.t :]).any()
+    assert list(panel.overflowMarkers.getOriginalDataset()[0]) == [nf.t + 1.0]
+    assert panel.overflowText.isVisible()
+    lo, hi = panel.yRange()
+    assert np.isfinite(lo) and np.isfinite(hi) and hi > np.log10(np.nanmax(cr.perturbation))
+    assert "overflowed at t = 68" in panel.statusText() or "inf/NaN" in panel.statusText()
+    qtbot.mouseClick(panel.backwardCheck, QtCore.Qt.MouseButton.LeftButton)
+    assert controller.waitForIdle()
+    panel.grab()
+
+
+def test_perturbation_overflow_is_clipped_to_the_top(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    settle(controller, cell="rnn_relu", recurrent_scale=8.0, T=2000)
+    pert = controller.result.cells[0].perturbation
+    assert np.isposinf(pert).any()
+    controller.setRevealAll(True)
+    _x, y = original(panel.curves()["perturbation"])
+    first_inf = int(np.flatnonzero(np.isposinf(pert))[0])
+    assert np.all(y[np.isposinf(pert)] == y[first_inf]) and np.isfinite(y[first_inf])
+    assert np.log10(y[first_inf]) <= panel.yRange()[1]
+    assert first_inf + 1.0 in list(panel.overflowMarkers.getOriginalDataset()[0])
+    panel.grab()
+
+
+def test_fully_vanishing_long_run(qtbot, make_panel, controller):
+    panel = make_panel(controller)
+    settle(controller, cell="rnn_tanh", recurrent_scale=0.05, T=2000)
+    infl = controller.result.cells[0].trace.influence
+    assert (infl == 0).any()  # underflows to exactly 0: the curve must simply end
+    assert not panel.chain.boxMode()  # 2000 steps: a continuous strip
+    for step in (0, 150, 1999):
+        controller.setStep(step)
+        panel.grab()
+    controller.setRevealAll(True)
+    _x, y = original(panel.curves()["influence"])
+    pos = infl > 0
+    np.testing.assert_array_equal(y[pos], infl[pos])
+    assert np.isnan(y[~pos]).all()
+    lo, hi = panel.yRange()
+    assert np.isfinite(lo) and lo <= np.log10(infl[pos].min())
+    np.testing.assert_array_equal(panel.chainValues()[~pos], 0.0)
+    assert "0" in panel.statusText()
+
+
+@pytest.mark.parametrize("T", [5000, 100_000])
+def test_long_chain_is_one_strip_not_many_items(qtbot, make_panel, T):
+    c = Controller()
+    c.update(T=T, hidden_size=4)
+    c.recompute()
+    assert c.waitForIdle(120_000)
+    panel = make_panel(c)
+    c.setStep(T // 2)
+    assert not panel.chain.boxMode()
+    assert len(panel.graphics.scene().items()) < 200
+    assert_shown(original(panel.curves()["influence"])[1], c.result.cells[0].trace.influence[: T // 2 + 1])
+    panel.grab()

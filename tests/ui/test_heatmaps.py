@@ -1,0 +1,398 @@
+"""StatePanel and GatePanel: what they show must be the engine's arrays, and clicks select units."""
+
+import math
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from rnnviz.ui.controller import Controller
+from rnnviz.ui.heatmaps import GatePanel, StatePanel, display_image
+
+CELLS = ["rnn_tanh", "gru", "lstm", "compare"]
+
+
+def _configure(controller, **changes):
+    controller.update(**changes)
+    controller.recompute()
+    assert controller.waitForIdle()
+
+
+def _panel(qtbot, cls, controller, show=False):
+    panel = cls(controller)
+    qtbot.addWidget(panel)
+    if show:
+        panel.resize(900, 560)
+        panel.show()
+        qtbot.waitExposed(panel)
+    return panel
+
+
+def _expected_state(result):
+    """Key → (T, H) engine array, as StatePanel documents its keys."""
+    if len(result.cells) > 1:
+        return {f"{cr.label}/h": cr.trace.h for cr in result.cells}
+    cr = result.cells[0]
+    out = {"h": cr.trace.h}
+    if cr.trace.c is not None:
+        out["c"] = cr.trace.c
+    return out
+
+
+def _expected_gates(result):
+    compare = len(result.cells) > 1
+    out = {}
+    for cr in result.cells:
+        for g, arr in cr.trace.gates.items():
+            out[(f"{cr.label}/" if compare else "") + g] = arr
+    return out
+
+
+def _assert_shows(panel, expected, step):
+    assert set(panel.imageItems()) == set(expected)
+    for key, arr in expected.items():
+        shown = panel.shownData(key)
+        assert shown.shape == (arr.shape[1], step + 1), key
+        np.testing.assert_array_equal(shown, arr[: step + 1].T, err_msg=key)
+        # the full image is the whole run, units × time, for when everything is revealed
+        np.testing.assert_array_equal(panel.imageItems()[key].image, arr.T, err_msg=key)
+
+
+# --------------------------------------------------------------------------- StatePanel
+@pytest.mark.parametrize("cell", CELLS)
+def test_state_panel_shows_engine_arrays_through_steps_and_sliders(qtbot, controller, cell):
+    panel = _panel(qtbot, StatePanel, controller)
+    _configure(controller, cell=cell)
+    controller.setStep(0)
+    _assert_shows(panel, _expected_state(controller.result), 0)
+
+    controller.setStep(11)
+    _assert_shows(panel, _expected_state(controller.result), 11)
+    controller.toEnd()
+    _assert_shows(panel, _expected_state(controller.result), controller.settings.T - 1)
+
+    before = {k: v.copy() for k, v in _expected_state(controller.result).items()}
+    controller.setStep(7)
+    _configure(controller, recurrent_scale=2.0)
+    after = _expected_state(controller.result)
+    assert any(not np.array_equal(before[k], after[k]) for k in after)  # the slider changed the run
+    _assert_shows(panel, after, 7)
+
+
+def test_state_panel_keys_and_levels(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller)
+    assert set(panel.imageItems()) == {"h"}
+    assert panel.imageItems()["h"].levels == pytest.approx((-1.0, 1.0))
+    assert panel.colourBars()["h"].levels() == pytest.approx((-1.0, 1.0))
+
+    _configure(controller, cell="lstm", recurrent_scale=3.0, signal="constant", amplitude=4.0)
+    cr = controller.result.cells[0]
+    assert set(panel.imageItems()) == {"h", "c"}
+    assert cr.c_levels() != (-1.0, 1.0)  # c is unbounded here: its own levels
+    assert panel.imageItems()["c"].levels == pytest.approx(cr.c_levels())
+    assert panel.colourBars()["c"].levels() == pytest.approx(cr.c_levels())
+
+    _configure(controller, cell="compare")
+    labels = [cr.label for cr in controller.result.cells]
+    assert list(panel.imageItems()) == [f"{label}/h" for label in labels]
+    assert all(label in panel.titles()[f"{label}/h"] for label in labels)
+
+
+def test_panel_built_before_first_result(qtbot):
+    controller = Controller()
+    panel = _panel(qtbot, StatePanel, controller)
+    gates = _panel(qtbot, GatePanel, controller)
+    assert panel.imageItems() == {}
+    controller.update(cell="gru")
+    controller.recompute()
+    assert controller.waitForIdle()
+    _assert_shows(panel, _expected_state(controller.result), controller.step)
+    assert set(gates.imageItems()) == {"r", "z", "n"}
+
+
+def test_reveal_all_shows_every_step_and_cursor_follows(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller)
+    h = controller.result.cells[0].trace.h
+    controller.setStep(4)
+    heat = panel._heat["h"]
+    assert heat.cursor.value() == 5  # 1-based t of the current step
+    assert heat.cover.isVisible()
+    assert heat.cover.rect().left() == pytest.approx(5.5)  # covers t = 6 … T
+    controller.setRevealAll(True)
+    assert not heat.cover.isVisible()
+    np.testing.assert_array_equal(panel.shownData("h"), h.T)
+    assert heat.cursor.value() == 5
+    controller.setRevealAll(False)
+    assert panel.shownData("h").shape == (h.shape[1], 5)
+
+
+def test_unrevealed_columns_are_blank_on_screen(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller, show=True)
+    _configure(controller, signal="constant", amplitude=2.0)
+    h = controller.result.cells[0].trace.h
+    T = h.shape[0]
+    unit = int(np.argmax(np.abs(h[-1])))
+    assert abs(h[-1, unit]) > 0.2  # a clearly coloured cell
+    controller.setStep(2)
+    view = panel.graphicsView()
+
+    def pixel():
+        QtWidgets.QApplication.processEvents()
+        image = view.grab().toImage()
+        p = view.mapFromScene(panel.sceneCentreOf("h", T - 1, unit))
+        return image.pixelColor(p.x(), p.y()).getRgb()[:3]
+
+    assert pixel() == (255, 255, 255)
+    controller.setRevealAll(True)
+    assert pixel() != (255, 255, 255)
+
+
+def test_unit_zero_at_top_and_time_to_the_right(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller, show=True)
+    top_left = panel.sceneCentreOf("h", 0, 0)
+    assert panel.sceneCentreOf("h", 0, 7).y() > top_left.y()
+    assert panel.sceneCentreOf("h", 29, 0).x() > top_left.x()
+
+
+def test_click_selects_unit_and_selection_follows_controller(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller, show=True)
+    controller.setStep(10)
+    view = panel.graphicsView()
+    pos = view.mapFromScene(panel.sceneCentreOf("h", 3, 5))
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000) as blocker:
+        qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    assert blocker.args == [5]
+    assert controller.selectedUnit == 5
+    assert panel._heat["h"].selection.rect().center().y() == pytest.approx(5)
+
+    controller.setSelectedUnit(2)
+    assert panel._heat["h"].selection.rect().center().y() == pytest.approx(2)
+
+
+def test_tooltips_name_unit_step_and_value(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller)
+    h = controller.result.cells[0].trace.h
+    controller.setStep(11)
+    assert panel.toolTipAt("h", 11, 3) == f"h[unit 3] at t = 12: {h[11, 3]:.4f}"
+    assert panel.toolTipAt("h", 12, 3) == "h[unit 3] at t = 13: not revealed yet"
+
+    _configure(controller, cell="compare")
+    h = controller.result.cells[1].trace.h
+    assert panel.toolTipAt("GRU/h", 0, 1) == f"GRU: h[unit 1] at t = 1: {h[0, 1]:.4f}"
+
+
+def test_hover_shows_tooltip(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller, show=True)
+    controller.setStep(20)
+    shown = []
+    # QToolTip is a popup the offscreen platform may not show: record what the panel asks for
+    original = QtWidgets.QToolTip.showText
+    try:
+        QtWidgets.QToolTip.showText = lambda pos, text, *a: shown.append(text)
+        panel.graphicsView().scene().sigMouseMoved.emit(panel.sceneCentreOf("h", 6, 4))
+    finally:
+        QtWidgets.QToolTip.showText = original
+    h = controller.result.cells[0].trace.h
+    assert shown == [f"h[unit 4] at t = 7: {h[6, 4]:.4f}"]
+
+
+def test_exploding_relu_rnn_has_finite_levels(qtbot, controller):
+    state = _panel(qtbot, StatePanel, controller)
+    gates = _panel(qtbot, GatePanel, controller)
+    _configure(controller, cell="rnn_relu", recurrent_scale=8.0, T=200)
+    cr = controller.result.cells[0]
+    h = cr.trace.h
+    assert not np.isfinite(h).all()  # the run really exploded
+    controller.toEnd()
+    lo, hi = state.imageItems()["h"].levels
+    assert math.isfinite(lo) and math.isfinite(hi) and lo < hi
+    assert (lo, hi) == pytest.approx(cr.h_levels())
+    shown = state.shownData("h")
+    finite = np.isfinite(h.T)
+    inside = finite & (np.abs(h.T) <= hi)
+    np.testing.assert_array_equal(shown[inside], h.T[inside])
+    assert inside.sum() > 0.5 * finite.sum()  # most of the run keeps its colours…
+    np.testing.assert_array_equal(shown[finite & ~inside], np.sign(h.T[finite & ~inside]) * hi)  # …the tail saturates
+    np.testing.assert_array_equal(np.isnan(shown), np.isnan(h.T))  # NaN shows as grey
+    assert np.all(shown[np.isposinf(h.T)] == hi)  # +inf at the top of the colour range
+    assert "NaN" in state.titles()["h"]
+    bar = state.colourBars()["h"]
+    assert bar.levels() == pytest.approx((lo, hi))
+    assert bar.axis.minimumWidth() >= 60  # room for "3e+38": pyqtgraph hides numbers that do not fit
+    assert state.toolTipAt("h", 199, 0).endswith("NaN")
+    assert gates.isShowingMessage()
+    # and the window can still be drawn
+    state.resize(800, 400)
+    state.show()
+    qtbot.waitExposed(state)
+    assert not state.grab().isNull()
+    assert bar.axis.width() >= 60
+
+
+def test_display_image_block_averages_long_runs():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(10, 3)).astype(np.float32)
+    img, k = display_image(a, (-1.0, 1.0), max_columns=4)
+    assert k == 3 and img.shape == (3, 4) and img.dtype == np.float32 and img.flags.c_contiguous
+    expected = np.stack([a[0:3].mean(0), a[3:6].mean(0), a[6:9].mean(0), a[9:].mean(0)], axis=1)
+    np.testing.assert_allclose(img, np.clip(expected, -1, 1), rtol=1e-6)
+    img, k = display_image(a, (-1.0, 1.0))
+    assert k == 1
+    np.testing.assert_array_equal(img, np.clip(a.T, -1, 1))
+
+
+def test_long_run_is_averaged_but_axis_covers_every_step(qtbot, controller):
+    panel = _panel(qtbot, StatePanel, controller)
+    _configure(controller, T=4000, signal="sine")
+    h = controller.result.cells[0].trace.h
+    img = panel.imageItems()["h"]
+    assert img.image.shape == (8, 2000)  # 2 steps per column (MAX_COLUMNS = 2048)
+    np.testing.assert_allclose(img.image, h.reshape(2000, 2, 8).mean(1).T, rtol=1e-5, atol=1e-7)
+    x0, x1 = panel.plotItems()["h"].getViewBox().viewRange()[0]
+    assert (x0, x1) == pytest.approx((0.5, 4000.5))
+    controller.setStep(2999)
+    assert panel.toolTipAt("h", 2999, 1) == f"h[unit 1] at t = 3000: {h[2999, 1]:.4f}"
+
+
+# --------------------------------------------------------------------------- GatePanel
+def test_gate_panel_explains_vanilla_rnn(qtbot, controller):
+    panel = _panel(qtbot, GatePanel, controller)
+    assert panel.isShowingMessage()
+    assert panel.messageText() == ("A vanilla RNN has no gates: h' = tanh(W_ih x + b_ih + W_hh h + b_hh). "
+                                   "Choose GRU or LSTM to see gates.")
+    assert panel.imageItems() == {}
+    _configure(controller, cell="gru")
+    assert not panel.isShowingMessage()
+    _configure(controller, cell="rnn_relu")
+    assert panel.isShowingMessage() and "relu(" in panel.messageText()
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "compare"])
+def test_gate_panel_shows_engine_gates(qtbot, controller, cell):
+    panel = _panel(qtbot, GatePanel, controller)
+    _configure(controller, cell=cell)
+    controller.setStep(0)
+    expected = _expected_gates(controller.result)
+    _assert_shows(panel, expected, 0)
+    controller.setStep(12)
+    _assert_shows(panel, expected, 12)
+    _configure(controller, recurrent_scale=2.0)
+    after = _expected_gates(controller.result)
+    assert any(not np.array_equal(expected[k], after[k]) for k in after)
+    _assert_shows(panel, after, 12)
+    for key, arr in after.items():
+        gate = key.rsplit("/", 1)[-1]
+        levels = (-1.0, 1.0) if gate in ("n", "g") else (0.0, 1.0)
+        assert panel.imageItems()[key].levels == pytest.approx(levels), key
+        assert panel.colourBars()[key].levels() == pytest.approx(levels), key
+
+
+@pytest.mark.parametrize("cell, gates", [("gru", "rzn"), ("lstm", "ifgo")])
+def test_gate_bars_show_current_step(qtbot, controller, cell, gates):
+    panel = _panel(qtbot, GatePanel, controller)
+    _configure(controller, cell=cell, signal="sine")
+    trace = controller.result.cells[0].trace
+    assert set(panel.barItems()) == set(gates)
+    for step in (0, 12, trace.T - 1):
+        controller.setStep(step)
+        assert panel.stepTitle() == f"gates at t = {step + 1}"
+        for g in gates:
+            np.testing.assert_array_equal(panel.barValues(g), trace.gates[g][step])
+            item = panel.barItems()[g]
+            np.testing.assert_allclose(item.opts["x0"] + item.opts["width"],
+                                       np.maximum(trace.gates[g][step], 0), rtol=1e-6)
+    controller.setSelectedUnit(4)
+    brushes = panel.barItems()[gates[0]].opts["brushes"]
+    colours = [b.color().name() for b in brushes]
+    assert len(set(colours)) == 2 and colours.count(colours[4]) == 1  # only unit 4 highlighted
+
+
+def test_gate_titles_say_what_gates_do(qtbot, controller):
+    panel = _panel(qtbot, GatePanel, controller)
+    _configure(controller, cell="gru")
+    titles = panel.titles()
+    assert titles["z"] == "z — update gate (1 = keep old state)"
+    assert titles["r"].startswith("r — reset gate")
+    assert titles["n"] == "n — candidate state (−1…1)"
+    _configure(controller, cell="lstm")
+    titles = panel.titles()
+    assert titles["f"] == "f — forget gate (1 = keep memory)"
+    assert titles["i"].startswith("i — input gate") and titles["o"].startswith("o — output gate")
+    assert titles["g"] == "g — candidate memory (−1…1)"
+    # what the panel draws says the same
+    label = panel._descriptions["f"].text
+    assert "f — forget gate" in label and "1 = keep memory" in label
+    _configure(controller, cell="compare")
+    titles = panel.titles()
+    assert titles["GRU/z"].startswith("z — update") and titles["LSTM/g"] == "g — candidate (−1…1)"
+    assert panel.plotItems()["LSTM/f"].titleLabel.text == titles["LSTM/f"]
+
+
+def test_gate_compare_has_no_bars_and_labels_cells(qtbot, controller):
+    panel = _panel(qtbot, GatePanel, controller)
+    _configure(controller, cell="compare")
+    assert panel.barItems() == {}
+    assert set(panel.imageItems()) == {f"GRU/{g}" for g in "rzn"} | {f"LSTM/{g}" for g in "ifgo"}
+    f = controller.result.cells[2].trace.gates["f"]
+    controller.setStep(5)
+    assert panel.toolTipAt("LSTM/f", 5, 2) == f"LSTM: f[unit 2] at t = 6: {f[5, 2]:.4f} (forget gate)"
+
+
+def test_gate_click_selects_unit(qtbot, controller):
+    panel = _panel(qtbot, GatePanel, controller, show=True)
+    _configure(controller, cell="lstm")
+    controller.setStep(10)
+    view = panel.graphicsView()
+    pos = view.mapFromScene(panel.sceneCentreOf("f", 4, 6))
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000):
+        qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
+    assert controller.selectedUnit == 6
+    for heat in panel._heat.values():
+        assert heat.selection.rect().center().y() == pytest.approx(6)
+
+
+def test_switching_cells_rebuilds_cleanly(qtbot, controller):
+    state = _panel(qtbot, StatePanel, controller)
+    gates = _panel(qtbot, GatePanel, controller)
+    for cell in ["gru", "compare", "lstm", "rnn_tanh", "lstm", "gru"]:
+        _configure(controller, cell=cell, hidden_size=5 if cell == "lstm" else 8)
+        _assert_shows(state, _expected_state(controller.result), controller.step)
+        assert gates.isShowingMessage() == (cell == "rnn_tanh")
+        if cell != "rnn_tanh":
+            _assert_shows(gates, _expected_gates(controller.result), controller.step)
+
+
+def test_loaded_stack_names_the_traced_layer(qtbot, controller):
+    import pathlib
+
+    path = pathlib.Path(__file__).parents[1] / "fixtures" / "torch_lstm_stacked.npz"
+    state = _panel(qtbot, StatePanel, controller)
+    gates = _panel(qtbot, GatePanel, controller)
+    controller.loadWeights(str(path))
+    controller.recompute()
+    assert controller.waitForIdle()
+    trace = controller.result.cells[0].trace
+    _assert_shows(state, {"h": trace.h, "c": trace.c}, controller.step)
+    _assert_shows(gates, dict(trace.gates), controller.step)
+    assert state.titles()["h"] == "LSTM layer 2 of 2: hidden state h"
+
+
+def test_gate_bars_hover_and_click(qtbot, controller):
+    panel = _panel(qtbot, GatePanel, controller, show=True)
+    _configure(controller, cell="gru")
+    controller.setStep(8)
+    z = controller.result.cells[0].trace.gates["z"]
+    vb = panel.barItems()["z"].getViewBox()
+    scene_pos = vb.mapViewToScene(QtCore.QPointF(0.2, 2))
+    shown = []
+    original = QtWidgets.QToolTip.showText
+    try:
+        QtWidgets.QToolTip.showText = lambda pos, text, *a: shown.append(text)
+        panel.graphicsView().scene().sigMouseMoved.emit(scene_pos)
+    finally:
+        QtWidgets.QToolTip.showText = original
+    assert shown == [f"z[unit 2] at t = 9: {z[8, 2]:.4f} (update gate)"]
+    view = panel.graphicsView()
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000):
+        qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_pos))
+    assert controller.selectedUnit == 2

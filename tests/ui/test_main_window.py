@@ -1,0 +1,234 @@
+"""The assembled window: keys, Compare mode, warnings, files, rendering, launching."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from rnnviz.engine import init_cell
+from rnnviz.ui.controller import Controller
+from rnnviz.ui.main_window import MainWindow
+
+Key = QtCore.Qt.Key
+
+
+@pytest.fixture
+def window(qtbot):
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert c.waitForIdle()
+    yield w
+    c.setPlaying(False)
+
+
+def test_opens_on_the_default_lesson(window):
+    s = window.controller.settings
+    assert (s.cell, s.hidden_size, s.input_size, s.signal, s.T) == ("rnn_tanh", 8, 1, "impulse", 30)
+    r = window.controller.result
+    assert r.xs[0, 0] == 1.0 and np.all(r.xs[1:] == 0)
+    assert "parameters" in window.statusText() and "ρ(W_hh)" in window.statusText()
+    assert str(window.controller.activeModel().n_params) in window.statusText()
+
+
+def test_stepping_keys(window, qtbot):
+    c = window.controller
+    c.toStart()
+    qtbot.keyClick(window, Key.Key_Right)
+    qtbot.keyClick(window, Key.Key_Right)
+    assert c.step == 2
+    qtbot.keyClick(window, Key.Key_Left)
+    assert c.step == 1
+    qtbot.keyClick(window, Key.Key_End)
+    assert c.step == 29
+    qtbot.keyClick(window, Key.Key_Right)  # clamps at the end
+    assert c.step == 29
+    qtbot.keyClick(window, Key.Key_Home)
+    assert c.step == 0
+    speed = c.speed
+    qtbot.keyClick(window, Key.Key_Plus)
+    assert c.speed > speed
+    qtbot.keyClick(window, Key.Key_Minus)
+    qtbot.keyClick(window, Key.Key_Minus)
+    assert c.speed < speed
+    c.setSpeed(30)
+    qtbot.keyClick(window, Key.Key_Space)
+    assert c.isPlaying()
+    qtbot.waitUntil(lambda: c.step >= 3, timeout=3000)
+    qtbot.keyClick(window, Key.Key_Space)
+    assert not c.isPlaying()
+
+
+def test_play_runs_to_the_end_and_stops(window, qtbot):
+    c = window.controller
+    c.update(T=12)
+    c.waitForIdle()
+    c.toStart()
+    c.setSpeed(30)
+    seen = []
+    c.stepChanged.connect(seen.append)
+    c.setPlaying(True)
+    qtbot.waitUntil(lambda: not c.isPlaying(), timeout=5000)
+    assert c.step == 11
+    assert seen == list(range(1, 12))  # no step skipped
+
+
+def test_compare_mode(window):
+    c = window.controller
+    c.update(cell="compare", T=50, hidden_size=16)
+    assert c.waitForIdle()
+    r = c.result
+    assert [cr.key for cr in r.cells] == ["rnn_tanh", "gru", "lstm"]
+    assert all(cr.trace.h.shape == (50, 16) for cr in r.cells)
+    # same input, hidden size and seed for all three
+    assert all(np.array_equal(cr.trace.xs, r.cells[0].trace.xs) for cr in r.cells)
+    for label in ("RNN (tanh)", "GRU", "LSTM"):
+        assert label in window.statusText()
+
+
+def test_overflow_warning_and_recovery(window):
+    c = window.controller
+    c.update(cell="rnn_relu", recurrent_scale=3.0, hidden_size=16, T=400)
+    assert c.waitForIdle()
+    c.update(input_scale=3.0)
+    assert c.waitForIdle()
+    bad = c.result.cells[0].trace.nonfinite
+    assert bad is not None
+    assert window.banner.isVisible()
+    assert f"h overflowed at t = {bad.t + 1}" in window.banner.text()
+    assert "⚠" in window.statusText()
+    window.grab()  # painting with inf in the arrays raises nothing
+    c.update(recurrent_scale=0.5, input_scale=1.0)
+    assert c.waitForIdle()
+    assert c.result.cells[0].trace.nonfinite is None
+    assert not window.banner.isVisible()
+
+
+def test_bad_weights_file_shows_a_dialog_and_keeps_the_session(window, tmp_path, qtbot):
+    c = window.controller
+    c.update(cell="gru", hidden_size=5)
+    c.waitForIdle()
+    before = c.result
+    bad = tmp_path / "broken.safetensors"
+    bad.write_bytes(b"\x00garbage" * 10)
+    assert window.openWeights(str(bad)) is False
+    box = window._lastError
+    assert box.isVisible() and "broken.safetensors" in box.text()
+    box.close()
+    assert c.result is before and c.settings.cell == "gru" and c.loaded is None
+
+
+def test_open_weights_file(window, tmp_path):
+    cell = init_cell("lstm", 3, 6, seed=2)
+    path = tmp_path / "trained.npz"
+    np.savez(path, weight_ih=cell.W_ih, weight_hh=cell.W_hh, bias_ih=cell.b_ih, bias_hh=cell.b_hh)
+    assert window.openWeights(str(path))
+    c = window.controller
+    assert c.waitForIdle()
+    assert c.settings.cell == "lstm" and c.settings.input_size == 3 and c.settings.hidden_size == 6
+    np.testing.assert_array_equal(c.result.cells[0].model.W_hh, cell.W_hh)
+    assert "trained.npz" in window.windowTitle()
+
+
+def test_drop_a_file(window, tmp_path):
+    cell = init_cell("gru", 1, 4, seed=1)
+    path = tmp_path / "dropped.npz"
+    np.savez(path, weight_ih=cell.W_ih, weight_hh=cell.W_hh, bias_ih=cell.b_ih, bias_hh=cell.b_hh)
+    mime = QtCore.QMimeData()
+    mime.setUrls([QtCore.QUrl.fromLocalFile(str(path))])
+    pos = QtCore.QPointF(200, 200)
+    drop = QtGui.QDropEvent(pos, QtCore.Qt.DropAction.CopyAction, mime, QtCore.Qt.MouseButton.LeftButton,
+                            QtCore.Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(drop)
+    assert window.controller.loadedName == "dropped.npz"
+
+
+def test_render_command_draws_the_window(tmp_path):
+    from rnnviz.cli import main
+
+    out = tmp_path / "shot.png"
+    assert main(["render", "--cell", "lstm", "--step", "5", "--size", "1200x800", "-o", str(out)]) == 0
+    img = QtGui.QImage(str(out))
+    assert (img.width(), img.height()) == (1200, 800)
+    # not blank: many distinct colours
+    colours = {img.pixel(x, y) for x in range(0, 1200, 7) for y in range(0, 800, 7)}
+    assert len(colours) > 50
+    assert main(["render", "--cell", "gru", "-o", str(tmp_path / "x.txt")]) == 2
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a pickle")
+    assert main(["render", str(bad), "-o", str(tmp_path / "y.png")]) == 2
+    assert not (tmp_path / "y.png").exists()
+
+
+def _env_without_display():
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    return env
+
+
+def test_launch_without_a_display_says_so():
+    res = subprocess.run([sys.executable, "-m", "rnnviz"], env=_env_without_display(), capture_output=True,
+                         text=True, timeout=60)
+    assert res.returncode == 2
+    assert res.stderr.count("\n") == 1 and "no display" in res.stderr and "Traceback" not in res.stderr
+    env = _env_without_display()
+    env["DISPLAY"] = ":97"  # nothing listens there
+    res = subprocess.run([sys.executable, "-m", "rnnviz"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "cannot reach the X display" in res.stderr
+
+
+def test_launch_paints_a_window_offscreen():
+    env = {**_env_without_display(), "QT_QPA_PLATFORM": "offscreen", "RNNVIZ_T0": "0"}
+    res = subprocess.run([sys.executable, "-m", "rnnviz"], env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 0, res.stderr
+    assert "first-paint" in res.stdout
+
+
+def test_launch_with_a_bad_file_exits_2(tmp_path):
+    bad = tmp_path / "model.keras"
+    bad.write_text("nope")
+    env = {**_env_without_display(), "QT_QPA_PLATFORM": "offscreen"}
+    res = subprocess.run([sys.executable, "-m", "rnnviz", str(bad)], env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert res.returncode == 2 and "model.keras" in res.stderr and res.stderr.count("\n") == 1
+
+
+def test_many_signal_emits_do_not_corrupt_python(qapp):
+    # PySide6 6.12.0 decref'd True/False on every Signal.emit: Python aborted after ~1000.
+    c = Controller()
+    for t in range(5000):
+        c.stepChanged.emit(t % 7)
+        c.revealAllChanged.emit(bool(t % 2))
+    assert sys.getrefcount(True) > 100
+
+
+def test_no_top_level_widgets_leak(qtbot):
+    before = set(QtWidgets.QApplication.topLevelWidgets())
+    w = MainWindow(Controller())
+    w.show()
+    w.controller.recompute()
+    w.close()
+    w.deleteLater()
+    QtWidgets.QApplication.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents)
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.DeferredDelete)
+    leaked = [x for x in QtWidgets.QApplication.topLevelWidgets() if x not in before and x.isVisible()]
+    assert not leaked
+
+
+def test_seed_example_has_eight_sliders_and_the_documents_numbers(window):
+    from rnnviz.engine import SEED_EXAMPLE_INPUTS, run, seed_example
+    from rnnviz.ui.model import entry_names
+
+    c = window.controller
+    c.useSeedExample()
+    assert c.waitForIdle()
+    assert len(entry_names(c.baseCell())) == 8 == c.baseCell().n_params
+    assert len(window.controls.entrySliders) == 8
+    ref = run(seed_example(0), SEED_EXAMPLE_INPUTS, dtype=np.float64)
+    np.testing.assert_allclose(c.result.cells[0].trace.h, ref.h, atol=1e-6)
