@@ -102,18 +102,40 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--recurrent-scale", type=float, default=None, metavar="S", help="scale of W_hh")
     p.add_argument("--signal", choices=("impulse", "step", "sine", "noise", "constant", "seed"), default=None)
     p.add_argument("--all-steps", action="store_true", help="reveal every step, not just up to --step")
-    p.add_argument("-o", "--output", metavar="OUT.png", required=True)
+    p.add_argument("-o", "--output", metavar="OUT.png", default=None, help="the PNG to write")
+    p.add_argument("--gif", metavar="OUT.gif", default=None,
+                   help="also (or only) write the stepping animation, one frame per step, as an animated GIF")
+    p.add_argument("--gif-steps", type=_steps, default=None, metavar="FIRST:LAST",
+                   help="steps in the GIF, 1-based (default: all, at most the first 300)")
+    p.add_argument("--gif-width", type=int, default=None, metavar="PX", help="GIF frame width (default 1200)")
+    p.add_argument("--speed", type=float, default=None, metavar="S",
+                   help="playing speed in steps per second, the GIF's frame rate (default 4)")
     return p
+
+
+def _steps(text: str):
+    from .ui.export import parse_step_range
+
+    return parse_step_range(text)
 
 
 def cmd_render(argv) -> int:
     args = _render_parser().parse_args(argv)
-    out = args.output
-    if not out.lower().endswith(".png"):
-        return _fail(f"{out}: the output must be a .png file")
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        return _fail(f"{out}: folder {folder} does not exist")
+    out, gif = args.output, args.gif
+    if not out and not gif:
+        return _fail("nothing to write: give -o OUT.png, --gif OUT.gif or both")
+    if out:
+        if not out.lower().endswith(".png"):
+            return _fail(f"{out}: the output must be a .png file")
+        folder = os.path.dirname(os.path.abspath(out))
+        if not os.path.isdir(folder):
+            return _fail(f"{out}: folder {folder} does not exist")
+    if gif:
+        from .ui.export import gif_path_problem
+
+        problem = gif_path_problem(gif)
+        if problem:
+            return _fail(problem)
     from .engine import InputError
     from .ui.app import render
 
@@ -121,11 +143,12 @@ def cmd_render(argv) -> int:
                                   ("recurrent_scale", args.recurrent_scale), ("signal", args.signal))
                 if v is not None}
     try:
-        render(out, args.file, cell=args.cell, step=args.step, size=args.size, all_steps=args.all_steps, **settings)
+        render(out, args.file, cell=args.cell, step=args.step, size=args.size, all_steps=args.all_steps,
+               gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed, **settings)
     except InputError as err:
         return _fail(str(err))
     except OSError as err:
-        return _fail(f"{out}: cannot write ({err.strerror or err})")
+        return _fail(f"{err.filename or out}: cannot write ({err.strerror or err})")
     return 0
 
 

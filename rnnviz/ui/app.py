@@ -108,8 +108,10 @@ def _report_first_paint(window, t0: float) -> None:
 CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "lstm", "compare": "compare"}
 
 
-def render(out: str, path: str | None = None, cell: str | None = None, step: int | None = None,
-           size: tuple[int, int] = (1600, 1000), all_steps: bool = False, **settings) -> None:
+def render(out: str | None, path: str | None = None, cell: str | None = None, step: int | None = None,
+           size: tuple[int, int] = (1600, 1000), all_steps: bool = False, gif: str | None = None,
+           gif_steps: tuple[int, int] | None = None, gif_width: int | None = None, speed: float | None = None,
+           **settings) -> None:
     """Draw exactly the window a user would see to ``out`` (PNG), with no display.
 
     ``step`` is 1-based (default: the last step). Raises InputError for a bad weights file and
@@ -134,6 +136,18 @@ def render(out: str, path: str | None = None, cell: str | None = None, step: int
     window.resize(*size)
     window.show()
     controller.waitForIdle()
+    if speed is not None:
+        controller.setSpeed(speed)
+    if gif:
+        from .export import export_gif
+
+        try:
+            export_gif(window, gif, size=gif_width, step_range=gif_steps, reveal_all=all_steps)
+        except OSError as err:
+            raise OSError(err.errno, err.strerror or str(err), gif) from err
+    if not out:
+        window.close()
+        return
     T = controller.settings.T
     controller.setStep(T - 1 if step is None else min(max(step, 1), T) - 1)
     controller.setRevealAll(all_steps)

@@ -119,6 +119,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._buildMenus()
         self._buildShortcuts()
+        from . import export
+
+        export.install(self)
         c.resultChanged.connect(self._onResult)
         c.loadedChanged.connect(self._updateTitle)
         c.settingsChanged.connect(lambda _s: self._updateTitle())

@@ -1,0 +1,982 @@
+"""Pictures, data and animations out of the app: PNG, SVG, CSV, NPZ and animated GIF.
+
+- **Pictures** of the whole window or one panel. PNG at 1×, 2×, 3× or a chosen width: the
+  widget is painted through a scaled ``QPainter`` (``QWidget.render``), so text and lines are
+  drawn at the final size instead of an enlarged bitmap. SVG through ``QSvgGenerator``
+  (pyqtgraph's own SVG exporter fails on 0.14), then made portable, see :func:`portable_svg`.
+- **Data**: :func:`trace_to_npz` and :func:`trace_to_csv` write what the views show (inputs,
+  h, c, gates, influence, and the perturbation and backward curves when computed); in Compare
+  mode every cell's names get the cell key as prefix (``gru.h``, ``lstm.f[3]``). They use no Qt.
+- **Animation**: :func:`export_gif` steps the window through the sequence and writes an animated
+  GIF at the playing speed. Frames are rendered one at a time on the GUI thread and written to
+  the file as they are made (:class:`GifStream`: memory stays flat however long the sequence).
+  Cancelling (the progress dialog's button, or a progress callback returning False) leaves no
+  file behind. The step, "show all steps" and playing state are restored afterwards. Without a
+  step range at most :data:`DEFAULT_MAX_FRAMES` steps are used (the first ones); the dialog, or
+  ``step_range``, chooses any range. No MP4: the pip-installable encoders either download an
+  ffmpeg binary at run time (imageio-ffmpeg's fallback) or ship a 20–60 MB one (PyAV), too much
+  for one feature, so GIF is the one animation format.
+
+Every file is written atomically (:func:`rnnviz.engine.atomic.atomic_write`): a failed or
+cancelled export leaves the previous file, if any, untouched.
+
+``install(window)`` adds File ▸ Export and stores the :class:`Exporter` as ``window.exporter``.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import re
+import struct
+import xml.etree.ElementTree as ET
+from typing import Callable
+
+import numpy as np
+from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
+
+from ..engine.atomic import atomic_write
+
+#: (attribute of MainWindow, menu label, file-name stem); None means the whole window.
+TARGETS = (
+    (None, "Window", "window"),
+    ("statePanel", "Hidden state panel", "state"),
+    ("gatePanel", "Gates panel", "gates"),
+    ("fadingPanel", "Fading-of-x₁ panel", "fading"),
+    ("equationPanel", "Equations panel", "equations"),
+)
+PNG_SCALES = (1, 2, 3)
+#: Largest width or height of an exported picture or GIF frame, in pixels.
+MAX_PIXELS = 10_000
+#: GIF frames are this wide unless asked otherwise (or the window, if it is narrower).
+DEFAULT_GIF_WIDTH = 1200
+#: Without an explicit step range a GIF holds at most this many steps (the first ones).
+DEFAULT_MAX_FRAMES = 300
+
+
+class Cancelled(Exception):
+    """The user cancelled a long export."""
+
+
+# ---------------------------------------------------------------------- pictures
+def target_widget(window, attr: str | None) -> QtWidgets.QWidget:
+    return window if attr is None else getattr(window, attr)
+
+
+def scaled_size(widget: QtWidgets.QWidget, scale: float | None = None, width: int | None = None) -> QtCore.QSize:
+    """Pixel size of a picture of ``widget`` at ``scale`` (or ``width`` pixels wide)."""
+    w, h = max(1, widget.width()), max(1, widget.height())
+    if width is not None:
+        scale = width / w
+    scale = float(scale or 1.0)
+    return QtCore.QSize(max(1, round(w * scale)), max(1, round(h * scale)))
+
+
+def render_image(widget: QtWidgets.QWidget, scale: float | None = None, width: int | None = None) -> QtGui.QImage:
+    """Paint ``widget`` into a new image at ``scale`` (or ``width`` pixels wide), sharp."""
+    _settle(widget)
+    size = scaled_size(widget, scale, width)
+    if max(size.width(), size.height()) > MAX_PIXELS:
+        raise ValueError(f"{size.width()} × {size.height()} px is larger than {MAX_PIXELS} px a side")
+    image = QtGui.QImage(size, QtGui.QImage.Format.Format_RGB32)
+    if image.isNull():
+        raise MemoryError(f"not enough memory for a {size.width()} × {size.height()} px picture")
+    image.fill(QtGui.QColor("white"))
+    painter = QtGui.QPainter(image)
+    try:
+        painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
+        painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
+        painter.scale(size.width() / max(1, widget.width()), size.height() / max(1, widget.height()))
+        widget.render(painter, QtCore.QPoint())
+    finally:
+        painter.end()
+    return image
+
+
+def export_png(widget: QtWidgets.QWidget, path: str, scale: float | None = None, width: int | None = None) -> QtCore.QSize:
+    """Write ``widget`` to ``path`` as PNG; returns the pixel size. Raises OSError/ValueError."""
+    image = render_image(widget, scale, width)
+
+    def write(tmp: str) -> None:
+        if not image.save(tmp, "PNG"):
+            raise OSError(f"Qt could not write {path}")
+
+    atomic_write(path, write, suffix=".png")
+    return image.size()
+
+
+def svg_bytes(widget: QtWidgets.QWidget, title: str = "rnnviz", description: str = "") -> bytes:
+    """``widget`` as a portable SVG document (see :func:`portable_svg`).
+
+    A main window is drawn without its menu bar: SVG Tiny has no clipping, and the menu bar
+    paints its background over its own labels when nothing clips it.
+    """
+    _settle(widget)
+    top = 0
+    region = _unclipped_region(widget)
+    if isinstance(widget, QtWidgets.QMainWindow) and widget.menuBar().isVisible():
+        top = widget.menuBar().geometry().bottom() + 1
+        region -= QtGui.QRegion(widget.menuBar().geometry())
+    size = QtCore.QSize(max(1, widget.width()), max(1, widget.height() - top))
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    gen = QtSvg.QSvgGenerator()  # SVG Tiny 1.2: its 1.1 mode writes clip paths in the wrong coordinates
+    gen.setOutputDevice(buffer)
+    gen.setResolution(widget.logicalDpiX())  # font sizes in the same pixels as the geometry
+    gen.setSize(size)
+    gen.setViewBox(QtCore.QRect(QtCore.QPoint(0, 0), size))
+    gen.setTitle(title)
+    gen.setDescription(description)
+    # render() puts the top-left of the region's bounding box at the target offset
+    corner = region.boundingRect().topLeft()
+    painter = QtGui.QPainter(gen)
+    try:
+        widget.render(painter, QtCore.QPoint(corner.x(), corner.y() - top), region)
+    finally:
+        painter.end()
+    return portable_svg(bytes(buffer.data()))
+
+
+def export_svg(widget: QtWidgets.QWidget, path: str, title: str = "rnnviz", description: str = "") -> None:
+    data = svg_bytes(widget, title, description)
+
+    def write(tmp: str) -> None:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+
+    atomic_write(path, write, suffix=".svg")
+
+
+def _unclipped_region(widget: QtWidgets.QWidget) -> QtGui.QRegion:
+    """``widget``'s rectangle less the childless widgets that their parents cut off (a control
+    half scrolled out of view): SVG Tiny cannot clip, so they would spill over their neighbours."""
+    region = QtGui.QRegion(widget.rect())
+    for child in widget.findChildren(QtWidgets.QWidget):
+        if not child.isVisibleTo(widget) or child.isWindow():
+            continue
+        if any(c.isWidgetType() and c.isVisibleTo(widget) and not c.isWindow() for c in child.children()):
+            continue
+        rect = QtCore.QRect(child.mapTo(widget, QtCore.QPoint(0, 0)), child.size())
+        shown = QtCore.QRect(rect)
+        p = child.parentWidget()
+        while p is not None and p is not widget:
+            shown &= QtCore.QRect(p.mapTo(widget, QtCore.QPoint(0, 0)), p.size())
+            p = p.parentWidget()
+        if shown != rect:
+            region -= QtGui.QRegion(rect)
+    return region
+
+
+SVG_NS = "http://www.w3.org/2000/svg"
+_NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+
+
+def portable_svg(data: bytes) -> bytes:
+    """Make Qt's SVG look the same in every viewer, not just in Qt's own renderer.
+
+    - pyqtgraph draws with cosmetic pens, which Qt writes as ``vector-effect="non-scaling-stroke"``
+      inside scaled groups; many renderers (librsvg, resvg, office suites) ignore that and
+      draw the plot lines hundreds of pixels thick. The group's transform is applied to the
+      coordinates instead, and strokes then scale with the picture like the text does.
+    - Qt names fonts by its own aliases ("Sans Serif"), which no viewer knows; they become the
+      font Qt really used, then a CSS generic family.
+    """
+    ET.register_namespace("", SVG_NS)
+    ET.register_namespace("xlink", "http://www.w3.org/1999/xlink")
+    root = ET.fromstring(data)
+    families: dict[str, str] = {}
+    for elem in root.iter():
+        family = elem.get("font-family")
+        if family is not None:
+            if family not in families:
+                families[family] = _css_family(family)
+            elem.set("font-family", families[family])
+
+    for parent in root.iter():  # Qt writes an empty <path d=""/> for an empty curve; viewers complain
+        for child in [ch for ch in parent if ch.tag == f"{{{SVG_NS}}}path" and not ch.get("d", "").strip()]:
+            parent.remove(child)
+
+    def visit(elem, m) -> None:
+        # Qt writes one flat level of <g transform=…> groups; deeper transforms are left alone.
+        for child in elem:
+            if child.tag != f"{{{SVG_NS}}}g":
+                continue
+            cm = _matrix(child.get("transform")) if child.get("transform") else (1.0, 0.0, 0.0, 1.0, 0.0, 0.0)
+            if m is None or m[:4] != (1.0, 0.0, 0.0, 1.0) or cm is None:
+                continue  # nested under a scaled group, or a transform we do not read
+            _fix_strokes(child, cm)
+            if cm[:4] == (1.0, 0.0, 0.0, 1.0):
+                visit(child, cm)
+
+    visit(root, (1.0, 0.0, 0.0, 1.0, 0.0, 0.0))
+    out = io.BytesIO()
+    ET.ElementTree(root).write(out, encoding="UTF-8", xml_declaration=True)
+    return out.getvalue()
+
+
+def _fix_strokes(group, m) -> None:
+    """Replace non-scaling strokes in ``group`` (transform ``m``) by ordinary ones."""
+    kids = [ch for ch in group if ch.get("vector-effect") == "non-scaling-stroke"]
+    if not kids:
+        return
+    if m[:4] == (1.0, 0.0, 0.0, 1.0):  # a translation: device pixels are user units already
+        for ch in kids:
+            ch.set("vector-effect", "none")
+        return
+    # A scaled group: its pixels-wide strokes only come out right in device coordinates, so
+    # move every child there, if every child is a shape this can move (else leave as is).
+    if len(kids) != len(group) or not all(_bake(ch, m, dry=True) for ch in kids):
+        return
+    for ch in kids:
+        _bake(ch, m)
+        ch.set("vector-effect", "none")
+    group.set("transform", "matrix(1,0,0,1,0,0)")
+
+
+def _matrix(text: str | None):
+    if not text:
+        return None
+    m = re.fullmatch(r"\s*matrix\(([^)]*)\)\s*", text)
+    if not m:
+        return None
+    values = [float(v) for v in re.findall(_NUMBER, m.group(1))]
+    return tuple(values) if len(values) == 6 else None
+
+
+def _fmt(v: float) -> str:
+    return f"{v:.6g}"
+
+
+def _bake(elem, m, dry: bool = False) -> bool:
+    """Apply the affine ``m`` to ``elem``'s coordinates in place; False if it cannot.
+
+    With ``dry`` only say whether it could. Handles what QSvgGenerator writes for shapes:
+    polyline/polygon points, path data in absolute M L C Q Z, and rectangles.
+    """
+    a, b, c, d, e, f = m
+    tag = elem.tag.rsplit("}", 1)[-1]
+    if dry:
+        if tag in ("polyline", "polygon"):
+            return len(re.findall(_NUMBER, elem.get("points", ""))) % 2 == 0
+        if tag == "path":
+            letters = re.findall(r"[A-Za-z]", re.sub(_NUMBER, " ", elem.get("d", "")))
+            return set(letters) <= set("MLCQZ")
+        return tag == "rect" and not (elem.get("rx") or elem.get("ry"))
+
+    def pt(x, y):
+        return a * x + c * y + e, b * x + d * y + f
+
+    if tag in ("polyline", "polygon"):
+        nums = [float(v) for v in re.findall(_NUMBER, elem.get("points", ""))]
+        if len(nums) % 2:
+            return False
+        pts = [pt(nums[i], nums[i + 1]) for i in range(0, len(nums), 2)]
+        elem.set("points", " ".join(f"{_fmt(x)},{_fmt(y)}" for x, y in pts))
+    elif tag == "path":
+        tokens = re.findall(_NUMBER + r"|[A-Za-z]", elem.get("d", ""))
+        out, nums = [], []
+        for tok in tokens:
+            if tok.isalpha():
+                if tok not in "MLCQZ":  # relative or H/V commands: Qt writes none, but be safe
+                    return False
+                if nums:
+                    return False
+                out.append(tok)
+            else:
+                nums.append(float(tok))
+                if len(nums) == 2:
+                    x, y = pt(*nums)
+                    out.append(f"{_fmt(x)},{_fmt(y)}")
+                    nums = []
+        if nums:
+            return False
+        elem.set("d", " ".join(out))
+    elif tag == "rect":
+        x, y = float(elem.get("x", 0)), float(elem.get("y", 0))
+        w, h = float(elem.get("width", 0)), float(elem.get("height", 0))
+        if elem.get("rx") or elem.get("ry"):
+            return False
+        if b == 0 and c == 0:
+            x0, y0 = pt(x, y)
+            x1, y1 = pt(x + w, y + h)
+            for k, v in (("x", min(x0, x1)), ("y", min(y0, y1)), ("width", abs(x1 - x0)), ("height", abs(y1 - y0))):
+                elem.set(k, _fmt(v))
+        else:
+            corners = [pt(x, y), pt(x + w, y), pt(x + w, y + h), pt(x, y + h)]
+            elem.tag = f"{{{SVG_NS}}}polygon"
+            for k in ("x", "y", "width", "height"):
+                elem.attrib.pop(k, None)
+            elem.set("points", " ".join(f"{_fmt(px)},{_fmt(py)}" for px, py in corners))
+    else:
+        return False
+    return True
+
+
+def _css_family(family: str) -> str:
+    info = QtGui.QFontInfo(QtGui.QFont(family))
+    real = info.family() or family
+    low = real.lower()
+    if info.fixedPitch():
+        generic = "monospace"
+    elif "serif" in low and "sans" not in low:
+        generic = "serif"
+    else:
+        generic = "sans-serif"
+    return f"'{real}', {generic}" if real.lower() != generic else generic
+
+
+def _settle(widget: QtWidgets.QWidget) -> None:
+    """Bring every panel up to date before painting: queued layout and throttled redraws."""
+    app = QtWidgets.QApplication.instance()
+    if app is not None:
+        app.processEvents()
+    window = widget.window()
+    eq = getattr(window, "equationPanel", None)
+    if eq is not None and hasattr(eq, "text"):
+        eq.text()  # flushes its throttled re-render of the current step
+
+
+# ---------------------------------------------------------------------- data
+def trace_arrays(result) -> dict[str, np.ndarray]:
+    """Everything a run computed, by name, in column order.
+
+    ``xs`` then, per cell: h, c, gate letters, influence (the names ``rnnviz trace`` writes),
+    then perturbation and backward when they were computed. In Compare mode each cell's names
+    are prefixed with its key: ``rnn_tanh.h``, ``gru.z``, ``lstm.c``.
+    """
+    out = {"xs": np.asarray(result.xs)}
+    many = len(result.cells) > 1
+    for cr in result.cells:
+        prefix = f"{cr.key}." if many else ""
+        arrays = dict(cr.trace.arrays())
+        if cr.perturbation is not None:
+            arrays["perturbation"] = cr.perturbation
+        if cr.backward is not None:
+            arrays["backward"] = cr.backward
+        for name, arr in arrays.items():
+            out[prefix + name] = np.ascontiguousarray(arr)
+    return out
+
+
+def trace_to_npz(result, path: str) -> None:
+    """Write :func:`trace_arrays` of ``result`` to ``path`` (.npz), atomically."""
+    arrays = trace_arrays(result)
+    atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+
+
+def csv_columns(result) -> list[tuple[str, np.ndarray]]:
+    """(header, (T,) column) pairs: x[0]…, then each array's columns h[0]…, influence …"""
+    cols = []
+    for name, arr in trace_arrays(result).items():
+        if name == "xs":
+            name = "x"
+        if arr.ndim == 1:
+            cols.append((name, arr))
+        else:
+            cols.extend((f"{name}[{j}]", arr[:, j]) for j in range(arr.shape[1]))
+    return cols
+
+
+def trace_to_csv(result, path: str, progress: Callable[[float], object] | None = None) -> None:
+    """Write one row per step t = 1…T: ``t, x[0]…, h[0]…, c[…], gates…, influence, …``.
+
+    Numbers are written in the shortest form that reads back to the same float32/float64
+    value (``inf`` and ``nan`` spelled out). ``progress(fraction)`` is called between blocks of
+    rows; if it returns False the export stops, :class:`Cancelled` is raised and ``path`` is
+    left as it was.
+    """
+    cols = csv_columns(result)
+    T = int(result.xs.shape[0])
+    header = ",".join(["t"] + [name for name, _ in cols])
+    block = max(1, 200_000 // max(1, len(cols)))
+
+    def write(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="") as fh:
+            fh.write(header + "\n")
+            for lo in range(0, T, block):
+                hi = min(T, lo + block)
+                # astype(str) is NumPy's shortest round-trip repr, per dtype (0.1, not 0.100000001)
+                text = [np.arange(lo + 1, hi + 1).astype(str)] + [col[lo:hi].astype(str) for _, col in cols]
+                fh.write("\n".join(",".join(row) for row in zip(*text)))
+                fh.write("\n")
+                if progress is not None and progress(hi / T) is False:
+                    raise Cancelled
+
+    atomic_write(path, write, suffix=".csv")
+
+
+# ---------------------------------------------------------------------- animation
+def gif_duration_ms(speed: float) -> int:
+    """Frame time at ``speed`` steps/s, in the 10 ms units a GIF stores."""
+    return max(10, int(round(100.0 / max(speed, 1e-6))) * 10)
+
+
+def default_step_range(T: int) -> tuple[int, int]:
+    """1-based inclusive steps a GIF shows when none are chosen."""
+    return 1, min(T, DEFAULT_MAX_FRAMES)
+
+
+def export_gif(window, path: str, size: int | None = None, progress=None, step_range: tuple[int, int] | None = None,
+               widget: QtWidgets.QWidget | None = None, reveal_all: bool = False) -> bool:
+    """Write the stepping animation of ``window`` (or of one of its panels) as an animated GIF.
+
+    Parameters
+    ----------
+    size : frame width in pixels (default the window's width, at most DEFAULT_GIF_WIDTH)
+    progress : a QProgressDialog (its Cancel button stops the export), or a callable
+        ``progress(done, total)`` that returns False to stop; None for no reporting
+    step_range : 1-based inclusive (first, last) steps; default the first DEFAULT_MAX_FRAMES
+    widget : what to draw (default the whole window)
+    reveal_all : show every step while the cursor moves (default: reveal step by step)
+
+    Returns True when the file was written, False when cancelled (``path`` untouched).
+    Raises OSError when the file cannot be written. One frame per step, each shown for
+    1000 / controller.speed ms (rounded to the GIF's 10 ms). Restores the step, the "show all
+    steps" switch and playing afterwards.
+    """
+    from PIL import Image
+
+    controller = window.controller
+    controller.waitForIdle()
+    target = widget if widget is not None else window
+    T = controller.settings.T
+    first, last = step_range if step_range is not None else default_step_range(T)
+    first, last = int(min(max(first, 1), T)), int(min(max(last, 1), T))
+    if last < first:
+        first, last = last, first
+    width = int(size) if size else min(DEFAULT_GIF_WIDTH, target.width())
+    width = int(min(max(width, 16), MAX_PIXELS))
+    steps = list(range(first - 1, last))
+    duration = gif_duration_ms(controller.speed)
+
+    report = _progress_reporter(progress, len(steps))
+    saved = (controller.step, controller.revealAll, controller.isPlaying())
+    controller.setPlaying(False)
+    controller.setRevealAll(reveal_all)
+
+    def frame(t: int):
+        controller.setStep(t)
+        return _to_pil(render_image(target, width=width))
+
+    try:
+        # One palette for every frame: taken from the last step (most colours revealed) and the
+        # first, so colours do not flicker from frame to frame.
+        sample_last, sample_first = frame(steps[-1]), frame(steps[0])
+        both = Image.new("RGB", (sample_last.width, sample_last.height * 2))
+        both.paste(sample_last, (0, 0))
+        both.paste(sample_first, (0, sample_last.height))
+        palette = both.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
+        del both, sample_last
+
+        def to_p(img):
+            return img.quantize(palette=palette, dither=Image.Dither.NONE)
+
+        if report(0) is False:
+            raise Cancelled
+        first_frame = to_p(sample_first)
+        del sample_first
+
+        def write(tmp: str) -> None:
+            with open(tmp, "wb") as fh:
+                gif = GifStream(fh, first_frame.size, bytes(palette.getpalette()), duration)
+                gif.add(first_frame)
+                for k, t in enumerate(steps[1:], start=1):
+                    if report(k) is False:
+                        raise Cancelled
+                    gif.add(to_p(frame(t)))
+                if report(len(steps)) is False:
+                    raise Cancelled
+                gif.close()
+
+        atomic_write(path, write, suffix=".gif")
+        return True
+    except Cancelled:
+        return False
+    finally:
+        step, reveal, playing = saved
+        controller.setRevealAll(reveal)
+        controller.setStep(step)
+        if playing:
+            controller.setPlaying(True)
+        _finish_progress(progress)
+
+
+#: Palette index a GIF frame uses for "unchanged since the previous frame" (frames use 0…254).
+TRANSPARENT = 255
+
+
+class GifStream:
+    """An animated GIF written one frame at a time, so memory stays flat however many steps.
+
+    (Pillow's ``save_all`` keeps every frame in memory until the end: about 1 MB a frame at
+    1200 px.) Every frame uses one global palette; each is stored as the rectangle that changed
+    since the previous frame and is left in place for the next (disposal 1). Pillow encodes
+    each rectangle (a one-frame GIF whose image block is copied), so no LZW code lives here.
+    """
+
+    def __init__(self, fh, size: tuple[int, int], palette: bytes, duration_ms: int, loop: int = 0):
+        self._fh = fh
+        self._palette = bytes(palette[:768]).ljust(768, b"\0")
+        self._delay = max(1, int(round(duration_ms / 10)))  # GIF delays are in 1/100 s
+        self._size = size
+        self._previous: np.ndarray | None = None
+        self.frames = 0
+        w, h = size
+        # logical screen: global table of 256 colours (0xF7), background 0, square pixels
+        fh.write(b"GIF89a" + struct.pack("<HHBBB", w, h, 0xF7, 0, 0) + self._palette)
+        fh.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", loop) + b"\x00")
+
+    def add(self, frame) -> None:
+        """Append a P-mode frame of the stream's size whose palette is the stream's.
+
+        Pixels that did not change since the previous frame are written as the transparent
+        index 255 (when the frame does not use it), which compresses to almost nothing.
+        """
+        from PIL import Image
+
+        if frame.size != self._size or frame.mode != "P":
+            raise ValueError("every frame must be a P image of the first frame's size")
+        index = np.asarray(frame)
+        changed = None
+        if self._previous is None:
+            box = (0, 0, *self._size)
+        else:
+            changed = index != self._previous
+            if changed.any():
+                rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
+                box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
+            else:  # nothing moved: one unchanged pixel keeps one frame per step, and its time
+                box = (0, 0, 1, 1)
+        self._previous = index
+        x0, y0, x1, y1 = box
+        part = index[y0:y1, x0:x1]
+        transparent = changed is not None and not (part == TRANSPARENT).any()
+        if transparent:
+            part = np.where(changed[y0:y1, x0:x1], part, TRANSPARENT).astype(np.uint8)
+        image = Image.frombytes("P", (x1 - x0, y1 - y0), np.ascontiguousarray(part).tobytes())
+        image.putpalette(self._palette)
+        # graphic control: disposal 1 (leave in place), maybe a transparent index, the delay
+        flags = 0x04 | (0x01 if transparent else 0x00)
+        self._fh.write(b"\x21\xf9\x04" + bytes([flags]) + struct.pack("<H", self._delay)
+                       + bytes([TRANSPARENT if transparent else 0]) + b"\x00")
+        self._fh.write(_gif_image_block(image, x0, y0, self._palette))
+        self.frames += 1
+
+    def close(self) -> None:
+        self._fh.write(b";")
+
+
+def _gif_image_block(image, left: int, top: int, palette: bytes) -> bytes:
+    """Image descriptor, colour table if needed and LZW data of ``image``, placed at (left, top)."""
+    buf = io.BytesIO()
+    image.save(buf, format="GIF", optimize=False, interlace=False)
+    data = buf.getvalue()
+    flags = data[10]
+    pos, table = 13, b""
+    if flags & 0x80:
+        n = 3 << ((flags & 7) + 1)
+        table = data[13 : 13 + n]
+        pos += n
+    while data[pos] == 0x21:  # skip extensions: label, then sub-blocks up to a zero length
+        pos += 2
+        while data[pos]:
+            pos += data[pos] + 1
+        pos += 1
+    if data[pos] != 0x2C or data[-1] != 0x3B:
+        raise OSError("Pillow wrote an unexpected GIF layout")
+    descriptor = bytearray(data[pos : pos + 10])
+    struct.pack_into("<HH", descriptor, 1, left, top)
+    body = data[pos + 10 : -1]
+    if not descriptor[9] & 0x80 and table and table != palette[: len(table)]:
+        # Pillow reordered the colours: carry its table along as this frame's local table
+        descriptor[9] = (descriptor[9] & 0x40) | 0x80 | (flags & 7)
+        body = table + body
+    return bytes(descriptor) + body
+
+
+def _progress_reporter(progress, total: int):
+    """A function (done) -> False-to-cancel over either a QProgressDialog or a callable."""
+    app = QtWidgets.QApplication.instance()
+    if progress is None:
+        return lambda done: True
+    if isinstance(progress, QtWidgets.QProgressDialog):
+        progress.setRange(0, total)
+
+        def report(done):
+            progress.setValue(done)
+            app.processEvents()  # paints the dialog and delivers a click on Cancel
+            return not progress.wasCanceled()
+
+        return report
+
+    def report(done):
+        app.processEvents()
+        return progress(done, total)
+
+    return report
+
+
+def _finish_progress(progress) -> None:
+    if isinstance(progress, QtWidgets.QProgressDialog):
+        progress.reset()
+        progress.close()
+
+
+def _to_pil(image: QtGui.QImage):
+    from PIL import Image
+
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+    return Image.frombuffer("RGB", (w, h), bytes(image.constBits()), "raw", "RGB", bpl, 1).copy()
+
+
+# ---------------------------------------------------------------------- command line
+def gif_path_problem(path: str) -> str | None:
+    """Why ``path`` cannot take a GIF (one line for the command line), or None."""
+    if not path.lower().endswith(".gif"):
+        return f"{path}: the output must be a .gif file"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{path}: folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"{path}: folder {folder} is not writable"
+    return None
+
+
+def parse_step_range(text: str) -> tuple[int, int]:
+    """``"5:40"`` or ``"5-40"`` → (5, 40), 1-based inclusive (argparse ``type=``)."""
+    import argparse
+
+    m = re.fullmatch(r"\s*(\d+)\s*[:\-]\s*(\d+)\s*", text)
+    if not m or int(m.group(1)) < 1 or int(m.group(2)) < int(m.group(1)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST:LAST, e.g. 1:30")
+    return int(m.group(1)), int(m.group(2))
+
+
+# ---------------------------------------------------------------------- dialogs
+class ImageOptionsDialog(QtWidgets.QDialog):
+    """Resolution of a PNG: 1×, 2×, 3× the size on screen, or a width in pixels."""
+
+    def __init__(self, widget: QtWidgets.QWidget, what: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle(f"Export {what} as PNG")
+        self._widget = widget
+        self.choice = QtWidgets.QComboBox()
+        for s in PNG_SCALES:
+            size = scaled_size(widget, s)
+            self.choice.addItem(f"{s}×  ({size.width()} × {size.height()} px)", s)
+        self.choice.addItem("Width in pixels:", None)
+        self.choice.setCurrentIndex(1)  # 2×: sharp on a projector and in print
+        self.widthBox = QtWidgets.QSpinBox()
+        self.widthBox.setRange(16, MAX_PIXELS)
+        self.widthBox.setSuffix(" px")
+        self.widthBox.setValue(min(MAX_PIXELS, max(16, widget.width() * 2)))
+        self.widthBox.setEnabled(False)
+        self.sizeLabel = QtWidgets.QLabel()
+        form = QtWidgets.QFormLayout()
+        form.addRow("Resolution:", self.choice)
+        form.addRow("Width:", self.widthBox)
+        form.addRow("Picture:", self.sizeLabel)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Save…")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self.choice.currentIndexChanged.connect(self._sync)
+        self.widthBox.valueChanged.connect(self._sync)
+        self._sync()
+
+    def options(self) -> dict:
+        s = self.choice.currentData()
+        return {"scale": s} if s is not None else {"width": self.widthBox.value()}
+
+    def _sync(self, *_):
+        self.widthBox.setEnabled(self.choice.currentData() is None)
+        size = scaled_size(self._widget, **self.options())
+        self.sizeLabel.setText(f"{size.width()} × {size.height()} px")
+
+
+class GifOptionsDialog(QtWidgets.QDialog):
+    """What to animate, which steps, how wide; the speed is the playing speed."""
+
+    def __init__(self, window, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export animation as GIF")
+        self.setMinimumWidth(460)
+        c = window.controller
+        T = c.settings.T
+        self.what = QtWidgets.QComboBox()
+        for attr, label, _stem in TARGETS:
+            self.what.addItem(label, attr)
+        self.first = QtWidgets.QSpinBox()
+        self.last = QtWidgets.QSpinBox()
+        for box in (self.first, self.last):
+            box.setRange(1, T)
+        lo, hi = default_step_range(T)
+        self.first.setValue(lo)
+        self.last.setValue(hi)
+        steps = QtWidgets.QHBoxLayout()
+        steps.addWidget(self.first)
+        steps.addWidget(QtWidgets.QLabel("to"))
+        steps.addWidget(self.last)
+        self.widthBox = QtWidgets.QSpinBox()
+        self.widthBox.setRange(200, MAX_PIXELS)
+        self.widthBox.setSingleStep(100)
+        self.widthBox.setSuffix(" px")
+        self.widthBox.setValue(min(DEFAULT_GIF_WIDTH, window.width()))
+        self.revealAll = QtWidgets.QCheckBox("Show all steps (only the cursor moves)")
+        self.info = QtWidgets.QLabel()
+        self.info.setWordWrap(True)
+        form = QtWidgets.QFormLayout()
+        form.addRow("Picture:", self.what)
+        form.addRow("Steps:", steps)
+        form.addRow("Width:", self.widthBox)
+        form.addRow("", self.revealAll)
+        form.addRow("", self.info)
+        buttons = QtWidgets.QDialogButtonBox(
+            QtWidgets.QDialogButtonBox.StandardButton.Ok | QtWidgets.QDialogButtonBox.StandardButton.Cancel)
+        buttons.button(QtWidgets.QDialogButtonBox.StandardButton.Ok).setText("Save…")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.addLayout(form)
+        lay.addWidget(buttons)
+        self._speed = c.speed
+        for box in (self.first, self.last):
+            box.valueChanged.connect(self._sync)
+        self._sync()
+
+    def options(self) -> dict:
+        lo, hi = sorted((self.first.value(), self.last.value()))
+        return {"attr": self.what.currentData(), "step_range": (lo, hi), "size": self.widthBox.value(),
+                "reveal_all": self.revealAll.isChecked()}
+
+    def _sync(self, *_):
+        lo, hi = sorted((self.first.value(), self.last.value()))
+        n = hi - lo + 1
+        ms = gif_duration_ms(self._speed)
+        self.info.setText(f"{n} frame{'s' if n != 1 else ''} at {self._speed:g} steps/s "
+                          f"({ms} ms each): {n * ms / 1000:.1f} s. Change the speed with + and − "
+                          "before exporting; long animations make large files.")
+
+
+# ---------------------------------------------------------------------- menus
+class Exporter(QtCore.QObject):
+    """The File ▸ Export actions of one main window."""
+
+    #: emitted with the path after every successful export
+    exported = QtCore.Signal(str)
+
+    def __init__(self, window):
+        super().__init__(window)
+        self.window = window
+        self.folder = ""
+        self.menu: QtWidgets.QMenu | None = None
+        self.dialog: QtWidgets.QDialog | None = None  # the options dialog that is open, if any
+        self.progress: QtWidgets.QProgressDialog | None = None
+
+    # -- menu
+    def buildMenu(self, parent_menu: QtWidgets.QMenu | None = None) -> QtWidgets.QMenu:
+        menu = QtWidgets.QMenu("&Export", parent_menu)
+        menu.addAction("Window as &PNG…", lambda: self.askPng(None))
+        menu.addAction("Window as &SVG…", lambda: self.askSvg(None))
+        for attr, label, _stem in TARGETS[1:]:
+            sub = menu.addMenu(label)
+            sub.addAction("as PNG…", lambda a=attr: self.askPng(a))
+            sub.addAction("as SVG…", lambda a=attr: self.askSvg(a))
+        menu.addSeparator()
+        menu.addAction("Trace as &CSV…", self.askCsv)
+        menu.addAction("Trace as &NPZ…", self.askNpz)
+        menu.addSeparator()
+        menu.addAction("&Animation as GIF…", self.askGif)
+        self.menu = menu
+        return menu
+
+    # -- the user-facing steps: options dialog → file dialog → write
+    def askPng(self, attr: str | None) -> None:
+        widget, label, stem = self._target(attr)
+        dialog = ImageOptionsDialog(widget, label.lower(), self.window)
+        dialog.accepted.connect(lambda: self._pngChosen(attr, dialog.options()))
+        self._openDialog(dialog)
+
+    def _pngChosen(self, attr, options) -> None:
+        _widget, _label, stem = self._target(attr)
+        path = self._savePath("Export PNG", self._defaultName(stem, ".png"), "PNG pictures (*.png)", ".png")
+        if path:
+            self.exportPng(attr, path, **options)
+
+    def askSvg(self, attr: str | None) -> None:
+        _widget, _label, stem = self._target(attr)
+        path = self._savePath("Export SVG", self._defaultName(stem, ".svg"), "SVG drawings (*.svg)", ".svg")
+        if path:
+            self.exportSvg(attr, path)
+
+    def askCsv(self) -> None:
+        path = self._savePath("Export trace as CSV", self._defaultName("trace", ".csv", step=False),
+                              "CSV tables (*.csv)", ".csv")
+        if path:
+            self.exportCsv(path)
+
+    def askNpz(self) -> None:
+        path = self._savePath("Export trace as NPZ", self._defaultName("trace", ".npz", step=False),
+                              "NumPy archives (*.npz)", ".npz")
+        if path:
+            self.exportNpz(path)
+
+    def askGif(self) -> None:
+        dialog = GifOptionsDialog(self.window, self.window)
+        dialog.accepted.connect(lambda: self._gifChosen(dialog.options()))
+        self._openDialog(dialog)
+
+    def _gifChosen(self, options) -> None:
+        path = self._savePath("Export animation", self._defaultName("animation", ".gif", step=False),
+                              "Animated GIF (*.gif)", ".gif")
+        if path:
+            self.exportGif(path, **options)
+
+    # -- the writes (callable directly, e.g. from tests); errors become a dialog
+    def exportPng(self, attr: str | None, path: str, scale: float | None = None, width: int | None = None) -> bool:
+        widget = self._target(attr)[0]
+        return self._guard(path, lambda: export_png(widget, path, scale=scale, width=width))
+
+    def exportSvg(self, attr: str | None, path: str) -> bool:
+        widget, label, _stem = self._target(attr)
+        c = self.window.controller
+        desc = f"rnnviz — {label}, step t = {c.step + 1} of {c.settings.T}"
+        return self._guard(path, lambda: export_svg(widget, path, title=f"rnnviz — {label}", description=desc))
+
+    def exportNpz(self, path: str) -> bool:
+        c = self.window.controller
+        c.waitForIdle()  # the perturbation and backward curves may still be computing
+        return self._guard(path, lambda: trace_to_npz(c.result, path))
+
+    def exportCsv(self, path: str) -> bool:
+        c = self.window.controller
+        c.waitForIdle()
+        dialog = self._progressDialog("Writing the CSV table…")
+        app = QtWidgets.QApplication.instance()
+        dialog.setRange(0, 1000)
+
+        def progress(frac: float) -> bool:
+            dialog.setValue(int(frac * 1000))
+            app.processEvents()
+            return not dialog.wasCanceled()
+
+        try:
+            return self._guard(path, lambda: trace_to_csv(c.result, path, progress=progress), busy_cursor=False)
+        finally:
+            _finish_progress(dialog)
+
+    def exportGif(self, path: str, attr: str | None = None, step_range=None, size=None, reveal_all: bool = False) -> bool:
+        widget = self._target(attr)[0]
+        dialog = self._progressDialog("Rendering the animation…")
+        return self._guard(path, lambda: export_gif(self.window, path, size=size, progress=dialog,
+                                                    step_range=step_range, widget=widget, reveal_all=reveal_all),
+                           busy_cursor=False)
+
+    # -- helpers
+    def _target(self, attr):
+        for a, label, stem in TARGETS:
+            if a == attr:
+                return target_widget(self.window, a), label, stem
+        raise KeyError(attr)
+
+    def _openDialog(self, dialog: QtWidgets.QDialog) -> None:
+        dialog.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.dialog = dialog
+        dialog.finished.connect(lambda _r: setattr(self, "dialog", None))
+        dialog.open()
+
+    def _progressDialog(self, text: str) -> QtWidgets.QProgressDialog:
+        dialog = QtWidgets.QProgressDialog(text, "Cancel", 0, 0, self.window)
+        dialog.setWindowTitle("Exporting")
+        dialog.setWindowModality(QtCore.Qt.WindowModality.WindowModal)
+        dialog.setAutoClose(False)
+        dialog.setAutoReset(False)
+        dialog.setMinimumDuration(400)
+        self.progress = dialog
+        return dialog
+
+    def _defaultName(self, stem: str, ext: str, step: bool = True) -> str:
+        c = self.window.controller
+        name = f"rnnviz-{stem}" + (f"-t{c.step + 1}" if step else "") + ext
+        return os.path.join(self.folder, name) if self.folder else name
+
+    def _savePath(self, title: str, default: str, filters: str, ext: str) -> str:
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self.window, title, default, filters)
+        if not path:
+            return ""
+        if not path.lower().endswith(ext):
+            path += ext
+        return path
+
+    def _guard(self, path: str, job: Callable[[], object], busy_cursor: bool = True) -> bool:
+        """Run one export; report failures in a dialog. True when the file was written.
+
+        Long jobs show a progress dialog with a Cancel button instead of the busy cursor.
+        """
+        if busy_cursor:
+            QtWidgets.QApplication.setOverrideCursor(QtCore.Qt.CursorShape.WaitCursor)
+        try:
+            ok = job()
+        except Cancelled:
+            ok = False
+        except (OSError, ValueError, MemoryError) as err:
+            reason = getattr(err, "strerror", None) or str(err)
+            self.window.showError("Cannot export", f"{path}: {reason}")
+            return False
+        finally:
+            if busy_cursor:
+                QtWidgets.QApplication.restoreOverrideCursor()
+        if ok is False:
+            self.window.statusBar().showMessage("Export cancelled", 4000)
+            return False
+        self.folder = os.path.dirname(os.path.abspath(path))
+        self.window.statusBar().showMessage(f"Saved {path}", 6000)
+        self.exported.emit(path)
+        return True
+
+
+def _menu(window, title: str) -> QtWidgets.QMenu:
+    """The menu bar's menu called ``title`` (mnemonics ignored), created if missing."""
+    bare = title.replace("&", "")
+    for action in window.menuBar().actions():
+        if action.menu() is not None and action.text().replace("&", "") == bare:
+            return action.menu()
+    return window.menuBar().addMenu(title)
+
+
+def install(window) -> "Exporter":
+    """Add File ▸ Export to ``window`` (above Quit) and store the Exporter as ``window.exporter``.
+
+    Calling it again on the same window does nothing more.
+    """
+    if isinstance(getattr(window, "exporter", None), Exporter):
+        return window.exporter
+    exporter = Exporter(window)
+    file = _menu(window, "&File")
+    menu = exporter.buildMenu(file)
+    actions = file.actions()
+    quit_ = next((a for a in actions if a.text().replace("&", "").startswith("Quit")), None)
+    anchor = None
+    if quit_ is not None:
+        i = actions.index(quit_)
+        anchor = actions[i - 1] if i > 0 and actions[i - 1].isSeparator() else quit_
+    if anchor is None:
+        file.addMenu(menu)
+    else:
+        file.insertMenu(anchor, menu)
+        if not anchor.isSeparator():
+            file.insertSeparator(anchor)
+    window.exporter = exporter
+    return exporter
+
+
+__all__ = [
+    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "gif_path_problem", "install",
+    "parse_step_range", "portable_svg", "render_image", "svg_bytes", "trace_arrays", "trace_to_csv",
+    "trace_to_npz",
+]
