@@ -102,6 +102,9 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--recurrent-scale", type=float, default=None, metavar="S", help="scale of W_hh")
     p.add_argument("--signal", choices=("impulse", "step", "sine", "noise", "constant", "seed"), default=None)
     p.add_argument("--all-steps", action="store_true", help="reveal every step, not just up to --step")
+    p.add_argument("--theme", choices=("light", "dark"), default="light", help="colour theme (default light)")
+    p.add_argument("--colour-blind", action="store_true", help="colour-blind-safe colour maps")
+    p.add_argument("--presenter", action="store_true", help="presenter mode: big fonts, controls hidden")
     p.add_argument("-o", "--output", metavar="OUT.png", default=None, help="the PNG to write")
     p.add_argument("--gif", metavar="OUT.gif", default=None,
                    help="also (or only) write the stepping animation, one frame per step, as an animated GIF")
@@ -144,7 +147,8 @@ def cmd_render(argv) -> int:
                 if v is not None}
     try:
         render(out, args.file, cell=args.cell, step=args.step, size=args.size, all_steps=args.all_steps,
-               gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed, **settings)
+               gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
+               theme=args.theme, colour_blind=args.colour_blind, presenter=args.presenter, **settings)
     except InputError as err:
         return _fail(str(err))
     except OSError as err:

@@ -111,7 +111,7 @@ CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "l
 def render(out: str | None, path: str | None = None, cell: str | None = None, step: int | None = None,
            size: tuple[int, int] = (1600, 1000), all_steps: bool = False, gif: str | None = None,
            gif_steps: tuple[int, int] | None = None, gif_width: int | None = None, speed: float | None = None,
-           **settings) -> None:
+           theme: str = "light", colour_blind: bool = False, presenter: bool = False, **settings) -> None:
     """Draw exactly the window a user would see to ``out`` (PNG), with no display.
 
     ``step`` is 1-based (default: the last step). Raises InputError for a bad weights file and
@@ -135,6 +135,9 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
     window = MainWindow(controller)
     window.resize(*size)
     window.show()
+    from . import presenter as _presenter
+
+    _presenter.prepare_render(window, theme, colour_blind, presenter)
     controller.waitForIdle()
     if speed is not None:
         controller.setSpeed(speed)

@@ -334,7 +334,7 @@ class ControlPanel(QtWidgets.QWidget):
             b.setStyleSheet(
                 f"QToolButton {{ border: 1px solid {t.border}; border-radius: 4px; background: {t.button};"
                 f" color: {t.foreground}; padding: 3px; }}"
-                f" QToolButton:checked {{ background: {t.cell_colours.get(key, '#404040')};"
+                f" QToolButton:checked {{ background: {t.cell_colours.get(key, '#D8D8D8' if t.dark else '#404040')};"
                 f" color: {'#1B1D21' if t.dark else 'white'}; border-color: {t.foreground}; }}")
         for hint in (self.entryHint, self.customHint):
             hint.setFont(theme.font(theme.FONT_PT - 1))

@@ -266,7 +266,8 @@ class EquationPanel(QtWidgets.QWidget):
         t = theme.current()
         GATE_COLOURS.update(t.gate_colours)
         MUTED = t.muted
-        BODY_PT, MIN_PT = t.pt(theme.BASE_FONT_PT + 4), t.pt(theme.BASE_FONT_PT - 1)
+        # larger text when there is room; the fitter may still shrink to the usual minimum
+        BODY_PT, MIN_PT = t.pt(theme.BASE_FONT_PT + 4), theme.BASE_FONT_PT - 1
         self._tabs.setFont(theme.font(theme.FONT_PT + 1, bold=True))
         self._view.setFont(theme.font(BODY_PT))
         pal = self._view.palette()

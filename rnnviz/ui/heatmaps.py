@@ -512,7 +512,7 @@ class GatePanel(_HeatmapPanel):
 
     def applyTheme(self, look=None) -> None:
         super().applyTheme(look)
-        self._message.setFont(theme.font(theme.TITLE_PT + 3))
+        self._message.setFont(theme.font(theme.current().pt(theme.BASE_TITLE_PT + 3)))
         self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
 
     # ----------------------------------------------------------------- build

@@ -18,18 +18,6 @@ from .transport import TransportBar
 DEFAULT_SIZE = (1600, 1000)
 WEIGHT_FILTER = "Weights (*.pt *.pth *.npz *.safetensors *.keras *.h5);;All files (*)"
 
-SHORTCUTS = [
-    ("Space", "Play / pause"),
-    ("→", "Step forward"),
-    ("←", "Step back"),
-    ("Home", "Jump to the first step"),
-    ("End", "Jump to the last step"),
-    ("+", "Play faster"),
-    ("−", "Play slower"),
-    ("A", "Show all steps / reveal step by step"),
-    ("Ctrl+O", "Open weights…"),
-]
-
 
 class WarningBanner(QtWidgets.QLabel):
     """A visible strip at the top of the window for overflow and similar warnings."""
@@ -119,9 +107,10 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._buildMenus()
         self._buildShortcuts()
-        from . import export
+        from . import export, presenter
 
         export.install(self)
+        presenter.install(self)  # presenter mode, themes, clicker keys, ? overlay, preferences
         c.resultChanged.connect(self._onResult)
         c.loadedChanged.connect(self._updateTitle)
         c.settingsChanged.connect(lambda _s: self._updateTitle())
@@ -154,7 +143,7 @@ class MainWindow(QtWidgets.QMainWindow):
             cell.addAction(label, lambda k=key: c.update(cell=k))
 
         help_ = self.menuBar().addMenu("&Help")
-        help_.addAction("&Keyboard shortcuts", self.showShortcuts)
+        help_.addAction("&Keyboard shortcuts", lambda: self.presenter.showHelp())
 
     def _syncAllSteps(self, on: bool) -> None:
         with QtCore.QSignalBlocker(self.allStepsAction):
@@ -183,14 +172,6 @@ class MainWindow(QtWidgets.QMainWindow):
             sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
             sc.activated.connect(slot)
             self._shortcuts.append(sc)
-
-    def showShortcuts(self) -> None:
-        text = "<table cellpadding=4>" + "".join(
-            f"<tr><td><b>{k}</b></td><td>{v}</td></tr>" for k, v in SHORTCUTS) + "</table>"
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Information, "Keyboard shortcuts", text,
-                                    QtWidgets.QMessageBox.StandardButton.Close, self)
-        box.setTextFormat(QtCore.Qt.TextFormat.RichText)
-        box.open()
 
     # ------------------------------------------------------------------ files
     def openWeightsDialog(self) -> None:

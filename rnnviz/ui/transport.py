@@ -230,9 +230,9 @@ class TransportBar(QtWidgets.QWidget):
             b.setMinimumSize(px + 20, px + 16)
         self.playButton.setIconSize(QtCore.QSize(px + 6, px + 6))
         self.playButton.setMinimumSize(px + 34, px + 20)
-        self.speedBox.setFont(theme.font(theme.FONT_PT + 1))
-        self.stepLabel.setFont(theme.font(theme.TITLE_PT + 5, bold=True))
-        self.allStepsButton.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+        self.speedBox.setFont(theme.font(t.pt(theme.BASE_FONT_PT + 1)))
+        self.stepLabel.setFont(theme.font(t.pt(theme.BASE_TITLE_PT + 5), bold=True))
+        self.allStepsButton.setFont(theme.font(t.pt(theme.BASE_FONT_PT + 1), bold=True))
         self.allStepsButton.setStyleSheet(
             f"QToolButton {{ border: 1px solid {t.border}; border-radius: 5px; padding: 4px 10px;"
             f" background: {t.button}; color: {t.foreground}; }}"
