@@ -92,7 +92,8 @@ def _render_parser() -> argparse.ArgumentParser:
         prog="rnnviz render",
         description="Draw exactly the window a user would see to a PNG, with no display needed.",
     )
-    p.add_argument("file", metavar="FILE", nargs="?", help="a weights file to open (optional)")
+    p.add_argument("file", metavar="FILE", nargs="?", help="a weights file or .rnnviz session (optional)")
+    p.add_argument("--lesson", metavar="NAME", default=None, help="draw a built-in lesson (see 'rnnviz lessons')")
     p.add_argument("--cell", choices=("rnn", "rnn-relu", "gru", "lstm", "compare"), default=None)
     p.add_argument("--step", type=int, default=None, metavar="N", help="1-based step to show (default: the last)")
     p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
@@ -145,9 +146,11 @@ def cmd_render(argv) -> int:
     settings = {k: v for k, v in (("hidden_size", args.hidden), ("T", args.length), ("seed", args.seed),
                                   ("recurrent_scale", args.recurrent_scale), ("signal", args.signal))
                 if v is not None}
+    if args.file and args.lesson:
+        return _fail("give a FILE or --lesson NAME, not both")
     try:
-        render(out, args.file, cell=args.cell, step=args.step, size=args.size, all_steps=args.all_steps,
-               gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
+        render(out, args.file, lesson=args.lesson, cell=args.cell, step=args.step, size=args.size,
+               all_steps=args.all_steps, gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
                theme=args.theme, colour_blind=args.colour_blind, presenter=args.presenter, **settings)
     except InputError as err:
         return _fail(str(err))
@@ -170,7 +173,9 @@ def _app_parser() -> argparse.ArgumentParser:
     from . import __version__
 
     p.add_argument("--version", action="version", version=f"rnnviz {__version__}")
-    p.add_argument("file", metavar="FILE", nargs="?", help="a weights file to open (.pt, .npz, .safetensors, .keras, .weights.h5)")
+    p.add_argument("file", metavar="FILE", nargs="?",
+                   help="a session (.rnnviz) or weights file to open (.pt, .npz, .safetensors, .keras, .weights.h5)")
+    p.add_argument("--lesson", metavar="NAME", default=None, help="open a built-in lesson (see 'rnnviz lessons')")
     return p
 
 
@@ -180,12 +185,24 @@ def main(argv=None) -> int:
         return cmd_trace(argv[1:])
     if argv and argv[0] == "render":
         return cmd_render(argv[1:])
+    if argv and argv[0] == "lessons":
+        from .ui.lessons import cmd_lessons
+
+        return cmd_lessons(argv[1:])
     args = _app_parser().parse_args(argv)
     if args.file and not os.path.exists(args.file):
         return _fail(f"{args.file}: no such file")
+    if args.lesson:
+        from .engine import InputError
+        from .ui.lessons import lesson_path
+
+        try:
+            lesson_path(args.lesson)
+        except InputError as err:
+            return _fail(str(err))
     from .ui.app import launch
 
-    return launch(args.file)
+    return launch(args.file, lesson=args.lesson)
 
 
 if __name__ == "__main__":

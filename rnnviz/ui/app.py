@@ -62,8 +62,8 @@ def _application():
     return app
 
 
-def launch(path: str | None = None) -> int:
-    """Open the main window (on ``path``'s weights if given). Returns the exit status."""
+def launch(path: str | None = None, lesson: str | None = None) -> int:
+    """Open the main window on ``path`` (weights or a .rnnviz session) or lesson ``lesson``."""
     from ..engine import InputError
 
     problem = display_problem()
@@ -72,17 +72,26 @@ def launch(path: str | None = None) -> int:
         return 2
     app = _application()
     from .controller import Controller
+    from .lessons import load_lesson
     from .main_window import MainWindow
+    from .session import is_session_file, load_session, show_in_window
 
     controller = Controller()
-    if path:
-        try:
+    data = None
+    try:
+        if lesson:
+            data = load_lesson(lesson)
+        elif path and is_session_file(path):
+            data = load_session(path)
+        elif path:
             controller.loadWeights(path)
-        except InputError as err:
-            print(f"rnnviz: {err}", file=sys.stderr)
-            return 2
+    except InputError as err:
+        print(f"rnnviz: {err}", file=sys.stderr)
+        return 2
     controller.recompute()
     window = MainWindow(controller)
+    if data is not None:
+        show_in_window(window, data, None if lesson else path)
     if os.environ.get("RNNVIZ_T0"):
         _report_first_paint(window, float(os.environ["RNNVIZ_T0"]))
     window.show()
@@ -111,28 +120,38 @@ CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "l
 def render(out: str | None, path: str | None = None, cell: str | None = None, step: int | None = None,
            size: tuple[int, int] = (1600, 1000), all_steps: bool = False, gif: str | None = None,
            gif_steps: tuple[int, int] | None = None, gif_width: int | None = None, speed: float | None = None,
-           theme: str = "light", colour_blind: bool = False, presenter: bool = False, **settings) -> None:
+           theme: str = "light", colour_blind: bool = False, presenter: bool = False, lesson: str | None = None,
+           **settings) -> None:
     """Draw exactly the window a user would see to ``out`` (PNG), with no display.
 
-    ``step`` is 1-based (default: the last step). Raises InputError for a bad weights file and
+    ``path`` is a weights file or a .rnnviz session, ``lesson`` a built-in lesson's name (their
+    step and view are kept unless ``step`` / ``all_steps`` are given). ``step`` is 1-based
+    (default: the last step). Raises InputError for a bad weights file and
     OSError when the PNG cannot be written; writes atomically.
     """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _application()
     from ..engine.atomic import atomic_write
     from .controller import Controller
+    from .lessons import load_lesson
     from .main_window import MainWindow
+    from .session import is_session_file, load_session, show_in_window
 
+    data = load_lesson(lesson) if lesson else (load_session(path) if path and is_session_file(path) else None)
     controller = Controller()
-    if path:
+    if path and data is None:
         controller.loadWeights(path)
     changes = dict(settings)
     if cell:
         changes["cell"] = CELL_KEYS[cell]
-    if changes:
+    if changes and data is None:
         controller.update(**changes)
     controller.recompute()
     window = MainWindow(controller)
+    if data is not None:
+        show_in_window(window, data, None if lesson else path)  # the session's step, view and lesson text
+        if changes:
+            controller.update(**changes)
     window.resize(*size)
     window.show()
     from . import presenter as _presenter
@@ -152,8 +171,10 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
         window.close()
         return
     T = controller.settings.T
-    controller.setStep(T - 1 if step is None else min(max(step, 1), T) - 1)
-    controller.setRevealAll(all_steps)
+    if step is not None or data is None:
+        controller.setStep(T - 1 if step is None else min(max(step, 1), T) - 1)
+    if all_steps or data is None:
+        controller.setRevealAll(all_steps)
     for _ in range(3):
         app.processEvents()
     image = window.grab().toImage()

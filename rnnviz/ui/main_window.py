@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -111,6 +113,9 @@ class MainWindow(QtWidgets.QMainWindow):
 
         export.install(self)
         presenter.install(self)  # presenter mode, themes, clicker keys, ? overlay, preferences
+        from . import session
+
+        session.install(self)  # File ▸ Open/Save session, Lessons, Start page; Ctrl+O → sessions
         c.resultChanged.connect(self._onResult)
         c.loadedChanged.connect(self._updateTitle)
         c.settingsChanged.connect(lambda _s: self._updateTitle())
@@ -124,6 +129,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file = self.menuBar().addMenu("&File")
         act = file.addAction("&Open weights…", self.openWeightsDialog)
         act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        self.exportWeightsAction = file.addAction("E&xport weights…", self.exportWeightsDialog)
         file.addAction("Use the seed document's example", c.useSeedExample)
         file.addSeparator()
         act = file.addAction("&Quit", self.close)
@@ -175,9 +181,45 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ files
     def openWeightsDialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open weights", "", WEIGHT_FILTER)
+        from . import prefs
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open weights", prefs.last_dir() or "", WEIGHT_FILTER)
         if path:
+            prefs.set_last_dir(os.path.dirname(path))
             self.openWeights(path)
+
+    def exportWeightsDialog(self) -> None:
+        from . import prefs
+
+        if self.controller.settings.cell == "compare":
+            self.showError("Export weights", "Compare mode runs three cells: choose one cell to export its weights.")
+            return
+        start = os.path.join(prefs.last_dir() or "", "weights.safetensors")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export weights (PyTorch names)", start, "safetensors (*.safetensors);;NumPy (*.npz)")
+        if path:
+            if not path.lower().endswith((".safetensors", ".npz")):
+                path += ".npz" if "npz" in chosen else ".safetensors"
+            prefs.set_last_dir(os.path.dirname(path))
+            self.exportWeights(path)
+
+    def exportWeights(self, path: str) -> bool:
+        """Write the active model, as every slider has made it, in PyTorch naming (atomically)."""
+        import warnings
+
+        from ..engine import save_weights
+
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                save_weights(self.controller.activeModel(), path)
+            except (InputError, OSError) as err:
+                self.showError("Cannot export weights", str(err))
+                return False
+        note = "; ".join(str(w.message) for w in caught if issubclass(w.category, UserWarning))
+        self.statusBar().showMessage(f"Weights written to {os.path.basename(path)}" + (f" — {note}" if note else ""),
+                                     10_000)
+        return True
 
     def openWeights(self, path: str) -> bool:
         """Load a weights file; on a bad file show a dialog and keep the current session."""

@@ -49,6 +49,7 @@ SHORTCUTS = [
     ("Esc", "Leave presenter mode"),
     ("Ctrl+S", "Save"),
     ("Ctrl+O", "Open"),
+    ("Ctrl+Shift+O", "Open weights"),
     ("?", "This list of shortcuts (also F1)"),
 ]
 

@@ -16,6 +16,12 @@ def no_leaked_top_level_widgets(qapp):
 
 
 @pytest.fixture(autouse=True)
+def fresh_preferences(tmp_path_factory, monkeypatch):
+    """Each test gets its own empty preferences (theme, recent files …), never the user's."""
+    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path_factory.mktemp("settings")))
+
+
+@pytest.fixture(autouse=True)
 def keep_widgets_alive(request):
     """qtbot.addWidget holds widgets weakly; Python's cycle collector could then delete a
     pyqtgraph widget in the middle of its own paint (a segfault). Hold them until teardown."""

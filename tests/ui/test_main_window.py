@@ -232,3 +232,24 @@ def test_seed_example_has_eight_sliders_and_the_documents_numbers(window):
     assert len(window.controls.entrySliders) == 8
     ref = run(seed_example(0), SEED_EXAMPLE_INPUTS, dtype=np.float64)
     np.testing.assert_allclose(c.result.cells[0].trace.h, ref.h, atol=1e-6)
+
+
+def test_export_weights_round_trip(window, tmp_path):
+    from rnnviz.engine import load_weights
+
+    c = window.controller
+    c.update(cell="gru", hidden_size=4, recurrent_scale=1.5)
+    c.waitForIdle()
+    for name in ("w.safetensors", "w.npz"):
+        assert window.exportWeights(str(tmp_path / name))
+        back = load_weights(str(tmp_path / name))
+        model = c.activeModel()
+        for p in ("W_ih", "W_hh", "b_ih", "b_hh"):
+            np.testing.assert_array_equal(getattr(back, p), getattr(model, p))
+    assert not window.exportWeights(str(tmp_path / "w.txt"))  # unsupported: a dialog, no file
+    window._lastError.close()
+    assert not (tmp_path / "w.txt").exists()
+    c.update(cell="compare")
+    window.exportWeightsDialog()  # Compare mode: says to pick one cell
+    assert "choose one cell" in window._lastError.text()
+    window._lastError.close()
