@@ -375,8 +375,9 @@ class Controller(QtCore.QObject):
             if not inline:
                 result = _carry_slow_curves(result, self._result)
             self._setResult(result)
+            self._setBusy(False)  # also ends the indicator of a worker this run superseded
             if inline:
-                self._setBusy(False)
+                pass  # the result is complete
             elif c <= SLOW_SYNC_LIMIT:
                 QtCore.QTimer.singleShot(0, lambda: self._finishOnGuiThread(gen, result))
             else:
@@ -454,12 +455,17 @@ class Controller(QtCore.QObject):
         self._result = result
         T = result.T
         H = result.cells[0].trace.H
-        if self._step > T - 1:
-            self._step = T - 1
-        if self._unit > H - 1:
-            self._unit = H - 1
+        step_moved = self._step > T - 1
+        unit_moved = self._unit > H - 1
+        self._step = min(self._step, T - 1)
+        self._unit = min(self._unit, H - 1)
+        # Views redraw the current step on resultChanged; tell them about a step or unit
+        # only when the new run moved it (a second redraw per slider frame costs real time).
         self.resultChanged.emit(result)
-        self.stepChanged.emit(self._step)
+        if step_moved:
+            self.stepChanged.emit(self._step)
+        if unit_moved:
+            self.selectedUnitChanged.emit(self._unit)
 
 
 def _carry_slow_curves(result: M.Result, previous: M.Result | None) -> M.Result:

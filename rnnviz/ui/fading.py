@@ -1043,13 +1043,15 @@ class FadingPanel(QtWidgets.QWidget):
         compare = len(self._rows) > 1
         show_back = bool(self.controller.settings.backward)
         grows = self._legendGrows()
-        key = (self._cell_keys, show_back, grows, tuple(id(c.item) for c in self._curves.values()))
+        if grows != getattr(self, "_legend_grows", None):  # moving it is cheap; refilling is not
+            self._legend_grows = grows
+            self.legend.anchor(itemPos=(1, 1) if grows else (1, 0), parentPos=(1, 1) if grows else (1, 0),
+                               offset=(-8, -6) if grows else (-8, 6))
+        key = (self._cell_keys, show_back, tuple(id(c.item) for c in self._curves.values()))
         if key == self._legend_key:
             return
         self._legend_key = key
         self.legend.clear()
-        self.legend.anchor(itemPos=(1, 1) if grows else (1, 0), parentPos=(1, 1) if grows else (1, 0),
-                           offset=(-8, -6) if grows else (-8, 6))
         if compare:
             for row in self._rows:
                 self.legend.addItem(self._curves[self._key(row, "influence")].item, row.label)

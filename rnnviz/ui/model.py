@@ -8,6 +8,7 @@ engine and packs everything the views show into a :class:`Result`.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -73,10 +74,16 @@ class Settings:
 
 def base_cell(key: str, s: Settings) -> Cell:
     """PyTorch-initialised cell for UI key ``key`` from the sizes and seed."""
+    return _base_cell(key, s.input_size, s.hidden_size, s.seed, s.single_bias)
+
+
+@functools.lru_cache(maxsize=32)
+def _base_cell(key: str, D: int, H: int, seed: int, single_bias: bool) -> Cell:
+    # Cells are immutable (read-only arrays), so slider frames can share one.
     kind = "rnn" if key.startswith("rnn") else key
     nl = "relu" if key == "rnn_relu" else "tanh"
-    cell = init_cell(kind, s.input_size, s.hidden_size, seed=s.seed, nonlinearity=nl)
-    if s.single_bias:
+    cell = init_cell(kind, D, H, seed=seed, nonlinearity=nl)
+    if single_bias:
         cell = cell.with_params(b_hh=np.zeros_like(cell.b_hh), recurrent_bias=False)
     return cell
 

@@ -253,3 +253,14 @@ def test_export_weights_round_trip(window, tmp_path):
     window.exportWeightsDialog()  # Compare mode: says to pick one cell
     assert "choose one cell" in window._lastError.text()
     window._lastError.close()
+
+
+def test_a_small_change_cancels_a_big_worker_run(window):
+    c = window.controller
+    c.update(cell="lstm", hidden_size=256, input_size=8, T=20000)
+    c.recompute()
+    assert c.busy  # too big for the GUI thread
+    c.update(hidden_size=32, T=100)
+    assert c.waitForIdle(timeout_ms=10_000)
+    assert not c.busy and c.result.complete
+    assert c.result.cells[0].trace.h.shape == (100, 32)
