@@ -129,6 +129,7 @@ class MainWindow(QtWidgets.QMainWindow):
         file = self.menuBar().addMenu("&File")
         act = file.addAction("&Open weights…", self.openWeightsDialog)
         act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
+        file.addAction("Open &input sequence (CSV/NPY)…", self.openInputDialog)
         self.exportWeightsAction = file.addAction("E&xport weights…", self.exportWeightsDialog)
         file.addAction("Use the seed document's example", c.useSeedExample)
         file.addSeparator()
@@ -187,6 +188,34 @@ class MainWindow(QtWidgets.QMainWindow):
         if path:
             prefs.set_last_dir(os.path.dirname(path))
             self.openWeights(path)
+
+    def openInputDialog(self) -> None:
+        from . import prefs
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(
+            self, "Open input sequence", prefs.last_dir() or "", "Sequences (*.csv *.npy);;All files (*)")
+        if path:
+            prefs.set_last_dir(os.path.dirname(path))
+            self.openInput(path)
+
+    def openInput(self, path: str) -> bool:
+        """Use a CSV/NPY file (one row per step, one column per feature) as the custom input.
+
+        A bad file gets a dialog naming it and the problem; the session stays as it was.
+        """
+        from ..engine.inputs import read_sequence
+        from .model import LIMITS
+
+        c = self.controller
+        try:
+            xs = read_sequence(path, input_size=c.settings.input_size)
+            if len(xs) > LIMITS["T"][1]:
+                raise InputError(f"has {len(xs)} steps; at most {LIMITS['T'][1]} fit", path)
+        except InputError as err:
+            self.showError("Cannot open input sequence", str(err))
+            return False
+        c.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
+        return True
 
     def exportWeightsDialog(self) -> None:
         from . import prefs

@@ -5,6 +5,24 @@ Independent of the engine's fused kernels: one step at a time, no in-place trick
 
 import numpy as np
 
+from rnnviz.engine import init_cell
+
+#: The cell variants every engine test runs over, and their test ids.
+VARIANTS = [
+    dict(kind="rnn"),
+    dict(kind="rnn", nonlinearity="relu"),
+    dict(kind="gru"),
+    dict(kind="gru", reset_after=False),
+    dict(kind="lstm"),
+]
+IDS = ["rnn-tanh", "rnn-relu", "gru", "gru-reset-before", "lstm"]
+
+
+def make(kind, D=3, H=4, seed=0, scale=2.0, **kw):
+    """A cell with weights large enough that gates spread over (0, 1)."""
+    c = init_cell(kind, D, H, seed=seed, **kw)
+    return c.with_params(W_ih=c.W_ih * scale, W_hh=c.W_hh * scale, b_ih=c.b_ih * scale, b_hh=c.b_hh * scale)
+
 ACT = {
     "tanh": np.tanh,
     "relu": lambda a: np.maximum(a, 0.0),

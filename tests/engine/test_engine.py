@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from reference import ref_run
+from reference import IDS, VARIANTS, make, ref_run
 
 from rnnviz.engine import (
     SEED_EXAMPLE_INPUTS,
@@ -25,20 +25,7 @@ from rnnviz.engine import (
 )
 from rnnviz.engine.activations import sigmoid
 
-VARIANTS = [
-    dict(kind="rnn"),
-    dict(kind="rnn", nonlinearity="relu"),
-    dict(kind="gru"),
-    dict(kind="gru", reset_after=False),
-    dict(kind="lstm"),
-]
-IDS = ["rnn-tanh", "rnn-relu", "gru", "gru-reset-before", "lstm"]
 
-
-def make(kind, D=3, H=4, seed=0, scale=2.0, **kw):
-    """A cell with weights large enough that gates spread over (0, 1)."""
-    c = init_cell(kind, D, H, seed=seed, **kw)
-    return c.with_params(W_ih=c.W_ih * scale, W_hh=c.W_hh * scale, b_ih=c.b_ih * scale, b_hh=c.b_hh * scale)
 
 
 def xs_for(D, T=7, seed=1):

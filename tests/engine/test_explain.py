@@ -4,25 +4,13 @@ import math
 
 import numpy as np
 import pytest
-from reference import ref_step
+from reference import IDS, VARIANTS, make, ref_step
 
 from rnnviz.engine import SEED_EXAMPLE_INPUTS, Cell, Stack, init_cell, run, seed_example
 from rnnviz.engine.explain import equations, explain
 
-VARIANTS = [
-    dict(kind="rnn"),
-    dict(kind="rnn", nonlinearity="relu"),
-    dict(kind="gru"),
-    dict(kind="gru", reset_after=False),
-    dict(kind="lstm"),
-]
-IDS = ["rnn-tanh", "rnn-relu", "gru", "gru-reset-before", "lstm"]
 PRECISIONS = [(np.float64, 1e-12), (np.float32, 1e-5)]
 
-
-def make(kind, D=3, H=4, seed=0, scale=2.0, **kw):
-    c = init_cell(kind, D, H, seed=seed, **kw)
-    return c.with_params(W_ih=c.W_ih * scale, W_hh=c.W_hh * scale, b_ih=c.b_ih * scale, b_hh=c.b_hh * scale)
 
 
 def xs_for(D, T=6, seed=1):

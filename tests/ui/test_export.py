@@ -228,7 +228,7 @@ def test_making_the_svg_portable_keeps_the_picture(window, monkeypatch, attr):
 
 
 def test_portable_svg_moves_scaled_cosmetic_strokes_to_device_coordinates():
-    src = f"""<?xml version="1.0"?>
+    src = """<?xml version="1.0"?>
 <svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 100 100"><g fill="none">
 <g stroke="#000" stroke-width="2" transform="matrix(2,0,0,-3,10,20)" font-family="Sans Serif">
 <polyline vector-effect="non-scaling-stroke" points="0,0 1,1 2,0.5" />

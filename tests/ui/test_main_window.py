@@ -6,6 +6,8 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.engine import init_cell
@@ -264,3 +266,37 @@ def test_a_small_change_cancels_a_big_worker_run(window):
     assert c.waitForIdle(timeout_ms=10_000)
     assert not c.busy and c.result.complete
     assert c.result.cells[0].trace.h.shape == (100, 32)
+
+
+def test_open_an_input_sequence(window, tmp_path):
+    c = window.controller
+    (tmp_path / "x.csv").write_text("x\n0.1\n0.5\n0.9\n-1\n")
+    assert window.openInput(str(tmp_path / "x.csv"))
+    assert c.waitForIdle()
+    assert c.settings.signal == "custom" and c.settings.T == 4
+    np.testing.assert_array_equal(c.result.xs[:, 0], [0.1, 0.5, 0.9, -1])
+    before = c.result
+    (tmp_path / "bad.csv").write_text("1,2\n3,4\n")  # two features, the cell reads one
+    assert not window.openInput(str(tmp_path / "bad.csv"))
+    assert "bad.csv" in window._lastError.text() and "input size" in window._lastError.text()
+    window._lastError.close()
+    assert c.result is before
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.binary(max_size=300), ext=st.sampled_from([".csv", ".npy"]))
+def test_fuzzed_input_files_never_break_the_session(window, tmp_path, data, ext):
+    c = window.controller
+    before = (c.settings, c.result)
+    p = tmp_path / f"fuzz{ext}"
+    p.write_bytes(data)
+    ok = window.openInput(str(p))
+    if not ok:
+        assert (c.settings, c.result) == before
+        assert "fuzz" in window._lastError.text() and "\n" not in window._lastError.text()
+        window._lastError.close()
+    else:
+        c.waitForIdle()
+        assert c.settings.signal == "custom"
+        c.update(signal="impulse", T=30, custom=())  # back to the starting point
+        c.waitForIdle()
