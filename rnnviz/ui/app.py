@@ -53,6 +53,7 @@ def _application():
 
     app = QtWidgets.QApplication.instance()
     if app is None:
+        _quiet_offscreen_noise()
         app = QtWidgets.QApplication(sys.argv[:1])
         app.setApplicationName("rnnviz")
         app.setOrganizationName("rnnviz")
@@ -60,6 +61,24 @@ def _application():
         pixmap.loadFromData(read_bytes("icons", "rnnviz.svg"))
         app.setWindowIcon(QtGui.QIcon(pixmap))
     return app
+
+
+def _quiet_offscreen_noise() -> None:
+    """The offscreen platform warns "does not support propagateSizeHints()" for every window;
+    that says nothing to a user of ``rnnviz render``. Other Qt messages still reach stderr."""
+    from PySide6 import QtCore
+
+    previous = None
+
+    def handler(mode, context, message):
+        if "propagateSizeHints" in message:
+            return
+        if previous is not None:
+            previous(mode, context, message)
+        else:
+            print(message, file=sys.stderr)
+
+    previous = QtCore.qInstallMessageHandler(handler)
 
 
 def launch(path: str | None = None, lesson: str | None = None) -> int:
