@@ -518,11 +518,14 @@ class GatePanel(_HeatmapPanel):
     # ----------------------------------------------------------------- build
     def _showMessage(self, cr) -> None:
         nl = cr.cell.nonlinearity if cr is not None else "tanh"
-        self._message_plain = (f"A vanilla RNN has no gates: h' = {nl}(W_ih x + b_ih + W_hh h + b_hh). "
+        single = cr is not None and not cr.cell.recurrent_bias  # the seed document's one bias b
+        plain_b, html_b = (("b", "b") if single else ("b_ih", "b<sub>ih</sub>"))
+        tail_plain, tail_html = ("", "") if single else (" + b_hh", " + b<sub>hh</sub>")
+        self._message_plain = (f"A vanilla RNN has no gates: h' = {nl}(W_ih x + {plain_b} + W_hh h{tail_plain}). "
                                "Choose GRU or LSTM to see gates.")
         self._message.setText(
             f"<p><b>A vanilla RNN has no gates.</b></p>"
-            f"<p>h′ = {nl}(W<sub>ih</sub> x + b<sub>ih</sub> + W<sub>hh</sub> h + b<sub>hh</sub>)</p>"
+            f"<p>h′ = {nl}(W<sub>ih</sub> x + {html_b} + W<sub>hh</sub> h{tail_html})</p>"
             f"<p>Every step overwrites the whole state.<br>Choose <b>GRU</b> or <b>LSTM</b> to see gates.</p>")
         self._stack.setCurrentWidget(self._message)
 

@@ -261,6 +261,8 @@ def test_gate_panel_explains_vanilla_rnn(qtbot, controller):
     assert panel.messageText() == ("A vanilla RNN has no gates: h' = tanh(W_ih x + b_ih + W_hh h + b_hh). "
                                    "Choose GRU or LSTM to see gates.")
     assert panel.imageItems() == {}
+    controller.useSeedExample()  # one bias b, as the seed document writes it
+    assert "h' = tanh(W_ih x + b + W_hh h)." in panel.messageText()
     _configure(controller, cell="gru")
     assert not panel.isShowingMessage()
     _configure(controller, cell="rnn_relu")
