@@ -61,6 +61,7 @@ class Controller(QtCore.QObject):
     busyChanged = QtCore.Signal(bool)
     progressChanged = QtCore.Signal(float)
     loadedChanged = QtCore.Signal(object)  # file name (str) or None
+    errorOccurred = QtCore.Signal(str)  # a computation failed (shown by the window)
     layerChanged = QtCore.Signal(int)
 
     def __init__(self, settings: M.Settings | None = None, parent=None):
@@ -208,7 +209,9 @@ class Controller(QtCore.QObject):
         Validate before calling: this trusts its arguments.
         """
         self.setPlaying(False)
+        self._rho_cache.clear()
         self._settings = settings
+        self._unit = max(0, int(unit))  # clamped against the new run when it arrives
         self._loaded = loaded
         self._loaded_name = loaded_name if loaded is not None else None
         self._layer = layer if loaded is not None else -1
@@ -261,6 +264,7 @@ class Controller(QtCore.QObject):
         key = {"rnn": "rnn_relu" if last.nonlinearity == "relu" else "rnn_tanh"}.get(last.kind, last.kind)
         self._loaded = model
         self._loaded_name = os.path.basename(path)
+        self._rho_cache.clear()  # keyed by id(model): a new model may reuse a freed one's id
         self._layer = -1
         self._settings = self._settings.replace(
             cell=key, hidden_size=last.hidden_size, input_size=first.input_size, overrides=(),
@@ -287,6 +291,7 @@ class Controller(QtCore.QObject):
         if self._loaded is not None:
             self._loaded = None
             self._loaded_name = None
+            self._rho_cache.clear()
             self._layer = -1
             self.loadedChanged.emit(None)
 
@@ -316,7 +321,8 @@ class Controller(QtCore.QObject):
             self.revealAllChanged.emit(self._reveal_all)
 
     def setSelectedUnit(self, unit: int) -> None:
-        H = self._result.cells[0].trace.H if self._result else self._settings.hidden_size
+        current = self._result is not None and self._result.settings is self._settings
+        H = self._result.cells[0].trace.H if current else self._settings.hidden_size
         unit = int(min(max(unit, 0), H - 1))
         if unit != self._unit:
             self._unit = unit
@@ -442,9 +448,17 @@ class Controller(QtCore.QObject):
             self.progressChanged.emit(frac)
 
     def _onWorkerFailed(self, gen: int, message: str) -> None:
-        if gen == self._generation:
-            self.lastError = message
-            self._setBusy(False)
+        if gen != self._generation:
+            return
+        self.lastError = message
+        self._setBusy(False)
+        r = self._result
+        if r is not None and not r.complete:
+            # Nothing half-finished stays on screen as if current: drop the carried-over curves.
+            cells = [M.CellResult(c.key, c.label, c.model, c.trace, None, None, c.levels, c.stale_influence)
+                     for c in r.cells]
+            self._setResult(M.Result(r.settings, r.xs, cells, complete=True))
+        self.errorOccurred.emit(message)
 
     def _setBusy(self, busy: bool) -> None:
         if busy != self._busy:
@@ -473,7 +487,11 @@ def _carry_slow_curves(result: M.Result, previous: M.Result | None) -> M.Result:
 
     Only when they have the same shape; the result stays marked incomplete.
     """
-    if previous is None or previous.T != result.T or len(previous.cells) != len(result.cells):
+    same = (previous is not None and previous.T == result.T
+            and [c.key for c in previous.cells] == [c.key for c in result.cells]
+            and all(a.trace.layer == b.trace.layer and a.cell.kind == b.cell.kind
+                    for a, b in zip(previous.cells, result.cells)))
+    if not same:  # another cell, layer or length: nothing to show until the new curves are in
         return M.Result(result.settings, result.xs, result.cells, complete=False)
     cells = []
     for new, old in zip(result.cells, previous.cells):

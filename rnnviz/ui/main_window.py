@@ -117,6 +117,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         session.install(self)  # File ▸ Open/Save session, Lessons, Start page; Ctrl+O → sessions
         c.resultChanged.connect(self._onResult)
+        c.errorOccurred.connect(lambda msg: self.showError("Computation failed", msg))
         c.loadedChanged.connect(self._updateTitle)
         c.settingsChanged.connect(lambda _s: self._updateTitle())
         if c.result is not None:

@@ -300,3 +300,57 @@ def test_fuzzed_input_files_never_break_the_session(window, tmp_path, data, ext)
         assert c.settings.signal == "custom"
         c.update(signal="impulse", T=30, custom=())  # back to the starting point
         c.waitForIdle()
+
+
+def test_rho_follows_each_loaded_file(window, tmp_path):
+    c = window.controller
+    paths = []
+    for k in range(4):
+        cell = init_cell("rnn", 1, 8, seed=3)
+        cell = cell.with_params(W_hh=cell.W_hh * (k + 1))
+        p = tmp_path / f"w{k}.npz"
+        np.savez(p, weight_ih=cell.W_ih, weight_hh=cell.W_hh, bias_ih=cell.b_ih, bias_hh=cell.b_hh)
+        paths.append(p)
+    for _ in range(3):
+        for p in paths:
+            c.loadWeights(str(p))
+            assert c.waitForIdle()
+            assert c.spectralRadius() == pytest.approx(c.loaded.spectral_radius())
+
+
+def test_restored_unit_survives_a_worker_run(window):
+    from rnnviz.ui.model import Settings
+
+    c = window.controller
+    c.update(hidden_size=64)
+    c.waitForIdle()
+    c.restore(Settings(cell="lstm", hidden_size=128, T=20000), unit=100)
+    assert c.waitForIdle(timeout_ms=60_000)
+    assert c.selectedUnit == 100
+
+
+def test_switching_cells_never_shows_the_old_cells_curves(window):
+    c = window.controller
+    c.update(hidden_size=64, T=400)
+    c.waitForIdle()
+    old = c.result.cells[0].perturbation
+    c.update(cell="lstm")
+    c.recompute()
+    assert c.result.cells[0].perturbation is None or c.result.cells[0].perturbation is not old
+    assert c.waitForIdle()
+    assert c.result.cells[0].perturbation is not None
+
+
+def test_a_failed_computation_is_reported_not_left_half_done(window, monkeypatch):
+    from rnnviz.ui import model as M
+
+    def boom(result, progress=None):
+        raise MemoryError("simulated")
+
+    monkeypatch.setattr(M, "complete", boom)
+    c = window.controller
+    c.update(hidden_size=64, T=3000)
+    assert c.waitForIdle(timeout_ms=20_000)
+    assert c.result.complete and c.result.cells[0].perturbation is None
+    assert "simulated" in window._lastError.text()
+    window._lastError.close()
