@@ -9,6 +9,7 @@ state after reading ``xs[t]``; ``trace.influence[t]`` is ‖∂h_{t+1}/∂x_1‖
 
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass, field
 
@@ -136,13 +137,34 @@ def _project(x, W_ih, bias, dtype) -> np.ndarray:
     return out
 
 
+@functools.lru_cache(maxsize=4)
 def _params(cell: Cell, dtype):
-    return (
+    """The cell's parameters in the working dtype and the kernels' layout: (W_ih, W_hhᵀ
+    64-byte aligned, b_ih, b_hh). Cells are immutable, so repeated runs share one copy."""
+    return _readonly(
         np.ascontiguousarray(cell.W_ih, dtype=dtype),
         aligned(cell.W_hh.T.astype(dtype)),
         cell.b_ih.astype(dtype),
         cell.b_hh.astype(dtype),
     )
+
+
+@functools.lru_cache(maxsize=4)
+def _lstm_fast_params(cell: Cell, dtype):
+    """LSTM rows reordered to i, f, o, g with the sigmoid rows scaled by 1/2 (see the fast path)."""
+    H = cell.hidden_size
+    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+    scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]
+    W_ih = np.ascontiguousarray(cell.W_ih[order] * scale[:, None], dtype=dtype)
+    W_hhT = aligned((cell.W_hh[order] * scale[:, None]).T.astype(dtype))
+    bias = ((cell.b_ih + cell.b_hh)[order] * scale).astype(dtype)
+    return _readonly(W_ih, W_hhT, bias)
+
+
+def _readonly(*arrays):
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
 
 
 def _ticking(rows, progress, lo: float, hi: float, every: int = 256):
@@ -164,7 +186,7 @@ def _forward_layer(cell: Cell, x: np.ndarray, h0, c0, dtype, keep_hn: bool, tick
     """Run one layer over x (T, D). The input projection for all steps is one matrix product."""
     T = x.shape[0]
     H = cell.hidden_size
-    W_ih, W_hhT, b_ih, b_hh = _params(cell, dtype)
+    W_ih, W_hhT, b_ih, b_hh = _params(cell, np.dtype(dtype))
     h = np.asarray(h0, dtype=dtype)
     c = None if c0 is None else np.asarray(c0, dtype=dtype)
     act, rec = cell.nonlinearity, cell.recurrent_activation
@@ -231,11 +253,8 @@ def _forward_layer(cell: Cell, x: np.ndarray, h0, c0, dtype, keep_hn: bool, tick
             # Fast path. Rows are reordered to i, f, o, g and the sigmoid rows are scaled by
             # 1/2 (exact in binary), so one tanh over all 4H rows gives every gate:
             # σ(a) = 0.5 + 0.5·tanh(a/2).
-            order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-            scale = np.r_[np.full(3 * H, 0.5), np.ones(H)].astype(dtype)
-            W_ih = W_ih[order] * scale[:, None]
-            W_hhT = aligned(W_hhT[:, order] * scale)
-            G = _project(x, W_ih, (b_ih + b_hh)[order] * scale, dtype)
+            W_ih, W_hhT, bias = _lstm_fast_params(cell, np.dtype(dtype))
+            G = _project(x, W_ih, bias, dtype)
             S, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
             hh = np.empty(4 * H, dtype)
             tmp = np.empty(H, dtype)
