@@ -26,13 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from .activations import apply, derivative
+from .buffers import aligned
 from .cells import Cell, Stack, as_stack
-
-
-def aligned(a: np.ndarray) -> np.ndarray:
-    from .run import aligned as _aligned
-
-    return _aligned(np.ascontiguousarray(a))
 
 __all__ = ["forward_influence", "perturbation", "backward_flow"]
 

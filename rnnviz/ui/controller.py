@@ -389,13 +389,13 @@ class Controller(QtCore.QObject):
             else:
                 QtCore.QTimer.singleShot(
                     0, lambda: gen == self._generation
-                    and self._startWorker(gen, lambda progress: _complete(result, progress)))
+                    and self._startWorker(gen, lambda progress: M.complete(result, progress)))
         else:
             self._startWorker(gen, lambda progress: M.compute(s, loaded, layer=layer, slow=True, progress=progress))
 
     def _finishOnGuiThread(self, gen: int, result: M.Result) -> None:
         if gen == self._generation:
-            self._setResult(_complete(result, lambda _f: None))
+            self._setResult(M.complete(result))
 
     def waitForIdle(self, timeout_ms: int = 30_000) -> bool:
         """Process events until no work is pending (for tests and the render command)."""
@@ -498,10 +498,6 @@ def _carry_slow_curves(result: M.Result, previous: M.Result | None) -> M.Result:
         back = old.backward if result.settings.backward else None
         cells.append(M.CellResult(new.key, new.label, new.model, new.trace, old.perturbation, back, new.levels))
     return M.Result(result.settings, result.xs, cells, complete=False)
-
-
-def _complete(result: M.Result, progress) -> M.Result:
-    return M.complete(result, progress)
 
 
 _SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 15.0, 30.0)

@@ -33,6 +33,8 @@ SIGNALS = {
     "seed": "Seed example [0.1, 0.5, 0.9]",
     "custom": "Custom (table)",
 }
+#: Stacked gate blocks per UI cell key (the G in a G·H-row weight matrix).
+GATE_BLOCKS = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
 #: When a cell has at most this many parameters the UI offers one slider per entry.
 MAX_ENTRY_SLIDERS = 64
 #: ε of the perturbation curve (the curve shown is ‖Δh‖ / ε).
@@ -233,13 +235,13 @@ def cost(s: Settings, loaded=None) -> float:
         stack = as_stack(loaded)
         per = sum(c.W_hh.size + c.W_ih.size for c in stack.layers)
         return float(s.T * per)
-    G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+    G = GATE_BLOCKS
     return float(sum(s.T * G[k] * s.hidden_size * (s.hidden_size + s.input_size) for k in s.kinds))
 
 
 def influence_cost(s: Settings, loaded=None) -> float:
     """Multiply-adds of the x1 influence: T·G·H²·D (D tangent directions carried forward)."""
-    G = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+    G = GATE_BLOCKS
     if loaded is not None:
         stack = as_stack(loaded)
         return float(s.T * stack.input_size * sum(c.W_hh.size for c in stack.layers))
