@@ -115,7 +115,7 @@ def _application():
 
 def lesson_data(name: str):
     """The SessionData of lesson ``name``, built through a real Controller."""
-    from rnnviz.ui import model as M
+    from rnnviz.core import model as M
     from rnnviz.ui.controller import Controller
     from rnnviz.ui.session import Lesson, capture
 

@@ -1,7 +1,7 @@
 """The controller: owns the settings and the current result, reruns the engine, tells views.
 
 Data flows one way: a control calls a controller method → the controller replaces its
-:class:`~rnnviz.ui.model.Settings` and recomputes → it emits ``resultChanged`` (and
+:class:`~rnnviz.core.model.Settings` and recomputes → it emits ``resultChanged`` (and
 ``stepChanged`` …) → views redraw. Views never compute maths and never change the model
 except through these methods.
 
@@ -20,7 +20,7 @@ from PySide6 import QtCore
 
 from ..engine import InputError, load_weights
 from ..engine.cells import as_stack
-from . import model as M
+from ..core import model as M
 
 #: Runs up to this cost (multiply-adds, see model.cost) are computed on the GUI thread.
 #: An LSTM at T = 1000, H = 128, D = 8 is 7.0e7.

@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..engine import GATES
 from ..engine.cells import KINDS, as_stack
-from . import model as M
+from ..core import model as M
 from . import theme
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.

@@ -19,7 +19,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
-from .model import finite_levels
+from ..core.model import finite_levels
 
 __all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
 

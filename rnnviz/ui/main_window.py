@@ -14,7 +14,7 @@ from .controls import ControlPanel
 from .equations import EquationPanel
 from .fading import FadingPanel
 from .heatmaps import GatePanel, StatePanel
-from .model import CELL_CHOICES
+from ..core.model import CELL_CHOICES
 from .transport import TransportBar
 
 DEFAULT_SIZE = (1600, 1000)
@@ -205,7 +205,7 @@ class MainWindow(QtWidgets.QMainWindow):
         A bad file gets a dialog naming it and the problem; the session stays as it was.
         """
         from ..engine.inputs import read_sequence
-        from .model import LIMITS
+        from ..core.model import LIMITS
 
         c = self.controller
         try:

@@ -40,7 +40,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..engine import InputError
 from ..engine.activations import ACTIVATIONS
 from ..engine.cells import KINDS, Cell, Stack, as_stack
-from . import model as M
+from ..core import model as M
 
 FORMAT = "rnnviz-session"
 VERSION = 1

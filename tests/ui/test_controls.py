@@ -6,7 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 
 from rnnviz.engine import Stack, init_cell, save_weights
-from rnnviz.ui import model as M
+from rnnviz.core import model as M
 from rnnviz.ui.controls import ControlPanel, ValueSlider, format_value
 
 LEFT = QtCore.Qt.MouseButton.LeftButton

@@ -10,7 +10,7 @@ from PIL import Image
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from rnnviz.ui import export as X
-from rnnviz.ui import model as M
+from rnnviz.core import model as M
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 

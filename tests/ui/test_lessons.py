@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtWidgets
 
 from rnnviz.engine import InputError, seed_example
 from rnnviz.ui import lessons as L
-from rnnviz.ui import model as M
+from rnnviz.core import model as M
 from rnnviz.ui import session as S
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow

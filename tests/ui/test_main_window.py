@@ -225,7 +225,7 @@ def test_no_top_level_widgets_leak(qtbot):
 
 def test_seed_example_has_eight_sliders_and_the_documents_numbers(window):
     from rnnviz.engine import SEED_EXAMPLE_INPUTS, run, seed_example
-    from rnnviz.ui.model import entry_names
+    from rnnviz.core.model import entry_names
 
     c = window.controller
     c.useSeedExample()
@@ -319,7 +319,7 @@ def test_rho_follows_each_loaded_file(window, tmp_path):
 
 
 def test_restored_unit_survives_a_worker_run(window):
-    from rnnviz.ui.model import Settings
+    from rnnviz.core.model import Settings
 
     c = window.controller
     c.update(hidden_size=64)
@@ -342,7 +342,7 @@ def test_switching_cells_never_shows_the_old_cells_curves(window):
 
 
 def test_a_failed_computation_is_reported_not_left_half_done(window, monkeypatch):
-    from rnnviz.ui import model as M
+    from rnnviz.core import model as M
 
     def boom(result, progress=None):
         raise MemoryError("simulated")

@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.engine import InputError, Stack, init_cell, save_weights
 from rnnviz.engine.cells import as_stack
-from rnnviz.ui import model as M
+from rnnviz.core import model as M
 from rnnviz.ui import session as S
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
