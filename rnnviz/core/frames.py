@@ -1,0 +1,816 @@
+"""Display-ready frames: everything the panels draw, made from a result and the view state.
+
+:func:`build_frame` turns an engine :class:`~rnnviz.core.model.Result` plus a
+:class:`ViewState` (current step, reveal-all, selected unit, backward toggle, the equation
+tab) into a :class:`Frame`. Views only map a frame to plot items: they compute no maths and
+never call back into the controller while they redraw.
+
+A frame is cheap to make: the parts that depend on the result only (heatmap images, levels,
+chain ratios, curve arrays, y range, ticks, ρ) live in a :class:`ResultFrame` built lazily,
+once per result, and shared by every frame :meth:`Frame.at_step`, :meth:`Frame.with_unit`
+and :meth:`Frame.with_view` derive from it, so stepping at 30 steps/s only formats the new
+step. Colours are *roles* ("diverging", "cell:gru", "gate:f", "grew") or 0…1 shades; the
+theme in the view maps them to colours. No Qt here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import math
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+
+from ..engine import KINDS
+from ..engine.cells import as_stack
+from . import model as M
+from .equations import EquationFrame, equation_frame
+from .format import (Frag, Span, box_label, cell_value, decade_label, decade_ticks, fixed, fmt_percent, fmt_value,
+                     range_text, sub_digits)
+
+#: Longer runs are block-averaged in time to this many image columns (a screen has fewer pixels).
+MAX_COLUMNS = 2048
+#: The chain is white at this many decades below step 1 (4: white at 0.01 % of x₁ left).
+CHAIN_DECADES = 4.0
+#: ρ(W_hh) is an eigenvalue problem: above this many multiply-adds (≈ G·H³) the readout
+#: refreshes only once a slider pauses, so drags of big cells stay smooth.
+RHO_SYNC_COST = 4 * 64**3
+
+#: What each gate does, in plain words: (name, meaning). A candidate's meaning is its range.
+GATE_TEXT = {
+    "r": ("r — reset gate", "0 = ignore old h"),
+    "z": ("z — update gate", "1 = keep old state"),
+    "n": ("n — candidate state", None),
+    "i": ("i — input gate", "1 = write memory"),
+    "f": ("f — forget gate", "1 = keep memory"),
+    "g": ("g — candidate memory", None),
+    "o": ("o — output gate", "1 = show memory"),
+}
+#: Compare mode puts seven heatmaps in the panel: one short line each.
+GATE_SHORT_TEXT = {
+    "r": ("r — reset", "0 = ignore h"),
+    "z": ("z — update", "1 = keep h"),
+    "n": ("n — candidate", None),
+    "i": ("i — input", "1 = write"),
+    "f": ("f — forget", "1 = keep"),
+    "g": ("g — candidate", None),
+    "o": ("o — output", "1 = show"),
+}
+GATE_NAMES = {
+    "r": "reset gate", "z": "update gate", "n": "candidate", "i": "input gate", "f": "forget gate",
+    "g": "candidate", "o": "output gate",
+}
+#: Display order: gates on the 0–1 scale first (they share a colour bar), the candidate last.
+GATE_ORDER = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "o", "g")}
+CANDIDATES = ("n", "g")
+
+
+# ---------------------------------------------------------------- view state
+
+
+@dataclass(frozen=True)
+class ViewState:
+    """What the user looks at, apart from the result: set by clicks, keys and the transport."""
+
+    step: int = 0  # 0-based current step; steps 0…step are revealed
+    reveal_all: bool = False
+    unit: int = 0  # the selected unit (the equations explain it; heatmaps outline it)
+    backward: bool = False  # draw ‖∂h_T/∂h_t‖
+    equation_key: str = "gru"  # the cell the equation panel shows in Compare mode
+
+    def replace(self, **changes) -> "ViewState":
+        return dataclasses.replace(self, **changes)
+
+
+# ---------------------------------------------------------------- heatmaps
+
+
+def display_image(a: np.ndarray, levels, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, int]:
+    """(T, H) engine array → ((H, columns) float32 image, block size).
+
+    Runs longer than ``max_columns`` are averaged over blocks of ``block`` steps. Values are
+    clipped to ``levels`` (so ±inf shows as the end colours); NaN stays NaN and shows grey.
+    """
+    T, H = a.shape
+    k = max(1, math.ceil(T / max_columns))
+    with np.errstate(all="ignore"):
+        if k > 1:
+            cols = math.ceil(T / k)
+            full = T // k * k
+            blocks = np.empty((cols, H), np.float64)
+            blocks[: full // k] = a[:full].reshape(-1, k, H).mean(axis=1, dtype=np.float64)
+            if full < T:
+                blocks[-1] = a[full:].mean(axis=0, dtype=np.float64)
+            a = blocks
+        # pyqtgraph rescales in the image's dtype: levels of ±3e38 (an exploding ReLU RNN) would
+        # overflow float32 while subtracting the low level, so such images use float64.
+        wide = float(levels[1]) - float(levels[0]) > 1e37
+        img = np.ascontiguousarray(a.T, dtype=np.float64 if wide else np.float32)
+        np.clip(img, levels[0], levels[1], out=img)
+    return img, k
+
+
+@dataclass(frozen=True, eq=False)
+class HeatmapFrame:
+    """One units × time heatmap: the image to upload and how to label it."""
+
+    key: str  # "h", "c", "f" …; Compare: "GRU/h", "LSTM/f"
+    name: str  # the array's name
+    array: np.ndarray  # the engine's (T, H) array (tooltips show its exact values)
+    image: np.ndarray  # (H, columns) display image, see display_image
+    block: int  # steps per image column
+    levels: tuple  # finite (lo, hi) of the colour map
+    cmap: str  # colour-map role: "diverging", "sequential" (gates) or "candidate"
+    title: str  # plot title (state panel) or full gate title "f — forget gate (1 = keep memory)"
+    bar_label: str | None  # colour bar's axis label
+    colour: str  # colour role of the title ("cell:gru")
+    cell_label: str | None  # Compare mode: names the cell in tooltips
+    what: str = ""  # a gate's meaning in tooltips ("forget gate")
+    lines: tuple = ()  # a gate's description left of its heatmap: (bold name, meaning)
+
+    @property
+    def T(self) -> int:
+        return self.array.shape[0]
+
+    @property
+    def H(self) -> int:
+        return self.array.shape[1]
+
+    def tooltip(self, t: int, unit: int, revealed: int) -> str:
+        """The hover text at 0-based step ``t`` and ``unit`` when ``revealed`` steps are shown."""
+        prefix = f"{self.cell_label}: " if self.cell_label else ""
+        what = f" ({self.what})" if self.what else ""
+        head = f"{prefix}{self.name}[unit {unit}] at t = {t + 1}"
+        if t >= revealed:
+            return f"{head}: not revealed yet"
+        return f"{head}: {cell_value(self.array[t, unit])}{what}"
+
+
+def _heatmap(key, name, array, levels, cmap, title, bar_label, colour, cell_label, what="", lines=()):
+    img, k = display_image(array, levels)
+    return HeatmapFrame(key, name, array, img, k, tuple(levels), cmap, title, bar_label, colour, cell_label,
+                        what, lines)
+
+
+@dataclass(frozen=True, eq=False)
+class StateFrame:
+    """The hidden state h (and c) heatmaps, top to bottom."""
+
+    maps: tuple  # HeatmapFrame
+
+
+def state_frame(result) -> StateFrame:
+    compare = len(result.cells) > 1
+    out = []
+    for cr in result.cells:
+        tr = cr.trace
+        bad = tr.nonfinite is not None
+        name = cr.label
+        n_layers = len(tr.model.layers)
+        if n_layers > 1:  # a loaded stack: "LSTM × 2 layers" → "LSTM layer 2 of 2"
+            name = f"{cr.label.split(' × ')[0]} layer {tr.layer % n_layers + 1} of {n_layers}"
+        colour = f"cell:{cr.key}"
+        arrays = [("h", tr.h, cr.h_levels(), "hidden state h")]
+        if tr.c is not None and not compare:
+            arrays.append(("c", tr.c, cr.c_levels(), "cell state c (memory)"))
+        for a, array, levels, what in arrays:
+            key = f"{cr.label}/{a}" if compare else a
+            title = f"{cr.label if compare else name}: {what}"
+            if bad and bool(np.isnan(array).any()):
+                title += " · grey = NaN"
+            out.append(_heatmap(key, a, array, levels, "diverging", title, a, colour,
+                                cr.label if compare else None))
+    return StateFrame(tuple(out))
+
+
+@dataclass(frozen=True, eq=False)
+class GateCellFrame:
+    key: str
+    label: str
+    colour: str  # role
+    maps: tuple  # HeatmapFrame in GATE_ORDER
+
+
+@dataclass(frozen=True, eq=False)
+class GateFrame:
+    """The gate heatmaps of the gated cells, or the vanilla RNN's explanation."""
+
+    cells: tuple  # GateCellFrame; empty for a vanilla RNN
+    compare: bool
+    message: tuple = ()  # paragraphs (Frag) when there are no gates
+    message_plain: str = ""
+
+    @property
+    def maps(self) -> dict:
+        return {m.key: m for c in self.cells for m in c.maps}
+
+
+def _gate_lines(g: str, levels, compare: bool) -> tuple[str, tuple]:
+    """(title, (bold name, meaning)) naming a gate and what it does."""
+    name, meaning = (GATE_SHORT_TEXT if compare else GATE_TEXT)[g]
+    lines = (name, meaning)
+    if meaning is None:
+        meaning = range_text(levels)
+        head, _, tail = name.rpartition(" ")  # "g — candidate" / "memory, −1…1": narrower
+        lines = (head, f"{tail}, {meaning}")
+    return f"{name} ({meaning})", lines
+
+
+def rnn_message(cell) -> tuple[tuple, str]:
+    """The vanilla RNN's 'no gates' note as paragraphs of rich text, and as plain text."""
+    nl = cell.nonlinearity if cell is not None else "tanh"
+    single = cell is not None and not cell.recurrent_bias  # the seed document's one bias b
+    b = Frag("b") if single else Frag("b", Span("ih", script="sub"))
+    tail = Frag() if single else Frag(" + b", Span("hh", script="sub"))
+    plain = (f"A vanilla RNN has no gates: h' = {nl}(W_ih x + {'b' if single else 'b_ih'} + W_hh h"
+             f"{'' if single else ' + b_hh'}). Choose GRU or LSTM to see gates.")
+    paragraphs = (
+        Frag(Span("A vanilla RNN has no gates.", bold=True)),
+        Frag(f"h′ = {nl}(W", Span("ih", script="sub"), " x + ", b, " + W", Span("hh", script="sub"), " h", tail,
+             ")"),
+        Frag("Every step overwrites the whole state.\nChoose ", Span("GRU", bold=True), " or ",
+             Span("LSTM", bold=True), " to see gates."),
+    )
+    return paragraphs, plain
+
+
+def gate_frame(result) -> GateFrame:
+    gated = [cr for cr in result.cells if cr.gates]
+    compare = len(result.cells) > 1
+    if not gated:
+        paragraphs, plain = rnn_message(result.cells[0].cell if result.cells else None)
+        return GateFrame((), compare, paragraphs, plain)
+    cells = []
+    for cr in gated:
+        prefix = f"{cr.label}/" if compare else ""
+        maps = []
+        for g in GATE_ORDER[cr.cell.kind]:
+            array = cr.trace.gates[g]
+            cand = g in CANDIDATES
+            levels = M.finite_levels(array, cr.cell.nonlinearity) if cand else (0.0, 1.0)
+            title, lines = _gate_lines(g, levels, compare)
+            maps.append(_heatmap(prefix + g, g, array, levels, "candidate" if cand else "sequential", title,
+                                 None, f"cell:{cr.key}", cr.label if compare else None, GATE_NAMES[g], lines))
+        cells.append(GateCellFrame(cr.key, cr.label, f"cell:{cr.key}", tuple(maps)))
+    return GateFrame(tuple(cells), compare)
+
+
+@dataclass(frozen=True, eq=False)
+class GateStepFrame:
+    """The bars beside the gate heatmaps: each gate's vector at the current step."""
+
+    values: dict  # key -> (H,) float64, NaN as 0, clipped to the heatmap's levels
+    title: str  # "gates at t = 5"
+
+
+def gate_step(gates: GateFrame, step: int) -> GateStepFrame:
+    values = {}
+    for c in gates.cells:
+        for m in c.maps:
+            t = min(max(step, 0), m.T - 1)
+            v = np.nan_to_num(m.array[t], nan=0.0).astype(np.float64)
+            values[m.key] = np.clip(v, *m.levels)
+    T = gates.cells[0].maps[0].T if gates.cells else 1
+    return GateStepFrame(values, f"gates at t = {min(step, T - 1) + 1}")
+
+
+# ---------------------------------------------------------------- fading of x1
+
+
+def chain_shade(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
+    """Navy intensity in [0, 1] for influence ratios: 1 at ≥ 100 %, 0 at ≤ 10^−decades; NaN stays."""
+    r = np.asarray(ratio, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        a = 1.0 + np.log10(np.where(r > 0, r, np.nan)) / decades
+    a = np.where(r > 0, np.clip(a, 0.0, 1.0), 0.0)
+    return np.where(np.isnan(r), np.nan, a)
+
+
+def short_label(label: str) -> str:
+    """``RNN (tanh)`` → ``RNN``: the chain's row labels."""
+    return label.split(" (")[0].split(" ×")[0]
+
+
+def _runs(mask: np.ndarray, limit: int = 200) -> list[tuple[int, int]]:
+    """[start, stop) runs of True, at most ``limit`` (the rest are drawn as plain colour)."""
+    if not mask.any():
+        return []
+    d = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
+    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
+    return list(zip(starts[:limit].tolist(), stops[:limit].tolist()))
+
+
+@dataclass(frozen=True, eq=False)
+class ChainRowFrame:
+    """One cell's chain of boxes: how much of x₁ is left at each step."""
+
+    key: str
+    label: str
+    colour: str  # role: "cell:gru"
+    influence: np.ndarray  # (T,) the engine's ‖∂h_t/∂x₁‖
+    ratio: np.ndarray  # (T,) influence / influence[0]; NaN where h is inf/NaN
+    grew: np.ndarray  # (T,) bool: more of x₁ than at step 1 (exploding)
+    bad: np.ndarray  # (T,) bool: h or the influence not finite
+    overflow_from: int | None  # first 0-based step where h is inf/NaN
+    shade: np.ndarray  # (T,) chain_shade(ratio): 0 white … 1 navy; NaN: the overflow fill
+    bad_runs: tuple  # [start, stop) runs of bad steps (hatched)
+
+    @property
+    def short(self) -> str:
+        return short_label(self.label)
+
+    @cached_property
+    def box_labels(self) -> tuple:
+        """The text inside each box ("42%", "inf"); only asked for in box mode (short chains)."""
+        return tuple("inf" if b else box_label(r) for b, r in zip(self.bad.tolist(), self.ratio.tolist()))
+
+    @cached_property
+    def dark(self) -> np.ndarray:
+        """(T,) bool: the box is dark enough for white text."""
+        with np.errstate(invalid="ignore"):
+            return ~self.bad & (np.nan_to_num(self.shade, nan=0.0) > 0.55)
+
+
+def chain_row(cr) -> ChainRowFrame:
+    infl = np.asarray(cr.trace.influence, dtype=np.float64)
+    bad = ~np.isfinite(infl)
+    nf = cr.trace.nonfinite
+    overflow_from = None
+    if nf is not None:
+        overflow_from = int(nf.t)
+        bad[overflow_from:] = True  # past an overflow the influence means nothing
+    with np.errstate(all="ignore"):
+        i0 = infl[0] if infl.size else np.nan
+        ratio = np.where(infl == 0, 0.0, infl / i0)
+    ratio[bad] = np.nan
+    grew = np.nan_to_num(ratio, nan=0.0) > 1.0 + 1e-12
+    return ChainRowFrame(cr.key, cr.label, f"cell:{cr.key}", infl, ratio, grew, bad, overflow_from,
+                         chain_shade(ratio), tuple(_runs(bad)))
+
+
+@dataclass(frozen=True, eq=False)
+class CurveFrame:
+    """One curve of the log plot."""
+
+    key: str  # "influence" …; Compare: "GRU/influence"
+    kind: str  # "influence", "perturbation" or "backward"
+    cell: str  # the cell's UI key (its colour role is "cell:<key>")
+    y: np.ndarray  # (T,) the engine's values (tooltips), empty when not computed
+    shown: np.ndarray  # (T,) what is drawn (linear; the plot is in log mode): NaN gaps, +inf clipped
+    overflow_at: int | None  # first step drawn as overflow (clipped), or None
+    reveal: bool  # False: always drawn whole (the backward flow is about h_T)
+    visible: bool = True
+
+    @cached_property
+    def log_shown(self) -> np.ndarray:
+        """log10 of :attr:`shown` (NaN where nothing is drawn)."""
+        with np.errstate(all="ignore"):
+            return np.log10(self.shown)
+
+
+@dataclass(frozen=True, eq=False)
+class FadingFrame:
+    """Everything of the fading panel that depends on the result (and the backward toggle)."""
+
+    T: int
+    rows: tuple  # ChainRowFrame, one per cell
+    curves: dict  # key -> CurveFrame (insertion order: per cell influence, perturbation, backward)
+    yrange: tuple  # (y0, y1) in decades
+    top_clip: float  # +inf is drawn at this value
+    ticks: tuple  # ((decade, label), …) of the left axis
+    legend: tuple  # ((curve key or "proxy:dash" / "proxy:dot", label), …)
+    legend_grows: bool  # x₁'s influence grows: the legend moves to the bottom
+    computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
+    backward: bool
+    cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
+
+    @property
+    def compare(self) -> bool:
+        return len(self.rows) > 1
+
+    def key(self, row: ChainRowFrame, name: str) -> str:
+        return f"{row.label}/{name}" if self.compare else name
+
+    def row(self, label=None) -> ChainRowFrame | None:
+        if not self.rows:
+            return None
+        if label is None:
+            return self.rows[0]
+        for row in self.rows:
+            if label in (row.key, row.label, row.short):
+                return row
+        raise KeyError(label)
+
+    # ---------------------------------------------------------- tooltips (pure)
+    def tooltip(self, t: int, revealed: int) -> str:
+        """The plot's hover text at 0-based step ``t``."""
+        if not 0 <= t < self.T:
+            return ""
+        lines = [f"step t = {t + 1}"]
+        for row in self.rows:
+            prefix = f"{row.label}: " if self.compare else ""
+            if t < revealed:
+                if row.bad[t]:
+                    lines.append(f"{prefix}h is inf/NaN")
+                else:
+                    lines.append(f"{prefix}‖∂h{sub_digits(t + 1)}/∂x₁‖ = {fmt_value(row.influence[t])}"
+                                 f"  ({fmt_percent(row.ratio[t])} of step 1)")
+                pert = self.curves.get(self.key(row, "perturbation"))
+                if pert is not None and pert.y.size:
+                    lines.append(f"{prefix}‖Δh{sub_digits(t + 1)}‖/ε = {fmt_value(pert.y[t])}")
+            back = self.curves.get(self.key(row, "backward"))
+            if back is not None and back.visible and back.y.size:
+                lines.append(f"{prefix}‖∂h_T/∂h{sub_digits(t + 1)}‖ = {fmt_value(back.y[t])}")
+        if t >= revealed:
+            lines.insert(1, "not revealed yet")
+        return "\n".join(lines)
+
+    def chain_tooltip(self, i: int, t: int, revealed: int) -> str:
+        """The chain's hover text over row ``i`` at 0-based step ``t``."""
+        row = self.rows[i]
+        head = f"{row.label} · step t = {t + 1}"
+        if t >= revealed:
+            return f"{head}\nnot revealed yet"
+        if row.bad[t]:
+            where = f" (h overflowed at t = {row.overflow_from + 1})" if row.overflow_from is not None else ""
+            return f"{head}\nh is inf/NaN here{where}"
+        text = (f"{head}\n‖∂h{sub_digits(t + 1)}/∂x₁‖ = {fmt_value(row.influence[t])}"
+                f"\n{fmt_percent(row.ratio[t])} of step 1")
+        if row.grew[t]:
+            text += "  ⚠ grew: exploding"
+        return text
+
+
+def fading_frame(result, backward: bool) -> FadingFrame:
+    T = int(result.T)
+    rows = tuple(chain_row(cr) for cr in result.cells)
+    compare = len(rows) > 1
+
+    def key(row, name):
+        return f"{row.label}/{name}" if compare else name
+
+    arrays, broke = {}, {}
+    for cr, row in zip(result.cells, rows):
+        infl = row.influence.copy()
+        if row.overflow_from is not None:
+            # past an overflow of h the derivative means nothing: end the curve, mark it
+            infl[row.overflow_from:] = np.nan
+            broke[key(row, "influence")] = row.overflow_from
+        arrays[key(row, "influence")] = infl
+        arrays[key(row, "perturbation")] = cr.perturbation
+        arrays[key(row, "backward")] = cr.backward
+    finite = [a[np.isfinite(a) & (a > 0)] for k, a in arrays.items()
+              if a is not None and (backward or not k.endswith("backward"))]
+    finite = np.concatenate(finite) if finite else np.zeros(0)
+    lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-3, 1.0)
+    llo, lhi = math.log10(lo), math.log10(hi)
+    if lhi - llo < 1.0:
+        mid = 0.5 * (llo + lhi)
+        llo, lhi = mid - 0.5, mid + 0.5
+    span = lhi - llo
+    y0, y1 = llo - 0.06 * span, lhi + 0.06 * span
+    overflow = bool(broke) or any(a is not None and np.isposinf(a).any() for a in arrays.values())
+    clip = min(y1, 307.5)
+    if overflow:
+        y1 = clip + 0.12 * span
+    top_clip = 10.0**clip
+
+    curves = {}
+    for cr, row in zip(result.cells, rows):
+        for name in ("influence", "perturbation", "backward"):
+            k = key(row, name)
+            a = arrays[k]
+            reveal = name != "backward"
+            if a is None:
+                curves[k] = CurveFrame(k, name, cr.key, np.zeros(0), np.zeros(0), None, reveal,
+                                       visible=name != "backward")
+                continue
+            # the engine's arrays, except the influence masked where h overflowed (tooltips say so)
+            y = np.asarray(row.influence if name == "influence" else a, np.float64)
+            shown = np.array(a, dtype=np.float64)
+            pos_inf = np.isposinf(shown)
+            shown[pos_inf] = top_clip
+            shown[~(shown > 0)] = np.nan  # 0, negatives and NaN: the curve ends or has a gap
+            hits = np.flatnonzero(pos_inf)
+            at = int(hits[0]) if hits.size else broke.get(k)
+            visible = backward and y.size > 0 if name == "backward" else True
+            curves[k] = CurveFrame(k, name, cr.key, y, shown, at, reveal, visible)
+
+    legend = []
+    if compare:
+        legend += [(key(row, "influence"), row.label) for row in rows]
+        legend.append(("proxy:dash", "dashed: ‖Δhₜ‖/ε (nudge x₁)"))
+        if backward:
+            legend.append(("proxy:dot", "dotted: ‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (all t)"))
+    elif rows:
+        legend += [("influence", "‖∂hₜ/∂x₁‖ (exact)"), ("perturbation", "‖h(x₁+ε) − h(x₁)‖/ε")]
+        if backward:
+            legend.append(("backward", "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ backward (all t)"))
+    grows = False
+    for row in rows:
+        ok = np.flatnonzero(~row.bad & (row.influence > 0))
+        if ok.size and row.influence[ok[-1]] > row.influence[0]:
+            grows = True
+
+    pending = []
+    if any(cr.perturbation is None for cr in result.cells):
+        pending.append("‖Δh‖/ε")
+    if backward and any(cr.backward is None for cr in result.cells):
+        pending.append("backward ‖∂h_T/∂hₜ‖")
+    computing = "computing " + " and ".join(pending) + " …" if pending else None
+    ticks = tuple((v, decade_label(v)) for v in decade_ticks(y0, y1))
+    return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), grows, computing, bool(backward),
+                       tuple((cr.key, cr.label) for cr in result.cells))
+
+
+@dataclass(frozen=True, eq=False)
+class FadingStepFrame:
+    """The fading panel at the current step: markers, the value label, overflow, status line."""
+
+    current: int  # 0-based current step (clamped)
+    revealed: int  # steps drawn
+    markers: tuple  # per row: (x, log10 y) of the current-step marker, or None (hidden)
+    value_text: str | None  # single cell: "0.042  (4.2 %)" beside the marker
+    value_anchor: tuple = (0.0, 0.0)
+    value_pos: tuple = (0.0, 0.0)  # (x, decades)
+    overflow_xs: tuple = ()  # steps (1-based x) of the overflow markers
+    overflow_text: str | None = None
+    overflow_anchor: tuple = (0.0, 0.5)
+    overflow_pos: tuple = (0.0, 0.0)
+    status: Frag = Frag()  # the line above the plot
+
+
+def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
+    T = f.T
+    cur = int(min(max(step, 0), T - 1))
+    n = T if reveal_all else cur + 1
+    markers, ys = [], []
+    for row in f.rows:
+        v = f.curves[f.key(row, "influence")].shown[cur] if cur < n else np.nan
+        if np.isfinite(v) and v > 0 and not row.bad[cur]:
+            markers.append((cur + 1.0, math.log10(v)))  # the plot is in decades
+            ys.append(v)
+        else:
+            markers.append(None)
+    value_text, anchor, pos = None, (0.0, 0.0), (0.0, 0.0)
+    if len(f.rows) == 1 and ys:
+        row = f.rows[0]
+        value_text = f"{fmt_value(row.influence[cur])}  ({fmt_percent(row.ratio[cur])})"
+        ly = math.log10(ys[0])
+        # put the label where the drawn curve is not: below a falling curve, above a rising one
+        right = cur + 1 > 0.6 * T
+        y0, y1 = f.yrange
+        below = row.influence[cur] <= row.influence[0]
+        if below and ly - y0 < 0.15 * (y1 - y0) or not below and y1 - ly < 0.15 * (y1 - y0):
+            below = not below
+        anchor = (1.08 if right else -0.08, -0.15 if below else 1.15)
+        pos = (cur + 1.0, ly)
+
+    xs, first, h_broke = [], None, False
+    for c in f.curves.values():
+        at = c.overflow_at
+        if at is not None and (at < n or not c.reveal) and c.visible:
+            xs.append(at + 1.0)
+            if first is None or at < first:
+                first, h_broke = at, not np.isposinf(c.y[at])  # the curve ends where h broke
+    o_text, o_anchor, o_pos = None, (0.0, 0.5), (0.0, 0.0)
+    if xs:
+        ly = math.log10(f.top_clip)
+        o_anchor = (1.04 if first + 1 > 0.7 * T else -0.04, 0.5)
+        what = "h overflowed at" if h_broke else "overflow (inf) from"
+        o_text = f"{what} t = {first + 1}"
+        o_pos = (first + 1.0, ly + 0.5 * (f.yrange[1] - ly))
+    return FadingStepFrame(cur, n, tuple(markers), value_text, anchor, pos, tuple(xs), o_text, o_anchor, o_pos,
+                           _status(f, cur))
+
+
+def _status(f: FadingFrame, cur: int) -> Frag:
+    t = cur + 1
+    parts = []
+    for row in f.rows:
+        if row.bad[cur]:
+            where = row.overflow_from + 1 if row.overflow_from is not None else t
+            text = Frag(f"h is inf/NaN (overflowed at t = {where})")
+        elif f.compare:
+            text = Frag(fmt_percent(row.ratio[cur], 1) + (" ⚠" if row.grew[cur] else ""))
+        else:
+            text = Frag("‖∂h", Span(str(t), script="sub", plain=str(t)), "/∂x", Span("1", script="sub"),
+                        f"‖ = {fmt_value(row.influence[cur])} \u00a0→\u00a0 ",
+                        Span(fmt_percent(row.ratio[cur]), bold=True), " of step 1 left")
+            if row.grew[cur]:
+                text = text + " \u00a0" + Span("⚠ growing: exploding", role="grew", bold=True)
+            elif row.influence[cur] == 0:
+                text = text + (" (smaller than any float64)" if row.influence[0] > 0 else " (x₁ never reaches h)")
+        if f.compare:
+            text = Frag(Span(row.short, role=row.colour, bold=True), " ", text)
+        parts.append(text)
+    out = Frag(Span(f"t = {t}", bold=True), ": ")
+    for k, part in enumerate(parts):
+        out = out + (" · " if k and f.compare else "") + part
+    return out
+
+
+# ---------------------------------------------------------------- control readouts
+
+
+@functools.lru_cache(maxsize=64)
+def _base_rho(key: str, hidden_size: int, input_size: int, seed: int, overrides: tuple, single_bias: bool,
+              loaded, layer: int) -> float:
+    # Cells are hashed by identity: the cache holds the loaded model, so its id is never reused.
+    s = M.Settings(hidden_size=hidden_size, input_size=input_size, seed=seed, overrides=overrides,
+                   single_bias=single_bias)
+    if loaded is not None:
+        stack = as_stack(loaded)
+        cell = stack.layers[layer]
+        if len(stack) == 1:
+            cell = M.apply_overrides(cell, overrides)
+    else:
+        cell = M.apply_overrides(M.base_cell(key, s), overrides)
+    return cell.spectral_radius()
+
+
+def spectral_radius(s: M.Settings, loaded=None, layer: int = -1, key: str | None = None) -> float:
+    """ρ(W_hh) of the active cell (or of Compare's cell ``key``) after all sliders.
+
+    The eigenvalues are computed once per cell shape, seed and per-entry weights, and scaled
+    by |recurrent scale| afterwards (ρ(sW) = |s|·ρ(W)), so dragging that slider costs nothing.
+    """
+    key = key or s.kinds[0]
+    base = _base_rho(key, s.hidden_size, s.input_size, s.seed, s.overrides, s.single_bias, loaded,
+                     layer if loaded is not None else -1)
+    return base * abs(s.recurrent_scale)
+
+
+def rho_prefix(s: M.Settings) -> str:
+    if s.cell == "compare":
+        return "RNN (tanh): ρ(W_hh)"
+    return "ρ(W_hh)" if s.cell.startswith("rnn") else "ρ(W_hh), largest gate block"
+
+
+@dataclass(frozen=True)
+class RhoReadout:
+    """The control panel's ρ(W_hh) line."""
+
+    rho: float
+    value: str  # "0.93", "1.40  > 1: h can grow", "∞", "?"
+    grows: bool  # shown as a warning
+
+    def text(self, s: M.Settings) -> str:
+        return f"{rho_prefix(s)} = {self.value}"
+
+
+def rho_readout(s: M.Settings, loaded=None, layer: int = -1) -> RhoReadout:
+    try:
+        rho = spectral_radius(s, loaded, layer)
+        text = fixed(rho, 2) if np.isfinite(rho) else "∞"
+    except Exception:  # noqa: BLE001 - eigvals of a huge matrix can fail; the readout must not
+        rho, text = float("nan"), "?"
+    grows = not (np.isfinite(rho) and rho <= 1.0) and text != "?"
+    if grows:
+        text += "  > 1: h can grow"
+    return RhoReadout(rho, text, grows)
+
+
+# ---------------------------------------------------------------- the frame
+
+
+@dataclass(frozen=True, eq=False)
+class ResultFrame:
+    """The step-independent part of a frame, made lazily, once per result."""
+
+    result: object  # model.Result
+    loaded: object = None  # the loaded model (ρ is of its layer before the sliders), or None
+    layer: int = -1
+    _fading: dict = field(default_factory=dict, repr=False)  # backward flag -> FadingFrame
+
+    @cached_property
+    def state(self) -> StateFrame:
+        return state_frame(self.result)
+
+    @cached_property
+    def gates(self) -> GateFrame:
+        return gate_frame(self.result)
+
+    def fading(self, backward: bool) -> FadingFrame:
+        f = self._fading.get(bool(backward))
+        if f is None:
+            f = self._fading[bool(backward)] = fading_frame(self.result, bool(backward))
+        return f
+
+    @cached_property
+    def rho_key(self) -> tuple:
+        """What ρ depends on: the readout is refreshed only when this changes."""
+        s = self.result.settings
+        return (s.replace(T=1, signal="impulse", amplitude=1.0, period=12.0, custom=(), backward=False),
+                self.loaded, self.layer)
+
+    @cached_property
+    def rho_cheap(self) -> bool:
+        """ρ costs little enough to refresh during a slider drag."""
+        cell = self.result.cells[0].cell
+        return KINDS[cell.kind] * cell.hidden_size ** 3 <= RHO_SYNC_COST
+
+    @cached_property
+    def rho(self) -> RhoReadout:
+        return rho_readout(self.result.settings, self.loaded, self.layer)
+
+
+@dataclass(frozen=True, eq=False)
+class Frame:
+    """Everything every panel draws for one result and view state. Immutable; derive new ones
+    with :meth:`at_step`, :meth:`with_unit`, :meth:`with_view` (they share the result part)."""
+
+    base: ResultFrame
+    view: ViewState
+
+    @property
+    def result(self):
+        return self.base.result
+
+    @property
+    def T(self) -> int:
+        return int(self.base.result.T)
+
+    @property
+    def H(self) -> int:
+        return int(self.base.result.cells[0].trace.H)
+
+    @property
+    def step(self) -> int:
+        """The current step, clamped to the run."""
+        return int(min(max(self.view.step, 0), self.T - 1))
+
+    @property
+    def unit(self) -> int:
+        return int(min(max(self.view.unit, 0), self.H - 1))
+
+    @property
+    def revealed(self) -> int:
+        """How many steps are drawn."""
+        return self.T if self.view.reveal_all else self.step + 1
+
+    # panels
+    @property
+    def state(self) -> StateFrame:
+        return self.base.state
+
+    @property
+    def gates(self) -> GateFrame:
+        return self.base.gates
+
+    @cached_property
+    def gate_step(self) -> GateStepFrame:
+        return gate_step(self.base.gates, self.step)
+
+    @property
+    def fading(self) -> FadingFrame:
+        return self.base.fading(self.view.backward)
+
+    @cached_property
+    def fading_step(self) -> FadingStepFrame:
+        return fading_step(self.fading, self.step, self.view.reveal_all)
+
+    @cached_property
+    def equation(self) -> EquationFrame | None:
+        cr = self.equation_cell
+        if cr is None:
+            return None
+        return equation_frame(cr, self.view.step, self.view.unit, tabs=len(self.result.cells))
+
+    @property
+    def equation_cell(self):
+        """The cell result the equation panel explains (Compare: the chosen tab, else the first)."""
+        cells = self.result.cells
+        if not cells:
+            return None
+        return next((cr for cr in cells if cr.key == self.view.equation_key), cells[0])
+
+    @property
+    def rho(self) -> RhoReadout:
+        return self.base.rho
+
+    # derived frames
+    def with_view(self, **changes) -> "Frame":
+        view = self.view.replace(**changes)
+        return self if view == self.view else Frame(self.base, view)
+
+    def at_step(self, step: int) -> "Frame":
+        return self.with_view(step=int(step))
+
+    def with_unit(self, unit: int) -> "Frame":
+        return self.with_view(unit=int(unit))
+
+
+def build_frame(result, view: ViewState | None = None, loaded=None, layer: int = -1) -> Frame:
+    """The frame of ``result`` seen as ``view``. Cheap: each panel's part is made when asked for."""
+    return Frame(ResultFrame(result, loaded, layer), view or ViewState())
+
+
+__all__ = [
+    "ViewState", "Frame", "ResultFrame", "build_frame", "HeatmapFrame", "StateFrame", "GateFrame", "GateCellFrame",
+    "GateStepFrame", "FadingFrame", "FadingStepFrame", "ChainRowFrame", "CurveFrame", "RhoReadout", "EquationFrame",
+    "display_image", "chain_shade", "short_label", "spectral_radius", "rho_readout", "rho_prefix", "MAX_COLUMNS",
+    "CHAIN_DECADES", "GATE_TEXT", "GATE_SHORT_TEXT", "GATE_NAMES", "GATE_ORDER", "CANDIDATES",
+]
