@@ -12,6 +12,7 @@ go to a worker thread with progress, and any newer change cancels the older work
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 
@@ -63,6 +64,7 @@ class Controller(QtCore.QObject):
     loadedChanged = QtCore.Signal(object)  # file name (str) or None
     errorOccurred = QtCore.Signal(str)  # a computation failed (shown by the window)
     layerChanged = QtCore.Signal(int)
+    frameChanged = QtCore.Signal(object)  # core.frames.Frame: what every panel draws (see the adapter below)
 
     def __init__(self, settings: M.Settings | None = None, parent=None):
         super().__init__(parent)
@@ -91,6 +93,7 @@ class Controller(QtCore.QObject):
         self._play.setInterval(round(1000 / self._speed))
         self.lastError: str | None = None
         self._rho_cache: dict = {}
+        self._initFrames()
 
     # ------------------------------------------------------------------ state
     @property
@@ -480,6 +483,50 @@ class Controller(QtCore.QObject):
             self.stepChanged.emit(self._step)
         if unit_moved:
             self.selectedUnitChanged.emit(self._unit)
+
+
+    # ================================================================ frame adapter
+    # Builds the display-ready frame (rnnviz.core.frames) after each change of the result or
+    # of the view state and emits it once as ``frameChanged``; the panels draw only frames.
+    # Self-contained on purpose: the core state and compute service will take it over.
+    def _initFrames(self) -> None:
+        self._frame = None
+        self._equation_key = "gru"
+        self.resultChanged.connect(self._frameForResult)
+        for sig in (self.stepChanged, self.revealAllChanged, self.selectedUnitChanged, self.settingsChanged):
+            sig.connect(self._frameForView)
+
+    @property
+    def frame(self):
+        """The current frame (rnnviz.core.frames.Frame), or None before the first run."""
+        return self._frame
+
+    def setEquationKey(self, key: str) -> None:
+        """Choose the cell the equation panel explains in Compare mode."""
+        if key != self._equation_key:
+            self._equation_key = key
+            self._frameForView()
+
+    def _viewState(self):
+        from ..core.frames import ViewState
+
+        return ViewState(step=self._step, reveal_all=self._reveal_all, unit=self._unit,
+                         backward=bool(self._settings.backward), equation_key=self._equation_key)
+
+    def _frameForResult(self, result) -> None:
+        from ..core.frames import build_frame
+
+        self._frame = build_frame(result, self._viewState(), self._loaded, self._layer)
+        self.frameChanged.emit(self._frame)
+
+    def _frameForView(self, *_args) -> None:
+        if self._frame is None:
+            return
+        view = self._viewState()
+        if view != self._frame.view:  # one frame per settled change
+            self._frame = self._frame.with_view(**dataclasses.asdict(view))
+            self.frameChanged.emit(self._frame)
+    # ============================================================ end frame adapter
 
 
 def _carry_slow_curves(result: M.Result, previous: M.Result | None) -> M.Result:

@@ -12,19 +12,16 @@ array's name ("h", "c", "r", "z", …); Compare mode prefixes the cell's label, 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
-
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
-from ..core.model import finite_levels
+from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
+from .equations import frag_html
 
 __all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
 
-#: Longer runs are block-averaged in time to this many image columns (a screen has fewer pixels).
-MAX_COLUMNS = 2048
 #: NaN pixels are transparent in pyqtgraph; this colour behind the image makes them visible.
 NAN_COLOUR = "#8C8C8C"
 BAR_COLOUR = "#7A8CA3"
@@ -36,69 +33,17 @@ BAR_PLOT_AXIS_WIDTH = 30  # unit numbers only
 VALUES_AXIS_HEIGHT = 24
 LABELLED_AXIS_HEIGHT = 44
 
-#: What each gate does, in plain words: (name, meaning). A candidate's meaning is its range.
-GATE_TEXT = {
-    "r": ("r — reset gate", "0 = ignore old h"),
-    "z": ("z — update gate", "1 = keep old state"),
-    "n": ("n — candidate state", None),
-    "i": ("i — input gate", "1 = write memory"),
-    "f": ("f — forget gate", "1 = keep memory"),
-    "g": ("g — candidate memory", None),
-    "o": ("o — output gate", "1 = show memory"),
-}
-#: Compare mode puts seven heatmaps in the panel: one short line each.
-GATE_SHORT_TEXT = {
-    "r": ("r — reset", "0 = ignore h"),
-    "z": ("z — update", "1 = keep h"),
-    "n": ("n — candidate", None),
-    "i": ("i — input", "1 = write"),
-    "f": ("f — forget", "1 = keep"),
-    "g": ("g — candidate", None),
-    "o": ("o — output", "1 = show"),
-}
-GATE_NAMES = {
-    "r": "reset gate", "z": "update gate", "n": "candidate", "i": "input gate", "f": "forget gate",
-    "g": "candidate", "o": "output gate",
-}
-#: Display order: gates on the 0–1 scale first (they share a colour bar), the candidate last.
-GATE_ORDER = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "o", "g")}
-CANDIDATES = ("n", "g")
+
+def _cmap(role: str) -> str:
+    """The theme's colour map for a frame's colour-map role."""
+    return theme.SEQUENTIAL if role == "sequential" else theme.DIVERGING
 
 
-def display_image(a: np.ndarray, levels, max_columns: int = MAX_COLUMNS) -> tuple[np.ndarray, int]:
-    """(T, H) engine array → ((H, columns) float32 image, block size).
-
-    Runs longer than ``max_columns`` are averaged over blocks of ``block`` steps. Values are
-    clipped to ``levels`` (so ±inf shows as the end colours); NaN stays NaN and shows grey.
-    """
-    T, H = a.shape
-    k = max(1, math.ceil(T / max_columns))
-    with np.errstate(all="ignore"):
-        if k > 1:
-            cols = math.ceil(T / k)
-            full = T // k * k
-            blocks = np.empty((cols, H), np.float64)
-            blocks[: full // k] = a[:full].reshape(-1, k, H).mean(axis=1, dtype=np.float64)
-            if full < T:
-                blocks[-1] = a[full:].mean(axis=0, dtype=np.float64)
-            a = blocks
-        # pyqtgraph rescales in the image's dtype: levels of ±3e38 (an exploding ReLU RNN) would
-        # overflow float32 while subtracting the low level, so such images use float64.
-        wide = float(levels[1]) - float(levels[0]) > 1e37
-        img = np.ascontiguousarray(a.T, dtype=np.float64 if wide else np.float32)
-        np.clip(img, levels[0], levels[1], out=img)
-    return img, k
-
-
-def format_value(v: float) -> str:
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "+inf" if v > 0 else "-inf"
-    if v == 0 or 1e-3 <= abs(v) < 1e5:
-        return f"{v:.4f}"
-    return f"{v:.4g}"
+def _colour(role: str, fallback: str | None = None) -> str:
+    """The theme's colour for a frame's colour role ("cell:gru")."""
+    if role.startswith("cell:"):
+        return theme.CELL_COLOURS.get(role[5:], fallback or theme.FOREGROUND)
+    return fallback or theme.FOREGROUND
 
 
 class _IntAxis(pg.AxisItem):
@@ -165,7 +110,7 @@ class _Heatmap:
     def __init__(self, plot: pg.PlotItem, key: str, name: str, cmap: str, cell_label: str | None = None,
                  what: str = ""):
         self.plot, self.key, self.name, self.cell_label, self.what = plot, key, name, cell_label, what
-        self.array: np.ndarray | None = None  # the engine's (T, H) array, for exact tooltips
+        self.map = None  # the HeatmapFrame shown (its tooltips name the engine's exact values)
         self.T = self.H = 0
         self.levels = (-1.0, 1.0)
         self.block = 1
@@ -190,13 +135,14 @@ class _Heatmap:
         self.cursor.setZValue(10)
         plot.addItem(self.cursor, ignoreBounds=True)
 
-    def setArray(self, array: np.ndarray, levels) -> None:
-        self.array = array
-        self.levels = tuple(levels)
-        T, H = array.shape
-        img, k = display_image(array, levels)
+    def setMap(self, m) -> None:
+        """Show a :class:`~rnnviz.core.frames.HeatmapFrame`."""
+        self.map = m
+        self.levels = m.levels
+        T, H = m.T, m.H
+        img, k = m.image, m.block
         self.block = k
-        self.image.setImage(img, levels=tuple(levels), autoLevels=False)
+        self.image.setImage(img, levels=m.levels, autoLevels=False)
         rect = QtCore.QRectF(0.5, -0.5, img.shape[1] * k, H)
         self.image.setRect(rect)
         self.nan_bg.setRect(rect)
@@ -232,7 +178,7 @@ class _Heatmap:
     def cellAt(self, scene_pos) -> tuple[int, int] | None:
         """(0-based step, unit) under a scene position, or None outside the image."""
         vb = self.plot.getViewBox()
-        if self.array is None or not vb.sceneBoundingRect().contains(scene_pos):
+        if self.map is None or not vb.sceneBoundingRect().contains(scene_pos):
             return None
         p = vb.mapSceneToView(scene_pos)
         t, unit = int(round(p.x())) - 1, int(round(p.y()))
@@ -241,12 +187,7 @@ class _Heatmap:
         return None
 
     def text(self, t: int, unit: int) -> str:
-        prefix = f"{self.cell_label}: " if self.cell_label else ""
-        what = f" ({self.what})" if self.what else ""
-        head = f"{prefix}{self.name}[unit {unit}] at t = {t + 1}"
-        if t >= self.revealed:
-            return f"{head}: not revealed yet"
-        return f"{head}: {format_value(self.array[t, unit])}{what}"
+        return self.map.tooltip(t, unit, self.revealed)
 
 
 class _HeatmapPanel(QtWidgets.QWidget):
@@ -267,10 +208,8 @@ class _HeatmapPanel(QtWidgets.QWidget):
         scene = self._glw.scene()
         scene.sigMouseClicked.connect(self._onClick)
         scene.sigMouseMoved.connect(self._onHover)
-        controller.resultChanged.connect(self._onResult)
-        controller.stepChanged.connect(self._onStep)
-        controller.revealAllChanged.connect(self._onStep)
-        controller.selectedUnitChanged.connect(self._onUnit)
+        self._frame = None
+        controller.frameChanged.connect(self.setFrame)
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(*self.SIZE_HINT)
@@ -314,21 +253,34 @@ class _HeatmapPanel(QtWidgets.QWidget):
         globals().update({n: round(v * theme.current().font_scale) for n, v in base.items()})
         self._glw.setBackground(theme.BACKGROUND)
         self._structure = None
-        if self._controller.result is not None:
-            self._onResult(self._controller.result)
+        frame, self._frame = self._frame, None
+        if frame is not None:
+            self.setFrame(frame)
 
-    # ----------------------------------------------------------------- events
-    def _onResult(self, result) -> None:
+    # ----------------------------------------------------------------- frames
+    def setFrame(self, frame) -> None:
+        """Draw a :class:`~rnnviz.core.frames.Frame`: images when its result is new, else only
+        the cursor, the reveal cover and the selected unit."""
+        old, self._frame = self._frame, frame
+        if old is None or old.base is not frame.base:
+            self._showResult(frame)
+            return
+        if (old.step, old.revealed) != (frame.step, frame.revealed):
+            self._showStep()
+        if old.unit != frame.unit:
+            self._showUnit()
+
+    def _showResult(self, frame) -> None:
         raise NotImplementedError
 
-    def _onStep(self, *_):
-        c = self._controller
+    def _showStep(self):
+        f = self._frame
         for h in self._heat.values():
-            h.setStep(c.step, c.revealAll)
+            h.setStep(f.step, f.view.reveal_all)
 
-    def _onUnit(self, *_):
+    def _showUnit(self):
         for h in self._heat.values():
-            h.setUnit(self._controller.selectedUnit)
+            h.setUnit(self._frame.unit)
 
     def _hit(self, scene_pos):
         for h in self._heat.values():
@@ -355,19 +307,6 @@ class _HeatmapPanel(QtWidgets.QWidget):
         QtWidgets.QToolTip.showText(global_pos, h.text(*cell), view)
 
 
-class _Entry(NamedTuple):
-    """One heatmap of the StatePanel."""
-
-    key: str
-    name: str  # "h" or "c"
-    array: np.ndarray  # (T, H) from the engine
-    levels: tuple
-    title: str
-    colour: str
-    cell_label: str | None  # Compare mode: names the cell in tooltips
-    nonfinite: bool  # the run overflowed somewhere
-
-
 class StatePanel(_HeatmapPanel):
     """The hidden state h (and the LSTM's cell state c) as units × time heatmaps.
 
@@ -382,8 +321,8 @@ class StatePanel(_HeatmapPanel):
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self._glw)
-        if controller.result is not None:
-            self._onResult(controller.result)
+        if controller.frame is not None:
+            self.setFrame(controller.frame)
 
     def colourBars(self) -> dict[str, pg.ColorBarItem]:
         return dict(self._bars)
@@ -391,44 +330,21 @@ class StatePanel(_HeatmapPanel):
     def titles(self) -> dict[str, str]:
         return dict(self._titles)
 
-    @staticmethod
-    def _entries(result) -> list[_Entry]:
-        compare = len(result.cells) > 1
-        out = []
-        for cr in result.cells:
-            tr = cr.trace
-            bad = tr.nonfinite is not None
-            name = cr.label
-            n_layers = len(tr.model.layers)
-            if n_layers > 1:  # a loaded stack: "LSTM × 2 layers" → "LSTM layer 2 of 2"
-                name = f"{cr.label.split(' × ')[0]} layer {tr.layer % n_layers + 1} of {n_layers}"
-            colour = theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)
-            if compare:
-                out.append(_Entry(f"{cr.label}/h", "h", tr.h, cr.h_levels(), f"{cr.label}: hidden state h",
-                                  colour, cr.label, bad))
-                continue
-            out.append(_Entry("h", "h", tr.h, cr.h_levels(), f"{name}: hidden state h", colour, None, bad))
-            if tr.c is not None:
-                out.append(_Entry("c", "c", tr.c, cr.c_levels(), f"{name}: cell state c (memory)", colour, None, bad))
-        return out
-
-    def _onResult(self, result) -> None:
-        entries = self._entries(result)
-        structure = tuple(e.key for e in entries)
+    def _showResult(self, frame) -> None:
+        maps = frame.state.maps
+        structure = tuple(m.key for m in maps)
         if structure != self._structure:
-            self._build(entries)
+            self._build(maps)
             self._structure = structure
-        for e in entries:
-            title = e.title
-            if e.nonfinite and bool(np.isnan(e.array).any()):
-                title += " · grey = NaN"
-            if self._titles.get(e.key) != title:
-                self._titles[e.key] = title
-                self._heat[e.key].plot.setTitle(title, size=f"{theme.TITLE_PT}pt", color=e.colour, bold=True)
-            _set_bar_levels(self._bars[e.key], e.levels)
-            self._heat[e.key].setArray(e.array, e.levels)
-        self._onStep()
-        self._onUnit()
+        for m in maps:
+            if self._titles.get(m.key) != m.title:
+                self._titles[m.key] = m.title
+                self._heat[m.key].plot.setTitle(m.title, size=f"{theme.TITLE_PT}pt", color=_colour(m.colour),
+                                                bold=True)
+            _set_bar_levels(self._bars[m.key], m.levels)
+            self._heat[m.key].setMap(m)
+        self._showStep()
+        self._showUnit()
 
     def _build(self, entries) -> None:
         self._glw.clear()
@@ -444,8 +360,8 @@ class StatePanel(_HeatmapPanel):
             if not last:
                 plot.getAxis("bottom").setStyle(showValues=False)
                 plot.getAxis("bottom").setHeight(6)
-            heat = _Heatmap(plot, key, e.name, theme.DIVERGING, cell_label=e.cell_label)
-            bar = _colour_bar(theme.DIVERGING, e.levels, label=e.name)
+            heat = _Heatmap(plot, key, e.name, _cmap(e.cmap), cell_label=e.cell_label)
+            bar = _colour_bar(_cmap(e.cmap), e.levels, label=e.bar_label)
             bar.setImageItem(heat.image, insert_in=plot)
             self._heat[key] = heat
             self._bars[key] = bar
@@ -483,8 +399,8 @@ class GatePanel(_HeatmapPanel):
         self._stack.addWidget(self._message)
         self._stack.addWidget(self._glw)
         self._showMessage(None)
-        if controller.result is not None:
-            self._onResult(controller.result)
+        if controller.frame is not None:
+            self.setFrame(controller.frame)
 
     # -------------------------------------------------------------- accessors
     def barItems(self) -> dict[str, pg.BarGraphItem]:
@@ -516,22 +432,20 @@ class GatePanel(_HeatmapPanel):
         self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
 
     # ----------------------------------------------------------------- build
-    def _showMessage(self, cr) -> None:
-        nl = cr.cell.nonlinearity if cr is not None else "tanh"
-        single = cr is not None and not cr.cell.recurrent_bias  # the seed document's one bias b
-        plain_b, html_b = (("b", "b") if single else ("b_ih", "b<sub>ih</sub>"))
-        tail_plain, tail_html = ("", "") if single else (" + b_hh", " + b<sub>hh</sub>")
-        self._message_plain = (f"A vanilla RNN has no gates: h' = {nl}(W_ih x + {plain_b} + W_hh h{tail_plain}). "
-                               "Choose GRU or LSTM to see gates.")
-        self._message.setText(
-            f"<p><b>A vanilla RNN has no gates.</b></p>"
-            f"<p>h′ = {nl}(W<sub>ih</sub> x + {html_b} + W<sub>hh</sub> h{tail_html})</p>"
-            f"<p>Every step overwrites the whole state.<br>Choose <b>GRU</b> or <b>LSTM</b> to see gates.</p>")
+    def _showMessage(self, gates) -> None:
+        if gates is None:  # before the first run: the tanh RNN's note
+            from ..core.frames import rnn_message
+
+            paragraphs, plain = rnn_message(None)
+        else:
+            paragraphs, plain = gates.message, gates.message_plain
+        self._message_plain = plain
+        self._message.setText("".join(f"<p>{frag_html(p)}</p>" for p in paragraphs))
         self._stack.setCurrentWidget(self._message)
 
-    def _onResult(self, result) -> None:
-        gated = [cr for cr in result.cells if cr.gates]
-        if not gated:
+    def _showResult(self, frame) -> None:
+        gates = frame.gates
+        if not gates.cells:
             self._structure = None
             self._cells = []
             self._glw.clear()
@@ -541,46 +455,35 @@ class GatePanel(_HeatmapPanel):
             self._descriptions.clear()
             self._titles.clear()
             self._step_label = None
-            self._showMessage(result.cells[0])
+            self._showMessage(gates)
             return
-        compare = len(result.cells) > 1
-        structure = (compare,) + tuple((cr.label, GATE_ORDER[cr.cell.kind]) for cr in gated)
+        compare = gates.compare
+        structure = (compare,) + tuple((c.label, tuple(m.name for m in c.maps)) for c in gates.cells)
         if structure != self._structure:
-            self._build(gated, compare)
+            self._build(gates.cells, compare)
             self._structure = structure
         self._stack.setCurrentWidget(self._glw)
         self._cells = []
-        for cr in gated:
-            prefix = f"{cr.label}/" if compare else ""
-            keys = []
-            for g in GATE_ORDER[cr.cell.kind]:
-                key = prefix + g
-                keys.append((key, g))
-                array = cr.trace.gates[g]
-                levels = self._levels(cr, g, array)
-                if g in CANDIDATES:
+        for c in gates.cells:
+            for m in c.maps:
+                key, levels = m.key, m.levels
+                if m.name in CANDIDATES:
                     _set_bar_levels(self._colour_bars[key], levels)
-                    self._setDescription(key, g, levels, compare)
-                self._heat[key].setArray(array, levels)
+                self._setDescription(m)
+                self._heat[key].setMap(m)
                 item = self._bar_items.get(key)
-                ranges = (tuple(levels), cr.trace.H)
+                ranges = (levels, m.H)
                 if item is not None and getattr(item, "_ranges", None) != ranges:
                     item._ranges = ranges
                     bp = item.getViewBox()
                     # ranges set, not linked: pyqtgraph aligns linked views by pixels, which
                     # shifts rows when the plots' titles or axes differ in size
                     bp.setXRange(*levels, padding=0.08)  # room for the end numbers
-                    bp.setYRange(-0.5, cr.trace.H - 0.5, padding=0)
-            self._cells.append((cr, keys))
-        _HeatmapPanel._onStep(self)
-        _HeatmapPanel._onUnit(self)
+                    bp.setYRange(-0.5, m.H - 0.5, padding=0)
+            self._cells.append(c)
+        _HeatmapPanel._showStep(self)
+        _HeatmapPanel._showUnit(self)
         self._updateBars()
-
-    @staticmethod
-    def _levels(cr, g, array):
-        if g in CANDIDATES:
-            return finite_levels(array, cr.cell.nonlinearity)
-        return (0.0, 1.0)
 
     def _build(self, gated, compare: bool) -> None:
         """Single cell: one grid row per gate — what it does | heatmap | colour bar | bars — so
@@ -599,19 +502,18 @@ class GatePanel(_HeatmapPanel):
         heat_col = 0 if compare else 1
         sig_keys, cand_keys = [], []
         subs = []
-        for gi, cr in enumerate(gated):
+        for gi, cf in enumerate(gated):
             sub = ci.addLayout(row=0, col=gi)
             sub.setSpacing(1)
             sub.setContentsMargins(0, 0, 0, 0)
             subs.append(sub)
             ci.layout.setColumnStretchFactor(gi, 1)
-            prefix = f"{cr.label}/" if compare else ""
-            gates = GATE_ORDER[cr.cell.kind]
-            colour = theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)
-            sub.addLabel(f"{cr.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
+            gates = [m.name for m in cf.maps]
+            colour = _colour(cf.colour)
+            sub.addLabel(f"{cf.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
             n_sig = sum(g not in CANDIDATES for g in gates)
-            for row, g in enumerate(gates, start=1):
-                key = prefix + g
+            for row, m in enumerate(cf.maps, start=1):
+                key, g = m.key, m.name
                 if row == len(gates):
                     axis = "labelled"
                 elif row == n_sig and not compare:
@@ -625,8 +527,7 @@ class GatePanel(_HeatmapPanel):
                 plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH if named else BAR_PLOT_AXIS_WIDTH)
                 _fix_bottom_axis(plot, axis)
                 cand = g in CANDIDATES
-                self._heat[key] = _Heatmap(plot, key, g, theme.DIVERGING if cand else theme.SEQUENTIAL,
-                                           cell_label=cr.label if compare else None, what=GATE_NAMES[g])
+                self._heat[key] = _Heatmap(plot, key, g, _cmap(m.cmap), cell_label=m.cell_label, what=m.what)
                 (cand_keys if cand else sig_keys).append(key)
                 if not compare:
                     # spare width goes to the heatmaps, not to the words or the bars
@@ -635,7 +536,6 @@ class GatePanel(_HeatmapPanel):
                     label.setSizePolicy(QtWidgets.QSizePolicy.Policy.Maximum, QtWidgets.QSizePolicy.Policy.Preferred)
                     self._descriptions[key] = label
                     self._addBarPlot(sub, row, key, g, axis)
-                self._setDescription(key, g, None, compare)
             sub.layout.setColumnStretchFactor(heat_col, 3)
             if not compare:
                 # sized for a long text once: per-step updates then skip the relayout
@@ -666,23 +566,18 @@ class GatePanel(_HeatmapPanel):
         self._colour_bars.update({k: shared for k in sig_keys})
         self._colour_bars.update({k: cand_bar for k in cand_keys})
 
-    def _setDescription(self, key, g, levels, compare) -> None:
+    def _setDescription(self, m) -> None:
         """Name a gate and say what it does: a text left of its heatmap, or its title in Compare."""
-        name, meaning = (GATE_SHORT_TEXT if compare else GATE_TEXT)[g]
-        lines = (name, meaning)
-        if meaning is None:
-            meaning = _range_text(levels) if levels is not None else "−1…1"
-            head, _, tail = name.rpartition(" ")  # "g — candidate" / "memory, −1…1": narrower
-            lines = (head, f"{tail}, {meaning}")
-        title = f"{name} ({meaning})"
-        if self._titles.get(key) == title:
+        key = m.key
+        if self._titles.get(key) == m.title:
             return
-        self._titles[key] = title
+        self._titles[key] = m.title
         label = self._descriptions.get(key)
         if label is None:
-            self._heat[key].plot.setTitle(title, size=f"{theme.FONT_PT}pt", color=theme.FOREGROUND, bold=True)
+            self._heat[key].plot.setTitle(m.title, size=f"{theme.FONT_PT}pt", color=theme.FOREGROUND, bold=True)
         else:
-            label.setText(f"<b>{lines[0]}</b><br>{lines[1]}", size=f"{theme.FONT_PT + 1}pt", color=theme.FOREGROUND)
+            label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{theme.FONT_PT + 1}pt",
+                          color=theme.FOREGROUND)
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left")})
@@ -705,34 +600,31 @@ class GatePanel(_HeatmapPanel):
         self._bar_items[key] = item
 
     # ----------------------------------------------------------------- events
-    def _onStep(self, *_):
-        super()._onStep()
+    def _showStep(self):
+        super()._showStep()
         self._updateBars()
 
-    def _onUnit(self, *_):
-        super()._onUnit()
+    def _showUnit(self):
+        super()._showUnit()
         self._updateBars()
 
     def _updateBars(self) -> None:
         if not self._cells:
             return
-        c = self._controller
-        unit = c.selectedUnit
-        for cr, keys in self._cells:
-            step = min(max(c.step, 0), cr.trace.T - 1)
-            for key, g in keys:
-                item = self._bar_items.get(key)
+        f = self._frame
+        unit, bars = f.unit, f.gate_step
+        for c in self._cells:
+            for m in c.maps:
+                item = self._bar_items.get(m.key)
                 if item is None:
                     continue
-                lo, hi = self._heat[key].levels
-                v = np.nan_to_num(cr.trace.gates[g][step], nan=0.0).astype(np.float64)
-                v = np.clip(v, lo, hi)
-                self._bar_values[key] = v
+                v = bars.values[m.key]
+                self._bar_values[m.key] = v
                 H = v.shape[0]
                 brushes = [self._brushes[u == unit] for u in range(H)]
                 item.setOpts(x0=np.minimum(v, 0.0), width=np.abs(v), y=np.arange(H), height=0.8, brushes=brushes)
         if self._step_label is not None:
-            _set_label_text(self._step_label, f"gates at t = {min(c.step, self._cells[0][0].trace.T - 1) + 1}")
+            _set_label_text(self._step_label, bars.title)
 
     def _hit(self, scene_pos):
         h, cell = super()._hit(scene_pos)
@@ -745,7 +637,7 @@ class GatePanel(_HeatmapPanel):
                 heat = self._heat[key]
                 unit = int(round(vb.mapSceneToView(scene_pos).y()))
                 if 0 <= unit < heat.H:
-                    return heat, (min(self._controller.step, heat.T - 1), unit)
+                    return heat, (min(self._frame.step, heat.T - 1), unit)
         return None, None
 
 
@@ -780,10 +672,3 @@ def _fix_bottom_axis(plot: pg.PlotItem, mode: str) -> None:
 
 
 _LABEL_STYLE = "<span style='color: {colour}; font-size: {size}; font-weight: {weight}'>{text}</span>"
-
-
-def _range_text(levels) -> str:
-    lo, hi = levels
-    if (lo, hi) == (-1.0, 1.0):
-        return "−1…1"
-    return f"{format_value(lo)}…{format_value(hi)}"
