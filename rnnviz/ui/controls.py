@@ -16,6 +16,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..engine import GATES
 from ..engine.cells import KINDS, as_stack
 from ..core import model as M
+from ..core.format import fixed
+from ..core.frames import rho_prefix
 from . import theme
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
@@ -24,9 +26,7 @@ TABLE_COLUMNS = 200
 ENTRY_RANGE = (-3.0, 3.0)
 #: The T slider covers this range; the spin box beside it goes up to LIMITS["T"].
 T_SLIDER_MAX = 2000
-#: ρ(W_hh) is an eigenvalue problem: above this many multiply-adds (≈ G·H³) refresh the
-#: readout only once a slider pauses, so drags of big cells stay smooth.
-RHO_SYNC_COST = 4 * 64**3
+#: ρ(W_hh) of big cells (see core.frames.RHO_SYNC_COST) is refreshed once a slider pauses this long.
 RHO_DELAY_MS = 150
 
 GATE_NAMES = {
@@ -47,16 +47,7 @@ MATRIX_TITLES = {
 }
 
 
-def format_value(v: float, decimals: int = 2) -> str:
-    """A number for a projector: fixed decimals and a real minus sign."""
-    if not np.isfinite(v):
-        return str(v)
-    text = f"{v:.{decimals}f}"
-    if text.startswith("-"):
-        text = "−" + text[1:]
-        if float(text[1:]) == 0.0:
-            text = text[1:]
-    return text
+format_value = fixed  # a number for a projector: fixed decimals and a real minus sign
 
 
 # ---------------------------------------------------------------------- ValueSlider
@@ -306,13 +297,14 @@ class ControlPanel(QtWidgets.QWidget):
 
         c = controller
         c.settingsChanged.connect(self._onSettings)
-        c.resultChanged.connect(self._onResult)
+        c.frameChanged.connect(self._onFrame)
         c.loadedChanged.connect(self._onLoaded)
         c.layerChanged.connect(self._onLayer)
         self._onLoaded(c.loadedName)
         self._onSettings(c.settings)
-        if c.result is not None:
-            self._onResult(c.result)
+        self._frame = None
+        if c.frame is not None:
+            self._onFrame(c.frame)
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(360, super().sizeHint().height())
@@ -564,7 +556,7 @@ class ControlPanel(QtWidgets.QWidget):
             slider.setValue(getattr(s, key))
         self.groupSliders["forget_bias"].setVisible(s.cell in ("lstm", "compare"))
         self.groupSliders["update_bias"].setVisible(s.cell in ("gru", "compare"))
-        self.rhoLabel.setText(f"{self._rhoPrefix(s)} = {self._rhoText}")
+        self.rhoLabel.setText(f"{rho_prefix(s)} = {self._rhoText}")
 
         with QtCore.QSignalBlocker(self.tSlider):
             self.tSlider.setValue(min(s.T, T_SLIDER_MAX))
@@ -582,17 +574,15 @@ class ControlPanel(QtWidgets.QWidget):
             self._fillTable(s)
         self._syncEntries(s)
 
-    def _onResult(self, result) -> None:
-        s = result.settings
-        loaded = self._controller.loaded
-        key = (s.replace(T=1, signal="impulse", amplitude=1.0, period=12.0, custom=(), backward=False),
-               loaded, self._controller.layer)
+    def _onFrame(self, frame) -> None:
+        old, self._frame = self._frame, frame
+        if old is not None and old.base is frame.base:
+            return  # a step or the selected unit: nothing here depends on them
+        key = frame.base.rho_key
         if key == self._rhoKey:
             return
         self._rhoKey = key
-        cell = result.cells[0].cell
-        cost = KINDS[cell.kind] * cell.hidden_size ** 3
-        if cost <= RHO_SYNC_COST:
+        if frame.base.rho_cheap:
             self._refreshRho()
         else:
             self.rhoLabel.setStyleSheet("color: #909090;")  # stale until the slider pauses
@@ -600,24 +590,11 @@ class ControlPanel(QtWidgets.QWidget):
 
     def _refreshRho(self) -> None:
         self._rhoTimer.stop()
-        try:
-            rho = self._controller.spectralRadius()
-            text = format_value(rho, 2) if np.isfinite(rho) else "∞"
-        except Exception:  # noqa: BLE001 - eigvals of a huge matrix can fail; the readout must not
-            rho, text = float("nan"), "?"
-        grows = not (np.isfinite(rho) and rho <= 1.0) and text != "?"
-        if grows:
-            text += "  > 1: h can grow"
-        self.rho, self._rhoText = rho, text
-        self.rhoLabel.setText(f"{self._rhoPrefix(self._controller.settings)} = {text}")
-        colour = theme.WARNING_FG if grows else theme.FOREGROUND
+        readout = self._frame.rho  # computed (and cached) in core
+        self.rho, self._rhoText = readout.rho, readout.value
+        self.rhoLabel.setText(readout.text(self._frame.result.settings))
+        colour = theme.WARNING_FG if readout.grows else theme.FOREGROUND
         self.rhoLabel.setStyleSheet(f"color: {colour};")
-
-    def _rhoPrefix(self, s: M.Settings) -> str:
-        kind = "rnn" if s.cell.startswith("rnn") else s.cell
-        if s.cell == "compare":
-            return "RNN (tanh): ρ(W_hh)"
-        return "ρ(W_hh)" if kind == "rnn" else "ρ(W_hh), largest gate block"
 
     def _onLoaded(self, name) -> None:
         c = self._controller

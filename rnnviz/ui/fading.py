@@ -23,9 +23,11 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
+from ..core.format import box_label, decade_label, decade_ticks, fmt_percent, fmt_value  # noqa: F401 - re-exported
+from ..core.format import sub_digits as sub  # noqa: F401
+from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade, short_label  # noqa: F401
+from .equations import frag_html
 
-#: The chain is white at this many decades below step 1 (4: white at 0.01 % of x₁ left).
-CHAIN_DECADES = 4.0
 #: Below this many pixels per step the boxes merge into one continuous strip.
 BOX_MIN_PITCH = 9.0
 #: Fixed width of the plot's left axis, so the chain below lines up and has a label gutter.
@@ -41,77 +43,8 @@ GREW_MARK = "#D55E00"
 UNREVEALED_PEN = "#A0A0A0"
 INPUT_PEN = "#808080"
 
-_SUP = str.maketrans("0123456789-+", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺")
-_SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
-
-
-# ---------------------------------------------------------------- formatting
-
-
-def sub(n: int) -> str:
-    """``12`` → ``₁₂`` (subscript digits, for h₁₂ in plain-text labels)."""
-    return str(int(n)).translate(_SUB)
-
-
-def fmt_value(v: float, digits: int = 3) -> str:
-    """A number legible from the back of a classroom: 0.042, 3.12×10⁻⁴⁰, inf."""
-    v = float(v)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return "inf" if v > 0 else "−inf"
-    if v == 0.0:
-        return "0"
-    e = math.floor(math.log10(abs(v)))
-    if -3 <= e < 4:
-        return f"{v:.{digits}g}".replace("-", "−")
-    m = v / 10.0**e
-    if round(abs(m), digits - 1) >= 10.0:  # 9.999 rounds up to 10.0
-        m, e = m / 10.0, e + 1
-    return f"{m:.{digits - 1}f}×10{str(e).translate(_SUP)}".replace("-", "−")
-
-
-def fmt_percent(ratio: float, digits: int = 2) -> str:
-    """A ratio to step 1 as a percentage: 100 %, 2.2 %, 0.055 %, 3.1×10⁻⁹ %."""
-    if not math.isfinite(ratio):
-        return "—"
-    p = 100.0 * ratio
-    if p == 0.0:
-        return "0 %"
-    if p >= 1e4:
-        return f"{fmt_value(p, digits)} %"
-    if p >= 10.0:
-        return f"{p:.0f} %"
-    if p >= 1e-3:
-        return f"{p:.{digits}g} %"
-    return f"{fmt_value(p, digits)} %"
-
 
 # ---------------------------------------------------------------- chain colours
-
-
-def chain_shade(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
-    """Navy intensity in [0, 1] for influence ratios: 1 at ≥ 100 %, 0 at ≤ 10^−decades; NaN stays."""
-    r = np.asarray(ratio, dtype=np.float64)
-    with np.errstate(all="ignore"):
-        a = 1.0 + np.log10(np.where(r > 0, r, np.nan)) / decades
-    a = np.where(r > 0, np.clip(a, 0.0, 1.0), 0.0)
-    return np.where(np.isnan(r), np.nan, a)
-
-
-def box_label(ratio: float) -> str:
-    """Short percentage for inside a chain box: 100%, 42%, 7%, 0.6%, 0.05%, ≈0, >100%."""
-    if not math.isfinite(ratio):
-        return "inf"
-    p = 100.0 * ratio
-    if p > 100.5:
-        return ">100%"
-    if p >= 0.95:
-        return f"{p:.0f}%"
-    if p >= 0.0095:
-        return f"{p:.1g}%"
-    return "≈0"
-
 
 _BOX_LABEL_WIDEST = ("0.05%", ">100%", "100%")
 
@@ -121,15 +54,20 @@ def _rgb(colour) -> np.ndarray:
     return np.array([c.red(), c.green(), c.blue()], dtype=np.float64)
 
 
-def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
-    """(T,) uint32 ARGB colours: white → theme.NAVY by :func:`chain_shade`; NaN in the overflow fill."""
-    a = chain_shade(ratio, decades)
+def shade_argb(shade: np.ndarray) -> np.ndarray:
+    """(T,) uint32 ARGB colours of chain shades: white → theme.NAVY; NaN in the overflow fill."""
+    a = np.asarray(shade, dtype=np.float64)
     bad = np.isnan(a)
     a = np.where(bad, 0.0, a)[:, None]
     rgb = 255.0 + a * (_rgb(theme.NAVY) - 255.0)
     rgb[bad] = _rgb(NONFINITE_FILL)
     rgb = np.rint(rgb).astype(np.uint32)
     return (np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
+
+
+def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
+    """(T,) uint32 ARGB colours of influence ratios, by :func:`chain_shade`."""
+    return shade_argb(chain_shade(ratio, decades))
 
 
 def _image(argb: np.ndarray) -> QtGui.QImage:
@@ -140,61 +78,26 @@ def _image(argb: np.ndarray) -> QtGui.QImage:
     return QtGui.QImage(argb.tobytes(), n, 1, 4 * n, QtGui.QImage.Format.Format_ARGB32).copy()
 
 
-def _runs(mask: np.ndarray, limit: int = 200) -> list[tuple[int, int]]:
-    """[start, stop) runs of True, at most ``limit`` (the rest are drawn as plain colour)."""
-    if not mask.any():
-        return []
-    d = np.diff(np.concatenate([[0], mask.view(np.int8), [0]]))
-    starts, stops = np.flatnonzero(d == 1), np.flatnonzero(d == -1)
-    return list(zip(starts[:limit].tolist(), stops[:limit].tolist()))
+def _colour(role: str) -> str:
+    if role.startswith("cell:"):
+        return theme.CELL_COLOURS.get(role[5:], theme.CELL_COLOURS["loaded"])
+    return theme.FOREGROUND
 
 
-def short_label(label: str) -> str:
-    """``RNN (tanh)`` → ``RNN``: the chain's row labels."""
-    return label.split(" (")[0].split(" ×")[0]
-
-
-@dataclass(eq=False)
 class ChainRow:
-    """One cell's chain, prepared once per result."""
+    """One cell's chain as drawn: the frame's row (ratios, shades, marks) and its pictures."""
 
-    key: str
-    label: str
-    colour: str
-    influence: np.ndarray  # (T,) the engine's ‖∂h_t/∂x₁‖
-    ratio: np.ndarray  # (T,) influence / influence[0]; NaN where h is inf/NaN
-    grew: np.ndarray  # (T,) bool: more of x₁ than at step 1 (exploding)
-    bad: np.ndarray  # (T,) bool: h or the influence not finite
-    overflow_from: int | None  # first 0-based step where h is inf/NaN
-    image: QtGui.QImage
-    grew_image: QtGui.QImage
-    bad_runs: list
-    shade: np.ndarray  # (T,) chain_shade(ratio)
-    argb: np.ndarray  # (T,) the box colours
-
-    @property
-    def short(self) -> str:
-        return short_label(self.label)
-
-    @classmethod
-    def build(cls, cr) -> "ChainRow":
-        infl = np.asarray(cr.trace.influence, dtype=np.float64)
-        bad = ~np.isfinite(infl)
-        nf = cr.trace.nonfinite
-        overflow_from = None
-        if nf is not None:
-            overflow_from = int(nf.t)
-            bad[overflow_from:] = True  # past an overflow the influence means nothing
-        with np.errstate(all="ignore"):
-            i0 = infl[0] if infl.size else np.nan
-            ratio = np.where(infl == 0, 0.0, infl / i0)
-        ratio[bad] = np.nan
-        grew = np.nan_to_num(ratio, nan=0.0) > 1.0 + 1e-12
-        argb = chain_argb(ratio)
-        warn = np.where(grew, np.uint32(0xFF000000) | np.uint32(QtGui.QColor(GREW_MARK).rgb() & 0xFFFFFF),
+    def __init__(self, frame: ChainRowFrame):
+        self.frame = frame
+        self.colour = _colour(frame.colour)
+        self.argb = shade_argb(frame.shade)
+        warn = np.where(frame.grew, np.uint32(0xFF000000) | np.uint32(QtGui.QColor(GREW_MARK).rgb() & 0xFFFFFF),
                         np.uint32(0)).astype(np.uint32)
-        return cls(cr.key, cr.label, theme.CELL_COLOURS.get(cr.key, theme.CELL_COLOURS["loaded"]), infl,
-                   ratio, grew, bad, overflow_from, _image(argb), _image(warn), _runs(bad), chain_shade(ratio), argb)
+        self.image = _image(self.argb)
+        self.grew_image = _image(warn)
+
+    def __getattr__(self, name):  # key, label, short, influence, ratio, grew, bad, shade, …
+        return getattr(self.__dict__["frame"], name)
 
 
 # ---------------------------------------------------------------- chain view
@@ -218,6 +121,7 @@ class ChainView(QtWidgets.QWidget):
         self.setMouseTracking(True)
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self._rows: list[ChainRow] = []
+        self._fading = None
         self._T = 0
         self._n = 0
         self._current = -1
@@ -268,9 +172,10 @@ class ChainView(QtWidgets.QWidget):
         return self.pitch() >= BOX_MIN_PITCH
 
     # state -----------------------------------------------------------
-    def setRows(self, rows: list[ChainRow], T: int) -> None:
+    def setRows(self, rows: list[ChainRow], T: int, fading=None) -> None:
+        """Show the chain rows of ``fading`` (a :class:`~rnnviz.core.frames.FadingFrame`)."""
         resize = len(rows) != len(self._rows)
-        self._rows, self._T = rows, int(T)
+        self._rows, self._T, self._fading = rows, int(T), fading
         if resize:
             self._relayout()
         self.update()
@@ -305,18 +210,7 @@ class ChainView(QtWidgets.QWidget):
         t, i = self.stepAt(pos.x()), self.rowAt(pos.y())
         if t is None or i is None:
             return ""
-        row = self._rows[i]
-        head = f"{row.label} · step t = {t + 1}"
-        if t >= self._n:
-            return f"{head}\nnot revealed yet"
-        if row.bad[t]:
-            where = f" (h overflowed at t = {row.overflow_from + 1})" if row.overflow_from is not None else ""
-            return f"{head}\nh is inf/NaN here{where}"
-        text = (f"{head}\n‖∂h{sub(t + 1)}/∂x₁‖ = {fmt_value(row.influence[t])}"
-                f"\n{fmt_percent(row.ratio[t])} of step 1")
-        if row.grew[t]:
-            text += "  ⚠ grew: exploding"
-        return text
+        return self._fading.chain_tooltip(i, t, self._n)
 
     def event(self, ev) -> bool:
         if ev.type() == QtCore.QEvent.Type.ToolTip:
@@ -388,7 +282,7 @@ class ChainView(QtWidgets.QWidget):
         hatch = QtGui.QBrush(QtGui.QColor(NONFINITE_HATCH), QtCore.Qt.BrushStyle.BDiagPattern)
         p.setFont(self._small)
         fm = QtGui.QFontMetricsF(self._small)
-        shade = row.shade
+        labels, dark = (row.box_labels, row.dark) if self._T else ((), ())
         # numbers in every box or in none: only when the widest label fits
         numbers = h >= 16 and max(fm.horizontalAdvance(t) for t in _BOX_LABEL_WIDEST) + 4 <= w
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
@@ -406,10 +300,8 @@ class ChainView(QtWidgets.QWidget):
                 if row.grew[k]:
                     self._warnTriangle(p, x + w / 2, y - 1, min(w, 10.0))
                 if numbers:
-                    label = "inf" if row.bad[k] else box_label(row.ratio[k])
-                    dark = not row.bad[k] and shade[k] > 0.55
-                    p.setPen(QtGui.QColor("#FFFFFF" if dark else theme.FOREGROUND))
-                    p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, label)
+                    p.setPen(QtGui.QColor("#FFFFFF" if dark[k] else theme.FOREGROUND))
+                    p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, labels[k])
             else:
                 p.setPen(empty)
                 p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
@@ -611,40 +503,24 @@ class _StepAxis(pg.AxisItem):
         return [f"{int(round(v))}" for v in values]
 
 
-def decade_label(v: float) -> str:
-    """A tick of the log axis (v in decades): 0.01, 0.1, 1, 10, 100, 10ⁿ beyond, 2×10⁻⁵ between."""
-    n = round(v)
-    if abs(v - n) > 1e-6:
-        return fmt_value(10.0**v, 1)
-    if -2 <= n <= 2:
-        return f"{10.0 ** n:g}"
-    return "10" + str(n).translate(_SUP)
-
-
-def decade_ticks(y0: float, y1: float, most: int = 8) -> list[float]:
-    """Tick positions (decades) for a log axis from y0 to y1: whole decades, spaced so there are
-    at most ``most``; within a small range also 2× and 5× in between."""
-    span = y1 - y0
-    if span < 1.5:
-        base = math.floor(y0)
-        out = [d + math.log10(m) for d in range(base, math.ceil(y1) + 1) for m in (1, 2, 5)]
-        return [v for v in out if y0 <= v <= y1]
-    for step in (1, 2, 3, 5, 10, 20, 25, 50, 100, 200):
-        if span / step <= most:
-            break
-    first = math.ceil(y0 / step) * step
-    return [float(v) for v in range(int(first), int(math.floor(y1)) + 1, step)]
-
-
 @dataclass(eq=False)
 class _Curve:
-    """A curve's display arrays (made once per result) and its plot item."""
+    """A plot item and the frame's curve it shows."""
 
     item: pg.PlotDataItem
-    y: np.ndarray  # (T,) the engine's values (for tooltips)
-    shown: np.ndarray  # (T,) what is drawn: NaN gaps, +inf clipped to the top
-    overflow_at: int | None  # first step drawn as overflow (clipped), or None
-    reveal: bool = True  # False: always drawn whole (the backward flow is about h_T)
+    frame: CurveFrame | None = None
+
+    @property
+    def y(self) -> np.ndarray:
+        return self.frame.y if self.frame is not None else np.zeros(0)
+
+    @property
+    def shown(self) -> np.ndarray:
+        return self.frame.shown if self.frame is not None else np.zeros(0)
+
+    @property
+    def reveal(self) -> bool:
+        return self.frame.reveal if self.frame is not None else True
 
 
 class FadingPanel(QtWidgets.QWidget):
@@ -659,6 +535,8 @@ class FadingPanel(QtWidgets.QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.controller = controller
+        self._frame = None  # the core.frames.Frame drawn
+        self._fading = None
         self._result = None
         self._rows: list[ChainRow] = []
         self._curves: dict[str, _Curve] = {}
@@ -766,12 +644,9 @@ class FadingPanel(QtWidgets.QWidget):
 
         self.graphics.scene().sigMouseMoved.connect(self._onMouseMoved)
         self.graphics.scene().sigMouseClicked.connect(self._onMouseClicked)
-        controller.resultChanged.connect(self._onResult)
-        controller.stepChanged.connect(self._onStep)
-        controller.revealAllChanged.connect(self._onStep)
-        controller.settingsChanged.connect(self._onSettings)
-        if controller.result is not None:
-            self._onResult(controller.result)
+        controller.frameChanged.connect(self.setFrame)
+        if controller.frame is not None:
+            self.setFrame(controller.frame)
         else:
             self._showWaiting()
 
@@ -821,8 +696,9 @@ class FadingPanel(QtWidgets.QWidget):
         chain._label_font = theme.font(round(theme.BASE_FONT_PT * k), bold=True)
         chain._legend_key = None  # the cached legend picture has the old colours
         self._cell_keys = ()  # curves and markers take the cells' colours when built
-        if self._result is not None:
-            self._onResult(self._result)
+        if self._frame is not None:
+            frame, self._frame = self._frame, None
+            self.setFrame(frame)
         else:
             self._showWaiting()
         chain.update()
@@ -853,102 +729,118 @@ class FadingPanel(QtWidgets.QWidget):
 
     def toolTipAtStep(self, t: int) -> str:
         """The plot's hover text at 0-based step ``t``."""
-        if self._result is None or not 0 <= t < self._T:
+        if self._frame is None:
             return ""
-        n = self._revealed()
-        lines = [f"step t = {t + 1}"]
-        compare = len(self._rows) > 1
-        for row in self._rows:
-            prefix = f"{row.label}: " if compare else ""
-            if t < n:
-                if row.bad[t]:
-                    lines.append(f"{prefix}h is inf/NaN")
-                else:
-                    lines.append(f"{prefix}‖∂h{sub(t + 1)}/∂x₁‖ = {fmt_value(row.influence[t])}"
-                                 f"  ({fmt_percent(row.ratio[t])} of step 1)")
-                pert = self._curves.get(self._key(row, "perturbation"))
-                if pert is not None and pert.y.size:
-                    lines.append(f"{prefix}‖Δh{sub(t + 1)}‖/ε = {fmt_value(pert.y[t])}")
-            back = self._curves.get(self._key(row, "backward"))
-            if back is not None and back.item.isVisible() and back.y.size:
-                lines.append(f"{prefix}‖∂h_T/∂h{sub(t + 1)}‖ = {fmt_value(back.y[t])}")
-        if t >= n:
-            lines.insert(1, "not revealed yet")
-        return "\n".join(lines)
+        return self._fading.tooltip(t, self._revealed())
 
-    # ------------------------------------------------------------ controller → view
-    def _onSettings(self, settings) -> None:
+    def markerPoints(self) -> list[tuple[float, float]]:
+        """(step t, influence) of each visible current-step marker."""
+        return [(m.pos().x(), 10.0 ** m.pos().y()) for m in self._markers if m.isVisible()]
+
+    # ------------------------------------------------------------ frame → view
+    def setFrame(self, frame) -> None:
+        """Draw a :class:`~rnnviz.core.frames.Frame`: curves, ticks and chain when its result or
+        backward toggle is new, else only what the step moves."""
+        old, self._frame = self._frame, frame
         blocked = self.backwardCheck.blockSignals(True)
-        self.backwardCheck.setChecked(bool(settings.backward))
+        self.backwardCheck.setChecked(frame.view.backward)
         self.backwardCheck.blockSignals(blocked)
-        if self._result is not None:
-            self._applyBackwardVisibility()
-            self._updateComputing()
+        if old is None or old.fading is not frame.fading:
+            self._showResult(frame)
+        self._showStep(frame)
 
-    def _onResult(self, result) -> None:
-        self._result = result
-        self._T = int(result.T)
+    def _showResult(self, frame) -> None:
+        f = self._fading = frame.fading
+        self._result = frame.result
+        self._T = f.T
         self._x = np.arange(1, self._T + 1, dtype=np.float64)
-        self._rows = [ChainRow.build(cr) for cr in result.cells]
-        keys = tuple((cr.key, cr.label) for cr in result.cells)
-        if keys != self._cell_keys:
-            self._buildItems(result.cells)
-            self._cell_keys = keys
-        self._prepareCurves(result)
+        self._rows = [ChainRow(row) for row in f.rows]
+        if f.cell_keys != self._cell_keys:
+            self._buildItems(f)
+            self._cell_keys = f.cell_keys
+        self._yrange = f.yrange
+        self._top_clip = f.top_clip
+        for key, c in self._curves.items():
+            c.frame = f.curves.get(key)
+            if c.frame is None or not c.frame.y.size:
+                c.item.setData([], [])
+            elif not c.reveal:
+                c.item.setData(self._x, c.shown)
+            c.item.setVisible(c.frame is not None and c.frame.visible)
         self.plot.setXRange(0.5, self._T + 0.5, padding=0)
         self.plot.setYRange(*self._yrange, padding=0)
-        self._setTicks()
+        self.plot.getAxis("left").setTicks([list(f.ticks), []])
+        ticks = np.array([v for v, _ in f.ticks], dtype=np.float64)
+        self.grid.setData(np.tile([0.5, self._T + 0.5], len(ticks)), np.repeat(ticks, 2))
         self.cursor.setBounds([1, self._T])
-        self._rebuildLegend()
-        self._applyBackwardVisibility()
-        self.chain.setRows(self._rows, self._T)
+        self._rebuildLegend(f)
+        self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1
-        self._updateComputing()
-        self._onStep()
+        if f.computing:
+            self.computingText.setText(f.computing)
+            self.computingText.setPos(0.5 * (self._T + 1), self._yrange[1])
+            self.computingText.show()
+        else:
+            self.computingText.hide()
 
-    def _onStep(self, *_args) -> None:
-        if self._result is None:
-            return
-        n = self._revealed()
+    def _showStep(self, frame) -> None:
+        st = frame.fading_step
+        n = st.revealed
         if n != self._shown_n:
             x = self._x[:n]
             for c in self._curves.values():
-                if c.reveal:
+                if c.reveal and c.frame is not None and c.frame.y.size:
                     c.item.setData(x, c.shown[:n])
             self._shown_n = n
-            self._updateOverflow(n)
-        cur = min(self.controller.step, self._T - 1)
+            self._showOverflow(st)
+        cur = st.current
         self.chain.setRevealed(n, cur)
-        self._updateMarker(cur, n)
-        self._updateStatus(cur, n)
+        self.cursor.blockSignals(True)
+        self.cursor.setValue(cur + 1)
+        self.cursor.blockSignals(False)
+        for pos, marker in zip(st.markers, self._markers):
+            if pos is None:
+                marker.hide()
+            else:
+                marker.setPos(*pos)
+                marker.show()
+        if st.value_text is not None:
+            self.valueText.setText(st.value_text)
+            self.valueText.setAnchor(st.value_anchor)
+            self.valueText.setPos(*st.value_pos)
+            self.valueText.show()
+        else:
+            self.valueText.hide()
+        # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
+        self.statusLabel.setText(frag_html(st.status))
+
+    def _showOverflow(self, st) -> None:
+        if st.overflow_text is not None:
+            self.overflowMarkers.setData(list(st.overflow_xs), [self._top_clip] * len(st.overflow_xs))
+            self.overflowText.setAnchor(st.overflow_anchor)
+            self.overflowText.setText(st.overflow_text)
+            self.overflowText.setPos(*st.overflow_pos)
+            self.overflowText.show()
+        else:
+            self.overflowMarkers.setData([], [])
+            self.overflowText.hide()
 
     # ------------------------------------------------------------ building
-    def _key(self, row_or_label, name: str) -> str:
-        if len(self._rows) <= 1:
-            return name
-        label = row_or_label.label if isinstance(row_or_label, ChainRow) else row_or_label
-        return f"{label}/{name}"
-
     def _row(self, label) -> ChainRow | None:
         if not self._rows:
             return None
-        if label is None:
-            return self._rows[0]
-        for row in self._rows:
-            if label in (row.key, row.label, row.short):
-                return row
-        raise KeyError(label)
+        return self._rows[self._fading.rows.index(self._fading.row(label))]
 
-    def _buildItems(self, cells) -> None:
+    def _buildItems(self, f) -> None:
         for c in self._curves.values():
             self.plot.removeItem(c.item)
         for m in self._markers:
             self.plot.removeItem(m)
         self._curves = {}
         self._markers = []
-        compare = len(cells) > 1
-        for cr in cells:
-            colour = theme.CELL_COLOURS.get(cr.key, theme.CELL_COLOURS["loaded"])
+        compare = f.compare
+        for row in f.rows:
+            colour = _colour(row.colour)
             specs = {
                 "influence": (pg.mkPen(colour, width=4), 3),
                 "perturbation": (pg.mkPen(colour if compare else theme.PERTURBATION_COLOUR, width=2.5,
@@ -960,8 +852,7 @@ class FadingPanel(QtWidgets.QWidget):
                 item = pg.PlotDataItem(pen=pen, connect="finite")
                 item.setZValue(z)
                 self.plot.addItem(item)
-                key = f"{cr.label}/{name}" if compare else name
-                self._curves[key] = _Curve(item, np.zeros(0), np.zeros(0), None, reveal=name != "backward")
+                self._curves[f.key(row, name)] = _Curve(item)
             marker = pg.ScatterPlotItem([0.0], [0.0], symbol="o", size=14, brush=pg.mkBrush(colour),
                                         pen=pg.mkPen("w", width=1.5))
             marker.setZValue(10)
@@ -969,124 +860,22 @@ class FadingPanel(QtWidgets.QWidget):
             self.plot.addItem(marker, ignoreBounds=True)
             self._markers.append(marker)
 
-    def _prepareCurves(self, result) -> None:
-        """Display arrays and the fixed y range, from every value of the whole run."""
-        show_back = bool(self.controller.settings.backward)
-        arrays = {}
-        broke = {}
-        for cr, row in zip(result.cells, self._rows):
-            infl = row.influence.copy()
-            if row.overflow_from is not None:
-                # past an overflow of h the derivative means nothing: end the curve, mark it
-                infl[row.overflow_from:] = np.nan
-                broke[self._key(row, "influence")] = row.overflow_from
-            arrays[self._key(row, "influence")] = infl
-            arrays[self._key(row, "perturbation")] = cr.perturbation
-            arrays[self._key(row, "backward")] = cr.backward
-        finite = [a[np.isfinite(a) & (a > 0)] for k, a in arrays.items()
-                  if a is not None and (show_back or not k.endswith("backward"))]
-        finite = np.concatenate(finite) if finite else np.zeros(0)
-        lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-3, 1.0)
-        llo, lhi = math.log10(lo), math.log10(hi)
-        if lhi - llo < 1.0:
-            mid = 0.5 * (llo + lhi)
-            llo, lhi = mid - 0.5, mid + 0.5
-        span = lhi - llo
-        y0, y1 = llo - 0.06 * span, lhi + 0.06 * span
-        overflow = bool(broke) or any(a is not None and np.isposinf(a).any() for a in arrays.values())
-        clip = min(y1, 307.5)
-        if overflow:
-            y1 = clip + 0.12 * span
-        self._top_clip = 10.0**clip
-        self._yrange = (y0, y1)
-        for key, c in self._curves.items():
-            a = arrays.get(key)
-            if a is None:
-                c.y = c.shown = np.zeros(0)
-                c.overflow_at = None
-                c.item.setData([], [])
-                continue
-            # the engine's arrays, except the influence masked where h overflowed (tooltips say so)
-            c.y = np.asarray(a if not key.endswith("influence") else self._rowFor(key).influence, np.float64)
-            shown = np.array(a, dtype=np.float64)
-            pos_inf = np.isposinf(shown)
-            shown[pos_inf] = self._top_clip
-            shown[~(shown > 0)] = np.nan  # 0, negatives and NaN: the curve ends or has a gap
-            c.shown = shown
-            hits = np.flatnonzero(pos_inf)
-            c.overflow_at = int(hits[0]) if hits.size else broke.get(key)
-            if not c.reveal:
-                c.item.setData(self._x, shown)
-
-    def _setTicks(self) -> None:
-        y0, y1 = self._yrange
-        ticks = decade_ticks(y0, y1)
-        self.plot.getAxis("left").setTicks([[(v, decade_label(v)) for v in ticks], []])
-        x = np.tile([0.5, self._T + 0.5], len(ticks))
-        self.grid.setData(x, np.repeat(ticks, 2))
-
-    def _rowFor(self, key: str) -> ChainRow:
-        if "/" not in key:
-            return self._rows[0]
-        return self._row(key.rsplit("/", 1)[0])
-
-    def _legendGrows(self) -> bool:
-        for row in self._rows:
-            ok = np.flatnonzero(~row.bad & (row.influence > 0))
-            if ok.size and row.influence[ok[-1]] > row.influence[0]:
-                return True
-        return False
-
-    def _rebuildLegend(self) -> None:
+    def _rebuildLegend(self, f) -> None:
         """Legend entries, top right while x₁ fades (that corner stays empty), bottom right when it
         grows. Rebuilt only when that changes: a slider drag brings a new result every frame."""
-        compare = len(self._rows) > 1
-        show_back = bool(self.controller.settings.backward)
-        grows = self._legendGrows()
+        grows = f.legend_grows
         if grows != getattr(self, "_legend_grows", None):  # moving it is cheap; refilling is not
             self._legend_grows = grows
             self.legend.anchor(itemPos=(1, 1) if grows else (1, 0), parentPos=(1, 1) if grows else (1, 0),
                                offset=(-8, -6) if grows else (-8, 6))
-        key = (self._cell_keys, show_back, tuple(id(c.item) for c in self._curves.values()))
+        key = (f.legend, tuple(id(c.item) for c in self._curves.values()))
         if key == self._legend_key:
             return
         self._legend_key = key
         self.legend.clear()
-        if compare:
-            for row in self._rows:
-                self.legend.addItem(self._curves[self._key(row, "influence")].item, row.label)
-            self.legend.addItem(_proxy(QtCore.Qt.PenStyle.DashLine), "dashed: ‖Δhₜ‖/ε (nudge x₁)")
-            if show_back:
-                self.legend.addItem(_proxy(QtCore.Qt.PenStyle.DotLine),
-                                    "dotted: ‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (all t)")
-        else:
-            self.legend.addItem(self._curves["influence"].item, "‖∂hₜ/∂x₁‖ (exact)")
-            self.legend.addItem(self._curves["perturbation"].item, "‖h(x₁+ε) − h(x₁)‖/ε")
-            if show_back:
-                self.legend.addItem(self._curves["backward"].item,
-                                    "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ backward (all t)")
-
-    def _applyBackwardVisibility(self) -> None:
-        on = bool(self.controller.settings.backward)
-        for key, c in self._curves.items():
-            if key.endswith("backward"):
-                c.item.setVisible(on and c.y.size > 0)
-        self._rebuildLegend()
-
-    def _updateComputing(self) -> None:
-        res = self._result
-        pending = []
-        if res is not None:
-            if any(cr.perturbation is None for cr in res.cells):
-                pending.append("‖Δh‖/ε")
-            if self.controller.settings.backward and any(cr.backward is None for cr in res.cells):
-                pending.append("backward ‖∂h_T/∂hₜ‖")
-        if pending:
-            self.computingText.setText("computing " + " and ".join(pending) + " …")
-            self.computingText.setPos(0.5 * (self._T + 1), self._yrange[1])
-            self.computingText.show()
-        else:
-            self.computingText.hide()
+        styles = {"proxy:dash": QtCore.Qt.PenStyle.DashLine, "proxy:dot": QtCore.Qt.PenStyle.DotLine}
+        for item, label in f.legend:
+            self.legend.addItem(_proxy(styles[item]) if item in styles else self._curves[item].item, label)
 
     def _showWaiting(self) -> None:
         self.plot.setXRange(0.0, 1.0, padding=0)
@@ -1096,90 +885,8 @@ class FadingPanel(QtWidgets.QWidget):
         self.computingText.show()
         self.statusLabel.setText("")
 
-    # ------------------------------------------------------------ per step
     def _revealed(self) -> int:
-        if self._result is None:
-            return 0
-        if self.controller.revealAll:
-            return self._T
-        return int(min(max(self.controller.step, 0), self._T - 1)) + 1
-
-    def markerPoints(self) -> list[tuple[float, float]]:
-        """(step t, influence) of each visible current-step marker."""
-        return [(m.pos().x(), 10.0 ** m.pos().y()) for m in self._markers if m.isVisible()]
-
-    def _updateMarker(self, cur: int, n: int) -> None:
-        self.cursor.blockSignals(True)
-        self.cursor.setValue(cur + 1)
-        self.cursor.blockSignals(False)
-        ys = []
-        for row, marker in zip(self._rows, self._markers):
-            v = self._curves[self._key(row, "influence")].shown[cur] if cur < n else np.nan
-            if np.isfinite(v) and v > 0 and not row.bad[cur]:
-                marker.setPos(cur + 1.0, math.log10(v))  # the plot is in decades
-                marker.show()
-                ys.append(v)
-            else:
-                marker.hide()
-        if len(self._rows) == 1 and ys:
-            row = self._rows[0]
-            self.valueText.setText(f"{fmt_value(row.influence[cur])}  ({fmt_percent(row.ratio[cur])})")
-            ly = math.log10(ys[0])
-            # put the label where the drawn curve is not: below a falling curve, above a rising one
-            right = cur + 1 > 0.6 * self._T
-            y0, y1 = self._yrange
-            below = row.influence[cur] <= row.influence[0]
-            if below and ly - y0 < 0.15 * (y1 - y0) or not below and y1 - ly < 0.15 * (y1 - y0):
-                below = not below
-            self.valueText.setAnchor((1.08 if right else -0.08, -0.15 if below else 1.15))
-            self.valueText.setPos(cur + 1.0, ly)
-            self.valueText.show()
-        else:
-            self.valueText.hide()
-
-    def _updateOverflow(self, n: int) -> None:
-        xs, first, h_broke = [], None, False
-        for c in self._curves.values():
-            at = c.overflow_at
-            if at is not None and (at < n or not c.reveal) and c.item.isVisible():
-                xs.append(at + 1.0)
-                if first is None or at < first:
-                    first, h_broke = at, not np.isposinf(c.y[at])  # the curve ends where h broke
-        if xs:
-            self.overflowMarkers.setData(xs, [self._top_clip] * len(xs))
-            ly = math.log10(self._top_clip)
-            right = first + 1 > 0.7 * self._T
-            self.overflowText.setAnchor((1.04 if right else -0.04, 0.5))
-            what = "h overflowed at" if h_broke else "overflow (inf) from"
-            self.overflowText.setText(f"{what} t = {first + 1}")
-            self.overflowText.setPos(first + 1.0, ly + 0.5 * (self._yrange[1] - ly))
-            self.overflowText.show()
-        else:
-            self.overflowMarkers.setData([], [])
-            self.overflowText.hide()
-
-    def _updateStatus(self, cur: int, n: int) -> None:
-        t = cur + 1
-        parts = []
-        compare = len(self._rows) > 1
-        for row in self._rows:
-            if row.bad[cur]:
-                where = row.overflow_from + 1 if row.overflow_from is not None else t
-                text = f"h is inf/NaN (overflowed at t = {where})"
-            elif compare:
-                text = fmt_percent(row.ratio[cur], 1) + (" ⚠" if row.grew[cur] else "")
-            else:
-                text = (f"‖∂h<sub>{t}</sub>/∂x<sub>1</sub>‖ = {fmt_value(row.influence[cur])} &nbsp;→&nbsp; "
-                        f"<b>{fmt_percent(row.ratio[cur])}</b> of step 1 left")
-                if row.grew[cur]:
-                    text += f" &nbsp;<span style='color:{GREW_MARK}'><b>⚠ growing: exploding</b></span>"
-                elif row.influence[cur] == 0:
-                    text += " (smaller than any float64)" if row.influence[0] > 0 else " (x₁ never reaches h)"
-            if compare:
-                text = f"<span style='color:{row.colour}'><b>{row.short}</b></span> {text}"
-            parts.append(text)
-        # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
-        self.statusLabel.setText(f"<b>t = {t}</b>: " + (" · " if compare else "").join(parts))
+        return self._frame.revealed if self._frame is not None else 0
 
     # ------------------------------------------------------------ user → controller
     def _onBackwardClicked(self, _checked=False) -> None:
@@ -1189,14 +896,14 @@ class FadingPanel(QtWidgets.QWidget):
         self.controller.setStep(int(round(line.value())) - 1)
 
     def _onMouseClicked(self, ev) -> None:
-        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self._result is None:
+        if ev.button() != QtCore.Qt.MouseButton.LeftButton or self._frame is None:
             return
         pos = ev.scenePos()
         if self.vb.sceneBoundingRect().contains(pos):
             self.controller.setStep(int(round(self.vb.mapSceneToView(pos).x())) - 1)
 
     def _onMouseMoved(self, pos) -> None:
-        if self._result is None or not self.vb.sceneBoundingRect().contains(pos):
+        if self._frame is None or not self.vb.sceneBoundingRect().contains(pos):
             self.graphics.setToolTip("")
             return
         t = int(round(self.vb.mapSceneToView(pos).x())) - 1
