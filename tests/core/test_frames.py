@@ -1,0 +1,285 @@
+"""Display frames agree with the engine's arrays, and hold formatted, Qt-free values."""
+
+import math
+import re
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from rnnviz.core import model as M
+from rnnviz.core.equations import collapse
+from rnnviz.core.format import (
+    Frag,
+    Span,
+    box_label,
+    cell_value,
+    decade_label,
+    decade_ticks,
+    fixed,
+    fmt,
+    fmt_percent,
+    fmt_value,
+    num,
+    parse,
+    rich,
+)
+from rnnviz.core.frames import (
+    MAX_COLUMNS,
+    ViewState,
+    _base_rho,
+    build_frame,
+    chain_shade,
+    display_image,
+    spectral_radius,
+)
+from rnnviz.engine.explain import explain
+
+
+def frame_for(view=None, **settings):
+    s = M.Settings(**settings)
+    return build_frame(M.compute(s), view or ViewState(backward=s.backward))
+
+
+# ---------------------------------------------------------------- heatmaps
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "lstm"])
+def test_state_maps_are_the_engine_arrays(cell):
+    f = frame_for(cell=cell, T=25, hidden_size=5, signal="sine")
+    cr = f.result.cells[0]
+    maps = {m.key: m for m in f.state.maps}
+    assert list(maps) == (["h", "c"] if cell == "lstm" else ["h"])
+    for name, m in maps.items():
+        engine = getattr(cr.trace, name)
+        assert m.image.dtype == np.float32 and m.image.flags.c_contiguous
+        assert m.block == 1 and m.image.shape == (5, 25)
+        np.testing.assert_array_equal(m.image, np.clip(engine.T, *m.levels).astype(np.float32))
+        assert m.levels == cr.levels[name] and all(math.isfinite(v) for v in m.levels)
+        assert m.cmap == "diverging" and m.colour == f"cell:{cell}"
+        assert m.array is engine
+
+
+def test_compare_state_keys_and_titles():
+    f = frame_for(cell="compare", T=10, hidden_size=4)
+    assert [m.key for m in f.state.maps] == ["RNN (tanh)/h", "GRU/h", "LSTM/h"]
+    assert f.state.maps[1].title == "GRU: hidden state h"
+    assert f.state.maps[1].cell_label == "GRU"
+
+
+def test_nan_is_named_in_the_title():
+    f = frame_for(cell="rnn_relu", recurrent_scale=1000.0, signal="constant", T=300, hidden_size=8)
+    m = f.state.maps[0]
+    assert np.isnan(f.result.cells[0].trace.h).any() == m.title.endswith(" · grey = NaN")
+    assert all(math.isfinite(v) for v in m.levels)
+
+
+def test_long_runs_are_block_averaged():
+    a = np.arange(5000 * 2, dtype=np.float32).reshape(5000, 2) / 1e4
+    img, k = display_image(a, (-1.0, 1.0))
+    assert k == math.ceil(5000 / MAX_COLUMNS) and img.shape == (2, math.ceil(5000 / k))
+    np.testing.assert_allclose(img[:, 0], a[:k].mean(axis=0), rtol=1e-6)
+    np.testing.assert_allclose(img[:, -1], a[(5000 // k) * k:].mean(axis=0), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cell,order", [("gru", ["r", "z", "n"]), ("lstm", ["i", "f", "o", "g"])])
+def test_gate_maps_levels_and_bars(cell, order):
+    f = frame_for(cell=cell, T=12, hidden_size=3, signal="noise", view=ViewState(step=7))
+    tr = f.result.cells[0].trace
+    maps = f.gates.maps
+    assert list(maps) == order
+    for g, m in maps.items():
+        np.testing.assert_array_equal(m.image, np.clip(tr.gates[g].T, *m.levels).astype(np.float32))
+        if g in ("n", "g"):
+            assert m.levels == (-1.0, 1.0) and m.cmap == "candidate"
+            assert m.lines[1].endswith("−1…1")
+        else:
+            assert m.levels == (0.0, 1.0) and m.cmap == "sequential"
+        np.testing.assert_array_equal(f.gate_step.values[g], tr.gates[g][7].astype(np.float64))
+    assert f.gate_step.title == "gates at t = 8"
+    assert maps["f" if cell == "lstm" else "z"].tooltip(2, 1, revealed=8).endswith(
+        f"{cell_value(tr.gates['f' if cell == 'lstm' else 'z'][2, 1])} "
+        f"({'forget gate' if cell == 'lstm' else 'update gate'})")
+    assert maps[order[0]].tooltip(9, 0, revealed=8).endswith("not revealed yet")
+
+
+def test_rnn_has_a_message_not_gates():
+    f = frame_for(cell="rnn_tanh")
+    assert f.gates.cells == () and "no gates" in f.gates.message_plain
+    assert "b_hh" in f.gates.message_plain
+
+
+# ---------------------------------------------------------------- fading
+
+
+def test_fading_curves_ratios_and_shades():
+    f = frame_for(cell="gru", T=40, hidden_size=6)
+    cr = f.result.cells[0]
+    fad = f.fading
+    infl = cr.trace.influence
+    row = fad.rows[0]
+    np.testing.assert_allclose(row.ratio, infl / infl[0])
+    np.testing.assert_array_equal(row.shade, chain_shade(infl / infl[0]))
+    assert row.shade[0] == 1.0 and np.all((row.shade >= 0) & (row.shade <= 1))
+    np.testing.assert_array_equal(fad.curves["influence"].y, infl)
+    np.testing.assert_array_equal(fad.curves["perturbation"].y, cr.perturbation)
+    assert fad.curves["backward"].y.size == 0 and not fad.curves["backward"].visible
+    # the y range holds every drawn value; the ticks are labelled decades inside it
+    y0, y1 = fad.yrange
+    for name in ("influence", "perturbation"):
+        logs = fad.curves[name].log_shown
+        logs = logs[np.isfinite(logs)]
+        assert y0 <= logs.min() and logs.max() <= y1
+    assert fad.ticks and all(y0 <= v <= y1 and label == decade_label(v) for v, label in fad.ticks)
+    assert row.box_labels[0] == "100%" and row.box_labels[5] == box_label(row.ratio[5])
+    assert fad.computing is None
+
+
+def test_fading_step_and_status():
+    f = frame_for(cell="rnn_tanh", T=30, view=ViewState(step=11))
+    infl = f.result.cells[0].trace.influence
+    st = f.fading_step
+    assert st.current == 11 and st.revealed == 12
+    assert st.markers[0] == pytest.approx((12.0, math.log10(infl[11])))
+    assert st.value_text == f"{fmt_value(infl[11])}  ({fmt_percent(infl[11] / infl[0])})"
+    assert "t = 12" in st.status.plain and fmt_percent(infl[11] / infl[0]) in st.status.plain
+    assert f.with_view(reveal_all=True).fading_step.revealed == 30
+    tip = f.fading.tooltip(4, st.revealed)
+    assert fmt_value(infl[4]) in tip and "not revealed" not in tip
+    assert "not revealed yet" in f.fading.tooltip(20, st.revealed)
+
+
+def test_backward_curve_follows_the_toggle():
+    f = frame_for(cell="lstm", T=20, backward=True)
+    back = f.result.cells[0].backward
+    assert f.fading.backward and f.fading.curves["backward"].visible
+    np.testing.assert_array_equal(f.fading.curves["backward"].y, back)
+    assert any(key == "backward" for key, _ in f.fading.legend)
+    off = f.with_view(backward=False)
+    assert not off.fading.curves["backward"].visible
+    assert off.fading is not f.fading and off.with_view(backward=True).fading is f.fading  # cached per toggle
+
+
+def test_overflow_is_clipped_and_marked():
+    f = frame_for(cell="rnn_relu", recurrent_scale=1000.0, signal="constant", T=300, hidden_size=8,
+                  view=ViewState(reveal_all=True, step=299))
+    fad = f.fading
+    row = fad.rows[0]
+    assert row.overflow_from is not None and row.bad[row.overflow_from:].all()
+    assert np.isnan(row.ratio[row.overflow_from:]).all()
+    assert np.isnan(row.shade[row.overflow_from:]).all()
+    assert f.fading_step.overflow_text is not None and fad.yrange[1] > math.log10(fad.top_clip)
+
+
+# ---------------------------------------------------------------- frames
+
+
+def test_derived_frames_share_the_result_part():
+    f = frame_for(cell="gru", T=20)
+    g = f.at_step(5)
+    assert g.base is f.base and g.state is f.state and g.fading is f.fading
+    assert g.step == 5 and g.at_step(5) is g
+    assert f.at_step(1000).step == 19  # clamped to the run
+    u = g.with_unit(3)
+    assert u.unit == 3 and u.base is f.base and u.gate_step is not g.gate_step
+
+
+# ---------------------------------------------------------------- equations
+
+
+def _products_sum(line: str) -> float:
+    """Σ a·b of a written-out line like 'tanh( (0.5)·(0.1) + 0.2 + … )'."""
+    body = line[line.index("(") + 1 : line.rindex(")")]
+    total = 0.0
+    for term in body.split(" + "):
+        term = term.strip().strip("()") if term.count("(") != term.count(")") else term.strip()
+        factors = [parse(x) for x in re.split(r"·", term.replace("(", "").replace(")", ""))]
+        total += float(np.prod(factors))
+    return total
+
+
+def test_equation_lines_reproduce_the_products():
+    s = M.Settings(cell="rnn_tanh", hidden_size=2, input_size=1, T=3, signal="seed", single_bias=True)
+    r = M.compute(s)
+    for t in range(3):
+        for u in range(2):
+            eq = build_frame(r, ViewState(step=t, unit=u)).equation
+            e = explain(r.cells[0].trace, t, u)
+            plain = [(row.lhs.plain, row.rhs.plain) for row in eq.numbers]
+            products = [rhs for lhs, rhs in plain if not lhs and "·" in rhs and "=" not in rhs]
+            assert len(products) == 1
+            assert _products_sum(products[0]) == pytest.approx(e.pre["h"].pre, abs=2e-3)
+            last = plain[-1][1]
+            assert last.endswith(f"= {fmt(e.h)}") and f"tanh({fmt(e.pre['h'].pre)})" in last
+            assert eq.head == f"RNN (tanh) — unit {u}, step t = {t + 1}"
+            assert f"h_{t + 1}[{u}] = {e.h:.8g}" in eq.exact
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_equation_lines_show_the_gate_values(cell):
+    f = frame_for(cell=cell, T=8, hidden_size=5, signal="sine", view=ViewState(step=4, unit=2))
+    tr = f.result.cells[0].trace
+    eq = f.equation
+    text = "\n".join(f"{r.lhs.plain} = {r.rhs.plain}" for r in eq.numbers)
+    for g, a in tr.gates.items():
+        assert f"= {fmt(a[4, 2])}" in text
+    assert text.rstrip().endswith(f"= {fmt(tr.h[4, 2])}")
+    roles = {s.role for r in eq.numbers for s in r.lhs} | {s.role for r in eq.numbers for s in r.rhs}
+    assert {f"gate:{g}" for g in tr.gates} <= roles
+    assert all(r.lhs.plain for r in collapse(eq.numbers))
+    assert eq.general and all(r.muted for r in eq.general)
+
+
+def test_compare_equation_tab():
+    f = frame_for(cell="compare", T=6, hidden_size=3)
+    assert f.equation.key == "gru"
+    assert f.with_view(equation_key="lstm").equation.key == "lstm"
+    assert f.with_view(equation_key="nonesuch").equation.key == "rnn_tanh"
+
+
+# ---------------------------------------------------------------- readouts
+
+
+def test_rho_readout_is_cached_and_scaled():
+    s = M.Settings(cell="gru", hidden_size=6, recurrent_scale=2.0, seed=3)
+    cell = M.base_cell("gru", s)
+    before = _base_rho.cache_info().hits
+    assert spectral_radius(s) == pytest.approx(2.0 * cell.spectral_radius())
+    assert spectral_radius(s.replace(recurrent_scale=-0.5)) == pytest.approx(0.5 * cell.spectral_radius())
+    assert _base_rho.cache_info().hits == before + 1
+    f = build_frame(M.compute(s.replace(T=5)))
+    assert f.rho.value.startswith(fixed(f.rho.rho, 2)) and f.rho.grows == (f.rho.rho > 1)
+    assert f.rho.text(s).startswith("ρ(W_hh), largest gate block = ")
+
+
+# ---------------------------------------------------------------- formatting
+
+
+def test_number_formats():
+    assert fmt(0.5) == "0.5" and fmt(-2.0) == "−2" and fmt(8.0234e27) == "8.02e27" and fmt(float("inf")) == "inf"
+    assert parse(fmt(-0.1234)) == pytest.approx(-0.123)
+    assert fmt_value(3.1e-4) == "3.10×10⁻⁴" and fmt_value(9.9999e-8) == "1.00×10⁻⁷"
+    assert fmt_percent(0.022) == "2.2 %" and fmt_percent(float("nan")) == "—"
+    assert box_label(1.0) == "100%" and box_label(2.0) == ">100%" and box_label(1e-7) == "≈0"
+    assert cell_value(0.25) == "0.2500" and cell_value(float("-inf")) == "-inf"
+    assert fixed(-0.001) == "0.00" and fixed(-1.5) == "−1.50"
+    assert decade_label(-3.0) == "10⁻³" and decade_label(1.0) == "10"
+    assert decade_ticks(-10.2, 0.3) == [-10.0, -8.0, -6.0, -4.0, -2.0, 0.0]
+
+
+def test_rich_text_keeps_roles_not_colours():
+    frag = rich("h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}", ("r", "z", "n"))
+    assert frag.plain == "h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}"
+    assert {s.role for s in frag} == {None, "gate:z", "gate:n"}
+    big = num(8.0234e27, role="gate:f", bold=True)
+    assert big.plain == "8.02e27" and [s.script for s in big] == [None, "sup"]
+    assert all(s.role == "gate:f" and s.bold for s in big)
+    assert (Frag("a") + Span("b", role="muted") + "c").plain == "abc"
+
+
+def test_core_imports_no_qt():
+    code = ("import sys, rnnviz.core.frames, rnnviz.core.equations, rnnviz.core.format; "
+            "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')] "
+            "+ [m for m in sys.modules if m.startswith('rnnviz.ui')]; print(bad); assert not bad")
+    subprocess.run([sys.executable, "-c", code], check=True)
