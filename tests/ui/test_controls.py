@@ -412,3 +412,12 @@ def test_loaded_file_name_sizes_disabled_and_layer_chooser(panel, controller, tm
 
     QTest.mouseClick(panel.cellButtons["gru"], LEFT)  # back to random weights
     assert controller.loaded is None and panel.loadedLabel.isHidden() and panel.hiddenSpin.isEnabled()
+
+
+def test_rho_readout_is_the_frames(panel, controller, qtbot):
+    controller.update(cell="lstm", hidden_size=6, recurrent_scale=1.7)
+    controller.recompute()
+    assert controller.waitForIdle()
+    rho = controller.frame.rho
+    assert panel.rhoLabel.text() == rho.text(controller.settings)
+    assert panel.rho == rho.rho and rho.grows == (rho.rho > 1)

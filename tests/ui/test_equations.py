@@ -351,3 +351,17 @@ def test_tooltip_has_exact_values(qtbot, panel):
     tr = c.result.cells[0].trace
     assert f"h_4[2] = {explain(tr, 3, 2).h:.8g}" in tip
     assert float(tip.split("z_4[2] = ")[1].split()[0]) == pytest.approx(float(tr.gates["z"][3, 2]), rel=1e-6)
+
+
+def test_panel_shows_exactly_the_frame(panel):
+    c = make_controller(cell="lstm", hidden_size=3, T=6, signal="sine")
+    pan = panel(c)
+    c.setStep(3)
+    c.setSelectedUnit(1)
+    eq = c.frame.equation
+    assert (eq.t, eq.unit) == (3, 1)
+    text = pan.text()
+    assert text.startswith(eq.head + "\n")
+    for row in eq.numbers:
+        assert row.rhs.plain in text
+    assert pan.textBrowser().toolTip() == eq.exact

@@ -328,3 +328,29 @@ def test_long_chain_is_one_strip_not_many_items(qtbot, make_panel, T):
     assert len(panel.graphics.scene().items()) < 200
     assert_shown(original(panel.curves()["influence"])[1], c.result.cells[0].trace.influence[: T // 2 + 1])
     panel.grab()
+
+
+@pytest.mark.parametrize("cell", ["lstm", "compare"])
+def test_panel_shows_exactly_the_frame(qtbot, make_panel, controller, cell):
+    controller.update(cell=cell, T=25, backward=True)
+    controller.recompute()
+    assert controller.waitForIdle()
+    panel = make_panel(controller)
+    controller.setStep(9)
+    frame = controller.frame
+    fad, st = frame.fading, frame.fading_step
+    assert panel.yRange() == fad.yrange and panel.revealedSteps() == st.revealed == 10
+    for key, item in panel.curves().items():
+        c = fad.curves[key]
+        x, y = item.getOriginalDataset()
+        n = st.revealed if c.reveal else fad.T
+        if c.y.size:
+            np.testing.assert_array_equal(y, c.shown[:n])
+        assert item.isVisible() == c.visible
+    for row in fad.rows:
+        np.testing.assert_array_equal(panel.chainValues(row.label), row.ratio[: st.revealed])
+    shown = np.array(panel.markerPoints(), dtype=np.float64).reshape(-1, 2)
+    expected = np.array([(x, 10.0**ly) for x, ly in (m for m in st.markers if m is not None)]).reshape(-1, 2)
+    np.testing.assert_allclose(shown, expected, rtol=1e-12)
+    assert panel.statusText().replace("\xa0", " ") == st.status.plain
+    assert panel.toolTipAtStep(3) == fad.tooltip(3, st.revealed)

@@ -398,3 +398,26 @@ def test_gate_bars_hover_and_click(qtbot, controller):
     with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000):
         qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_pos))
     assert controller.selectedUnit == 2
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm", "compare"])
+def test_panels_show_exactly_the_frame(qtbot, controller, cell):
+    _configure(controller, cell=cell, T=15, hidden_size=4, signal="sine")
+    state = _panel(qtbot, StatePanel, controller)
+    gates = _panel(qtbot, GatePanel, controller)
+    controller.setStep(6)
+    controller.setSelectedUnit(2)
+    frame = controller.frame
+    assert frame.view.step == 6 and frame.view.unit == 2
+    for m in frame.state.maps:
+        np.testing.assert_array_equal(state.imageItems()[m.key].image, m.image)
+        assert tuple(state.colourBars()[m.key].levels()) == m.levels
+        assert state.titles()[m.key] == m.title
+        assert state.toolTipAt(m.key, 3, 1) == m.tooltip(3, 1, frame.revealed)
+    for key, m in frame.gates.maps.items():
+        np.testing.assert_array_equal(gates.imageItems()[key].image, m.image)
+        assert gates.titles()[key] == m.title
+        if key in gates.barItems():
+            np.testing.assert_array_equal(gates.barValues(key), frame.gate_step.values[key])
+    if cell != "compare":
+        assert gates.stepTitle() == frame.gate_step.title == "gates at t = 7"
