@@ -673,6 +673,101 @@ def rho_readout(s: M.Settings, loaded=None, layer: int = -1) -> RhoReadout:
     return RhoReadout(rho, text, grows)
 
 
+#: Slider range of a per-entry weight or bias.
+ENTRY_RANGE = (-3.0, 3.0)
+ENTRY_GATE_NAMES = {
+    "r": "reset gate r", "z": "update gate z", "n": "candidate n", "i": "input gate i", "f": "forget gate f",
+    "g": "candidate g", "o": "output gate o",
+}
+MATRIX_TITLES = {
+    "W_ih": "W_ih — input weights (x → h)",
+    "W_hh": "W_hh — recurrent weights (h → h)",
+    "b_ih": "b_ih — input bias",
+    "b_hh": "b_hh — recurrent bias",
+    "b": "b — bias",
+}
+
+
+@dataclass(frozen=True)
+class EntrySlider:
+    """One per-entry slider: which entry it sets, its label, tooltip and current value."""
+
+    param: str
+    row: int
+    col: int
+    label: str  # "W_hz[0,1]"
+    group: str  # the matrix it belongs to: W_ih, W_hh, b_ih, b_hh or b (a single bias)
+    tooltip: str
+    value: float
+
+
+@dataclass(frozen=True)
+class EntryReadout:
+    """The "Single weights" section: one slider per entry of a small cell, or why there are none."""
+
+    hint: str
+    sliders: tuple  # EntrySlider; empty when the cell is too big, a stack, or Compare mode
+    layout: tuple | None  # the sliders are rebuilt only when this changes
+
+    def group_title(self, group: str) -> str:
+        return MATRIX_TITLES[group]
+
+
+def editable_cell(s: M.Settings, loaded=None):
+    """The active single cell before the group sliders (what per-entry sliders edit), or None."""
+    if s.cell == "compare":
+        return None
+    if loaded is not None:
+        stack = as_stack(loaded)
+        return M.apply_overrides(stack.layers[0], s.overrides) if len(stack) == 1 else None
+    return M.apply_overrides(M.base_cell(s.cell, s), s.overrides)
+
+
+def entry_count(s: M.Settings, loaded=None) -> int | None:
+    """How many parameters the per-entry sliders would need, without building the cell."""
+    if s.cell == "compare":
+        return None
+    if loaded is not None:
+        stack = as_stack(loaded)
+        return stack.layers[0].n_params if len(stack) == 1 else None
+    G = KINDS["rnn" if s.cell.startswith("rnn") else s.cell]
+    return G * s.hidden_size * (s.input_size + s.hidden_size + 2)
+
+
+def entry_readout(s: M.Settings, loaded=None, loaded_name: str | None = None) -> EntryReadout:
+    n = entry_count(s, loaded)
+    cell = editable_cell(s, loaded) if n is not None and n <= M.MAX_ENTRY_SLIDERS else None
+    if cell is None:
+        if s.cell == "compare":
+            hint = "One slider per weight is available for a single cell, not in Compare mode."
+        elif n is None:
+            hint = "One slider per weight is available for a single layer, not for a stack."
+        else:
+            hint = (f"This cell has {n:,} weights and biases; one slider per entry appears at "
+                    f"≤ {M.MAX_ENTRY_SLIDERS}. Try the seed example or H = 2.")
+        return EntryReadout(hint, (), None)
+    names = M.entry_names(cell)
+    H = cell.hidden_size
+    gates = cell.gates
+    sliders = []
+    for param, r, col, label in names:
+        group = "b" if (param == "b_ih" and not cell.recurrent_bias) else param
+        feeds = ENTRY_GATE_NAMES[gates[r // H]] + f" of unit {r % H}" if gates else f"unit {r % H} of h"
+        if param == "W_ih":
+            tip = f"{label}: weight from input x[{col}] into the {feeds}."
+        elif param == "W_hh":
+            tip = f"{label}: weight from h[{col}] of the previous step into the {feeds}."
+        else:
+            tip = f"{label}: bias of the {feeds}."
+        tip += f"\nRange {fixed(ENTRY_RANGE[0])} … {fixed(ENTRY_RANGE[1])}."
+        arr = getattr(cell, param)
+        value = float(arr[r, col] if arr.ndim == 2 else arr[r])
+        sliders.append(EntrySlider(param, r, col, label, group, tip, value))
+    hint = f"{len(names)} entries of the cell before the scale sliders above. Hover for the gate each feeds."
+    layout = (cell.kind, cell.nonlinearity, cell.recurrent_bias, tuple(n[3] for n in names), loaded_name)
+    return EntryReadout(hint, tuple(sliders), layout)
+
+
 # ---------------------------------------------------------------- the frame
 
 
@@ -811,6 +906,6 @@ def build_frame(result, view: ViewState | None = None, loaded=None, layer: int =
 __all__ = [
     "ViewState", "Frame", "ResultFrame", "build_frame", "HeatmapFrame", "StateFrame", "GateFrame", "GateCellFrame",
     "GateStepFrame", "FadingFrame", "FadingStepFrame", "ChainRowFrame", "CurveFrame", "RhoReadout", "EquationFrame",
-    "display_image", "chain_shade", "short_label", "spectral_radius", "rho_readout", "rho_prefix", "MAX_COLUMNS",
+    "EntryReadout", "EntrySlider", "entry_readout", "editable_cell", "display_image", "chain_shade", "short_label", "spectral_radius", "rho_readout", "rho_prefix", "MAX_COLUMNS",
     "CHAIN_DECADES", "GATE_TEXT", "GATE_SHORT_TEXT", "GATE_NAMES", "GATE_ORDER", "CANDIDATES",
 ]

@@ -13,39 +13,18 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..engine import GATES
-from ..engine.cells import KINDS, as_stack
+from ..engine.cells import as_stack
 from ..core import model as M
 from ..core.format import fixed
-from ..core.frames import rho_prefix
+from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
 TABLE_COLUMNS = 200
-#: Slider range of a per-entry weight or bias.
-ENTRY_RANGE = (-3.0, 3.0)
 #: The T slider covers this range; the spin box beside it goes up to LIMITS["T"].
 T_SLIDER_MAX = 2000
 #: ρ(W_hh) of big cells (see core.frames.RHO_SYNC_COST) is refreshed once a slider pauses this long.
 RHO_DELAY_MS = 150
-
-GATE_NAMES = {
-    "r": "reset gate r",
-    "z": "update gate z",
-    "n": "candidate n",
-    "i": "input gate i",
-    "f": "forget gate f",
-    "g": "candidate g",
-    "o": "output gate o",
-}
-MATRIX_TITLES = {
-    "W_ih": "W_ih — input weights (x → h)",
-    "W_hh": "W_hh — recurrent weights (h → h)",
-    "b_ih": "b_ih — input bias",
-    "b_hh": "b_hh — recurrent bias",
-    "b": "b — bias",
-}
-
 
 format_value = fixed  # a number for a projector: fixed decimals and a real minus sign
 
@@ -622,43 +601,21 @@ class ControlPanel(QtWidgets.QWidget):
                 self.layerCombo.setCurrentIndex(range(n)[layer])
 
     # ------------------------------------------------------------------ per-entry sliders
-    def _entryCount(self, s: M.Settings) -> int | None:
-        """How many parameters the per-entry sliders would need, without building the cell."""
-        c = self._controller
-        if s.cell == "compare":
-            return None
-        if c.loaded is not None:
-            stack = as_stack(c.loaded)
-            return stack.layers[0].n_params if len(stack) == 1 else None
-        G = KINDS["rnn" if s.cell.startswith("rnn") else s.cell]
-        return G * s.hidden_size * (s.input_size + s.hidden_size + 2)
-
     def _syncEntries(self, s: M.Settings) -> None:
-        n = self._entryCount(s)
-        cell = self._controller.baseCell() if n is not None and n <= M.MAX_ENTRY_SLIDERS else None
-        if cell is None:
+        c = self._controller
+        readout = entry_readout(s, c.loaded, c.loadedName)  # labels, tooltips and values: core
+        if not readout.sliders:
             if self.entrySliders:
                 self._clearEntries()
             self._entryKey = None
-            if s.cell == "compare":
-                self.entryHint.setText("One slider per weight is available for a single cell, not in Compare mode.")
-            elif n is None:
-                self.entryHint.setText("One slider per weight is available for a single layer, not for a stack.")
-            else:
-                self.entryHint.setText(
-                    f"This cell has {n:,} weights and biases; one slider per entry appears at "
-                    f"≤ {M.MAX_ENTRY_SLIDERS}. Try the seed example or H = 2.")
+            self.entryHint.setText(readout.hint)
             self.sections["entries"].setVisible(True)
             return
-        names = M.entry_names(cell)
-        key = (cell.kind, cell.nonlinearity, cell.recurrent_bias, tuple(n[3] for n in names),
-               self._controller.loadedName)
-        if key != self._entryKey:
-            self._buildEntrySliders(cell, names)
-            self._entryKey = key
-        for param, r, col, _ in names:
-            arr = getattr(cell, param)
-            self.entrySliders[(param, r, col)].setValue(float(arr[r, col] if arr.ndim == 2 else arr[r]))
+        if readout.layout != self._entryKey:
+            self._buildEntrySliders(readout)
+            self._entryKey = readout.layout
+        for e in readout.sliders:
+            self.entrySliders[(e.param, e.row, e.col)].setValue(e.value)
 
     def _clearEntries(self) -> None:
         while self.entryLayout.count():
@@ -667,39 +624,24 @@ class ControlPanel(QtWidgets.QWidget):
                 item.widget().deleteLater()
         self.entrySliders = {}
 
-    def _buildEntrySliders(self, cell, names) -> None:
+    def _buildEntrySliders(self, readout) -> None:
         self._clearEntries()
-        self.entryHint.setText(
-            f"{len(names)} entries of the cell before the scale sliders above. Hover for the gate each feeds.")
-        H = cell.hidden_size
-        gates = GATES[cell.kind]
+        self.entryHint.setText(readout.hint)
         fm = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
-        name_width = max(fm.horizontalAdvance(n[3]) for n in names) + 8
+        name_width = max(fm.horizontalAdvance(e.label) for e in readout.sliders) + 8
         current = None
-        for param, r, col, label in names:
-            group = "b" if (param == "b_ih" and not cell.recurrent_bias) else param
-            if group != current:
-                title = QtWidgets.QLabel(MATRIX_TITLES[group])
+        for e in readout.sliders:
+            if e.group != current:
+                title = QtWidgets.QLabel(readout.group_title(e.group))
                 title.setFont(theme.font(theme.FONT_PT, bold=True))
                 title.setContentsMargins(0, 6 if current else 0, 0, 0)
                 self.entryLayout.addWidget(title)
-                current = group
-            if gates:
-                feeds = GATE_NAMES[gates[r // H]] + f" of unit {r % H}"
-            else:
-                feeds = f"unit {r % H} of h"
-            if param == "W_ih":
-                tip = f"{label}: weight from input x[{col}] into the {feeds}."
-            elif param == "W_hh":
-                tip = f"{label}: weight from h[{col}] of the previous step into the {feeds}."
-            else:
-                tip = f"{label}: bias of the {feeds}."
-            tip += f"\nRange {format_value(ENTRY_RANGE[0])} … {format_value(ENTRY_RANGE[1])}."
-            s = ValueSlider(label, *ENTRY_RANGE, default=None, inline=True, name_width=name_width, tooltip=tip)
+                current = e.group
+            s = ValueSlider(e.label, *ENTRY_RANGE, default=None, inline=True, name_width=name_width, tooltip=e.tooltip)
             s.nameLabel.setFont(theme.font(theme.FONT_PT, bold=False))
-            s.valueChanged.connect(lambda v, p=param, r=r, c=col: self._controller.setEntry(p, r, c, v))
-            s.resetRequested.connect(lambda p=param, r=r, c=col: self._controller.resetEntry(p, r, c))
-            self.entrySliders[(param, r, col)] = s
+            s.valueChanged.connect(lambda v, p=e.param, r=e.row, c=e.col: self._controller.setEntry(p, r, c, v))
+            s.resetRequested.connect(lambda p=e.param, r=e.row, c=e.col: self._controller.resetEntry(p, r, c))
+            self.entrySliders[(e.param, e.row, e.col)] = s
             self.entryLayout.addWidget(s)
 
     # ------------------------------------------------------------------ custom table

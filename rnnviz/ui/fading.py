@@ -766,7 +766,9 @@ class FadingPanel(QtWidgets.QWidget):
                 c.item.setData([], [])
             elif not c.reveal:
                 c.item.setData(self._x, c.shown)
-            c.item.setVisible(c.frame is not None and c.frame.visible)
+            visible = c.frame is not None and c.frame.visible
+            if c.item.isVisible() != visible:
+                c.item.setVisible(visible)
         self.plot.setXRange(0.5, self._T + 0.5, padding=0)
         self.plot.setYRange(*self._yrange, padding=0)
         self.plot.getAxis("left").setTicks([list(f.ticks), []])

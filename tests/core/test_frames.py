@@ -32,6 +32,7 @@ from rnnviz.core.frames import (
     build_frame,
     chain_shade,
     display_image,
+    entry_readout,
     spectral_radius,
 )
 from rnnviz.engine.explain import explain
@@ -283,3 +284,20 @@ def test_core_imports_no_qt():
             "bad = [m for m in sys.modules if m.split('.')[0] in ('PySide6', 'pyqtgraph', 'shiboken6')] "
             "+ [m for m in sys.modules if m.startswith('rnnviz.ui')]; print(bad); assert not bad")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_entry_readout_labels_and_values():
+    s = M.Settings(cell="rnn_tanh", hidden_size=2, input_size=1, single_bias=True,
+                   overrides=((("W_hh", 0, 1), 0.75),))
+    r = entry_readout(s)
+    cell = M.apply_overrides(M.base_cell("rnn_tanh", s), s.overrides)
+    assert [e.label for e in r.sliders] == [n[3] for n in M.entry_names(cell)]
+    by_key = {(e.param, e.row, e.col): e for e in r.sliders}
+    assert by_key[("W_hh", 0, 1)].value == 0.75
+    assert by_key[("W_ih", 1, 0)].value == float(cell.W_ih[1, 0])
+    assert by_key[("b_ih", 0, 0)].group == "b" and "bias of the unit 0 of h" in by_key[("b_ih", 0, 0)].tooltip
+    gru = entry_readout(M.Settings(cell="gru", hidden_size=1, input_size=1))
+    assert any("update gate z of unit 0" in e.tooltip for e in gru.sliders)
+    assert entry_readout(M.Settings(cell="compare")).sliders == ()
+    big = entry_readout(M.Settings(cell="lstm", hidden_size=8))
+    assert big.sliders == () and "352 weights" in big.hint  # 4·8·(1 + 8 + 2)
