@@ -3,8 +3,9 @@
 For the unit picked on a heatmap (``controller.selectedUnit``) at the current step it writes
 every equation of the cell again with the actual numbers substituted, down to the single
 products w·x and w·h when the cell is small enough to check by hand (the seed example), so a
-class can follow one step on paper. All numbers come from :func:`rnnviz.engine.explain.explain`;
-this module only formats them. Only the one unit is formatted, so a step costs little.
+class can follow one step on paper. The lines come ready-made in the frame
+(:class:`rnnviz.core.equations.EquationFrame`, rich text with colour roles); this module turns
+them into HTML with the theme's colours and fits the font to the panel.
 """
 
 from __future__ import annotations

@@ -9,8 +9,9 @@ fades towards white along the unrolled chain. The panel shows it twice:
 * below it, the chain of cells, one box per step (a painted strip for long sequences),
   shaded by influence[t] / influence[0] on a log scale: 100 % navy … 0.01 % white.
 
-Only revealed steps are drawn. Everything here is display: masking, clipping and colouring
-of the engine's arrays, never the maths.
+Only revealed steps are drawn. The curves, ranges, ticks, ratios, shades and texts come
+ready-made in the frame (:class:`rnnviz.core.frames.FadingFrame`); this module maps them to
+plot items and paints the chain.
 """
 
 from __future__ import annotations

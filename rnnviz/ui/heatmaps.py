@@ -1,6 +1,7 @@
 """Heatmaps of the hidden state (:class:`StatePanel`) and of the gates (:class:`GatePanel`).
 
-Units are rows (unit 0 at the top), time steps are columns (t = 1 … T on the x axis). Every
+Units are rows (unit 0 at the top), time steps are columns (t = 1 … T on the x axis). Images,
+levels, titles and tooltips come ready-made in the frame (:mod:`rnnviz.core.frames`). Every
 image is uploaded once per result; a step change only moves the cursor line and the white
 cover that hides the steps not revealed yet, so playing at 30 steps/s stays cheap.
 
