@@ -51,7 +51,6 @@ class ActionSpec:
     menu: str | None = None
     shortcuts: tuple[str, ...] = ()
     help: str | None = None
-    help_key: str | None = None
     checkable: bool = False
     checked: Callable | None = None
     enabled: Callable | None = None
@@ -113,10 +112,10 @@ TABLE: tuple = (
     A("play.toggle", "Play / pause", lambda w: w.controller.togglePlaying(), shortcuts=("Space",), help=""),
     A("step.forward", "Step forward", lambda w: w.controller.stepForward(), shortcuts=("Right",), help=""),
     A("step.forward.clicker", "Step forward (clicker)", lambda w: w.controller.stepForward(),
-      shortcuts=("PgDown",), help="", help_key="PageDown"),
+      shortcuts=("PgDown",), help=""),
     A("step.back", "Step back", lambda w: w.controller.stepBack(), shortcuts=("Left",), help=""),
-    A("step.back.clicker", "Step back (clicker)", lambda w: w.controller.stepBack(), shortcuts=("PgUp",), help="",
-      help_key="PageUp"),
+    A("step.back.clicker", "Step back (clicker)", lambda w: w.controller.stepBack(), shortcuts=("PgUp",),
+      help=""),
     A("step.first", "First step", lambda w: w.controller.toStart(), shortcuts=("Home",), help=""),
     A("step.last", "Last step", lambda w: w.controller.toEnd(), shortcuts=("End",), help=""),
     A("speed.faster", "Play faster", lambda w: w.controller.faster(), shortcuts=("+", "="), help=""),
@@ -147,8 +146,8 @@ TABLE: tuple = (
     A("view.allSteps", "Show &all steps", lambda w, on: w.controller.setRevealAll(on), menu="view",
       shortcuts=("A",), help="Show all steps / reveal step by step", checkable=True,
       checked=lambda w: w.controller.revealAll, sync=lambda w: (w.controller.revealAllChanged,)),
-    A("view.backward", "&Backward view ‖∂h_T/∂h_t‖", lambda w, on: w.controller.update(backward=on), menu="view",
-      checkable=True, checked=lambda w: w.controller.settings.backward,
+    A("view.backward", "&Backward view ‖∂h_T/∂h_t‖", lambda w, on: w.controller.update(backward=on),
+      menu="view", checkable=True, checked=lambda w: w.controller.settings.backward,
       sync=lambda w: (w.controller.settingsChanged,)),
     MenuSpec("view.cell", "&Cell", parent="view", items=_cell_actions),
     A("presenter.toggle", "&Presenter mode", lambda w, on: w.presenter.enter() if on else w.presenter.leave(),
@@ -213,7 +212,7 @@ def shortcut_rows() -> list[tuple[str, str]]:
     rows = []
     for item in expand():
         if isinstance(item, ActionSpec) and item.help is not None and item.shortcuts:
-            rows.append((item.help_key or key_label(item.shortcuts[0]), item.help or plain(item.text)))
+            rows.append((key_label(item.shortcuts[0]), item.help or plain(item.text)))
     return rows
 
 

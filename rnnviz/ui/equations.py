@@ -248,6 +248,9 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             self._tabs.setCurrentIndex(self._keys.index(key))
         self._schedule()
 
+    def settle(self) -> None:
+        self._flush()
+
     def setTheme(self, look: theme.Theme) -> None:
         """Restyle for ``look``: text colours that read on its background and fonts at its
         scale; the content is rendered again."""

@@ -331,10 +331,12 @@ def _settle(widget: QtWidgets.QWidget) -> None:
     app = QtWidgets.QApplication.instance()
     if app is not None:
         app.processEvents()
+    from .main_window import MainWindow
+
     window = widget.window()
-    eq = getattr(window, "equationPanel", None)
-    if eq is not None and hasattr(eq, "text"):
-        eq.text()  # flushes its throttled re-render of the current step
+    if isinstance(window, MainWindow):
+        for panel in window.panels.values():
+            panel.settle()  # e.g. the equations' throttled re-render of the current step
 
 
 # ---------------------------------------------------------------------- data

@@ -622,11 +622,13 @@ class GatePanel(_HeatmapPanel):
                 plot = _int_plot(sub, row, heat_col, self.look)
                 # only the leftmost heatmaps carry the word "unit": width is scarce
                 named = compare and gi == 0
-                theme.style_plot(plot, self.look, left="unit" if named else None, bottom="step t" if axis == "labelled" else None)
+                theme.style_plot(plot, self.look, left="unit" if named else None,
+                                 bottom="step t" if axis == "labelled" else None)
                 plot.getAxis("left").setWidth(_px(LEFT_AXIS_WIDTH if named else BAR_PLOT_AXIS_WIDTH, self.look))
                 _fix_bottom_axis(plot, axis, self.look)
                 cand = g in CANDIDATES
-                self._heat[key] = _Heatmap(plot, key, g, self.look.diverging if cand else self.look.sequential, self.look,
+                cmap = self.look.diverging if cand else self.look.sequential
+                self._heat[key] = _Heatmap(plot, key, g, cmap, self.look,
                                            cell_label=cr.label if compare else None, what=GATE_NAMES[g])
                 (cand_keys if cand else sig_keys).append(key)
                 if not compare:
@@ -683,7 +685,8 @@ class GatePanel(_HeatmapPanel):
         if label is None:
             self._heat[key].plot.setTitle(title, size=f"{self.look.font_pt}pt", color=self.look.foreground, bold=True)
         else:
-            label.setText(f"<b>{lines[0]}</b><br>{lines[1]}", size=f"{self.look.font_pt + 1}pt", color=self.look.foreground)
+            label.setText(f"<b>{lines[0]}</b><br>{lines[1]}", size=f"{self.look.font_pt + 1}pt",
+                          color=self.look.foreground)
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})
@@ -733,7 +736,8 @@ class GatePanel(_HeatmapPanel):
                 brushes = [self._brushes[u == unit] for u in range(H)]
                 item.setOpts(x0=np.minimum(v, 0.0), width=np.abs(v), y=np.arange(H), height=0.8, brushes=brushes)
         if self._step_label is not None:
-            _set_label_text(self._step_label, self.look, f"gates at t = {min(c.step, self._cells[0][0].trace.T - 1) + 1}")
+            _set_label_text(self._step_label, self.look,
+                            f"gates at t = {min(c.step, self._cells[0][0].trace.T - 1) + 1}")
 
     def _hit(self, scene_pos):
         h, cell = super()._hit(scene_pos)
@@ -777,7 +781,8 @@ def _fix_bottom_axis(plot: pg.PlotItem, mode: str, look: theme.Theme) -> None:
     it get the same, so their unit rows line up."""
     ax = plot.getAxis("bottom")
     ax.setStyle(showValues=mode != "hidden", tickFont=theme.font(look.axis_pt))
-    ax.setHeight(4 if mode == "hidden" else _px({"values": VALUES_AXIS_HEIGHT, "labelled": LABELLED_AXIS_HEIGHT}[mode], look))
+    heights = {"values": VALUES_AXIS_HEIGHT, "labelled": LABELLED_AXIS_HEIGHT}
+    ax.setHeight(4 if mode == "hidden" else _px(heights[mode], look))
 
 
 _LABEL_STYLE = "<span style='color: {colour}; font-size: {size}; font-weight: {weight}'>{text}</span>"

@@ -4,8 +4,9 @@ A panel is a QWidget that also derives from :class:`Panel` (it takes the theme i
 and is registered with one :class:`PanelSpec`. The main window builds its layout from the
 registry; export (PNG/SVG of any panel), presenter mode (fonts, hiding the side controls)
 and themes pick up every registered panel with no further edits. Adding a panel: write its
-module, then call :func:`register_panel` once (at the end of that module, or in
-:func:`_register_builtin` for the panels that ship with rnnviz).
+module (a QWidget deriving from :class:`Panel`), then add its one :class:`PanelSpec` to
+:func:`_builtin` — or, from code that runs before the window is built (a plug-in, a test),
+call :func:`register_panel`. No other file needs an edit.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ class Panel:
     def setTheme(self, look: _theme.Theme) -> None:
         """Restyle for ``look``: rebuild what depends on colours, maps and font sizes."""
         self.look = look
+
+    def settle(self) -> None:
+        """Finish any throttled redraw now (export paints the panel right after)."""
 
     def isShowingMessage(self) -> bool:
         """True while the panel shows a note instead of its plots (presenter mode then leaves
@@ -65,12 +69,12 @@ class PanelSpec:
             raise ValueError(f"panel {self.id!r}: unknown slot {self.slot!r} (one of {', '.join(SLOTS)})")
 
 
-_REGISTRY: dict[str, PanelSpec] = {}
-_loaded: list[bool] = []  # [True] once the built-in panels are registered
+_BUILTIN: dict[str, PanelSpec] = {}  # rnnviz's own panels, filled on first use
+_REGISTRY: dict[str, PanelSpec] = {}  # panels registered by their modules (or by tests)
 
 
 def register_panel(spec: PanelSpec) -> PanelSpec:
-    """Add ``spec`` (replacing a panel of the same id); returns it."""
+    """Add ``spec`` (a built-in panel of the same id is replaced); returns it."""
     _REGISTRY[spec.id] = spec
     return spec
 
@@ -80,18 +84,16 @@ def unregister_panel(panel_id: str) -> None:
 
 
 def panel_specs(slot: str | None = None) -> list[PanelSpec]:
-    """The registered panels (built-in first, then in registration order), sorted by slot
-    order; only those of ``slot`` when given."""
-    _register_builtin()
-    specs = list(_REGISTRY.values())
+    """The registered panels sorted by slot and order (built-in ones first on a tie); only
+    those of ``slot`` when given."""
+    specs = list({**_builtin(), **_REGISTRY}.values())
     if slot is not None:
         specs = [s for s in specs if s.slot == slot]
     return sorted(specs, key=lambda s: (SLOTS.index(s.slot), s.order))
 
 
 def panel_spec(panel_id: str) -> PanelSpec:
-    _register_builtin()
-    return _REGISTRY[panel_id]
+    return _REGISTRY.get(panel_id) or _builtin()[panel_id]
 
 
 def exportable_panels() -> list[PanelSpec]:
@@ -99,39 +101,34 @@ def exportable_panels() -> list[PanelSpec]:
     return [s for s in panel_specs() if s.export]
 
 
-def _register_builtin() -> None:
-    # lazily: the panel modules import Panel from here
-    if _loaded:
-        return
-    _loaded.append(True)
+def _factory(module: str, name: str) -> Callable[[object], object]:
+    def build(controller):
+        import importlib
 
-    def factory(module: str, name: str):
-        def build(controller):
-            import importlib
+        return getattr(importlib.import_module(module, __package__), name)(controller)
 
-            return getattr(importlib.import_module(module, __package__), name)(controller)
+    return build
 
-        return build
 
-    # Until the panel modules move into this package, their registrations live here.
-    for spec in (
-        PanelSpec("controls", "Controls", factory("..controls", "ControlPanel"), "side", presenter_hide=True),
-        PanelSpec("statePanel", "Hidden state panel", factory("..heatmaps", "StatePanel"), "left", 0, 5,
-                  export="state"),
-        # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
-        PanelSpec("gatePanel", "Gates panel", factory("..heatmaps", "GatePanel"), "left", 1, 4, export="gates",
-                  presenter_share=0.55),
-        PanelSpec("fadingPanel", "Fading-of-x₁ panel", factory("..fading", "FadingPanel"), "right", 0, 5,
-                  export="fading"),
-        PanelSpec("equationPanel", "Equations panel", factory("..equations", "EquationPanel"), "right", 1, 4,
-                  export="equations"),
-        PanelSpec("transport", "Transport bar", factory("..transport", "TransportBar"), "bottom"),
-    ):
-        _REGISTRY.setdefault(spec.id, spec)
-    # built-in panels first, whatever was registered before the first look-up
-    for key in list(_REGISTRY):
-        if key not in ("controls", "statePanel", "gatePanel", "fadingPanel", "equationPanel", "transport"):
-            _REGISTRY[key] = _REGISTRY.pop(key)
+def _builtin() -> dict[str, PanelSpec]:
+    # Until the panel modules move into this package (the integrator's step), their
+    # registrations live here; built lazily, because those modules import Panel from here.
+    if not _BUILTIN:
+        for spec in (
+            PanelSpec("controls", "Controls", _factory("..controls", "ControlPanel"), "side", presenter_hide=True),
+            PanelSpec("statePanel", "Hidden state panel", _factory("..heatmaps", "StatePanel"), "left", 0, 5,
+                      export="state"),
+            # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
+            PanelSpec("gatePanel", "Gates panel", _factory("..heatmaps", "GatePanel"), "left", 1, 4,
+                      export="gates", presenter_share=0.55),
+            PanelSpec("fadingPanel", "Fading-of-x₁ panel", _factory("..fading", "FadingPanel"), "right", 0, 5,
+                      export="fading"),
+            PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
+                      export="equations"),
+            PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
+        ):
+            _BUILTIN[spec.id] = spec
+    return _BUILTIN
 
 
 __all__ = ["Panel", "PanelSpec", "SLOTS", "exportable_panels", "panel_spec", "panel_specs", "register_panel",
