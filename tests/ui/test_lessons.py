@@ -23,10 +23,9 @@ NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru
 
 
 @pytest.fixture(autouse=True)
-def private_settings(tmp_path, monkeypatch):
+def private_settings(tmp_path_factory, monkeypatch):
     """Recent files go to a private folder (prefs reads RNNVIZ_SETTINGS_DIR); returns its ini file."""
-    folder = tmp_path / "settings"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("settings")  # beside tmp_path: tests list what they write there
     monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(folder))
     return folder / "rnnviz.ini"
 

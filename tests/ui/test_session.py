@@ -21,11 +21,10 @@ PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 
 # ---------------------------------------------------------------------------- helpers
 @pytest.fixture(autouse=True)
-def private_settings(tmp_path, monkeypatch):
+def private_settings(tmp_path_factory, monkeypatch):
     """Recent files go to a private folder (prefs reads RNNVIZ_SETTINGS_DIR), never the user's
     real settings; returns the ini file written there."""
-    folder = tmp_path / "settings"
-    folder.mkdir()
+    folder = tmp_path_factory.mktemp("settings")  # beside tmp_path: tests list what they write there
     monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(folder))
     return folder / "rnnviz.ini"
 
