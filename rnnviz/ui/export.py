@@ -20,7 +20,9 @@
 Every file is written atomically (:func:`rnnviz.engine.atomic.atomic_write`): a failed or
 cancelled export leaves the previous file, if any, untouched.
 
-``install(window)`` adds File ▸ Export and stores the :class:`Exporter` as ``window.exporter``.
+The main window creates one :class:`Exporter` (``window.exporter``); File ▸ Export's entries are
+declared in :mod:`rnnviz.ui.actions`, with one submenu per panel of :mod:`rnnviz.ui.panels` that
+declares an export name (:func:`targets`).
 """
 
 from __future__ import annotations
