@@ -39,9 +39,10 @@ def _trace_parser() -> argparse.ArgumentParser:
 def cmd_trace(argv) -> int:
     import numpy as np
 
-    from .engine import InputError, NonFiniteWarning, load_weights, run
-    from .engine.atomic import atomic_write
-    from .engine.inputs import read_sequence
+    from .engine import InputError, NonFiniteWarning, run
+    from .io.atomic import atomic_write
+    from .io.sequences import read_sequence
+    from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
     out = args.output

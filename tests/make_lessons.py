@@ -143,7 +143,7 @@ def generate() -> dict[str, bytes]:
 
 
 def main(argv=None) -> int:
-    from rnnviz.engine.atomic import atomic_write
+    from rnnviz.io.atomic import atomic_write
 
     argv = sys.argv[1:] if argv is None else argv
     files = generate()

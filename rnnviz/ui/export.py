@@ -17,7 +17,7 @@
   ffmpeg binary at run time (imageio-ffmpeg's fallback) or ship a 20–60 MB one (PyAV), too much
   for one feature, so GIF is the one animation format.
 
-Every file is written atomically (:func:`rnnviz.engine.atomic.atomic_write`): a failed or
+Every file is written atomically (:func:`rnnviz.io.atomic.atomic_write`): a failed or
 cancelled export leaves the previous file, if any, untouched.
 
 ``install(window)`` adds File ▸ Export and stores the :class:`Exporter` as ``window.exporter``.
@@ -35,7 +35,7 @@ from typing import Callable
 import numpy as np
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
-from ..engine.atomic import atomic_write
+from ..io.atomic import atomic_write
 
 #: (attribute of MainWindow, menu label, file-name stem); None means the whole window.
 TARGETS = (

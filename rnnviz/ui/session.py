@@ -128,7 +128,7 @@ def dumps_session(data: SessionData) -> bytes:
 
 def save_session(path, data: SessionData) -> None:
     """Write ``data`` to ``path`` atomically (the old file stays whole on any error)."""
-    from ..engine.atomic import atomic_write
+    from ..io.atomic import atomic_write
 
     blob = dumps_session(data)
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from rnnviz.cli import main
 from rnnviz.engine import InputError, init_cell, run
-from rnnviz.engine.inputs import read_sequence
+from rnnviz.io.sequences import read_sequence
 
 
 def torch_npz(path, cell):

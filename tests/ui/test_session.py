@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.engine import InputError, Stack, init_cell, save_weights
+from rnnviz.engine import InputError, Stack, init_cell
+from rnnviz.io import save_weights
 from rnnviz.engine.cells import as_stack
 from rnnviz.core import model as M
 from rnnviz.ui import session as S

@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
-from rnnviz.engine import Cell, InputError, Stack, init_cell, load_weights, save_weights, seed_example
+from rnnviz.engine import Cell, InputError, Stack, init_cell, seed_example
+from rnnviz.io import load_weights, save_weights
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WEIGHT_FILES = sorted(
@@ -672,15 +673,15 @@ def test_save_problems(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
-    import rnnviz.engine.weights as weights
+    from rnnviz.io.weights import npz, safetensors
 
     def half_write(path, *args, **kwargs):
         with open(path, "wb") as fh:
             fh.write(b"PK\x03\x04 partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(weights, "_write_npz", half_write)
-    monkeypatch.setattr(weights, "_write_safetensors", half_write)
+    monkeypatch.setattr(npz, "_write_npz", half_write)
+    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
     target = tmp_path / f"model{suffix}"
     with pytest.raises(OSError, match="disk full"):
         save_weights(MODELS["gru"](), target)
@@ -689,8 +690,8 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
     monkeypatch.undo()
     save_weights(MODELS["gru"](), target)
     before = target.read_bytes()
-    monkeypatch.setattr(weights, "_write_npz", half_write)
-    monkeypatch.setattr(weights, "_write_safetensors", half_write)
+    monkeypatch.setattr(npz, "_write_npz", half_write)
+    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
     with pytest.raises(OSError):
         save_weights(MODELS["lstm"](), target)
     assert target.read_bytes() == before  # the old file survives a failed overwrite
