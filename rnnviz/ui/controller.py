@@ -18,7 +18,8 @@ import threading
 import numpy as np
 from PySide6 import QtCore
 
-from ..engine import InputError, load_weights
+from ..engine import InputError
+from ..io.weights import load_weights
 from ..engine.cells import as_stack
 from ..core import model as M
 
