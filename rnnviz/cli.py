@@ -187,7 +187,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "render":
         return cmd_render(argv[1:])
     if argv and argv[0] == "lessons":
-        from .ui.lessons import cmd_lessons
+        from .io.lessons import cmd_lessons
 
         return cmd_lessons(argv[1:])
     args = _app_parser().parse_args(argv)
@@ -195,7 +195,7 @@ def main(argv=None) -> int:
         return _fail(f"{args.file}: no such file")
     if args.lesson:
         from .engine import InputError
-        from .ui.lessons import lesson_path
+        from .io.lessons import lesson_path
 
         try:
             lesson_path(args.lesson)
