@@ -119,7 +119,7 @@ def _render_parser() -> argparse.ArgumentParser:
 
 
 def _steps(text: str):
-    from .ui.export import parse_step_range
+    from .io.gif import parse_step_range
 
     return parse_step_range(text)
 
@@ -136,7 +136,7 @@ def cmd_render(argv) -> int:
         if not os.path.isdir(folder):
             return _fail(f"{out}: folder {folder} does not exist")
     if gif:
-        from .ui.export import gif_path_problem
+        from .io.gif import gif_path_problem
 
         problem = gif_path_problem(gif)
         if problem:
