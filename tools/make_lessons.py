@@ -4,7 +4,7 @@
     PYTHONPATH=. python tools/make_lessons.py --check    # exit 1 if a committed file differs
 
 tests/ui/test_lessons.py checks that the committed files equal what this script generates;
-tests/io/test_lessons.py that each lesson really shows its point (with the engine's numbers, not by eye).
+tests/io/test_lesson_catalogue.py that each lesson really shows its point (with the engine's numbers, not by eye).
 
 Lesson text markup (see rnnviz.ui.lessons.lesson_html): ``h_t`` and ``h_{t−1}`` are subscripts,
 ``10^{-3}`` a superscript, ``**bold**`` bold; a blank line starts a new paragraph.

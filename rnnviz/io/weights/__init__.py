@@ -141,6 +141,7 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
         )
     FORMATS[ext].write(fspath, layers, tensors)
 
+
 def _extension(path: str) -> str:
     """The registered suffix ``path`` ends with (``.weights.h5`` before ``.h5``), else its last one."""
     name = os.path.basename(path.rstrip("/\\")).lower()
