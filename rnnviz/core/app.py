@@ -209,7 +209,7 @@ class App:
 
     def load_weights(self, path: str, nonlinearity: str = "tanh") -> None:
         """Load a trained model. Raises InputError and leaves everything untouched on failure."""
-        from ..engine import load_weights
+        from ..io import load_weights
 
         model = load_weights(path, nonlinearity=nonlinearity)
         self.use_model(model, os.path.basename(path))

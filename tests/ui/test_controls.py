@@ -5,7 +5,8 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 
-from rnnviz.engine import Stack, init_cell, save_weights
+from rnnviz.engine import Stack, init_cell
+from rnnviz.io import save_weights
 from rnnviz.core import model as M
 from rnnviz.ui.controls import ControlPanel, ValueSlider, format_value
 
