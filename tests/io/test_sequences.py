@@ -37,3 +37,10 @@ def test_fuzz_sequence_reader_only_raises_input_error(tmp_path, data, ext):
         assert "\n" not in str(err) and "fuzz" in str(err)
     else:
         assert xs.ndim == 2 and np.all(np.isfinite(xs))
+
+
+def test_a_stray_carriage_return_is_a_clean_error(tmp_path):
+    p = tmp_path / "cr.csv"
+    p.write_bytes(b'1\r2"\r3')  # csv raises its own csv.Error here
+    with pytest.raises(InputError, match=r"cr\.csv: is not a readable CSV file \(a stray line break"):
+        read_sequence(str(p))
