@@ -277,3 +277,21 @@ def test_update_lines_reproduce_the_unit(kw):
             assert (e.lines[-1].value if e.lines else e.pre["h"].value) == e.h
             for p in e.pre.values():
                 assert set(p.symbols) == {"W_ih", "W_hh", "b_ih", "b_hh"}
+
+
+def test_parameter_symbols_name_each_row():
+    gru = init_cell("gru", 1, 2)
+    assert [gru.symbol("W_hh", r) for r in range(6)] == ["W_hr"] * 2 + ["W_hz"] * 2 + ["W_hn"] * 2
+    assert init_cell("lstm", 1, 2).symbol("b_ih", 7) == "b_io"
+    rnn = init_cell("rnn", 1, 2)
+    assert (rnn.symbol("W_ih", 1), rnn.symbol("b_ih")) == ("W_ih", "b_ih")
+    assert rnn.with_params(b_hh=np.zeros(2), recurrent_bias=False).symbol("b_ih") == "b"
+
+
+def test_the_engine_has_no_import_cycles():
+    grimp = pytest.importorskip("grimp")
+    graph = grimp.build_graph("rnnviz")
+    engine = sorted(m for m in graph.modules if m.startswith("rnnviz.engine"))
+    cycles = [(a, b) for a in engine for b in engine
+              if a < b and graph.chain_exists(a, b) and graph.chain_exists(b, a)]
+    assert not cycles

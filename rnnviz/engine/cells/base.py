@@ -130,6 +130,13 @@ class Cell:
         k = self.gates.index(gate)
         return arr[k * H : (k + 1) * H]
 
+    def symbol(self, name: str, row: int = 0) -> str:
+        """How row ``row`` of parameter ``name`` is written: "W_hz" for a GRU's W_hh row in the
+        z block, "W_hh" for an RNN's, "b" for a single-bias RNN's b_ih."""
+        gates = self.gates
+        gate = gates[row // self.hidden_size] if gates else "h"
+        return kind_of(self.kind).param_symbols(self, gate)[name]
+
     def spectral_radius(self) -> float:
         """ρ(W_hh) for an RNN; for gated cells the largest ρ among the recurrent gate blocks."""
         H = self.hidden_size
