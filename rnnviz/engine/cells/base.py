@@ -58,6 +58,11 @@ class Cell:
         SimpleRNN, LSTM and reset-before GRU): ``b_hh`` is then all zeros and not counted as
         a parameter.
 
+    Attributes
+    ----------
+    gates : tuple of str
+        The kind's gate names in block order (GRU ``r, z, n``; LSTM ``i, f, g, o``; RNN none).
+
     Notes
     -----
     Each kind's equations head its module: :mod:`.rnn`, :mod:`.gru`, :mod:`.lstm`.
@@ -104,6 +109,8 @@ class Cell:
             object.__setattr__(self, name, arr)
         if not self.recurrent_bias and np.any(self.b_hh != 0):
             raise ValueError("b_hh must be zero for a cell with a single bias (recurrent_bias=False)")
+        # Not a field: the kind's gate names in block order, read on every run's hot path.
+        object.__setattr__(self, "gates", kind.gate_names)
 
     @property
     def hidden_size(self) -> int:
@@ -113,9 +120,6 @@ class Cell:
     def input_size(self) -> int:
         return self.W_ih.shape[1]
 
-    @property
-    def gates(self) -> tuple[str, ...]:
-        return kind_of(self.kind).gate_names
 
     @property
     def n_params(self) -> int:

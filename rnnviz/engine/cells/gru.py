@@ -102,6 +102,7 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
 @dataclass(frozen=True, eq=False)
 class Coeffs:
     cell: object
+    H: int
     Z: np.ndarray  # (T, 3H) coefficients of W_hh dh (see the module notes)
     zn: np.ndarray  # (T, H) (1 − z) ⊙ tanh'(n) = ∂h'/∂a_n, the coefficient of W_in dx
     z: np.ndarray  # (T, H) multiplies dh directly
@@ -120,14 +121,14 @@ def tangent_coeffs(rec: LayerRecord) -> Coeffs:
     zn = (1.0 - z) * sn  # ∂h'/∂a_n
     if cell.reset_after:
         Z = np.concatenate([sr * rec.hn * zn, sz * (hprev - n), r * zn], axis=1)
-        return Coeffs(cell, Z, zn, z, None, W_ih, W_hh)
+        return Coeffs(cell, cell.hidden_size, Z, zn, z, None, W_ih, W_hh)
     Z = np.concatenate([sr * hprev, sz * (hprev - n), zn], axis=1)
-    return Coeffs(cell, Z, zn, z, r, W_ih, W_hh)
+    return Coeffs(cell, cell.hidden_size, Z, zn, z, r, W_ih, W_hh)
 
 
 def jvp(k: Coeffs, t: int, dx, dh, dc=None):
     """(dh', None) after step t from (dx, dh); (H, K) columns, None meaning zero."""
-    H = k.cell.hidden_size
+    H = k.H
     Zt = k.Z[t][:, None]
     zn = k.zn[t][:, None]
     if not k.cell.reset_after:
@@ -182,7 +183,7 @@ def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_t
     ``dh`` is in row layout, (K, H) or (H,); the algebra of :func:`jvp`, unrolled with
     preallocated buffers, since this loop is what the influence costs.
     """
-    H = k.cell.hidden_size
+    H = k.H
     Z, keep, W = k.Z, k.z, k.W_hh
     A = np.empty(dh.shape[:-1] + (W.shape[0],), dh.dtype)
     mul, add, matmul, vdot = np.multiply, np.add, np.matmul, np.vdot
@@ -229,7 +230,7 @@ def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_t
 def vjp(k: Coeffs, t: int, gh, gc=None, full: bool = False) -> Adjoint:
     """Step t backwards: ``gh`` (K, H) is ∂L/∂h_{t+1}; returns ∂L/∂h_t and, with ``full``,
     the projections' cotangents (reset_before: ``a_hh``'s n block is that of W_hn (r ⊙ h) + b_hn)."""
-    H = k.cell.hidden_size
+    H = k.H
     Zt = k.Z[t]
     if k.cell.reset_after:
         a_hh = np.tile(gh, 3) * Zt

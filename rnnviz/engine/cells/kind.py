@@ -200,10 +200,10 @@ class CellKind:
     label_of: Callable
     param_symbols: Callable
     repr_options: Callable
+    gate_names: tuple = field(init=False)  # ("r", "z", "n"): the gates' names, in block order
 
-    @property
-    def gate_names(self) -> tuple[str, ...]:
-        return tuple(g.name for g in self.gates)
+    def __post_init__(self):
+        object.__setattr__(self, "gate_names", tuple(g.name for g in self.gates))
 
     def gate(self, name: str) -> GateInfo:
         for g in self.gates:

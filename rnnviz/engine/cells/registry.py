@@ -33,7 +33,7 @@ def kind_names() -> str:
 
 def kind_of(x) -> CellKind:
     """The :class:`CellKind` of a Cell, a Stack (its last layer), a Choice or a kind name."""
-    name = x if isinstance(x, str) else x.kind
+    name = getattr(x, "kind", x)
     try:
         return CELL_KINDS[name]
     except KeyError:
