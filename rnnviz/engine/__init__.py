@@ -1,6 +1,7 @@
 """rnnviz's cell engine: pure NumPy, no Qt.
 
-    from rnnviz.engine import load_weights, run
+    from rnnviz.engine import run
+    from rnnviz.io import load_weights     # file formats live one layer up, in rnnviz.io
     cell = load_weights("model.pt")        # or .npz / .safetensors / .keras / .weights.h5
     trace = run(cell, xs, influence=True)  # xs: (T, D)
     trace.h, trace.c, trace.gates["z"], trace.influence
@@ -49,19 +50,9 @@ __all__ = [
     "init_cell",
     "initial_state",
     "kind_of",
-    "load_weights",
     "perturbation",
     "run",
-    "save_weights",
     "seed_example",
     "step",
 ]
 
-
-def __getattr__(name):
-    # weights.py is written alongside; import lazily so h5py/safetensors load only when used.
-    if name in ("load_weights", "save_weights"):
-        from . import weights
-
-        return getattr(weights, name)
-    raise AttributeError(name)

@@ -150,7 +150,7 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
     """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _application()
-    from ..engine.atomic import atomic_write
+    from ..io.atomic import atomic_write
     from .controller import Controller
     from .lessons import load_lesson
     from .main_window import MainWindow

@@ -637,6 +637,7 @@ class ControlPanel(QtWidgets.QWidget):
         for spin in (self.hiddenSpin, self.inputSpin, self.seedSpin):
             spin.setEnabled(not name)
         self._entryKey = None  # the same shape may now hold different weights
+        self._syncEntries(c.settings)  # even when the settings compare equal to the old ones
 
     def _onLayer(self, layer: int) -> None:
         n = self.layerCombo.count()

@@ -204,7 +204,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         A bad file gets a dialog naming it and the problem; the session stays as it was.
         """
-        from ..engine.inputs import read_sequence
+        from ..io.sequences import read_sequence
         from ..core.model import LIMITS
 
         c = self.controller
@@ -237,7 +237,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Write the active model, as every slider has made it, in PyTorch naming (atomically)."""
         import warnings
 
-        from ..engine import save_weights
+        from ..io.weights import save_weights
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

@@ -237,7 +237,7 @@ def test_seed_example_has_eight_sliders_and_the_documents_numbers(window):
 
 
 def test_export_weights_round_trip(window, tmp_path):
-    from rnnviz.engine import load_weights
+    from rnnviz.io import load_weights
 
     c = window.controller
     c.update(cell="gru", hidden_size=4, recurrent_scale=1.5)

@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .errors import InputError
+from ..engine.errors import InputError
 
 __all__ = ["read_sequence"]
 
