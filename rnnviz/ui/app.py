@@ -129,8 +129,8 @@ def _report_first_paint(window, t0: float) -> None:
                                                      QtWidgets.QApplication.quit()))
             return False
 
-    window._firstPaint = FirstPaint(window)
-    window.installEventFilter(window._firstPaint)
+    # parented to the window, which keeps it (and its Python side) alive
+    window.installEventFilter(FirstPaint(window))
 
 
 CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "lstm", "compare": "compare"}

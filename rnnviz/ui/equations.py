@@ -17,25 +17,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..engine.explain import equations, explain, symbol
 from . import theme
+from .panels import Panel
 
-#: Text colours of the gates, the same in the symbolic and the numeric equations. Okabe–Ito
-#: hues darkened to read as text on white: the gates that let the new in (z, i) blue, the
-#: gates that erase (r, f) vermillion, the candidates (n, g) green, the output gate purple.
-GATE_COLOURS = {
-    "r": "#C24E00",
-    "z": "#0060A0",
-    "n": "#007A5A",
-    "i": "#0060A0",
-    "f": "#C24E00",
-    "g": "#007A5A",
-    "o": "#A4427F",
-}
-MUTED = "#5A5A5A"
 #: Write out every product w·x and w·h when D + H is at most this (D = 1 with H ≤ 4: the seed example).
 MAX_PRODUCT_TERMS = 5
 #: Point size of the numbers; the panel shrinks it (down to MIN_PT) until everything fits.
-BODY_PT = theme.FONT_PT + 4
-MIN_PT = theme.FONT_PT - 1
+#: (At font scale 1; a theme scales BODY_PT, never MIN_PT.) Gate colours and the muted text
+#: colour come from the theme the panel is handed (``theme.gate_colour``, ``theme.muted``).
+BODY_PT = theme.LIGHT.pt(theme.BASE_FONT_PT + 4)
+MIN_PT = theme.BASE_FONT_PT - 1
 
 #: Render at most this often while steps arrive quickly (≈ 15 per second).
 MIN_INTERVAL_MS = 66
@@ -129,14 +119,14 @@ def num(v: float, col: str | None = None, paren: bool = False, bold: bool = Fals
 _SUBSCRIPT = re.compile(r"([A-Za-z]+)_(\{[^}]*\}|[A-Za-z0-9]+)")
 
 
-def rich(line: str, gates) -> Frag:
+def rich(line: str, gates, look: theme.Theme = theme.LIGHT) -> Frag:
     """One plain-text equation from :func:`equations` as HTML: subscripts, coloured gates."""
     out, pos = Frag(), 0
     for m in _SUBSCRIPT.finditer(line):
         base, s = m.group(1), m.group(2).strip("{}")
         frag = sub(base, s)
         if base in gates and s == "t":
-            frag = colour(frag, GATE_COLOURS[base], bold=True)
+            frag = colour(frag, look.gate_colour(base), bold=True)
         out, pos = out + line[pos : m.start()] + frag, m.end()
     return out + line[pos:]
 
@@ -150,7 +140,7 @@ class Row:
         self.lhs, self.rhs, self.muted, self.gap = lhs, rhs, muted, gap
 
 
-class EquationPanel(QtWidgets.QWidget):
+class EquationPanel(Panel, QtWidgets.QWidget):
     """Equations of the active cell and, for the selected unit at the current step, its numbers.
 
     In Compare mode a tab bar chooses which cell's equations are shown (the GRU at first). The
@@ -167,10 +157,11 @@ class EquationPanel(QtWidgets.QWidget):
         self._exact = ""  # tooltip: the unit's values in full precision
         self._dirty = True
         self._fit: tuple | None = None  # (signature, point size, general equations?, symbols?)
+        self._bodyPt = BODY_PT  # the largest size the fitter tries, at the theme's scale
 
         self._tabs = QtWidgets.QTabBar(self)
         self._tabs.setExpanding(False)
-        self._tabs.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+        self._tabs.setFont(theme.font(self.look.font_pt + 1, bold=True))
         self._tabs.setVisible(False)
         self._tabs.currentChanged.connect(self._onTab)
 
@@ -180,11 +171,11 @@ class EquationPanel(QtWidgets.QWidget):
         # Never take the keyboard: arrows, Home/End and space step the network window-wide.
         self._view.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self._view.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._view.setFont(theme.font(BODY_PT))
+        self._view.setFont(theme.font(self._bodyPt))
         self._view.document().setDocumentMargin(8)
         pal = self._view.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(theme.BACKGROUND))
-        pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(theme.FOREGROUND))
+        pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(self.look.background))
+        pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(self.look.foreground))
         self._view.setPalette(pal)
         self._probe = QtGui.QTextDocument(self)  # measures candidate sizes off screen
         self._probe.setDocumentMargin(self._view.document().documentMargin())
@@ -227,7 +218,7 @@ class EquationPanel(QtWidgets.QWidget):
     def pointSize(self) -> int:
         """Point size of the numbers after fitting."""
         self._flush()
-        return self._fit[1] if self._fit else BODY_PT
+        return self._fit[1] if self._fit else self._bodyPt
 
     def showsGeneralEquations(self) -> bool:
         """False when the panel was too small and dropped the cell's general equations."""
@@ -257,19 +248,18 @@ class EquationPanel(QtWidgets.QWidget):
             self._tabs.setCurrentIndex(self._keys.index(key))
         self._schedule()
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): text colours that read on its
-        background and fonts at its scale; the content is rendered again."""
-        global MUTED, BODY_PT, MIN_PT
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        t = theme.current()
-        GATE_COLOURS.update(t.gate_colours)
-        MUTED = t.muted
+    def settle(self) -> None:
+        self._flush()
+
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: text colours that read on its background and fonts at its
+        scale; the content is rendered again."""
+        super().setTheme(look)
+        t = look
         # larger text when there is room; the fitter may still shrink to the usual minimum
-        BODY_PT, MIN_PT = t.pt(theme.BASE_FONT_PT + 4), theme.BASE_FONT_PT - 1
-        self._tabs.setFont(theme.font(theme.FONT_PT + 1, bold=True))
-        self._view.setFont(theme.font(BODY_PT))
+        self._bodyPt = t.pt(theme.BASE_FONT_PT + 4)
+        self._tabs.setFont(theme.font(t.font_pt + 1, bold=True))
+        self._view.setFont(theme.font(self._bodyPt))
         pal = self._view.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(t.background))
         pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(t.foreground))
@@ -289,7 +279,7 @@ class EquationPanel(QtWidgets.QWidget):
             if len(cells) > 1:
                 for k, cr in enumerate(cells):
                     self._tabs.addTab(cr.label)
-                    self._tabs.setTabTextColor(k, QtGui.QColor(theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)))
+                    self._tabs.setTabTextColor(k, QtGui.QColor(self.look.cell_colour(cr.key, self.look.foreground)))
                     self._tabs.setTabToolTip(k, f"Show the {cr.label} equations")
                 if self._key in keys:
                     self._tabs.setCurrentIndex(keys.index(self._key))
@@ -341,16 +331,17 @@ class EquationPanel(QtWidgets.QWidget):
         signature, parts = content
         vp = self._view.viewport().size()
         if not self.isVisible() or vp.width() < 50 or vp.height() < 50:
-            return _render(parts, BODY_PT, True, True)
+            return _render(parts, self._bodyPt, True, True, self.look)
         signature = signature + (vp.width(), vp.height())
         if self._fit is not None and self._fit[0] == signature:
-            return _render(parts, *self._fit[1:])
+            return _render(parts, *self._fit[1:], self.look)
         self._probe.setTextWidth(vp.width())
-        candidates = [(pt, True, True) for pt in range(BODY_PT, 12, -1)]
-        candidates += [(pt, False, True) for pt in range(BODY_PT, 11, -1)]
-        candidates += [(pt, False, False) for pt in range(BODY_PT, MIN_PT - 1, -1)]
+        body = self._bodyPt
+        candidates = [(pt, True, True) for pt in range(body, 12, -1)]
+        candidates += [(pt, False, True) for pt in range(body, 11, -1)]
+        candidates += [(pt, False, False) for pt in range(body, MIN_PT - 1, -1)]
         for choice in candidates:
-            frag = _render(parts, *choice)
+            frag = _render(parts, *choice, self.look)
             self._probe.setDefaultFont(theme.font(choice[0]))
             self._probe.setHtml(frag.h)
             # some slack: numbers change length from step to step
@@ -388,9 +379,9 @@ class EquationPanel(QtWidgets.QWidget):
         note = None
         if e.layer > 0:
             note = Frag("The input ") + sub("x", "t") + f" of this layer is layer {e.layer}'s " + sub("h", "t") + "."
-        general = [_split_eq(rich(line, cell.gates)) for line in equations(cell)]
-        parts = dict(head=head, head_colour=theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND), note=note,
-                     general=general, numbers=_numbers(e, cell, small))
+        general = [_split_eq(rich(line, cell.gates, self.look), self.look) for line in equations(cell)]
+        parts = dict(head=head, head_colour=self.look.cell_colour(cr.key, self.look.foreground), note=note,
+                     general=general, numbers=_numbers(e, cell, small, self.look))
         signature = (cr.key, cell.kind, cell.reset_after, cell.recurrent_bias, small, e.n_layers,
                      e.x.size <= 4, e.h_prev.size <= 4, len(self._keys))
         return signature, parts
@@ -408,13 +399,13 @@ def _exact_values(e) -> str:
     return "\n".join(lines)
 
 
-def _split_eq(frag: Frag) -> Row:
+def _split_eq(frag: Frag, look: theme.Theme) -> Row:
     lp, rp = frag.p.split(" = ", 1)
     lh, rh = frag.h.split(" = ", 1)
-    return Row(colour(Frag(lp, lh), MUTED), Frag(rp, rh), muted=True)
+    return Row(colour(Frag(lp, lh), look.muted), Frag(rp, rh), muted=True)
 
 
-def _render(parts, pt: int, general: bool, symbolic: bool) -> Frag:
+def _render(parts, pt: int, general: bool, symbolic: bool, look: theme.Theme) -> Frag:
     """The whole panel as one Frag at body size ``pt``; ``general`` adds the cell's equations,
     ``symbolic`` the unit's equations in symbols above its numbers."""
     head = parts["head"]
@@ -422,10 +413,10 @@ def _render(parts, pt: int, general: bool, symbolic: bool) -> Frag:
                             f' margin:0">{_html.escape(head)}</p>')
     if parts["note"] is not None:
         note = parts["note"]
-        out = out + Frag(note.p + "\n", f'<p style="font-size:{max(pt - 3, MIN_PT)}pt; color:{MUTED};'
+        out = out + Frag(note.p + "\n", f'<p style="font-size:{max(pt - 3, MIN_PT)}pt; color:{look.muted};'
                                         f' margin:0">{note.h}</p>')
     if general:
-        out = out + _table(parts["general"], max(pt - 2, MIN_PT))
+        out = out + _table(parts["general"], max(pt - 2, MIN_PT), look)
         out = out + Frag("\n", "<hr/>")
     rows = parts["numbers"]
     if not symbolic:  # the first numeric line of each equation takes over its name
@@ -438,32 +429,32 @@ def _render(parts, pt: int, general: bool, symbolic: bool) -> Frag:
                 pending = None
             else:
                 rows.append(r)
-    return out + _table(rows, pt)
+    return out + _table(rows, pt, look)
 
 
-def _table(rows, pt: int) -> Frag:
+def _table(rows, pt: int, look: theme.Theme) -> Frag:
     plain = "".join(f"{r.lhs.p} = {r.rhs.p}\n" if r.lhs else f"    = {r.rhs.p}\n" for r in rows)
     gap = max(pt // 2, 4)
     cells = []
     for r in rows:
         td = f' style="padding-top:{gap}px"' if r.gap else ""
-        rhs = f'<span style="color:{MUTED}">{r.rhs.h}</span>' if r.muted else r.rhs.h
+        rhs = f'<span style="color:{look.muted}">{r.rhs.h}</span>' if r.muted else r.rhs.h
         cells.append(f'<tr><td align="right"{td}>{r.lhs.h}</td><td align="center"{td}>&nbsp;=&nbsp;</td>'
                      f'<td{td}>{rhs}</td></tr>')
     return Frag(plain, f'<table cellspacing="0" cellpadding="1" style="font-size:{pt}pt; margin-top:4px;'
                        f' margin-bottom:4px">{"".join(cells)}</table>')
 
 
-def _numbers(e, cell, small: bool) -> list[Row]:
+def _numbers(e, cell, small: bool, look: theme.Theme) -> list[Row]:
     """The selected unit's equations: each as symbols, then (small cells) products, then values."""
     u, s, p = e.unit, str(e.t + 1), str(e.t)
     rows = []
 
     def gsym(g, step=s):
-        return colour(sub(g, step) + f"[{u}]", GATE_COLOURS.get(g), bold=True)
+        return colour(sub(g, step) + f"[{u}]", look.gate_colour(g), bold=True)
 
     def gval(g, v, paren=True):
-        return num(v, GATE_COLOURS.get(g), paren=paren)
+        return num(v, look.gate_colour(g), paren=paren)
 
     # the inputs, so every product below can be traced back to them
     if e.x.size <= 4:
@@ -473,12 +464,12 @@ def _numbers(e, cell, small: bool) -> list[Row]:
 
     for g, pre in e.pre.items():
         act = symbol(pre.activation)
-        sym, prod, val = _terms(e, cell, g, pre, gsym, gval, small)
+        sym, prod, val = _terms(e, cell, g, pre, gsym, gval, small, look)
         if cell.kind == "rnn":
             lhs = colour(sub("h", s) + f"[{u}]", None, bold=True)
             result = num(pre.value, bold=True)
         else:
-            lhs, result = gsym(g), num(pre.value, GATE_COLOURS[g], bold=True)
+            lhs, result = gsym(g), num(pre.value, look.gate_colour(g), bold=True)
         # non-breaking spaces inside "σ( " and " )" keep the brackets on their terms' line
         opening, closing = Frag(f"{act}( ", f"{act}(&nbsp;"), Frag(" )", "&nbsp;)")
         rows.append(Row(lhs, opening + join(sym, " + ") + closing, muted=True, gap=bool(rows)))
@@ -515,7 +506,7 @@ def _vector(v) -> Frag:
     return Frag("(") + join([num(x) for x in v], ", ") + ")"
 
 
-def _terms(e, cell, g, pre, gsym, gval, small):
+def _terms(e, cell, g, pre, gsym, gval, small, look):
     """One pre-activation's terms three ways: symbols, written-out products (small cells only,
     else None), values."""
     u, s, p = e.unit, str(e.t + 1), str(e.t)
@@ -554,7 +545,7 @@ def _terms(e, cell, g, pre, gsym, gval, small):
                 [x_val, b_val, rec([num(pre.Wh, paren=True)])])
 
     if e.r_all is not None and g == "n":  # GRU candidate, reset before: W_hn (r ⊙ h) + b_hn
-        r_vec = colour(sub("r", s), GATE_COLOURS["r"], bold=True)
+        r_vec = colour(sub("r", s), look.gate_colour("r"), bold=True)
         h_sym = sub("W", w_h) + f"[{u}]·(" + r_vec + " ⊙ " + sub("h", p) + ")"
         h_prod = products(pre.W_h, e.h_prev, resets=e.r_all)
     else:

@@ -21,7 +21,9 @@
 Every file is written atomically (:func:`rnnviz.io.atomic.atomic_write`): a failed or
 cancelled export leaves the previous file, if any, untouched.
 
-``install(window)`` adds File ▸ Export and stores the :class:`Exporter` as ``window.exporter``.
+The main window creates one :class:`Exporter` (``window.exporter``); File ▸ Export's entries are
+declared in :mod:`rnnviz.ui.actions`, with one submenu per panel of :mod:`rnnviz.ui.panels` that
+declares an export name (:func:`targets`).
 """
 
 from __future__ import annotations
@@ -38,14 +40,6 @@ from ..io.atomic import Cancelled, atomic_write
 from ..io.gif import default_step_range, gif_duration_ms, write_gif
 from ..io.trace import trace_to_csv, trace_to_npz
 
-#: (attribute of MainWindow, menu label, file-name stem); None means the whole window.
-TARGETS = (
-    (None, "Window", "window"),
-    ("statePanel", "Hidden state panel", "state"),
-    ("gatePanel", "Gates panel", "gates"),
-    ("fadingPanel", "Fading-of-x₁ panel", "fading"),
-    ("equationPanel", "Equations panel", "equations"),
-)
 PNG_SCALES = (1, 2, 3)
 #: Largest width or height of an exported picture or GIF frame, in pixels.
 MAX_PIXELS = 10_000
@@ -53,8 +47,17 @@ MAX_PIXELS = 10_000
 DEFAULT_GIF_WIDTH = 1200
 
 
-def target_widget(window, attr: str | None) -> QtWidgets.QWidget:
-    return window if attr is None else getattr(window, attr)
+def targets() -> list[tuple[str | None, str, str]]:
+    """What can be exported as a picture: (panel id, label, file-name stem); the id None is the
+    whole window, then every registered panel that declares an export name."""
+    from .panels import exportable_panels
+
+    return [(None, "Window", "window")] + [(s.id, s.title, s.export) for s in exportable_panels()]
+
+
+def target_widget(window, panel_id: str | None) -> QtWidgets.QWidget:
+    """The window itself (``None``) or its registered panel ``panel_id``."""
+    return window if panel_id is None else window.panels[panel_id]
 
 
 def scaled_size(widget: QtWidgets.QWidget, scale: float | None = None, width: int | None = None) -> QtCore.QSize:
@@ -324,10 +327,12 @@ def _settle(widget: QtWidgets.QWidget) -> None:
     app = QtWidgets.QApplication.instance()
     if app is not None:
         app.processEvents()
+    from .main_window import MainWindow
+
     window = widget.window()
-    eq = getattr(window, "equationPanel", None)
-    if eq is not None and hasattr(eq, "text"):
-        eq.text()  # flushes its throttled re-render of the current step
+    if isinstance(window, MainWindow):
+        for panel in window.panels.values():
+            panel.settle()  # e.g. the equations' throttled re-render of the current step
 
 
 # ---------------------------------------------------------------------- animation
@@ -474,7 +479,7 @@ class GifOptionsDialog(QtWidgets.QDialog):
         c = window.controller
         T = c.settings.T
         self.what = QtWidgets.QComboBox()
-        for attr, label, _stem in TARGETS:
+        for attr, label, _stem in targets():
             self.what.addItem(label, attr)
         self.first = QtWidgets.QSpinBox()
         self.last = QtWidgets.QSpinBox()
@@ -530,7 +535,8 @@ class GifOptionsDialog(QtWidgets.QDialog):
 
 # ---------------------------------------------------------------------- menus
 class Exporter(QtCore.QObject):
-    """The File ▸ Export actions of one main window."""
+    """What File ▸ Export does for one main window (its menu entries are declared in
+    :mod:`rnnviz.ui.actions`, one submenu per registered panel)."""
 
     #: emitted with the path after every successful export
     exported = QtCore.Signal(str)
@@ -539,26 +545,8 @@ class Exporter(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.folder = ""
-        self.menu: QtWidgets.QMenu | None = None
         self.dialog: QtWidgets.QDialog | None = None  # the options dialog that is open, if any
         self.progress: QtWidgets.QProgressDialog | None = None
-
-    # -- menu
-    def buildMenu(self, parent_menu: QtWidgets.QMenu | None = None) -> QtWidgets.QMenu:
-        menu = QtWidgets.QMenu("&Export", parent_menu)
-        menu.addAction("Window as &PNG…", lambda: self.askPng(None))
-        menu.addAction("Window as &SVG…", lambda: self.askSvg(None))
-        for attr, label, _stem in TARGETS[1:]:
-            sub = menu.addMenu(label)
-            sub.addAction("as PNG…", lambda a=attr: self.askPng(a))
-            sub.addAction("as SVG…", lambda a=attr: self.askSvg(a))
-        menu.addSeparator()
-        menu.addAction("Trace as &CSV…", self.askCsv)
-        menu.addAction("Trace as &NPZ…", self.askNpz)
-        menu.addSeparator()
-        menu.addAction("&Animation as GIF…", self.askGif)
-        self.menu = menu
-        return menu
 
     # -- the user-facing steps: options dialog → file dialog → write
     def askPng(self, attr: str | None) -> None:
@@ -644,7 +632,7 @@ class Exporter(QtCore.QObject):
 
     # -- helpers
     def _target(self, attr):
-        for a, label, stem in TARGETS:
+        for a, label, stem in targets():
             if a == attr:
                 return target_widget(self.window, a), label, stem
         raise KeyError(attr)
@@ -705,42 +693,7 @@ class Exporter(QtCore.QObject):
         return True
 
 
-def _menu(window, title: str) -> QtWidgets.QMenu:
-    """The menu bar's menu called ``title`` (mnemonics ignored), created if missing."""
-    bare = title.replace("&", "")
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == bare:
-            return action.menu()
-    return window.menuBar().addMenu(title)
-
-
-def install(window) -> "Exporter":
-    """Add File ▸ Export to ``window`` (above Quit) and store the Exporter as ``window.exporter``.
-
-    Calling it again on the same window does nothing more.
-    """
-    if isinstance(getattr(window, "exporter", None), Exporter):
-        return window.exporter
-    exporter = Exporter(window)
-    file = _menu(window, "&File")
-    menu = exporter.buildMenu(file)
-    actions = file.actions()
-    quit_ = next((a for a in actions if a.text().replace("&", "").startswith("Quit")), None)
-    anchor = None
-    if quit_ is not None:
-        i = actions.index(quit_)
-        anchor = actions[i - 1] if i > 0 and actions[i - 1].isSeparator() else quit_
-    if anchor is None:
-        file.addMenu(menu)
-    else:
-        file.insertMenu(anchor, menu)
-        if not anchor.isSeparator():
-            file.insertSeparator(anchor)
-    window.exporter = exporter
-    return exporter
-
-
 __all__ = [
-    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "install", "portable_svg", "render_image",
-    "svg_bytes", "trace_to_csv", "trace_to_npz",
+    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "portable_svg", "render_image",
+    "svg_bytes", "target_widget", "targets", "trace_to_csv", "trace_to_npz",
 ]

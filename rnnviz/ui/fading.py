@@ -23,6 +23,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
+from .panels import Panel
 
 #: The chain is white at this many decades below step 1 (4: white at 0.01 % of x₁ left).
 CHAIN_DECADES = 4.0
@@ -121,12 +122,13 @@ def _rgb(colour) -> np.ndarray:
     return np.array([c.red(), c.green(), c.blue()], dtype=np.float64)
 
 
-def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
-    """(T,) uint32 ARGB colours: white → theme.NAVY by :func:`chain_shade`; NaN in the overflow fill."""
+def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES, navy: tuple = theme.LIGHT.navy) -> np.ndarray:
+    """(T,) uint32 ARGB colours: white → ``navy`` (the theme's) by :func:`chain_shade`; NaN in
+    the overflow fill."""
     a = chain_shade(ratio, decades)
     bad = np.isnan(a)
     a = np.where(bad, 0.0, a)[:, None]
-    rgb = 255.0 + a * (_rgb(theme.NAVY) - 255.0)
+    rgb = 255.0 + a * (_rgb(tuple(navy)) - 255.0)
     rgb[bad] = _rgb(NONFINITE_FILL)
     rgb = np.rint(rgb).astype(np.uint32)
     return (np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
@@ -177,7 +179,7 @@ class ChainRow:
         return short_label(self.label)
 
     @classmethod
-    def build(cls, cr) -> "ChainRow":
+    def build(cls, cr, look: theme.Theme) -> "ChainRow":
         infl = np.asarray(cr.trace.influence, dtype=np.float64)
         bad = ~np.isfinite(infl)
         nf = cr.trace.nonfinite
@@ -190,10 +192,10 @@ class ChainRow:
             ratio = np.where(infl == 0, 0.0, infl / i0)
         ratio[bad] = np.nan
         grew = np.nan_to_num(ratio, nan=0.0) > 1.0 + 1e-12
-        argb = chain_argb(ratio)
+        argb = chain_argb(ratio, navy=look.navy)
         warn = np.where(grew, np.uint32(0xFF000000) | np.uint32(QtGui.QColor(GREW_MARK).rgb() & 0xFFFFFF),
                         np.uint32(0)).astype(np.uint32)
-        return cls(cr.key, cr.label, theme.CELL_COLOURS.get(cr.key, theme.CELL_COLOURS["loaded"]), infl,
+        return cls(cr.key, cr.label, look.cell_colour(cr.key, look.cell_colour("loaded")), infl,
                    ratio, grew, bad, overflow_from, _image(argb), _image(warn), _runs(bad), chain_shade(ratio), argb)
 
 
@@ -212,6 +214,7 @@ class ChainView(QtWidgets.QWidget):
 
     TOP = 4
     LEGEND_H = 40
+    look = theme.LIGHT  # the theme FadingPanel hands it (setTheme)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -222,10 +225,22 @@ class ChainView(QtWidgets.QWidget):
         self._n = 0
         self._current = -1
         self._span_fn = None
-        self._font = theme.font(theme.FONT_PT - 1)
-        self._label_font = theme.font(theme.FONT_PT, bold=True)
-        self._small = theme.font(theme.AXIS_PT - 1)
+        self._legend_key = None
+        self._setFonts(self.look)
         self._relayout()
+
+    def setTheme(self, look: theme.Theme) -> None:
+        self.look = look
+        self._setFonts(look)
+        self._legend_key = None  # the cached legend picture has the old colours
+        self.update()
+
+    def _setFonts(self, look: theme.Theme) -> None:
+        # the chain's rows and legend have fixed sizes: its fonts grow at most 1.2×
+        k = min(look.font_scale, 1.2)
+        self._font = theme.font(round((theme.BASE_FONT_PT - 1) * k))
+        self._small = theme.font(theme.BASE_AXIS_PT - 1)  # legend ticks 1.2× larger collide
+        self._label_font = theme.font(round(theme.BASE_FONT_PT * k), bold=True)
 
     # geometry --------------------------------------------------------
     def _metrics(self):
@@ -348,9 +363,9 @@ class ChainView(QtWidgets.QWidget):
     def paintEvent(self, _ev) -> None:
         p = QtGui.QPainter(self)
         try:
-            p.fillRect(self.rect(), QtGui.QColor(theme.BACKGROUND))
+            p.fillRect(self.rect(), QtGui.QColor(self.look.background))
             if not self._rows or self._T == 0:
-                p.setPen(QtGui.QColor(theme.FOREGROUND))
+                p.setPen(QtGui.QColor(self.look.foreground))
                 p.setFont(self._font)
                 p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, "waiting for the first run…")
                 return
@@ -382,7 +397,7 @@ class ChainView(QtWidgets.QWidget):
         w = min(pitch - gap, 90.0)  # a few steps: boxes, not slabs
         gap = pitch - w
         y, h = rect.top(), rect.height()
-        navy = QtGui.QColor(*theme.NAVY)
+        navy = QtGui.QColor(*self.look.navy)
         outline = QtGui.QPen(navy.darker(110), 1)
         empty = QtGui.QPen(QtGui.QColor(UNREVEALED_PEN), 1, QtCore.Qt.PenStyle.DashLine)
         hatch = QtGui.QBrush(QtGui.QColor(NONFINITE_HATCH), QtCore.Qt.BrushStyle.BDiagPattern)
@@ -408,7 +423,7 @@ class ChainView(QtWidgets.QWidget):
                 if numbers:
                     label = "inf" if row.bad[k] else box_label(row.ratio[k])
                     dark = not row.bad[k] and shade[k] > 0.55
-                    p.setPen(QtGui.QColor("#FFFFFF" if dark else theme.FOREGROUND))
+                    p.setPen(QtGui.QColor("#FFFFFF" if dark else self.look.foreground))
                     p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, label)
             else:
                 p.setPen(empty)
@@ -419,7 +434,7 @@ class ChainView(QtWidgets.QWidget):
                 _arrow(p, QtCore.QPointF(x + w + 1, y + h / 2), QtCore.QPointF(x + w + gap - 1, y + h / 2), 4)
         if 0 <= self._current < self._T:
             x = left + self._current * pitch + gap / 2
-            p.setPen(QtGui.QPen(QtGui.QColor(theme.CURSOR_COLOUR), 3))
+            p.setPen(QtGui.QPen(QtGui.QColor(self.look.cursor), 3))
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.drawRect(QtCore.QRectF(x - 1.5, y - 1.5, w + 3, h + 3))
 
@@ -440,7 +455,7 @@ class ChainView(QtWidgets.QWidget):
                 p.fillRect(QtCore.QRectF(left + a * pitch, y, max((b - a) * pitch, 1.0), h), hatch)
             if row.grew[:n].any():
                 p.drawImage(QtCore.QRectF(left, y - 6, n * pitch, 5), row.grew_image, QtCore.QRectF(0, 0, n, 1))
-            p.setPen(QtGui.QPen(QtGui.QColor(*theme.NAVY), 1))
+            p.setPen(QtGui.QPen(QtGui.QColor(*self.look.navy), 1))
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.drawRect(QtCore.QRectF(left, y, n * pitch, h))
         if x_rev < right - 0.5:
@@ -454,7 +469,7 @@ class ChainView(QtWidgets.QWidget):
         x = left + (self._current + 0.5) * self.pitch()
         top = self.rowRect(0).top() - 4
         bottom = self.rowRect(len(self._rows) - 1).bottom() + 4
-        p.setPen(QtGui.QPen(QtGui.QColor(theme.CURSOR_COLOUR), 2.5))
+        p.setPen(QtGui.QPen(QtGui.QColor(self.look.cursor), 2.5))
         p.drawLine(QtCore.QPointF(x, top), QtCore.QPointF(x, bottom))
 
     def _paintInputs(self, p, left, boxes) -> None:
@@ -487,7 +502,7 @@ class ChainView(QtWidgets.QWidget):
                             text = f"x{sub(k + 1)}"
                             p.drawText(QtCore.QPointF(cx - fm.horizontalAdvance(text) / 2, y1 + fm.ascent() + 1), text)
         cx = left + 0.5 * pitch if boxes else left + min(0.5 * pitch, 3.0)
-        navy = QtGui.QColor(*theme.NAVY)
+        navy = QtGui.QColor(*self.look.navy)
         p.setPen(QtGui.QPen(navy, 2.5))
         _arrow(p, QtCore.QPointF(cx, y1 + 1), QtCore.QPointF(cx, y0), 5)
         p.setFont(self._label_font)
@@ -512,7 +527,7 @@ class ChainView(QtWidgets.QWidget):
         if getattr(self, "_legend_key", None) != key:
             pix = QtGui.QPixmap(int(self.width() * dpr), int(self.LEGEND_H * dpr))
             pix.setDevicePixelRatio(dpr)
-            pix.fill(QtGui.QColor(theme.BACKGROUND))
+            pix.fill(QtGui.QColor(self.look.background))
             q = QtGui.QPainter(pix)
             try:
                 self._drawLegend(q)
@@ -528,7 +543,7 @@ class ChainView(QtWidgets.QWidget):
         small = QtGui.QFontMetricsF(self._small)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         p.setFont(self._font)
-        p.setPen(QtGui.QColor(theme.FOREGROUND))
+        p.setPen(QtGui.QColor(self.look.foreground))
         caption = "x₁ left vs step 1 (log):"
         p.drawText(QtCore.QPointF(x, y + fm.ascent()), caption)
         x += fm.horizontalAdvance(caption) + 10
@@ -536,10 +551,10 @@ class ChainView(QtWidgets.QWidget):
         grad = QtGui.QLinearGradient(x, 0, x + bar_w, 0)
         for s in np.linspace(0.0, 1.0, 9):
             ratio = 10.0 ** (-CHAIN_DECADES * s)
-            grad.setColorAt(float(s), QtGui.QColor.fromRgba(int(chain_argb(np.array([ratio]))[0])))
+            grad.setColorAt(float(s), QtGui.QColor.fromRgba(int(chain_argb(np.array([ratio]), navy=self.look.navy)[0])))
         bar = QtCore.QRectF(x, y + 2, bar_w, bar_h)
         p.fillRect(bar, QtGui.QBrush(grad))
-        p.setPen(QtGui.QPen(QtGui.QColor(theme.FOREGROUND), 1))
+        p.setPen(QtGui.QPen(QtGui.QColor(self.look.foreground), 1))
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         p.drawRect(bar)
         p.setFont(self._small)
@@ -559,7 +574,7 @@ class ChainView(QtWidgets.QWidget):
                 break
             sw = QtCore.QRectF(x, y + 1, 16, 14)
             if kind == "grew":
-                p.fillRect(sw, QtGui.QColor(*theme.NAVY))
+                p.fillRect(sw, QtGui.QColor(*self.look.navy))
                 self._warnTriangle(p, sw.center().x(), sw.top() - 1, 9)
             elif kind == "bad":
                 p.fillRect(sw, QtGui.QColor(NONFINITE_FILL))
@@ -569,7 +584,7 @@ class ChainView(QtWidgets.QWidget):
                 p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
                 p.drawRect(sw)
             p.setFont(self._font)
-            p.setPen(QtGui.QColor(theme.FOREGROUND))
+            p.setPen(QtGui.QColor(self.look.foreground))
             p.drawText(QtCore.QPointF(x + 21, y + fm.ascent()), text)
             x += need
 
@@ -647,7 +662,7 @@ class _Curve:
     reveal: bool = True  # False: always drawn whole (the backward flow is about h_T)
 
 
-class FadingPanel(QtWidgets.QWidget):
+class FadingPanel(Panel, QtWidgets.QWidget):
     """"The fading of x₁": ‖∂h_t/∂x₁‖ on a log scale, and the chain of cells fading from navy.
 
     Curve keys (:meth:`curves`): single mode ``influence``, ``perturbation``, ``backward``;
@@ -672,14 +687,14 @@ class FadingPanel(QtWidgets.QWidget):
 
         self.setAutoFillBackground(True)
         pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(theme.BACKGROUND))
-        pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(theme.FOREGROUND))
+        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(self.look.background))
+        pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(self.look.foreground))
         self.setPalette(pal)
 
         self.title = QtWidgets.QLabel("The fading of x₁")
-        self.title.setFont(theme.font(theme.TITLE_PT, bold=True))
+        self.title.setFont(theme.font(self.look.title_pt, bold=True))
         self.backwardCheck = QtWidgets.QCheckBox(BACKWARD_TEXTS[0])
-        self.backwardCheck.setFont(theme.font(theme.FONT_PT))
+        self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setToolTip(BACKWARD_TEXTS[0] + "\nAlso draw how strongly the last state h_T depends on "
                                       "each earlier state h_t:\nwhat backpropagation through time multiplies together.")
         # the panel may be narrow: never let the long label set its minimum width
@@ -687,18 +702,18 @@ class FadingPanel(QtWidgets.QWidget):
         self.backwardCheck.setChecked(bool(controller.settings.backward))
         self.backwardCheck.clicked.connect(self._onBackwardClicked)
         self.statusLabel = QtWidgets.QLabel()
-        self.statusLabel.setFont(theme.font(theme.FONT_PT))
+        self.statusLabel.setFont(theme.font(self.look.font_pt))
         self.statusLabel.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # one line that never reflows while stepping (the plot must not jump); may clip when narrow
         self.statusLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                        QtWidgets.QSizePolicy.Policy.Preferred)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(theme.BACKGROUND)
+        self.graphics.setBackground(self.look.background)
         self.graphics.ci.layout.setContentsMargins(0, 4, 8, 0)
         self.plot = self.graphics.addPlot(axisItems={"bottom": _StepAxis("bottom")})
         self.plot.setLogMode(x=False, y=True)
-        theme.style_plot(self.plot, left="‖∂hₜ / ∂x₁‖  (log scale)", bottom="step t")
+        theme.style_plot(self.plot, self.look, left="‖∂hₜ / ∂x₁‖  (log scale)", bottom="step t")
         self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # Fixed decade ticks and a light grid of our own: pyqtgraph's log grid (every minor
@@ -712,19 +727,19 @@ class FadingPanel(QtWidgets.QWidget):
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
-        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{theme.FONT_PT - 1}pt",
+        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{self.look.font_pt - 1}pt",
                                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"),
                                           verSpacing=-4)
 
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
-                                      pen=pg.mkPen(theme.CURSOR_COLOUR, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
-                                      hoverPen=pg.mkPen(theme.CURSOR_COLOUR, width=4))
+                                      pen=pg.mkPen(self.look.cursor, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
+                                      hoverPen=pg.mkPen(self.look.cursor, width=4))
         self.cursor.setZValue(5)
         self.cursor.sigDragged.connect(self._onCursorDragged)
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self._markers: list[pg.ScatterPlotItem] = []  # one per cell, moved with setPos
-        self.valueText = pg.TextItem(color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
-        self.valueText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.valueText = pg.TextItem(color=self.look.foreground, fill=pg.mkBrush(255, 255, 255, 200))
+        self.valueText.setFont(theme.font(self.look.font_pt, bold=True))
         self.valueText.setZValue(11)
         self.plot.addItem(self.valueText, ignoreBounds=True)
         self.overflowMarkers = pg.PlotDataItem(pen=None, symbol="t1", symbolSize=16,
@@ -732,12 +747,12 @@ class FadingPanel(QtWidgets.QWidget):
         self.overflowMarkers.setZValue(9)
         self.plot.addItem(self.overflowMarkers)
         self.overflowText = pg.TextItem("overflow", color=NONFINITE_HATCH, anchor=(0, 0.5))
-        self.overflowText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.overflowText.setFont(theme.font(self.look.font_pt, bold=True))
         self.overflowText.setZValue(9)
         self.plot.addItem(self.overflowText, ignoreBounds=True)
-        self.computingText = pg.TextItem("computing…", color=theme.FOREGROUND, anchor=(0.5, 0),
-                                         fill=pg.mkBrush(theme.WARNING_BG))
-        self.computingText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.computingText = pg.TextItem("computing…", color=self.look.foreground, anchor=(0.5, 0),
+                                         fill=pg.mkBrush(self.look.warning_bg))
+        self.computingText.setFont(theme.font(self.look.font_pt, bold=True))
         self.computingText.setZValue(12)
         self.plot.addItem(self.computingText, ignoreBounds=True)
         self.computingText.hide()
@@ -786,40 +801,35 @@ class FadingPanel(QtWidgets.QWidget):
             self.backwardCheck.setText(text)
         super().resizeEvent(ev)
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): colours and fonts of the plot, the
-        header and the chain; curves, legend and chain rebuilt from the current result."""
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        fg, bg = QtGui.QColor(theme.FOREGROUND), QtGui.QColor(theme.BACKGROUND)
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: colours and fonts of the plot, the header and the chain;
+        curves, legend and chain rebuilt from the current result."""
+        super().setTheme(look)
+        fg, bg = QtGui.QColor(self.look.foreground), QtGui.QColor(self.look.background)
         pal = self.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Window, bg)
         pal.setColor(QtGui.QPalette.ColorRole.WindowText, fg)
         self.setPalette(pal)
-        self.title.setFont(theme.font(theme.TITLE_PT, bold=True))
-        self.backwardCheck.setFont(theme.font(theme.FONT_PT))
+        self.title.setFont(theme.font(self.look.title_pt, bold=True))
+        self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
-        self.statusLabel.setFont(theme.font(theme.FONT_PT))
-        self.graphics.setBackground(theme.BACKGROUND)
-        theme.style_plot(self.plot, left=self.plot.getAxis("left").labelText,
+        self.statusLabel.setFont(theme.font(self.look.font_pt))
+        self.graphics.setBackground(self.look.background)
+        theme.style_plot(self.plot, self.look, left=self.plot.getAxis("left").labelText,
                          bottom=self.plot.getAxis("bottom").labelText)
-        self.grid.setPen(pg.mkPen(theme.GRID, width=1))
+        self.grid.setPen(pg.mkPen(self.look.grid, width=1))
         self.legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 215))
-        self.legend.setPen(pg.mkPen(theme.current().border))
+        self.legend.setPen(pg.mkPen(self.look.border))
         self.legend.setLabelTextColor(fg)
-        self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")
+        self.legend.setLabelTextSize(f"{self.look.font_pt - 1}pt")
         self.valueText.setColor(fg)
         self.valueText.fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200)
         self.computingText.setColor(fg)
-        self.computingText.fill = pg.mkBrush(theme.WARNING_BG)
+        self.computingText.fill = pg.mkBrush(self.look.warning_bg)
         for item in (self.valueText, self.overflowText, self.computingText):
-            item.setFont(theme.font(theme.FONT_PT, bold=True))
-        # the chain's rows and legend have fixed sizes: its fonts grow at most 1.2×
-        chain, k = self.chain, min(theme.current().font_scale, 1.2)
-        chain._font = theme.font(round((theme.BASE_FONT_PT - 1) * k))
-        chain._small = theme.font(theme.BASE_AXIS_PT - 1)  # legend ticks 1.2× larger collide
-        chain._label_font = theme.font(round(theme.BASE_FONT_PT * k), bold=True)
-        chain._legend_key = None  # the cached legend picture has the old colours
+            item.setFont(theme.font(self.look.font_pt, bold=True))
+        chain = self.chain
+        chain.setTheme(look)
         self._cell_keys = ()  # curves and markers take the cells' colours when built
         if self._result is not None:
             self._onResult(self._result)
@@ -889,7 +899,7 @@ class FadingPanel(QtWidgets.QWidget):
         self._result = result
         self._T = int(result.T)
         self._x = np.arange(1, self._T + 1, dtype=np.float64)
-        self._rows = [ChainRow.build(cr) for cr in result.cells]
+        self._rows = [ChainRow.build(cr, self.look) for cr in result.cells]
         keys = tuple((cr.key, cr.label) for cr in result.cells)
         if keys != self._cell_keys:
             self._buildItems(result.cells)
@@ -948,12 +958,12 @@ class FadingPanel(QtWidgets.QWidget):
         self._markers = []
         compare = len(cells) > 1
         for cr in cells:
-            colour = theme.CELL_COLOURS.get(cr.key, theme.CELL_COLOURS["loaded"])
+            colour = self.look.cell_colour(cr.key, self.look.cell_colour("loaded"))
             specs = {
                 "influence": (pg.mkPen(colour, width=4), 3),
-                "perturbation": (pg.mkPen(colour if compare else theme.PERTURBATION_COLOUR, width=2.5,
+                "perturbation": (pg.mkPen(colour if compare else self.look.perturbation, width=2.5,
                                           style=QtCore.Qt.PenStyle.DashLine), 4),
-                "backward": (pg.mkPen(colour if compare else theme.BACKWARD_COLOUR, width=3,
+                "backward": (pg.mkPen(colour if compare else self.look.backward, width=3,
                                       style=QtCore.Qt.PenStyle.DotLine), 2),
             }
             for name, (pen, z) in specs.items():

@@ -14,10 +14,10 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.session import Lesson, load_lesson
 from ..io.lessons import lesson_info, list_lessons
-from . import theme
+from . import actions, theme
 from .prefs import recent_files
 
-__all__ = ["LessonPanel", "StartPanel", "install", "lesson_html", "load_lesson", "open_lesson_in_window"]
+__all__ = ["LessonPanel", "StartPanel", "lesson_html", "load_lesson", "open_lesson_in_window"]
 
 LESSON_TITLE_PT = 20
 LESSON_TEXT_PT = 15
@@ -54,7 +54,7 @@ def _colours(look) -> dict:
     """Panel colours for a theme (light or dark): the lesson text and the start page follow it."""
     dark = look.dark
     return dict(
-        text=look.foreground, muted=look.muted, accent=look.cell_colours.get("rnn_tanh", "#0072B2"),
+        text=look.foreground, muted=look.muted, accent=look.cell_colour("rnn_tanh"),
         panel="#23272E" if dark else "#F4F7FB", card="#2A2E35" if dark else "#FFFFFF",
         choice="#30353D" if dark else "#F7F9FC", hover="#38404B" if dark else "#E3EEFA",
         line="#4A505A" if dark else "#D0D7E2", shade="rgba(0, 0, 0, 170)" if dark else "rgba(20, 30, 50, 150)",
@@ -64,7 +64,7 @@ def _colours(look) -> dict:
 class LessonPanel(QtWidgets.QDockWidget):
     """The open lesson's title and explanation in large type, above the views; hidden without a lesson.
 
-    Follows the theme (``applyTheme``, called by presenter mode): dark colours and larger type.
+    Follows the theme the window hands it (``setTheme``): dark colours and larger type.
     """
 
     def __init__(self, session, parent=None):
@@ -83,12 +83,12 @@ class LessonPanel(QtWidgets.QDockWidget):
         self.label.setContentsMargins(14, 8, 14, 8)
         self.setWidget(self.label)
         self.lesson: Lesson | None = None
-        self._look = theme.current()
-        self.applyTheme(self._look)
+        self._look = theme.LIGHT
+        self.setTheme(self._look)
         session.lessonChanged.connect(self.setLesson)
         self.setLesson(session.lesson)
 
-    def applyTheme(self, look) -> None:
+    def setTheme(self, look: theme.Theme) -> None:
         self._look = look
         c = _colours(look)
         self.label.setStyleSheet(f"QLabel {{ background: {c['panel']}; color: {c['text']};"
@@ -196,7 +196,7 @@ class StartPanel(QtWidgets.QFrame):
         super().__init__(window)
         self.setObjectName("startPanel")
         self._window = window
-        self._look = theme.current()
+        self._look = theme.LIGHT
         card = QtWidgets.QFrame(self)
         card.setObjectName("startCard")
         self.card = card
@@ -223,6 +223,7 @@ class StartPanel(QtWidgets.QFrame):
         lay.addLayout(cols, 1)
         buttons = QtWidgets.QHBoxLayout()
         self.openButton = QtWidgets.QPushButton("Open a session file…")
+        self.openButton.setToolTip(actions.describe("session.open"))
         self.dismissButton = QtWidgets.QPushButton("Explore on my own")
         for b in (self.openButton, self.dismissButton):
             b.setMinimumHeight(40)
@@ -238,11 +239,11 @@ class StartPanel(QtWidgets.QFrame):
         esc = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), self)
         esc.setContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
         esc.activated.connect(self.hide)
-        self.applyTheme(self._look)
+        self.setTheme(self._look)
         self.hide()
         window.installEventFilter(self)
 
-    def applyTheme(self, look) -> None:
+    def setTheme(self, look: theme.Theme) -> None:
         self._look = look
         c = _colours(look)
         self.setStyleSheet(f"#startPanel {{ background: {c['shade']}; }}"
@@ -288,7 +289,7 @@ class StartPanel(QtWidgets.QFrame):
             self.recentButtons[p] = b
             self.recentBox.addWidget(b)
         if not files:
-            hint = QtWidgets.QLabel("None yet. File ▸ Save session (Ctrl+S) keeps the exact view —\n"
+            hint = QtWidgets.QLabel(f"None yet. {actions.describe('session.save')} keeps the exact view —\n"
                                     "network, input, step — to open here next time.")
             hint.setFont(theme.font(self._look.pt(12)))
             hint.setStyleSheet(f"color: {_colours(self._look)['muted']}")
@@ -338,29 +339,3 @@ class StartPanel(QtWidgets.QFrame):
             self.hide()
         event.accept()
 
-
-def install(window) -> None:
-    """The lesson panel, the start page and the Lessons menu (called by session.install)."""
-    session = window.session
-    window.lessonPanel = LessonPanel(session, window)
-    window.addDockWidget(QtCore.Qt.DockWidgetArea.TopDockWidgetArea, window.lessonPanel)
-    window.lessonPanel.setLesson(session.lesson)
-    window.startPanel = StartPanel(window)
-    for k, (name, title) in enumerate(list_lessons(), start=1):
-        act = session.lessonsMenu.addAction(f"&{k}  {title}", lambda n=name: session.openLesson(n))
-        act.setToolTip(f"rnnviz --lesson {name}")
-    session.startAction.triggered.connect(window.startPanel.show)
-    view = None
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == "View":
-            view = act.menu()
-    if view is not None:
-        toggle = window.lessonPanel.toggleViewAction()
-        toggle.setText("&Lesson text")
-        view.addSeparator()
-        view.addAction(toggle)
-    session.lessonChanged.connect(window.startPanel.onOpened)
-    session.pathChanged.connect(window.startPanel.onOpened)
-    window.controller.loadedChanged.connect(window.startPanel.onOpened)
-    if QtGui.QGuiApplication.platformName() != "offscreen" and window.controller.loaded is None:
-        window.startPanel.show()

@@ -3,7 +3,7 @@
 The ``.rnnviz`` reader and writer are :mod:`rnnviz.io.session` (no Qt); :mod:`rnnviz.core.session`
 fills in the app's settings. This module adds what talks to the controller (:func:`capture`,
 :func:`apply_session`, which use no widgets: the render command calls them) and the window side,
-:class:`SessionManager`, added by :func:`install`.
+:class:`SessionManager` (``MainWindow.session``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from ..engine import InputError
 
 __all__ = [
     "FILE_FILTER", "MAX_RECENT", "SessionManager", "add_recent", "apply_session", "ask_save", "capture",
-    "install", "is_session_file", "load_session", "open_in_window", "recent_files", "show_in_window",
+    "is_session_file", "load_session", "open_in_window", "recent_files", "show_in_window",
 ]
 
 FILE_FILTER = "rnnviz sessions (*.rnnviz);;All files (*)"
@@ -49,23 +49,6 @@ def apply_session(controller, data: SessionData) -> None:
 
 
 # ====================================================================== the window side
-def install(window) -> "SessionManager":
-    """Add sessions, lessons and the start page to a MainWindow; sets ``window.session``.
-
-    Adds File ▸ Open session… (Ctrl+O; "Open weights…" moves to Ctrl+Shift+O), Open recent,
-    Lessons, Start page, Save session (Ctrl+S), Save session as… (Ctrl+Shift+S), a lesson panel
-    (``window.lessonPanel``) and a start page (``window.startPanel``).
-    """
-    from . import lessons
-
-    existing = getattr(window, "session", None)
-    if isinstance(existing, SessionManager):  # installed already (MainWindow does it itself)
-        return existing
-    window.session = SessionManager(window)
-    lessons.install(window)
-    return window.session
-
-
 def open_in_window(window, path) -> bool:
     """Open a session file in ``window``; on a bad file show a dialog and keep the session."""
     return window.session.open(os.fspath(path))
@@ -145,50 +128,26 @@ class SessionManager(QtCore.QObject):
             sig.connect(self._refresh)
         window.windowTitleChanged.connect(self._fixTitle)
         window.installEventFilter(self)
-        self._buildMenu()
         self._fixTitle(window.windowTitle())
 
     # ------------------------------------------------------------------ menu
-    def _buildMenu(self) -> None:
-        w = self.window
-        file = _menu(w, "&File")
-        first = file.actions()[0] if file.actions() else None
-        for act in file.actions():
-            if act.text().replace("&", "").startswith("Open weights"):
-                act.setShortcut(QtGui.QKeySequence("Ctrl+Shift+O"))
-        self.openAction = QtGui.QAction("&Open session…", w)
-        self.openAction.setShortcut(QtGui.QKeySequence("Ctrl+O"))
-        self.openAction.triggered.connect(self.openDialog)
-        self.recentMenu = QtWidgets.QMenu("Open &recent", w)
-        self.recentMenu.aboutToShow.connect(self._fillRecent)
-        self.lessonsMenu = QtWidgets.QMenu("&Lessons", w)
-        self.startAction = QtGui.QAction("S&tart page", w)
-        self.saveAction = QtGui.QAction("&Save session", w)
-        self.saveAction.setShortcut(QtGui.QKeySequence("Ctrl+S"))
-        self.saveAction.triggered.connect(self.save)
-        self.saveAsAction = QtGui.QAction("Save session &as…", w)
-        self.saveAsAction.setShortcut(QtGui.QKeySequence("Ctrl+Shift+S"))
-        self.saveAsAction.triggered.connect(lambda: self.saveAs())
-        for item in (self.openAction, self.recentMenu, self.lessonsMenu, self.startAction, None,
-                     self.saveAction, self.saveAsAction, None):
-            if item is None:
-                file.insertSeparator(first) if first else file.addSeparator()
-            elif isinstance(item, QtWidgets.QMenu):
-                file.insertMenu(first, item) if first else file.addMenu(item)
-            else:
-                file.insertAction(first, item) if first else file.addAction(item)
-        for act in (self.openAction, self.saveAction, self.saveAsAction):
-            w.addAction(act)  # shortcuts work while the menu bar is hidden (full screen)
-            act.setShortcutContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+    # the window's entries for sessions (declared in rnnviz.ui.actions)
+    openAction = property(lambda self: self.window.action("session.open"))
+    saveAction = property(lambda self: self.window.action("session.save"))
+    saveAsAction = property(lambda self: self.window.action("session.saveAs"))
+    startAction = property(lambda self: self.window.action("session.start"))
+    recentMenu = property(lambda self: self.window.menu("file.recent"))
+    lessonsMenu = property(lambda self: self.window.menu("file.lessons"))
 
-    def _fillRecent(self) -> None:
-        self.recentMenu.clear()
+    def fillRecentMenu(self, menu: QtWidgets.QMenu) -> None:
+        """File ▸ Open recent, filled each time it opens."""
+        menu.clear()
         files = [p for p in recent_files() if os.path.exists(p)]
         for p in files:
-            act = self.recentMenu.addAction(os.path.basename(p), lambda p=p: self.open(p))
+            act = menu.addAction(os.path.basename(p), lambda p=p: self.open(p))
             act.setToolTip(p)
         if not files:
-            self.recentMenu.addAction("(none yet)").setEnabled(False)
+            menu.addAction("(none yet)").setEnabled(False)
 
     # ------------------------------------------------------------------ state
     @property
@@ -347,13 +306,4 @@ class SessionManager(QtCore.QObject):
                     event.acceptProposedAction()
                     return True
         return False
-
-
-def _menu(window, title: str) -> QtWidgets.QMenu:
-    """The menu bar's menu called ``title`` (ampersands ignored), created if missing."""
-    bare = title.replace("&", "")
-    for act in window.menuBar().actions():
-        if act.menu() is not None and act.text().replace("&", "") == bare:
-            return act.menu()
-    return window.menuBar().addMenu(title)
 

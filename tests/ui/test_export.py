@@ -30,7 +30,6 @@ def window(qtbot):
     w.show()
     qtbot.waitExposed(w)
     assert c.waitForIdle()
-    X.install(w)
     yield w
     c.setPlaying(False)
 
@@ -72,7 +71,7 @@ def _array(image: QtGui.QImage) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- menu
-def test_install_adds_the_export_menu_above_quit(window):
+def test_the_export_menu_sits_above_quit(window):
     file = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
     texts = [a.text().replace("&", "") for a in file.actions()]
     assert "Export" in texts and texts.index("Export") < texts.index("Quit")
@@ -80,10 +79,9 @@ def test_install_adds_the_export_menu_above_quit(window):
     labels = [a.text().replace("&", "") for a in export.actions()]
     for label in ("Window as PNG…", "Window as SVG…", "Trace as CSV…", "Trace as NPZ…", "Animation as GIF…"):
         assert label in labels
-    for _attr, label, _stem in X.TARGETS[1:]:
+    for _attr, label, _stem in X.targets()[1:]:
         sub = next(a.menu() for a in export.actions() if a.text() == label)
         assert [a.text() for a in sub.actions()] == ["as PNG…", "as SVG…"]
-    assert X.install(window) is window.exporter  # a second install adds nothing
     assert [a.text() for a in file.actions()].count("&Export") == 1
 
 
@@ -418,7 +416,7 @@ def test_gif_dialog(window, tmp_path, save_as, qtbot):
     window.exporter.askGif()
     dialog = window.exporter.dialog
     assert (dialog.first.value(), dialog.last.value()) == (1, c.settings.T)
-    dialog.what.setCurrentIndex([a for a, _l, _s in X.TARGETS].index("fadingPanel"))
+    dialog.what.setCurrentIndex([a for a, _l, _s in X.targets()].index("fadingPanel"))
     dialog.first.setValue(2)
     dialog.last.setValue(5)
     dialog.widthBox.setValue(500)

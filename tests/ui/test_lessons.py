@@ -22,6 +22,14 @@ import make_lessons  # noqa: E402
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race"]
 
 
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """Recent files go to a private folder (prefs reads RNNVIZ_SETTINGS_DIR); returns its ini file."""
+    folder = tmp_path_factory.mktemp("settings")  # beside tmp_path: tests list what they write there
+    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(folder))
+    return folder / "rnnviz.ini"
+
+
 def run(data: S.SessionData, **changes) -> M.Result:
     """The engine's run of a lesson (optionally with some settings changed), with the slow curves."""
     with np.errstate(all="ignore"):
@@ -70,7 +78,6 @@ def window(qtbot, monkeypatch):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
@@ -184,7 +191,6 @@ def test_start_panel_shows_by_itself_on_a_real_screen(qtbot, monkeypatch):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     w.session.confirmDiscard = False
     w.show()
@@ -200,14 +206,14 @@ def test_panels_follow_the_theme(window):
     look = theme.make("dark", font_scale=1.5)
     panel, start = window.lessonPanel, window.startPanel
     before = panel.label.text()
-    panel.applyTheme(look)
+    panel.setTheme(look)
     assert f"font-size: {look.pt(L.LESSON_TEXT_PT)}pt" in panel.label.text() != before
     assert "#23272E" in panel.label.styleSheet()
     start.show()
-    start.applyTheme(look)
+    start.setTheme(look)
     assert list(start.lessonButtons) == NAMES
     assert f"font-size: {look.pt(15)}pt" in start.lessonButtons["exploding"].label.text()
     assert start.heading.font().pointSize() == look.pt(22)
-    panel.applyTheme(theme.LIGHT)
-    start.applyTheme(theme.LIGHT)
+    panel.setTheme(theme.LIGHT)
+    start.setTheme(theme.LIGHT)
     start.hide()

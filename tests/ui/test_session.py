@@ -21,6 +21,15 @@ PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 
 
 # ---------------------------------------------------------------------------- helpers
+@pytest.fixture(autouse=True)
+def private_settings(tmp_path_factory, monkeypatch):
+    """Recent files go to a private folder (prefs reads RNNVIZ_SETTINGS_DIR), never the user's
+    real settings; returns the ini file written there."""
+    folder = tmp_path_factory.mktemp("settings")  # beside tmp_path: tests list what they write there
+    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(folder))
+    return folder / "rnnviz.ini"
+
+
 def fresh(qapp):
     c = Controller()
     c.recompute()
@@ -186,7 +195,6 @@ def window(qtbot, monkeypatch):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
@@ -222,7 +230,7 @@ def test_menu_and_shortcuts(window):
     assert len(keys) == len(set(keys))
 
 
-def test_save_and_open_through_the_window(window, tmp_path, qtbot, monkeypatch):
+def test_save_and_open_through_the_window(window, tmp_path, qtbot, monkeypatch, private_settings):
     c = window.controller
     s = window.session
     assert "[*]" in window.windowTitle() and not window.isWindowModified()
@@ -247,7 +255,6 @@ def test_save_and_open_through_the_window(window, tmp_path, qtbot, monkeypatch):
 
     # open it in another window: the exact view comes back
     other = MainWindow(fresh(window))
-    S.install(other)
     qtbot.addWidget(other)
     other.show()
     qtbot.waitExposed(other)
@@ -257,6 +264,8 @@ def test_save_and_open_through_the_window(window, tmp_path, qtbot, monkeypatch):
     assert state(other.controller) == state(c)
     assert other.windowTitle() == "class.rnnviz[*] — rnnviz" and not other.isWindowModified()
     assert S.recent_files()[0] == os.path.abspath(path)
+    stored = QtCore.QSettings(str(private_settings), QtCore.QSettings.Format.IniFormat).value("files/recent")
+    assert os.path.abspath(path) in ([stored] if isinstance(stored, str) else stored)  # in the private file
 
 
 def test_title_follows_the_main_window_when_untitled(window):
@@ -285,7 +294,6 @@ def test_real_error_dialog_is_not_modal_blocking(qtbot, tmp_path):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     (tmp_path / "x.rnnviz").write_text("nonsense")
     assert w.session.open(str(tmp_path / "x.rnnviz")) is False
