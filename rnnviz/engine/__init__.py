@@ -7,16 +7,38 @@
     trace.h, trace.c, trace.gates["z"], trace.influence
 """
 
-from .cells import GATES, KINDS, SEED_EXAMPLE_INPUTS, Cell, Stack, init_cell, seed_example
+from .cells import (
+    CELL_KINDS,
+    CHOICES,
+    COMPARE,
+    GATES,
+    KINDS,
+    SEED_EXAMPLE_INPUTS,
+    Cell,
+    CellKind,
+    Choice,
+    GateInfo,
+    Stack,
+    choice_of,
+    init_cell,
+    kind_of,
+    seed_example,
+)
 from .errors import InputError, NonFiniteWarning
-from .influence import backward_flow, perturbation
-from .run import NonFinite, State, Trace, initial_state, run, step
+from .influence import backward_flow
+from .run import NonFinite, State, Trace, initial_state, perturbation, run, step
 
 __all__ = [
+    "CELL_KINDS",
+    "CHOICES",
+    "COMPARE",
     "GATES",
     "KINDS",
     "SEED_EXAMPLE_INPUTS",
     "Cell",
+    "CellKind",
+    "Choice",
+    "GateInfo",
     "InputError",
     "NonFinite",
     "NonFiniteWarning",
@@ -24,8 +46,10 @@ __all__ = [
     "State",
     "Trace",
     "backward_flow",
+    "choice_of",
     "init_cell",
     "initial_state",
+    "kind_of",
     "perturbation",
     "run",
     "seed_example",
