@@ -13,3 +13,12 @@ def test_import_contracts_hold(capsys):
     out = capsys.readouterr().out
     assert code == 0, out
     assert "2 kept, 0 broken" in out
+
+
+def test_every_package_ships():
+    # A package missing from pyproject's list is absent from a non-editable install (CI's).
+    tomllib = pytest.importorskip("tomllib")
+    listed = set(tomllib.loads(PYPROJECT.read_text())["tool"]["setuptools"]["packages"])
+    root = PYPROJECT.parent
+    found = {".".join(p.parent.relative_to(root).parts) for p in (root / "rnnviz").rglob("__init__.py")}
+    assert found - listed == set()
