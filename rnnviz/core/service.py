@@ -133,8 +133,12 @@ class ComputeService:
         self._request = (settings, loaded, layer)
         p = plan(settings, loaded)
         if not p.sync:
-            self._run_on_pool(gen, lambda progress: M.compute(settings, loaded, layer=layer, slow=True,
-                                                                 progress=progress))
+            # Busy at once (the views say "computing"), but the job starts only after this
+            # frame is painted: a running job competes with painting for the GIL.
+            self._set_busy(True)
+            self.progress.emit(gen, 0.0)
+            self._later(lambda: self._current(gen) and self._run_on_pool(
+                gen, lambda progress: M.compute(settings, loaded, layer=layer, slow=True, progress=progress)))
             return gen
         try:
             previous = self._result if p.defer_influence else None
@@ -214,8 +218,9 @@ class ComputeService:
     def _run_on_pool(self, gen: int, job) -> None:
         if self._executor is None:
             self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-compute")
-        self._set_busy(True)
-        self.progress.emit(gen, 0.0)
+        if not self._busy:
+            self._set_busy(True)
+            self.progress.emit(gen, 0.0)
         post = self._post
 
         def report(frac: float) -> None:
