@@ -39,9 +39,10 @@ def _trace_parser() -> argparse.ArgumentParser:
 def cmd_trace(argv) -> int:
     import numpy as np
 
-    from .engine import InputError, NonFiniteWarning, load_weights, run
-    from .engine.atomic import atomic_write
-    from .engine.inputs import read_sequence
+    from .engine import InputError, NonFiniteWarning, run
+    from .io.atomic import atomic_write
+    from .io.sequences import read_sequence
+    from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
     out = args.output
@@ -118,7 +119,7 @@ def _render_parser() -> argparse.ArgumentParser:
 
 
 def _steps(text: str):
-    from .ui.export import parse_step_range
+    from .io.gif import parse_step_range
 
     return parse_step_range(text)
 
@@ -135,7 +136,7 @@ def cmd_render(argv) -> int:
         if not os.path.isdir(folder):
             return _fail(f"{out}: folder {folder} does not exist")
     if gif:
-        from .ui.export import gif_path_problem
+        from .io.gif import gif_path_problem
 
         problem = gif_path_problem(gif)
         if problem:
@@ -186,7 +187,7 @@ def main(argv=None) -> int:
     if argv and argv[0] == "render":
         return cmd_render(argv[1:])
     if argv and argv[0] == "lessons":
-        from .ui.lessons import cmd_lessons
+        from .io.lessons import cmd_lessons
 
         return cmd_lessons(argv[1:])
     args = _app_parser().parse_args(argv)
@@ -194,7 +195,7 @@ def main(argv=None) -> int:
         return _fail(f"{args.file}: no such file")
     if args.lesson:
         from .engine import InputError
-        from .ui.lessons import lesson_path
+        from .io.lessons import lesson_path
 
         try:
             lesson_path(args.lesson)

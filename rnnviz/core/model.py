@@ -24,6 +24,8 @@ CELL_CHOICES = {
     "lstm": "LSTM",
     "compare": "Compare",
 }
+#: The Compare choice: all three cells side by side on the same input, sizes and seed.
+COMPARE = "compare"
 SIGNALS = {
     "impulse": "Impulse at t = 1",
     "step": "Step",
@@ -88,6 +90,28 @@ def _base_cell(key: str, D: int, H: int, seed: int, single_bias: bool) -> Cell:
     if single_bias:
         cell = cell.with_params(b_hh=np.zeros_like(cell.b_hh), recurrent_bias=False)
     return cell
+
+
+def choice_key(cell: Cell) -> str:
+    """The UI cell key that shows ``cell`` (a ReLU RNN is "rnn_relu")."""
+    return {"rnn": "rnn_relu" if cell.nonlinearity == "relu" else "rnn_tanh"}.get(cell.kind, cell.kind)
+
+
+def seed_example_settings() -> Settings:
+    """Settings that reproduce the seed document's example: a tanh RNN, D = 1, H = 2, one bias,
+    inputs 0.1, 0.5, 0.9, with its 8 numbers (weight_x, weight_h, bias) as per-entry overrides."""
+    from ..engine import seed_example
+
+    cell = seed_example(0)
+    s = Settings().replace(cell="rnn_tanh", hidden_size=2, input_size=1, T=3, signal="seed", single_bias=True)
+    base = base_cell("rnn_tanh", s)
+    ov = {}
+    for param in ("W_ih", "W_hh", "b_ih"):
+        target, arr = getattr(cell, param), getattr(base, param)
+        for idx in np.ndindex(arr.shape):
+            r, c = (idx + (0,))[:2]
+            ov[(param, r, c)] = float(target[idx])
+    return s.replace(overrides=tuple(sorted(ov.items())))
 
 
 def apply_overrides(cell: Cell, overrides) -> Cell:
@@ -306,8 +330,9 @@ def complete(result: Result, progress=None) -> Result:
                 warnings.simplefilter("ignore", NonFiniteWarning)
                 trace = run(cr.model, result.xs, influence=True, layer=trace.layer, progress=part)
         pert, back = slow_curves(trace, result.settings.backward, progress=part)
-        cells.append(CellResult(cr.key, cr.label, cr.model, trace, pert, back, cr.levels))
-    return Result(result.settings, result.xs, cells, complete=True)
+        cells.append(dataclasses.replace(cr, trace=trace, perturbation=pert, backward=back,
+                                         stale_influence=False))
+    return dataclasses.replace(result, cells=cells, complete=True)
 
 
 def slow_curves(trace, with_backward: bool, progress=None):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "apply", "derivative", "sigmoid"]
+__all__ = ["ACTIVATIONS", "SYMBOLS", "apply", "derivative", "sigmoid", "symbol"]
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -73,3 +73,12 @@ def derivative(name: str, y: np.ndarray) -> np.ndarray:
 def sigmoid(a) -> np.ndarray:
     """Overflow-free logistic sigmoid (returns a new array)."""
     return _sigmoid_(np.array(a, dtype=np.result_type(a, np.float32), copy=True))
+
+
+#: How each activation is written in equations.
+SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "linear": "id", "hard_sigmoid": "hard-σ"}
+
+
+def symbol(activation: str) -> str:
+    """How an activation is written in equations: σ, tanh, ReLU, …"""
+    return SYMBOLS[activation]

@@ -9,19 +9,17 @@ state after reading ``xs[t]``; ``trace.influence[t]`` is ‖∂h_{t+1}/∂x_1‖
 
 from __future__ import annotations
 
-import functools
 import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from . import influence as _influence
-from .activations import apply
-from .buffers import aligned, aligned_empty
-from .cells import GATES, Cell, Stack, as_stack
+from .cells import Cell, LayerRecord, Stack, as_stack, kind_of
+from .cells.common import no_tick
 from .errors import NonFiniteWarning
 
-__all__ = ["Trace", "State", "NonFinite", "run", "step", "initial_state"]
+__all__ = ["Trace", "State", "NonFinite", "run", "step", "initial_state", "perturbation", "LayerRecord"]
 
 
 @dataclass(frozen=True)
@@ -48,8 +46,9 @@ class Trace:
     ----------
     xs : (T, D) the input sequence
     h : (T, H) hidden states h_1 … h_T
-    c : (T, H) LSTM cell states, else None
-    gates : dict of (T, H) arrays: r, z, n (GRU) or i, f, g, o (LSTM); empty for an RNN
+    c : (T, H) cell states (kinds with one: the LSTM), else None
+    gates : dict of (T, H) arrays by gate name (``cell.gates``): r, z, n (GRU) or i, f, g, o
+        (LSTM); empty for an RNN
     influence : (T,) float64 ‖∂h_{t+1}/∂x_1‖_F, or None when not requested
     nonfinite : the first inf/NaN, or None
     """
@@ -91,64 +90,6 @@ class Trace:
         return out
 
 
-@dataclass(frozen=True, eq=False)
-class LayerRecord:
-    """One layer's forward record; what the derivative code needs."""
-
-    cell: Cell
-    x: np.ndarray  # (T, D) this layer's input
-    h0: np.ndarray  # (H,)
-    c0: np.ndarray | None
-    h: np.ndarray  # (T, H)
-    c: np.ndarray | None  # (T, H)
-    G: np.ndarray  # (T, G*H) gate activations in PyTorch order (RNN: empty)
-    hn: np.ndarray | None  # (T, H) W_hn h + b_hn, GRU reset_after only
-    gate_cols: tuple = ()  # block index in G of each gate, in PyTorch's order
-
-    def gate(self, name: str) -> np.ndarray:
-        H = self.cell.hidden_size
-        k = self.gate_cols[self.cell.gates.index(name)]
-        return self.G[:, k * H : (k + 1) * H]
-
-
-def _project(x, W_ih, bias, dtype) -> np.ndarray:
-    """x W_ihᵀ + bias for every step at once, into a 64-byte aligned (T, G·H) buffer."""
-    out = aligned_empty((x.shape[0], W_ih.shape[0]), dtype)
-    np.matmul(x, W_ih.T, out=out)
-    out += bias
-    return out
-
-
-@functools.lru_cache(maxsize=4)
-def _params(cell: Cell, dtype):
-    """The cell's parameters in the working dtype and the kernels' layout: (W_ih, W_hhᵀ
-    64-byte aligned, b_ih, b_hh). Cells are immutable, so repeated runs share one copy."""
-    return _readonly(
-        np.ascontiguousarray(cell.W_ih, dtype=dtype),
-        aligned(cell.W_hh.T.astype(dtype)),
-        cell.b_ih.astype(dtype),
-        cell.b_hh.astype(dtype),
-    )
-
-
-@functools.lru_cache(maxsize=4)
-def _lstm_fast_params(cell: Cell, dtype):
-    """LSTM rows reordered to i, f, o, g with the sigmoid rows scaled by 1/2 (see the fast path)."""
-    H = cell.hidden_size
-    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-    scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]
-    W_ih = np.ascontiguousarray(cell.W_ih[order] * scale[:, None], dtype=dtype)
-    W_hhT = aligned((cell.W_hh[order] * scale[:, None]).T.astype(dtype))
-    bias = ((cell.b_ih + cell.b_hh)[order] * scale).astype(dtype)
-    return _readonly(W_ih, W_hhT, bias)
-
-
-def _readonly(*arrays):
-    for a in arrays:
-        a.flags.writeable = False
-    return arrays
-
-
 def _ticking(rows, progress, lo: float, hi: float, every: int = 256):
     """Iterate ``rows``, calling ``progress(fraction)`` every ``every`` items (for long runs)."""
     if progress is None:
@@ -164,118 +105,9 @@ def _ticking(rows, progress, lo: float, hi: float, every: int = 256):
     return gen()
 
 
-def _forward_layer(cell: Cell, x: np.ndarray, h0, c0, dtype, keep_hn: bool, tick=lambda rows: rows) -> LayerRecord:
-    """Run one layer over x (T, D). The input projection for all steps is one matrix product."""
-    T = x.shape[0]
-    H = cell.hidden_size
-    W_ih, W_hhT, b_ih, b_hh = _params(cell, np.dtype(dtype))
-    h = np.asarray(h0, dtype=dtype)
-    c = None if c0 is None else np.asarray(c0, dtype=dtype)
-    act, rec = cell.nonlinearity, cell.recurrent_activation
-    hn_rec = None
-    C = None
-    gate_cols = tuple(range(len(cell.gates)))
-
-    if cell.kind == "rnn":
-        Hs = _project(x, W_ih, b_ih + b_hh, dtype)
-        tmp = np.empty(H, dtype)
-        for a in tick(Hs):
-            np.matmul(h, W_hhT, out=tmp)
-            np.add(a, tmp, out=a)
-            h = apply(act, a)
-        G = np.empty((T, 0), dtype)
-
-    elif cell.kind == "gru":
-        Hs = aligned_empty((T, H), dtype)
-        tmp = np.empty(H, dtype)
-        if cell.reset_after:
-            G = _project(x, W_ih, b_ih, dtype)
-            hh = np.empty(3 * H, dtype)
-            if keep_hn:
-                hn_rec = np.empty((T, H), dtype)
-            hh_rz, hn = hh[: 2 * H], hh[2 * H :]
-            RZ, R, Z, N = G[:, : 2 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H :]
-            for t, (rz, r, z, n, h_out) in enumerate(zip(tick(RZ), R, Z, N, Hs)):
-                np.matmul(h, W_hhT, out=hh)
-                np.add(hh, b_hh, out=hh)
-                np.add(rz, hh_rz, out=rz)
-                apply(rec, rz)
-                if keep_hn:
-                    hn_rec[t] = hn
-                np.multiply(r, hn, out=tmp)
-                np.add(n, tmp, out=n)
-                apply(act, n)
-                # h' = (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
-                np.subtract(h, n, out=tmp)
-                np.multiply(tmp, z, out=tmp)
-                h = np.add(n, tmp, out=h_out)
-        else:
-            G = _project(x, W_ih, b_ih + b_hh, dtype)
-            W_rzT = aligned(W_hhT[:, : 2 * H])
-            W_nT = aligned(W_hhT[:, 2 * H :])
-            hh = np.empty(2 * H, dtype)
-            hn = np.empty(H, dtype)
-            RZ, R, Z, N = G[:, : 2 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H :]
-            for rz, r, z, n, h_out in zip(tick(RZ), R, Z, N, Hs):
-                np.matmul(h, W_rzT, out=hh)
-                np.add(rz, hh, out=rz)
-                apply(rec, rz)
-                np.multiply(r, h, out=tmp)
-                np.matmul(tmp, W_nT, out=hn)
-                np.add(n, hn, out=n)
-                apply(act, n)
-                np.subtract(h, n, out=tmp)
-                np.multiply(tmp, z, out=tmp)
-                h = np.add(n, tmp, out=h_out)
-
-    else:  # lstm
-        Hs = aligned_empty((T, H), dtype)
-        C = aligned_empty((T, H), dtype)
-        if act == "tanh" and rec == "sigmoid":
-            # Fast path. Rows are reordered to i, f, o, g and the sigmoid rows are scaled by
-            # 1/2 (exact in binary), so one tanh over all 4H rows gives every gate:
-            # σ(a) = 0.5 + 0.5·tanh(a/2).
-            W_ih, W_hhT, bias = _lstm_fast_params(cell, np.dtype(dtype))
-            G = _project(x, W_ih, bias, dtype)
-            S, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
-            hh = np.empty(4 * H, dtype)
-            tmp = np.empty(H, dtype)
-            half = dtype(0.5)
-            mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
-            # Iterating the row views with zip is markedly cheaper than indexing per step.
-            for g, s, i, f, o, gg, c_out, h_out in zip(tick(G), S, I, F, O, Gg, C, Hs):
-                matmul(h, W_hhT, out=hh)
-                add(g, hh, out=g)
-                tanh(g, out=g)
-                mul(s, half, out=s)
-                add(s, half, out=s)
-                c = mul(f, c, out=c_out)
-                mul(i, gg, out=tmp)
-                add(c, tmp, out=c)
-                tanh(c, out=tmp)
-                h = mul(o, tmp, out=h_out)
-            gate_cols = (0, 1, 3, 2)  # where i, f, g, o live in this layout
-        else:
-            G = _project(x, W_ih, b_ih + b_hh, dtype)
-            hh = np.empty(4 * H, dtype)
-            tmp = np.empty(H, dtype)
-            for t in tick(range(T)):
-                g = G[t]
-                np.matmul(h, W_hhT, out=hh)
-                g += hh
-                apply(rec, g[: 2 * H])
-                apply(act, g[2 * H : 3 * H])
-                apply(rec, g[3 * H :])
-                i, f, gg, o = g[:H], g[H : 2 * H], g[2 * H : 3 * H], g[3 * H :]
-                c = np.multiply(f, c, out=C[t])
-                np.multiply(i, gg, out=tmp)
-                c += tmp
-                np.copyto(tmp, c)
-                apply(act, tmp)
-                h = np.multiply(o, tmp, out=Hs[t])
-
-    return LayerRecord(cell, x, np.asarray(h0, dtype), None if c0 is None else np.asarray(c0, dtype),
-                       Hs, C, G, hn_rec, gate_cols)
+def _forward_layer(cell: Cell, x: np.ndarray, h0, c0, dtype, keep: bool, tick=no_tick) -> LayerRecord:
+    """Run one layer over x (T, D) with its kind's forward step."""
+    return kind_of(cell.kind).forward(cell, x, h0, c0, dtype, keep, tick)
 
 
 def _first_nonfinite(records) -> NonFinite | None:
@@ -323,7 +155,7 @@ def _check_inputs(stack: Stack, xs, h0, c0, dtype):
 
     hs = per_layer(h0, "h0")
     cs = per_layer(c0, "c0")
-    cs = [c if cell.kind == "lstm" else None for c, cell in zip(cs, stack.layers)]
+    cs = [c if kind_of(cell.kind).has_cell_state else None for c, cell in zip(cs, stack.layers)]
     return xs, hs, cs
 
 
@@ -366,7 +198,7 @@ def run(
     with np.errstate(all="ignore"):
         for k in range(layer + 1):
             tick = lambda rows, k=k: _ticking(rows, progress, k / parts, (k + 1) / parts)  # noqa: E731
-            rec = _forward_layer(stack.layers[k], x, hs[k], cs[k], dtype, keep_hn=influence, tick=tick)
+            rec = _forward_layer(stack.layers[k], x, hs[k], cs[k], dtype, keep=influence, tick=tick)
             records.append(rec)
             x = rec.h
         if influence:
@@ -384,7 +216,7 @@ def run(
             # would read as "x1 vanished"): say so with NaN, as the arrays do.
             infl[bad.t :] = np.nan
     top = records[layer]
-    gates = {name: top.gate(name) for name in GATES[top.cell.kind]}
+    gates = {name: top.gate(name) for name in top.cell.gates}
     return Trace(stack, layer, xs, top.h, top.c, gates, infl, bad, tuple(records))
 
 
@@ -423,7 +255,7 @@ def step(model: Cell | Stack, x, state: State, layer: int = -1, dtype=np.float32
     with np.errstate(all="ignore"):
         inp = x
         for k, cell in enumerate(stack.layers):
-            rec = _forward_layer(cell, inp, state.h[k], state.c[k], dtype, keep_hn=state.J is not None)
+            rec = _forward_layer(cell, inp, state.h[k], state.c[k], dtype, keep=state.J is not None)
             records.append(rec)
             inp = rec.h
         J, infl = (None, None)
@@ -444,7 +276,28 @@ def step(model: Cell | Stack, x, state: State, layer: int = -1, dtype=np.float32
     record = {
         "h": top.h[0],
         "c": None if top.c is None else top.c[0],
-        "gates": {name: top.gate(name)[0] for name in GATES[top.cell.kind]},
+        "gates": {name: top.gate(name)[0] for name in top.cell.gates},
         "influence": infl,
     }
     return new, record
+
+
+def perturbation(model: Cell | Stack, xs, eps: float = 1e-3, layer: int = -1, h0=None, c0=None,
+                 base=None) -> np.ndarray:
+    """‖h_t(x_1 + ε u) − h_t(x_1)‖ for every t (float64 runs), u = (1, …, 1)/√D.
+
+    Divide by ε to compare with ``influence`` on the same axes (for D = 1 they agree while
+    the network stays in its linear regime). ``base`` may be a float64 Trace of the same
+    run, which saves recomputing it.
+    """
+    stack = as_stack(model)
+    xs = np.array(xs, dtype=np.float64)
+    if xs.ndim == 1:
+        xs = xs[:, None]
+    if base is None or base.h.dtype != np.float64:
+        base = run(stack, xs, h0, c0, influence=False, layer=layer, dtype=np.float64)
+    xs2 = xs.copy()
+    xs2[0] += eps / np.sqrt(xs.shape[1])
+    moved = run(stack, xs2, h0, c0, influence=False, layer=layer, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        return np.linalg.norm(moved.h - base.h, axis=1)

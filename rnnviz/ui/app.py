@@ -129,8 +129,8 @@ def _report_first_paint(window, t0: float) -> None:
                                                      QtWidgets.QApplication.quit()))
             return False
 
-    window._firstPaint = FirstPaint(window)
-    window.installEventFilter(window._firstPaint)
+    # parented to the window, which keeps it (and its Python side) alive
+    window.installEventFilter(FirstPaint(window))
 
 
 CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "lstm", "compare": "compare"}
@@ -150,7 +150,7 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
     """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _application()
-    from ..engine.atomic import atomic_write
+    from ..io.atomic import atomic_write
     from .controller import Controller
     from .lessons import load_lesson
     from .main_window import MainWindow

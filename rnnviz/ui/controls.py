@@ -18,6 +18,7 @@ from ..core import model as M
 from ..core.format import fixed
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
+from .panels import Panel
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
 TABLE_COLUMNS = 200
@@ -190,12 +191,12 @@ class Section(QtWidgets.QWidget):
         self.header.setChecked(True)
         self.header.setToolButtonStyle(QtCore.Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.header.setArrowType(QtCore.Qt.ArrowType.DownArrow)
-        self.header.setFont(theme.font(theme.TITLE_PT, bold=True))
+        self.header.setFont(theme.font(theme.LIGHT.title_pt, bold=True))  # ControlPanel.setTheme restyles
         self.header.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self.header.setAutoRaise(True)
         self.header.setStyleSheet(
             f"QToolButton {{ border: none; border-bottom: 2px solid #B0B0B0; padding: 4px 2px;"
-            f" color: {theme.FOREGROUND}; text-align: left; }}")
+            f" color: {theme.LIGHT.foreground}; text-align: left; }}")
         self.body = QtWidgets.QWidget()
         self.bodyLayout = QtWidgets.QVBoxLayout(self.body)
         self.bodyLayout.setContentsMargins(6, 6, 2, 8)
@@ -225,13 +226,13 @@ class Section(QtWidgets.QWidget):
 def _hint(text: str = "") -> QtWidgets.QLabel:
     lab = QtWidgets.QLabel(text)
     lab.setWordWrap(True)
-    lab.setFont(theme.font(theme.FONT_PT - 1))
+    lab.setFont(theme.font(theme.LIGHT.font_pt - 1))  # ControlPanel.setTheme restyles
     lab.setStyleSheet("color: #555555;")
     return lab
 
 
 # ---------------------------------------------------------------------- the panel
-class ControlPanel(QtWidgets.QWidget):
+class ControlPanel(Panel, QtWidgets.QWidget):
     """Cell, sizes, weight sliders, sequence length and input signal, in folding sections.
 
     Accessors used by tests and the main window: ``cellButtons`` (key → QToolButton),
@@ -244,7 +245,7 @@ class ControlPanel(QtWidgets.QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self._controller = controller
-        self.setFont(theme.font(theme.FONT_PT))
+        self.setFont(theme.font(self.look.font_pt))
         self.setMinimumWidth(340)
         self.setMaximumWidth(400)
         self._entryKey = None
@@ -288,31 +289,30 @@ class ControlPanel(QtWidgets.QWidget):
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(360, super().sizeHint().height())
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): the colours and fonts this panel sets
-        itself (the rest follows the application palette)."""
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        t = theme.current()
-        self.setFont(theme.font(theme.FONT_PT))
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: the colours and fonts this panel sets itself (the rest follows
+        the application palette)."""
+        super().setTheme(look)
+        t = look
+        self.setFont(theme.font(self.look.font_pt))
         for sec in self.sections.values():
-            sec.header.setFont(theme.font(theme.TITLE_PT, bold=True))
+            sec.header.setFont(theme.font(self.look.title_pt, bold=True))
             sec.header.setStyleSheet(
                 f"QToolButton {{ border: none; border-bottom: 2px solid {t.border}; padding: 4px 2px;"
                 f" color: {t.foreground}; text-align: left; }}")
         for key, b in self.cellButtons.items():
-            b.setFont(theme.font(theme.FONT_PT, bold=True))
+            b.setFont(theme.font(self.look.font_pt, bold=True))
             b.setStyleSheet(
                 f"QToolButton {{ border: 1px solid {t.border}; border-radius: 4px; background: {t.button};"
                 f" color: {t.foreground}; padding: 3px; }}"
-                f" QToolButton:checked {{ background: {t.cell_colours.get(key, '#D8D8D8' if t.dark else '#404040')};"
+                f" QToolButton:checked {{ background: {t.cell_colour(key, '#D8D8D8' if t.dark else '#404040')};"
                 f" color: {'#1B1D21' if t.dark else 'white'}; border-color: {t.foreground}; }}")
         for hint in (self.entryHint, self.customHint):
-            hint.setFont(theme.font(theme.FONT_PT - 1))
+            hint.setFont(theme.font(self.look.font_pt - 1))
             hint.setStyleSheet(f"color: {t.muted};")
-        self.loadedLabel.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.loadedLabel.setFont(theme.font(self.look.font_pt, bold=True))
         self.loadedLabel.setStyleSheet(f"color: {t.warning_fg};")
-        self.rhoLabel.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+        self.rhoLabel.setFont(theme.font(self.look.font_pt + 1, bold=True))
         grows = "> 1" in self._rhoText
         self.rhoLabel.setStyleSheet(f"color: {t.warning_fg if grows else t.foreground};")
 
@@ -329,11 +329,11 @@ class ControlPanel(QtWidgets.QWidget):
             b.setCheckable(True)
             b.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
             b.setMinimumHeight(34)
-            b.setFont(theme.font(theme.FONT_PT, bold=True))
+            b.setFont(theme.font(self.look.font_pt, bold=True))
             b.setStyleSheet(
                 "QToolButton { border: 1px solid #909090; border-radius: 4px; background: #F4F4F4;"
-                f" color: {theme.FOREGROUND}; padding: 3px; }}"
-                f" QToolButton:checked {{ background: {theme.CELL_COLOURS.get(key, '#404040')};"
+                f" color: {self.look.foreground}; padding: 3px; }}"
+                f" QToolButton:checked {{ background: {self.look.cell_colour(key, '#404040')};"
                 " color: white; border-color: #303030; }")
             tip = {"compare": "Run the tanh RNN, the GRU and the LSTM side by side on the same input."}.get(
                 key, f"Use a {label} cell (initialised like PyTorch from the seed).")
@@ -346,8 +346,8 @@ class ControlPanel(QtWidgets.QWidget):
 
         self.loadedLabel = QtWidgets.QLabel()
         self.loadedLabel.setWordWrap(True)
-        self.loadedLabel.setFont(theme.font(theme.FONT_PT, bold=True))
-        self.loadedLabel.setStyleSheet(f"color: {theme.WARNING_FG};")
+        self.loadedLabel.setFont(theme.font(self.look.font_pt, bold=True))
+        self.loadedLabel.setStyleSheet(f"color: {self.look.warning_fg};")
         self.loadedLabel.setToolTip("The weights come from this file. Pick a cell above to go back to random weights.")
         sec.addWidget(self.loadedLabel)
         row = QtWidgets.QHBoxLayout()
@@ -419,7 +419,7 @@ class ControlPanel(QtWidgets.QWidget):
                 self._rhoText = "–"
                 self.rho = float("nan")
                 self.rhoLabel = QtWidgets.QLabel("ρ(W_hh) = –")
-                self.rhoLabel.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+                self.rhoLabel.setFont(theme.font(self.look.font_pt + 1, bold=True))
                 self.rhoLabel.setWordWrap(True)
                 self.rhoLabel.setContentsMargins(0, 0, 0, 4)
                 self.rhoLabel.setToolTip(
@@ -484,7 +484,7 @@ class ControlPanel(QtWidgets.QWidget):
         self.customTable.setToolTip("Type the input values: one row per feature of x_t, one column per step t.")
         self.customTable.horizontalHeader().setDefaultSectionSize(64)
         self.customTable.verticalHeader().setDefaultSectionSize(28)
-        self.customTable.setFont(theme.font(theme.FONT_PT))
+        self.customTable.setFont(theme.font(self.look.font_pt))
         self.customTable.itemChanged.connect(self._onTableEdit)
         self.customHint = _hint()
         cl.addWidget(self.customTable)
@@ -572,7 +572,7 @@ class ControlPanel(QtWidgets.QWidget):
         readout = self._frame.rho  # computed (and cached) in core
         self.rho, self._rhoText = readout.rho, readout.value
         self.rhoLabel.setText(readout.text(self._frame.result.settings))
-        colour = theme.WARNING_FG if readout.grows else theme.FOREGROUND
+        colour = self.look.warning_fg if readout.grows else self.look.foreground
         self.rhoLabel.setStyleSheet(f"color: {colour};")
 
     def _onLoaded(self, name) -> None:
@@ -593,6 +593,7 @@ class ControlPanel(QtWidgets.QWidget):
         for spin in (self.hiddenSpin, self.inputSpin, self.seedSpin):
             spin.setEnabled(not name)
         self._entryKey = None  # the same shape may now hold different weights
+        self._syncEntries(c.settings)  # even when the settings compare equal to the old ones
 
     def _onLayer(self, layer: int) -> None:
         n = self.layerCombo.count()
@@ -627,18 +628,18 @@ class ControlPanel(QtWidgets.QWidget):
     def _buildEntrySliders(self, readout) -> None:
         self._clearEntries()
         self.entryHint.setText(readout.hint)
-        fm = QtGui.QFontMetrics(theme.font(theme.FONT_PT))
+        fm = QtGui.QFontMetrics(theme.font(self.look.font_pt))
         name_width = max(fm.horizontalAdvance(e.label) for e in readout.sliders) + 8
         current = None
         for e in readout.sliders:
             if e.group != current:
                 title = QtWidgets.QLabel(readout.group_title(e.group))
-                title.setFont(theme.font(theme.FONT_PT, bold=True))
+                title.setFont(theme.font(self.look.font_pt, bold=True))
                 title.setContentsMargins(0, 6 if current else 0, 0, 0)
                 self.entryLayout.addWidget(title)
                 current = e.group
             s = ValueSlider(e.label, *ENTRY_RANGE, default=None, inline=True, name_width=name_width, tooltip=e.tooltip)
-            s.nameLabel.setFont(theme.font(theme.FONT_PT, bold=False))
+            s.nameLabel.setFont(theme.font(self.look.font_pt, bold=False))
             s.valueChanged.connect(lambda v, p=e.param, r=e.row, c=e.col: self._controller.setEntry(p, r, c, v))
             s.resetRequested.connect(lambda p=e.param, r=e.row, c=e.col: self._controller.resetEntry(p, r, c))
             self.entrySliders[(e.param, e.row, e.col)] = s

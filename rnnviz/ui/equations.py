@@ -17,53 +17,46 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from ..core.equations import Row, collapse
 from ..core.format import MINUS, Frag, fmt, parse  # noqa: F401 - fmt, parse: the panel's number format
 from . import theme
+from .panels import Panel
 
-#: Text colours of the gates, the same in the symbolic and the numeric equations. Okabe–Ito
-#: hues darkened to read as text on white: the gates that let the new in (z, i) blue, the
-#: gates that erase (r, f) vermillion, the candidates (n, g) green, the output gate purple.
-GATE_COLOURS = {
-    "r": "#C24E00",
-    "z": "#0060A0",
-    "n": "#007A5A",
-    "i": "#0060A0",
-    "f": "#C24E00",
-    "g": "#007A5A",
-    "o": "#A4427F",
-}
-MUTED = "#5A5A5A"
 #: Point size of the numbers; the panel shrinks it (down to MIN_PT) until everything fits.
-BODY_PT = theme.FONT_PT + 4
-MIN_PT = theme.FONT_PT - 1
+#: (At font scale 1; a theme scales BODY_PT, never MIN_PT.) Gate colours and the muted text
+#: colour come from the theme the panel is handed (``theme.gate_colour``, ``theme.muted``).
+BODY_PT = theme.LIGHT.pt(theme.BASE_FONT_PT + 4)
+MIN_PT = theme.BASE_FONT_PT - 1
 
 #: Render at most this often while steps arrive quickly (≈ 15 per second).
 MIN_INTERVAL_MS = 66
 
 
-def role_colour(role: str | None) -> str | None:
-    """The theme's colour for a text role of a frame ("muted", "gate:f", "cell:gru", "grew")."""
+#: Colour of the "growing: exploding" mark (role "grew"), the fading panel's GREW_MARK.
+GREW_COLOUR = "#D55E00"
+
+
+def role_colour(role: str | None, look: theme.Theme) -> str | None:
+    """The colour in ``look`` of a text role of a frame ("muted", "gate:f", "cell:gru", "grew")."""
     if role is None:
         return None
     if role == "muted":
-        return MUTED
+        return look.muted
     kind, _, name = role.partition(":")
     if kind == "gate":
-        return GATE_COLOURS.get(name)
+        return look.gate_colour(name)
     if kind == "cell":
-        return theme.CELL_COLOURS.get(name, theme.FOREGROUND)
+        return look.cell_colour(name, look.foreground)
     if role == "grew":
-        return "#D55E00"
+        return GREW_COLOUR
     return None
 
 
-def frag_html(frag: Frag, colour_of=None) -> str:
-    """Rich text as HTML: sub/superscripts, bold, and each role in the theme's colour."""
-    colour_of = colour_of or role_colour
+def frag_html(frag: Frag, look: theme.Theme) -> str:
+    """Rich text as HTML: sub/superscripts, bold, and each role in the colour of ``look``."""
     out = []
     for span in frag:
         h = _html.escape(span.text, quote=False).replace("\u00a0", "&nbsp;").replace("\n", "<br>")
         if span.script:
             h = f"<{span.script}>{h}</{span.script}>"
-        col = colour_of(span.role)
+        col = role_colour(span.role, look)
         if col or span.bold:
             style = (f"color:{col};" if col else "") + ("font-weight:bold;" if span.bold else "")
             h = f'<span style="{style}">{h}</span>'
@@ -83,7 +76,7 @@ class _Html:
         return _Html(self.p + other.p, self.h + other.h)
 
 
-class EquationPanel(QtWidgets.QWidget):
+class EquationPanel(Panel, QtWidgets.QWidget):
     """Equations of the active cell and, for the selected unit at the current step, its numbers.
 
     In Compare mode a tab bar chooses which cell's equations are shown (the GRU at first). The
@@ -100,10 +93,11 @@ class EquationPanel(QtWidgets.QWidget):
         self._exact = ""  # tooltip: the unit's values in full precision
         self._dirty = True
         self._fit: tuple | None = None  # (signature, point size, general equations?, symbols?)
+        self._bodyPt = BODY_PT  # the largest size the fitter tries, at the theme's scale
 
         self._tabs = QtWidgets.QTabBar(self)
         self._tabs.setExpanding(False)
-        self._tabs.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+        self._tabs.setFont(theme.font(self.look.font_pt + 1, bold=True))
         self._tabs.setVisible(False)
         self._tabs.currentChanged.connect(self._onTab)
 
@@ -113,11 +107,11 @@ class EquationPanel(QtWidgets.QWidget):
         # Never take the keyboard: arrows, Home/End and space step the network window-wide.
         self._view.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self._view.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        self._view.setFont(theme.font(BODY_PT))
+        self._view.setFont(theme.font(self._bodyPt))
         self._view.document().setDocumentMargin(8)
         pal = self._view.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(theme.BACKGROUND))
-        pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(theme.FOREGROUND))
+        pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(self.look.background))
+        pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(self.look.foreground))
         self._view.setPalette(pal)
         self._probe = QtGui.QTextDocument(self)  # measures candidate sizes off screen
         self._probe.setDocumentMargin(self._view.document().documentMargin())
@@ -158,7 +152,7 @@ class EquationPanel(QtWidgets.QWidget):
     def pointSize(self) -> int:
         """Point size of the numbers after fitting."""
         self._flush()
-        return self._fit[1] if self._fit else BODY_PT
+        return self._fit[1] if self._fit else self._bodyPt
 
     def showsGeneralEquations(self) -> bool:
         """False when the panel was too small and dropped the cell's general equations."""
@@ -185,19 +179,18 @@ class EquationPanel(QtWidgets.QWidget):
         """Choose the cell shown in Compare mode."""
         self._controller.setEquationKey(key)
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): text colours that read on its
-        background and fonts at its scale; the content is rendered again."""
-        global MUTED, BODY_PT, MIN_PT
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        t = theme.current()
-        GATE_COLOURS.update(t.gate_colours)
-        MUTED = t.muted
+    def settle(self) -> None:
+        self._flush()
+
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: text colours that read on its background and fonts at its
+        scale; the content is rendered again."""
+        super().setTheme(look)
+        t = look
         # larger text when there is room; the fitter may still shrink to the usual minimum
-        BODY_PT, MIN_PT = t.pt(theme.BASE_FONT_PT + 4), theme.BASE_FONT_PT - 1
-        self._tabs.setFont(theme.font(theme.FONT_PT + 1, bold=True))
-        self._view.setFont(theme.font(BODY_PT))
+        self._bodyPt = t.pt(theme.BASE_FONT_PT + 4)
+        self._tabs.setFont(theme.font(t.font_pt + 1, bold=True))
+        self._view.setFont(theme.font(self._bodyPt))
         pal = self._view.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(t.background))
         pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(t.foreground))
@@ -219,7 +212,7 @@ class EquationPanel(QtWidgets.QWidget):
             if len(cells) > 1:
                 for k, cr in enumerate(cells):
                     self._tabs.addTab(cr.label)
-                    self._tabs.setTabTextColor(k, QtGui.QColor(theme.CELL_COLOURS.get(cr.key, theme.FOREGROUND)))
+                    self._tabs.setTabTextColor(k, QtGui.QColor(self.look.cell_colour(cr.key, self.look.foreground)))
                     self._tabs.setTabToolTip(k, f"Show the {cr.label} equations")
             self._tabs.blockSignals(blocked)
             self._tabs.setVisible(len(cells) > 1)
@@ -274,16 +267,17 @@ class EquationPanel(QtWidgets.QWidget):
         self._exact = eq.exact
         vp = self._view.viewport().size()
         if not self.isVisible() or vp.width() < 50 or vp.height() < 50:
-            return _render(eq, BODY_PT, True, True)
+            return _render(eq, self._bodyPt, True, True, self.look)
         signature = eq.signature + (vp.width(), vp.height())
         if self._fit is not None and self._fit[0] == signature:
-            return _render(eq, *self._fit[1:])
+            return _render(eq, *self._fit[1:], self.look)
         self._probe.setTextWidth(vp.width())
-        candidates = [(pt, True, True) for pt in range(BODY_PT, 12, -1)]
-        candidates += [(pt, False, True) for pt in range(BODY_PT, 11, -1)]
-        candidates += [(pt, False, False) for pt in range(BODY_PT, MIN_PT - 1, -1)]
+        body = self._bodyPt
+        candidates = [(pt, True, True) for pt in range(body, 12, -1)]
+        candidates += [(pt, False, True) for pt in range(body, 11, -1)]
+        candidates += [(pt, False, False) for pt in range(body, MIN_PT - 1, -1)]
         for choice in candidates:
-            out = _render(eq, *choice)
+            out = _render(eq, *choice, self.look)
             self._probe.setDefaultFont(theme.font(choice[0]))
             self._probe.setHtml(out.h)
             # some slack: numbers change length from step to step
@@ -293,30 +287,32 @@ class EquationPanel(QtWidgets.QWidget):
         return out
 
 
-def _render(eq, pt: int, general: bool, symbolic: bool) -> _Html:
-    """The whole panel at body size ``pt``; ``general`` adds the cell's equations,
-    ``symbolic`` the unit's equations in symbols above its numbers."""
+def _render(eq, pt: int, general: bool, symbolic: bool, look: theme.Theme) -> _Html:
+    """The whole panel at body size ``pt`` in the colours of ``look``; ``general`` adds the
+    cell's equations, ``symbolic`` the unit's equations in symbols above its numbers."""
     head = eq.head
-    out = _Html(head + "\n", f'<p style="font-size:{pt + 2}pt; font-weight:bold; color:{role_colour(eq.head_role)};'
-                             f' margin:0">{_html.escape(head)}</p>')
+    out = _Html(head + "\n", f'<p style="font-size:{pt + 2}pt; font-weight:bold;'
+                             f' color:{role_colour(eq.head_role, look)}; margin:0">{_html.escape(head)}</p>')
     if eq.note is not None:
-        out = out + _Html(eq.note.plain + "\n", f'<p style="font-size:{max(pt - 3, MIN_PT)}pt; color:{MUTED};'
-                                                 f' margin:0">{frag_html(eq.note)}</p>')
+        out = out + _Html(eq.note.plain + "\n", f'<p style="font-size:{max(pt - 3, MIN_PT)}pt; color:{look.muted};'
+                                                 f' margin:0">{frag_html(eq.note, look)}</p>')
     if general:
-        out = out + _table(eq.general, max(pt - 2, MIN_PT))
+        out = out + _table(eq.general, max(pt - 2, MIN_PT), look)
         out = out + _Html("\n", "<hr/>")
     rows = eq.numbers if symbolic else collapse(eq.numbers)
-    return out + _table(rows, pt)
+    return out + _table(rows, pt, look)
 
 
-def _table(rows, pt: int) -> _Html:
+def _table(rows, pt: int, look: theme.Theme) -> _Html:
     plain = "".join(f"{r.lhs.plain} = {r.rhs.plain}\n" if r.lhs else f"    = {r.rhs.plain}\n" for r in rows)
     gap = max(pt // 2, 4)
     cells = []
     for r in rows:
         td = f' style="padding-top:{gap}px"' if r.gap else ""
-        rhs = f'<span style="color:{MUTED}">{frag_html(r.rhs)}</span>' if r.muted else frag_html(r.rhs)
-        cells.append(f'<tr><td align="right"{td}>{frag_html(r.lhs)}</td><td align="center"{td}>&nbsp;=&nbsp;</td>'
+        rhs = frag_html(r.rhs, look)
+        if r.muted:
+            rhs = f'<span style="color:{look.muted}">{rhs}</span>'
+        cells.append(f'<tr><td align="right"{td}>{frag_html(r.lhs, look)}</td><td align="center"{td}>&nbsp;=&nbsp;</td>'
                      f'<td{td}>{rhs}</td></tr>')
     return _Html(plain, f'<table cellspacing="0" cellpadding="1" style="font-size:{pt}pt; margin-top:4px;'
                         f' margin-bottom:4px">{"".join(cells)}</table>')

@@ -4,12 +4,13 @@
   widget is painted through a scaled ``QPainter`` (``QWidget.render``), so text and lines are
   drawn at the final size instead of an enlarged bitmap. SVG through ``QSvgGenerator``
   (pyqtgraph's own SVG exporter fails on 0.14), then made portable, see :func:`portable_svg`.
-- **Data**: :func:`trace_to_npz` and :func:`trace_to_csv` write what the views show (inputs,
-  h, c, gates, influence, and the perturbation and backward curves when computed); in Compare
-  mode every cell's names get the cell key as prefix (``gru.h``, ``lstm.f[3]``). They use no Qt.
+- **Data**: :func:`~rnnviz.io.trace.trace_to_npz` and :func:`~rnnviz.io.trace.trace_to_csv`
+  (in rnnviz.io, no Qt) write what the views show (inputs, h, c, gates, influence, and the
+  perturbation and backward curves when computed); in Compare mode every cell's names get the
+  cell key as prefix (``gru.h``, ``lstm.f[3]``).
 - **Animation**: :func:`export_gif` steps the window through the sequence and writes an animated
   GIF at the playing speed. Frames are rendered one at a time on the GUI thread and written to
-  the file as they are made (:class:`GifStream`: memory stays flat however long the sequence).
+  the file as they are made (:class:`rnnviz.io.gif.GifStream`: memory stays flat however long the sequence).
   Cancelling (the progress dialog's button, or a progress callback returning False) leaves no
   file behind. The step, "show all steps" and playing state are restored afterwards. Without a
   step range at most :data:`DEFAULT_MAX_FRAMES` steps are used (the first ones); the dialog, or
@@ -17,10 +18,12 @@
   ffmpeg binary at run time (imageio-ffmpeg's fallback) or ship a 20–60 MB one (PyAV), too much
   for one feature, so GIF is the one animation format.
 
-Every file is written atomically (:func:`rnnviz.engine.atomic.atomic_write`): a failed or
+Every file is written atomically (:func:`rnnviz.io.atomic.atomic_write`): a failed or
 cancelled export leaves the previous file, if any, untouched.
 
-``install(window)`` adds File ▸ Export and stores the :class:`Exporter` as ``window.exporter``.
+The main window creates one :class:`Exporter` (``window.exporter``); File ▸ Export's entries are
+declared in :mod:`rnnviz.ui.actions`, with one submenu per panel of :mod:`rnnviz.ui.panels` that
+declares an export name (:func:`targets`).
 """
 
 from __future__ import annotations
@@ -28,39 +31,33 @@ from __future__ import annotations
 import io
 import os
 import re
-import struct
 import xml.etree.ElementTree as ET
 from typing import Callable
 
-import numpy as np
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
-from ..engine.atomic import atomic_write
+from ..io.atomic import Cancelled, atomic_write
+from ..io.gif import default_step_range, gif_duration_ms, write_gif
+from ..io.trace import trace_to_csv, trace_to_npz
 
-#: (attribute of MainWindow, menu label, file-name stem); None means the whole window.
-TARGETS = (
-    (None, "Window", "window"),
-    ("statePanel", "Hidden state panel", "state"),
-    ("gatePanel", "Gates panel", "gates"),
-    ("fadingPanel", "Fading-of-x₁ panel", "fading"),
-    ("equationPanel", "Equations panel", "equations"),
-)
 PNG_SCALES = (1, 2, 3)
 #: Largest width or height of an exported picture or GIF frame, in pixels.
 MAX_PIXELS = 10_000
 #: GIF frames are this wide unless asked otherwise (or the window, if it is narrower).
 DEFAULT_GIF_WIDTH = 1200
-#: Without an explicit step range a GIF holds at most this many steps (the first ones).
-DEFAULT_MAX_FRAMES = 300
 
 
-class Cancelled(Exception):
-    """The user cancelled a long export."""
+def targets() -> list[tuple[str | None, str, str]]:
+    """What can be exported as a picture: (panel id, label, file-name stem); the id None is the
+    whole window, then every registered panel that declares an export name."""
+    from .panels import exportable_panels
+
+    return [(None, "Window", "window")] + [(s.id, s.title, s.export) for s in exportable_panels()]
 
 
-# ---------------------------------------------------------------------- pictures
-def target_widget(window, attr: str | None) -> QtWidgets.QWidget:
-    return window if attr is None else getattr(window, attr)
+def target_widget(window, panel_id: str | None) -> QtWidgets.QWidget:
+    """The window itself (``None``) or its registered panel ``panel_id``."""
+    return window if panel_id is None else window.panels[panel_id]
 
 
 def scaled_size(widget: QtWidgets.QWidget, scale: float | None = None, width: int | None = None) -> QtCore.QSize:
@@ -330,92 +327,15 @@ def _settle(widget: QtWidgets.QWidget) -> None:
     app = QtWidgets.QApplication.instance()
     if app is not None:
         app.processEvents()
+    from .main_window import MainWindow
+
     window = widget.window()
-    eq = getattr(window, "equationPanel", None)
-    if eq is not None and hasattr(eq, "text"):
-        eq.text()  # flushes its throttled re-render of the current step
-
-
-# ---------------------------------------------------------------------- data
-def trace_arrays(result) -> dict[str, np.ndarray]:
-    """Everything a run computed, by name, in column order.
-
-    ``xs`` then, per cell: h, c, gate letters, influence (the names ``rnnviz trace`` writes),
-    then perturbation and backward when they were computed. In Compare mode each cell's names
-    are prefixed with its key: ``rnn_tanh.h``, ``gru.z``, ``lstm.c``.
-    """
-    out = {"xs": np.asarray(result.xs)}
-    many = len(result.cells) > 1
-    for cr in result.cells:
-        prefix = f"{cr.key}." if many else ""
-        arrays = dict(cr.trace.arrays())
-        if cr.perturbation is not None:
-            arrays["perturbation"] = cr.perturbation
-        if cr.backward is not None:
-            arrays["backward"] = cr.backward
-        for name, arr in arrays.items():
-            out[prefix + name] = np.ascontiguousarray(arr)
-    return out
-
-
-def trace_to_npz(result, path: str) -> None:
-    """Write :func:`trace_arrays` of ``result`` to ``path`` (.npz), atomically."""
-    arrays = trace_arrays(result)
-    atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
-
-
-def csv_columns(result) -> list[tuple[str, np.ndarray]]:
-    """(header, (T,) column) pairs: x[0]…, then each array's columns h[0]…, influence …"""
-    cols = []
-    for name, arr in trace_arrays(result).items():
-        if name == "xs":
-            name = "x"
-        if arr.ndim == 1:
-            cols.append((name, arr))
-        else:
-            cols.extend((f"{name}[{j}]", arr[:, j]) for j in range(arr.shape[1]))
-    return cols
-
-
-def trace_to_csv(result, path: str, progress: Callable[[float], object] | None = None) -> None:
-    """Write one row per step t = 1…T: ``t, x[0]…, h[0]…, c[…], gates…, influence, …``.
-
-    Numbers are written in the shortest form that reads back to the same float32/float64
-    value (``inf`` and ``nan`` spelled out). ``progress(fraction)`` is called between blocks of
-    rows; if it returns False the export stops, :class:`Cancelled` is raised and ``path`` is
-    left as it was.
-    """
-    cols = csv_columns(result)
-    T = int(result.xs.shape[0])
-    header = ",".join(["t"] + [name for name, _ in cols])
-    block = max(1, 200_000 // max(1, len(cols)))
-
-    def write(tmp: str) -> None:
-        with open(tmp, "w", encoding="utf-8", newline="") as fh:
-            fh.write(header + "\n")
-            for lo in range(0, T, block):
-                hi = min(T, lo + block)
-                # astype(str) is NumPy's shortest round-trip repr, per dtype (0.1, not 0.100000001)
-                text = [np.arange(lo + 1, hi + 1).astype(str)] + [col[lo:hi].astype(str) for _, col in cols]
-                fh.write("\n".join(",".join(row) for row in zip(*text)))
-                fh.write("\n")
-                if progress is not None and progress(hi / T) is False:
-                    raise Cancelled
-
-    atomic_write(path, write, suffix=".csv")
+    if isinstance(window, MainWindow):
+        for panel in window.panels.values():
+            panel.settle()  # e.g. the equations' throttled re-render of the current step
 
 
 # ---------------------------------------------------------------------- animation
-def gif_duration_ms(speed: float) -> int:
-    """Frame time at ``speed`` steps/s, in the 10 ms units a GIF stores."""
-    return max(10, int(round(100.0 / max(speed, 1e-6))) * 10)
-
-
-def default_step_range(T: int) -> tuple[int, int]:
-    """1-based inclusive steps a GIF shows when none are chosen."""
-    return 1, min(T, DEFAULT_MAX_FRAMES)
-
-
 def export_gif(window, path: str, size: int | None = None, progress=None, step_range: tuple[int, int] | None = None,
                widget: QtWidgets.QWidget | None = None, reveal_all: bool = False) -> bool:
     """Write the stepping animation of ``window`` (or of one of its panels) as an animated GIF.
@@ -434,8 +354,6 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
     1000 / controller.speed ms (rounded to the GIF's 10 ms). Restores the step, the "show all
     steps" switch and playing afterwards.
     """
-    from PIL import Image
-
     controller = window.controller
     controller.waitForIdle()
     target = widget if widget is not None else window
@@ -459,39 +377,7 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
         return _to_pil(render_image(target, width=width))
 
     try:
-        # One palette for every frame: taken from the last step (most colours revealed) and the
-        # first, so colours do not flicker from frame to frame.
-        sample_last, sample_first = frame(steps[-1]), frame(steps[0])
-        both = Image.new("RGB", (sample_last.width, sample_last.height * 2))
-        both.paste(sample_last, (0, 0))
-        both.paste(sample_first, (0, sample_last.height))
-        palette = both.quantize(colors=255, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE)
-        del both, sample_last
-
-        def to_p(img):
-            return img.quantize(palette=palette, dither=Image.Dither.NONE)
-
-        if report(0) is False:
-            raise Cancelled
-        first_frame = to_p(sample_first)
-        del sample_first
-
-        def write(tmp: str) -> None:
-            with open(tmp, "wb") as fh:
-                gif = GifStream(fh, first_frame.size, bytes(palette.getpalette()), duration)
-                gif.add(first_frame)
-                for k, t in enumerate(steps[1:], start=1):
-                    if report(k) is False:
-                        raise Cancelled
-                    gif.add(to_p(frame(t)))
-                if report(len(steps)) is False:
-                    raise Cancelled
-                gif.close()
-
-        atomic_write(path, write, suffix=".gif")
-        return True
-    except Cancelled:
-        return False
+        return write_gif(path, frame, steps, duration, report)
     finally:
         step, reveal, playing = saved
         controller.setRevealAll(reveal)
@@ -499,99 +385,6 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
         if playing:
             controller.setPlaying(True)
         _finish_progress(progress)
-
-
-#: Palette index a GIF frame uses for "unchanged since the previous frame" (frames use 0…254).
-TRANSPARENT = 255
-
-
-class GifStream:
-    """An animated GIF written one frame at a time, so memory stays flat however many steps.
-
-    (Pillow's ``save_all`` keeps every frame in memory until the end: about 1 MB a frame at
-    1200 px.) Every frame uses one global palette; each is stored as the rectangle that changed
-    since the previous frame and is left in place for the next (disposal 1). Pillow encodes
-    each rectangle (a one-frame GIF whose image block is copied), so no LZW code lives here.
-    """
-
-    def __init__(self, fh, size: tuple[int, int], palette: bytes, duration_ms: int, loop: int = 0):
-        self._fh = fh
-        self._palette = bytes(palette[:768]).ljust(768, b"\0")
-        self._delay = max(1, int(round(duration_ms / 10)))  # GIF delays are in 1/100 s
-        self._size = size
-        self._previous: np.ndarray | None = None
-        self.frames = 0
-        w, h = size
-        # logical screen: global table of 256 colours (0xF7), background 0, square pixels
-        fh.write(b"GIF89a" + struct.pack("<HHBBB", w, h, 0xF7, 0, 0) + self._palette)
-        fh.write(b"\x21\xff\x0bNETSCAPE2.0\x03\x01" + struct.pack("<H", loop) + b"\x00")
-
-    def add(self, frame) -> None:
-        """Append a P-mode frame of the stream's size whose palette is the stream's.
-
-        Pixels that did not change since the previous frame are written as the transparent
-        index 255 (when the frame does not use it), which compresses to almost nothing.
-        """
-        from PIL import Image
-
-        if frame.size != self._size or frame.mode != "P":
-            raise ValueError("every frame must be a P image of the first frame's size")
-        index = np.asarray(frame)
-        changed = None
-        if self._previous is None:
-            box = (0, 0, *self._size)
-        else:
-            changed = index != self._previous
-            if changed.any():
-                rows, cols = np.flatnonzero(changed.any(axis=1)), np.flatnonzero(changed.any(axis=0))
-                box = (int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1)
-            else:  # nothing moved: one unchanged pixel keeps one frame per step, and its time
-                box = (0, 0, 1, 1)
-        self._previous = index
-        x0, y0, x1, y1 = box
-        part = index[y0:y1, x0:x1]
-        transparent = changed is not None and not (part == TRANSPARENT).any()
-        if transparent:
-            part = np.where(changed[y0:y1, x0:x1], part, TRANSPARENT).astype(np.uint8)
-        image = Image.frombytes("P", (x1 - x0, y1 - y0), np.ascontiguousarray(part).tobytes())
-        image.putpalette(self._palette)
-        # graphic control: disposal 1 (leave in place), maybe a transparent index, the delay
-        flags = 0x04 | (0x01 if transparent else 0x00)
-        self._fh.write(b"\x21\xf9\x04" + bytes([flags]) + struct.pack("<H", self._delay)
-                       + bytes([TRANSPARENT if transparent else 0]) + b"\x00")
-        self._fh.write(_gif_image_block(image, x0, y0, self._palette))
-        self.frames += 1
-
-    def close(self) -> None:
-        self._fh.write(b";")
-
-
-def _gif_image_block(image, left: int, top: int, palette: bytes) -> bytes:
-    """Image descriptor, colour table if needed and LZW data of ``image``, placed at (left, top)."""
-    buf = io.BytesIO()
-    image.save(buf, format="GIF", optimize=False, interlace=False)
-    data = buf.getvalue()
-    flags = data[10]
-    pos, table = 13, b""
-    if flags & 0x80:
-        n = 3 << ((flags & 7) + 1)
-        table = data[13 : 13 + n]
-        pos += n
-    while data[pos] == 0x21:  # skip extensions: label, then sub-blocks up to a zero length
-        pos += 2
-        while data[pos]:
-            pos += data[pos] + 1
-        pos += 1
-    if data[pos] != 0x2C or data[-1] != 0x3B:
-        raise OSError("Pillow wrote an unexpected GIF layout")
-    descriptor = bytearray(data[pos : pos + 10])
-    struct.pack_into("<HH", descriptor, 1, left, top)
-    body = data[pos + 10 : -1]
-    if not descriptor[9] & 0x80 and table and table != palette[: len(table)]:
-        # Pillow reordered the colours: carry its table along as this frame's local table
-        descriptor[9] = (descriptor[9] & 0x40) | 0x80 | (flags & 7)
-        body = table + body
-    return bytes(descriptor) + body
 
 
 def _progress_reporter(progress, total: int):
@@ -628,29 +421,6 @@ def _to_pil(image: QtGui.QImage):
     image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
     w, h, bpl = image.width(), image.height(), image.bytesPerLine()
     return Image.frombuffer("RGB", (w, h), bytes(image.constBits()), "raw", "RGB", bpl, 1).copy()
-
-
-# ---------------------------------------------------------------------- command line
-def gif_path_problem(path: str) -> str | None:
-    """Why ``path`` cannot take a GIF (one line for the command line), or None."""
-    if not path.lower().endswith(".gif"):
-        return f"{path}: the output must be a .gif file"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"{path}: folder {folder} does not exist"
-    if not os.access(folder, os.W_OK):
-        return f"{path}: folder {folder} is not writable"
-    return None
-
-
-def parse_step_range(text: str) -> tuple[int, int]:
-    """``"5:40"`` or ``"5-40"`` → (5, 40), 1-based inclusive (argparse ``type=``)."""
-    import argparse
-
-    m = re.fullmatch(r"\s*(\d+)\s*[:\-]\s*(\d+)\s*", text)
-    if not m or int(m.group(1)) < 1 or int(m.group(2)) < int(m.group(1)):
-        raise argparse.ArgumentTypeError(f"{text!r} is not FIRST:LAST, e.g. 1:30")
-    return int(m.group(1)), int(m.group(2))
 
 
 # ---------------------------------------------------------------------- dialogs
@@ -709,7 +479,7 @@ class GifOptionsDialog(QtWidgets.QDialog):
         c = window.controller
         T = c.settings.T
         self.what = QtWidgets.QComboBox()
-        for attr, label, _stem in TARGETS:
+        for attr, label, _stem in targets():
             self.what.addItem(label, attr)
         self.first = QtWidgets.QSpinBox()
         self.last = QtWidgets.QSpinBox()
@@ -765,7 +535,8 @@ class GifOptionsDialog(QtWidgets.QDialog):
 
 # ---------------------------------------------------------------------- menus
 class Exporter(QtCore.QObject):
-    """The File ▸ Export actions of one main window."""
+    """What File ▸ Export does for one main window (its menu entries are declared in
+    :mod:`rnnviz.ui.actions`, one submenu per registered panel)."""
 
     #: emitted with the path after every successful export
     exported = QtCore.Signal(str)
@@ -774,26 +545,8 @@ class Exporter(QtCore.QObject):
         super().__init__(window)
         self.window = window
         self.folder = ""
-        self.menu: QtWidgets.QMenu | None = None
         self.dialog: QtWidgets.QDialog | None = None  # the options dialog that is open, if any
         self.progress: QtWidgets.QProgressDialog | None = None
-
-    # -- menu
-    def buildMenu(self, parent_menu: QtWidgets.QMenu | None = None) -> QtWidgets.QMenu:
-        menu = QtWidgets.QMenu("&Export", parent_menu)
-        menu.addAction("Window as &PNG…", lambda: self.askPng(None))
-        menu.addAction("Window as &SVG…", lambda: self.askSvg(None))
-        for attr, label, _stem in TARGETS[1:]:
-            sub = menu.addMenu(label)
-            sub.addAction("as PNG…", lambda a=attr: self.askPng(a))
-            sub.addAction("as SVG…", lambda a=attr: self.askSvg(a))
-        menu.addSeparator()
-        menu.addAction("Trace as &CSV…", self.askCsv)
-        menu.addAction("Trace as &NPZ…", self.askNpz)
-        menu.addSeparator()
-        menu.addAction("&Animation as GIF…", self.askGif)
-        self.menu = menu
-        return menu
 
     # -- the user-facing steps: options dialog → file dialog → write
     def askPng(self, attr: str | None) -> None:
@@ -879,7 +632,7 @@ class Exporter(QtCore.QObject):
 
     # -- helpers
     def _target(self, attr):
-        for a, label, stem in TARGETS:
+        for a, label, stem in targets():
             if a == attr:
                 return target_widget(self.window, a), label, stem
         raise KeyError(attr)
@@ -940,43 +693,7 @@ class Exporter(QtCore.QObject):
         return True
 
 
-def _menu(window, title: str) -> QtWidgets.QMenu:
-    """The menu bar's menu called ``title`` (mnemonics ignored), created if missing."""
-    bare = title.replace("&", "")
-    for action in window.menuBar().actions():
-        if action.menu() is not None and action.text().replace("&", "") == bare:
-            return action.menu()
-    return window.menuBar().addMenu(title)
-
-
-def install(window) -> "Exporter":
-    """Add File ▸ Export to ``window`` (above Quit) and store the Exporter as ``window.exporter``.
-
-    Calling it again on the same window does nothing more.
-    """
-    if isinstance(getattr(window, "exporter", None), Exporter):
-        return window.exporter
-    exporter = Exporter(window)
-    file = _menu(window, "&File")
-    menu = exporter.buildMenu(file)
-    actions = file.actions()
-    quit_ = next((a for a in actions if a.text().replace("&", "").startswith("Quit")), None)
-    anchor = None
-    if quit_ is not None:
-        i = actions.index(quit_)
-        anchor = actions[i - 1] if i > 0 and actions[i - 1].isSeparator() else quit_
-    if anchor is None:
-        file.addMenu(menu)
-    else:
-        file.insertMenu(anchor, menu)
-        if not anchor.isSeparator():
-            file.insertSeparator(anchor)
-    window.exporter = exporter
-    return exporter
-
-
 __all__ = [
-    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "gif_path_problem", "install",
-    "parse_step_range", "portable_svg", "render_image", "svg_bytes", "trace_arrays", "trace_to_csv",
-    "trace_to_npz",
+    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "portable_svg", "render_image",
+    "svg_bytes", "target_widget", "targets", "trace_to_csv", "trace_to_npz",
 ]

@@ -28,6 +28,7 @@ from ..core.format import box_label, decade_label, decade_ticks, fmt_percent, fm
 from ..core.format import sub_digits as sub  # noqa: F401
 from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade, short_label  # noqa: F401
 from .equations import frag_html
+from .panels import Panel
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
 BOX_MIN_PITCH = 9.0
@@ -55,20 +56,21 @@ def _rgb(colour) -> np.ndarray:
     return np.array([c.red(), c.green(), c.blue()], dtype=np.float64)
 
 
-def shade_argb(shade: np.ndarray) -> np.ndarray:
-    """(T,) uint32 ARGB colours of chain shades: white → theme.NAVY; NaN in the overflow fill."""
+def shade_argb(shade: np.ndarray, navy: tuple = theme.LIGHT.navy) -> np.ndarray:
+    """(T,) uint32 ARGB colours of chain shades: white → ``navy`` (the theme's); NaN in the
+    overflow fill."""
     a = np.asarray(shade, dtype=np.float64)
     bad = np.isnan(a)
     a = np.where(bad, 0.0, a)[:, None]
-    rgb = 255.0 + a * (_rgb(theme.NAVY) - 255.0)
+    rgb = 255.0 + a * (_rgb(tuple(navy)) - 255.0)
     rgb[bad] = _rgb(NONFINITE_FILL)
     rgb = np.rint(rgb).astype(np.uint32)
     return (np.uint32(0xFF000000) | (rgb[:, 0] << 16) | (rgb[:, 1] << 8) | rgb[:, 2]).astype(np.uint32)
 
 
-def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray:
+def chain_argb(ratio: np.ndarray, decades: float = CHAIN_DECADES, navy: tuple = theme.LIGHT.navy) -> np.ndarray:
     """(T,) uint32 ARGB colours of influence ratios, by :func:`chain_shade`."""
-    return shade_argb(chain_shade(ratio, decades))
+    return shade_argb(chain_shade(ratio, decades), navy)
 
 
 def _image(argb: np.ndarray) -> QtGui.QImage:
@@ -79,19 +81,21 @@ def _image(argb: np.ndarray) -> QtGui.QImage:
     return QtGui.QImage(argb.tobytes(), n, 1, 4 * n, QtGui.QImage.Format.Format_ARGB32).copy()
 
 
-def _colour(role: str) -> str:
+def _colour(role: str, look: theme.Theme) -> str:
+    """The colour of ``look`` for a frame's colour role ("cell:gru")."""
     if role.startswith("cell:"):
-        return theme.CELL_COLOURS.get(role[5:], theme.CELL_COLOURS["loaded"])
-    return theme.FOREGROUND
+        return look.cell_colour(role[5:], look.cell_colour("loaded"))
+    return look.foreground
 
 
 class ChainRow:
-    """One cell's chain as drawn: the frame's row (ratios, shades, marks) and its pictures."""
+    """One cell's chain as drawn: the frame's row (ratios, shades, marks) and its pictures in
+    the colours of ``look``."""
 
-    def __init__(self, frame: ChainRowFrame):
+    def __init__(self, frame: ChainRowFrame, look: theme.Theme):
         self.frame = frame
-        self.colour = _colour(frame.colour)
-        self.argb = shade_argb(frame.shade)
+        self.colour = _colour(frame.colour, look)
+        self.argb = shade_argb(frame.shade, look.navy)
         warn = np.where(frame.grew, np.uint32(0xFF000000) | np.uint32(QtGui.QColor(GREW_MARK).rgb() & 0xFFFFFF),
                         np.uint32(0)).astype(np.uint32)
         self.image = _image(self.argb)
@@ -116,6 +120,7 @@ class ChainView(QtWidgets.QWidget):
 
     TOP = 4
     LEGEND_H = 40
+    look = theme.LIGHT  # the theme FadingPanel hands it (setTheme)
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -127,10 +132,22 @@ class ChainView(QtWidgets.QWidget):
         self._n = 0
         self._current = -1
         self._span_fn = None
-        self._font = theme.font(theme.FONT_PT - 1)
-        self._label_font = theme.font(theme.FONT_PT, bold=True)
-        self._small = theme.font(theme.AXIS_PT - 1)
+        self._legend_key = None
+        self._setFonts(self.look)
         self._relayout()
+
+    def setTheme(self, look: theme.Theme) -> None:
+        self.look = look
+        self._setFonts(look)
+        self._legend_key = None  # the cached legend picture has the old colours
+        self.update()
+
+    def _setFonts(self, look: theme.Theme) -> None:
+        # the chain's rows and legend have fixed sizes: its fonts grow at most 1.2×
+        k = min(look.font_scale, 1.2)
+        self._font = theme.font(round((theme.BASE_FONT_PT - 1) * k))
+        self._small = theme.font(theme.BASE_AXIS_PT - 1)  # legend ticks 1.2× larger collide
+        self._label_font = theme.font(round(theme.BASE_FONT_PT * k), bold=True)
 
     # geometry --------------------------------------------------------
     def _metrics(self):
@@ -243,9 +260,9 @@ class ChainView(QtWidgets.QWidget):
     def paintEvent(self, _ev) -> None:
         p = QtGui.QPainter(self)
         try:
-            p.fillRect(self.rect(), QtGui.QColor(theme.BACKGROUND))
+            p.fillRect(self.rect(), QtGui.QColor(self.look.background))
             if not self._rows or self._T == 0:
-                p.setPen(QtGui.QColor(theme.FOREGROUND))
+                p.setPen(QtGui.QColor(self.look.foreground))
                 p.setFont(self._font)
                 p.drawText(self.rect(), QtCore.Qt.AlignmentFlag.AlignCenter, "waiting for the first run…")
                 return
@@ -277,7 +294,7 @@ class ChainView(QtWidgets.QWidget):
         w = min(pitch - gap, 90.0)  # a few steps: boxes, not slabs
         gap = pitch - w
         y, h = rect.top(), rect.height()
-        navy = QtGui.QColor(*theme.NAVY)
+        navy = QtGui.QColor(*self.look.navy)
         outline = QtGui.QPen(navy.darker(110), 1)
         empty = QtGui.QPen(QtGui.QColor(UNREVEALED_PEN), 1, QtCore.Qt.PenStyle.DashLine)
         hatch = QtGui.QBrush(QtGui.QColor(NONFINITE_HATCH), QtCore.Qt.BrushStyle.BDiagPattern)
@@ -301,7 +318,7 @@ class ChainView(QtWidgets.QWidget):
                 if row.grew[k]:
                     self._warnTriangle(p, x + w / 2, y - 1, min(w, 10.0))
                 if numbers:
-                    p.setPen(QtGui.QColor("#FFFFFF" if dark[k] else theme.FOREGROUND))
+                    p.setPen(QtGui.QColor("#FFFFFF" if dark[k] else self.look.foreground))
                     p.drawText(box, QtCore.Qt.AlignmentFlag.AlignCenter, labels[k])
             else:
                 p.setPen(empty)
@@ -312,7 +329,7 @@ class ChainView(QtWidgets.QWidget):
                 _arrow(p, QtCore.QPointF(x + w + 1, y + h / 2), QtCore.QPointF(x + w + gap - 1, y + h / 2), 4)
         if 0 <= self._current < self._T:
             x = left + self._current * pitch + gap / 2
-            p.setPen(QtGui.QPen(QtGui.QColor(theme.CURSOR_COLOUR), 3))
+            p.setPen(QtGui.QPen(QtGui.QColor(self.look.cursor), 3))
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.drawRect(QtCore.QRectF(x - 1.5, y - 1.5, w + 3, h + 3))
 
@@ -333,7 +350,7 @@ class ChainView(QtWidgets.QWidget):
                 p.fillRect(QtCore.QRectF(left + a * pitch, y, max((b - a) * pitch, 1.0), h), hatch)
             if row.grew[:n].any():
                 p.drawImage(QtCore.QRectF(left, y - 6, n * pitch, 5), row.grew_image, QtCore.QRectF(0, 0, n, 1))
-            p.setPen(QtGui.QPen(QtGui.QColor(*theme.NAVY), 1))
+            p.setPen(QtGui.QPen(QtGui.QColor(*self.look.navy), 1))
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.drawRect(QtCore.QRectF(left, y, n * pitch, h))
         if x_rev < right - 0.5:
@@ -347,7 +364,7 @@ class ChainView(QtWidgets.QWidget):
         x = left + (self._current + 0.5) * self.pitch()
         top = self.rowRect(0).top() - 4
         bottom = self.rowRect(len(self._rows) - 1).bottom() + 4
-        p.setPen(QtGui.QPen(QtGui.QColor(theme.CURSOR_COLOUR), 2.5))
+        p.setPen(QtGui.QPen(QtGui.QColor(self.look.cursor), 2.5))
         p.drawLine(QtCore.QPointF(x, top), QtCore.QPointF(x, bottom))
 
     def _paintInputs(self, p, left, boxes) -> None:
@@ -380,7 +397,7 @@ class ChainView(QtWidgets.QWidget):
                             text = f"x{sub(k + 1)}"
                             p.drawText(QtCore.QPointF(cx - fm.horizontalAdvance(text) / 2, y1 + fm.ascent() + 1), text)
         cx = left + 0.5 * pitch if boxes else left + min(0.5 * pitch, 3.0)
-        navy = QtGui.QColor(*theme.NAVY)
+        navy = QtGui.QColor(*self.look.navy)
         p.setPen(QtGui.QPen(navy, 2.5))
         _arrow(p, QtCore.QPointF(cx, y1 + 1), QtCore.QPointF(cx, y0), 5)
         p.setFont(self._label_font)
@@ -405,7 +422,7 @@ class ChainView(QtWidgets.QWidget):
         if getattr(self, "_legend_key", None) != key:
             pix = QtGui.QPixmap(int(self.width() * dpr), int(self.LEGEND_H * dpr))
             pix.setDevicePixelRatio(dpr)
-            pix.fill(QtGui.QColor(theme.BACKGROUND))
+            pix.fill(QtGui.QColor(self.look.background))
             q = QtGui.QPainter(pix)
             try:
                 self._drawLegend(q)
@@ -421,7 +438,7 @@ class ChainView(QtWidgets.QWidget):
         small = QtGui.QFontMetricsF(self._small)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
         p.setFont(self._font)
-        p.setPen(QtGui.QColor(theme.FOREGROUND))
+        p.setPen(QtGui.QColor(self.look.foreground))
         caption = "x₁ left vs step 1 (log):"
         p.drawText(QtCore.QPointF(x, y + fm.ascent()), caption)
         x += fm.horizontalAdvance(caption) + 10
@@ -429,10 +446,10 @@ class ChainView(QtWidgets.QWidget):
         grad = QtGui.QLinearGradient(x, 0, x + bar_w, 0)
         for s in np.linspace(0.0, 1.0, 9):
             ratio = 10.0 ** (-CHAIN_DECADES * s)
-            grad.setColorAt(float(s), QtGui.QColor.fromRgba(int(chain_argb(np.array([ratio]))[0])))
+            grad.setColorAt(float(s), QtGui.QColor.fromRgba(int(chain_argb(np.array([ratio]), navy=self.look.navy)[0])))
         bar = QtCore.QRectF(x, y + 2, bar_w, bar_h)
         p.fillRect(bar, QtGui.QBrush(grad))
-        p.setPen(QtGui.QPen(QtGui.QColor(theme.FOREGROUND), 1))
+        p.setPen(QtGui.QPen(QtGui.QColor(self.look.foreground), 1))
         p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
         p.drawRect(bar)
         p.setFont(self._small)
@@ -452,7 +469,7 @@ class ChainView(QtWidgets.QWidget):
                 break
             sw = QtCore.QRectF(x, y + 1, 16, 14)
             if kind == "grew":
-                p.fillRect(sw, QtGui.QColor(*theme.NAVY))
+                p.fillRect(sw, QtGui.QColor(*self.look.navy))
                 self._warnTriangle(p, sw.center().x(), sw.top() - 1, 9)
             elif kind == "bad":
                 p.fillRect(sw, QtGui.QColor(NONFINITE_FILL))
@@ -462,7 +479,7 @@ class ChainView(QtWidgets.QWidget):
                 p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
                 p.drawRect(sw)
             p.setFont(self._font)
-            p.setPen(QtGui.QColor(theme.FOREGROUND))
+            p.setPen(QtGui.QColor(self.look.foreground))
             p.drawText(QtCore.QPointF(x + 21, y + fm.ascent()), text)
             x += need
 
@@ -524,7 +541,7 @@ class _Curve:
         return self.frame.reveal if self.frame is not None else True
 
 
-class FadingPanel(QtWidgets.QWidget):
+class FadingPanel(Panel, QtWidgets.QWidget):
     """"The fading of x₁": ‖∂h_t/∂x₁‖ on a log scale, and the chain of cells fading from navy.
 
     Curve keys (:meth:`curves`): single mode ``influence``, ``perturbation``, ``backward``;
@@ -551,14 +568,14 @@ class FadingPanel(QtWidgets.QWidget):
 
         self.setAutoFillBackground(True)
         pal = self.palette()
-        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(theme.BACKGROUND))
-        pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(theme.FOREGROUND))
+        pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(self.look.background))
+        pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(self.look.foreground))
         self.setPalette(pal)
 
         self.title = QtWidgets.QLabel("The fading of x₁")
-        self.title.setFont(theme.font(theme.TITLE_PT, bold=True))
+        self.title.setFont(theme.font(self.look.title_pt, bold=True))
         self.backwardCheck = QtWidgets.QCheckBox(BACKWARD_TEXTS[0])
-        self.backwardCheck.setFont(theme.font(theme.FONT_PT))
+        self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setToolTip(BACKWARD_TEXTS[0] + "\nAlso draw how strongly the last state h_T depends on "
                                       "each earlier state h_t:\nwhat backpropagation through time multiplies together.")
         # the panel may be narrow: never let the long label set its minimum width
@@ -566,18 +583,18 @@ class FadingPanel(QtWidgets.QWidget):
         self.backwardCheck.setChecked(bool(controller.settings.backward))
         self.backwardCheck.clicked.connect(self._onBackwardClicked)
         self.statusLabel = QtWidgets.QLabel()
-        self.statusLabel.setFont(theme.font(theme.FONT_PT))
+        self.statusLabel.setFont(theme.font(self.look.font_pt))
         self.statusLabel.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # one line that never reflows while stepping (the plot must not jump); may clip when narrow
         self.statusLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                        QtWidgets.QSizePolicy.Policy.Preferred)
 
         self.graphics = pg.GraphicsLayoutWidget()
-        self.graphics.setBackground(theme.BACKGROUND)
+        self.graphics.setBackground(self.look.background)
         self.graphics.ci.layout.setContentsMargins(0, 4, 8, 0)
         self.plot = self.graphics.addPlot(axisItems={"bottom": _StepAxis("bottom")})
         self.plot.setLogMode(x=False, y=True)
-        theme.style_plot(self.plot, left="‖∂hₜ / ∂x₁‖  (log scale)", bottom="step t")
+        theme.style_plot(self.plot, self.look, left="‖∂hₜ / ∂x₁‖  (log scale)", bottom="step t")
         self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # Fixed decade ticks and a light grid of our own: pyqtgraph's log grid (every minor
@@ -591,19 +608,19 @@ class FadingPanel(QtWidgets.QWidget):
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
-        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{theme.FONT_PT - 1}pt",
+        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{self.look.font_pt - 1}pt",
                                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"),
                                           verSpacing=-4)
 
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
-                                      pen=pg.mkPen(theme.CURSOR_COLOUR, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
-                                      hoverPen=pg.mkPen(theme.CURSOR_COLOUR, width=4))
+                                      pen=pg.mkPen(self.look.cursor, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
+                                      hoverPen=pg.mkPen(self.look.cursor, width=4))
         self.cursor.setZValue(5)
         self.cursor.sigDragged.connect(self._onCursorDragged)
         self.plot.addItem(self.cursor, ignoreBounds=True)
         self._markers: list[pg.ScatterPlotItem] = []  # one per cell, moved with setPos
-        self.valueText = pg.TextItem(color=theme.FOREGROUND, fill=pg.mkBrush(255, 255, 255, 200))
-        self.valueText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.valueText = pg.TextItem(color=self.look.foreground, fill=pg.mkBrush(255, 255, 255, 200))
+        self.valueText.setFont(theme.font(self.look.font_pt, bold=True))
         self.valueText.setZValue(11)
         self.plot.addItem(self.valueText, ignoreBounds=True)
         self.overflowMarkers = pg.PlotDataItem(pen=None, symbol="t1", symbolSize=16,
@@ -611,12 +628,12 @@ class FadingPanel(QtWidgets.QWidget):
         self.overflowMarkers.setZValue(9)
         self.plot.addItem(self.overflowMarkers)
         self.overflowText = pg.TextItem("overflow", color=NONFINITE_HATCH, anchor=(0, 0.5))
-        self.overflowText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.overflowText.setFont(theme.font(self.look.font_pt, bold=True))
         self.overflowText.setZValue(9)
         self.plot.addItem(self.overflowText, ignoreBounds=True)
-        self.computingText = pg.TextItem("computing…", color=theme.FOREGROUND, anchor=(0.5, 0),
-                                         fill=pg.mkBrush(theme.WARNING_BG))
-        self.computingText.setFont(theme.font(theme.FONT_PT, bold=True))
+        self.computingText = pg.TextItem("computing…", color=self.look.foreground, anchor=(0.5, 0),
+                                         fill=pg.mkBrush(self.look.warning_bg))
+        self.computingText.setFont(theme.font(self.look.font_pt, bold=True))
         self.computingText.setZValue(12)
         self.plot.addItem(self.computingText, ignoreBounds=True)
         self.computingText.hide()
@@ -662,40 +679,35 @@ class FadingPanel(QtWidgets.QWidget):
             self.backwardCheck.setText(text)
         super().resizeEvent(ev)
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): colours and fonts of the plot, the
-        header and the chain; curves, legend and chain rebuilt from the current result."""
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        fg, bg = QtGui.QColor(theme.FOREGROUND), QtGui.QColor(theme.BACKGROUND)
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: colours and fonts of the plot, the header and the chain;
+        curves, legend and chain rebuilt from the current result."""
+        super().setTheme(look)
+        fg, bg = QtGui.QColor(self.look.foreground), QtGui.QColor(self.look.background)
         pal = self.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Window, bg)
         pal.setColor(QtGui.QPalette.ColorRole.WindowText, fg)
         self.setPalette(pal)
-        self.title.setFont(theme.font(theme.TITLE_PT, bold=True))
-        self.backwardCheck.setFont(theme.font(theme.FONT_PT))
+        self.title.setFont(theme.font(self.look.title_pt, bold=True))
+        self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
-        self.statusLabel.setFont(theme.font(theme.FONT_PT))
-        self.graphics.setBackground(theme.BACKGROUND)
-        theme.style_plot(self.plot, left=self.plot.getAxis("left").labelText,
+        self.statusLabel.setFont(theme.font(self.look.font_pt))
+        self.graphics.setBackground(self.look.background)
+        theme.style_plot(self.plot, self.look, left=self.plot.getAxis("left").labelText,
                          bottom=self.plot.getAxis("bottom").labelText)
-        self.grid.setPen(pg.mkPen(theme.GRID, width=1))
+        self.grid.setPen(pg.mkPen(self.look.grid, width=1))
         self.legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 215))
-        self.legend.setPen(pg.mkPen(theme.current().border))
+        self.legend.setPen(pg.mkPen(self.look.border))
         self.legend.setLabelTextColor(fg)
-        self.legend.setLabelTextSize(f"{theme.FONT_PT - 1}pt")
+        self.legend.setLabelTextSize(f"{self.look.font_pt - 1}pt")
         self.valueText.setColor(fg)
         self.valueText.fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200)
         self.computingText.setColor(fg)
-        self.computingText.fill = pg.mkBrush(theme.WARNING_BG)
+        self.computingText.fill = pg.mkBrush(self.look.warning_bg)
         for item in (self.valueText, self.overflowText, self.computingText):
-            item.setFont(theme.font(theme.FONT_PT, bold=True))
-        # the chain's rows and legend have fixed sizes: its fonts grow at most 1.2×
-        chain, k = self.chain, min(theme.current().font_scale, 1.2)
-        chain._font = theme.font(round((theme.BASE_FONT_PT - 1) * k))
-        chain._small = theme.font(theme.BASE_AXIS_PT - 1)  # legend ticks 1.2× larger collide
-        chain._label_font = theme.font(round(theme.BASE_FONT_PT * k), bold=True)
-        chain._legend_key = None  # the cached legend picture has the old colours
+            item.setFont(theme.font(self.look.font_pt, bold=True))
+        chain = self.chain
+        chain.setTheme(look)
         self._cell_keys = ()  # curves and markers take the cells' colours when built
         if self._frame is not None:
             frame, self._frame = self._frame, None
@@ -755,7 +767,7 @@ class FadingPanel(QtWidgets.QWidget):
         self._result = frame.result
         self._T = f.T
         self._x = np.arange(1, self._T + 1, dtype=np.float64)
-        self._rows = [ChainRow(row) for row in f.rows]
+        self._rows = [ChainRow(row, self.look) for row in f.rows]
         if f.cell_keys != self._cell_keys:
             self._buildItems(f)
             self._cell_keys = f.cell_keys
@@ -815,7 +827,7 @@ class FadingPanel(QtWidgets.QWidget):
         else:
             self.valueText.hide()
         # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
-        self.statusLabel.setText(frag_html(st.status))
+        self.statusLabel.setText(frag_html(st.status, self.look))
 
     def _showOverflow(self, st) -> None:
         if st.overflow_text is not None:
@@ -843,12 +855,12 @@ class FadingPanel(QtWidgets.QWidget):
         self._markers = []
         compare = f.compare
         for row in f.rows:
-            colour = _colour(row.colour)
+            colour = _colour(row.colour, self.look)
             specs = {
                 "influence": (pg.mkPen(colour, width=4), 3),
-                "perturbation": (pg.mkPen(colour if compare else theme.PERTURBATION_COLOUR, width=2.5,
+                "perturbation": (pg.mkPen(colour if compare else self.look.perturbation, width=2.5,
                                           style=QtCore.Qt.PenStyle.DashLine), 4),
-                "backward": (pg.mkPen(colour if compare else theme.BACKWARD_COLOUR, width=3,
+                "backward": (pg.mkPen(colour if compare else self.look.backward, width=3,
                                       style=QtCore.Qt.PenStyle.DotLine), 2),
             }
             for name, (pen, z) in specs.items():

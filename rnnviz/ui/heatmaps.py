@@ -20,13 +20,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import theme
 from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
 from .equations import frag_html
+from .panels import Panel
 
 __all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
 
 #: NaN pixels are transparent in pyqtgraph; this colour behind the image makes them visible.
 NAN_COLOUR = "#8C8C8C"
 BAR_COLOUR = "#7A8CA3"
-SELECTED_COLOUR = theme.CURSOR_COLOUR
+#: Axis sizes at font scale 1; a theme scales them (:func:`_px`), since a fixed-width axis drops
+#: tick numbers that do not fit.
 LEFT_AXIS_WIDTH = 52
 BAR_AXIS_WIDTH = 42  # colour-bar numbers like "-0.5"
 WIDE_BAR_AXIS_WIDTH = 62  # … and like "-3e+38" (an exploding ReLU RNN)
@@ -35,25 +37,25 @@ VALUES_AXIS_HEIGHT = 24
 LABELLED_AXIS_HEIGHT = 44
 
 
-def _cmap(role: str) -> str:
-    """The theme's colour map for a frame's colour-map role."""
-    return theme.SEQUENTIAL if role == "sequential" else theme.DIVERGING
+def _cmap(role: str, look: theme.Theme) -> str:
+    """The colour map of ``look`` for a frame's colour-map role."""
+    return look.sequential if role == "sequential" else look.diverging
 
 
-def _colour(role: str, fallback: str | None = None) -> str:
-    """The theme's colour for a frame's colour role ("cell:gru")."""
+def _colour(role: str, look: theme.Theme, fallback: str | None = None) -> str:
+    """The colour of ``look`` for a frame's colour role ("cell:gru")."""
     if role.startswith("cell:"):
-        return theme.CELL_COLOURS.get(role[5:], fallback or theme.FOREGROUND)
-    return fallback or theme.FOREGROUND
+        return look.cell_colour(role[5:], fallback or look.foreground)
+    return fallback or look.foreground
 
 
 class _IntAxis(pg.AxisItem):
     """Ticks only on whole numbers (units, steps); never "2.5" of a unit."""
 
-    def __init__(self, orientation, **kw):
+    def __init__(self, orientation, look: theme.Theme, **kw):
         super().__init__(orientation, **kw)
         self.enableAutoSIPrefix(False)
-        self.setStyle(tickFont=theme.font(theme.AXIS_PT))
+        self.setStyle(tickFont=theme.font(look.axis_pt))
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
@@ -63,22 +65,29 @@ class _IntAxis(pg.AxisItem):
         return [str(int(round(v))) for v in values]
 
 
-def _int_plot(layout: pg.GraphicsLayout, row: int, col: int, **kw) -> pg.PlotItem:
-    return layout.addPlot(row=row, col=col, axisItems={"left": _IntAxis("left"), "bottom": _IntAxis("bottom")},
+def _px(size: int, look: theme.Theme) -> int:
+    """An axis size at the theme's font scale."""
+    return round(size * look.font_scale)
+
+
+def _int_plot(layout: pg.GraphicsLayout, row: int, col: int, look: theme.Theme, **kw) -> pg.PlotItem:
+    return layout.addPlot(row=row, col=col, axisItems={"left": _IntAxis("left", look),
+                                                       "bottom": _IntAxis("bottom", look)},
                           **kw)
 
 
-def _colour_bar(cmap: str, levels, label: str | None = None) -> pg.ColorBarItem:
+def _colour_bar(cmap: str, levels, look: theme.Theme, label: str | None = None) -> pg.ColorBarItem:
     bar = pg.ColorBarItem(values=tuple(levels), colorMap=cmap, interactive=False, width=20,
-                          pen=theme.FOREGROUND, colorMapMenu=False)
+                          pen=look.foreground, colorMapMenu=False)
+    bar._look = look  # the axis widths follow its font scale (_fit_bar_axis)
     for side in ("left", "right", "top", "bottom"):
         ax = bar.getAxis(side)
-        ax.setPen(theme.FOREGROUND)
-        ax.setTextPen(theme.FOREGROUND)
-    bar.axis.setStyle(tickFont=theme.font(theme.AXIS_PT))
+        ax.setPen(look.foreground)
+        ax.setTextPen(look.foreground)
+    bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
     _fit_bar_axis(bar, levels)
     if label:
-        bar.getAxis("left").setLabel(label, **{"font-size": f"{theme.AXIS_PT}pt", "color": theme.FOREGROUND})
+        bar.getAxis("left").setLabel(label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
     return bar
 
 
@@ -91,7 +100,7 @@ def _set_bar_levels(bar: pg.ColorBarItem, levels) -> None:
 
 def _fit_bar_axis(bar: pg.ColorBarItem, levels) -> None:
     # pyqtgraph hides tick numbers that do not fit: widen the axis for numbers like "-3e+38"
-    width = WIDE_BAR_AXIS_WIDTH if max(abs(levels[0]), abs(levels[1])) >= 1000 else BAR_AXIS_WIDTH
+    width = _px(WIDE_BAR_AXIS_WIDTH if max(abs(levels[0]), abs(levels[1])) >= 1000 else BAR_AXIS_WIDTH, bar._look)
     if getattr(bar, "_axis_width", None) != width:
         bar._axis_width = width
         bar.axis.setWidth(width)
@@ -108,8 +117,8 @@ def _rect_item(brush=None, pen=None, z=0.0) -> QtWidgets.QGraphicsRectItem:
 class _Heatmap:
     """One units × time image with its cursor, reveal cover and selected-unit outline."""
 
-    def __init__(self, plot: pg.PlotItem, key: str, name: str, cmap: str, cell_label: str | None = None,
-                 what: str = ""):
+    def __init__(self, plot: pg.PlotItem, key: str, name: str, cmap: str, look: theme.Theme,
+                 cell_label: str | None = None, what: str = ""):
         self.plot, self.key, self.name, self.cell_label, self.what = plot, key, name, cell_label, what
         self.map = None  # the HeatmapFrame shown (its tooltips name the engine's exact values)
         self.T = self.H = 0
@@ -126,13 +135,13 @@ class _Heatmap:
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setColorMap(theme.colormap(cmap))
         plot.addItem(self.image)
-        self.cover = _rect_item(theme.BACKGROUND, z=5)
+        self.cover = _rect_item(look.background, z=5)
         vb.addItem(self.cover, ignoreBounds=True)
-        pen = pg.mkPen(theme.FOREGROUND, width=2)
+        pen = pg.mkPen(look.foreground, width=2)
         pen.setCosmetic(True)
         self.selection = _rect_item(pen=pen, z=6)
         vb.addItem(self.selection, ignoreBounds=True)
-        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(theme.CURSOR_COLOUR, width=2.5))
+        self.cursor = pg.InfiniteLine(angle=90, movable=False, pen=pg.mkPen(look.cursor, width=2.5))
         self.cursor.setZValue(10)
         plot.addItem(self.cursor, ignoreBounds=True)
 
@@ -191,7 +200,7 @@ class _Heatmap:
         return self.map.tooltip(t, unit, self.revealed)
 
 
-class _HeatmapPanel(QtWidgets.QWidget):
+class _HeatmapPanel(Panel, QtWidgets.QWidget):
     """What both panels share: a GraphicsLayoutWidget of heatmaps, clicks and tooltips."""
 
     #: Fixed size hints whatever is shown, so a splitter sizes the panel the same for every cell
@@ -202,7 +211,7 @@ class _HeatmapPanel(QtWidgets.QWidget):
         super().__init__(parent)
         self._controller = controller
         self._glw = pg.GraphicsLayoutWidget()
-        self._glw.setBackground(theme.BACKGROUND)
+        self._glw.setBackground(self.look.background)
         self._glw.ci.setContentsMargins(4, 4, 4, 4)
         self._heat: dict[str, _Heatmap] = {}
         self._structure = None
@@ -240,19 +249,11 @@ class _HeatmapPanel(QtWidgets.QWidget):
     def graphicsView(self) -> pg.GraphicsLayoutWidget:
         return self._glw
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): rebuild the plots with its colours,
-        colour maps and fonts, and redraw the current result at its fixed levels."""
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        # axis sizes grow with the fonts (a fixed-width axis drops tick numbers that do not fit)
-        base = _HeatmapPanel.__dict__.get("_axisSizes")
-        if base is None:
-            names = ("LEFT_AXIS_WIDTH", "BAR_AXIS_WIDTH", "WIDE_BAR_AXIS_WIDTH", "BAR_PLOT_AXIS_WIDTH",
-                     "VALUES_AXIS_HEIGHT", "LABELLED_AXIS_HEIGHT")
-            base = _HeatmapPanel._axisSizes = {n: globals()[n] for n in names}
-        globals().update({n: round(v * theme.current().font_scale) for n, v in base.items()})
-        self._glw.setBackground(theme.BACKGROUND)
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: rebuild the plots with its colours, colour maps, fonts and
+        axis sizes, and redraw the current result at its fixed levels."""
+        super().setTheme(look)
+        self._glw.setBackground(self.look.background)
         self._structure = None
         frame, self._frame = self._frame, None
         if frame is not None:
@@ -340,7 +341,8 @@ class StatePanel(_HeatmapPanel):
         for m in maps:
             if self._titles.get(m.key) != m.title:
                 self._titles[m.key] = m.title
-                self._heat[m.key].plot.setTitle(m.title, size=f"{theme.TITLE_PT}pt", color=_colour(m.colour),
+                self._heat[m.key].plot.setTitle(m.title, size=f"{self.look.title_pt}pt",
+                                                color=_colour(m.colour, self.look),
                                                 bold=True)
             _set_bar_levels(self._bars[m.key], m.levels)
             self._heat[m.key].setMap(m)
@@ -354,15 +356,15 @@ class StatePanel(_HeatmapPanel):
         self._titles.clear()
         for row, e in enumerate(entries):
             key = e.key
-            plot = _int_plot(self._glw.ci, row, 0)
+            plot = _int_plot(self._glw.ci, row, 0, self.look)
             last = row == len(entries) - 1
-            theme.style_plot(plot, left="unit", bottom="step t" if last else None)
-            plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
+            theme.style_plot(plot, self.look, left="unit", bottom="step t" if last else None)
+            plot.getAxis("left").setWidth(_px(LEFT_AXIS_WIDTH, self.look))
             if not last:
                 plot.getAxis("bottom").setStyle(showValues=False)
                 plot.getAxis("bottom").setHeight(6)
-            heat = _Heatmap(plot, key, e.name, _cmap(e.cmap), cell_label=e.cell_label)
-            bar = _colour_bar(_cmap(e.cmap), e.levels, label=e.bar_label)
+            heat = _Heatmap(plot, key, e.name, _cmap(e.cmap, self.look), self.look, cell_label=e.cell_label)
+            bar = _colour_bar(_cmap(e.cmap, self.look), e.levels, self.look, label=e.bar_label)
             bar.setImageItem(heat.image, insert_in=plot)
             self._heat[key] = heat
             self._bars[key] = bar
@@ -385,15 +387,15 @@ class GatePanel(_HeatmapPanel):
         self._step_label: pg.LabelItem | None = None
         self._titles: dict[str, str] = {}
         self._descriptions: dict[str, pg.LabelItem] = {}
-        self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(SELECTED_COLOUR)}
+        self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
         self._cells: list = []  # (cell result, [keys]) of the gated cells shown
         self._message = QtWidgets.QLabel()
         self._message.setWordWrap(True)
         self._message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self._message.setFont(theme.font(theme.TITLE_PT + 3))
+        self._message.setFont(theme.font(self.look.title_pt + 3))
         self._message.setTextFormat(QtCore.Qt.TextFormat.RichText)
         self._message.setMargin(24)
-        self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
+        self._message.setStyleSheet(f"background: {self.look.background}; color: {self.look.foreground};")
         self._message_plain = ""
         self._stack = QtWidgets.QStackedLayout(self)
         self._stack.setContentsMargins(0, 0, 0, 0)
@@ -427,10 +429,12 @@ class GatePanel(_HeatmapPanel):
     def stepTitle(self) -> str:
         return self._step_label.text if self._step_label is not None else ""
 
-    def applyTheme(self, look=None) -> None:
-        super().applyTheme(look)
-        self._message.setFont(theme.font(theme.current().pt(theme.BASE_TITLE_PT + 3)))
-        self._message.setStyleSheet(f"background: {theme.BACKGROUND}; color: {theme.FOREGROUND};")
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self._message.setFont(theme.font(self.look.pt(theme.BASE_TITLE_PT + 3)))
+        self._message.setStyleSheet(f"background: {self.look.background}; color: {self.look.foreground};")
+        if self._frame is None:  # the note before the first run: its gate colours follow the theme
+            self._showMessage(None)
 
     # ----------------------------------------------------------------- build
     def _showMessage(self, gates) -> None:
@@ -441,7 +445,7 @@ class GatePanel(_HeatmapPanel):
         else:
             paragraphs, plain = gates.message, gates.message_plain
         self._message_plain = plain
-        self._message.setText("".join(f"<p>{frag_html(p)}</p>" for p in paragraphs))
+        self._message.setText("".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs))
         self._stack.setCurrentWidget(self._message)
 
     def _showResult(self, frame) -> None:
@@ -499,7 +503,7 @@ class GatePanel(_HeatmapPanel):
         self._titles.clear()
         self._step_label = None
         ci = self._glw.ci
-        header = dict(size=f"{theme.FONT_PT + 2}pt", bold=True)
+        header = dict(size=f"{self.look.font_pt + 2}pt", bold=True)
         heat_col = 0 if compare else 1
         sig_keys, cand_keys = [], []
         subs = []
@@ -510,7 +514,7 @@ class GatePanel(_HeatmapPanel):
             subs.append(sub)
             ci.layout.setColumnStretchFactor(gi, 1)
             gates = [m.name for m in cf.maps]
-            colour = _colour(cf.colour)
+            colour = _colour(cf.colour, self.look)
             sub.addLabel(f"{cf.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
             n_sig = sum(g not in CANDIDATES for g in gates)
             for row, m in enumerate(cf.maps, start=1):
@@ -521,14 +525,16 @@ class GatePanel(_HeatmapPanel):
                     axis = "values"  # numbers under the last 0–1 gate, for its bars' 0…1 scale
                 else:
                     axis = "hidden"
-                plot = _int_plot(sub, row, heat_col)
+                plot = _int_plot(sub, row, heat_col, self.look)
                 # only the leftmost heatmaps carry the word "unit": width is scarce
                 named = compare and gi == 0
-                theme.style_plot(plot, left="unit" if named else None, bottom="step t" if axis == "labelled" else None)
-                plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH if named else BAR_PLOT_AXIS_WIDTH)
-                _fix_bottom_axis(plot, axis)
+                theme.style_plot(plot, self.look, left="unit" if named else None,
+                                 bottom="step t" if axis == "labelled" else None)
+                plot.getAxis("left").setWidth(_px(LEFT_AXIS_WIDTH if named else BAR_PLOT_AXIS_WIDTH, self.look))
+                _fix_bottom_axis(plot, axis, self.look)
                 cand = g in CANDIDATES
-                self._heat[key] = _Heatmap(plot, key, g, _cmap(m.cmap), cell_label=m.cell_label, what=m.what)
+                self._heat[key] = _Heatmap(plot, key, g, _cmap(m.cmap, self.look), self.look,
+                                           cell_label=m.cell_label, what=m.what)
                 (cand_keys if cand else sig_keys).append(key)
                 if not compare:
                     # spare width goes to the heatmaps, not to the words or the bars
@@ -540,7 +546,7 @@ class GatePanel(_HeatmapPanel):
             sub.layout.setColumnStretchFactor(heat_col, 3)
             if not compare:
                 # sized for a long text once: per-step updates then skip the relayout
-                self._step_label = sub.addLabel("gates at t = 1", row=0, col=3, color=theme.FOREGROUND, **header)
+                self._step_label = sub.addLabel("gates at t = 1", row=0, col=3, color=self.look.foreground, **header)
                 self._step_label._capacity = 0
                 sub.layout.setColumnStretchFactor(3, 1)
         if compare:
@@ -548,17 +554,17 @@ class GatePanel(_HeatmapPanel):
             bars.setSpacing(1)
             bars.setContentsMargins(0, 0, 0, 0)
             bars.addLabel(" ", row=0, col=0, **header)
-            shared = _colour_bar(theme.SEQUENTIAL, (0.0, 1.0), label="0 = closed · 1 = open")
-            cand_bar = _colour_bar(theme.DIVERGING, (-1.0, 1.0), label="candidates")
+            shared = _colour_bar(self.look.sequential, (0.0, 1.0), self.look, label="0 = closed · 1 = open")
+            cand_bar = _colour_bar(self.look.diverging, (-1.0, 1.0), self.look, label="candidates")
             bars.addItem(shared, row=1, col=0)
             bars.addItem(cand_bar, row=2, col=0)
             bars.layout.setRowStretchFactor(1, 5)
             bars.layout.setRowStretchFactor(2, 2)
         else:
             sub, n_sig = subs[0], len(sig_keys)
-            shared = _colour_bar(theme.SEQUENTIAL, (0.0, 1.0), label="0 = closed · 1 = open")
+            shared = _colour_bar(self.look.sequential, (0.0, 1.0), self.look, label="0 = closed · 1 = open")
             sub.addItem(shared, row=1, col=2, rowspan=n_sig)
-            cand_bar = _colour_bar(theme.DIVERGING, (-1.0, 1.0), label=cand_keys[0])
+            cand_bar = _colour_bar(self.look.diverging, (-1.0, 1.0), self.look, label=cand_keys[0])
             sub.addItem(cand_bar, row=n_sig + 1, col=2)
         for bar in (shared, cand_bar):
             bar.setContentsMargins(0, 7, 0, 7)  # keep the end numbers of stacked bars apart
@@ -575,23 +581,24 @@ class GatePanel(_HeatmapPanel):
         self._titles[key] = m.title
         label = self._descriptions.get(key)
         if label is None:
-            self._heat[key].plot.setTitle(m.title, size=f"{theme.FONT_PT}pt", color=theme.FOREGROUND, bold=True)
+            self._heat[key].plot.setTitle(m.title, size=f"{self.look.font_pt}pt", color=self.look.foreground,
+                                          bold=True)
         else:
-            label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{theme.FONT_PT + 1}pt",
-                          color=theme.FOREGROUND)
+            label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{self.look.font_pt + 1}pt",
+                          color=self.look.foreground)
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
-        plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left")})
-        theme.style_plot(plot, bottom="gate value" if axis == "labelled" else None)
-        plot.getAxis("left").setWidth(BAR_PLOT_AXIS_WIDTH)
+        plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})
+        theme.style_plot(plot, self.look, bottom="gate value" if axis == "labelled" else None)
+        plot.getAxis("left").setWidth(_px(BAR_PLOT_AXIS_WIDTH, self.look))
         plot.setPreferredWidth(110)
         plot.setMaximumWidth(220)
-        _fix_bottom_axis(plot, axis)
+        _fix_bottom_axis(plot, axis, self.look)
         vb = plot.getViewBox()
         vb.setMouseEnabled(x=False, y=False)
         vb.invertY(True)
         vb.disableAutoRange()
-        plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(theme.FOREGROUND, width=1)))
+        plot.addItem(pg.InfiniteLine(0, angle=90, pen=pg.mkPen(self.look.foreground, width=1)))
         if g not in CANDIDATES:
             half = pg.InfiniteLine(0.5, angle=90, pen=pg.mkPen("#B0B0B0", width=1, style=QtCore.Qt.PenStyle.DashLine))
             plot.addItem(half)
@@ -625,7 +632,7 @@ class GatePanel(_HeatmapPanel):
                 brushes = [self._brushes[u == unit] for u in range(H)]
                 item.setOpts(x0=np.minimum(v, 0.0), width=np.abs(v), y=np.arange(H), height=0.8, brushes=brushes)
         if self._step_label is not None:
-            _set_label_text(self._step_label, bars.title)
+            _set_label_text(self._step_label, self.look, bars.title)
 
     def _hit(self, scene_pos):
         h, cell = super()._hit(scene_pos)
@@ -642,7 +649,7 @@ class GatePanel(_HeatmapPanel):
         return None, None
 
 
-def _set_label_text(label: pg.LabelItem, text: str) -> None:
+def _set_label_text(label: pg.LabelItem, look: theme.Theme, text: str) -> None:
     """LabelItem.setText without its relayout of the whole scene when only digits change.
 
     A label keeps the size of the longest text it has had; shorter texts are drawn centred
@@ -655,8 +662,8 @@ def _set_label_text(label: pg.LabelItem, text: str) -> None:
         label._capacity = len(text)
         return
     label.text = text
-    label.item.setHtml(_LABEL_STYLE.format(size=label.opts.get("size", f"{theme.FONT_PT}pt"),
-                                           colour=label.opts.get("color") or theme.FOREGROUND,
+    label.item.setHtml(_LABEL_STYLE.format(size=label.opts.get("size", f"{look.font_pt}pt"),
+                                           colour=label.opts.get("color") or look.foreground,
                                            weight="bold" if label.opts.get("bold") else "normal", text=text))
     r = label.itemRect()
     target = QtCore.QRectF(r)
@@ -664,12 +671,13 @@ def _set_label_text(label: pg.LabelItem, text: str) -> None:
     label.item.setPos(label.item.pos() + target.topLeft() - r.topLeft())
 
 
-def _fix_bottom_axis(plot: pg.PlotItem, mode: str) -> None:
+def _fix_bottom_axis(plot: pg.PlotItem, mode: str, look: theme.Theme) -> None:
     """Fixed x-axis heights ("hidden", "values", "labelled"): a heatmap and the bar plot beside
     it get the same, so their unit rows line up."""
     ax = plot.getAxis("bottom")
-    ax.setStyle(showValues=mode != "hidden", tickFont=theme.font(theme.AXIS_PT))
-    ax.setHeight({"hidden": 4, "values": VALUES_AXIS_HEIGHT, "labelled": LABELLED_AXIS_HEIGHT}[mode])
+    ax.setStyle(showValues=mode != "hidden", tickFont=theme.font(look.axis_pt))
+    heights = {"values": VALUES_AXIS_HEIGHT, "labelled": LABELLED_AXIS_HEIGHT}
+    ax.setHeight(4 if mode == "hidden" else _px(heights[mode], look))
 
 
 _LABEL_STYLE = "<span style='color: {colour}; font-size: {size}; font-weight: {weight}'>{text}</span>"

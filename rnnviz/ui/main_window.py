@@ -1,4 +1,5 @@
-"""The main window: assembles the panels around one controller, owns keys, menus and status."""
+"""The main window: lays out the registered panels around one controller; owns its parts, keys,
+menus and status."""
 
 from __future__ import annotations
 
@@ -7,15 +8,11 @@ import os
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..engine import InputError
-from . import theme
-from .controller import Controller
-from .controls import ControlPanel
-from .equations import EquationPanel
-from .fading import FadingPanel
-from .heatmaps import GatePanel, StatePanel
 from ..core.model import CELL_CHOICES
-from .transport import TransportBar
+from ..engine import InputError
+from . import actions, prefs, theme
+from .controller import Controller
+from .panels import Panel, PanelSpec, panel_specs
 
 DEFAULT_SIZE = (1600, 1000)
 WEIGHT_FILTER = "Weights (*.pt *.pth *.npz *.safetensors *.keras *.h5);;All files (*)"
@@ -27,12 +24,15 @@ class WarningBanner(QtWidgets.QLabel):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWordWrap(True)
-        self.setFont(theme.font(theme.TITLE_PT, bold=True))
-        self.setStyleSheet(
-            f"QLabel {{ background: {theme.WARNING_BG}; color: {theme.WARNING_FG};"
-            f" border: 2px solid {theme.WARNING_FG}; border-radius: 4px; padding: 6px 10px; }}"
-        )
+        self.setTheme(theme.LIGHT)
         self.hide()
+
+    def setTheme(self, look: theme.Theme) -> None:
+        self.setFont(look.font(look.title_pt, bold=True))
+        self.setStyleSheet(
+            f"QLabel {{ background: {look.warning_bg}; color: {look.warning_fg};"
+            f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px 10px; }}"
+        )
 
     def showWarnings(self, messages: list[str]) -> None:
         if not messages:
@@ -44,78 +44,64 @@ class WarningBanner(QtWidgets.QLabel):
         self.show()
 
 
+#: The view columns' shares of the width (left: state and gates; right: fading and equations).
+COLUMN_STRETCH = {"left": 11, "right": 9}
+
+
 class MainWindow(QtWidgets.QMainWindow):
+    """The window: the registered panels laid out around one controller, and the parts it owns.
+
+    Parts, each created here: ``panels`` (id → widget, from :mod:`rnnviz.ui.panels`),
+    ``presenter`` (presenter mode, themes, overlays), ``session`` (session files),
+    ``exporter`` (File ▸ Export), ``lessonPanel`` and ``startPanel``, and ``actions`` (menus
+    and shortcuts from :mod:`rnnviz.ui.actions`, as ``windowActions``). The current :class:`~rnnviz.ui.theme.Theme`
+    is :meth:`theme`; :meth:`setTheme` hands a new one to every part.
+    """
+
     def __init__(self, controller: Controller | None = None, parent=None):
         super().__init__(parent)
-        theme.configure_pyqtgraph()
+        from .export import Exporter
+        from .lessons import LessonPanel, StartPanel
+        from .presenter import Presenter
+        from .session import SessionManager
+
+        self._theme = theme.LIGHT
+        theme.configure_pyqtgraph(self._theme)
         self.controller = controller or Controller()
         self.setWindowTitle("rnnviz — watch recurrent networks think")
         self.resize(*DEFAULT_SIZE)
         self.setAcceptDrops(True)
         c = self.controller
 
-        self.controls = ControlPanel(c)
-        self.statePanel = StatePanel(c)
-        self.gatePanel = GatePanel(c)
-        self.fadingPanel = FadingPanel(c)
-        self.equationPanel = EquationPanel(c)
-        self.transport = TransportBar(c)
+        self.panels: dict[str, QtWidgets.QWidget] = {}
+        self.panelSpecs: dict[str, PanelSpec] = {}
+        for spec in panel_specs():
+            widget = spec.factory(c)
+            if not isinstance(widget, Panel):
+                raise TypeError(f"panel {spec.id!r}: {type(widget).__name__} does not derive from Panel")
+            self.panels[spec.id] = widget
+            self.panelSpecs[spec.id] = spec
         self.banner = WarningBanner()
-
-        scroll = QtWidgets.QScrollArea()
-        scroll.setWidget(self.controls)
-        scroll.setWidgetResizable(True)
-        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(self.controls.sizeHint().width() + 24)
-        self.controlsScroll = scroll
-
-        left = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        left.addWidget(self.statePanel)
-        left.addWidget(self.gatePanel)
-        left.setStretchFactor(0, 5)
-        left.setStretchFactor(1, 4)
-        right = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-        right.addWidget(self.fadingPanel)
-        right.addWidget(self.equationPanel)
-        right.setStretchFactor(0, 5)
-        right.setStretchFactor(1, 4)
-        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        views.addWidget(left)
-        views.addWidget(right)
-        views.setStretchFactor(0, 11)
-        views.setStretchFactor(1, 9)
-        main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        main.addWidget(scroll)
-        main.addWidget(views)
-        main.setStretchFactor(0, 0)
-        main.setStretchFactor(1, 1)
-        for sp in (left, right, views, main):
-            sp.setChildrenCollapsible(False)
-        self.splitters = (main, views, left, right)
-
-        central = QtWidgets.QWidget()
-        lay = QtWidgets.QVBoxLayout(central)
-        lay.setContentsMargins(6, 6, 6, 0)
-        lay.setSpacing(4)
-        lay.addWidget(self.banner)
-        lay.addWidget(main, 1)
-        lay.addWidget(self.transport)
-        self.setCentralWidget(central)
+        self._buildLayout()
 
         self._status = QtWidgets.QLabel()
-        self._status.setFont(theme.font(theme.FONT_PT))
+        self._status.setFont(self._theme.font())
         self.statusBar().addWidget(self._status, 1)
         self.statusBar().setSizeGripEnabled(False)
 
-        self._buildMenus()
-        self._buildShortcuts()
-        from . import export, presenter
+        # the parts; the order of their event filters matters: the session may refuse a close
+        # before the presenter saves the preferences
+        self.presenter = Presenter(self)
+        self.exporter = Exporter(self)
+        self.session = SessionManager(self)
+        self.lessonPanel = LessonPanel(self.session, self)
+        self.addDockWidget(QtCore.Qt.DockWidgetArea.TopDockWidgetArea, self.lessonPanel)
+        self.startPanel = StartPanel(self)
+        self.windowActions = actions.build(self)
+        self.session.lessonChanged.connect(self.startPanel.onOpened)
+        self.session.pathChanged.connect(self.startPanel.onOpened)
+        c.loadedChanged.connect(self.startPanel.onOpened)
 
-        export.install(self)
-        presenter.install(self)  # presenter mode, themes, clicker keys, ? overlay, preferences
-        from . import session
-
-        session.install(self)  # File ▸ Open/Save session, Lessons, Start page; Ctrl+O → sessions
         c.resultChanged.connect(self._onResult)
         c.errorOccurred.connect(lambda msg: self.showError("Computation failed", msg))
         c.loadedChanged.connect(self._updateTitle)
@@ -124,75 +110,110 @@ class MainWindow(QtWidgets.QMainWindow):
             self._onResult(c.result)
         self._updateTitle()
 
-    # ------------------------------------------------------------------ menus/keys
-    def _buildMenus(self) -> None:
-        c = self.controller
-        file = self.menuBar().addMenu("&File")
-        act = file.addAction("&Open weights…", self.openWeightsDialog)
-        act.setShortcut(QtGui.QKeySequence.StandardKey.Open)
-        file.addAction("Open &input sequence (CSV/NPY)…", self.openInputDialog)
-        self.exportWeightsAction = file.addAction("E&xport weights…", self.exportWeightsDialog)
-        file.addAction("Use the seed document's example", c.useSeedExample)
-        file.addSeparator()
-        act = file.addAction("&Quit", self.close)
-        act.setShortcut(QtGui.QKeySequence.StandardKey.Quit)
+        prefs.restore_geometry(self)
+        self.setTheme(self.presenter.currentTheme())
+        if QtGui.QGuiApplication.platformName() != "offscreen" and c.loaded is None:
+            self.startPanel.show()
 
-        view = self.menuBar().addMenu("&View")
-        self.allStepsAction = view.addAction("Show &all steps")
-        self.allStepsAction.setCheckable(True)
-        self.allStepsAction.toggled.connect(c.setRevealAll)
-        c.revealAllChanged.connect(self._syncAllSteps)
-        self.backwardAction = view.addAction("&Backward view ‖∂h_T/∂h_t‖")
-        self.backwardAction.setCheckable(True)
-        self.backwardAction.toggled.connect(lambda on: c.update(backward=on))
-        c.settingsChanged.connect(self._syncBackward)
-        cell = view.addMenu("&Cell")
-        for key, label in CELL_CHOICES.items():
-            cell.addAction(label, lambda k=key: c.update(cell=k))
+    # ------------------------------------------------------------------ layout
+    def _buildLayout(self) -> None:
+        """The registered panels in their slots: side (scrolled), two view columns, bottom."""
+        def ids(slot):
+            return [s.id for s in panel_specs(slot)]
 
-        help_ = self.menuBar().addMenu("&Help")
-        help_.addAction("&Keyboard shortcuts", lambda: self.presenter.showHelp())
+        side = QtWidgets.QWidget()
+        side_lay = QtWidgets.QVBoxLayout(side)
+        side_lay.setContentsMargins(0, 0, 0, 0)
+        for pid in ids("side"):
+            side_lay.addWidget(self.panels[pid])
+        side_lay.addStretch(0)
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidget(side if len(ids("side")) != 1 else self.panels[ids("side")[0]])
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        scroll.setMinimumWidth(scroll.widget().sizeHint().width() + 24)
+        self.controlsScroll = scroll
 
-    def _syncAllSteps(self, on: bool) -> None:
-        with QtCore.QSignalBlocker(self.allStepsAction):
-            self.allStepsAction.setChecked(on)
+        views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.columns: dict[str, QtWidgets.QSplitter] = {}
+        for k, slot in enumerate(("left", "right")):
+            col = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+            for i, spec in enumerate(panel_specs(slot)):
+                col.addWidget(self.panels[spec.id])
+                col.setStretchFactor(i, spec.stretch)
+            self.columns[slot] = col
+            views.addWidget(col)
+            views.setStretchFactor(k, COLUMN_STRETCH[slot])
+        main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        main.addWidget(scroll)
+        main.addWidget(views)
+        main.setStretchFactor(0, 0)
+        main.setStretchFactor(1, 1)
+        self.splitters = (main, views, *self.columns.values())
+        for sp in self.splitters:
+            sp.setChildrenCollapsible(False)
 
-    def _syncBackward(self, s) -> None:
-        with QtCore.QSignalBlocker(self.backwardAction):
-            self.backwardAction.setChecked(s.backward)
+        central = QtWidgets.QWidget()
+        lay = QtWidgets.QVBoxLayout(central)
+        lay.setContentsMargins(6, 6, 6, 0)
+        lay.setSpacing(4)
+        lay.addWidget(self.banner)
+        lay.addWidget(main, 1)
+        for pid in ids("bottom"):
+            lay.addWidget(self.panels[pid])
+        self.setCentralWidget(central)
 
-    def _buildShortcuts(self) -> None:
-        c = self.controller
-        keys = [
-            (QtCore.Qt.Key.Key_Space, c.togglePlaying),
-            (QtCore.Qt.Key.Key_Right, c.stepForward),
-            (QtCore.Qt.Key.Key_Left, c.stepBack),
-            (QtCore.Qt.Key.Key_Home, c.toStart),
-            (QtCore.Qt.Key.Key_End, c.toEnd),
-            (QtCore.Qt.Key.Key_Plus, c.faster),
-            (QtCore.Qt.Key.Key_Equal, c.faster),
-            (QtCore.Qt.Key.Key_Minus, c.slower),
-            (QtCore.Qt.Key.Key_A, lambda: c.setRevealAll(not c.revealAll)),
-        ]
-        self._shortcuts = []
-        for key, slot in keys:
-            sc = QtGui.QShortcut(QtGui.QKeySequence(key), self)
-            sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-            sc.activated.connect(slot)
-            self._shortcuts.append(sc)
+    def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
+        """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
+        column), which presenter mode hides for ``presenter_hide`` panels."""
+        return self.controlsScroll if self.panelSpecs[panel_id].slot == "side" else self.panels[panel_id]
+
+    def columnOf(self, panel_id: str) -> QtWidgets.QSplitter | None:
+        return self.columns.get(self.panelSpecs[panel_id].slot)
+
+    # the built-in panels by name (others: ``window.panels[id]``)
+    controls = property(lambda self: self.panels["controls"])
+    statePanel = property(lambda self: self.panels["statePanel"])
+    gatePanel = property(lambda self: self.panels["gatePanel"])
+    fadingPanel = property(lambda self: self.panels["fadingPanel"])
+    equationPanel = property(lambda self: self.panels["equationPanel"])
+    transport = property(lambda self: self.panels["transport"])
+
+    # ------------------------------------------------------------------ actions and theme
+    def action(self, action_id: str) -> QtGui.QAction:
+        return self.windowActions[action_id]
+
+    def menu(self, menu_id: str) -> QtWidgets.QMenu:
+        return self.windowActions.menu(menu_id)
+
+    def theme(self) -> theme.Theme:
+        """The theme every part shows now (presenter mode: the scaled one)."""
+        return self._theme
+
+    def setTheme(self, look: theme.Theme) -> None:
+        """Hand ``look`` to the application (palette, font), every registered panel and every
+        part of the window; each rebuilds what it must."""
+        from .presenter import apply_application_look
+
+        apply_application_look(look)
+        theme.configure_pyqtgraph(look)
+        self._theme = look
+        for panel in self.panels.values():
+            if panel.look != look:
+                panel.setTheme(look)
+        for part in (self.banner, self.lessonPanel, self.startPanel):
+            part.setTheme(look)
+        self.presenter.setOverlayTheme(look)
+        self._status.setFont(look.font())
 
     # ------------------------------------------------------------------ files
     def openWeightsDialog(self) -> None:
-        from . import prefs
-
         path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open weights", prefs.last_dir() or "", WEIGHT_FILTER)
         if path:
             prefs.set_last_dir(os.path.dirname(path))
             self.openWeights(path)
 
     def openInputDialog(self) -> None:
-        from . import prefs
-
         path, _ = QtWidgets.QFileDialog.getOpenFileName(
             self, "Open input sequence", prefs.last_dir() or "", "Sequences (*.csv *.npy);;All files (*)")
         if path:
@@ -204,7 +225,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         A bad file gets a dialog naming it and the problem; the session stays as it was.
         """
-        from ..engine.inputs import read_sequence
+        from ..io.sequences import read_sequence
         from ..core.model import LIMITS
 
         c = self.controller
@@ -219,8 +240,6 @@ class MainWindow(QtWidgets.QMainWindow):
         return True
 
     def exportWeightsDialog(self) -> None:
-        from . import prefs
-
         if self.controller.settings.cell == "compare":
             self.showError("Export weights", "Compare mode runs three cells: choose one cell to export its weights.")
             return
@@ -237,7 +256,7 @@ class MainWindow(QtWidgets.QMainWindow):
         """Write the active model, as every slider has made it, in PyTorch naming (atomically)."""
         import warnings
 
-        from ..engine import save_weights
+        from ..io.weights import save_weights
 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")

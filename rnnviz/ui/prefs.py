@@ -14,6 +14,7 @@ missing.
 
 from __future__ import annotations
 
+import functools
 import os
 import tempfile
 
@@ -32,25 +33,25 @@ LAST_DIR_KEY = "files/lastDir"
 GEOMETRY_KEY = "window/geometry"
 STATE_KEY = "window/state"
 
-_private_dir: str | None = None
-
-
 def _headless() -> bool:
     app = QtGui.QGuiApplication.instance()
     name = app.platformName() if app is not None else os.environ.get("QT_QPA_PLATFORM", "")
     return name in ("offscreen", "minimal")
 
 
+@functools.cache
+def _private_dir() -> str:
+    """One empty folder per process for headless runs without RNNVIZ_SETTINGS_DIR."""
+    return tempfile.mkdtemp(prefix="rnnviz-settings-")
+
+
 def location() -> str | None:
     """The INI file used instead of the platform's store, or None for the platform's store."""
-    global _private_dir
     folder = os.environ.get(ENV_DIR)
     if folder:
         return os.path.join(folder, FILE_NAME)
     if _headless():
-        if _private_dir is None:
-            _private_dir = tempfile.mkdtemp(prefix="rnnviz-settings-")
-        return os.path.join(_private_dir, FILE_NAME)
+        return os.path.join(_private_dir(), FILE_NAME)
     return None
 
 

@@ -4,14 +4,14 @@
   1.5× larger, a big "t = 12 / 30" in the top-right corner, the side controls, menu bar
   and status bar hidden (the transport bar, the warning banner and all views stay).
 * Themes (View ▸ Theme): the light projector theme or a dark one, each optionally with
-  colour-blind-safe colour maps (View ▸ Colour-blind-safe colours). :func:`apply_theme`
-  sets the Qt palette and fonts and asks every widget that has ``applyTheme(theme)`` to
-  restyle itself.
-* Clicker keys: PageDown / PageUp step forward and back; B (or .) blacks the screen out.
+  colour-blind-safe colour maps (View ▸ Colour-blind-safe colours). The chosen theme goes to
+  ``MainWindow.setTheme``, which hands it to every registered panel.
+* Clicker keys: PageDown / PageUp step forward and back; B blacks the screen out.
 * ? or F1 lays every shortcut over the window in large type; any key or click removes it.
 
-``install(window)`` adds all of this to a MainWindow, restores the theme and the window
-geometry from the preferences (:mod:`rnnviz.ui.prefs`) and saves them when it closes.
+The main window creates one :class:`Presenter` (``window.presenter``); its keys and menu
+entries are declared in :mod:`rnnviz.ui.actions`. It reads the theme from the preferences
+(:mod:`rnnviz.ui.prefs`) and saves it and the window geometry when the window closes.
 """
 
 from __future__ import annotations
@@ -20,38 +20,13 @@ import html
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from . import prefs, theme
+from . import actions, prefs, theme
 
 #: Presenter mode multiplies every font by this.
 PRESENTER_SCALE = 1.5
-#: Presenter mode gives the gates this share of the left column's height (four gate rows
-#: with 1.5× axis numbers need it more than the two state heatmaps).
-GATE_SHARE = 0.55
 #: The presenter hint disappears after this many milliseconds.
 HINT_MS = 8000
 HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · ? help"
-
-#: Every key of the app, as the overlay lists them: (key, what it does). The actions others
-#: add to the menus (Ctrl+S, Ctrl+O) are named by their menu text when they exist.
-SHORTCUTS = [
-    ("Space", "Play / pause"),
-    ("→", "Step forward"),
-    ("PageDown", "Step forward (clicker)"),
-    ("←", "Step back"),
-    ("PageUp", "Step back (clicker)"),
-    ("Home", "First step"),
-    ("End", "Last step"),
-    ("+", "Play faster"),
-    ("−", "Play slower"),
-    ("A", "Show all steps / reveal step by step"),
-    ("B", "Black screen (any key returns)"),
-    ("F11", "Presenter mode on / off"),
-    ("Esc", "Leave presenter mode"),
-    ("Ctrl+S", "Save"),
-    ("Ctrl+O", "Open"),
-    ("Ctrl+Shift+O", "Open weights"),
-    ("?", "This list of shortcuts (also F1)"),
-]
 
 _ORIGINAL: dict = {}  # the application's palette, font and style before any theme
 
@@ -77,15 +52,17 @@ def _palette(t: theme.Theme) -> QtGui.QPalette:
     return p
 
 
-def apply_theme(window: QtWidgets.QWidget, look: theme.Theme) -> None:
-    """Make ``look`` the app's theme: module constants, Qt palette and application font, then
-    ``applyTheme(look)`` on every child of ``window`` that has one (the panels rebuild their
-    plots and redraw the current result)."""
+def apply_theme(window, look: theme.Theme) -> None:
+    """Make ``look`` the theme of ``window`` (a MainWindow) and of the application."""
+    window.setTheme(look)
+
+
+def apply_application_look(look: theme.Theme) -> None:
+    """The Qt side of a theme: the application's palette, style and font."""
     app = QtWidgets.QApplication.instance()
     if not _ORIGINAL:
         _ORIGINAL.update(palette=QtGui.QPalette(app.palette()), font=QtGui.QFont(app.font()),
                          style=app.style().name())
-    theme.set_current(look)
     if look.dark:
         # native styles (Windows 11, macOS) ignore parts of a dark palette; Fusion honours it all
         if app.style().name().lower() != "fusion":
@@ -99,19 +76,6 @@ def apply_theme(window: QtWidgets.QWidget, look: theme.Theme) -> None:
     if f.pointSizeF() > 0:
         f.setPointSizeF(f.pointSizeF() * look.font_scale)
     app.setFont(f)
-    for w in window.findChildren(QtWidgets.QWidget):
-        fn = getattr(w, "applyTheme", None)
-        if callable(fn):
-            fn(look)
-    banner = getattr(window, "banner", None)
-    if banner is not None:
-        banner.setFont(theme.font(theme.TITLE_PT, bold=True))
-        banner.setStyleSheet(
-            f"QLabel {{ background: {look.warning_bg}; color: {look.warning_fg};"
-            f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px 10px; }}")
-    if isinstance(window, QtWidgets.QMainWindow):
-        for label in window.statusBar().findChildren(QtWidgets.QLabel):
-            label.setFont(theme.font(theme.FONT_PT))
 
 
 # ---------------------------------------------------------------- overlays
@@ -187,6 +151,7 @@ class HelpOverlay(_Dismissable):
         lay = QtWidgets.QVBoxLayout(self)
         lay.addWidget(self.label, 0, QtCore.Qt.AlignmentFlag.AlignCenter)
         self._rows: list[tuple[str, str]] = []
+        self._look = theme.LIGHT
 
     def setShortcuts(self, rows: list[tuple[str, str]]) -> None:
         self._rows = list(rows)
@@ -200,7 +165,7 @@ class HelpOverlay(_Dismissable):
         return "\n".join(f"{k} — {v}" for k, v in self._rows)
 
     def _render(self) -> None:
-        pt = max(theme.FONT_PT + 7, 18)
+        pt = max(self._look.font_pt + 7, 18)
         half = (len(self._rows) + 1) // 2
         cols = [self._rows[:half], self._rows[half:]]
 
@@ -217,7 +182,8 @@ class HelpOverlay(_Dismissable):
             f"<p align=center style='font-size:{pt - 4}pt; color:#C8C8C8'>Press any key or click to close.</p>"
             "</div>")
 
-    def applyTheme(self, _look=None) -> None:
+    def setTheme(self, look: theme.Theme) -> None:
+        self._look = look
         self._render()
 
     def paintEvent(self, _ev) -> None:
@@ -254,11 +220,10 @@ class StepOverlay(QtWidgets.QLabel):
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.hide()
-        self.applyTheme()
+        self.setTheme(theme.LIGHT)
 
-    def applyTheme(self, _look=None) -> None:
-        t = theme.current()
-        self.setFont(theme.font(max(theme.TITLE_PT * 2, 30), bold=True))
+    def setTheme(self, t: theme.Theme) -> None:
+        self.setFont(theme.font(max(t.title_pt * 2, 30), bold=True))
         self.setStyleSheet(
             f"QLabel {{ color: {t.foreground}; background: {t.background};"
             f" border: 3px solid {t.cursor}; border-radius: 10px; padding: 0px 14px; }}")
@@ -276,7 +241,7 @@ class StepOverlay(QtWidgets.QLabel):
         fm = QtGui.QFontMetrics(self.font())
         width, height = fm.horizontalAdvance(f"t = {T} / {T}") + 40, fm.height() + 10
         right, bottom = w.width() - self.MARGIN, w.height() - self.MARGIN
-        transport = getattr(w, "transport", None)
+        transport = w.panels.get("transport")
         readout = getattr(transport, "stepLabel", None)
         if readout is not None and transport.isVisible():
             left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 6
@@ -296,11 +261,13 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer = QtCore.QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.timeout.connect(self.hide)
+        self._look = theme.LIGHT
         self.hide()
-        self.applyTheme()
+        self.setTheme(theme.LIGHT)
 
-    def applyTheme(self, _look=None) -> None:
-        self.setFont(theme.font(theme.FONT_PT, bold=True))
+    def setTheme(self, look: theme.Theme) -> None:
+        self._look = look
+        self.setFont(theme.font(look.font_pt, bold=True))
         self.setStyleSheet("QLabel { color: #FFFFFF; background: rgba(20, 22, 26, 225); border: 2px solid #E69F00;"
                            " border-radius: 8px; padding: 6px 16px; }")
         self.place()
@@ -315,10 +282,10 @@ class HintOverlay(QtWidgets.QLabel):
         """On the transport bar between its buttons and the step counter (it hides none of the
         views; the font shrinks to fit), else at the bottom of the window."""
         w = self.parentWidget()
-        transport = getattr(w, "transport", None)
+        transport = w.panels.get("transport")
         first = getattr(transport, "speedBox", None)
         last = getattr(transport, "stepLabel", None)
-        pt = max(theme.FONT_PT, 11)
+        pt = max(self._look.font_pt, 11)
         self.setFont(theme.font(pt, bold=True))
         self.adjustSize()
         if first is None or last is None or not transport.isVisible():
@@ -335,30 +302,6 @@ class HintOverlay(QtWidgets.QLabel):
 
 
 # ---------------------------------------------------------------- presenter
-
-
-def _plain(text: str) -> str:
-    return text.replace("&&", "\0").replace("&", "").replace("\0", "&").replace("…", "").strip()
-
-
-def _menu(window: QtWidgets.QMainWindow, title: str) -> QtWidgets.QMenu:
-    """The menu bar's menu called ``title`` ("&View"), made if missing."""
-    for action in window.menuBar().actions():
-        if action.menu() is not None and _plain(action.text()) == _plain(title):
-            return action.menu()
-    return window.menuBar().addMenu(title)
-
-
-def _menu_actions(window: QtWidgets.QMainWindow) -> list[QtGui.QAction]:
-    out, todo = [], [a.menu() for a in window.menuBar().actions() if a.menu() is not None]
-    while todo:
-        menu = todo.pop()
-        for a in menu.actions():
-            if a.menu() is not None:
-                todo.append(a.menu())
-            elif not a.isSeparator():
-                out.append(a)
-    return out
 
 
 class Presenter(QtCore.QObject):
@@ -383,10 +326,6 @@ class Presenter(QtCore.QObject):
         c.settingsChanged.connect(self._updateStep)
         c.resultChanged.connect(self._updateStep)
         self._updateStep()
-        self._escape = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), window)
-        self._escape.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        self._escape.activated.connect(self.leave)
-        self._escape.setEnabled(False)
         window.installEventFilter(self)
 
     # ------------------------------------------------------------ state
@@ -412,23 +351,19 @@ class Presenter(QtCore.QObject):
         if self._active:
             return
         w = self.window
-        hideable = [getattr(w, "controlsScroll", None), w.menuBar(), w.statusBar()]
-        hidden = [x for x in hideable if x is not None and not x.isHidden()]
+        hideable = [w.panelContainer(s.id) for s in w.panelSpecs.values() if s.presenter_hide]
+        hideable += [w.menuBar(), w.statusBar()]  # every key still works: the actions sit on the window
+        hidden = [x for x in dict.fromkeys(hideable) if not x.isHidden()]
         self._restore = (w.saveGeometry(), w.windowState(), hidden, fullscreen)
-        self._splitterSizes = [sp.sizes() for sp in getattr(w, "splitters", ())]
+        self._splitterSizes = [sp.sizes() for sp in w.splitters]
         self._active = True
-        # menu shortcuts (Ctrl+O, Ctrl+S, …) must keep working with the menu bar hidden
-        for action in _menu_actions(w):
-            if not action.shortcut().isEmpty() and w not in action.associatedObjects():
-                w.addAction(action)
         for x in hidden:
             x.hide()
-        apply_theme(w, self._base.scaled(PRESENTER_SCALE))
+        w.setTheme(self._base.scaled(PRESENTER_SCALE))
         if fullscreen:
             w.showFullScreen()
-        self._shareLeftColumn()
-        QtCore.QTimer.singleShot(0, self, self._shareLeftColumn)  # again once full screen has its size
-        self._escape.setEnabled(True)
+        self._shareColumns()
+        QtCore.QTimer.singleShot(0, self, self._shareColumns)  # again once full screen has its size
         self._updateStep()
         self.stepOverlay.show()
         self.stepOverlay.place()
@@ -443,12 +378,11 @@ class Presenter(QtCore.QObject):
             return
         w = self.window
         self._active = False
-        self._escape.setEnabled(False)
         self.stepOverlay.hide()
         self.hint.hide()
         geometry, state, hidden, fullscreen = self._restore
         self._restore = None
-        apply_theme(w, self._base)
+        w.setTheme(self._base)
         for x in hidden:
             x.show()
         # let the layouts shrink back to the normal fonts before the window takes its old size
@@ -471,20 +405,29 @@ class Presenter(QtCore.QObject):
         if not self._active and not self.window.isFullScreen():
             self.window.restoreGeometry(geometry)
 
-    def _shareLeftColumn(self) -> None:
-        splitters = getattr(self.window, "splitters", ())
-        gates = getattr(self.window, "gatePanel", None)
-        if not self._active or len(splitters) < 3 or gates is None or gates.isShowingMessage():
+    def _shareColumns(self) -> None:
+        """Give every panel with a ``presenter_share`` that share of its column (the four gate
+        rows with 1.5× axis numbers need more height than the two state heatmaps)."""
+        if not self._active:
             return
-        left = splitters[2]
-        total = sum(left.sizes())
-        if left.count() == 2 and total > 0:
-            left.setSizes([total - round(total * GATE_SHARE), round(total * GATE_SHARE)])
+        w = self.window
+        for spec in w.panelSpecs.values():
+            column, panel = w.columnOf(spec.id), w.panels[spec.id]
+            if spec.presenter_share is None or column is None or panel.isShowingMessage():
+                continue
+            sizes = column.sizes()
+            total, k = sum(sizes), column.indexOf(panel)
+            if total <= 0 or k < 0 or column.count() < 2:
+                continue
+            mine = round(total * spec.presenter_share)
+            rest = sum(s for i, s in enumerate(sizes) if i != k) or 1
+            new = [mine if i == k else round((total - mine) * s / rest) for i, s in enumerate(sizes)]
+            column.setSizes(new)
 
     def _restoreSplitters(self, sizes) -> None:
         if self._active:
             return
-        for sp, s in zip(getattr(self.window, "splitters", ()), sizes):
+        for sp, s in zip(self.window.splitters, sizes):
             sp.setSizes(s)
 
     def savedGeometry(self) -> QtCore.QByteArray:
@@ -502,10 +445,10 @@ class Presenter(QtCore.QObject):
         prefs.set_colour_blind(bool(on))
 
     def _setBase(self, base: theme.Theme) -> None:
-        if base == self._base and theme.current() == self.currentTheme(base):
+        if base == self._base and self.window.theme() == self.currentTheme(base):
             return
         self._base = base
-        apply_theme(self.window, self.currentTheme(base))
+        self.window.setTheme(self.currentTheme(base))
         self.themeChanged.emit(base)
 
     def currentTheme(self, base: theme.Theme | None = None) -> theme.Theme:
@@ -533,14 +476,18 @@ class Presenter(QtCore.QObject):
             o.raise_()
 
     def shortcuts(self) -> list[tuple[str, str]]:
-        """SHORTCUTS, with Ctrl+S / Ctrl+O described by the window's own menu entries."""
-        named = {}
-        for action in _menu_actions(self.window):
-            for seq in action.shortcuts():
-                text = seq.toString(QtGui.QKeySequence.SequenceFormat.PortableText)
-                if text and text not in named:
-                    named[text] = _plain(action.text())
-        return [(k, named.get(k, v) if k.startswith("Ctrl+") else v) for k, v in SHORTCUTS]
+        """Every key of the window, as the actions table declares them: (key, what it does)."""
+        return actions.shortcut_rows()
+
+    def setOverlayTheme(self, look: theme.Theme) -> None:
+        for overlay in (self.stepOverlay, self.hint, self.help):
+            overlay.setTheme(look)
+
+    # the menu entries of presenter mode and themes (declared in rnnviz.ui.actions)
+    presenterAction = property(lambda self: self.window.action("presenter.toggle"))
+    colourBlindAction = property(lambda self: self.window.action("theme.colourBlind"))
+    helpAction = property(lambda self: self.window.action("help.overlay"))
+    themeActions = property(lambda self: {n: self.window.action(f"theme.{n}") for n in ("light", "dark")})
 
     def _updateStep(self, *_) -> None:
         c = self.window.controller
@@ -574,78 +521,11 @@ class Presenter(QtCore.QObject):
         prefs.set_colour_blind(self._base.colour_blind)
 
 
-# ---------------------------------------------------------------- install
-
-
-def install(window: QtWidgets.QMainWindow) -> Presenter:
-    """Add presenter mode, themes, clicker keys and the shortcut overlay to ``window``;
-    restore the saved theme and geometry. Stores ``window.presenter``."""
-    p = Presenter(window)
-    window.presenter = p
-    c = window.controller
-
-    view = _menu(window, "&View")
-    view.addSeparator()
-    p.presenterAction = view.addAction("&Presenter mode")
-    p.presenterAction.setCheckable(True)
-    p.presenterAction.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_F11))
-    p.presenterAction.triggered.connect(lambda _on: p.toggle())
-    p.activeChanged.connect(lambda on: p.presenterAction.setChecked(on))
-
-    menu = view.addMenu("&Theme")
-    group = QtGui.QActionGroup(menu)
-    group.setExclusive(True)
-    p.themeActions = {}
-    for name, label in (("light", "&Light (projector)"), ("dark", "&Dark")):
-        a = menu.addAction(label)
-        a.setCheckable(True)
-        a.setChecked(p.baseTheme().name == name)
-        group.addAction(a)
-        a.triggered.connect(lambda _on=False, name=name: p.setTheme(name))
-        p.themeActions[name] = a
-    p.colourBlindAction = view.addAction("&Colour-blind-safe colours")
-    p.colourBlindAction.setCheckable(True)
-    p.colourBlindAction.setChecked(p.baseTheme().colour_blind)
-    p.colourBlindAction.toggled.connect(p.setColourBlind)
-
-    def sync(base):
-        with QtCore.QSignalBlocker(p.colourBlindAction):
-            p.colourBlindAction.setChecked(base.colour_blind)
-        p.themeActions[base.name].setChecked(True)
-
-    p.themeChanged.connect(sync)
-
-    help_ = _menu(window, "&Help")
-    p.helpAction = help_.addAction("Shortcut &overlay")
-    p.helpAction.setShortcuts([QtGui.QKeySequence("?"), QtGui.QKeySequence(QtCore.Qt.Key.Key_F1)])
-    p.helpAction.triggered.connect(p.showHelp)
-    for action in (p.presenterAction, p.helpAction):
-        window.addAction(action)  # keys work while the menu bar is hidden
-
-    def shortcut(key, slot):
-        sc = QtGui.QShortcut(QtGui.QKeySequence(key), window)
-        sc.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
-        sc.activated.connect(slot)
-        return sc
-
-    Key = QtCore.Qt.Key
-    p.shortcutKeys = [
-        shortcut(Key.Key_PageDown, c.stepForward),
-        shortcut(Key.Key_PageUp, c.stepBack),
-        shortcut(Key.Key_B, p.toggleBlack),
-    ]
-
-    prefs.restore_geometry(window)
-    if theme.current() != p.baseTheme():
-        apply_theme(window, p.baseTheme())
-    return p
-
-
 def prepare_render(window: QtWidgets.QMainWindow, theme_name: str = "light", colour_blind: bool = False,
                    presenter: bool = False) -> None:
     """For ``rnnviz render``: the given theme and, optionally, presenter mode at the window's
     size (a headless screen has no useful full-screen size). Call after ``window.resize``."""
-    p = getattr(window, "presenter", None) or install(window)
+    p = window.presenter
     p._setBase(theme.make(theme_name, colour_blind))
     if presenter:
         p.enter(fullscreen=False)

@@ -11,11 +11,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
 from .controller import SPEED_RANGE
+from .panels import Panel
 
 ICON_PX = 30
 
 
-def transport_icon(kind: str, size: int = ICON_PX, colour: str = theme.FOREGROUND) -> QtGui.QIcon:
+def transport_icon(kind: str, size: int = ICON_PX, colour: str = theme.LIGHT.foreground) -> QtGui.QIcon:
     """Media symbols drawn as shapes, so they look the same with any font: start, back,
     play, pause, forward, end."""
     dpr = 2.0
@@ -100,7 +101,7 @@ class SpeedBox(QtWidgets.QDoubleSpinBox):
         return QtGui.QValidator.State.Acceptable, text, pos
 
 
-class TransportBar(QtWidgets.QWidget):
+class TransportBar(Panel, QtWidgets.QWidget):
     """⏮ ◀ ▶/⏸ ▶ ⏭, speed, scrubber, the step readout, "All steps" and a busy bar.
 
     Accessors used by tests: ``startButton``, ``backButton``, ``playButton``,
@@ -111,7 +112,8 @@ class TransportBar(QtWidgets.QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self._controller = controller
-        self.setFont(theme.font(theme.FONT_PT))
+        t = self.look
+        self.setFont(t.font())
         c = controller
 
         lay = QtWidgets.QHBoxLayout(self)
@@ -138,7 +140,7 @@ class TransportBar(QtWidgets.QWidget):
         self.playButton.setMinimumSize(64, 50)
         self.playButton.setIconSize(QtCore.QSize(ICON_PX + 6, ICON_PX + 6))
         self.playButton.setStyleSheet(
-            f"QToolButton {{ background: {theme.CURSOR_COLOUR}; border: 1px solid #8A5A00; border-radius: 6px; }}"
+            f"QToolButton {{ background: {t.cursor}; border: 1px solid #8A5A00; border-radius: 6px; }}"
             " QToolButton:hover { background: #F2B535; } QToolButton:pressed { background: #C98A00; }")
         self.forwardButton = button("forward", "One step forward  (→)", lambda: self._controller.stepForward())
         self.endButton = button("end", "Jump to the last step t = T  (End)", lambda: self._controller.toEnd())
@@ -147,7 +149,7 @@ class TransportBar(QtWidgets.QWidget):
         self.speedBox = SpeedBox()
         self.speedBox.setMinimumHeight(40)
         self.speedBox.setMinimumWidth(128)
-        self.speedBox.setFont(theme.font(theme.FONT_PT + 1))
+        self.speedBox.setFont(t.font(t.font_pt + 1))
         self.speedBox.setToolTip("Playing speed in steps per second (0.5–30).  Faster: +   Slower: −")
         self.speedBox.valueChanged.connect(lambda v: self._controller.setSpeed(v))
         self.speedBox.stepRequested.connect(
@@ -162,14 +164,14 @@ class TransportBar(QtWidgets.QWidget):
         self.scrubber.setToolTip("Drag to any time step t.")
         self.scrubber.setStyleSheet(
             "QSlider::groove:horizontal { height: 10px; background: #D8D8D8; border-radius: 5px; }"
-            f" QSlider::sub-page:horizontal {{ background: {theme.CURSOR_COLOUR}; border-radius: 5px; }}"
+            f" QSlider::sub-page:horizontal {{ background: {t.cursor}; border-radius: 5px; }}"
             " QSlider::handle:horizontal { width: 22px; margin: -8px 0; border-radius: 11px;"
-            f" background: {theme.FOREGROUND}; }}")
+            f" background: {t.foreground}; }}")
         self.scrubber.valueChanged.connect(lambda t: self._controller.setStep(t - 1))
         lay.addWidget(self.scrubber, 1)
 
         self.stepLabel = QtWidgets.QLabel()
-        self.stepLabel.setFont(theme.font(theme.TITLE_PT + 5, bold=True))
+        self.stepLabel.setFont(t.font(t.title_pt + 5, bold=True))
         self.stepLabel.setToolTip("The current step t and the sequence length T.")
         self.stepLabel.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.stepLabel)
@@ -179,11 +181,11 @@ class TransportBar(QtWidgets.QWidget):
         self.allStepsButton.setCheckable(True)
         self.allStepsButton.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self.allStepsButton.setMinimumHeight(40)
-        self.allStepsButton.setFont(theme.font(theme.FONT_PT + 1, bold=True))
+        self.allStepsButton.setFont(t.font(t.font_pt + 1, bold=True))
         self.allStepsButton.setToolTip("Show every step at once instead of revealing them one by one  (A)")
         self.allStepsButton.setStyleSheet(
             "QToolButton { border: 1px solid #909090; border-radius: 5px; padding: 4px 10px; background: #F4F4F4; }"
-            f" QToolButton:checked {{ background: {theme.FOREGROUND}; color: white; }}")
+            f" QToolButton:checked {{ background: {t.foreground}; color: white; }}")
         self.allStepsButton.toggled.connect(lambda on: self._controller.setRevealAll(on))
         lay.addWidget(self.allStepsButton)
 
@@ -215,14 +217,13 @@ class TransportBar(QtWidgets.QWidget):
         self._onRevealAll(c.revealAll)
         self._onBusy(c.busy)
 
-    def applyTheme(self, look=None) -> None:
-        """Restyle for a theme (default: the active one): icon colours, fonts and sizes."""
-        if look is not None and look is not theme.current():
-            theme.set_current(look)
-        t = theme.current()
+    def setTheme(self, look: theme.Theme) -> None:
+        """Restyle for ``look``: icon colours, fonts and sizes."""
+        super().setTheme(look)
+        t = look
         # icons grow less than the text: the bar must still fit a 1280-pixel projector
         px = round(ICON_PX * min(max(t.font_scale, 1.0), 1.25))
-        self.setFont(theme.font(theme.FONT_PT))
+        self.setFont(t.font())
         for b, kind in ((self.startButton, "start"), (self.backButton, "back"), (self.forwardButton, "forward"),
                         (self.endButton, "end")):
             b.setIcon(transport_icon(kind, px, t.foreground))
@@ -230,9 +231,9 @@ class TransportBar(QtWidgets.QWidget):
             b.setMinimumSize(px + 20, px + 16)
         self.playButton.setIconSize(QtCore.QSize(px + 6, px + 6))
         self.playButton.setMinimumSize(px + 34, px + 20)
-        self.speedBox.setFont(theme.font(t.pt(theme.BASE_FONT_PT + 1)))
-        self.stepLabel.setFont(theme.font(t.pt(theme.BASE_TITLE_PT + 5), bold=True))
-        self.allStepsButton.setFont(theme.font(t.pt(theme.BASE_FONT_PT + 1), bold=True))
+        self.speedBox.setFont(t.font(t.pt(theme.BASE_FONT_PT + 1)))
+        self.stepLabel.setFont(t.font(t.pt(theme.BASE_TITLE_PT + 5), bold=True))
+        self.allStepsButton.setFont(t.font(t.pt(theme.BASE_FONT_PT + 1), bold=True))
         self.allStepsButton.setStyleSheet(
             f"QToolButton {{ border: 1px solid {t.border}; border-radius: 5px; padding: 4px 10px;"
             f" background: {t.button}; color: {t.foreground}; }}"
@@ -266,7 +267,8 @@ class TransportBar(QtWidgets.QWidget):
         self.stepLabel.setText(f"t = {t + 1} / {T}")
 
     def _onPlaying(self, on: bool) -> None:
-        self.playButton.setIcon(transport_icon("pause" if on else "play", ICON_PX + 6))
+        # dark on the orange button in every theme
+        self.playButton.setIcon(transport_icon("pause" if on else "play", ICON_PX + 6, theme.LIGHT.foreground))
         self.playButton.setToolTip("Pause  (Space)" if on else "Play  (Space)")
 
     def _onSpeed(self, v: float) -> None:

@@ -1,4 +1,4 @@
-"""`rnnviz trace` and input sequence files: results, and clean failures on bad input."""
+"""`rnnviz trace`: results, and clean failures on bad input (the sequence reader: tests/io/test_sequences.py)."""
 
 import os
 import pickle
@@ -7,12 +7,9 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
 
 from rnnviz.cli import main
-from rnnviz.engine import InputError, init_cell, run
-from rnnviz.engine.inputs import read_sequence
+from rnnviz.engine import init_cell, run
 
 
 def torch_npz(path, cell):
@@ -143,33 +140,3 @@ def test_overflow_is_a_warning_not_an_error(tmp_path):
 def test_help_and_python_m():
     res = run_cli("--help")
     assert res.returncode == 0 and "trace" in res.stdout
-
-
-def test_read_sequence_formats(tmp_path):
-    (tmp_path / "a.csv").write_text("x\n0.1\n0.5\n0.9\n")
-    np.testing.assert_array_equal(read_sequence(tmp_path / "a.csv"), [[0.1], [0.5], [0.9]])
-    (tmp_path / "b.csv").write_text("1;2\n3;4\n")
-    np.testing.assert_array_equal(read_sequence(tmp_path / "b.csv"), [[1, 2], [3, 4]])
-    (tmp_path / "c.csv").write_text("1\t2\n3\t4\n")
-    np.testing.assert_array_equal(read_sequence(tmp_path / "c.csv", input_size=2), [[1, 2], [3, 4]])
-    np.save(tmp_path / "d.npy", np.arange(6.0).reshape(3, 2).astype(np.float32))
-    assert read_sequence(tmp_path / "d.npy").dtype == np.float64
-    np.save(tmp_path / "e.npy", np.zeros((2, 2, 2)))
-    with pytest.raises(InputError, match="shape"):
-        read_sequence(tmp_path / "e.npy")
-    np.save(tmp_path / "f.npy", np.array(["a", "b"]))
-    with pytest.raises(InputError, match="expected numbers"):
-        read_sequence(tmp_path / "f.npy")
-
-
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(data=st.binary(max_size=400), ext=st.sampled_from([".csv", ".npy"]))
-def test_fuzz_sequence_reader_only_raises_input_error(tmp_path, data, ext):
-    p = tmp_path / f"fuzz{ext}"
-    p.write_bytes(data)
-    try:
-        xs = read_sequence(p)
-    except InputError as err:
-        assert "\n" not in str(err) and "fuzz" in str(err)
-    else:
-        assert xs.ndim == 2 and np.all(np.isfinite(xs))

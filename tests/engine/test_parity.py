@@ -16,7 +16,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.engine import Cell, InputError, Stack, init_cell, load_weights, run, save_weights
+from rnnviz.engine import Cell, InputError, Stack, init_cell, run
+from rnnviz.io import load_weights, save_weights
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WEIGHT_FILES = sorted(

@@ -5,7 +5,8 @@ import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 from PySide6.QtTest import QTest
 
-from rnnviz.engine import Stack, init_cell, save_weights
+from rnnviz.engine import Stack, init_cell
+from rnnviz.io import save_weights
 from rnnviz.core import model as M
 from rnnviz.ui.controls import ControlPanel, ValueSlider, format_value
 
@@ -267,8 +268,8 @@ def test_entry_slider_sets_and_resets_one_weight(panel, controller, spy):
     vs = panel.entrySliders[("W_hh", 1, 0)]
     kept = dict(panel.entrySliders)
     drag_to(vs, -1.5)
-    # one setEntry (which calls update itself), nothing echoed back
-    assert [c[:2] for c in spy] == [("setEntry", ("W_hh", 1, 0, -1.5)), ("update", ())]
+    # one setEntry, nothing echoed back
+    assert [c[:2] for c in spy] == [("setEntry", ("W_hh", 1, 0, -1.5))]
     assert dict(controller.settings.overrides)[("W_hh", 1, 0)] == -1.5
     assert settle(controller).cells[0].model.W_hh[1, 0] == -1.5
     assert panel.entrySliders == kept  # values changed, the sliders were not rebuilt

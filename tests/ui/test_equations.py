@@ -365,3 +365,17 @@ def test_panel_shows_exactly_the_frame(panel):
     for row in eq.numbers:
         assert row.rhs.plain in text
     assert pan.textBrowser().toolTip() == eq.exact
+
+
+def test_theme_colours_the_frame_roles(panel):
+    """The frame names colour roles; the theme the panel is handed picks the colours."""
+    from rnnviz.ui import theme
+
+    c = make_controller(cell="gru", hidden_size=2, T=4)
+    pan = panel(c)
+    html = pan.html()
+    assert theme.LIGHT.gate_colour("z") in html and theme.LIGHT.cell_colour("gru") in html
+    pan.setTheme(theme.DARK)
+    html = pan.html()
+    assert theme.DARK.gate_colour("z") in html and theme.DARK.cell_colour("gru") in html
+    assert theme.LIGHT.gate_colour("z") not in html and theme.LIGHT.muted not in html

@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
+from rnnviz.io import gif as io_gif
 from rnnviz.ui import export as X
 from rnnviz.core import model as M
 from rnnviz.ui.controller import Controller
@@ -29,7 +30,6 @@ def window(qtbot):
     w.show()
     qtbot.waitExposed(w)
     assert c.waitForIdle()
-    X.install(w)
     yield w
     c.setPlaying(False)
 
@@ -71,7 +71,7 @@ def _array(image: QtGui.QImage) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- menu
-def test_install_adds_the_export_menu_above_quit(window):
+def test_the_export_menu_sits_above_quit(window):
     file = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
     texts = [a.text().replace("&", "") for a in file.actions()]
     assert "Export" in texts and texts.index("Export") < texts.index("Quit")
@@ -79,10 +79,9 @@ def test_install_adds_the_export_menu_above_quit(window):
     labels = [a.text().replace("&", "") for a in export.actions()]
     for label in ("Window as PNG…", "Window as SVG…", "Trace as CSV…", "Trace as NPZ…", "Animation as GIF…"):
         assert label in labels
-    for _attr, label, _stem in X.TARGETS[1:]:
+    for _attr, label, _stem in X.targets()[1:]:
         sub = next(a.menu() for a in export.actions() if a.text() == label)
         assert [a.text() for a in sub.actions()] == ["as PNG…", "as SVG…"]
-    assert X.install(window) is window.exporter  # a second install adds nothing
     assert [a.text() for a in file.actions()].count("&Export") == 1
 
 
@@ -259,101 +258,11 @@ def test_portable_svg_moves_scaled_cosmetic_strokes_to_device_coordinates():
     assert moved[0].get("vector-effect") == "none"
 
 
-# ---------------------------------------------------------------------- CSV / NPZ
-def _result(**settings):
-    return M.compute(M.Settings(**settings))
-
-
+# ---------------------------------------------------------------------- CSV / NPZ (the writers: tests/io/test_trace.py)
 def _read_csv(path):
     with open(path, newline="", encoding="utf-8") as fh:
         rows = list(csv.reader(fh))
     return rows[0], rows[1:]
-
-
-def _same(text: str, value, dtype) -> bool:
-    got = dtype(float(text))
-    return bool(got == value or (np.isnan(got) and np.isnan(value)))
-
-
-@pytest.mark.parametrize("settings", [
-    dict(cell="rnn_tanh"),
-    dict(cell="gru", signal="sine", input_size=2, backward=True),
-    dict(cell="lstm", signal="noise", T=17),
-    dict(cell="compare", hidden_size=3, backward=True),
-])
-def test_csv_has_one_row_per_step_and_the_engine_values(tmp_path, settings):
-    result = _result(**settings)
-    path = str(tmp_path / "t.csv")
-    X.trace_to_csv(result, path)
-    header, rows = _read_csv(path)
-    T = result.T
-    assert len(rows) == T and all(len(r) == len(header) for r in rows)
-    assert header[0] == "t" and [r[0] for r in rows] == [str(t) for t in range(1, T + 1)]
-    D = result.xs.shape[1]
-    assert header[1 : 1 + D] == [f"x[{j}]" for j in range(D)]
-    many = len(result.cells) > 1
-    for cr in result.cells:
-        pre = f"{cr.key}." if many else ""
-        H = cr.trace.H
-        expected = {f"{pre}h[{j}]": cr.trace.h[:, j] for j in range(H)}
-        if cr.trace.c is not None:
-            expected.update({f"{pre}c[{j}]": cr.trace.c[:, j] for j in range(H)})
-        for g in cr.gates:
-            expected.update({f"{pre}{g}[{j}]": cr.trace.gates[g][:, j] for j in range(H)})
-        expected[f"{pre}influence"] = cr.trace.influence
-        expected[f"{pre}perturbation"] = cr.perturbation
-        if settings.get("backward"):
-            expected[f"{pre}backward"] = cr.backward
-        for name, col in expected.items():
-            k = header.index(name)
-            assert all(_same(rows[t][k], col[t], col.dtype.type) for t in range(T)), name
-    for j in range(D):
-        k = header.index(f"x[{j}]")
-        assert all(_same(rows[t][k], result.xs[t, j], np.float64) for t in range(T))
-    # order within a cell: h, (c), gates, influence, …
-    first = result.cells[0]
-    pre = f"{first.key}." if many else ""
-    assert header.index(f"{pre}h[0]") < header.index(f"{pre}influence")
-
-
-def test_csv_writes_short_numbers_and_non_finite_values(tmp_path):
-    result = _result(cell="rnn_relu", recurrent_scale=10.0, T=100, signal="constant", amplitude=5.0)
-    assert result.warnings()  # the values overflowed
-    path = str(tmp_path / "t.csv")
-    X.trace_to_csv(result, path)
-    header, rows = _read_csv(path)
-    k = header.index("h[0]")
-    col = result.cells[0].trace.h[:, 0]
-    assert any(r[k] in ("inf", "nan", "-inf") for r in rows)
-    assert all(_same(rows[t][k], col[t], np.float32) for t in range(result.T))
-    assert rows[0][header.index("x[0]")] == "5.0"  # not 5.000000000000000
-
-
-def test_npz_holds_the_trace_arrays(tmp_path):
-    result = _result(cell="lstm", backward=True)
-    path = str(tmp_path / "t.npz")
-    X.trace_to_npz(result, path)
-    with np.load(path) as z:
-        assert set(z.files) == {"xs", "h", "c", "i", "f", "g", "o", "influence", "perturbation", "backward"}
-        cr = result.cells[0]
-        for name, arr in cr.trace.arrays().items():  # the names `rnnviz trace` writes
-            np.testing.assert_array_equal(z[name], arr)
-            assert z[name].dtype == arr.dtype
-        np.testing.assert_array_equal(z["xs"], result.xs)
-        np.testing.assert_array_equal(z["perturbation"], cr.perturbation)
-        np.testing.assert_array_equal(z["backward"], cr.backward)
-
-
-def test_npz_in_compare_mode_prefixes_each_cell(tmp_path):
-    result = _result(cell="compare")
-    path = str(tmp_path / "t.npz")
-    X.trace_to_npz(result, path)
-    with np.load(path) as z:
-        assert "xs" in z.files and "h" not in z.files
-        for cr in result.cells:
-            for name, arr in cr.trace.arrays().items():
-                np.testing.assert_array_equal(z[f"{cr.key}.{name}"], arr)
-        assert {"gru.z", "lstm.f", "lstm.c", "rnn_tanh.influence"} <= set(z.files)
 
 
 def test_trace_menu_actions(window, tmp_path, save_as, qtbot):
@@ -417,8 +326,8 @@ def test_gif_has_one_frame_per_step_at_the_playing_speed(window, tmp_path):
         for k in range(im.n_frames):
             im.seek(k)
             durations.append(im.info["duration"])
-    assert set(durations) == {X.gif_duration_ms(8.0)}
-    assert abs(X.gif_duration_ms(8.0) - 1000 / 8.0) <= 5
+    assert set(durations) == {io_gif.gif_duration_ms(8.0)}
+    assert abs(io_gif.gif_duration_ms(8.0) - 1000 / 8.0) <= 5
     assert c.step == 4 and not c.revealAll
 
 
@@ -441,12 +350,12 @@ def test_gif_frames_follow_the_steps(window, tmp_path):
 
 
 def test_gif_default_range_is_capped(window, tmp_path, monkeypatch):
-    monkeypatch.setattr(X, "DEFAULT_MAX_FRAMES", 4)
+    monkeypatch.setattr(io_gif, "DEFAULT_MAX_FRAMES", 4)
     path = str(tmp_path / "a.gif")
     assert X.export_gif(window, path, size=300)
     with Image.open(path) as im:
         assert im.n_frames == 4
-    assert X.default_step_range(30) == (1, 4) and X.default_step_range(2) == (1, 2)
+    assert io_gif.default_step_range(30) == (1, 4) and io_gif.default_step_range(2) == (1, 2)
 
 
 def test_cancelling_a_gif_leaves_no_file_and_restores_the_state(window, tmp_path):
@@ -507,7 +416,7 @@ def test_gif_dialog(window, tmp_path, save_as, qtbot):
     window.exporter.askGif()
     dialog = window.exporter.dialog
     assert (dialog.first.value(), dialog.last.value()) == (1, c.settings.T)
-    dialog.what.setCurrentIndex([a for a, _l, _s in X.TARGETS].index("fadingPanel"))
+    dialog.what.setCurrentIndex([a for a, _l, _s in X.targets()].index("fadingPanel"))
     dialog.first.setValue(2)
     dialog.last.setValue(5)
     dialog.widthBox.setValue(500)
@@ -518,74 +427,6 @@ def test_gif_dialog(window, tmp_path, save_as, qtbot):
         assert im.n_frames == 4 and im.info["duration"] == 500
         assert im.width == 500
         assert abs(im.height - round(500 * window.fadingPanel.height() / window.fadingPanel.width())) <= 1
-
-
-def _p_image(index: np.ndarray, palette: bytes) -> Image.Image:
-    image = Image.frombytes("P", (index.shape[1], index.shape[0]), np.ascontiguousarray(index).tobytes())
-    image.putpalette(palette)
-    return image
-
-
-def test_gif_stream_round_trips_every_frame():
-    """Frames come back exactly, including unchanged frames, tiny changes and index 255."""
-    import io
-
-    rng = np.random.default_rng(0)
-    palette = bytes(rng.integers(0, 256, 768, dtype=np.uint8))
-    lut = np.frombuffer(palette, np.uint8).reshape(256, 3)
-    a = rng.integers(0, 255, (40, 60)).astype(np.uint8)
-    b = a.copy()
-    b[10:12, 20:25] = 7
-    c = b.copy()
-    c[39, 59] = 255  # uses the index GifStream would make transparent
-    d = rng.integers(0, 256, (40, 60)).astype(np.uint8)
-    frames = [a, a.copy(), b, c, c.copy(), d, a]
-    buf = io.BytesIO()
-    gif = X.GifStream(buf, (60, 40), palette, 70)
-    for f in frames:
-        gif.add(_p_image(f, palette))
-    gif.close()
-    assert gif.frames == len(frames)
-    with pytest.raises(ValueError):
-        gif.add(_p_image(np.zeros((5, 5), np.uint8), palette))
-    buf.seek(0)
-    with Image.open(buf) as im:
-        assert im.n_frames == len(frames) and im.info["loop"] == 0
-        for k, f in enumerate(frames):
-            im.seek(k)
-            assert im.info["duration"] == 70
-            np.testing.assert_array_equal(np.asarray(im.convert("RGB")), lut[f], err_msg=f"frame {k}")
-
-
-def test_gif_image_block_carries_its_own_colours_when_they_differ():
-    import io
-
-    rng = np.random.default_rng(1)
-    own = bytes(rng.integers(0, 256, 768, dtype=np.uint8))
-    other = bytes(rng.integers(0, 256, 768, dtype=np.uint8))
-    index = rng.integers(0, 256, (8, 9)).astype(np.uint8)
-    block = X._gif_image_block(_p_image(index, own), 0, 0, other)
-    head = b"GIF89a" + bytes([9, 0, 8, 0, 0xF7, 0, 0]) + other
-    with Image.open(io.BytesIO(head + block + b";")) as im:
-        want = np.frombuffer(own, np.uint8).reshape(256, 3)[index]
-        np.testing.assert_array_equal(np.asarray(im.convert("RGB")), want)
-
-
-# ---------------------------------------------------------------------- command line helpers
-def test_gif_path_problem(tmp_path):
-    assert X.gif_path_problem(str(tmp_path / "a.gif")) is None
-    assert "must be a .gif" in X.gif_path_problem(str(tmp_path / "a.png"))
-    assert "does not exist" in X.gif_path_problem(str(tmp_path / "nope" / "a.gif"))
-
-
-def test_parse_step_range():
-    import argparse
-
-    assert X.parse_step_range("1:30") == (1, 30)
-    assert X.parse_step_range("5-9") == (5, 9)
-    for bad in ("0:3", "9:5", "a:b", "7"):
-        with pytest.raises(argparse.ArgumentTypeError):
-            X.parse_step_range(bad)
 
 
 def test_headless_gif_from_a_rendered_window(qapp, tmp_path):

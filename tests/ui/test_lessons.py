@@ -1,7 +1,5 @@
 """Built-in lessons: the files, what each one shows (checked with the engine), the panels and the CLI."""
 
-import json
-import re
 import sys
 from pathlib import Path
 
@@ -9,23 +7,27 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
-from rnnviz.engine import InputError, seed_example
+from rnnviz.engine import seed_example
+from rnnviz.io import lessons as IL
 from rnnviz.ui import lessons as L
 from rnnviz.core import model as M
+from rnnviz.core import session as CS
 from rnnviz.ui import session as S
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
 import make_lessons  # noqa: E402
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race"]
 
 
 @pytest.fixture(autouse=True)
-def private_settings(tmp_path, monkeypatch):
-    ini = str(tmp_path / "settings.ini")
-    monkeypatch.setattr(S, "_qsettings", lambda: QtCore.QSettings(ini, QtCore.QSettings.Format.IniFormat))
+def private_settings(tmp_path_factory, monkeypatch):
+    """Recent files go to a private folder (prefs reads RNNVIZ_SETTINGS_DIR); returns its ini file."""
+    folder = tmp_path_factory.mktemp("settings")  # beside tmp_path: tests list what they write there
+    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(folder))
+    return folder / "rnnviz.ini"
 
 
 def run(data: S.SessionData, **changes) -> M.Result:
@@ -40,15 +42,6 @@ def ratio(cr: M.CellResult) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------------- files
-def test_names_titles_and_paths():
-    assert list(L.LESSONS) == NAMES
-    listed = L.list_lessons()
-    assert [n for n, _ in listed] == NAMES
-    for name, title in listed:
-        assert title and L.lesson_path(name).is_file()
-        assert re.fullmatch(r"[a-z]+(-[a-z]+)*", name)
-
-
 def test_committed_files_equal_what_make_lessons_generates(qapp):
     generated = make_lessons.generate()
     assert sorted(generated) == sorted(NAMES)
@@ -56,34 +49,12 @@ def test_committed_files_equal_what_make_lessons_generates(qapp):
     assert sorted(p.stem for p in folder.glob("*.rnnviz")) == sorted(NAMES)
     for name, blob in generated.items():
         assert (folder / f"{name}.rnnviz").read_bytes() == blob, (
-            f"{name}.rnnviz is stale: run PYTHONPATH=. python tests/make_lessons.py")
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_each_lesson_is_a_complete_valid_session(name):
-    data = L.load_lesson(name)
-    assert data.loaded is None  # the weights in the file are exactly what the settings regenerate
-    lesson = data.lesson
-    assert lesson.title == dict(L.list_lessons())[name]
-    sentences = [s for s in re.split(r"(?<=[.!?])\s+", lesson.text.strip()) if s]
-    assert 2 <= len(sentences) <= 6, sentences  # 2–5 sentences of explanation (+ an instruction)
-    assert lesson.summary and "\n" not in lesson.summary and len(lesson.summary) < 100
-    blob = L.lesson_path(name).read_bytes()
-    assert S.dumps_session(data) == blob  # byte-identical round trip
-    assert json.loads(blob)["lesson"]["title"] == lesson.title
-
-
-def test_unknown_lesson_names_the_lesson_and_lists_valid_names():
-    with pytest.raises(InputError) as err:
-        L.load_lesson("lstm")
-    text = str(err.value)
-    assert "\n" not in text
-    assert text == "unknown lesson 'lstm'; the lessons are: " + ", ".join(NAMES)
+            f"{name}.rnnviz is stale: run PYTHONPATH=. python tools/make_lessons.py")
 
 
 # ---------------------------------------------------------------------------- the points
 def test_seed_example_is_the_seed_documents_network(qapp):
-    data = L.load_lesson("seed-example")
+    data = CS.load_lesson("seed-example")
     c = Controller()
     c.useSeedExample()
     assert data.settings == c.settings
@@ -101,96 +72,12 @@ def test_seed_example_is_the_seed_documents_network(qapp):
         assert np.allclose(r.cells[0].trace.h[t], h, atol=1e-6)
 
 
-def test_vanishing_memory_decays_geometrically_and_the_slider_sets_the_rate():
-    data = L.load_lesson("vanishing-memory")
-    s = data.settings
-    assert (s.cell, s.signal) == ("rnn_tanh", "impulse")
-    cr = run(data).cells[0]
-    q = ratio(cr)
-    assert q[20] < 1e-3  # "after 20 steps less than 0.1 % is left"
-    steps = q[3:] / q[2:-1]
-    assert np.all(steps < 1) and steps.max() < 0.8  # shrinks by a bounded factor every step
-    log = np.log10(q[3:])
-    fit = np.polyfit(np.arange(log.size), log, 1)
-    assert np.max(np.abs(np.polyval(fit, np.arange(log.size)) - log)) < 0.3  # a straight line on a log scale
-    slower = ratio(run(data, recurrent_scale=1.3).cells[0])
-    faster = ratio(run(data, recurrent_scale=0.6).cells[0])
-    assert faster[20] < q[20] / 100 and slower[20] > q[20] * 100
-    assert abs(cr.cell.spectral_radius() - 0.75) < 0.01  # the number quoted in the text
-
-
-def test_exploding_values_blow_up_within_the_sequence():
-    data = L.load_lesson("exploding")
-    s = data.settings
-    assert s.cell == "rnn_relu"
-    cr = run(data).cells[0]
-    assert cr.cell.spectral_radius() > 2.2
-    h = cr.trace.h
-    assert (not np.all(np.isfinite(h))) or np.abs(h).max() > 1e6
-    assert np.abs(h[-1]).max() > 1e9  # "by t = 60 it passes 10^9"
-    assert np.argmax(np.abs(h[-1])) == data.unit  # the equation panel shows that unit
-    assert ratio(cr)[-1] > 1e6  # and the gradient ∂h_t/∂x_1 explodes with it
-    calm = run(data, recurrent_scale=1.3).cells[0]  # "below 1.3 (ρ < 1) it calms down"
-    assert calm.cell.spectral_radius() < 1 and ratio(calm)[-1] < 1e-3
-
-
-def test_lstm_remembers_where_a_tanh_rnn_forgets():
-    data = L.load_lesson("lstm-remembers")
-    s = data.settings
-    assert s.cell == "lstm" and 3 <= s.forget_bias <= 5 and s.T >= 150
-    r = run(data).cells[0]
-    q = ratio(r)
-    assert q[100] > 0.5  # "more than half" (brief: > 0.1)
-    assert q.min() > 0.1
-    assert np.all(r.trace.gates["f"] > 0.95)  # the gates show why
-    rnn = ratio(run(data, cell="rnn_tanh").cells[0])
-    assert rnn[100] < 1e-20  # "less than 10^-20" (brief: < 1e-3)
-    forgetful = ratio(run(data, forget_bias=0.0).cells[0])
-    assert forgetful[100] < 1e-3
-
-
-def test_gru_update_gate_carries_the_state_forward():
-    data = L.load_lesson("gru-update-gate")
-    s = data.settings
-    assert s.cell == "gru" and s.update_bias >= 4
-    tr = run(data).cells[0].trace
-    z = tr.gates["z"]
-    assert np.all(z[0] < 0.35)  # the impulse opens the gate at t = 1 ("about 0.3")
-    assert np.all(z[1:] > 0.99)  # then z ≈ 1
-    assert np.abs(tr.h[0]).min() > 0.5  # something visible was written
-    drift = np.abs(tr.h[-1] - tr.h[0]) / np.abs(tr.h[0])
-    assert drift.max() < 0.2  # "the two red stripes run on unchanged"
-    step_change = np.abs(np.diff(tr.h[1:], axis=0)).max()
-    assert step_change < 0.01
-    assert 0.65 < ratio(run(data).cells[0])[-1] < 0.75  # "70 % of x_1's influence is left"
-    open_gate = run(data, update_bias=0.0).cells[0]
-    assert ratio(open_gate)[10] < 0.01  # "within 10 steps less than 1 %"
-    assert 0.3 < open_gate.trace.gates["z"][1:].mean() < 0.7  # "z stays near ½"
-
-
-def test_the_race_gates_win_by_orders_of_magnitude():
-    data = L.load_lesson("the-race")
-    s = data.settings
-    assert s.cell == "compare" and s.T >= 200
-    r = run(data)
-    curves = {cr.key: ratio(cr) for cr in r.cells}
-    assert list(curves) == ["rnn_tanh", "gru", "lstm"]
-    assert curves["lstm"][-1] / curves["rnn_tanh"][-1] > 1e30
-    assert curves["gru"][-1] / curves["rnn_tanh"][-1] > 1e30
-    assert curves["gru"][-1] > 0.1 and curves["lstm"][-1] > 0.1  # "more than a tenth at t = 200"
-    assert curves["rnn_tanh"][20] < 1e-4  # "lost after about 20 steps (below 10^-4)"
-    # the perturbation curves (the dashed lines) agree where they are above float noise
-    for cr in r.cells[1:]:
-        assert np.allclose(cr.perturbation / cr.perturbation[0], ratio(cr), rtol=0.05)
-
-
-# ---------------------------------------------------------------------------- window
+# ---------------------------------------------------------------------------- the window
 @pytest.fixture
 def window(qtbot, monkeypatch):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     w.show()
     qtbot.waitExposed(w)
@@ -207,7 +94,7 @@ def test_opening_a_lesson_restores_its_state_and_shows_its_text(window, name):
     assert L.open_lesson_in_window(window, name)
     c = window.controller
     assert c.waitForIdle()
-    data = L.load_lesson(name)
+    data = CS.load_lesson(name)
     assert c.settings == data.settings and c.step == data.step and c.selectedUnit == data.unit
     assert c.speed == data.speed and c.revealAll == data.reveal_all
     panel = window.lessonPanel
@@ -234,7 +121,7 @@ def test_lesson_panel_hides_without_a_lesson_and_can_be_closed(window, tmp_path)
     assert panel.isVisible()
     c = Controller()
     c.recompute()
-    S.save_session(tmp_path / "plain.rnnviz", S.capture(c))
+    CS.save_session(tmp_path / "plain.rnnviz", S.capture(c))
     assert window.session.open(str(tmp_path / "plain.rnnviz"))
     assert not panel.isVisible() and window.session.lesson is None
 
@@ -245,8 +132,8 @@ def test_saving_an_opened_lesson_keeps_its_text(window, tmp_path, monkeypatch):
     target = str(tmp_path / "mine.rnnviz")
     monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (target, ""))
     assert window.session.save()
-    data = S.load_session(target)
-    assert data.lesson == L.load_lesson("gru-update-gate").lesson
+    data = CS.load_session(target)
+    assert data.lesson == CS.load_lesson("gru-update-gate").lesson
     assert data.settings.update_bias == 0.0
 
 
@@ -262,7 +149,7 @@ def test_lessons_menu_opens_each(window):
     acts = menu.actions()
     assert len(acts) == len(NAMES)
     acts[4].trigger()
-    assert window.session.lesson.title == L.lesson_info("gru-update-gate").title
+    assert window.session.lesson.title == IL.lesson_info("gru-update-gate").title
 
 
 def test_start_panel(window, tmp_path, qtbot):
@@ -282,7 +169,7 @@ def test_start_panel(window, tmp_path, qtbot):
     c.recompute()
     c.update(cell="gru", T=7)
     c.waitForIdle()
-    S.save_session(tmp_path / "tuesday.rnnviz", S.capture(c))
+    CS.save_session(tmp_path / "tuesday.rnnviz", S.capture(c))
     assert window.session.open(str(tmp_path / "tuesday.rnnviz"))
     window.session.startAction.trigger()
     assert list(start.recentButtons) == [str(tmp_path / "tuesday.rnnviz")]
@@ -304,23 +191,12 @@ def test_start_panel_shows_by_itself_on_a_real_screen(qtbot, monkeypatch):
     c = Controller()
     c.recompute()
     w = MainWindow(c)
-    S.install(w)
     qtbot.addWidget(w)
     w.session.confirmDiscard = False
     w.show()
     assert w.startPanel.isVisible()
     assert w.session.openLesson("the-race")
     assert not w.startPanel.isVisible()
-
-
-# ---------------------------------------------------------------------------- CLI
-def test_cmd_lessons_prints_the_names(capsys):
-    assert L.cmd_lessons([]) == 0
-    assert capsys.readouterr().out.splitlines() == NAMES
-    assert L.cmd_lessons(["--titles"]) == 0
-    lines = capsys.readouterr().out.splitlines()
-    assert [ln.split()[0] for ln in lines] == NAMES
-    assert "The LSTM remembers" in lines[3]
 
 
 def test_panels_follow_the_theme(window):
@@ -330,14 +206,14 @@ def test_panels_follow_the_theme(window):
     look = theme.make("dark", font_scale=1.5)
     panel, start = window.lessonPanel, window.startPanel
     before = panel.label.text()
-    panel.applyTheme(look)
+    panel.setTheme(look)
     assert f"font-size: {look.pt(L.LESSON_TEXT_PT)}pt" in panel.label.text() != before
     assert "#23272E" in panel.label.styleSheet()
     start.show()
-    start.applyTheme(look)
+    start.setTheme(look)
     assert list(start.lessonButtons) == NAMES
     assert f"font-size: {look.pt(15)}pt" in start.lessonButtons["exploding"].label.text()
     assert start.heading.font().pointSize() == look.pt(22)
-    panel.applyTheme(theme.LIGHT)
-    start.applyTheme(theme.LIGHT)
+    panel.setTheme(theme.LIGHT)
+    start.setTheme(theme.LIGHT)
     start.hide()

@@ -62,7 +62,7 @@ def test_stepping_keys(window, qtbot):
     c.setSpeed(30)
     qtbot.keyClick(window, Key.Key_Space)
     assert c.isPlaying()
-    qtbot.waitUntil(lambda: c.step >= 3, timeout=3000)
+    qtbot.waitUntil(lambda: c.step >= 3, timeout=10_000)  # generous: CI machines are shared
     qtbot.keyClick(window, Key.Key_Space)
     assert not c.isPlaying()
 
@@ -237,7 +237,7 @@ def test_seed_example_has_eight_sliders_and_the_documents_numbers(window):
 
 
 def test_export_weights_round_trip(window, tmp_path):
-    from rnnviz.engine import load_weights
+    from rnnviz.io import load_weights
 
     c = window.controller
     c.update(cell="gru", hidden_size=4, recurrent_scale=1.5)
@@ -354,3 +354,179 @@ def test_a_failed_computation_is_reported_not_left_half_done(window, monkeypatch
     assert c.result.complete and c.result.cells[0].perturbation is None
     assert "simulated" in window._lastError.text()
     window._lastError.close()
+
+
+# ---------------------------------------------------------------------- declared parts
+from dataclasses import FrozenInstanceError  # noqa: E402
+
+from rnnviz.ui import actions, export, panels, presenter, theme  # noqa: E402
+
+
+class DummyPanel(panels.Panel, QtWidgets.QLabel):
+    """The smallest panel a contributor could add: a label that follows the theme."""
+
+    def __init__(self, controller):
+        super().__init__("dummy panel")
+        self.setMinimumSize(120, 80)
+        self.looks = []
+
+    def setTheme(self, look):
+        super().setTheme(look)
+        self.looks.append(look)
+        self.setFont(look.font())
+        self.setStyleSheet(f"background: {look.background}; color: {look.foreground};")
+
+
+@pytest.fixture
+def dummy_panels():
+    """One view in the right column (exported, a presenter share) and one strip that
+    presenter mode hides: each is one registration, nothing else."""
+    specs = [panels.register_panel(panels.PanelSpec("dummyPanel", "Dummy panel", DummyPanel, "right", order=2,
+                                                    export="dummy", presenter_share=0.5)),
+             panels.register_panel(panels.PanelSpec("dummyStrip", "Dummy strip", DummyPanel, "bottom", order=1,
+                                                    presenter_hide=True))]
+    yield specs
+    for s in specs:
+        panels.unregister_panel(s.id)
+
+
+def test_a_registered_panel_appears_in_the_window(qtbot, dummy_panels):
+    w = MainWindow(Controller())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    panel, strip = w.panels["dummyPanel"], w.panels["dummyStrip"]
+    assert isinstance(panel, DummyPanel) and panel.isVisible() and strip.isVisible()
+    assert w.columns["right"].indexOf(panel) == 2  # under the fading and equations panels
+    assert w.columns["right"].indexOf(w.fadingPanel) == 0
+    assert panel.window() is w and strip.window() is w
+
+
+def test_a_registered_panel_is_offered_in_file_export(qtbot, dummy_panels, tmp_path):
+    w = MainWindow(Controller())
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    assert ("dummyPanel", "Dummy panel", "dummy") in export.targets()
+    assert "dummyStrip" not in [a for a, _l, _s in export.targets()]  # declared no export name
+    export_menu = w.menu("file.export")
+    sub = next(a.menu() for a in export_menu.actions() if a.text() == "Dummy panel")
+    assert [a.text() for a in sub.actions()] == ["as PNG…", "as SVG…"]
+    gif = export.GifOptionsDialog(w, w)
+    try:
+        assert "Dummy panel" in [gif.what.itemText(i) for i in range(gif.what.count())]
+    finally:
+        gif.deleteLater()
+    path = str(tmp_path / "dummy.png")
+    assert w.exporter.exportPng("dummyPanel", path)
+    img = QtGui.QImage(path)
+    assert (img.width(), img.height()) == (w.panels["dummyPanel"].width(), w.panels["dummyPanel"].height())
+
+
+def test_a_registered_panel_follows_presenter_mode_and_themes(qtbot, dummy_panels):
+    w = MainWindow(Controller())
+    qtbot.addWidget(w)
+    w.resize(1300, 800)
+    w.show()
+    qtbot.waitExposed(w)
+    panel, strip, p = w.panels["dummyPanel"], w.panels["dummyStrip"], w.presenter
+    try:
+        p.setTheme("dark")
+        assert panel.look is w.theme() and panel.look.dark and strip.look.dark
+        assert panel.font().pointSize() == theme.DARK.font_pt
+        column = w.columns["right"]
+
+        def share():
+            return column.sizes()[column.indexOf(panel)] / sum(column.sizes())
+
+        before = share()
+        p.enter(fullscreen=False)
+        assert panel.look.font_scale == presenter.PRESENTER_SCALE
+        assert panel.font().pointSize() == panel.look.font_pt > theme.DARK.font_pt
+        assert strip.isHidden() and not panel.isHidden()
+        # it asks for half the column (the large fonts' minimum sizes of the others may cap it)
+        assert share() > before + 0.1
+        p.leave()
+        assert not strip.isHidden() and panel.look == theme.make("dark")
+        p.setTheme("light")
+        assert panel.look == theme.LIGHT and [t.name for t in panel.looks][-1] == "light"
+    finally:
+        p.leave()
+        w.setTheme(theme.LIGHT)
+
+
+def test_the_actions_table_has_unique_ids_and_shortcuts():
+    items = list(actions.expand())
+    ids = [i.id for i in items]
+    assert len(ids) == len(set(ids)), sorted(k for k in ids if ids.count(k) > 1)
+    keys = [actions.portable(k) for i in items if isinstance(i, actions.ActionSpec) for k in i.shortcuts]
+    assert all(keys) and len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
+    menus = {i.id for i in items if isinstance(i, actions.MenuSpec)}
+    assert all(i.menu in menus for i in items if isinstance(i, actions.ActionSpec) and i.menu is not None)
+
+
+def test_the_window_has_the_tables_actions_and_nothing_else(window):
+    table = {i.id: i for i in actions.expand() if isinstance(i, actions.ActionSpec)}
+    assert set(window.windowActions.actions) == set(table)
+    for action_id, spec in table.items():
+        act = window.action(action_id)
+        assert [actions.portable(k) for k in spec.shortcuts] == [
+            s.toString(QtGui.QKeySequence.SequenceFormat.PortableText) for s in act.shortcuts()]
+        if spec.shortcuts:
+            assert window in act.associatedObjects()  # works with the menu bar hidden
+    # every QAction with a key is one of the table's, and the overlay lists them from it
+    keyed = [a for a in window.findChildren(QtGui.QAction) if not a.shortcut().isEmpty()]
+    assert {a.objectName() for a in keyed} <= set(table)
+    assert window.presenter.shortcuts() == actions.shortcut_rows()
+    assert ("Ctrl+S", "Save session") in actions.shortcut_rows()
+    assert actions.describe("session.save") == "File ▸ Save session (Ctrl+S)"
+
+
+def test_theme_values_are_immutable():
+    with pytest.raises(FrozenInstanceError):
+        theme.LIGHT.background = "#000000"
+    with pytest.raises(TypeError):
+        theme.LIGHT.cell_colours["gru"] = "#000000"
+    with pytest.raises(TypeError):
+        theme.DARK.gate_colours["f"] = "#000000"
+    assert theme.LIGHT.cell_colour("gru") == "#009E73" and theme.DARK.cell_colour("gru") == "#3FD0A0"
+    assert theme.LIGHT.gate_colour("f") == "#C24E00" and theme.LIGHT.gate_colour("?") is None
+    assert theme.make("dark", True, 1.5) == theme.make("dark", True, 1.5)
+    assert hash(theme.make("light")) == hash(theme.LIGHT)
+    big = theme.LIGHT.scaled(1.5)
+    assert big.font_pt == 17 and theme.LIGHT.font_pt == theme.BASE_FONT_PT  # a new value, the old unchanged
+
+
+def _module_state():
+    """Every module-level value of the ui package (functions, classes and modules aside)."""
+    import inspect
+
+    out = {}
+    for name, mod in list(sys.modules.items()):
+        if not name.startswith("rnnviz.ui") or mod is None:
+            continue
+        for key, value in vars(mod).items():
+            if key.startswith("__") or inspect.ismodule(value) or inspect.isroutine(value) or inspect.isclass(value):
+                continue
+            out[(name, key)] = repr(value)
+    return out
+
+
+def test_no_module_global_changes_on_a_theme_switch(window):
+    p = window.presenter
+    before = _module_state()
+    try:
+        p.setTheme("dark")
+        p.setColourBlind(True)
+        p.enter(fullscreen=False)
+        assert window.theme().dark and window.theme().font_scale > 1
+        during = _module_state()
+    finally:
+        p.leave()
+        p.setColourBlind(False)
+        p.setTheme("light")
+    # the presenter module remembers the application's own palette once (Qt state, not theme)
+    changed = {k for k in set(before) | set(during) if before.get(k) != during.get(k)}
+    assert changed <= {("rnnviz.ui.presenter", "_ORIGINAL")}, changed
+    assert not hasattr(theme, "set_current") and not hasattr(theme, "current")

@@ -124,7 +124,10 @@ def _check_all_readers():
     assert os.path.isdir(prefs.last_dir())
     w = QtWidgets.QMainWindow()
     try:
-        assert prefs.restore_geometry(w) in (True, False)
+        w.resize(321, 243)
+        # nothing valid was ever saved: a damaged value must not move or resize the window
+        assert prefs.restore_geometry(w) is False
+        assert (w.width(), w.height()) == (321, 243)
     finally:
         w.deleteLater()
 
@@ -141,7 +144,9 @@ def test_damaged_values_read_as_missing(store_dir, qapp):
 def test_settings_file_that_is_a_folder(store_dir, qapp):
     (store_dir / prefs.FILE_NAME).mkdir()
     _check_all_readers()
-    prefs.add_recent("/x/y.npz")  # cannot be written: no crash
+    path = os.path.abspath("/x/y.npz")
+    assert prefs.add_recent(path) == [path]  # the list it meant to store, and no exception
+    assert (store_dir / prefs.FILE_NAME).is_dir()  # nothing replaced the folder
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

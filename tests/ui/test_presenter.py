@@ -18,7 +18,7 @@ def _make_window(qtbot, cell="lstm"):
     c.recompute()
     assert c.waitForIdle()
     w = MainWindow(c)
-    p = getattr(w, "presenter", None) or presenter.install(w)
+    p = w.presenter
     qtbot.addWidget(w)
     w.resize(1100, 700)
     w.show()
@@ -38,7 +38,7 @@ def window(qtbot, settings_dir):
     yield w
     w.controller.setPlaying(False)
     p.leave()
-    presenter.apply_theme(w, theme.LIGHT)  # the theme is process-wide: leave it as found
+    presenter.apply_theme(w, theme.LIGHT)  # the application palette is process-wide: leave it as found
 
 
 def _lut(item: pg.ImageItem) -> np.ndarray:
@@ -261,7 +261,7 @@ def test_dark_theme_changes_backgrounds_text_and_colour_maps(window, qtbot):
     assert all(c == QtGui.QColor(theme.LIGHT.background) for c in light_bg.values())
     h_lut = _lut(window.statePanel.imageItems()["h"])
     p.themeActions["dark"].trigger()
-    assert p.baseTheme().name == "dark" and theme.current().dark
+    assert p.baseTheme().name == "dark" and window.theme().dark
     for k, g in glws.items():
         assert _background(g) == QtGui.QColor(theme.DARK.background), k
     assert not np.array_equal(_lut(window.statePanel.imageItems()["h"]), h_lut)
@@ -307,7 +307,7 @@ def test_colour_blind_maps(window, qtbot):
     h_lut = _lut(window.statePanel.imageItems()["h"])
     gate_lut = _lut(window.gatePanel.imageItems()["f"])
     p.colourBlindAction.setChecked(True)
-    assert p.baseTheme().colour_blind and theme.current().colour_blind
+    assert p.baseTheme().colour_blind and window.theme().colour_blind
     np.testing.assert_array_equal(_lut(window.statePanel.imageItems()["h"]), theme.lut(theme.CB_DIVERGING_LIGHT))
     np.testing.assert_array_equal(_lut(window.gatePanel.imageItems()["f"]), theme.lut(theme.CB_SEQUENTIAL))
     assert not np.array_equal(_lut(window.statePanel.imageItems()["h"]), h_lut)
@@ -332,9 +332,9 @@ def test_theme_in_presenter_mode_keeps_the_large_fonts(window, qtbot):
     big = window.fadingPanel.title.font().pointSizeF()
     p.setTheme("dark")
     assert window.fadingPanel.title.font().pointSizeF() == big
-    assert theme.current().dark and theme.current().font_scale == presenter.PRESENTER_SCALE
+    assert window.theme().dark and window.theme().font_scale == presenter.PRESENTER_SCALE
     p.leave()
-    assert theme.current().dark and theme.current().font_scale == 1.0
+    assert window.theme().dark and window.theme().font_scale == 1.0
 
 
 def test_every_cell_survives_theme_and_presenter_switches(window, qtbot):
@@ -343,12 +343,24 @@ def test_every_cell_survives_theme_and_presenter_switches(window, qtbot):
         c.update(cell=cell)
         c.recompute()
         assert c.waitForIdle()
+        c.setStep(4)
         p.setColourBlind(cell == "gru")
         p.setTheme("dark" if cell != "compare" else "light")
         p.enter()
         p.leave()
-        assert window.statePanel.imageItems()
-        assert window.equationPanel.text()
+        look = window.theme()
+        assert (look.name, look.colour_blind, look.font_scale) == (
+            "dark" if cell != "compare" else "light", cell == "gru", 1.0)
+        # every panel was rebuilt for the theme and still shows the engine's arrays
+        assert all(panel.look == look for panel in window.panels.values())
+        for cr in c.result.cells:
+            key = "h" if len(c.result.cells) == 1 else f"{cr.label}/h"
+            item = window.statePanel.imageItems()[key]
+            np.testing.assert_array_equal(window.statePanel.shownData(key), cr.trace.h[:5].T)
+            assert tuple(item.levels) == tuple(cr.h_levels())
+            np.testing.assert_array_equal(_lut(item), theme.lut(look.diverging))
+        assert _background(window.statePanel.graphicsView()) == QtGui.QColor(look.background)
+        assert "t = 5" in window.equationPanel.text() or "h_5" in window.equationPanel.text()
 
 
 # ---------------------------------------------------------------- preferences
@@ -385,7 +397,6 @@ def test_geometry_saved_on_close_is_the_one_before_presenter_mode(qtbot, setting
     assert prefs.store().value(prefs.GEOMETRY_KEY) == before
     w2 = MainWindow(w.controller)
     qtbot.addWidget(w2)
-    getattr(w2, "presenter", None) or presenter.install(w2)
     w2.show()
     qtbot.waitExposed(w2)
     assert not w2.isFullScreen()
@@ -406,7 +417,7 @@ def test_prepare_render_sets_theme_and_presenter_mode_without_saving(qtbot, sett
         p = w.presenter
         assert p.isActive() and not w.isFullScreen()
         assert (w.width(), w.height()) == (1300, 760)
-        t = theme.current()
+        t = w.theme()
         assert t.dark and t.colour_blind and t.font_scale == presenter.PRESENTER_SCALE
         assert p.stepOverlay.isVisible() and w.controlsScroll.isHidden()
         assert prefs.store().value(prefs.THEME_KEY) is None  # a render never changes the preferences

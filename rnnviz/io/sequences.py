@@ -8,7 +8,7 @@ import os
 
 import numpy as np
 
-from .errors import InputError
+from ..engine.errors import InputError
 
 __all__ = ["read_sequence"]
 
@@ -94,7 +94,10 @@ def _read_csv(path: str) -> np.ndarray:
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
-    rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim)]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim)]
+    except csv.Error as err:  # e.g. a lone carriage return inside a quoted field
+        raise InputError("is not a readable CSV file (a stray line break inside a row)", path) from None
     rows = [[c.strip() for c in r if c.strip() != "" or delim != " "] for r in rows]
     rows = [r for r in rows if r and any(c for c in r)]
     if not rows:

@@ -1,5 +1,8 @@
 """Cell parameters in PyTorch's layout, their initialisation and a few ready-made examples.
 
+Kind-neutral: what differs between kinds (block count, gate names, equations) comes from the
+registry (:func:`~rnnviz.engine.cells.registry.kind_of`).
+
 A :class:`Cell` holds one recurrent layer exactly as ``torch.nn.RNNCell``, ``GRUCell`` and
 ``LSTMCell`` store it: ``W_ih`` is ``(G*H, D)``, ``W_hh`` is ``(G*H, H)``, ``b_ih`` and ``b_hh``
 are ``(G*H,)``, with the gate blocks stacked in PyTorch's order (GRU ``r, z, n``; LSTM
@@ -13,22 +16,19 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .activations import ACTIVATIONS
+from ..activations import ACTIVATIONS
+from .registry import CELL_KINDS, kind_names, kind_of
 
 __all__ = [
-    "GATES",
-    "KINDS",
     "Cell",
     "Stack",
+    "as_stack",
+    "from_seed_names",
     "init_cell",
     "seed_example",
     "SEED_EXAMPLE_INPUTS",
 ]
 
-#: Number of stacked gate blocks per kind.
-KINDS = {"rnn": 1, "gru": 3, "lstm": 4}
-#: Gate names in PyTorch's block order.
-GATES = {"rnn": (), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 #: The seed document's input sequence, shape (T=3, D=1).
 SEED_EXAMPLE_INPUTS = np.array([[0.1], [0.5], [0.9]])
 
@@ -39,7 +39,8 @@ class Cell:
 
     Parameters
     ----------
-    kind : {"rnn", "gru", "lstm"}
+    kind : str
+        A registered kind: "rnn", "gru" or "lstm".
     W_ih : ndarray, shape (G*H, D)
     W_hh : ndarray, shape (G*H, H)
     b_ih, b_hh : ndarray, shape (G*H,)
@@ -57,28 +58,14 @@ class Cell:
         SimpleRNN, LSTM and reset-before GRU): ``b_hh`` is then all zeros and not counted as
         a parameter.
 
+    Attributes
+    ----------
+    gates : tuple of str
+        The kind's gate names in block order (GRU ``r, z, n``; LSTM ``i, f, g, o``; RNN none).
+
     Notes
     -----
-    With σ the recurrent activation and tanh standing for ``nonlinearity``:
-
-    RNN::
-
-        h' = act(W_ih x + b_ih + W_hh h + b_hh)
-
-    GRU (gates r, z, n)::
-
-        r  = σ(W_ir x + b_ir + W_hr h + b_hr)
-        z  = σ(W_iz x + b_iz + W_hz h + b_hz)
-        n  = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn))       reset_after=True
-        n  = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn)       reset_after=False
-        h' = (1 − z) ⊙ n + z ⊙ h
-
-    LSTM (gates i, f, g, o)::
-
-        i, f, o = σ(W_i* x + b_i* + W_h* h + b_h*)
-        g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
-        c' = f ⊙ c + i ⊙ g
-        h' = o ⊙ tanh(c')
+    Each kind's equations head its module: :mod:`.rnn`, :mod:`.gru`, :mod:`.lstm`.
     """
 
     kind: str
@@ -92,15 +79,14 @@ class Cell:
     recurrent_bias: bool = True
 
     def __post_init__(self):
-        if self.kind not in KINDS:
-            raise ValueError(f"unknown cell kind {self.kind!r}; expected rnn, gru or lstm")
+        kind = kind_of(self.kind)
         for name in ("nonlinearity", "recurrent_activation"):
             if getattr(self, name) not in ACTIVATIONS:
                 raise ValueError(
                     f"unsupported activation {getattr(self, name)!r}; "
                     f"expected one of {', '.join(ACTIVATIONS)}"
                 )
-        G = KINDS[self.kind]
+        G = kind.blocks
         W_ih = np.asarray(self.W_ih, dtype=np.float64)
         W_hh = np.asarray(self.W_hh, dtype=np.float64)
         if W_hh.ndim != 2 or W_ih.ndim != 2:
@@ -123,6 +109,8 @@ class Cell:
             object.__setattr__(self, name, arr)
         if not self.recurrent_bias and np.any(self.b_hh != 0):
             raise ValueError("b_hh must be zero for a cell with a single bias (recurrent_bias=False)")
+        # Not a field: the kind's gate names in block order, read on every run's hot path.
+        object.__setattr__(self, "gates", kind.gate_names)
 
     @property
     def hidden_size(self) -> int:
@@ -132,9 +120,6 @@ class Cell:
     def input_size(self) -> int:
         return self.W_ih.shape[1]
 
-    @property
-    def gates(self) -> tuple[str, ...]:
-        return GATES[self.kind]
 
     @property
     def n_params(self) -> int:
@@ -149,10 +134,17 @@ class Cell:
         k = self.gates.index(gate)
         return arr[k * H : (k + 1) * H]
 
+    def symbol(self, name: str, row: int = 0) -> str:
+        """How row ``row`` of parameter ``name`` is written: "W_hz" for a GRU's W_hh row in the
+        z block, "W_hh" for an RNN's, "b" for a single-bias RNN's b_ih."""
+        gates = self.gates
+        gate = gates[row // self.hidden_size] if gates else "h"
+        return kind_of(self.kind).param_symbols(self, gate)[name]
+
     def spectral_radius(self) -> float:
         """ρ(W_hh) for an RNN; for gated cells the largest ρ among the recurrent gate blocks."""
         H = self.hidden_size
-        blocks = [self.W_hh[k * H : (k + 1) * H] for k in range(KINDS[self.kind])]
+        blocks = [self.W_hh[k * H : (k + 1) * H] for k in range(kind_of(self.kind).blocks)]
         return max(float(np.max(np.abs(np.linalg.eigvals(b)))) for b in blocks)
 
     def with_params(self, **changes) -> "Cell":
@@ -160,11 +152,7 @@ class Cell:
         return replace(self, **changes)
 
     def __repr__(self) -> str:
-        extra = ""
-        if self.kind == "rnn" or self.nonlinearity != "tanh":
-            extra += f", nonlinearity={self.nonlinearity!r}"
-        if self.kind == "gru" and not self.reset_after:
-            extra += ", reset_after=False"
+        extra = kind_of(self.kind).repr_options(self)
         return f"Cell({self.kind!r}, D={self.input_size}, H={self.hidden_size}{extra})"
 
 
@@ -212,6 +200,10 @@ class Stack:
         return f"Stack({list(self.layers)!r})"
 
 
+#: The seed document's cell is the Elman RNN.
+_SEED_KIND = "rnn"
+
+
 def as_stack(model: Cell | Stack) -> Stack:
     return model if isinstance(model, Stack) else Stack((model,))
 
@@ -230,11 +222,11 @@ def init_cell(
     The draw order is W_ih, W_hh, b_ih, b_hh from ``numpy.random.default_rng(seed)``, so the
     same seed always gives the same cell.
     """
-    if kind not in KINDS:
-        raise ValueError(f"unknown cell kind {kind!r}; expected rnn, gru or lstm")
+    if kind not in CELL_KINDS:
+        raise ValueError(f"unknown cell kind {kind!r}; expected {kind_names()}")
     if input_size < 1 or hidden_size < 1:
         raise ValueError("input_size and hidden_size must be at least 1")
-    G = KINDS[kind]
+    G = CELL_KINDS[kind].blocks
     k = 1.0 / np.sqrt(hidden_size)
     rng = np.random.default_rng(seed)
     W_ih = rng.uniform(-k, k, (G * hidden_size, input_size))
@@ -269,4 +261,4 @@ def from_seed_names(weight_x, weight_h, bias=None, nonlinearity: str = "tanh") -
     weight_h = np.asarray(weight_h, dtype=np.float64)
     H = weight_h.shape[0] if weight_h.ndim == 2 else 0
     b = np.zeros(H) if bias is None else np.asarray(bias, dtype=np.float64).reshape(-1)
-    return Cell("rnn", weight_x, weight_h, b, np.zeros_like(b), nonlinearity=nonlinearity, recurrent_bias=False)
+    return Cell(_SEED_KIND, weight_x, weight_h, b, np.zeros_like(b), nonlinearity=nonlinearity, recurrent_bias=False)

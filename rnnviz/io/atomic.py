@@ -8,6 +8,10 @@ import tempfile
 from typing import Callable
 
 
+class Cancelled(Exception):
+    """The user cancelled a long export; raised inside a ``write`` it leaves the target as it was."""
+
+
 def atomic_write(path: str | os.PathLike, write: Callable[[str], None], suffix: str = "") -> None:
     """Call ``write(tmp_path)`` on a temporary file beside ``path``, then rename it into place.
 

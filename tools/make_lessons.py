@@ -1,10 +1,10 @@
 """Generate the built-in lessons, resources/lessons/*.rnnviz, from the definitions below.
 
-    PYTHONPATH=. python tests/make_lessons.py            # rewrite the files
-    PYTHONPATH=. python tests/make_lessons.py --check    # exit 1 if a committed file differs
+    PYTHONPATH=. python tools/make_lessons.py            # rewrite the files
+    PYTHONPATH=. python tools/make_lessons.py --check    # exit 1 if a committed file differs
 
-tests/ui/test_lessons.py checks that the committed files equal what this script generates, and
-that each lesson really shows its point (with the engine's numbers, not by eye).
+tests/ui/test_lessons.py checks that the committed files equal what this script generates;
+tests/io/test_lesson_catalogue.py that each lesson really shows its point (with the engine's numbers, not by eye).
 
 Lesson text markup (see rnnviz.ui.lessons.lesson_html): ``h_t`` and ``h_{t−1}`` are subscripts,
 ``10^{-3}`` a superscript, ``**bold**`` bold; a blank line starts a new paragraph.
@@ -117,7 +117,8 @@ def lesson_data(name: str):
     """The SessionData of lesson ``name``, built through a real Controller."""
     from rnnviz.core import model as M
     from rnnviz.ui.controller import Controller
-    from rnnviz.ui.session import Lesson, capture
+    from rnnviz.core.session import Lesson
+    from rnnviz.ui.session import capture
 
     _application()
     spec = LESSONS[name]
@@ -137,13 +138,13 @@ def lesson_data(name: str):
 
 def generate() -> dict[str, bytes]:
     """name -> the exact bytes of resources/lessons/NAME.rnnviz."""
-    from rnnviz.ui.session import dumps_session
+    from rnnviz.core.session import dumps_session
 
     return {name: dumps_session(lesson_data(name)) for name in LESSONS}
 
 
 def main(argv=None) -> int:
-    from rnnviz.engine.atomic import atomic_write
+    from rnnviz.io.atomic import atomic_write
 
     argv = sys.argv[1:] if argv is None else argv
     files = generate()

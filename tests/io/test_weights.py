@@ -23,7 +23,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from safetensors.numpy import save_file
 
-from rnnviz.engine import Cell, InputError, Stack, init_cell, load_weights, save_weights, seed_example
+from rnnviz.engine import Cell, InputError, Stack, init_cell, run, seed_example
+from rnnviz.io import load_weights, save_weights
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 WEIGHT_FILES = sorted(
@@ -94,10 +95,29 @@ class Evil:
 # --------------------------------------------------------------------------------- reading
 
 
+def _expected_layers(expected) -> list[tuple[str, int]]:
+    """(kind, H) of each layer, first to last, as the framework's own outputs show them."""
+    def layer(suffix):
+        names = {k[: len(k) - len(suffix)] for k in expected.files if k.endswith(suffix) or not suffix}
+        kind = "lstm" if "f" in names else "gru" if "z" in names else "rnn"
+        return kind, expected["h" + suffix].shape[1]
+
+    return ([layer("_l0")] if "h_l0" in expected.files else []) + [layer("")]
+
+
 @pytest.mark.parametrize("path", NO_TORCH_FILES, ids=lambda p: p.name)
 def test_every_fixture_loads(path):
+    """Kind, sizes and outputs of each fixture match what the framework that wrote it computed."""
     model = load_weights(path, nonlinearity="relu" if "relu" in path.name else "tanh")
-    assert isinstance(model, (Cell, Stack))
+    case = path.name.split(".", 1)[0]
+    with np.load(FIXTURES / f"{case}.expected.npz") as expected:
+        want = _expected_layers(expected)
+        xs, h = expected["xs"], expected["h"]
+    layers = model.layers if isinstance(model, Stack) else (model,)
+    assert isinstance(model, Stack) == (len(want) > 1)
+    assert [(c.kind, c.hidden_size) for c in layers] == want
+    assert layers[0].input_size == xs.shape[1]
+    np.testing.assert_allclose(run(model, xs, dtype=np.float64).h, h, rtol=1e-5, atol=1e-6)
 
 
 def test_kinds_and_flags_from_each_format():
@@ -672,15 +692,15 @@ def test_save_problems(tmp_path):
 
 @pytest.mark.parametrize("suffix", [".npz", ".safetensors"])
 def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
-    import rnnviz.engine.weights as weights
+    from rnnviz.io.weights import npz, safetensors
 
     def half_write(path, *args, **kwargs):
         with open(path, "wb") as fh:
             fh.write(b"PK\x03\x04 partial")
         raise OSError("disk full")
 
-    monkeypatch.setattr(weights, "_write_npz", half_write)
-    monkeypatch.setattr(weights, "_write_safetensors", half_write)
+    monkeypatch.setattr(npz, "_write_npz", half_write)
+    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
     target = tmp_path / f"model{suffix}"
     with pytest.raises(OSError, match="disk full"):
         save_weights(MODELS["gru"](), target)
@@ -689,8 +709,8 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
     monkeypatch.undo()
     save_weights(MODELS["gru"](), target)
     before = target.read_bytes()
-    monkeypatch.setattr(weights, "_write_npz", half_write)
-    monkeypatch.setattr(weights, "_write_safetensors", half_write)
+    monkeypatch.setattr(npz, "_write_npz", half_write)
+    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
     with pytest.raises(OSError):
         save_weights(MODELS["lstm"](), target)
     assert target.read_bytes() == before  # the old file survives a failed overwrite

@@ -1,0 +1,98 @@
+"""Pieces every kind module shares: parameters in the kernels' layout, the input projection,
+the tangents' rescaling, and one unit's pre-activation term by term."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ..activations import apply
+from ..buffers import aligned, aligned_empty
+from .kind import Preactivation
+
+#: Tangents are rescaled whenever their norm leaves [LO, HI]; the scale is kept as a logarithm.
+LO, HI = 1e-10, 1e10
+LO2, HI2 = LO * LO, HI * HI
+
+
+def no_tick(rows):
+    return rows
+
+
+def readonly(*arrays):
+    for a in arrays:
+        a.flags.writeable = False
+    return arrays
+
+
+@functools.lru_cache(maxsize=4)
+def params(cell, dtype):
+    """The cell's parameters in the working dtype and the kernels' layout: (W_ih, W_hhᵀ
+    64-byte aligned, b_ih, b_hh). Cells are immutable, so repeated runs share one copy."""
+    return readonly(
+        np.ascontiguousarray(cell.W_ih, dtype=dtype),
+        aligned(cell.W_hh.T.astype(dtype)),
+        cell.b_ih.astype(dtype),
+        cell.b_hh.astype(dtype),
+    )
+
+
+def project(x, W_ih, bias, dtype) -> np.ndarray:
+    """x W_ihᵀ + bias for every step at once, into a 64-byte aligned (T, G·H) buffer."""
+    out = aligned_empty((x.shape[0], W_ih.shape[0]), dtype)
+    np.matmul(x, W_ih.T, out=out)
+    out += bias
+    return out
+
+
+def prev(first, seq):
+    """The sequence shifted by one step: (first, seq[0], …, seq[T−2])."""
+    return np.concatenate([first[None, :], seq[:-1]], axis=0)
+
+
+def weights(rec):
+    """(W_ih, W_hh) in the record's dtype, for the tangent and adjoint products."""
+    dtype = rec.h.dtype
+    return np.ascontiguousarray(rec.cell.W_ih, dtype=dtype), np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
+
+
+def renormalise(dh, dc, n2: float, log_scale: float, scale: float):
+    """Divide the tangents by their norm when it left [LO, HI] (in place); returns the new
+    (log_scale, scale). ``n2`` is ‖dh‖², already computed by the caller's loop."""
+    m2 = max(n2, 0.0 if dc is None else float(np.vdot(dc, dc)))
+    if np.isfinite(m2) and m2 > 0 and not LO2 < m2 < HI2:
+        m = np.sqrt(m2)
+        dh /= m
+        if dc is not None:
+            dc /= m
+        log_scale += float(np.log(m))
+        scale = float(np.exp(log_scale))
+    return log_scale, scale
+
+
+def act(name: str, v: float) -> float:
+    """A scalar through activation ``name`` (float64)."""
+    return float(apply(name, np.array([v], dtype=np.float64))[0])
+
+
+def preactivation(cell, block: int, gate: str, unit: int, x, h_in, activation: str, symbols: dict,
+                  r: float | None = None, reset_input: bool = False) -> Preactivation:
+    """Unit ``unit``'s pre-activation of gate block ``block``, every term kept (float64).
+
+    ``pre = W_ih[row]·x + b_ih[row] + (W_hh[row]·h_in + b_hh[row])``, the bracket scaled by
+    ``r`` when given (the reset-after GRU's candidate).
+    """
+    row = block * cell.hidden_size + unit
+    W_x, W_h = cell.W_ih[row], cell.W_hh[row]
+    x_terms = W_x * x
+    h_terms = W_h * h_in
+    Wx, Wh = float(x_terms.sum()), float(h_terms.sum())
+    b_ih, b_hh = float(cell.b_ih[row]), float(cell.b_hh[row])
+    recurrent = Wh + b_hh
+    if r is not None:
+        recurrent = r * recurrent
+    total = Wx + b_ih + recurrent
+    return Preactivation(gate, row, W_x, x_terms, Wx, b_ih, W_h, h_in, h_terms, Wh, b_hh, r,
+                         float(recurrent), float(total), activation, act(activation, total),
+                         symbols, reset_input)

@@ -1,0 +1,269 @@
+"""The LSTM (``torch.nn.LSTMCell``; Keras ``LSTM``): gates i, f, g, o and a cell state c.
+
+Notes
+-----
+Forward, with σ the recurrent activation and tanh standing for the cell's nonlinearity::
+
+    i, f, o = σ(W_i* x + b_i* + W_h* h + b_h*)
+    g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
+    c' = f ⊙ c + i ⊙ g
+    h' = o ⊙ tanh(c')
+
+Tangent, with ``A = W_hh dh + W_ih dx`` in blocks A_i, A_f, A_g, A_o::
+
+    dc' = Z_i ⊙ A_i + Z_f ⊙ A_f + Z_g ⊙ A_g + f ⊙ dc
+    dh' = Z_o ⊙ A_o + o ⊙ tanh'(c') ⊙ dc'
+    Z = [σ'_i ⊙ g,  σ'_f ⊙ c,  tanh'_g ⊙ i,  σ'_o ⊙ tanh(c')]
+
+Adjoint, given ḡ = ∂L/∂h' and c̄ = ∂L/∂c'::
+
+    c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c')
+    ā = [c̃, c̃, c̃, ḡ] ⊙ Z         (the cotangent of both projections)
+    ∂L/∂h = ā W_hh ;  ∂L/∂c = c̃ ⊙ f
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..activations import apply, derivative, symbol
+from ..buffers import aligned, aligned_empty
+from .common import HI2, LO2, act, no_tick, params, preactivation, prev, project, readonly, renormalise, weights
+from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
+
+# ------------------------------------------------------------------ layout and gates
+GATES = (
+    GateInfo("i", "input gate", "1 = write memory", "1 = write", (0.0, 1.0), "write", "input"),
+    GateInfo("f", "forget gate", "1 = keep memory", "1 = keep", (0.0, 1.0), "erase", "forget"),
+    GateInfo("g", "candidate memory", None, None, (-1.0, 1.0), "candidate", "candidate"),
+    GateInfo("o", "output gate", "1 = show memory", "1 = show", (0.0, 1.0), "output", "output"),
+)
+BLOCKS = len(GATES)  # W_ih (4H, D), W_hh (4H, H): rows i, f, g, o
+
+
+@functools.lru_cache(maxsize=4)
+def _fast_params(cell, dtype):
+    """Rows reordered to i, f, o, g with the sigmoid rows scaled by 1/2 (see the fast path)."""
+    H = cell.hidden_size
+    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+    scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]
+    W_ih = np.ascontiguousarray(cell.W_ih[order] * scale[:, None], dtype=dtype)
+    W_hhT = aligned((cell.W_hh[order] * scale[:, None]).T.astype(dtype))
+    bias = ((cell.b_ih + cell.b_hh)[order] * scale).astype(dtype)
+    return readonly(W_ih, W_hhT, bias)
+
+
+# ------------------------------------------------------------------ forward
+def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRecord:
+    """Run the layer over x (T, D); the input projection of all steps is one matrix product."""
+    T = x.shape[0]
+    H = cell.hidden_size
+    h = np.asarray(h0, dtype=dtype)
+    c = np.asarray(c0, dtype=dtype)
+    act_, rec = cell.nonlinearity, cell.recurrent_activation
+    Hs = aligned_empty((T, H), dtype)
+    C = aligned_empty((T, H), dtype)
+    gate_cols = (0, 1, 2, 3)
+    if act_ == "tanh" and rec == "sigmoid":
+        # Fast path. Rows are reordered to i, f, o, g and the sigmoid rows are scaled by
+        # 1/2 (exact in binary), so one tanh over all 4H rows gives every gate:
+        # σ(a) = 0.5 + 0.5·tanh(a/2).
+        W_ih, W_hhT, bias = _fast_params(cell, np.dtype(dtype))
+        G = project(x, W_ih, bias, dtype)
+        S, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
+        hh = np.empty(4 * H, dtype)
+        tmp = np.empty(H, dtype)
+        half = dtype(0.5)
+        mul, add, tanh, matmul = np.multiply, np.add, np.tanh, np.matmul
+        # Iterating the row views with zip is markedly cheaper than indexing per step.
+        for g, s, i, f, o, gg, c_out, h_out in zip(tick(G), S, I, F, O, Gg, C, Hs):
+            matmul(h, W_hhT, out=hh)
+            add(g, hh, out=g)
+            tanh(g, out=g)
+            mul(s, half, out=s)
+            add(s, half, out=s)
+            c = mul(f, c, out=c_out)
+            mul(i, gg, out=tmp)
+            add(c, tmp, out=c)
+            tanh(c, out=tmp)
+            h = mul(o, tmp, out=h_out)
+        gate_cols = (0, 1, 3, 2)  # where i, f, g, o live in this layout
+    else:
+        W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+        G = project(x, W_ih, b_ih + b_hh, dtype)
+        hh = np.empty(4 * H, dtype)
+        tmp = np.empty(H, dtype)
+        for t in tick(range(T)):
+            g = G[t]
+            np.matmul(h, W_hhT, out=hh)
+            g += hh
+            apply(rec, g[: 2 * H])
+            apply(act_, g[2 * H : 3 * H])
+            apply(rec, g[3 * H :])
+            i, f, gg, o = g[:H], g[H : 2 * H], g[2 * H : 3 * H], g[3 * H :]
+            c = np.multiply(f, c, out=C[t])
+            np.multiply(i, gg, out=tmp)
+            c += tmp
+            np.copyto(tmp, c)
+            apply(act_, tmp)
+            h = np.multiply(o, tmp, out=Hs[t])
+    return LayerRecord(cell, x, np.asarray(h0, dtype), np.asarray(c0, dtype), Hs, C, G, gate_cols)
+
+
+# ------------------------------------------------------------------ tangent (JVP)
+@dataclass(frozen=True, eq=False)
+class Coeffs:
+    cell: object
+    Z: np.ndarray  # (T, 4H) coefficients of the projections' tangent A (see the module notes)
+    f: np.ndarray  # (T, H) multiplies dc directly
+    o_dtanh: np.ndarray  # (T, H) o ⊙ tanh'(c'): ∂h'/∂c'
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+
+
+def tangent_coeffs(rec: LayerRecord) -> Coeffs:
+    cell = rec.cell
+    W_ih, W_hh = weights(rec)
+    act_, recact = cell.nonlinearity, cell.recurrent_activation
+    i, f, g, o = (rec.gate(k) for k in "ifgo")
+    cprev = prev(rec.c0, rec.c)
+    tc = apply(act_, rec.c.copy())
+    Z = np.concatenate(
+        [derivative(recact, i) * g, derivative(recact, f) * cprev, derivative(act_, g) * i,
+         derivative(recact, o) * tc],
+        axis=1,
+    )
+    return Coeffs(cell, Z, f, o * derivative(act_, tc), W_ih, W_hh)
+
+
+def jvp(k: Coeffs, t: int, dx, dh, dc):
+    """(dh', dc') after step t from (dx, dh, dc); (H, K) columns, None meaning zero."""
+    H = k.cell.hidden_size
+    A = None
+    if dh is not None:
+        A = k.W_hh @ dh
+    if dx is not None:
+        Ax = k.W_ih @ dx
+        A = Ax if A is None else np.add(A, Ax, out=A)
+    if A is None:
+        return None, None
+    A *= k.Z[t][:, None]
+    dc_new = A[:H] + A[H : 2 * H]
+    dc_new += A[2 * H : 3 * H]
+    if dc is not None:
+        dc_new += k.f[t][:, None] * dc
+    dh_new = k.o_dtanh[t][:, None] * dc_new
+    dh_new += A[3 * H :]
+    return dh_new, dc_new
+
+
+def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_tick) -> float:
+    """Steps 2…T of one layer (x₁ no longer enters): ``out[t] = ‖dh_t‖``, in place.
+
+    ``dh``, ``dc`` are in row layout, (K, H) or (H,); the algebra of :func:`jvp`, unrolled
+    with preallocated buffers, since this loop is what the influence costs.
+    """
+    H = k.cell.hidden_size
+    Z, keep, extra, W = k.Z, k.f, k.o_dtanh, k.W_hh
+    WT = aligned(W.T)
+    A = np.empty(dh.shape[:-1] + (W.shape[0],), dh.dtype)
+    A0, A1, A2, A3 = (A[..., j * H : (j + 1) * H] for j in range(4))
+    mul, add, matmul, vdot = np.multiply, np.add, np.matmul, np.vdot
+    scale = float(np.exp(log_scale))
+    for t in tick(range(1, out.shape[0])):
+        matmul(dh, WT, out=A)
+        mul(A, Z[t], out=A)
+        mul(keep[t], dc, out=dc)
+        add(dc, A0, out=dc)
+        add(dc, A1, out=dc)
+        add(dc, A2, out=dc)
+        mul(extra[t], dc, out=dh)
+        add(dh, A3, out=dh)
+        n2 = float(vdot(dh, dh))
+        out[t] = np.sqrt(n2) * scale
+        if not LO2 < n2 < HI2:
+            log_scale, scale = renormalise(dh, dc, n2, log_scale, scale)
+    return log_scale
+
+
+# ------------------------------------------------------------------ adjoint (VJP)
+def vjp(k: Coeffs, t: int, gh, gc, full: bool = False) -> Adjoint:
+    """Step t backwards: ``gh``, ``gc`` (K, H) are ∂L/∂h_{t+1}, ∂L/∂c_{t+1} (None: zero);
+    returns ∂L/∂h_t, ∂L/∂c_t and the projections' cotangent."""
+    gct = gh * k.o_dtanh[t] if gc is None else gc + gh * k.o_dtanh[t]  # ∂L/∂c_{t+1}, all paths
+    a = np.concatenate([np.tile(gct, 3), gh], axis=1) * k.Z[t]
+    return Adjoint(a @ k.W_hh, gct * k.f[t], a, a)
+
+
+# ------------------------------------------------------------------ one unit, by hand
+def param_symbols(cell, gate: str) -> dict:
+    return {"W_ih": f"W_i{gate}", "W_hh": f"W_h{gate}", "b_ih": f"b_i{gate}", "b_hh": f"b_h{gate}"}
+
+
+def explain(cell, x, h_prev, c_prev, unit: int) -> UnitParts:
+    act_, sig = cell.nonlinearity, cell.recurrent_activation
+    pre = {}
+    for block, (gate, a) in enumerate(zip("ifgo", (sig, sig, act_, sig))):
+        pre[gate] = preactivation(cell, block, gate, unit, x, h_prev, a, param_symbols(cell, gate))
+    i, f, g, o = (pre[k].value for k in "ifgo")
+    c = f * c_prev + i * g
+    c_act = act(act_, c)
+    h = o * c_act
+    lines = (
+        UpdateLine("c", ((Factor("f", 0, f), Factor("c", -1, c_prev)), (Factor("i", 0, i), Factor("g", 0, g))),
+                   float(c)),
+        UpdateLine("h", ((Factor("o", 0, o), Factor("c", 0, float(c), f"{symbol(act_)}({{}})", c_act)),), float(h)),
+    )
+    return UnitParts(pre, h, float(c), c_act, None, lines)
+
+
+def equations(cell) -> list[str]:
+    act_, sig = symbol(cell.nonlinearity), symbol(cell.recurrent_activation)
+    hp = "h_{t−1}"
+
+    def pre(g: str) -> str:
+        return f"W_i{g} x_t + b_i{g} + W_h{g} {hp}" + (f" + b_h{g}" if cell.recurrent_bias else "")
+
+    return [
+        f"i_t = {sig}({pre('i')})",
+        f"f_t = {sig}({pre('f')})",
+        f"g_t = {act_}({pre('g')})",
+        f"o_t = {sig}({pre('o')})",
+        "c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t",
+        f"h_t = o_t ⊙ {act_}(c_t)",
+    ]
+
+
+# ------------------------------------------------------------------ metadata
+def label_of(cell) -> str:
+    return "LSTM"
+
+
+def repr_options(cell) -> str:
+    return f", nonlinearity={cell.nonlinearity!r}" if cell.nonlinearity != "tanh" else ""
+
+
+KIND = CellKind(
+    name="lstm",
+    label="LSTM",
+    blocks=BLOCKS,
+    gates=GATES,
+    display_order=("i", "f", "o", "g"),
+    has_cell_state=True,
+    keras_gate_order=("i", "f", "g", "o"),  # Keras stacks i, f, c, o
+    bias_sliders={"forget_bias": "f"},
+    choices=(Choice("lstm", "lstm", {}, "LSTM", 3),),
+    forward=forward,
+    tangent_coeffs=tangent_coeffs,
+    jvp=jvp,
+    tangent_loop=tangent_loop,
+    vjp=vjp,
+    explain=explain,
+    equations=equations,
+    label_of=label_of,
+    param_symbols=param_symbols,
+    repr_options=repr_options,
+)

@@ -1,0 +1,159 @@
+"""The Elman RNN (``torch.nn.RNNCell``), tanh or ReLU: one block, no gates.
+
+Notes
+-----
+Forward, with act the cell's ``nonlinearity``::
+
+    a  = W_ih x + b_ih + W_hh h + b_hh
+    h' = act(a)
+
+Tangent (x₁ influence), with s = act'(a) read off h' and dx the input's tangent::
+
+    dh' = s ⊙ (W_hh dh + W_ih dx)
+
+Adjoint, given ḡ = ∂L/∂h'::
+
+    ā = ḡ ⊙ s          (the cotangent of both projections)
+    ∂L/∂h = ā W_hh
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..activations import apply, derivative, symbol
+from ..buffers import aligned
+from .common import HI2, LO2, no_tick, params, preactivation, project, renormalise, weights
+from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
+
+# ------------------------------------------------------------------ layout
+BLOCKS = 1
+GATES = ()  # h' is the activation itself; explain() calls its one pre-activation "h"
+
+
+# ------------------------------------------------------------------ forward
+def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRecord:
+    """Run the layer over x (T, D); the input projection of all steps is one matrix product."""
+    T = x.shape[0]
+    H = cell.hidden_size
+    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+    h = np.asarray(h0, dtype=dtype)
+    act = cell.nonlinearity
+    Hs = project(x, W_ih, b_ih + b_hh, dtype)  # each row becomes h' in place
+    tmp = np.empty(H, dtype)
+    for a in tick(Hs):
+        np.matmul(h, W_hhT, out=tmp)
+        np.add(a, tmp, out=a)
+        h = apply(act, a)
+    G = np.empty((T, 0), dtype)
+    return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, ())
+
+
+# ------------------------------------------------------------------ tangent (JVP)
+@dataclass(frozen=True, eq=False)
+class Coeffs:
+    cell: object
+    Z: np.ndarray  # (T, H) s = act'(a_t)
+    W_ih: np.ndarray
+    W_hh: np.ndarray
+
+
+def tangent_coeffs(rec: LayerRecord) -> Coeffs:
+    W_ih, W_hh = weights(rec)
+    return Coeffs(rec.cell, derivative(rec.cell.nonlinearity, rec.h), W_ih, W_hh)
+
+
+def jvp(k: Coeffs, t: int, dx, dh, dc=None):
+    """(dh', None) after step t from (dx, dh); (H, K) columns, None meaning zero."""
+    A = None
+    if dh is not None:
+        A = k.W_hh @ dh
+    if dx is not None:
+        Ax = k.W_ih @ dx
+        A = Ax if A is None else np.add(A, Ax, out=A)
+    if A is None:
+        return None, None
+    A *= k.Z[t][:, None]
+    return A, None
+
+
+def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_tick) -> float:
+    """Steps 2…T of one layer (x₁ no longer enters): ``out[t] = ‖dh_t‖``, in place.
+
+    ``dh`` is in row layout, (K, H) or (H,); the algebra of :func:`jvp`, unrolled with
+    preallocated buffers, since this loop is what the influence costs.
+    """
+    Z = k.Z
+    WT = aligned(k.W_hh.T)
+    A = np.empty(dh.shape[:-1] + (k.W_hh.shape[0],), dh.dtype)
+    mul, matmul, vdot = np.multiply, np.matmul, np.vdot
+    scale = float(np.exp(log_scale))
+    for t in tick(range(1, out.shape[0])):
+        matmul(dh, WT, out=A)
+        mul(A, Z[t], out=dh)
+        n2 = float(vdot(dh, dh))
+        out[t] = np.sqrt(n2) * scale
+        if not LO2 < n2 < HI2:
+            log_scale, scale = renormalise(dh, None, n2, log_scale, scale)
+    return log_scale
+
+
+# ------------------------------------------------------------------ adjoint (VJP)
+def vjp(k: Coeffs, t: int, gh, gc=None, full: bool = False) -> Adjoint:
+    """Step t backwards: ``gh`` (K, H) is ∂L/∂h_{t+1}; returns ∂L/∂h_t and the projections'."""
+    a = gh * k.Z[t]
+    return Adjoint(a @ k.W_hh, None, a, a)
+
+
+# ------------------------------------------------------------------ one unit, by hand
+def param_symbols(cell, gate: str = "h") -> dict:
+    return {"W_ih": "W_ih", "W_hh": "W_hh", "b_ih": "b_ih" if cell.recurrent_bias else "b", "b_hh": "b_hh"}
+
+
+def explain(cell, x, h_prev, c_prev, unit: int) -> UnitParts:
+    p = preactivation(cell, 0, "h", unit, x, h_prev, cell.nonlinearity, param_symbols(cell))
+    return UnitParts({"h": p}, p.value)
+
+
+def equations(cell) -> list[str]:
+    act = symbol(cell.nonlinearity)
+    if cell.recurrent_bias:
+        return [f"h_t = {act}(W_ih x_t + b_ih + W_hh h_{{t−1}} + b_hh)"]
+    return [f"h_t = {act}(W_ih x_t + W_hh h_{{t−1}} + b)"]
+
+
+# ------------------------------------------------------------------ metadata
+def label_of(cell) -> str:
+    return f"RNN ({cell.nonlinearity})"
+
+
+def repr_options(cell) -> str:
+    return f", nonlinearity={cell.nonlinearity!r}"
+
+
+KIND = CellKind(
+    name="rnn",
+    label="RNN",
+    blocks=BLOCKS,
+    gates=GATES,
+    display_order=(),
+    has_cell_state=False,
+    keras_gate_order=(),
+    bias_sliders={},
+    choices=(
+        Choice("rnn_tanh", "rnn", {"nonlinearity": "tanh"}, "RNN (tanh)", 0),
+        Choice("rnn_relu", "rnn", {"nonlinearity": "relu"}, "RNN (ReLU)", 1),
+    ),
+    forward=forward,
+    tangent_coeffs=tangent_coeffs,
+    jvp=jvp,
+    tangent_loop=tangent_loop,
+    vjp=vjp,
+    explain=explain,
+    equations=equations,
+    label_of=label_of,
+    param_symbols=param_symbols,
+    repr_options=repr_options,
+)

@@ -1,0 +1,156 @@
+"""Read recurrent weights saved by PyTorch, Keras or rnnviz, and write them back out.
+
+One module per format; this registry maps each suffix to its reader and writer. To add a
+format, write a module with a ``FORMATS`` tuple of :class:`~.common.Format` and list it in
+``_MODULES`` below.
+
+Formats, chosen by extension:
+
+``.npz``
+    PyTorch names (``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0``, ``bias_hh_l0``, … as in
+    ``nn.RNN/GRU/LSTM.state_dict()``, or ``weight_ih``, … as in ``nn.*Cell``), or the seed
+    document's ``weight_x`` (H, D), ``weight_h`` (H, H), ``bias`` (H, 1).
+``.safetensors``
+    PyTorch names; string metadata written by :func:`save_weights` (kind, nonlinearity,
+    recurrent_activation, reset_after) is honoured.
+``.pt`` / ``.pth``
+    A PyTorch state_dict, only when PyTorch is installed, always with ``weights_only=True``.
+``.keras`` / ``.weights.h5``
+    Keras 3 SimpleRNN, GRU and LSTM layers, read with zipfile and h5py (Keras is never
+    imported). Keras keeps ``kernel`` (D, G·H) and ``recurrent_kernel`` (H, G·H) under
+    ``layers/<name>/cell/vars/0`` and ``/1`` and the bias under ``/2``; its GRU gate order is
+    z, r, h and its GRU ``reset_after=True`` bias is (2, 3H) = [input bias, recurrent bias].
+
+Nothing here ever unpickles: NumPy reads with ``allow_pickle=False`` and PyTorch with
+``weights_only=True``. Every problem with a file raises :class:`InputError` with one line.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+
+from ...engine.activations import ACTIVATIONS
+from ...engine.cells import Cell, Stack, as_stack
+from ...engine.errors import InputError
+from . import keras, npz, safetensors, torch
+from .common import Format, build, check_readable, one_line, printable, torch_mismatches
+
+__all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format"]
+
+#: The format modules, in the order their suffixes are listed in messages.
+_MODULES = (npz, safetensors, torch, keras)
+FORMATS: dict[str, Format] = {fmt.suffix: fmt for module in _MODULES for fmt in module.FORMATS}
+READ_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.read is not None)
+WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not None)
+
+
+def load_weights(
+    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None
+) -> Cell | Stack:
+    """Load recurrent weights from ``path``: a :class:`Cell` for one layer, a :class:`Stack` else.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        A ``.npz``, ``.safetensors``, ``.pt``/``.pth``, ``.keras`` or ``.weights.h5`` file.
+    nonlinearity : {"tanh", "relu", ...}
+        The activation of vanilla RNN layers, for files that do not record it (PyTorch
+        state_dicts never do). Ignored when the file says (Keras config, rnnviz metadata).
+    reset_after : bool, optional
+        The GRU variant for files that do not record it; ``None`` means PyTorch's and Keras's
+        default (True). A value that contradicts the file is an error.
+
+    Raises
+    ------
+    InputError
+        For every problem with the file, with a one-line message naming it.
+    """
+    if nonlinearity not in ACTIVATIONS:
+        raise InputError(
+            f"unsupported nonlinearity {nonlinearity!r}; expected one of {', '.join(ACTIVATIONS)}"
+        )
+    if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
+        raise InputError(f"reset_after must be True, False or None, not {reset_after!r}")
+    fspath = os.fsdecode(path)
+    ext = _extension(fspath)
+    fmt = FORMATS.get(ext)
+    if fmt is None or fmt.read is None:
+        shown = ext or "(no extension)"
+        raise InputError(
+            f"unsupported file type {shown}; expected one of {', '.join(READ_EXTENSIONS)}", fspath
+        )
+    check_readable(fspath, allow_dir=fmt.directory)
+    try:
+        specs = fmt.read(fspath)
+        return build(specs, nonlinearity, reset_after, fspath)
+    except InputError as exc:
+        # Names inside a damaged file (zip members, h5 groups) may hold line breaks.
+        problem = printable(exc.problem)
+        if problem == exc.problem:
+            raise
+        raise InputError(problem, fspath) from None
+    except Exception as exc:  # noqa: BLE001 — any failure inside a reader is a bad file
+        raise InputError(f"cannot read {_describe(ext)}: {one_line(exc)}", fspath) from None
+
+
+def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
+    """Write ``model`` to ``.npz`` or ``.safetensors`` with PyTorch's names, atomically.
+
+    Layer ``k`` becomes ``weight_ih_lk``, ``weight_hh_lk``, ``bias_ih_lk``, ``bias_hh_lk``
+    (float64), so ``nn.RNN/GRU/LSTM(D, H, num_layers=L).load_state_dict`` takes the file as it
+    is (after ``torch.from_numpy`` for ``.npz``; through ``safetensors.torch.load_file`` for
+    ``.safetensors``). ``.safetensors`` also records kind, nonlinearity, recurrent_activation
+    and reset_after as string metadata (comma-separated per layer when the layers differ),
+    which :func:`load_weights` reads back. A model PyTorch cannot reproduce (Keras
+    ``reset_after=False``, other activations, mixed kinds or widths) is still written, with
+    a UserWarning.
+    """
+    if not isinstance(model, (Cell, Stack)):
+        raise TypeError(f"save_weights needs a Cell or a Stack, not {type(model).__name__}")
+    fspath = os.fsdecode(path)
+    ext = _extension(fspath)
+    if ext not in WRITE_EXTENSIONS:
+        shown = ext or "(no extension)"
+        raise InputError(
+            f"cannot save as {shown}; expected one of {', '.join(WRITE_EXTENSIONS)}", fspath
+        )
+    layers = as_stack(model).layers
+    tensors: dict[str, np.ndarray] = {}
+    for k, cell in enumerate(layers):
+        tensors[f"weight_ih_l{k}"] = np.array(cell.W_ih, dtype=np.float64, order="C")
+        tensors[f"weight_hh_l{k}"] = np.array(cell.W_hh, dtype=np.float64, order="C")
+        tensors[f"bias_ih_l{k}"] = np.array(cell.b_ih, dtype=np.float64, order="C")
+        tensors[f"bias_hh_l{k}"] = np.array(cell.b_hh, dtype=np.float64, order="C")
+
+    unloadable, different = torch_mismatches(layers)
+    if unloadable:
+        warnings.warn(
+            f"{fspath}: {'; '.join(unloadable)}, so no single PyTorch nn module can load it",
+            UserWarning,
+            stacklevel=2,
+        )
+    if different:
+        warnings.warn(
+            f"{fspath}: {'; '.join(different)}, so PyTorch's nn modules will compute something "
+            "different with these weights",
+            UserWarning,
+            stacklevel=2,
+        )
+    FORMATS[ext].write(fspath, layers, tensors)
+
+
+def _extension(path: str) -> str:
+    """The registered suffix ``path`` ends with (``.weights.h5`` before ``.h5``), else its last one."""
+    name = os.path.basename(path.rstrip("/\\")).lower()
+    for suffix in sorted((s for s in FORMATS if s.count(".") > 1), key=len, reverse=True):
+        if name.endswith(suffix):
+            return suffix
+    return os.path.splitext(name)[1]
+
+
+def _describe(ext: str) -> str:
+    fmt = FORMATS.get(ext)
+    return fmt.description if fmt is not None else "the file"

@@ -1,0 +1,336 @@
+"""What every weights format shares: file checks, PyTorch's names, and building the cells.
+
+A reader turns a file into *layer specs*: dicts of ``W_ih``, ``W_hh``, ``b_ih``, ``b_hh`` in
+PyTorch's layout (``b_*`` may be None), ``kind``, a ``label`` for messages and the flags the file
+recorded (``nonlinearity``, ``recurrent_activation``, ``reset_after``, ``recurrent_bias``).
+:func:`build` turns the specs into a Cell or a Stack; flags the file left open come from the
+caller's arguments.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Mapping
+
+import numpy as np
+
+from ...engine.activations import ACTIVATIONS
+from ...engine.cells import KINDS, Cell, Stack, from_seed_names
+from ...engine.errors import InputError
+
+# No recurrent layer worth drawing comes near this; it keeps a damaged header (or a zip bomb)
+# from asking for gigabytes.
+MAX_BYTES = 1 << 30
+ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
+PICKLE = "is a Python pickle, not %s; rnnviz refuses to load pickles (they can run code)"
+
+_TORCH_KEY = re.compile(
+    r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
+    r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$"
+)
+_TORCH_PARAMS = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh"}
+_SEED_NAMES = ("weight_x", "weight_h", "bias")
+
+
+@dataclass(frozen=True)
+class Format:
+    """One file suffix a weights module handles, as the registry in ``__init__`` lists it.
+
+    ``read(path) -> list of layer specs``; ``write(path, layers, tensors)`` gets the layers and
+    their PyTorch-named float64 tensors and writes the file atomically. ``directory`` lets the
+    path be a folder (an unzipped .keras).
+    """
+
+    suffix: str
+    description: str  # "the .npz file": names the file in "cannot read …" messages
+    read: Callable[[str], list[dict]] | None = None
+    write: Callable[[str, tuple, dict], None] | None = None
+    directory: bool = False
+
+
+def one_line(exc: BaseException, limit: int = 160) -> str:
+    text = printable(" ".join(str(exc).split())) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def printable(text: str) -> str:
+    """``text`` with every non-printable character (line breaks included) escaped."""
+    if text.isprintable():
+        return text
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
+
+
+def check_readable(path: str, allow_dir: bool = False) -> None:
+    if not os.path.exists(path):
+        raise InputError("no such file", path)
+    if os.path.isdir(path):
+        if allow_dir:
+            return
+        raise InputError("is a directory, not a weights file", path)
+    try:
+        size = os.path.getsize(path)
+        with open(path, "rb"):
+            pass
+    except OSError as exc:
+        raise InputError(f"cannot open: {exc.strerror or one_line(exc)}", path) from None
+    if size == 0:
+        raise InputError("the file is empty", path)
+
+
+def read_head(path: str, n: int = 8) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read(n)
+
+
+def numeric(value: Any, name: str, path: str) -> np.ndarray:
+    """``value`` as a float64 array, or an InputError naming ``name``."""
+    arr = np.asarray(value)
+    if arr.dtype.kind not in "fiu":
+        raise InputError(f"{name} has dtype {arr.dtype}; expected numbers", path)
+    arr = arr.astype(np.float64)
+    if not np.all(np.isfinite(arr)):
+        raise InputError(f"{name} contains NaN or inf", path)
+    return arr
+
+
+def kind_from_shape(W_hh: np.ndarray, name: str, path: str) -> str:
+    """rnn/gru/lstm from the recurrent matrix (G·H, H): G = 1, 3, 4."""
+    if W_hh.ndim != 2 or W_hh.shape[1] < 1 or W_hh.shape[0] % W_hh.shape[1]:
+        raise InputError(
+            f"{name} has shape {W_hh.shape}; expected (H, H), (3H, H) or (4H, H)", path
+        )
+    G = W_hh.shape[0] // W_hh.shape[1]
+    for kind, g in KINDS.items():
+        if g == G:
+            return kind
+    raise InputError(
+        f"{name} has shape {W_hh.shape}: {G}·H rows is not an RNN (H), GRU (3H) or LSTM (4H)",
+        path,
+    )
+
+
+def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: str):
+    """Cells from layer specs (dicts of W_ih, W_hh, b_ih, b_hh, kind and the flags the file
+    recorded); flags the file left open come from the arguments."""
+    cells = []
+    for k, spec in enumerate(specs):
+        label = spec.get("label", f"layer {k}")
+        kind = spec["kind"]
+        act = spec.get("nonlinearity") or (nonlinearity if kind == "rnn" else "tanh")
+        rec = spec.get("recurrent_activation") or "sigmoid"
+        ra = spec.get("reset_after")
+        if kind == "gru" and reset_after is not None and ra is not None and ra != bool(reset_after):
+            raise InputError(
+                f"{label} is a GRU with reset_after={ra}, but reset_after={bool(reset_after)} "
+                "was asked for",
+                path,
+            )
+        if ra is None:
+            ra = True if reset_after is None else bool(reset_after)
+        for name in ("nonlinearity", "recurrent_activation"):
+            value = act if name == "nonlinearity" else rec
+            if value not in ACTIVATIONS:
+                raise InputError(
+                    f"{label}: unsupported {name} {value!r}; expected one of "
+                    f"{', '.join(ACTIVATIONS)}",
+                    path,
+                )
+        try:
+            cell = Cell(
+                kind, spec["W_ih"], spec["W_hh"], spec["b_ih"], spec["b_hh"],
+                nonlinearity=act, recurrent_activation=rec, reset_after=ra,
+                recurrent_bias=spec.get("recurrent_bias", True),
+            )
+        except ValueError as exc:
+            raise InputError(f"{label}: {one_line(exc)}", path) from None
+        cells.append(cell)
+    if not cells:
+        raise InputError("holds no recurrent layers", path)
+    if len(cells) == 1:
+        return cells[0]
+    try:
+        return Stack(tuple(cells))
+    except ValueError as exc:
+        raise InputError(f"inconsistent layers: {one_line(exc)}", path) from None
+
+
+
+def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None):
+    """Layer specs from a flat ``name -> array`` mapping in PyTorch's naming.
+
+    ``arrays`` values may be lazy: anything with ``__array__`` or a zero-argument callable.
+    """
+    groups: dict[str, dict[tuple[str, int | None], str]] = {}
+    for key in arrays:
+        m = _TORCH_KEY.match(key)
+        if not m:
+            continue
+        prefix = m["prefix"]
+        if m["reverse"]:
+            raise InputError(
+                f"bidirectional RNNs are not supported (found {key}); save a unidirectional one",
+                path,
+            )
+        if m["param"] == "weight_hr":
+            raise InputError(f"LSTMs with proj_size are not supported (found {key})", path)
+        layer = None if m["layer"] is None else int(m["layer"])
+        groups.setdefault(prefix, {})[(m["param"], layer)] = key
+    groups = {p: g for p, g in groups.items() if any(param == "weight_hh" for param, _ in g)}
+
+    if not groups:
+        if all(name in arrays for name in _SEED_NAMES[:2]):
+            return _seed_specs(arrays, path)
+        shown = ", ".join(sorted(map(str, arrays))[:8]) or "nothing"
+        raise InputError(
+            "no recurrent weights found (expected weight_ih_l0/weight_hh_l0 as PyTorch names "
+            f"them, or weight_x/weight_h/bias); it holds {shown}",
+            path,
+        )
+    if len(groups) > 1:
+        shown = ", ".join(repr(p.rstrip(".")) or "''" for p in sorted(groups))
+        raise InputError(
+            f"holds several recurrent modules ({shown}); save the state_dict of just one", path
+        )
+    (prefix, group), = groups.items()
+    layer_ids = {layer for _, layer in group}
+    if None in layer_ids and len(layer_ids) > 1:
+        raise InputError(
+            f"mixes cell names (weight_ih) with layer names (weight_ih_l0) under {prefix!r}", path
+        )
+    order = [None] if None in layer_ids else sorted(layer_ids)
+    if order != [None] and order != list(range(len(order))):
+        raise InputError(
+            f"layer numbers {order} are not 0..{len(order) - 1}; a layer is missing", path
+        )
+
+    layer_meta = _parse_metadata(metadata, len(order), path) if metadata else [{}] * len(order)
+    specs = []
+    for k, layer in enumerate(order):
+        suffix = "" if layer is None else f"_l{layer}"
+        spec: dict[str, Any] = {"label": f"layer {k}"}
+        for param, field in _TORCH_PARAMS.items():
+            key = group.get((param, layer))
+            if key is None:
+                if param.startswith("weight"):
+                    raise InputError(f"{prefix}{param}{suffix} is missing", path)
+                spec[field] = None
+                continue
+            spec[field] = numeric(materialise(arrays[key]), key, path)
+        if (spec["b_ih"] is None) != (spec["b_hh"] is None):
+            have = "bias_ih" if spec["b_ih"] is not None else "bias_hh"
+            lack = "bias_hh" if have == "bias_ih" else "bias_ih"
+            raise InputError(f"{prefix}{have}{suffix} is there but {lack}{suffix} is missing", path)
+        W_hh_name = f"{prefix}weight_hh{suffix}"
+        spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
+        _check_torch_shapes(spec, prefix, suffix, path)
+        spec["label"] = f"layer {k} ({prefix}weight_*{suffix})" if len(order) > 1 else W_hh_name
+        meta = layer_meta[k]
+        if "kind" in meta and meta["kind"] != spec["kind"]:
+            raise InputError(
+                f"metadata says layer {k} is a {meta['kind']} but its shapes are a {spec['kind']}",
+                path,
+            )
+        for name in ("nonlinearity", "recurrent_activation", "reset_after"):
+            if name in meta:
+                spec[name] = meta[name]
+        if spec["kind"] != "gru":
+            spec.pop("reset_after", None)
+        specs.append(spec)
+    return specs
+
+
+def _check_torch_shapes(spec: dict, prefix: str, suffix: str, path: str) -> None:
+    W_hh = spec["W_hh"]
+    GH, H = W_hh.shape
+    W_ih = spec["W_ih"]
+    if W_ih.ndim != 2 or W_ih.shape[0] != GH or W_ih.shape[1] < 1:
+        raise InputError(
+            f"{prefix}weight_ih{suffix} has shape {W_ih.shape}; expected ({GH}, D) to match "
+            f"{prefix}weight_hh{suffix} {W_hh.shape}",
+            path,
+        )
+    for param, field in (("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
+        b = spec[field]
+        if b is not None and b.shape != (GH,):
+            raise InputError(
+                f"{prefix}{param}{suffix} has shape {b.shape}; expected ({GH},)", path
+            )
+
+
+def _seed_specs(arrays: Mapping[str, Any], path: str) -> list[dict]:
+    """The seed document's vanilla RNN: h' = act(weight_x x + weight_h h + bias)."""
+    weight_x = numeric(materialise(arrays["weight_x"]), "weight_x", path)
+    weight_h = numeric(materialise(arrays["weight_h"]), "weight_h", path)
+    bias = numeric(materialise(arrays["bias"]), "bias", path) if "bias" in arrays else None
+    if weight_h.ndim != 2 or weight_h.shape[0] != weight_h.shape[1] or weight_h.shape[0] < 1:
+        raise InputError(f"weight_h has shape {weight_h.shape}; expected (H, H)", path)
+    H = weight_h.shape[0]
+    if weight_x.ndim != 2 or weight_x.shape[0] != H or weight_x.shape[1] < 1:
+        raise InputError(f"weight_x has shape {weight_x.shape}; expected ({H}, D)", path)
+    if bias is not None and bias.size != H:
+        raise InputError(f"bias has shape {bias.shape}; expected ({H}, 1)", path)
+    cell = from_seed_names(weight_x, weight_h, bias)
+    return [{
+        "label": "weight_x/weight_h/bias", "kind": "rnn",
+        "W_ih": cell.W_ih, "W_hh": cell.W_hh, "b_ih": cell.b_ih, "b_hh": cell.b_hh,
+    }]
+
+
+def materialise(value: Any) -> np.ndarray:
+    return np.asarray(value() if callable(value) else value)
+
+
+
+def _parse_metadata(metadata: Mapping[str, str], n_layers: int, path: str) -> list[dict]:
+    """Per-layer flags from rnnviz's safetensors metadata; other metadata is ignored."""
+    out: list[dict] = [{} for _ in range(n_layers)]
+    for name in ("kind", "nonlinearity", "recurrent_activation", "reset_after"):
+        if name not in metadata:
+            continue
+        values = [v.strip() for v in str(metadata[name]).split(",")]
+        if len(values) == 1:
+            values = values * n_layers
+        if len(values) != n_layers:
+            raise InputError(
+                f"metadata {name}={metadata[name]!r} does not have one value per layer "
+                f"({n_layers})",
+                path,
+            )
+        for k, v in enumerate(values):
+            if name == "kind" and v not in KINDS:
+                raise InputError(f"metadata kind {v!r} is not rnn, gru or lstm", path)
+            if name == "reset_after":
+                if v.lower() not in ("true", "false"):
+                    raise InputError(f"metadata reset_after={v!r} is not true or false", path)
+                v = v.lower() == "true"
+            out[k][name] = v
+    return out
+
+
+
+def torch_mismatches(layers: tuple[Cell, ...]) -> tuple[list[str], list[str]]:
+    """What stops nn.RNN/GRU/LSTM from loading the layers, and what makes it compute otherwise."""
+    unloadable, different = [], []
+    if len({c.kind for c in layers}) > 1:
+        unloadable.append("the layers mix kinds (" + ", ".join(c.kind for c in layers) + ")")
+    if len({c.hidden_size for c in layers}) > 1:
+        unloadable.append("the layers have different hidden sizes")
+    for k, c in enumerate(layers):
+        where = f"layer {k}" if len(layers) > 1 else "the cell"
+        if c.kind == "rnn" and c.nonlinearity not in ("tanh", "relu"):
+            different.append(f"{where} uses nonlinearity {c.nonlinearity!r}")
+        if c.kind != "rnn" and c.nonlinearity != "tanh":
+            different.append(f"{where} uses activation {c.nonlinearity!r} instead of tanh")
+        if c.kind != "rnn" and c.recurrent_activation != "sigmoid":
+            different.append(
+                f"{where} uses recurrent_activation {c.recurrent_activation!r} instead of sigmoid"
+            )
+        if c.kind == "gru" and not c.reset_after:
+            different.append(f"{where} is a GRU with reset_after=False (Keras's variant)")
+    return unloadable, different
+
+

@@ -1,0 +1,135 @@
+"""The panel registry: every view of the main window, declared once.
+
+A panel is a QWidget that also derives from :class:`Panel` (it takes the theme it is handed)
+and is registered with one :class:`PanelSpec`. The main window builds its layout from the
+registry; export (PNG/SVG of any panel), presenter mode (fonts, hiding the side controls)
+and themes pick up every registered panel with no further edits. Adding a panel: write its
+module (a QWidget deriving from :class:`Panel`), then add its one :class:`PanelSpec` to
+:func:`_builtin` — or, from code that runs before the window is built (a plug-in, a test),
+call :func:`register_panel`. No other file needs an edit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from .. import theme as _theme
+
+#: Where a panel goes: the scrolled column on the left, the two view columns, the strip below.
+SLOTS = ("side", "left", "right", "bottom")
+
+
+class Panel:
+    """What the window asks of every panel (mix in before the Qt base class).
+
+    ``look`` is the theme the panel was last handed; until then the light one. Panels read
+    colours and sizes from ``self.look`` only, never from module globals.
+    """
+
+    look: _theme.Theme = _theme.LIGHT
+
+    def setTheme(self, look: _theme.Theme) -> None:
+        """Restyle for ``look``: rebuild what depends on colours, maps and font sizes."""
+        self.look = look
+
+    def settle(self) -> None:
+        """Finish any throttled redraw now (export paints the panel right after)."""
+
+    def isShowingMessage(self) -> bool:
+        """True while the panel shows a note instead of its plots (presenter mode then leaves
+        its share of the column alone)."""
+        return False
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    """One registered panel.
+
+    ``id`` names it everywhere (``window.panels[id]``, File ▸ Export, tests); ``title`` is
+    its name in menus; ``factory(controller)`` builds the widget; ``slot`` (one of
+    :data:`SLOTS`) and ``order`` place it, ``stretch`` is its share of its column;
+    ``export`` is the file-name stem of its pictures (None: not offered in File ▸ Export);
+    ``presenter_hide`` hides it in presenter mode; ``presenter_share`` is the share of its
+    column it takes in presenter mode (None: unchanged).
+    """
+
+    id: str
+    title: str
+    factory: Callable[[object], object]
+    slot: str
+    order: int = 0
+    stretch: int = 1
+    export: str | None = None
+    presenter_hide: bool = False
+    presenter_share: float | None = None
+
+    def __post_init__(self):
+        if self.slot not in SLOTS:
+            raise ValueError(f"panel {self.id!r}: unknown slot {self.slot!r} (one of {', '.join(SLOTS)})")
+
+
+_BUILTIN: dict[str, PanelSpec] = {}  # rnnviz's own panels, filled on first use
+_REGISTRY: dict[str, PanelSpec] = {}  # panels registered by their modules (or by tests)
+
+
+def register_panel(spec: PanelSpec) -> PanelSpec:
+    """Add ``spec`` (a built-in panel of the same id is replaced); returns it."""
+    _REGISTRY[spec.id] = spec
+    return spec
+
+
+def unregister_panel(panel_id: str) -> None:
+    _REGISTRY.pop(panel_id, None)
+
+
+def panel_specs(slot: str | None = None) -> list[PanelSpec]:
+    """The registered panels sorted by slot and order (built-in ones first on a tie); only
+    those of ``slot`` when given."""
+    specs = list({**_builtin(), **_REGISTRY}.values())
+    if slot is not None:
+        specs = [s for s in specs if s.slot == slot]
+    return sorted(specs, key=lambda s: (SLOTS.index(s.slot), s.order))
+
+
+def panel_spec(panel_id: str) -> PanelSpec:
+    return _REGISTRY.get(panel_id) or _builtin()[panel_id]
+
+
+def exportable_panels() -> list[PanelSpec]:
+    """Panels offered in File ▸ Export, in menu order."""
+    return [s for s in panel_specs() if s.export]
+
+
+def _factory(module: str, name: str) -> Callable[[object], object]:
+    def build(controller):
+        import importlib
+
+        return getattr(importlib.import_module(module, __package__), name)(controller)
+
+    return build
+
+
+def _builtin() -> dict[str, PanelSpec]:
+    # Until the panel modules move into this package (the integrator's step), their
+    # registrations live here; built lazily, because those modules import Panel from here.
+    if not _BUILTIN:
+        for spec in (
+            PanelSpec("controls", "Controls", _factory("..controls", "ControlPanel"), "side", presenter_hide=True),
+            PanelSpec("statePanel", "Hidden state panel", _factory("..heatmaps", "StatePanel"), "left", 0, 5,
+                      export="state"),
+            # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
+            PanelSpec("gatePanel", "Gates panel", _factory("..heatmaps", "GatePanel"), "left", 1, 4,
+                      export="gates", presenter_share=0.55),
+            PanelSpec("fadingPanel", "Fading-of-x₁ panel", _factory("..fading", "FadingPanel"), "right", 0, 5,
+                      export="fading"),
+            PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
+                      export="equations"),
+            PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
+        ):
+            _BUILTIN[spec.id] = spec
+    return _BUILTIN
+
+
+__all__ = ["Panel", "PanelSpec", "SLOTS", "exportable_panels", "panel_spec", "panel_specs", "register_panel",
+           "unregister_panel"]
