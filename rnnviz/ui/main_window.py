@@ -15,7 +15,22 @@ from .controller import Controller
 from .panels import Panel, PanelSpec, panel_specs
 
 DEFAULT_SIZE = (1600, 1000)
-WEIGHT_FILTER = "Weights (*.pt *.pth *.npz *.safetensors *.keras *.h5);;All files (*)"
+
+
+def weight_filter() -> str:
+    """The open dialog's filter: every suffix a registered weights format reads."""
+    from ..io.weights import READ_EXTENSIONS
+
+    globs = " ".join(f"*{s}" for s in READ_EXTENSIONS if s.count(".") == 1)  # *.h5 covers *.weights.h5
+    return f"Weights ({globs});;All files (*)"
+
+
+def export_filters() -> list[tuple[str, str]]:
+    """(suffix, filter) for every format that writes weights, safetensors first."""
+    from ..io.weights import WRITE_EXTENSIONS
+
+    order = sorted(WRITE_EXTENSIONS, key=lambda s: s != ".safetensors")
+    return [(s, f"{s[1:]} (*{s})") for s in order]
 
 
 class WarningBanner(QtWidgets.QLabel):
@@ -208,7 +223,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ files
     def openWeightsDialog(self) -> None:
-        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open weights", prefs.last_dir() or "", WEIGHT_FILTER)
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open weights", prefs.last_dir() or "", weight_filter())
         if path:
             prefs.set_last_dir(os.path.dirname(path))
             self.openWeights(path)
@@ -243,12 +258,13 @@ class MainWindow(QtWidgets.QMainWindow):
         if self.controller.settings.cell == "compare":
             self.showError("Export weights", "Compare mode runs three cells: choose one cell to export its weights.")
             return
-        start = os.path.join(prefs.last_dir() or "", "weights.safetensors")
+        filters = export_filters()
+        start = os.path.join(prefs.last_dir() or "", "weights" + filters[0][0])
         path, chosen = QtWidgets.QFileDialog.getSaveFileName(
-            self, "Export weights (PyTorch names)", start, "safetensors (*.safetensors);;NumPy (*.npz)")
+            self, "Export weights (PyTorch names)", start, ";;".join(f for _, f in filters))
         if path:
-            if not path.lower().endswith((".safetensors", ".npz")):
-                path += ".npz" if "npz" in chosen else ".safetensors"
+            if not path.lower().endswith(tuple(s for s, _ in filters)):
+                path += next((s for s, f in filters if f == chosen), filters[0][0])
             prefs.set_last_dir(os.path.dirname(path))
             self.exportWeights(path)
 
