@@ -1,0 +1,1 @@
+"""A/B switches for the real-window diagnosis (see realwindow.py --env RNNVIZ_EXPERIMENT=...)."""
