@@ -10,7 +10,9 @@
   flushes it to the screen while handling it, so the end of that event is the end of the frame.
 
 A change's latency ends with the first frame that ends after a result for that change (or a
-newer one) was published and that repainted at least one view panel.
+newer one) was published and that repainted at least one view panel ("frame"); "settled" ends
+with the last frame painted before a newer result replaced it (a change can take several
+frames: every QGraphicsScene that changed flushes a frame of its own).
 """
 
 from __future__ import annotations
@@ -154,6 +156,7 @@ class FrameProbe(QtCore.QObject):
         self.controller.resultChanged.disconnect(self._onResult)
 
     def reset(self) -> None:
+        self._current = []
         self.cpu0, self.wall0 = time.thread_time(), self.clock()
         self.changes, self.frames, self.results, self._pending, self.spans = [], [], [], [], []
 
@@ -165,7 +168,7 @@ class FrameProbe(QtCore.QObject):
         arrival, t_event = self._input if self._input else (now, None)
         self._input = None
         ch = {"t_value": now, "t_input": arrival, "t_event": t_event, "value": int(value),
-              "settings": self.controller.settings, "t_result": None, "t_frame": None}
+              "settings": self.controller.settings, "t_result": None, "t_frame": None, "t_settled": None}
         self.changes.append(ch)
         self._pending.append(ch)
 
@@ -178,6 +181,7 @@ class FrameProbe(QtCore.QObject):
                 hit = k
         if hit is None:
             return
+        self._current = []  # older changes' pictures are final: a newer result replaces them
         for ch in self._pending[: hit + 1]:
             if ch["t_result"] is None:
                 ch["t_result"] = now
@@ -245,6 +249,9 @@ class FrameProbe(QtCore.QObject):
         done = [ch for ch in self._pending if ch["t_result"] is not None and ch["t_result"] <= frame["t_start"]]
         for ch in done:
             ch["t_frame"] = frame["t_end"]
+        self._current = getattr(self, "_current", []) + done
+        for ch in self._current:  # the last frame painted while this change was the newest
+            ch["t_settled"] = frame["t_end"]
         if done:
             self._pending = [ch for ch in self._pending if ch["t_frame"] is None]
 
@@ -256,6 +263,7 @@ class FrameProbe(QtCore.QObject):
             "changes": len(self.changes),
             "painted_changes": len(painted),
             "value_to_frame": stats([(ch["t_frame"] - ch["t_value"]) * 1e3 for ch in painted]),
+            "event_to_settled": stats([(ch["t_settled"] - ch["t_event"]) * 1e3 for ch in painted if ch["t_event"]]),
             "input_to_frame": stats([(ch["t_frame"] - ch["t_input"]) * 1e3 for ch in painted]),
             "value_to_result": stats([(ch["t_result"] - ch["t_value"]) * 1e3 for ch in painted]),
             "result_to_frame": stats([(ch["t_frame"] - ch["t_result"]) * 1e3 for ch in painted]),

@@ -109,7 +109,7 @@ def drag_latency(app, window, slider, drags):
     the end of the frame that shows it; and the frames' own paint time."""
     c = window.controller
     probe = FrameProbe(window, slider)
-    lat, paint, n = [], [], 0
+    lat, paint, n, cpu, fpr = [], [], 0, [], []
     for _ in range(drags):
         c.waitForIdle()
         app.processEvents()
@@ -121,22 +121,25 @@ def drag_latency(app, window, slider, drags):
         s = probe.summary()
         lat += [(ch["t_frame"] - ch["t_event"]) * 1e3 for ch in probe.changes if ch["t_frame"] and ch["t_event"]]
         paint.append(s["frame_paint"]["median"])
+        cpu.append(s["cpu_ms_per_recompute"])
+        fpr.append(s["frames_per_recompute"])
         n += s["frames"]
     probe.close()
-    return lat, float(np.median(paint)), n
+    return lat, float(np.median(paint)), n, float(np.median(cpu)), float(np.median(fpr))
 
 
 def scenario(app, label, settings, values, drags):
     window = open_window(app, settings)
     slider = window.controls.groupSliders["recurrent_scale"].slider  # the QSlider a user drags
     one = one_change_latency(app, window, slider, values)
-    drag, paint, frames = drag_latency(app, window, slider, drags)
+    drag, paint, frames, cpu, fpr = drag_latency(app, window, slider, drags)
     close_window(app, window)
     print(f"  {label:34s} one change median {statistics.median(one):6.1f} p95 {p95(one):6.1f} ms"
           f" | drag median {statistics.median(drag):6.1f} p95 {p95(drag):6.1f} ms"
-          f" ({len(drag)} changes, {frames} frames, paint {paint:.1f} ms)")
+          f" ({len(drag)} changes, {fpr:.1f} frames per recompute, frame {paint:.1f} ms, GUI CPU per"
+          f" recompute {cpu:.1f} ms)")
     return {"one_median": statistics.median(one), "one_p95": p95(one),
-            "drag_median": statistics.median(drag), "drag_p95": p95(drag)}
+            "drag_median": statistics.median(drag), "drag_p95": p95(drag), "drag_cpu_per_recompute": cpu}
 
 
 def play_mode(app, seconds=3.0):
@@ -232,6 +235,7 @@ def worker_cancel(app):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--scenario", action="append", choices=[k for k, _, _ in SCENARIOS])
     ap.add_argument("--only-sliders", action="store_true", help="skip play mode, worker and launch")
     args = ap.parse_args()
     n = 30 if args.quick else 80
@@ -248,6 +252,8 @@ def main():
     print(f"slider → painted frame (offscreen, 1600x1000, real sliders; one change: {n} changes with the GUI"
           f" idle before; drag: {drags} synthetic drags, 120 moves of 3 px every 8 ms)")
     for key, label, settings in SCENARIOS:
+        if args.scenario and key not in args.scenario:
+            continue
         r = scenario(app, label, settings, values, drags)
         for k, v in r.items():
             summary[f"slider_{key}_{k}_ms"] = round(v, 1)

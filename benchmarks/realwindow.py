@@ -64,8 +64,8 @@ def child(args) -> int:
     c = Controller()
     c.update(**SCENARIOS[args.child])
     c.recompute()
+    _experiments(None)
     window = MainWindow(c)
-    _experiments(window)
     window.show()
     c.waitForIdle()
     c.toEnd()
@@ -75,6 +75,7 @@ def child(args) -> int:
     slider = window.controls.groupSliders["recurrent_scale"].slider
     probe = FrameProbe(window, slider)
     probe.enabled = False
+    _experiments(window)  # after the probe: their event filters run before its
     profiler = None
     if args.cprofile_out:
         import cProfile
@@ -199,15 +200,16 @@ class _NotifyTimer:
 
 
 def _experiments(window) -> None:
-    """Optional A/B switches for the diagnosis (RNNVIZ_EXPERIMENT=a,b,…); off by default."""
+    """Optional A/B switches for the diagnosis (RNNVIZ_EXPERIMENT=a,b,…); off by default.
+    ``*_pre`` ones run before the window is built (window is None), the others after."""
     names = [n for n in os.environ.get("RNNVIZ_EXPERIMENT", "").split(",") if n]
     if not names:
         return
     import experiments  # benchmarks/experiments.py
 
     for name in names:
-        getattr(experiments, name)(window)
-    print(f"experiments: {', '.join(names)}", file=sys.stderr)
+        if name.endswith("_pre") == (window is None):
+            getattr(experiments, name)() if window is None else getattr(experiments, name)(window)
 
 
 # ---------------------------------------------------------------------- the driver
@@ -314,9 +316,10 @@ def main() -> int:
         for name in names:
             r = run_scenario(name, args, workdir)
             g = r["geometry"]
-            xf, inp, fr = r["event_to_frame"], r["input_to_frame"], r["frame_paint"]
+            xf, inp, fr, st = r["event_to_frame"], r["input_to_frame"], r["frame_paint"], r["event_to_settled"]
             print(f"  {LABELS[name]:34s} X event→frame median {xf.get('median', float('nan')):6.1f} "
-                  f"p95 {xf.get('p95', float('nan')):6.1f} ms | Qt input→frame median {inp['median']:6.1f} "
+                  f"p95 {xf.get('p95', float('nan')):6.1f} ms | X event→settled median {st['median']:6.1f} "
+                  f"p95 {st['p95']:6.1f} ms | Qt input→frame median {inp['median']:6.1f} "
                   f"p95 {inp['p95']:6.1f} ms | frame paint+flush median {fr['median']:5.1f} ms "
                   f"| GUI CPU per recompute {r['cpu_ms_per_recompute']:5.1f} ms ({r['cpu_share'] * 100:.0f}% busy) "
                   f"| {r['painted_changes']}/{r['changes']} changes, {r['frames']} frames, "
@@ -331,6 +334,8 @@ def main() -> int:
                                                      for k, v in r['other_timers'].items()))
             summary[f"real_{name}_event_median_ms"] = round(xf.get("median", float("nan")), 1)
             summary[f"real_{name}_event_p95_ms"] = round(xf.get("p95", float("nan")), 1)
+            summary[f"real_{name}_settled_median_ms"] = round(st["median"], 1)
+            summary[f"real_{name}_settled_p95_ms"] = round(st["p95"], 1)
             summary[f"real_{name}_value_median_ms"] = round(inp["median"], 1)
             summary[f"real_{name}_value_p95_ms"] = round(inp["p95"], 1)
             summary[f"real_{name}_frame_median_ms"] = round(fr["median"], 1)
