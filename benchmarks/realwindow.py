@@ -10,12 +10,19 @@ slider, moves it back and forth in steps of a few pixels every 8 ms (a 125 Hz mo
 and repeats. The child writes what it measured as JSON; this script prints median and p95 of
 
 * X event → frame: from the X server's timestamp of the motion event to the end of the
-  frame that shows its result (what a user sees);
-* input → frame: from Qt handling the mouse event (valueChanged) to that frame's end;
-* the time one view frame takes to paint and flush;
+  first frame that shows its result (what a user sees);
+* X event → settled: … to the end of the last frame painted for it (one change takes several
+  frames: each QGraphicsScene that changed flushes one of its own);
+* Qt input → frame: from Qt handling the mouse event to the end of the first frame;
+* the time one view frame takes to paint and flush, and the GUI thread's CPU time per
+  recompute (the whole cycle: mouse events, settings handlers, engine, views, frames);
 
-and ends with one JSON line. ``--env`` sets variables for the child only (A/B experiments,
-e.g. ``--env RNNVIZ_EXPERIMENT=status``); ``--cprofile DIR`` writes a cProfile of each drag.
+and ends with one JSON line. ``-v`` adds where the time goes. ``--env`` sets variables for
+the child only (A/B switches from benchmarks/experiments.py, e.g.
+``--env RNNVIZ_EXPERIMENT=one_frame,title``); ``--cprofile DIR`` writes a cProfile of each
+scenario's drags; ``--shot DIR`` a screenshot of the screen after each; ``--keep DIR`` the
+child's raw JSON with the timeline. The start page the app shows in a real window is
+dismissed first (it covers the window, and a click on it only dismisses it).
 """
 
 from __future__ import annotations
