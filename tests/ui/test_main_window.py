@@ -257,15 +257,20 @@ def test_export_weights_round_trip(window, tmp_path):
     window._lastError.close()
 
 
-def test_a_small_change_cancels_a_big_worker_run(window):
+def test_a_small_change_cancels_a_big_worker_run(window, qtbot):
     c = window.controller
+    service = c.app.service
+    ran = service.jobs_run
     c.update(cell="lstm", hidden_size=256, input_size=8, T=20000)
     c.recompute()
-    assert c.busy  # too big for the GUI thread
+    assert c.busy and c.result.T == 30  # too big for the GUI thread: nothing computed here
+    qtbot.wait(50)  # the worker has started on it
     c.update(hidden_size=32, T=100)
-    assert c.waitForIdle(timeout_ms=10_000)
+    qtbot.waitUntil(lambda: c.idle, timeout=10_000)  # the real event loop: no settling by hand
     assert not c.busy and c.result.complete
     assert c.result.cells[0].trace.h.shape == (100, 32)
+    qtbot.wait(200)
+    assert service.jobs_run == ran  # the big job was cancelled, not finished
 
 
 def test_open_an_input_sequence(window, tmp_path):
@@ -318,14 +323,17 @@ def test_rho_follows_each_loaded_file(window, tmp_path):
             assert c.spectralRadius() == pytest.approx(c.loaded.spectral_radius())
 
 
-def test_restored_unit_survives_a_worker_run(window):
+def test_restored_unit_survives_a_worker_run(window, qtbot):
     from rnnviz.core.model import Settings
 
     c = window.controller
     c.update(hidden_size=64)
     c.waitForIdle()
-    c.restore(Settings(cell="lstm", hidden_size=128, T=20000), unit=100)
-    assert c.waitForIdle(timeout_ms=60_000)
+    ran = c.app.service.jobs_run
+    c.restore(Settings(cell="lstm", hidden_size=128, T=5000), unit=100)
+    assert c.busy  # the run went to the worker
+    qtbot.waitUntil(lambda: c.idle, timeout=60_000)
+    assert c.app.service.jobs_run == ran + 1 and c.result.cells[0].trace.H == 128
     assert c.selectedUnit == 100
 
 

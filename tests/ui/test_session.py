@@ -420,7 +420,7 @@ def test_show_in_window_and_apply_session_without_a_window(window, qapp, tmp_pat
     assert bare.waitForIdle() and state(bare) == state(c)
 
 
-def test_unit_survives_a_large_run_on_a_worker(qapp, tmp_path):
+def test_unit_survives_a_large_run_on_a_worker(qapp, qtbot, tmp_path):
     c = fresh(qapp)
     c.update(cell="lstm", hidden_size=128, T=2000)
     assert c.waitForIdle(60_000)
@@ -428,7 +428,9 @@ def test_unit_survives_a_large_run_on_a_worker(qapp, tmp_path):
     data = S.capture(c)
     other = fresh(qapp)  # H = 8: the unit would clamp to 7 until the big result arrives
     S.apply_session(other, data)
-    assert other.waitForIdle(60_000)
+    assert other.busy  # on the worker
+    qtbot.waitUntil(lambda: other.idle, timeout=60_000)
+    assert other.app.service.jobs_run == 1
     assert other.selectedUnit == 100
 
 
