@@ -323,4 +323,5 @@ KIND = CellKind(
     repr_options=repr_options,
     cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
     torch_nonlinearities=(),
+    keras_layer="GRU",
 )

@@ -268,4 +268,5 @@ KIND = CellKind(
     repr_options=repr_options,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
+    keras_layer="LSTM",
 )

@@ -158,4 +158,5 @@ KIND = CellKind(
     repr_options=repr_options,
     cell_options=("nonlinearity",),
     torch_nonlinearities=("tanh", "relu"),
+    keras_layer="SimpleRNN",
 )

@@ -18,6 +18,7 @@ import numpy as np
 
 from ...engine.activations import ACTIVATIONS
 from ...engine.cells import CELL_KINDS, Cell, Stack, from_seed_names, kind_of
+from ...engine.cells.registry import kind_names
 from ...engine.errors import InputError
 
 # No recurrent layer worth drawing comes near this; it keeps a damaged header (or a zip bomb)
@@ -304,7 +305,7 @@ def _parse_metadata(metadata: Mapping[str, str], n_layers: int, path: str) -> li
             )
         for k, v in enumerate(values):
             if name == "kind" and v not in CELL_KINDS:
-                raise InputError(f"metadata kind {v!r} is not rnn, gru or lstm", path)
+                raise InputError(f"metadata kind {v!r} is not {kind_names()}", path)
             if name == "reset_after":
                 if v.lower() not in ("true", "false"):
                     raise InputError(f"metadata reset_after={v!r} is not true or false", path)

@@ -26,8 +26,8 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _KERAS_WEIGHTS = "model.weights.h5"
 
 # Keras layer classes → our kind; RNN(cell=…) maps through the cell's class.
-_KERAS_LAYERS = {"SimpleRNN": "rnn", "GRU": "gru", "LSTM": "lstm"}
-_KERAS_CELLS = {"SimpleRNNCell": "rnn", "GRUCell": "gru", "LSTMCell": "lstm"}
+_KERAS_LAYERS = {k.keras_layer: k.name for k in CELL_KINDS.values() if k.keras_layer}
+_KERAS_CELLS = {f"{cls}Cell": kind for cls, kind in _KERAS_LAYERS.items()}
 # Layers that leave a sequence unchanged at inference, so they may sit between stacked layers.
 _KERAS_PASSTHROUGH = {
     "InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
