@@ -89,13 +89,15 @@ def _size(text: str) -> tuple[int, int]:
 
 
 def _render_parser() -> argparse.ArgumentParser:
+    from .core.model import CLI_CELLS
+
     p = argparse.ArgumentParser(
         prog="rnnviz render",
         description="Draw exactly the window a user would see to a PNG, with no display needed.",
     )
     p.add_argument("file", metavar="FILE", nargs="?", help="a weights file or .rnnviz session (optional)")
     p.add_argument("--lesson", metavar="NAME", default=None, help="draw a built-in lesson (see 'rnnviz lessons')")
-    p.add_argument("--cell", choices=("rnn", "rnn-relu", "gru", "lstm", "compare"), default=None)
+    p.add_argument("--cell", choices=tuple(CLI_CELLS), default=None)
     p.add_argument("--step", type=int, default=None, metavar="N", help="1-based step to show (default: the last)")
     p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
     p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden size")

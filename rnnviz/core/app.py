@@ -166,6 +166,8 @@ class App:
         if "input_size" in changes and s.custom and "custom" not in changes:
             changes["custom"] = resize_rows(s.custom, changes["input_size"])
         self.state.settings = s.replace(**changes)
+        if "T" in changes and self.state.step > changes["T"] - 1:
+            self.set_step(changes["T"] - 1)  # never a step past the new end, even for a moment
         self.schedule_recompute()
 
     def restore(self, settings: M.Settings, loaded=None, loaded_name: str | None = None, layer: int = -1,

@@ -13,19 +13,20 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..engine import GATES, SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
-from ..engine.cells import as_stack
+from ..engine import SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
+from ..engine.cells import CHOICES, as_stack, choice_of, kind_of
+from ..engine.cells import COMPARE as COMPARED
 
-#: Cell choices in the UI, in menu order.
-CELL_CHOICES = {
-    "rnn_tanh": "RNN (tanh)",
-    "rnn_relu": "RNN (ReLU)",
-    "gru": "GRU",
-    "lstm": "LSTM",
-    "compare": "Compare",
-}
-#: The Compare choice: all three cells side by side on the same input, sizes and seed.
+#: The Compare choice: the registry's compared cells side by side on the same input, sizes and seed.
 COMPARE = "compare"
+#: Cell choices in the UI, in menu order: the registry's, then Compare.
+CELL_CHOICES = {**{key: c.label for key, c in CHOICES.items()}, COMPARE: "Compare"}
+#: The command line's ``--cell`` spellings -> UI cell keys: a kind's first choice is spelled by
+#: the kind's name ("rnn" is the tanh RNN), its others by their key with dashes ("rnn-relu").
+CLI_CELLS = {
+    **{(c.kind if kind_of(c).choices[0] is c else key.replace("_", "-")): key for key, c in CHOICES.items()},
+    COMPARE: COMPARE,
+}
 SIGNALS = {
     "impulse": "Impulse at t = 1",
     "step": "Step",
@@ -36,7 +37,7 @@ SIGNALS = {
     "custom": "Custom (table)",
 }
 #: Stacked gate blocks per UI cell key (the G in a G·H-row weight matrix).
-GATE_BLOCKS = {"rnn_tanh": 1, "rnn_relu": 1, "gru": 3, "lstm": 4}
+GATE_BLOCKS = {key: kind_of(c).blocks for key, c in CHOICES.items()}
 #: When a cell has at most this many parameters the UI offers one slider per entry.
 MAX_ENTRY_SLIDERS = 64
 #: ε of the perturbation curve (the curve shown is ‖Δh‖ / ε).
@@ -73,7 +74,7 @@ class Settings:
     @property
     def kinds(self) -> list[str]:
         """The UI cell keys that run: one, or three in Compare mode."""
-        return ["rnn_tanh", "gru", "lstm"] if self.cell == "compare" else [self.cell]
+        return list(COMPARED) if self.cell == COMPARE else [self.cell]
 
 
 def base_cell(key: str, s: Settings) -> Cell:
@@ -84,9 +85,8 @@ def base_cell(key: str, s: Settings) -> Cell:
 @functools.lru_cache(maxsize=32)
 def _base_cell(key: str, D: int, H: int, seed: int, single_bias: bool) -> Cell:
     # Cells are immutable (read-only arrays), so slider frames can share one.
-    kind = "rnn" if key.startswith("rnn") else key
-    nl = "relu" if key == "rnn_relu" else "tanh"
-    cell = init_cell(kind, D, H, seed=seed, nonlinearity=nl)
+    choice = CHOICES[key]
+    cell = init_cell(choice.kind, D, H, seed=seed, **choice.options)
     if single_bias:
         cell = cell.with_params(b_hh=np.zeros_like(cell.b_hh), recurrent_bias=False)
     return cell
@@ -94,7 +94,7 @@ def _base_cell(key: str, D: int, H: int, seed: int, single_bias: bool) -> Cell:
 
 def choice_key(cell: Cell) -> str:
     """The UI cell key that shows ``cell`` (a ReLU RNN is "rnn_relu")."""
-    return {"rnn": "rnn_relu" if cell.nonlinearity == "relu" else "rnn_tanh"}.get(cell.kind, cell.kind)
+    return choice_of(cell)
 
 
 def seed_example_settings() -> Settings:
@@ -131,10 +131,10 @@ def apply_groups(cell: Cell, s: Settings) -> Cell:
     """The group sliders: scales of W_ih and W_hh, a bias shift, and the gate biases."""
     H = cell.hidden_size
     b_ih = cell.b_ih + s.bias_shift
-    if cell.kind == "lstm":
-        b_ih[H : 2 * H] += s.forget_bias
-    if cell.kind == "gru":
-        b_ih[H : 2 * H] += s.update_bias
+    gates = kind_of(cell).gate_names
+    for slider, gate in kind_of(cell).bias_sliders.items():  # LSTM forget_bias, GRU update_bias
+        k = gates.index(gate)
+        b_ih[k * H : (k + 1) * H] += getattr(s, slider)
     return cell.with_params(W_ih=cell.W_ih * s.input_scale, W_hh=cell.W_hh * s.recurrent_scale, b_ih=b_ih)
 
 
@@ -203,7 +203,7 @@ class CellResult:
 
     @property
     def gates(self) -> tuple[str, ...]:
-        return GATES[self.cell.kind]
+        return kind_of(self.cell).gate_names
 
     def h_levels(self) -> tuple[float, float]:
         """Fixed symmetric levels for the hidden-state colour map."""
@@ -357,7 +357,7 @@ def slow_curves(trace, with_backward: bool, progress=None):
 def _loaded_label(model) -> str:
     stack = as_stack(model)
     cell = stack.layers[-1]
-    name = {"rnn": f"RNN ({cell.nonlinearity})", "gru": "GRU", "lstm": "LSTM"}[cell.kind]
+    name = kind_of(cell).label_of(cell)
     return f"{name} × {len(stack)} layers" if len(stack) > 1 else name
 
 
@@ -367,18 +367,15 @@ def entry_names(cell: Cell) -> list[tuple[str, int, int, str]]:
     Used for the per-entry sliders of small cells. A cell with a single bias has no b_hh.
     """
     H = cell.hidden_size
-    gates = GATES[cell.kind] or ("",)
+    kind = kind_of(cell)
+    gates = kind.gate_names or ("",)
     out = []
-    for param, sym in (("W_ih", "W_i"), ("W_hh", "W_h"), ("b_ih", "b_i"), ("b_hh", "b_h")):
+    for param in ("W_ih", "W_hh", "b_ih", "b_hh"):
         if param == "b_hh" and not cell.recurrent_bias:
             continue
         arr = getattr(cell, param)
         for r in range(arr.shape[0]):
-            gate = gates[r // H]
-            if cell.kind == "rnn":
-                sym_g = "b" if (param == "b_ih" and not cell.recurrent_bias) else param
-            else:
-                sym_g = sym + gate
+            sym_g = kind.param_symbols(cell, gates[r // H])[param]  # W_hz, or W_hh for the RNN
             if arr.ndim == 2:
                 for c in range(arr.shape[1]):
                     out.append((param, r, c, f"{sym_g}[{r % H},{c}]"))

@@ -67,9 +67,7 @@ class _SettingsSchema:
         return M.build_inputs(M.Settings(**values))
 
     def key_of(self, cell: Cell) -> str:
-        if cell.kind == "rnn":
-            return "rnn_relu" if cell.nonlinearity == "relu" else "rnn_tanh"
-        return cell.kind
+        return M.choice_key(cell)
 
 
 SCHEMA = _SettingsSchema()

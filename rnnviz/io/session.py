@@ -38,7 +38,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from ..engine.activations import ACTIVATIONS
-from ..engine.cells import KINDS, Cell, Stack, as_stack
+from ..engine.cells import CELL_KINDS, Cell, Stack, as_stack
 from ..engine.errors import InputError
 
 FORMAT = "rnnviz-session"
@@ -490,12 +490,12 @@ class _Reader:
             raise _Problem(f"{where} must be an object")
         self.known(d, where, extra + ("kind", "nonlinearity", "recurrent_activation", "reset_after",
                                       "recurrent_bias") + PARAMS)
-        kind = self.choice(d, "kind", f"{where}.kind", tuple(KINDS))
+        kind = self.choice(d, "kind", f"{where}.kind", tuple(CELL_KINDS))
         nl = self.choice(d, "nonlinearity", f"{where}.nonlinearity", tuple(ACTIVATIONS))
         ra = self.choice(d, "recurrent_activation", f"{where}.recurrent_activation", tuple(ACTIVATIONS))
         reset_after = self.boolean(d, "reset_after", f"{where}.reset_after")
         recurrent_bias = self.boolean(d, "recurrent_bias", f"{where}.recurrent_bias")
-        G = KINDS[kind]
+        G = CELL_KINDS[kind].blocks
         W_hh = self.matrix(self.field(d, "W_hh", f"{where}.W_hh"), f"{label}W_hh", weights=True)
         if H is None:  # an inner layer of a stack: its own W_hh says how wide it is
             H = W_hh.shape[1]

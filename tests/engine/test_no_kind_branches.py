@@ -22,10 +22,14 @@ PACKAGE = ROOT / "rnnviz"
 NAMES = frozenset(CELL_KINDS) | frozenset(CHOICES)
 #: The kinds' own home, where naming them is the point.
 ALLOWED = PACKAGE / "engine" / "cells"
-#: Layers still to convert (by others): expected to fail until they are clean. (cli.py passes
-#: already: its argparse choices are no branch.)
-NOT_YET_CLEAN = {"rnnviz/io", "rnnviz/core", "rnnviz/ui"}
-LAYERS = ["rnnviz/engine", "rnnviz/io", "rnnviz/core", "rnnviz/ui", "rnnviz/cli.py"]
+#: Layers still to convert (by others): expected to fail until they are clean.
+NOT_YET_CLEAN = {"rnnviz/ui"}
+LAYERS = ["rnnviz/engine", "rnnviz/io", "rnnviz/ui", "rnnviz/cli.py"]
+#: rnnviz/core is checked module by module: these (the display frames and their equation
+#: lines) are still to convert, every other core module must be clean. A listed module that
+#: does not exist in this checkout is skipped.
+CORE = "rnnviz/core"
+NOT_YET_CLEAN_CORE = {"rnnviz/core/frames.py", "rnnviz/core/equations.py"}
 
 
 def _names_in(node) -> list[str]:
@@ -89,6 +93,24 @@ def test_no_kind_branches(layer):
     assert not found, "kind branches outside rnnviz/engine/cells/:\n" + "\n".join(found)
 
 
+def _core_modules() -> list[str]:
+    found = {str(f.relative_to(ROOT)) for f in modules(CORE)}
+    return sorted(found | NOT_YET_CLEAN_CORE)
+
+
+@pytest.mark.parametrize(
+    "module",
+    [pytest.param(m, marks=pytest.mark.xfail(strict=True, reason="not converted yet"))
+     if m in NOT_YET_CLEAN_CORE else m for m in _core_modules()],
+)
+def test_no_kind_branches_in_core(module):
+    path = ROOT / module
+    if not path.exists():
+        pytest.skip(f"{module} does not exist in this checkout")
+    found = violations(path.read_text(encoding="utf-8"), module)
+    assert not found, "kind branches outside rnnviz/engine/cells/:\n" + "\n".join(found)
+
+
 def test_the_checker_catches_every_form():
     bad = '''
 if cell.kind == "lstm": pass
@@ -113,4 +135,5 @@ G = kind_of(cell).blocks
 
 def test_the_checked_layers_hold_modules():
     assert modules("rnnviz/engine") and ALLOWED.is_dir()
+    assert {"rnnviz/core/model.py", "rnnviz/core/session.py", "rnnviz/core/app.py"} <= set(_core_modules())
     assert not any(ALLOWED in f.parents for f in modules("rnnviz/engine"))

@@ -321,4 +321,7 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
+    torch_nonlinearities=(),
+    keras_layer="GRU",
 )

@@ -16,6 +16,10 @@ The function fields, with ``k`` a kind's tangent coefficients (``tangent_coeffs(
     label_of(cell) -> str
     param_symbols(cell, gate) -> {"W_ih": "W_iz", "W_hh": "W_hz", "b_ih": "b_iz", "b_hh": "b_hz"}
     repr_options(cell) -> str                       (", nonlinearity='relu'" in Cell's repr)
+
+The data fields say what the file formats need to know: ``keras_layer``, ``keras_gate_order``,
+``cell_options``
+(which Cell options a file may record for the kind) and ``torch_nonlinearities``.
 """
 
 from __future__ import annotations
@@ -200,6 +204,15 @@ class CellKind:
     label_of: Callable
     param_symbols: Callable
     repr_options: Callable
+    #: The Cell options the kind reads besides its weights and ``recurrent_bias``: every kind
+    #: has a "nonlinearity"; the gated ones a "recurrent_activation"; the GRU a "reset_after".
+    cell_options: tuple = ("nonlinearity",)
+    #: PyTorch's ``nonlinearity=`` values for the kind (nn.RNN's "tanh", "relu"); empty when
+    #: PyTorch fixes the activation at tanh, as for the gated kinds. Only a kind with such an
+    #: option takes a caller's nonlinearity for a file that records none.
+    torch_nonlinearities: tuple = ()
+    #: The Keras layer class of the kind ("SimpleRNN"); its cell class adds "Cell".
+    keras_layer: str = ""
     gate_names: tuple = field(init=False)  # ("r", "z", "n"): the gates' names, in block order
 
     def __post_init__(self):

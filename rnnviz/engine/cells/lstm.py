@@ -266,4 +266,7 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    cell_options=("nonlinearity", "recurrent_activation"),
+    torch_nonlinearities=(),
+    keras_layer="LSTM",
 )

@@ -156,4 +156,7 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    cell_options=("nonlinearity",),
+    torch_nonlinearities=("tanh", "relu"),
+    keras_layer="SimpleRNN",
 )

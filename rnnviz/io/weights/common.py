@@ -17,7 +17,8 @@ from typing import Any, Callable, Mapping
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
-from ...engine.cells import KINDS, Cell, Stack, from_seed_names
+from ...engine.cells import CELL_KINDS, Cell, Stack, from_seed_names, kind_of
+from ...engine.cells.registry import kind_names
 from ...engine.errors import InputError
 
 # No recurrent layer worth drawing comes near this; it keeps a damaged header (or a zip bomb)
@@ -104,9 +105,9 @@ def kind_from_shape(W_hh: np.ndarray, name: str, path: str) -> str:
             f"{name} has shape {W_hh.shape}; expected (H, H), (3H, H) or (4H, H)", path
         )
     G = W_hh.shape[0] // W_hh.shape[1]
-    for kind, g in KINDS.items():
-        if g == G:
-            return kind
+    for kind in CELL_KINDS.values():
+        if kind.blocks == G:
+            return kind.name
     raise InputError(
         f"{name} has shape {W_hh.shape}: {G}·H rows is not an RNN (H), GRU (3H) or LSTM (4H)",
         path,
@@ -120,10 +121,12 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
     for k, spec in enumerate(specs):
         label = spec.get("label", f"layer {k}")
         kind = spec["kind"]
-        act = spec.get("nonlinearity") or (nonlinearity if kind == "rnn" else "tanh")
+        info = CELL_KINDS.get(kind)  # an unknown kind fails in Cell(), with the label
+        options = info.cell_options if info else ()
+        act = spec.get("nonlinearity") or (nonlinearity if info and info.torch_nonlinearities else "tanh")
         rec = spec.get("recurrent_activation") or "sigmoid"
         ra = spec.get("reset_after")
-        if kind == "gru" and reset_after is not None and ra is not None and ra != bool(reset_after):
+        if "reset_after" in options and reset_after is not None and ra is not None and ra != bool(reset_after):
             raise InputError(
                 f"{label} is a GRU with reset_after={ra}, but reset_after={bool(reset_after)} "
                 "was asked for",
@@ -237,7 +240,7 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         for name in ("nonlinearity", "recurrent_activation", "reset_after"):
             if name in meta:
                 spec[name] = meta[name]
-        if spec["kind"] != "gru":
+        if "reset_after" not in kind_of(spec["kind"]).cell_options:
             spec.pop("reset_after", None)
         specs.append(spec)
     return specs
@@ -275,7 +278,7 @@ def _seed_specs(arrays: Mapping[str, Any], path: str) -> list[dict]:
         raise InputError(f"bias has shape {bias.shape}; expected ({H}, 1)", path)
     cell = from_seed_names(weight_x, weight_h, bias)
     return [{
-        "label": "weight_x/weight_h/bias", "kind": "rnn",
+        "label": "weight_x/weight_h/bias", "kind": cell.kind,
         "W_ih": cell.W_ih, "W_hh": cell.W_hh, "b_ih": cell.b_ih, "b_hh": cell.b_hh,
     }]
 
@@ -301,8 +304,8 @@ def _parse_metadata(metadata: Mapping[str, str], n_layers: int, path: str) -> li
                 path,
             )
         for k, v in enumerate(values):
-            if name == "kind" and v not in KINDS:
-                raise InputError(f"metadata kind {v!r} is not rnn, gru or lstm", path)
+            if name == "kind" and v not in CELL_KINDS:
+                raise InputError(f"metadata kind {v!r} is not {kind_names()}", path)
             if name == "reset_after":
                 if v.lower() not in ("true", "false"):
                     raise InputError(f"metadata reset_after={v!r} is not true or false", path)
@@ -321,15 +324,16 @@ def torch_mismatches(layers: tuple[Cell, ...]) -> tuple[list[str], list[str]]:
         unloadable.append("the layers have different hidden sizes")
     for k, c in enumerate(layers):
         where = f"layer {k}" if len(layers) > 1 else "the cell"
-        if c.kind == "rnn" and c.nonlinearity not in ("tanh", "relu"):
+        kind = kind_of(c)
+        if kind.torch_nonlinearities and c.nonlinearity not in kind.torch_nonlinearities:
             different.append(f"{where} uses nonlinearity {c.nonlinearity!r}")
-        if c.kind != "rnn" and c.nonlinearity != "tanh":
+        if not kind.torch_nonlinearities and c.nonlinearity != "tanh":
             different.append(f"{where} uses activation {c.nonlinearity!r} instead of tanh")
-        if c.kind != "rnn" and c.recurrent_activation != "sigmoid":
+        if "recurrent_activation" in kind.cell_options and c.recurrent_activation != "sigmoid":
             different.append(
                 f"{where} uses recurrent_activation {c.recurrent_activation!r} instead of sigmoid"
             )
-        if c.kind == "gru" and not c.reset_after:
+        if "reset_after" in kind.cell_options and not c.reset_after:
             different.append(f"{where} is a GRU with reset_after=False (Keras's variant)")
     return unloadable, different
 

@@ -18,7 +18,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
-from ...engine.cells import KINDS
+from ...engine.cells import CELL_KINDS
 from ...engine.errors import InputError
 from .common import MAX_BYTES, PICKLE, ZIP_MAGIC, Format, read_head, kind_from_shape, numeric, one_line
 
@@ -26,8 +26,8 @@ _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _KERAS_WEIGHTS = "model.weights.h5"
 
 # Keras layer classes → our kind; RNN(cell=…) maps through the cell's class.
-_KERAS_LAYERS = {"SimpleRNN": "rnn", "GRU": "gru", "LSTM": "lstm"}
-_KERAS_CELLS = {"SimpleRNNCell": "rnn", "GRUCell": "gru", "LSTMCell": "lstm"}
+_KERAS_LAYERS = {k.keras_layer: k.name for k in CELL_KINDS.values() if k.keras_layer}
+_KERAS_CELLS = {f"{cls}Cell": kind for cls, kind in _KERAS_LAYERS.items()}
 # Layers that leave a sequence unchanged at inference, so they may sit between stacked layers.
 _KERAS_PASSTHROUGH = {
     "InputLayer", "Dropout", "SpatialDropout1D", "GaussianDropout", "GaussianNoise",
@@ -221,11 +221,12 @@ def _plan_from_config(config: Any, path: str) -> list[dict]:
                 cell_cfg.get("activation", "tanh"), "activation", label, path
             ),
         }
-        if kind != "rnn":
+        options = CELL_KINDS[kind].cell_options
+        if "recurrent_activation" in options:
             entry["recurrent_activation"] = _activation(
                 cell_cfg.get("recurrent_activation", "sigmoid"), "recurrent_activation", label, path
             )
-        if kind == "gru":
+        if "reset_after" in options:
             entry["reset_after"] = bool(cell_cfg.get("reset_after", True))
         plan.append(entry)
     if not plan:
@@ -297,7 +298,10 @@ def _keras_layer(layers_group, entry: dict, path: str) -> dict:
         )
     kind = kind_from_shape(recurrent.T, f"{where} recurrent kernel", path)
     H = recurrent.shape[0]
-    G = KINDS[kind]
+    info = CELL_KINDS[kind]
+    G = info.blocks
+    # Only the GRU has reset_after; Keras's reset-after GRU keeps a (2, 3H) bias.
+    two_biases = "reset_after" in info.cell_options
     if entry.get("kind") and entry["kind"] != kind:
         raise InputError(
             f"{where} is a {entry['kind']} in config.json but its recurrent kernel "
@@ -317,7 +321,7 @@ def _keras_layer(layers_group, entry: dict, path: str) -> dict:
     b_ih = np.zeros(G * H)
     b_hh = np.zeros(G * H)
     if bias is not None:
-        if kind == "gru" and bias.shape == (2, G * H):
+        if two_biases and bias.shape == (2, G * H):
             if reset_after is False:
                 raise InputError(
                     f"{where}: config says reset_after=False but the bias is (2, 3H)", path
@@ -325,7 +329,7 @@ def _keras_layer(layers_group, entry: dict, path: str) -> dict:
             reset_after = True
             b_ih, b_hh = bias[0], bias[1]
         elif bias.shape == (G * H,):
-            if kind == "gru":
+            if two_biases:
                 if reset_after is True:
                     raise InputError(
                         f"{where}: config says reset_after=True but the bias is (3H,)", path
@@ -335,11 +339,11 @@ def _keras_layer(layers_group, entry: dict, path: str) -> dict:
         else:
             raise InputError(f"{where}: bias has shape {bias.shape}; expected ({G * H},)", path)
     # Keras keeps one bias vector except in the reset-after GRU: the UI then shows b, not b_ih + b_hh.
-    single_bias = not (kind == "gru" and reset_after is not False)
+    single_bias = not (two_biases and reset_after is not False)
 
     W_ih, W_hh = kernel.T, recurrent.T
-    if kind == "gru":  # Keras stacks z, r, h; PyTorch (and we) r, z, n
-        perm = np.r_[H : 2 * H, 0:H, 2 * H : 3 * H]
+    if info.keras_gate_order != info.gate_names:  # the GRU: Keras stacks z, r, h; we r, z, n
+        perm = np.concatenate([np.arange(H) + info.keras_gate_order.index(g) * H for g in info.gate_names])
         W_ih, W_hh, b_ih, b_hh = W_ih[perm], W_hh[perm], b_ih[perm], b_hh[perm]
     spec = {
         "label": label, "kind": kind,
@@ -349,7 +353,7 @@ def _keras_layer(layers_group, entry: dict, path: str) -> dict:
         "recurrent_activation": entry.get("recurrent_activation"),
         "recurrent_bias": not single_bias,
     }
-    if kind == "gru":
+    if "reset_after" in info.cell_options:
         spec["reset_after"] = reset_after
     return spec
 

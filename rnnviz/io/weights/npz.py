@@ -8,7 +8,7 @@ from typing import Mapping
 
 import numpy as np
 
-from ...engine.cells import Cell
+from ...engine.cells import Cell, kind_of
 from ...engine.errors import InputError
 from ..atomic import atomic_write
 from .common import MAX_BYTES, PICKLE, ZIP_MAGIC, Format, read_head, torch_specs
@@ -72,14 +72,18 @@ def _write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> None:
 
 
 def _npz_losses(layers: tuple[Cell, ...]) -> str:
+    # What load_weights assumes for a .npz: the caller's nonlinearity (tanh) for a kind with a
+    # nonlinearity option, else the tanh activation; sigmoid gates; reset_after=True.
     lost = []
-    if any(c.kind == "rnn" and c.nonlinearity != "tanh" for c in layers):
+    kinds = [kind_of(c) for c in layers]
+    if any(k.torch_nonlinearities and c.nonlinearity != "tanh" for k, c in zip(kinds, layers)):
         lost.append("nonlinearity")
-    if any(c.kind != "rnn" and c.nonlinearity != "tanh" for c in layers):
+    if any(not k.torch_nonlinearities and c.nonlinearity != "tanh" for k, c in zip(kinds, layers)):
         lost.append("activation")
-    if any(c.kind != "rnn" and c.recurrent_activation != "sigmoid" for c in layers):
+    if any("recurrent_activation" in k.cell_options and c.recurrent_activation != "sigmoid"
+           for k, c in zip(kinds, layers)):
         lost.append("recurrent_activation")
-    if any(c.kind == "gru" and not c.reset_after for c in layers):
+    if any("reset_after" in k.cell_options and not c.reset_after for k, c in zip(kinds, layers)):
         lost.append("reset_after")
     return ", ".join(lost)
 
