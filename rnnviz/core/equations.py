@@ -113,7 +113,7 @@ def numbers(e, cell, small: bool) -> list[Row]:
     for g, pre in e.pre.items():
         act = symbol(pre.activation)
         sym, prod, val = terms(e, cell, g, pre, gsym, gval, small)
-        if cell.kind == "rnn":
+        if not cell.gates:  # the RNN: its one pre-activation is the new state
             lhs = styled(sub("h", s) + f"[{u}]", None, bold=True)
             result = num(pre.value, bold=True)
         else:
@@ -127,25 +127,47 @@ def numbers(e, cell, small: bool) -> list[Row]:
         tail = Frag(f" ={NBSP}") + f"{act}(" + num(pre.pre) + Frag(f"){NBSP}={NBSP}") + result
         rows.append(Row(Frag(), opening + join(val, " + ") + closing + tail))
 
-    h_lhs = styled(sub("h", s) + f"[{u}]", None, bold=True)
-    if cell.kind == "gru":
-        z, n = e.pre["z"].value, e.pre["n"].value
-        rows.append(Row(h_lhs, Frag("(1 − ") + gsym("z") + ")·" + gsym("n") + " + " + gsym("z") + "·"
-                        + sub("h", p) + f"[{u}]", muted=True, gap=True))
-        rows.append(Row(Frag(), Frag("(1 − ") + gval("z", z) + ")·" + gval("n", n) + " + " + gval("z", z) + "·"
-                        + num(e.h_prev_unit, paren=True) + " = " + num(e.h, bold=True)))
-    elif cell.kind == "lstm":
-        act = symbol(cell.nonlinearity)
-        i, f, g, o = (e.pre[k].value for k in "ifgo")
-        c_s, c_p = sub("c", s) + f"[{u}]", sub("c", p) + f"[{u}]"
-        rows.append(Row(styled(c_s, None, bold=True), gsym("f") + "·" + c_p + " + " + gsym("i") + "·" + gsym("g"),
-                        muted=True, gap=True))
-        rows.append(Row(Frag(), gval("f", f) + "·" + num(e.c_prev, paren=True) + " + " + gval("i", i) + "·"
-                        + gval("g", g) + " = " + num(e.c, bold=True)))
-        rows.append(Row(h_lhs, gsym("o") + f"·{act}(" + c_s + ")", muted=True, gap=True))
-        rows.append(Row(Frag(), gval("o", o) + f"·{act}(" + num(e.c) + ") = " + gval("o", o) + "·"
-                        + num(e.c_act, paren=True) + " = " + num(e.h, bold=True)))
+    for line in e.lines:  # the state updates after the gates (GRU: h; LSTM: c, then h)
+        rows += update_rows(line, e, gsym, gval)
     return rows
+
+
+def update_rows(line, e, gsym, gval) -> list[Row]:
+    """A state update ``target_t = Σ Π factors`` as a symbolic and a numeric row."""
+    u, s, p = e.unit, str(e.t + 1), str(e.t)
+
+    def wrap(form: str, inner: Frag) -> Frag:
+        before, after = form.split("{}")
+        return Frag(before) + inner + after
+
+    def symbolic(f) -> Frag:
+        inner = gsym(f.name) if f.name in e.pre else sub(f.name, s if f.step == 0 else p) + f"[{u}]"
+        return wrap(f.form, inner)
+
+    def numeric(f) -> Frag:
+        if f.name in e.pre:
+            return wrap(f.form, gval(f.name, f.value))
+        return wrap(f.form, num(f.value, paren=f.form == "{}"))
+
+    def applied(f) -> Frag:  # a function's result, as the next line of arithmetic shows it
+        if f.form == "{}" or f.form.startswith("(") or f.result is None:
+            return numeric(f)
+        return num(f.result, paren=True)
+
+    lhs = styled(sub(line.target, s) + f"[{u}]", None, bold=True)
+    sym = join([_product(symbolic, term) for term in line.terms], " + ")
+    val = join([_product(numeric, term) for term in line.terms], " + ")
+    if any(f.form != "{}" and not f.form.startswith("(") and f.result is not None
+           for term in line.terms for f in term):
+        val = val + " = " + join([_product(applied, term) for term in line.terms], " + ")
+    return [Row(lhs, sym, muted=True, gap=True), Row(Frag(), val + " = " + num(line.value, bold=True))]
+
+
+def _product(show, term) -> Frag:
+    out = show(term[0])
+    for f in term[1:]:
+        out = out + "·" + show(f)
+    return out
 
 
 def vector(v) -> Frag:
@@ -158,10 +180,8 @@ def terms(e, cell, g, pre, gsym, gval, small):
     """One pre-activation's terms three ways: symbols, written-out products (small cells only,
     else None), values."""
     u, s, p = e.unit, str(e.t + 1), str(e.t)
-    if cell.kind == "rnn":
-        w_x, b_x, w_h, b_h = "ih", ("ih" if cell.recurrent_bias else ""), "hh", "hh"
-    else:
-        w_x, b_x, w_h, b_h = "i" + g, "i" + g, "h" + g, "h" + g
+    # the parameters' names for this pre-activation ("W_iz" …; the seed document's single "b")
+    w_x, b_x, w_h, b_h = (pre.symbols[k].partition("_")[2] for k in ("W_ih", "b_ih", "W_hh", "b_hh"))
     has_b_h = cell.recurrent_bias
 
     def products(ws, vs, resets=None):
@@ -201,7 +221,7 @@ def terms(e, cell, g, pre, gsym, gval, small):
         h_prod = products(pre.W_h, pre.h_in)
     h_val = num(pre.Wh, paren=True)
 
-    if cell.kind == "rnn" and not has_b_h:  # the seed document's order: W x + W h + b
+    if not cell.gates and not has_b_h:  # the seed document's order: W x + W h + b
         return [x_sym, h_sym, b_sym], [x_prod, h_prod, b_val], [x_val, h_val, b_val]
     sym, prod, val = [x_sym, b_sym, h_sym], [x_prod, b_val, h_prod], [x_val, b_val, h_val]
     if has_b_h:

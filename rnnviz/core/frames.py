@@ -23,8 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..engine import KINDS
-from ..engine.cells import as_stack
+from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from . import model as M
 from .equations import EquationFrame, equation_frame
 from .format import (Frag, Span, box_label, cell_value, decade_label, decade_ticks, fixed, fmt_percent, fmt_value,
@@ -38,33 +37,16 @@ CHAIN_DECADES = 4.0
 #: refreshes only once a slider pauses, so drags of big cells stay smooth.
 RHO_SYNC_COST = 4 * 64**3
 
+# The gates' words, ranges and display order come from the cell kinds (rnnviz.engine.cells).
+_GATES = {g.name: g for kind in CELL_KINDS.values() for g in kind.gates}
 #: What each gate does, in plain words: (name, meaning). A candidate's meaning is its range.
-GATE_TEXT = {
-    "r": ("r — reset gate", "0 = ignore old h"),
-    "z": ("z — update gate", "1 = keep old state"),
-    "n": ("n — candidate state", None),
-    "i": ("i — input gate", "1 = write memory"),
-    "f": ("f — forget gate", "1 = keep memory"),
-    "g": ("g — candidate memory", None),
-    "o": ("o — output gate", "1 = show memory"),
-}
+GATE_TEXT = {n: (f"{n} — {g.title}", g.meaning) for n, g in _GATES.items()}
 #: Compare mode puts seven heatmaps in the panel: one short line each.
-GATE_SHORT_TEXT = {
-    "r": ("r — reset", "0 = ignore h"),
-    "z": ("z — update", "1 = keep h"),
-    "n": ("n — candidate", None),
-    "i": ("i — input", "1 = write"),
-    "f": ("f — forget", "1 = keep"),
-    "g": ("g — candidate", None),
-    "o": ("o — output", "1 = show"),
-}
-GATE_NAMES = {
-    "r": "reset gate", "z": "update gate", "n": "candidate", "i": "input gate", "f": "forget gate",
-    "g": "candidate", "o": "output gate",
-}
+GATE_SHORT_TEXT = {n: (f"{n} — {g.short_title}", g.short_meaning) for n, g in _GATES.items()}
+GATE_NAMES = {n: "candidate" if g.role == "candidate" else g.title for n, g in _GATES.items()}
 #: Display order: gates on the 0–1 scale first (they share a colour bar), the candidate last.
-GATE_ORDER = {"gru": ("r", "z", "n"), "lstm": ("i", "f", "o", "g")}
-CANDIDATES = ("n", "g")
+GATE_ORDER = {name: kind.display_order for name, kind in CELL_KINDS.items() if kind.gates}
+CANDIDATES = tuple(n for n, g in _GATES.items() if g.role == "candidate")
 
 
 # ---------------------------------------------------------------- view state
@@ -646,7 +628,7 @@ def spectral_radius(s: M.Settings, loaded=None, layer: int = -1, key: str | None
 def rho_prefix(s: M.Settings) -> str:
     if s.cell == "compare":
         return "RNN (tanh): ρ(W_hh)"
-    return "ρ(W_hh)" if s.cell.startswith("rnn") else "ρ(W_hh), largest gate block"
+    return "ρ(W_hh)" if kind_of(CHOICES[s.cell].kind).blocks == 1 else "ρ(W_hh), largest gate block"
 
 
 @dataclass(frozen=True)
@@ -675,10 +657,7 @@ def rho_readout(s: M.Settings, loaded=None, layer: int = -1) -> RhoReadout:
 
 #: Slider range of a per-entry weight or bias.
 ENTRY_RANGE = (-3.0, 3.0)
-ENTRY_GATE_NAMES = {
-    "r": "reset gate r", "z": "update gate z", "n": "candidate n", "i": "input gate i", "f": "forget gate f",
-    "g": "candidate g", "o": "output gate o",
-}
+ENTRY_GATE_NAMES = {n: f"{GATE_NAMES[n]} {n}" for n in _GATES}
 MATRIX_TITLES = {
     "W_ih": "W_ih — input weights (x → h)",
     "W_hh": "W_hh — recurrent weights (h → h)",
@@ -730,7 +709,7 @@ def entry_count(s: M.Settings, loaded=None) -> int | None:
     if loaded is not None:
         stack = as_stack(loaded)
         return stack.layers[0].n_params if len(stack) == 1 else None
-    G = KINDS["rnn" if s.cell.startswith("rnn") else s.cell]
+    G = kind_of(CHOICES[s.cell].kind).blocks
     return G * s.hidden_size * (s.input_size + s.hidden_size + 2)
 
 
@@ -805,7 +784,7 @@ class ResultFrame:
     def rho_cheap(self) -> bool:
         """ρ costs little enough to refresh during a slider drag."""
         cell = self.result.cells[0].cell
-        return KINDS[cell.kind] * cell.hidden_size ** 3 <= RHO_SYNC_COST
+        return kind_of(cell).blocks * cell.hidden_size ** 3 <= RHO_SYNC_COST
 
     @cached_property
     def rho(self) -> RhoReadout:
@@ -898,9 +877,32 @@ class Frame:
         return self.with_view(unit=int(unit))
 
 
-def build_frame(result, view: ViewState | None = None, loaded=None, layer: int = -1) -> Frame:
-    """The frame of ``result`` seen as ``view``. Cheap: each panel's part is made when asked for."""
-    return Frame(ResultFrame(result, loaded, layer), view or ViewState())
+def build_frame(result, view: ViewState | None = None, loaded=None, layer: int = -1,
+                previous: Frame | None = None) -> Frame:
+    """The frame of ``result`` seen as ``view``. Cheap: each panel's part is made when asked for.
+
+    With ``previous``, the heatmap parts are shared when ``result`` holds the very same state
+    and gate arrays (the slow curves of a run arriving after its fast part): the panels that
+    draw them then see the same part and do not redraw.
+    """
+    base = ResultFrame(result, loaded, layer)
+    if previous is not None and _same_arrays(previous.result, result):
+        for part in ("state", "gates"):
+            if part in previous.base.__dict__:  # cached_property's slot
+                base.__dict__[part] = previous.base.__dict__[part]
+    return Frame(base, view or ViewState())
+
+
+def _same_arrays(a, b) -> bool:
+    if a is None or len(a.cells) != len(b.cells):
+        return False
+    for x, y in zip(a.cells, b.cells):
+        tx, ty = x.trace, y.trace
+        if (x.key, x.label, x.levels) != (y.key, y.label, y.levels) or tx.h is not ty.h or tx.c is not ty.c:
+            return False
+        if tx.gates.keys() != ty.gates.keys() or any(tx.gates[g] is not ty.gates[g] for g in tx.gates):
+            return False
+    return True
 
 
 __all__ = [

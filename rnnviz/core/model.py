@@ -328,7 +328,9 @@ def complete(result: Result, progress=None) -> Result:
         if cr.stale_influence:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NonFiniteWarning)
-                trace = run(cr.model, result.xs, influence=True, layer=trace.layer, progress=part)
+                fresh = run(cr.model, result.xs, influence=True, layer=trace.layer, progress=part)
+            # the same run again, so only the influence is new: keep the arrays the views hold
+            trace = dataclasses.replace(trace, influence=fresh.influence)
         pert, back = slow_curves(trace, result.settings.backward, progress=part)
         cells.append(dataclasses.replace(cr, trace=trace, perturbation=pert, backward=back,
                                          stale_influence=False))

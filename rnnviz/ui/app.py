@@ -133,7 +133,7 @@ def _report_first_paint(window, t0: float) -> None:
     window.installEventFilter(FirstPaint(window))
 
 
-CELL_KEYS = {"rnn": "rnn_tanh", "rnn-relu": "rnn_relu", "gru": "gru", "lstm": "lstm", "compare": "compare"}
+from ..core.model import CLI_CELLS as CELL_KEYS  # noqa: E402 - the --cell spellings
 
 
 def render(out: str | None, path: str | None = None, cell: str | None = None, step: int | None = None,

@@ -274,7 +274,8 @@ class Controller(QtCore.QObject):
     def _frameForResult(self, result) -> None:
         from ..core.frames import build_frame
 
-        self._frame = build_frame(result, self._viewState(), self.app.loaded, self.app.state.layer)
+        self._frame = build_frame(result, self._viewState(), self.app.loaded, self.app.state.layer,
+                                  previous=self._frame)
         self.frameChanged.emit(self._frame)
 
     def _frameForView(self, *_args) -> None:

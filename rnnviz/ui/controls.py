@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..engine.cells import as_stack
+from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from ..core import model as M
 from ..core.format import fixed
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
@@ -22,6 +22,8 @@ from .panels import Panel
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
 TABLE_COLUMNS = 200
+#: The group sliders that shift one gate's bias (the LSTM forget gate, the GRU update gate …).
+BIAS_SLIDERS = tuple(dict.fromkeys(name for kind in CELL_KINDS.values() for name in kind.bias_sliders))
 #: The T slider covers this range; the spin box beside it goes up to LIMITS["T"].
 T_SLIDER_MAX = 2000
 #: ρ(W_hh) of big cells (see core.frames.RHO_SYNC_COST) is refreshed once a slider pauses this long.
@@ -533,8 +535,10 @@ class ControlPanel(Panel, QtWidgets.QWidget):
             spin.setEnabled(not loaded)
         for key, slider in self.groupSliders.items():
             slider.setValue(getattr(s, key))
-        self.groupSliders["forget_bias"].setVisible(s.cell in ("lstm", "compare"))
-        self.groupSliders["update_bias"].setVisible(s.cell in ("gru", "compare"))
+        # a gate's bias slider shows while a cell that has that gate runs (all of them in Compare)
+        shown = {name for key in s.kinds for name in kind_of(CHOICES[key].kind).bias_sliders}
+        for name in BIAS_SLIDERS:
+            self.groupSliders[name].setVisible(name in shown)
         self.rhoLabel.setText(f"{rho_prefix(s)} = {self._rhoText}")
 
         with QtCore.QSignalBlocker(self.tSlider):

@@ -264,7 +264,7 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
         """Draw a :class:`~rnnviz.core.frames.Frame`: images when its result is new, else only
         the cursor, the reveal cover and the selected unit."""
         old, self._frame = self._frame, frame
-        if old is None or old.base is not frame.base:
+        if old is None or self._part(old) is not self._part(frame):
             self._showResult(frame)
             return
         if (old.step, old.revealed) != (frame.step, frame.revealed):
@@ -273,6 +273,11 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
             self._showUnit()
 
     def _showResult(self, frame) -> None:
+        raise NotImplementedError
+
+    @staticmethod
+    def _part(frame):
+        """The part of the frame this panel draws (shared between frames when unchanged)."""
         raise NotImplementedError
 
     def _showStep(self):
@@ -331,6 +336,10 @@ class StatePanel(_HeatmapPanel):
 
     def titles(self) -> dict[str, str]:
         return dict(self._titles)
+
+    @staticmethod
+    def _part(frame):
+        return frame.state
 
     def _showResult(self, frame) -> None:
         maps = frame.state.maps
@@ -447,6 +456,10 @@ class GatePanel(_HeatmapPanel):
         self._message_plain = plain
         self._message.setText("".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs))
         self._stack.setCurrentWidget(self._message)
+
+    @staticmethod
+    def _part(frame):
+        return frame.gates
 
     def _showResult(self, frame) -> None:
         gates = frame.gates

@@ -18,6 +18,8 @@ from typing import Mapping
 import pyqtgraph as pg
 from PySide6 import QtGui
 
+from ..engine.cells import CHOICES
+
 #: Base point sizes at font scale 1; a theme scales them (:meth:`Theme.pt`).
 BASE_FONT_PT = 11
 BASE_TITLE_PT = 13
@@ -28,21 +30,23 @@ CB_DIVERGING_LIGHT = "CET-CBD1"  # blue – light grey – yellow
 CB_DIVERGING_DARK = "CET-D6"  # blue – black – yellow
 CB_SEQUENTIAL = "cividis"
 
-# Line/box colours of the cells, keyed by the cell choice (Okabe–Ito: colour-blind safe).
-_LIGHT_CELLS = {
-    "rnn_tanh": "#0072B2",  # blue
-    "rnn_relu": "#D55E00",  # vermillion
-    "gru": "#009E73",  # green
-    "lstm": "#CC79A7",  # purple
-    "loaded": "#0072B2",
-}
-_DARK_CELLS = {
-    "rnn_tanh": "#56B4E9",  # Okabe–Ito sky blue: the dark blue vanishes on a dark screen
-    "rnn_relu": "#FF8A4C",
-    "gru": "#3FD0A0",
-    "lstm": "#E9A3CF",
-    "loaded": "#56B4E9",
-}
+# Line/box colours of the cells, one per colour slot of the cell choices (Okabe–Ito: colour-blind
+# safe): slot 0 RNN (tanh) blue, 1 RNN (ReLU) vermillion, 2 GRU green, 3 LSTM purple. A loaded
+# model takes slot 0.
+_LIGHT_PALETTE = ("#0072B2", "#D55E00", "#009E73", "#CC79A7")
+# Okabe–Ito sky blue first: the dark blue vanishes on a dark screen
+_DARK_PALETTE = ("#56B4E9", "#FF8A4C", "#3FD0A0", "#E9A3CF")
+
+
+def _cell_colours(palette: tuple) -> dict:
+    """Colours by cell choice key (and "loaded"), from the registry's colour slots."""
+    colours = {key: palette[c.slot % len(palette)] for key, c in CHOICES.items()}
+    colours["loaded"] = palette[0]
+    return colours
+
+
+_LIGHT_CELLS = _cell_colours(_LIGHT_PALETTE)
+_DARK_CELLS = _cell_colours(_DARK_PALETTE)
 # Gate text colours for the equations, readable on each background, keyed by the gate's name.
 _LIGHT_GATES = {"r": "#C24E00", "z": "#0060A0", "n": "#007A5A", "i": "#0060A0", "f": "#C24E00",
                 "g": "#007A5A", "o": "#A4427F"}
