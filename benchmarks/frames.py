@@ -211,6 +211,9 @@ class FrameProbe(QtCore.QObject):
                 f["painted"][name] = f["painted"].get(name, 0) + r.width() * r.height()
                 f["widgets"] += 1
         elif et == QtCore.QEvent.Type.UpdateRequest and obj is self.window:
+            one = getattr(self.window, "_oneFrame", None)
+            if one is not None and one.depth:
+                return False  # the window's one-frame filter postpones this one: not a frame
             frame = {"t_start": self.clock(), "painted": {}, "widgets": 0}
             self._frame = frame
             try:

@@ -191,7 +191,9 @@ class ComputeService:
         return result
 
     def shutdown(self) -> None:
-        self.cancel()
+        """Cancel every job and stop the pool, telling no one (the owner is going away)."""
+        self._next()
+        self._busy = False
         if self._own_executor and self._executor is not None:
             self._executor.shutdown(wait=False, cancel_futures=True)
             self._executor = None
