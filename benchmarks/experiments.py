@@ -1,6 +1,6 @@
 """A/B switches for the real-window diagnosis, applied from outside the app's modules.
 
-    tools/xvfb-run-app .venv/bin/python benchmarks/realwindow.py --env RNNVIZ_EXPERIMENT=one_frame,title
+    tools/xvfb-run-app .venv/bin/python benchmarks/realwindow.py --env RNNVIZ_EXPERIMENT=fixed_labels
 
 Each function takes the main window after it is built (``pre_*`` ones run before it is built)
 and changes one thing the diagnosis suspects; realwindow.py measures the drag with it on.
@@ -12,56 +12,8 @@ from __future__ import annotations
 from PySide6 import QtCore, QtWidgets
 
 
-class _OneFramePerPass(QtCore.QObject):
-    """QGraphicsScene's queued _q_processDirtyItems ends by *synchronously* dispatching the
-    window's pending UpdateRequest ("immediately dispatch all pending update requests on the
-    views"), so every scene that changed paints and flushes a frame of its own: three panels,
-    three frames per slider change. This filter lets a scene's call run, swallows the
-    UpdateRequest sent from inside it and posts one instead, which the event loop delivers
-    after the other scenes' calls: one frame (paint + flush) per pass."""
-
-    def __init__(self, window):
-        super().__init__(window)
-        self.window = window
-        self.depth = 0
-        QtWidgets.QApplication.instance().installEventFilter(self)
-
-    def eventFilter(self, obj, ev) -> bool:
-        et = ev.type()
-        if et == QtCore.QEvent.Type.MetaCall and isinstance(obj, QtWidgets.QGraphicsScene):
-            self.depth += 1
-            try:
-                return obj.event(ev)
-            finally:
-                self.depth -= 1
-        if et == QtCore.QEvent.Type.UpdateRequest and obj is self.window:
-            if self.depth:
-                # The swallowed request may be the one posted here before (a later scene's
-                # call dispatches it too): post again, so exactly one stays pending.
-                QtCore.QCoreApplication.postEvent(self.window, QtCore.QEvent(QtCore.QEvent.Type.UpdateRequest),
-                                                  QtCore.Qt.EventPriority.NormalEventPriority.value)
-                return True
-        return False
-
-
-def one_frame(window) -> None:
-    window._oneFrame = _OneFramePerPass(window)
-
-
-def title(window) -> None:
-    """MainWindow._updateTitle runs on every settingsChanged and sets a title without "[*]";
-    the session manager sets it back with "[*]": two real title changes (X property writes,
-    and the window manager redraws its title bar) per slider change. Skip when unchanged."""
-    original = window._updateTitle
-    last = {}
-
-    def update_title(*args):
-        key = (window.controller.loadedName, window.controller.settings.cell)
-        if last.get("key") != key:
-            last["key"] = key
-            original(*args)
-
-    window._updateTitle = update_title
+# "one_frame" and "title" became the app's own behaviour (rnnviz/ui/main_window.py:
+# _OneFramePerPass and MainWindow._updateTitle); what is left are the switches that did not help.
 
 
 def fixed_labels(window) -> None:

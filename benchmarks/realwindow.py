@@ -19,7 +19,7 @@ and repeats. The child writes what it measured as JSON; this script prints media
 
 and ends with one JSON line. ``-v`` adds where the time goes. ``--env`` sets variables for
 the child only (A/B switches from benchmarks/experiments.py, e.g.
-``--env RNNVIZ_EXPERIMENT=one_frame,title``); ``--cprofile DIR`` writes a cProfile of each
+``--env RNNVIZ_EXPERIMENT=fixed_labels``); ``--cprofile DIR`` writes a cProfile of each
 scenario's drags; ``--shot DIR`` a screenshot of the screen after each; ``--keep DIR`` the
 child's raw JSON with the timeline. The start page the app shows in a real window is
 dismissed first (it covers the window, and a click on it only dismisses it).
