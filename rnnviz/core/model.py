@@ -345,12 +345,14 @@ def slow_curves(trace, with_backward: bool, progress=None):
 
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", NonFiniteWarning)
+        # progress all along (not only between the parts): a cancelled job stops within
+        # a few hundred steps instead of finishing two long float64 runs
+        half = (lambda lo: (lambda f: progress(lo + 0.5 * f))) if progress else (lambda lo: None)
         if progress:
             progress(0.0)
-        pert = perturbation(trace.model, trace.xs, eps=EPS, layer=trace.layer, base=trace) / EPS
-        if progress:
-            progress(0.5)
-        back = backward_flow(trace) if with_backward else None
+        pert = perturbation(trace.model, trace.xs, eps=EPS, layer=trace.layer, base=trace,
+                            progress=half(0.0)) / EPS
+        back = backward_flow(trace, progress=half(0.5)) if with_backward else None
         if progress:
             progress(1.0)
     return pert, back

@@ -128,12 +128,13 @@ def advance_tangents(records, tangents: _Tangents, first: bool, layer: int):
     return tan, value
 
 
-def backward_flow(trace) -> np.ndarray:
+def backward_flow(trace, progress=None) -> np.ndarray:
     """‖∂h_T/∂h_t‖_F for t = 1 … T (row t−1), within the traced layer, float64.
 
     The last entry is ‖I‖ = √H. For a kind with a cell state (the LSTM) the partial
     derivative holds c_t fixed, and the gradient also flows back through c. This is the
-    vanishing (or exploding) gradient of backpropagation through time.
+    vanishing (or exploding) gradient of backpropagation through time. ``progress`` is called
+    now and then with the fraction done; whatever it raises propagates (to cancel).
     """
     rec = trace.records[trace.layer]
     kind = kind_of(rec.cell.kind)
@@ -146,6 +147,8 @@ def backward_flow(trace) -> np.ndarray:
     log_scale = 0.0
     with np.errstate(all="ignore"):
         for t in range(T - 1, -1, -1):
+            if progress is not None and t % 256 == 0:
+                progress((T - 1 - t) / T)
             out[t] = np.sqrt(_sq(Gh)) * np.exp(log_scale)
             if t == 0:
                 break

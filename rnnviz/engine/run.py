@@ -283,21 +283,25 @@ def step(model: Cell | Stack, x, state: State, layer: int = -1, dtype=np.float32
 
 
 def perturbation(model: Cell | Stack, xs, eps: float = 1e-3, layer: int = -1, h0=None, c0=None,
-                 base=None) -> np.ndarray:
+                 base=None, progress=None) -> np.ndarray:
     """‖h_t(x_1 + ε u) − h_t(x_1)‖ for every t (float64 runs), u = (1, …, 1)/√D.
 
     Divide by ε to compare with ``influence`` on the same axes (for D = 1 they agree while
     the network stays in its linear regime). ``base`` may be a float64 Trace of the same
-    run, which saves recomputing it.
+    run, which saves recomputing it. ``progress`` is called as in :func:`run` (whatever it
+    raises propagates: a caller cancels this way).
     """
+    def part(lo, hi):
+        return None if progress is None else (lambda f: progress(lo + (hi - lo) * f))
+
     stack = as_stack(model)
     xs = np.array(xs, dtype=np.float64)
     if xs.ndim == 1:
         xs = xs[:, None]
     if base is None or base.h.dtype != np.float64:
-        base = run(stack, xs, h0, c0, influence=False, layer=layer, dtype=np.float64)
+        base = run(stack, xs, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.0, 0.5))
     xs2 = xs.copy()
     xs2[0] += eps / np.sqrt(xs.shape[1])
-    moved = run(stack, xs2, h0, c0, influence=False, layer=layer, dtype=np.float64)
+    moved = run(stack, xs2, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.5, 1.0))
     with np.errstate(all="ignore"):
         return np.linalg.norm(moved.h - base.h, axis=1)

@@ -282,3 +282,14 @@ def test_every_request_matches_the_engine(s):
     app.recompute()
     loop.run_until(lambda: app.idle)
     assert_shows(app.result, s)
+
+
+def test_slow_curves_report_progress_all_along():
+    # so a cancelled pool job stops within a few hundred steps, not after two long float64 runs
+    from rnnviz.engine import init_cell
+
+    trace = run(init_cell("lstm", 1, 8), np.zeros((3000, 1)))
+    seen = []
+    M.slow_curves(trace, True, progress=seen.append)
+    assert len(seen) > 20 and seen == sorted(seen) and seen[-1] == 1.0
+    assert any(0.1 < f < 0.4 for f in seen) and any(0.6 < f < 0.9 for f in seen)
