@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal, evented
 
-from ..engine.cells import as_stack
+from ..engine.cells import as_stack, choice_of
 from . import model as M
+from .frames import editable_cell, spectral_radius
 from .service import ComputeService
 
 __all__ = ["App", "AppState", "Source", "SPEED_RANGE"]
@@ -72,7 +73,6 @@ class App:
         self._schedule = schedule
         self._dirty = False
         self.last_error: str | None = None
-        self._rho_cache: dict = {}
 
     # ----------------------------------------------------------------- reading
     @property
@@ -104,13 +104,7 @@ class App:
 
     def base_cell(self):
         """The active single cell before the group sliders (what per-entry sliders edit), or None."""
-        s = self.settings
-        if s.cell == M.COMPARE:
-            return None
-        if self.loaded is not None:
-            stack = as_stack(self.loaded)
-            return M.apply_overrides(stack.layers[0], s.overrides) if len(stack) == 1 else None
-        return M.apply_overrides(M.base_cell(s.cell, s), s.overrides)
+        return editable_cell(self.settings, self.loaded)
 
     def active_model(self):
         """The active model after all sliders (first cell in Compare mode)."""
@@ -118,30 +112,9 @@ class App:
         return M.build_model(s.kinds[0], s, self.loaded)
 
     def spectral_radius(self, key: str | None = None) -> float:
-        """ρ(W_hh) of the active cell (or of Compare's cell ``key``) after all sliders.
-
-        The eigenvalues are computed once per cell shape, seed and per-entry weights, and
-        scaled by |recurrent scale| afterwards (ρ(sW) = |s|·ρ(W)), so dragging that slider
-        costs nothing.
-        """
-        s = self.settings
-        key = key or s.kinds[0]
-        ident = (key, s.hidden_size, s.input_size, s.seed, s.overrides, s.single_bias,
-                 id(self.loaded), self.state.layer)
-        base = self._rho_cache.get(ident)
-        if base is None:
-            if self.loaded is not None:
-                stack = as_stack(self.loaded)
-                cell = stack.layers[self.state.layer]
-                if len(stack) == 1:
-                    cell = M.apply_overrides(cell, s.overrides)
-            else:
-                cell = M.apply_overrides(M.base_cell(key, s), s.overrides)
-            base = cell.spectral_radius()
-            if len(self._rho_cache) > 32:
-                self._rho_cache.clear()
-            self._rho_cache[ident] = base
-        return base * abs(s.recurrent_scale)
+        """ρ(W_hh) of the active cell (or of Compare's cell ``key``) after all sliders; cached
+        in :func:`rnnviz.core.frames.spectral_radius`, as the control panel's readout is."""
+        return spectral_radius(self.settings, self.loaded, self.state.layer, key)
 
     # ----------------------------------------------------------------- changes
     def update(self, **changes) -> None:
@@ -177,7 +150,6 @@ class App:
         Validate before calling: this trusts its arguments.
         """
         self.set_playing(False)
-        self._rho_cache.clear()
         st = self.state
         with st.events.unit.blocked():  # clamped against the new run when it arrives
             st.unit = max(0, int(unit))
@@ -220,13 +192,12 @@ class App:
         """Show ``model`` (a Cell or Stack) with the sliders reset."""
         stack = as_stack(model)
         first, last = stack.layers[0], stack.layers[-1]
-        self._rho_cache.clear()  # keyed by id(model): a new model may reuse a freed one's id
         s = self.settings
         with self.state.events.paused():  # listeners see the new model and settings together
             self.state.source = Source(model, name)
             self.state.layer = -1
             self.state.settings = s.replace(
-            cell=M.choice_key(last), hidden_size=last.hidden_size, input_size=first.input_size, overrides=(),
+                cell=choice_of(last), hidden_size=last.hidden_size, input_size=first.input_size, overrides=(),
                 input_scale=1.0, recurrent_scale=1.0, bias_shift=0.0, forget_bias=0.0, update_bias=0.0,
                 custom=resize_rows(s.custom, first.input_size) if s.custom else (),
             )
@@ -244,7 +215,6 @@ class App:
 
     def _unload(self) -> None:
         if self.state.source is not None:
-            self._rho_cache.clear()
             self.state.source = None
             self.state.layer = -1
 

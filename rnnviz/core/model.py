@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engine import SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
-from ..engine.cells import CHOICES, as_stack, choice_of, kind_of
+from ..engine.cells import CHOICES, as_stack, kind_of
 from ..engine.cells import COMPARE as COMPARED
 
 #: The Compare choice: the registry's compared cells side by side on the same input, sizes and seed.
@@ -90,11 +90,6 @@ def _base_cell(key: str, D: int, H: int, seed: int, single_bias: bool) -> Cell:
     if single_bias:
         cell = cell.with_params(b_hh=np.zeros_like(cell.b_hh), recurrent_bias=False)
     return cell
-
-
-def choice_key(cell: Cell) -> str:
-    """The UI cell key that shows ``cell`` (a ReLU RNN is "rnn_relu")."""
-    return choice_of(cell)
 
 
 def seed_example_settings() -> Settings:

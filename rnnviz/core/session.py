@@ -12,7 +12,7 @@ import dataclasses
 
 import numpy as np
 
-from ..engine.cells import Cell
+from ..engine.cells import Cell, choice_of
 from ..io import lessons as _lessons
 from ..io import session as _io
 from ..io.session import FORMAT, MAX_BYTES, SUFFIX, V1_SETTINGS, VERSION, Field, Lesson, SessionData, is_session_file
@@ -67,7 +67,7 @@ class _SettingsSchema:
         return M.build_inputs(M.Settings(**values))
 
     def key_of(self, cell: Cell) -> str:
-        return M.choice_key(cell)
+        return choice_of(cell)
 
 
 SCHEMA = _SettingsSchema()

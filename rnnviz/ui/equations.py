@@ -29,24 +29,11 @@ MIN_PT = theme.BASE_FONT_PT - 1
 MIN_INTERVAL_MS = 66
 
 
-#: Colour of the "growing: exploding" mark (role "grew"), the fading panel's GREW_MARK.
-GREW_COLOUR = "#D55E00"
 
 
 def role_colour(role: str | None, look: theme.Theme) -> str | None:
     """The colour in ``look`` of a text role of a frame ("muted", "gate:f", "cell:gru", "grew")."""
-    if role is None:
-        return None
-    if role == "muted":
-        return look.muted
-    kind, _, name = role.partition(":")
-    if kind == "gate":
-        return look.gate_colour(name)
-    if kind == "cell":
-        return look.cell_colour(name, look.foreground)
-    if role == "grew":
-        return GREW_COLOUR
-    return None
+    return look.role_colour(role)
 
 
 def frag_html(frag: Frag, look: theme.Theme) -> str:

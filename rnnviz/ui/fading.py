@@ -24,9 +24,9 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
-from ..core.format import box_label, decade_label, decade_ticks, fmt_percent, fmt_value  # noqa: F401 - re-exported
-from ..core.format import sub_digits as sub  # noqa: F401
-from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade, short_label  # noqa: F401
+from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
+from ..core.format import sub_digits as sub
+from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade
 from .equations import frag_html
 from .panels import Panel
 
@@ -41,7 +41,7 @@ BACKWARD_TEXTS = ("Backward view: ‖∂h_T/∂h_t‖ (gradient flow in BPTT)", 
 
 NONFINITE_FILL = "#F4C2C2"
 NONFINITE_HATCH = "#B00020"
-GREW_MARK = "#D55E00"
+GREW_MARK = theme.LIGHT.grew  # the same in every theme
 UNREVEALED_PEN = "#A0A0A0"
 INPUT_PEN = "#808080"
 
@@ -82,10 +82,8 @@ def _image(argb: np.ndarray) -> QtGui.QImage:
 
 
 def _colour(role: str, look: theme.Theme) -> str:
-    """The colour of ``look`` for a frame's colour role ("cell:gru")."""
-    if role.startswith("cell:"):
-        return look.cell_colour(role[5:], look.cell_colour("loaded"))
-    return look.foreground
+    """The colour of ``look`` for a frame's colour role ("cell:gru"; a loaded model's otherwise)."""
+    return look.role_colour(role, look.cell_colour("loaded"))
 
 
 class ChainRow:

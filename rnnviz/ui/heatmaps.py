@@ -44,9 +44,7 @@ def _cmap(role: str, look: theme.Theme) -> str:
 
 def _colour(role: str, look: theme.Theme, fallback: str | None = None) -> str:
     """The colour of ``look`` for a frame's colour role ("cell:gru")."""
-    if role.startswith("cell:"):
-        return look.cell_colour(role[5:], fallback or look.foreground)
-    return fallback or look.foreground
+    return look.role_colour(role, fallback or look.foreground)
 
 
 class _IntAxis(pg.AxisItem):

@@ -91,6 +91,7 @@ class Theme:
     cursor: str = "#E69F00"
     perturbation: str = "#E69F00"  # orange
     backward: str = "#555555"
+    grew: str = "#D55E00"  # the "grew: exploding" marks (Okabe–Ito vermillion)
 
     def __post_init__(self):
         object.__setattr__(self, "cell_colours", _frozen(self.cell_colours))
@@ -128,6 +129,22 @@ class Theme:
     def gate_colour(self, gate: str, default: str | None = None) -> str:
         """Text colour of the gate called ``gate`` (r z n / i f g o)."""
         return self.gate_colours.get(gate, default)
+
+    def role_colour(self, role: str | None, default: str | None = None) -> str | None:
+        """The colour of a frame's colour role ("muted", "grew", "gate:f", "cell:gru"), else ``default``.
+
+        Frames (rnnviz.core.frames) name roles, never colours; this is the one place that maps them.
+        """
+        if role == "muted":
+            return self.muted
+        if role == "grew":
+            return self.grew
+        kind, _, name = (role or "").partition(":")
+        if kind == "gate":
+            return self.gate_colour(name, default)
+        if kind == "cell":
+            return self.cell_colour(name, default)
+        return default
 
     def scaled(self, font_scale: float) -> "Theme":
         return replace(self, font_scale=float(font_scale))
