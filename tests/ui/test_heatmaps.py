@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from PySide6 import QtCore, QtWidgets
 
@@ -304,9 +305,12 @@ def test_gate_bars_show_current_step(qtbot, controller, cell, gates):
             np.testing.assert_allclose(item.opts["x0"] + item.opts["width"],
                                        np.maximum(trace.gates[g][step], 0), rtol=1e-6)
     controller.setSelectedUnit(4)
-    brushes = panel.barItems()[gates[0]].opts["brushes"]
-    colours = [b.color().name() for b in brushes]
-    assert len(set(colours)) == 2 and colours.count(colours[4]) == 1  # only unit 4 highlighted
+    for g in gates:
+        every, selected = panel.barItems()[g], panel.selectedBars()[g]
+        assert list(selected.opts["y"]) == [4]  # only unit 4 highlighted, over its plain bar
+        assert selected.zValue() > every.zValue()
+        assert selected.opts["brush"].color() != pg.mkBrush(every.opts["brush"]).color()
+        np.testing.assert_array_equal(selected.opts["width"], every.opts["width"][4:5])
 
 
 def test_gate_titles_say_what_gates_do(qtbot, controller):
