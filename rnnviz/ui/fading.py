@@ -562,6 +562,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self._shown_n = -1
         self._top_clip = 1.0
         self._yrange = (-3.0, 0.0)
+        self._view = None  # the ((x0, x1), (y0, y1)) range shown
+        self._ticks = None  # the (ticks, T) the axis and grid show
         self._legend_key = None
 
         self.setAutoFillBackground(True)
@@ -759,6 +761,17 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if old is None or old.fading is not frame.fading:
             self._showResult(frame)
         self._showStep(frame)
+        self._settleTransforms()
+
+    def _settleTransforms(self) -> None:
+        """Apply a new view range now, not while painting.
+
+        pyqtgraph maps the range to the view's matrix just before a paint, and a TextItem that
+        sees its transform change inside that paint asks for another: two frames per change.
+        """
+        self.vb.updateMatrix()
+        for text in (self.valueText, self.overflowText, self.computingText):
+            text.updateTransform()
 
     def _showResult(self, frame) -> None:
         f = self._fading = frame.fading
@@ -780,11 +793,17 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             visible = c.frame is not None and c.frame.visible
             if c.item.isVisible() != visible:
                 c.item.setVisible(visible)
-        self.plot.setXRange(0.5, self._T + 0.5, padding=0)
-        self.plot.setYRange(*self._yrange, padding=0)
-        self.plot.getAxis("left").setTicks([list(f.ticks), []])
-        ticks = np.array([v for v, _ in f.ticks], dtype=np.float64)
-        self.grid.setData(np.tile([0.5, self._T + 0.5], len(ticks)), np.repeat(ticks, 2))
+        # only what changed: a new range or new ticks re-lay every item and redraw the axis
+        view = ((0.5, self._T + 0.5), tuple(self._yrange))
+        if view != self._view:
+            self._view = view
+            self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+        ticks = tuple(f.ticks)
+        if (ticks, self._T) != self._ticks:
+            self._ticks = (ticks, self._T)
+            self.plot.getAxis("left").setTicks([list(ticks), []])
+            values = np.array([v for v, _ in ticks], dtype=np.float64)
+            self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
         self._rebuildLegend(f)
         self.chain.setRows(self._rows, self._T, f)
@@ -891,8 +910,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.legend.addItem(_proxy(styles[item]) if item in styles else self._curves[item].item, label)
 
     def _showWaiting(self) -> None:
-        self.plot.setXRange(0.0, 1.0, padding=0)
-        self.plot.setYRange(-1.0, 1.0, padding=0)
+        self._view = ((0.0, 1.0), (-1.0, 1.0))
+        self.plot.setRange(xRange=self._view[0], yRange=self._view[1], padding=0)
         self.computingText.setText("waiting for the first run…")
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()
