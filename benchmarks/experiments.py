@@ -33,3 +33,33 @@ def no_antialias_pre() -> None:
 def coalesce16(window) -> None:
     """The controller's coalescing timer at 16 ms instead of 0 ms (at most ~60 recomputes/s)."""
     window.controller._pending.setInterval(16)
+
+
+def event_log(window) -> None:
+    """Write every event the application delivers (time, type, receiver) to $RNNVIZ_EVENT_LOG
+    at exit: where the GUI thread waits between a result and its frame."""
+    import atexit
+    import os
+    import time
+
+    log = []
+    clock = time.perf_counter
+
+    class _Log(QtCore.QObject):
+        def eventFilter(self, obj, ev):
+            log.append((clock(), ev.type().name, type(obj).__name__))
+            return False
+
+    app = QtWidgets.QApplication.instance()
+    spy = _Log(app)
+    app.installEventFilter(spy)
+    window._eventLog = spy
+    window.controller.resultChanged.connect(lambda _r: log.append((clock(), "RESULT", "")))
+
+    def dump():
+        with open(os.environ["RNNVIZ_EVENT_LOG"], "w") as f:
+            for t, a, b in log:
+                f.write(f"{t * 1e3:.2f} {a} {b}\n")
+
+    atexit.register(dump)
+    window._eventLogDump = dump

@@ -143,7 +143,19 @@ class FrameProbe(QtCore.QObject):
         self.synthetic_time: float | None = None
         self._frame = None
         self.spans: list[tuple[str, float, float]] = []  # (kind, start, end) of timer work
-        self._recompute_timer = getattr(self.controller, "_pending", None)
+        # a change recomputes at once, inside the slider's handler: time App.recompute itself
+        app = self.controller.app
+        run = app.recompute
+
+        def timed_recompute():
+            t0 = self.clock()
+            try:
+                return run()
+            finally:
+                if self.enabled:
+                    self.spans.append(("recompute", t0, self.clock()))
+
+        app.recompute = timed_recompute
         self.enabled = True
         self.cpu0, self.wall0 = time.thread_time(), clock()
         slider.valueChanged.connect(self._onValue)  # after the app's own slot: settings are new
@@ -169,6 +181,13 @@ class FrameProbe(QtCore.QObject):
         self._input = None
         ch = {"t_value": now, "t_input": arrival, "t_event": t_event, "value": int(value),
               "settings": self.controller.settings, "t_result": None, "t_frame": None, "t_settled": None}
+        r = self.controller.result
+        if r is not None and r.settings is ch["settings"] and self.results:
+            # the app's slot ran first and computed it on the spot: the value changed when the
+            # mouse event arrived, and the result came before this slot
+            ch["t_value"] = min(now, arrival)
+            ch["t_result"] = self.results[-1]
+            self._current = []  # older changes' pictures are final (see _onResult)
         self.changes.append(ch)
         self._pending.append(ch)
 
@@ -226,17 +245,14 @@ class FrameProbe(QtCore.QObject):
                 self._onFrame(frame)
             return handled
         elif et == QtCore.QEvent.Type.Timer and self.enabled:
-            # Timers run the recompute (the controller's coalescing timer) and deferred work
-            # (slow curves, throttled readouts); time the ones that take a while.
+            # Timers run deferred work (slow curves, throttled readouts); time the ones that
+            # take a while.
             t0 = self.clock()
             handled = obj.event(event)
             t1 = self.clock()
             if t1 - t0 > 5e-4:
-                if obj is self._recompute_timer:
-                    kind = "recompute"
-                else:
-                    parent = obj.parent()
-                    kind = type(obj).__name__ + (f"({type(parent).__name__})" if parent is not None else "")
+                parent = obj.parent()
+                kind = type(obj).__name__ + (f"({type(parent).__name__})" if parent is not None else "")
                 self.spans.append((kind, t0, t1))
             return handled
         elif (et in (QtCore.QEvent.Type.MouseMove, QtCore.QEvent.Type.MouseButtonPress)

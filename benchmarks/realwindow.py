@@ -156,6 +156,8 @@ def child(args) -> int:
             json.dump(out, f)
         # No quit: the window would ask whether to save the (changed) session.
         sys.stdout.flush()
+        if hasattr(window, "_eventLogDump"):
+            window._eventLogDump()
         os._exit(0)
 
     timer = QtCore.QTimer()

@@ -63,7 +63,7 @@ class App:
     def __init__(self, settings: M.Settings | None = None, post=None, later=None, executor=None,
                  schedule=None):
         """``post``/``later``/``executor`` go to the compute service; ``schedule`` (default:
-        recompute at once) coalesces many changes into one recompute (Qt: a 0 ms timer)."""
+        recompute at once, what the window does) can coalesce many changes into one recompute."""
         self.state = AppState(settings=settings or M.Settings())
         self.service = ComputeService(post or (lambda fn: fn()), later, executor)
         self.service.finished.connect(self._on_finished)

@@ -53,12 +53,10 @@ class Controller(QtCore.QObject):
     def __init__(self, settings: M.Settings | None = None, parent=None):
         super().__init__(parent)
         self._poster = _Poster(self)
-        self._pending = QtCore.QTimer(self)
-        self._pending.setSingleShot(True)
-        self._pending.setInterval(0)
-        self._pending.timeout.connect(self.recompute)
-        self.app = App(settings, post=self._poster.call.emit, later=self._later,
-                       schedule=self._pending.start)
+        # A change recomputes at once (schedule=None): the frame already pending when a slider
+        # moves then shows its result. Deferred to a 0 ms timer, the run waited for that frame
+        # (the previous result, ~13 ms on X11) and its own result for the frame after.
+        self.app = App(settings, post=self._poster.call.emit, later=self._later)
         self._play = QtCore.QTimer(self)
         self._play.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._play.timeout.connect(self.app.tick)
@@ -162,7 +160,6 @@ class Controller(QtCore.QObject):
 
     def restore(self, settings: M.Settings, loaded=None, loaded_name: str | None = None, layer: int = -1,
                 step: int = 0, reveal_all: bool = False, unit: int = 0) -> None:
-        self._pending.stop()
         self.app.restore(settings, loaded, loaded_name, layer, step, reveal_all, unit)
 
     def setEntry(self, param: str, row: int, col: int, value: float) -> None:
@@ -172,7 +169,6 @@ class Controller(QtCore.QObject):
         self.app.reset_entry(param, row, col)
 
     def useSeedExample(self) -> None:
-        self._pending.stop()
         self.app.use_seed_example()
 
     def loadWeights(self, path: str, nonlinearity: str = "tanh") -> None:
@@ -225,7 +221,6 @@ class Controller(QtCore.QObject):
 
     def recompute(self) -> None:
         """Run the engine for the current settings now (fast parts) and start the slow parts."""
-        self._pending.stop()
         self.app.recompute()
 
     def settle(self) -> M.Result | None:
@@ -234,7 +229,6 @@ class Controller(QtCore.QObject):
         Export and ``rnnviz render`` call this before they draw: what the worker would have
         delivered is computed here instead (the same numbers), and the views get it at once.
         """
-        self._pending.stop()
         return self.app.settle()
 
     def waitForIdle(self, timeout_ms: int = 30_000) -> bool:
