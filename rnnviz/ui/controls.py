@@ -67,6 +67,14 @@ class _ClickLabel(QtWidgets.QLabel):
         event.accept()
 
 
+def _set_spin(spin: QtWidgets.QSpinBox, value: int) -> None:
+    """Show ``value`` without emitting; no repaint when it is already shown (a spin box
+    repaints on every setValue, and the panel behind it with it, at every slider tick)."""
+    if spin.value() != value:
+        with QtCore.QSignalBlocker(spin):
+            spin.setValue(value)
+
+
 class ValueSlider(QtWidgets.QWidget):
     """A float slider with its name and value shown; double-click resets it.
 
@@ -530,8 +538,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
             with QtCore.QSignalBlocker(b):
                 b.setChecked(key == s.cell)
         for spin, v in ((self.hiddenSpin, s.hidden_size), (self.inputSpin, s.input_size), (self.seedSpin, s.seed)):
-            with QtCore.QSignalBlocker(spin):
-                spin.setValue(v)
+            _set_spin(spin, v)
             spin.setEnabled(not loaded)
         for key, slider in self.groupSliders.items():
             slider.setValue(getattr(s, key))
@@ -543,8 +550,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
 
         with QtCore.QSignalBlocker(self.tSlider):
             self.tSlider.setValue(min(s.T, T_SLIDER_MAX))
-        with QtCore.QSignalBlocker(self.tSpin):
-            self.tSpin.setValue(s.T)
+        _set_spin(self.tSpin, s.T)
 
         with QtCore.QSignalBlocker(self.signalCombo):
             self.signalCombo.setCurrentIndex(self.signalCombo.findData(s.signal))
@@ -568,7 +574,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         if frame.base.rho_cheap:
             self._refreshRho()
         else:
-            self.rhoLabel.setStyleSheet("color: #909090;")  # stale until the slider pauses
+            self._setRhoColour("#909090")  # stale until the slider pauses
             self._rhoTimer.start()
 
     def _refreshRho(self) -> None:
@@ -576,8 +582,12 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         readout = self._frame.rho  # computed (and cached) in core
         self.rho, self._rhoText = readout.rho, readout.value
         self.rhoLabel.setText(readout.text(self._frame.result.settings))
-        colour = self.look.warning_fg if readout.grows else self.look.foreground
-        self.rhoLabel.setStyleSheet(f"color: {colour};")
+        self._setRhoColour(self.look.warning_fg if readout.grows else self.look.foreground)
+
+    def _setRhoColour(self, colour: str) -> None:
+        # a new style sheet re-polishes the label and repaints the whole panel: only on a change
+        if self.rhoLabel.styleSheet() != (sheet := f"color: {colour};"):
+            self.rhoLabel.setStyleSheet(sheet)
 
     def _onLoaded(self, name) -> None:
         c = self._controller

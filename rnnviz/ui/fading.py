@@ -32,6 +32,8 @@ from .panels import Panel
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
 BOX_MIN_PITCH = 9.0
+#: Longer runs are drawn downsampled to about one point per pixel.
+DOWNSAMPLE_ABOVE = 2000
 #: Fixed width of the plot's left axis, so the chain below lines up and has a label gutter.
 LEFT_AXIS_WIDTH = 78
 
@@ -123,6 +125,7 @@ class ChainView(QtWidgets.QWidget):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setMouseTracking(True)
+        self.setAttribute(QtCore.Qt.WidgetAttribute.WA_OpaquePaintEvent)  # paintEvent fills it all
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Fixed)
         self._rows: list[ChainRow] = []
         self._fading = None
@@ -602,9 +605,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.grid = pg.PlotCurveItem(pen=pg.mkPen("#DDDDDD", width=1), connect="pairs", antialias=False)
         self.grid.setZValue(-10)
         self.plot.getViewBox().addItem(self.grid, ignoreBounds=True)  # not a plot "curve": no downsampling
-        # long runs: draw about one point per pixel (addItem imposes the plot's mode on each curve)
-        self.plot.setDownsampling(auto=True, mode="peak")
-        self.plot.setClipToView(True)
+        # long runs draw about one point per pixel (_fitDownsampling)
+        self._downsampled = None
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
@@ -782,6 +784,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if f.cell_keys != self._cell_keys:
             self._buildItems(f)
             self._cell_keys = f.cell_keys
+            self._downsampled = None  # new curves
+        self._fitDownsampling()
         self._yrange = f.yrange
         self._top_clip = f.top_clip
         for key, c in self._curves.items():
@@ -814,6 +818,16 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.computingText.show()
         else:
             self.computingText.hide()
+
+    def _fitDownsampling(self) -> None:
+        """Peak downsampling and clipping to the view for long runs only: with them on, every
+        change of the y range (each slider tick) recomputes what each curve draws."""
+        long = self._T > DOWNSAMPLE_ABOVE
+        if long != self._downsampled:
+            self._downsampled = long
+            for item in [c.item for c in self._curves.values()] + [self.overflowMarkers]:
+                item.setDownsampling(auto=long, method="peak")
+                item.setClipToView(long)
 
     def _showStep(self, frame) -> None:
         st = frame.fading_step
