@@ -61,11 +61,12 @@ class App:
     error_occurred = Signal(str)
 
     def __init__(self, settings: M.Settings | None = None, post=None, later=None, executor=None,
-                 schedule=None):
-        """``post``/``later``/``executor`` go to the compute service; ``schedule`` (default:
-        recompute at once, what the window does) can coalesce many changes into one recompute."""
+                 schedule=None, paused=None):
+        """``post``/``later``/``paused``/``executor`` go to the compute service; ``schedule``
+        (default: recompute at once, what the window does) can coalesce many changes into one
+        recompute."""
         self.state = AppState(settings=settings or M.Settings())
-        self.service = ComputeService(post or (lambda fn: fn()), later, executor)
+        self.service = ComputeService(post or (lambda fn: fn()), later, executor, paused=paused)
         self.service.finished.connect(self._on_finished)
         self.service.failed.connect(self._on_failed)
         self.service.progress.connect(lambda gen, frac: self.progress_changed.emit(frac))

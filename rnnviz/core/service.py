@@ -76,7 +76,11 @@ class ComputeService:
         Runs ``fn()`` on the owner's thread, soon. Worker results come back through it.
     later : callable(fn), optional
         Runs ``fn()`` on the owner's thread after the current frame is painted (default:
-        ``post``). Cheap slow curves are computed there.
+        ``post``). A run that goes to the pool whole starts there.
+    paused : callable(fn), optional
+        Runs ``fn()`` on the owner's thread once the changes pause (default: ``later``); only
+        the newest ``fn`` needs to run. The slow curves of a run whose fast part was computed
+        here start there, so a slider drag is not slowed by curves the next tick replaces.
     executor : concurrent.futures.Executor, optional
         Where costly jobs run (default: one worker thread, created on first use).
     """
@@ -86,9 +90,11 @@ class ComputeService:
     progress = Signal(int, float)  # generation, fraction done
     busy = Signal(bool)
 
-    def __init__(self, post: Callable, later: Callable | None = None, executor=None):
+    def __init__(self, post: Callable, later: Callable | None = None, executor=None,
+                 paused: Callable | None = None):
         self._post = post
         self._later = later or post
+        self._paused = paused or self._later
         self._executor = executor
         self._own_executor = executor is None
         self._lock = threading.Lock()
@@ -153,9 +159,9 @@ class ComputeService:
         if p.inline:
             return gen
         if p.slow_sync:
-            self._later(lambda: self._complete_here(gen, result))
+            self._paused(lambda: self._complete_here(gen, result))
         else:
-            self._later(lambda: gen == self._gen and self._run_on_pool(
+            self._paused(lambda: gen == self._gen and self._run_on_pool(
                 gen, lambda progress: M.complete(result, progress)))
         return gen
 

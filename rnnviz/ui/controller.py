@@ -22,6 +22,11 @@ from ..engine import InputError
 __all__ = ["Controller", "Cancelled", "InputError", "SPEED_RANGE"]
 
 
+#: The slow curves of a cheap run start once the changes have paused this long (ms): while
+#: a slider is dragged, each tick's frame shows the previous tick's curves until then.
+PAUSE_MS = 60
+
+
 class _Poster(QtCore.QObject):
     """Runs functions on the GUI thread: worker threads emit, Qt queues the call."""
 
@@ -56,7 +61,12 @@ class Controller(QtCore.QObject):
         # A change recomputes at once (schedule=None): the frame already pending when a slider
         # moves then shows its result. Deferred to a 0 ms timer, the run waited for that frame
         # (the previous result, ~13 ms on X11) and its own result for the frame after.
-        self.app = App(settings, post=self._poster.call.emit, later=self._later)
+        self._pause = QtCore.QTimer(self)  # the slow curves start once the changes pause
+        self._pause.setSingleShot(True)
+        self._pause.setInterval(PAUSE_MS)
+        self._pause.timeout.connect(self._onPaused)
+        self._whenPaused = None
+        self.app = App(settings, post=self._poster.call.emit, later=self._later, paused=self._paused)
         self._play = QtCore.QTimer(self)
         self._play.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._play.timeout.connect(self.app.tick)
@@ -80,6 +90,16 @@ class Controller(QtCore.QObject):
     def _later(self, fn) -> None:
         # After the frame: a 0 ms timer fires once the pending paint events have been handled.
         QtCore.QTimer.singleShot(0, self, fn)
+
+    def _paused(self, fn) -> None:
+        # Only the newest run's slow curves matter (older ones are cancelled): keep one.
+        self._whenPaused = fn
+        self._pause.start()
+
+    def _onPaused(self) -> None:
+        fn, self._whenPaused = self._whenPaused, None
+        if fn is not None:
+            fn()
 
     def _onPlaying(self, on: bool) -> None:
         if on:
@@ -229,6 +249,8 @@ class Controller(QtCore.QObject):
         Export and ``rnnviz render`` call this before they draw: what the worker would have
         delivered is computed here instead (the same numbers), and the views get it at once.
         """
+        self._pause.stop()
+        self._whenPaused = None
         return self.app.settle()
 
     def waitForIdle(self, timeout_ms: int = 30_000) -> bool:
