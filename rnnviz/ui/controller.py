@@ -25,6 +25,8 @@ __all__ = ["Controller", "Cancelled", "InputError", "SPEED_RANGE"]
 #: The slow curves of a cheap run start once the changes have paused this long (ms): while
 #: a slider is dragged, each tick's frame shows the previous tick's curves until then.
 PAUSE_MS = 60
+#: Work queued for after the next frame runs at the latest this long after it was queued (ms).
+AFTER_FRAME_MS = 50
 
 
 class _Poster(QtCore.QObject):
@@ -61,6 +63,12 @@ class Controller(QtCore.QObject):
         # A change recomputes at once (schedule=None): the frame already pending when a slider
         # moves then shows its result. Deferred to a 0 ms timer, the run waited for that frame
         # (the previous result, ~13 ms on X11) and its own result for the frame after.
+        self._window = False  # see attachWindow
+        self._afterFrame: list = []  # what runs after the window's next frame
+        self._afterFrameTimer = QtCore.QTimer(self)  # … or this soon if nothing is painted
+        self._afterFrameTimer.setSingleShot(True)
+        self._afterFrameTimer.setInterval(AFTER_FRAME_MS)
+        self._afterFrameTimer.timeout.connect(self.frameDone)
         self._pause = QtCore.QTimer(self)  # the slow curves start once the changes pause
         self._pause.setSingleShot(True)
         self._pause.setInterval(PAUSE_MS)
@@ -88,8 +96,25 @@ class Controller(QtCore.QObject):
         self._initFrames()
 
     def _later(self, fn) -> None:
-        # After the frame: a 0 ms timer fires once the pending paint events have been handled.
-        QtCore.QTimer.singleShot(0, self, fn)
+        """Run ``fn`` after the window's next frame (a run handed to the pool starts there:
+        started sooner, it competes with that frame's painting for the GIL). Without a window,
+        or when nothing is painted within AFTER_FRAME_MS, soon."""
+        if not self._window:
+            QtCore.QTimer.singleShot(0, self, fn)
+            return
+        self._afterFrame.append(fn)
+        if not self._afterFrameTimer.isActive():
+            self._afterFrameTimer.start()
+
+    def attachWindow(self) -> None:
+        """A window shows this controller and calls :meth:`frameDone` after each frame."""
+        self._window = True
+
+    def frameDone(self) -> None:
+        self._afterFrameTimer.stop()
+        fns, self._afterFrame = self._afterFrame, []
+        for fn in fns:  # queued behind what the frame posted (its scenes' bookkeeping)
+            QtCore.QTimer.singleShot(0, self, fn)
 
     def _paused(self, fn) -> None:
         # Only the newest run's slow curves matter (older ones are cancelled): keep one.

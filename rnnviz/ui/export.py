@@ -39,6 +39,7 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 from ..io.atomic import Cancelled, atomic_write
 from ..io.gif import default_step_range, gif_duration_ms, write_gif
 from ..io.trace import trace_to_csv, trace_to_npz
+from .caching import uncached
 
 PNG_SCALES = (1, 2, 3)
 #: Largest width or height of an exported picture or GIF frame, in pixels.
@@ -84,7 +85,8 @@ def render_image(widget: QtWidgets.QWidget, scale: float | None = None, width: i
         painter.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing)
         painter.setRenderHint(QtGui.QPainter.RenderHint.TextAntialiasing)
         painter.scale(size.width() / max(1, widget.width()), size.height() / max(1, widget.height()))
-        widget.render(painter, QtCore.QPoint())
+        with uncached(widget):  # text drawn at the picture's scale, not a cached bitmap
+            widget.render(painter, QtCore.QPoint())
     finally:
         painter.end()
     return image
@@ -128,7 +130,8 @@ def svg_bytes(widget: QtWidgets.QWidget, title: str = "rnnviz", description: str
     corner = region.boundingRect().topLeft()
     painter = QtGui.QPainter(gen)
     try:
-        widget.render(painter, QtCore.QPoint(corner.x(), corner.y() - top), region)
+        with uncached(widget):  # vector text and lines, not cached bitmaps
+            widget.render(painter, QtCore.QPoint(corner.x(), corner.y() - top), region)
     finally:
         painter.end()
     return portable_svg(bytes(buffer.data()))

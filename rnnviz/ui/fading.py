@@ -28,6 +28,7 @@ from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_
 from ..core.format import sub_digits as sub
 from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade
 from .equations import frag_html
+from .caching import cache_decorations
 from .panels import Panel
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
@@ -640,6 +641,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.plot.addItem(self.computingText, ignoreBounds=True)
         self.computingText.hide()
 
+        cache_decorations(self.graphics)
         self.chain = ChainView()
         self.chain.setSpanProvider(self._chainSpan)
         self.chain.stepClicked.connect(controller.setStep)

@@ -20,6 +20,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import theme
 from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
 from .equations import frag_html
+from .caching import cache_decorations
 from .panels import Panel
 
 __all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
@@ -359,6 +360,7 @@ class StatePanel(_HeatmapPanel):
         structure = tuple(m.key for m in maps)
         if structure != self._structure:
             self._build(maps)
+            cache_decorations(self._glw)
             self._structure = structure
         for m in maps:
             if self._titles.get(m.key) != m.title:
@@ -499,6 +501,7 @@ class GatePanel(_HeatmapPanel):
         structure = (compare,) + tuple((c.label, tuple(m.name for m in c.maps)) for c in gates.cells)
         if structure != self._structure:
             self._build(gates.cells, compare)
+            cache_decorations(self._glw)
             self._structure = structure
         self._stack.setCurrentWidget(self._glw)
         self._cells = []

@@ -174,6 +174,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._updateTitle()
 
         self._oneFrame = _OneFramePerPass(self)
+        c.attachWindow()  # work "after the frame" now waits for this window's next frame
         prefs.restore_geometry(self)
         self.setTheme(self.presenter.currentTheme())
         if QtGui.QGuiApplication.platformName() != "offscreen" and c.loaded is None:
@@ -382,6 +383,12 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def statusText(self) -> str:
         return self._status.text()
+
+    def event(self, ev) -> bool:
+        handled = super().event(ev)
+        if ev.type() == QtCore.QEvent.Type.UpdateRequest:
+            self.controller.frameDone()  # the frame is painted and flushed
+        return handled
 
     def _updateTitle(self, *_):
         name = self.controller.loadedName

@@ -538,3 +538,33 @@ def test_no_module_global_changes_on_a_theme_switch(window):
     changed = {k for k in set(before) | set(during) if before.get(k) != during.get(k)}
     assert changed <= {("rnnviz.ui.presenter", "_ORIGINAL")}, changed
     assert not hasattr(theme, "set_current") and not hasattr(theme, "current")
+
+
+def test_a_run_for_the_pool_starts_after_the_window_paints(window, qtbot):
+    """Handing a big run over must not slow the frame that shows "computing": the job starts
+    once that frame is painted (started sooner, it competes with the painting for the GIL)."""
+    c = window.controller
+    order = []
+    service = c.app.service
+    run_on_pool, frame_done = service._run_on_pool, c.frameDone
+    service._run_on_pool = lambda gen, job: (order.append("job"), run_on_pool(gen, job))
+    c.frameDone = lambda: (order.append("frame"), frame_done())
+    c.update(cell="lstm", hidden_size=256, input_size=8, T=20000)
+    assert c.busy and order == []  # busy at once, but nothing started inside the change
+    # queued calls and 0 ms timers (Qt posts those as MetaCall events) do not start it…
+    QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.Type.MetaCall.value)
+    assert order == []
+    qtbot.waitUntil(lambda: "job" in order, timeout=5000)
+    assert order.index("frame") < order.index("job")  # … the window's frame does
+    c.update(cell="rnn_tanh", hidden_size=8, input_size=1, T=30)  # cancel it
+    assert c.waitForIdle() and c.result.cells[0].trace.H == 8
+
+
+def test_work_after_the_frame_runs_when_nothing_is_painted(qtbot):
+    c = Controller()  # no window: nothing calls frameDone
+    ran = []
+    c._later(lambda: ran.append(1))
+    qtbot.waitUntil(lambda: ran == [1], timeout=2000)
+    c.attachWindow()  # a window that paints nothing: the fallback timer runs it
+    c._later(lambda: ran.append(2))
+    qtbot.waitUntil(lambda: ran == [1, 2], timeout=2000)

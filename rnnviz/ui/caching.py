@@ -1,0 +1,51 @@
+"""Paint a plot's decorations from a pixmap while its data changes.
+
+A slider tick changes a panel's images and curves, and Qt repaints every item in the changed
+area: each axis replays its recorded picture (tick lines, numbers, label), each title lays out
+its text again. :func:`cache_decorations` gives those items Qt's device-coordinate cache, so
+an unchanged axis is one pixmap blit; an axis whose range or ticks change calls ``update()``
+and is drawn afresh once. :func:`uncached` turns the caches off while exporting, so an SVG
+gets vector text and a PNG at another scale gets sharp text, never a scaled pixmap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import pyqtgraph as pg
+from PySide6 import QtWidgets
+
+_CACHED = (pg.AxisItem, pg.LabelItem)
+_DEVICE = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+_NONE = QtWidgets.QGraphicsItem.CacheMode.NoCache
+
+
+def cache_decorations(view: pg.GraphicsView) -> None:
+    """Cache the axes and labels of every plot in ``view`` (call again after adding plots)."""
+    scene = view.scene()
+    if scene is None:
+        return
+    for item in scene.items():
+        if isinstance(item, _CACHED) and item.cacheMode() != _DEVICE:
+            item.setCacheMode(_DEVICE)
+
+
+@contextlib.contextmanager
+def uncached(widget: QtWidgets.QWidget):
+    """No item cache in any plot inside ``widget`` (itself included) for the ``with`` body."""
+    views = [widget] if isinstance(widget, QtWidgets.QGraphicsView) else []
+    views += widget.findChildren(QtWidgets.QGraphicsView)
+    restore = []
+    for view in views:
+        scene = view.scene()
+        if scene is None:
+            continue
+        for item in scene.items():
+            if item.cacheMode() != _NONE:
+                restore.append((item, item.cacheMode()))
+                item.setCacheMode(_NONE)
+    try:
+        yield
+    finally:
+        for item, mode in restore:
+            item.setCacheMode(mode)
