@@ -236,9 +236,9 @@ def check_weight_shapes(name: str, shape, path: str, *, hidden_axis: int | None 
 class Budget:
     """The bytes one file has made rnnviz read so far, refused beyond ``limit``."""
 
-    def __init__(self, path: str, limit: int = MAX_TOTAL_BYTES):
+    def __init__(self, path: str, limit: int | None = None):
         self.path = path
-        self.limit = limit
+        self.limit = MAX_TOTAL_BYTES if limit is None else limit
         self.used = 0
 
     def take(self, nbytes: int, what: str) -> None:

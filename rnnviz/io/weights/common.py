@@ -32,7 +32,8 @@ _TORCH_KEY = re.compile(
     r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
     r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$"
 )
-_TORCH_PARAMS = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh"}
+# weight_hh first: its declared H is checked, and named in the message, before the others.
+_TORCH_PARAMS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_ih": "b_ih", "bias_hh": "b_hh"}
 _SEED_NAMES = ("weight_x", "weight_h", "bias")
 # Where H, D and G·H sit in each parameter's shape: checked in the declared shape before reading.
 _AXES = {
@@ -298,8 +299,8 @@ def load_array(value: Any, name: str, path: str, budget: Budget, axes: Mapping[s
     limits: size, H, D and G·H (``axes`` says where they sit), and the file's budget."""
     if isinstance(value, LazyArray):
         shape, itemsize = value.declared()
-        nbytes = check_array(name, shape, itemsize, path)
         check_weight_shapes(name, shape, path, **(axes or {}))
+        nbytes = check_array(name, shape, itemsize, path)
         budget.take(nbytes, name)
     arr = numeric(materialise(value), name, path)
     check_array(name, arr.shape, 8, path)  # whatever a reader forgot to declare

@@ -289,12 +289,14 @@ def _keras_layer(layers_group, entry: dict, path: str, budget: Budget) -> dict:
         ds = child(vars_group, str(i), where, path)
         if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "fiu":
             raise InputError(f"layer {label!r}: {where} is not a weight array", path)
+        datasets.append((where, ds))
+    for i in (1, 0, 2)[:n_vars]:  # the recurrent kernel first: the message names its H
+        where, ds = datasets[i]
         shape = ds.shape if ds.shape is not None else ()
         axes = _VAR_AXES[i] if len(shape) else {}
         if axes.get("gates_axis") == -1:
             axes = dict(gates_axis=len(shape) - 1)
         check_weight_shapes(where, shape, path, **axes)
-        datasets.append((where, ds))
     try:  # where the kernel's bytes sit: Keras writes layers in model order
         offset = datasets[0][1].id.get_offset()
     except Exception:  # noqa: BLE001 — chunked, compact or missing: no evidence
