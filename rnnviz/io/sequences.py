@@ -115,10 +115,11 @@ def _read_npy(fh, path: str) -> np.ndarray:
 
 
 def _lines(fh, path: str):
-    """The file's lines (universal newlines kept, for csv), each at most MAX_LINE characters,
-    at most MAX_STEPS + 1 of them with anything on them (a header, then T rows)."""
+    """The file's lines (universal newlines kept, for csv), each at most MAX_LINE characters
+    and at most 2·MAX_STEPS + 1 of them (a header, T rows, and room for blank lines)."""
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
-    k = rows = 0
+    most = 2 * MAX_STEPS + 1
+    k = 0
     try:
         while True:
             line = text.readline(MAX_LINE + 1)
@@ -129,19 +130,25 @@ def _lines(fh, path: str):
                 raise InputError(f"line {k} is longer than {MAX_LINE:,} characters", path)
             if "\x00" in line:
                 raise InputError("is not a text CSV file (binary data)", path)
-            if line.strip():
-                rows += 1
-                if rows > MAX_STEPS + 1:
-                    raise InputError(f"has more than {MAX_STEPS:,} rows (T ≤ {MAX_STEPS:,})", path)
+            if k > most:
+                raise InputError(f"has more than {most:,} lines (T ≤ {MAX_STEPS:,})", path)
             yield line
     except UnicodeDecodeError:
         raise InputError("is not a text CSV file (not UTF-8)", path) from None
     finally:
-        text.detach()
+        if not fh.closed:
+            text.detach()  # leave the file to its owner
 
 
 def _read_csv(fh, path: str) -> np.ndarray:
     lines = _lines(fh, path)
+    try:
+        return _parse_csv(lines, path)
+    finally:
+        lines.close()
+
+
+def _parse_csv(lines, path: str) -> np.ndarray:
     # The first lines, for the sniffer (it sees at most 4096 characters).
     first: list[str] = []
     seen = 0
@@ -155,41 +162,50 @@ def _read_csv(fh, path: str) -> np.ndarray:
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
+    spaces = delim == " "
     reader = csv.reader(itertools.chain(first, lines), delimiter=delim)
     values = array.array("d")
-    width = None
-    header_allowed = True
+    width = 0
+    T = 0
+    header_seen = data_seen = False
     k = 0
     try:
-        for raw in reader:
+        for row in reader:
             k += 1
-            row = [c.strip() for c in raw if c.strip() != "" or delim != " "]
-            if not row or not any(row):
+            if spaces:
+                row = [c for c in row if c.strip()]
+            if not row:
                 continue
-            long = next((c for c in row if len(c) > MAX_FIELD), None)
-            vals = _numbers(row) if long is None else None
-            if vals is None and header_allowed:
-                header_allowed = False  # a header row
-                if long is not None and len(long) > 10 * MAX_FIELD:
-                    raise InputError(f"row {k}: a field of {len(long):,} characters is not a header", path)
-                continue
-            header_allowed = False
+            try:
+                vals = list(map(float, row))
+            except ValueError:
+                vals = None
             if vals is None:
-                if long is not None:
+                if not any(c.strip() for c in row):
+                    continue  # a row of empty cells
+                long = max(row, key=len)
+                if not data_seen and not header_seen and len(long) <= 10 * MAX_FIELD:
+                    header_seen = True  # a header row
+                    continue
+                if len(long) > MAX_FIELD:
                     raise InputError(
                         f"row {k}: a field of {len(long):,} characters (an unclosed quote?); "
                         f"numbers have at most {MAX_FIELD}",
                         path,
                     )
-                bad = next(c for c in row if _numbers([c]) is None)
+                bad = next(c.strip() for c in row if _numbers([c]) is None)
                 raise InputError(f"row {k}: {bad[:20]!r} is not a number", path)
-            if width is None:
+            if not data_seen:
+                data_seen = True
                 width = len(vals)
                 if width > MAX_INPUT:
                     raise InputError(f"row {k} has {width} columns; at most D = {MAX_INPUT}", path)
             elif len(vals) != width:
                 raise InputError(f"row {k} has {len(vals)} columns; earlier rows have {width}", path)
-            if len(values) + width > MAX_SEQUENCE_VALUES:
+            T += 1
+            if T > MAX_STEPS:
+                raise InputError(f"has more than {MAX_STEPS:,} rows (T ≤ {MAX_STEPS:,})", path)
+            if T * width > MAX_SEQUENCE_VALUES:
                 raise InputError(f"holds more than {MAX_SEQUENCE_VALUES:,} values (T·D)", path)
             values.extend(vals)
     except csv.Error as err:
@@ -201,8 +217,8 @@ def _read_csv(fh, path: str) -> np.ndarray:
         else:
             why = printable(text)[:80]
         raise InputError(f"is not a readable CSV file ({why}, near row {k + 1})", path) from None
-    if width is None:
-        if k and not header_allowed:
+    if not data_seen:
+        if header_seen:
             raise InputError("has a header but no data rows", path)
         raise InputError("holds no data rows", path)
     return np.frombuffer(values, dtype=np.float64).reshape(-1, width).copy()
