@@ -285,8 +285,9 @@ def test_a_stride_0_pt_is_refused_before_it_is_materialised(tmp_path):
     torch.save(state, tmp_path / "stride0.pt")
     good = tmp_path / "good.pt"
     cell = init_cell("gru", 3, 4, seed=0)
-    torch.save({"weight_ih_l0": torch.from_numpy(cell.W_ih), "weight_hh_l0": torch.from_numpy(cell.W_hh),
-                "bias_ih_l0": torch.from_numpy(cell.b_ih), "bias_hh_l0": torch.from_numpy(cell.b_hh)}, good)
+    torch.save({f"{name}_l0": torch.tensor(np.array(getattr(cell, attr)))
+                for name, attr in (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"),
+                                   ("bias_hh", "b_hh"))}, good)
     results = load_limited([("weights", tmp_path / "stride0.pt"), ("weights", good)])
     result = results[os.fspath(tmp_path / "stride0.pt")]
     outcome, message, seconds = result
