@@ -7,7 +7,8 @@ vanishes. Only when it is complete and on disk does it get a name: the target's 
 ``link`` when there is no old file, else a temporary name renamed over the target at once.
 Elsewhere the temporary file is named ``.NAME.PID-RANDOM.rnnviz-tmp`` (hidden, clearly
 temporary, never ending in a real extension), removed on every error, and such leftovers of a
-process that no longer runs are deleted by the next write into the same folder.
+process that no longer runs (and untouched for a minute) are deleted by the next write into
+the same folder.
 
 Errors are OSErrors that name the target, never the temporary file.
 """
@@ -19,9 +20,12 @@ import errno
 import os
 import re
 import secrets
+import time
 from typing import Callable
 
 _TEMP = ".rnnviz-tmp"
+#: Seconds a leftover temporary file must have been untouched before another write removes it.
+_STALE_AGE = 60
 _STALE = re.compile(r"^\..*\.(\d+)-[0-9a-f]{8}" + re.escape(_TEMP) + r"$")
 
 
@@ -138,12 +142,15 @@ def _clean_stale(folder: str) -> None:
         entries = list(os.scandir(folder))
     except OSError:
         return
+    now = time.time()
     for entry in entries:
         m = _STALE.match(entry.name)
         if not m or int(m[1]) == os.getpid() or _alive(int(m[1])):
             continue
         with contextlib.suppress(OSError):
-            if entry.is_file(follow_symlinks=False):
+            # untouched for a while too: a writer in another PID namespace (a container, another
+            # machine on a shared folder) may be alive and still writing
+            if entry.is_file(follow_symlinks=False) and now - entry.stat(follow_symlinks=False).st_mtime > _STALE_AGE:
                 os.unlink(entry.path)
 
 

@@ -61,6 +61,10 @@ def test_a_killed_named_write_leaves_a_clearly_temporary_name_that_the_next_writ
     name = left[0]
     assert name.startswith(".out.npz.") and name.endswith(".rnnviz-tmp") and not name.endswith(".npz")
     atomic_write(tmp_path / "other.csv", lambda tmp: open(tmp, "w").close())
+    assert sorted(os.listdir(tmp_path)) == sorted([name, "other.csv"])  # too recent to be sure
+    old = os.stat(tmp_path / name).st_mtime - 120
+    os.utime(tmp_path / name, (old, old))
+    atomic_write(tmp_path / "other.csv", lambda tmp: open(tmp, "w").close())
     assert sorted(os.listdir(tmp_path)) == ["other.csv"]
 
 

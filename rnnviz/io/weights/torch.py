@@ -8,7 +8,7 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...engine.errors import InputError
-from ..limits import MAX_METADATA_BYTES, check_member, open_regular, open_zip
+from ..limits import MAX_METADATA_BYTES, MAX_TOTAL_BYTES, check_member, open_regular, open_zip, size_text
 from .common import ZIP_MAGIC, Format, LazyArray, one_line, torch_specs
 
 _PT_HINT = (
@@ -24,14 +24,28 @@ def _read_torch(path: str) -> list[dict]:
         raise InputError(_PT_HINT, path) from None
     import pickle
 
-    _check_archive(path)
+    stored = _check_archive(path)
     try:
         with warnings.catch_warnings():
             # e.g. "Detected pickle protocol 5": noise for someone who only wants the weights
             warnings.simplefilter("ignore", UserWarning)
             # mmap: storages stay in the file; only the tensors rnnviz needs are read, each after
             # its declared shape passed the limits (a stride-0 tensor can declare gigabytes).
-            obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            try:
+                obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except TypeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+                # PyTorch < 2.1 reads every storage: only when they are few enough
+                if stored > MAX_TOTAL_BYTES:
+                    raise InputError(
+                        f"stores {size_text(stored)} of tensors; without PyTorch ≥ 2.1 rnnviz reads "
+                        f"at most {size_text(MAX_TOTAL_BYTES)}",
+                        path,
+                    ) from None
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+    except InputError:
+        raise
     except pickle.UnpicklingError as exc:
         raise InputError(
             "refused: not a plain state_dict of tensors (torch.load(weights_only=True) says: "
@@ -73,8 +87,9 @@ def _read_torch(path: str) -> list[dict]:
     )
 
 
-def _check_archive(path: str) -> None:
-    """torch.save's zip format only, its directory and pickle small (checked before torch reads it).
+def _check_archive(path: str) -> int:
+    """torch.save's zip format only, its directory and pickle small (checked before torch reads it);
+    returns the bytes its storages declare.
 
     The legacy (pre-1.6) format allocates every storage it declares while it loads, so it is
     refused; so is a bare pickle.
@@ -96,6 +111,7 @@ def _check_archive(path: str) -> None:
                 raise InputError("not a PyTorch file (its archive holds no data.pkl)", path)
             for info in pickles:
                 check_member(info, path, MAX_METADATA_BYTES)
+            return sum(i.file_size for i in z.infolist() if "/data/" in i.filename)
 
 
 
