@@ -21,6 +21,30 @@ def _fail(message: str) -> int:
     return EXIT_BAD_INPUT
 
 
+def _shown(path) -> str:
+    from .io.limits import shown
+
+    return shown(path)
+
+
+def _cannot_write(out: str, err: OSError) -> int:
+    """One line naming OUT (never a temporary file), "no space left" when the disk is full."""
+    from .io.limits import reason
+
+    return _fail(f"{_shown(out)}: cannot write ({reason(err)})")
+
+
+def _over_an_input(out: str, inputs) -> str | None:
+    """A message if writing ``out`` would replace one of ``inputs`` (any spelling, a symlink or a
+    hard link of it), else None."""
+    from .io.limits import same_file
+
+    for what, path in inputs:
+        if path and same_file(out, path):
+            return f"{_shown(out)}: is the {what} {_shown(path)}; writing there would destroy it"
+    return None
+
+
 def _trace_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rnnviz trace",
@@ -42,15 +66,19 @@ def cmd_trace(argv) -> int:
     from .engine import InputError, NonFiniteWarning, run
     from .io.atomic import atomic_write
     from .io.sequences import read_sequence
+    from .io.trace import savez
     from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
     out = args.output
     if not out.lower().endswith(".npz"):
-        return _fail(f"{out}: the output must be an .npz file")
+        return _fail(f"{_shown(out)}: the output must be an .npz file")
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
-        return _fail(f"{out}: folder {folder} does not exist")
+        return _fail(f"{_shown(out)}: folder {_shown(folder)} does not exist")
+    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input)))
+    if problem:
+        return _fail(problem)
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
         model = load_weights(args.weights, **kw)
@@ -71,10 +99,13 @@ def cmd_trace(argv) -> int:
         if issubclass(w.category, NonFiniteWarning):
             print(f"rnnviz: warning: {w.message}", file=sys.stderr)
     arrays = {k: np.ascontiguousarray(v) for k, v in trace.arrays().items()}
+    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input)))
+    if problem:  # checked again: a run takes time, and a name can change meanwhile
+        return _fail(problem)
     try:
-        atomic_write(out, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+        atomic_write(out, lambda tmp: savez(tmp, arrays))
     except OSError as err:
-        return _fail(f"{out}: cannot write ({err.strerror or err})")
+        return _cannot_write(out, err)
     return 0
 
 
@@ -133,14 +164,20 @@ def cmd_render(argv) -> int:
         return _fail("nothing to write: give -o OUT.png, --gif OUT.gif or both")
     if out:
         if not out.lower().endswith(".png"):
-            return _fail(f"{out}: the output must be a .png file")
+            return _fail(f"{_shown(out)}: the output must be a .png file")
         folder = os.path.dirname(os.path.abspath(out))
         if not os.path.isdir(folder):
-            return _fail(f"{out}: folder {folder} does not exist")
+            return _fail(f"{_shown(out)}: folder {_shown(folder)} does not exist")
     if gif:
         from .io.gif import gif_path_problem
 
         problem = gif_path_problem(gif)
+        if problem:
+            return _fail(problem)
+    if out and gif and (out == gif or _over_an_input(out, (("GIF",  gif),))):
+        return _fail(f"{_shown(out)}: -o and --gif name the same file")
+    for target in (out, gif):
+        problem = target and _over_an_input(target, (("input file", args.file),))
         if problem:
             return _fail(problem)
     from .engine import InputError
@@ -158,7 +195,7 @@ def cmd_render(argv) -> int:
     except InputError as err:
         return _fail(str(err))
     except OSError as err:
-        return _fail(f"{err.filename or out}: cannot write ({err.strerror or err})")
+        return _cannot_write(err.filename or out or gif, err)
     return 0
 
 
@@ -194,7 +231,7 @@ def main(argv=None) -> int:
         return cmd_lessons(argv[1:])
     args = _app_parser().parse_args(argv)
     if args.file and not os.path.exists(args.file):
-        return _fail(f"{args.file}: no such file")
+        return _fail(f"{_shown(args.file)}: no such file")
     if args.lesson:
         from .engine import InputError
         from .io.lessons import lesson_path

@@ -199,13 +199,15 @@ def _gif_image_block(image, left: int, top: int, palette: bytes) -> bytes:
 # ---------------------------------------------------------------------- command line
 def gif_path_problem(path: str) -> str | None:
     """Why ``path`` cannot take a GIF (one line for the command line), or None."""
+    from .limits import shown
+
     if not path.lower().endswith(".gif"):
-        return f"{path}: the output must be a .gif file"
+        return f"{shown(path)}: the output must be a .gif file"
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        return f"{path}: folder {folder} does not exist"
+        return f"{shown(path)}: folder {shown(folder)} does not exist"
     if not os.access(folder, os.W_OK):
-        return f"{path}: folder {folder} is not writable"
+        return f"{shown(path)}: folder {shown(folder)} is not writable"
     return None
 
 

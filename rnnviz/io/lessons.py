@@ -14,6 +14,7 @@ import sys
 
 from ..engine.errors import InputError
 from ..paths import resource_path
+from .limits import check_json
 from .session import SUFFIX, Lesson, SessionData, SettingsSchema, loads_session
 
 #: The built-in lessons, in teaching order.
@@ -47,10 +48,12 @@ def lesson_info(name: str) -> Lesson:
     """Title, summary and text of a lesson, read without building its model."""
     ref = lesson_path(name)
     try:
-        doc = json.loads(ref.read_bytes().decode("utf-8"))
+        blob = ref.read_bytes()
+        check_json(blob, "the lesson", None)
+        doc = json.loads(blob.decode("utf-8"))
         d = doc["lesson"]
         return Lesson(str(d["title"]), str(d["text"]), str(d.get("summary", "")))
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):  # InputError is a ValueError
         return Lesson(name, "(this lesson's file cannot be read)")
 
 

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+import array
 import csv
 import io
+import itertools
 import os
 
 import numpy as np
 
 from ..engine.errors import InputError
+from .limits import (
+    MAX_INPUT, MAX_SEQUENCE_VALUES, MAX_STEPS, open_regular, printable, read_npy_data, read_npy_header,
+    shown, size_text,
+)
 
 __all__ = ["read_sequence"]
 
 _MAX_BYTES = 256 * 1024 * 1024
+#: One CSV line (a row of 4096 numbers fits easily), and one field: a number is short.
+MAX_LINE = 1 << 20
+MAX_FIELD = 100
+#: csv's own field limit (131,072 by default, a process-wide setting rnnviz leaves alone).
+_CSV_FIELD_LIMIT = csv.field_size_limit()
 
 
 def read_sequence(path: str | os.PathLike, input_size: int | None = None) -> np.ndarray:
@@ -20,25 +31,34 @@ def read_sequence(path: str | os.PathLike, input_size: int | None = None) -> np.
 
     ``.csv``: one row per time step, one column per input feature, an optional header row.
     ``.npy``: shape (T, D), or (T,) when D = 1; never unpickled.
-    ``input_size``, when given, is checked against D.
+    ``input_size``, when given, is checked against D. At most T = 1,000,000 steps,
+    D = 4096 features and T·D = 16,777,216 values (``rnnviz.io.limits``).
     """
     path = os.fspath(path)
+    try:
+        return _read_sequence(path, input_size)
+    except InputError as err:
+        problem, where = printable(err.problem), shown(path)
+        if problem == err.problem and err.path == where:
+            raise
+        raise InputError(problem, where) from None
+
+
+def _read_sequence(path: str, input_size: int | None) -> np.ndarray:
     ext = os.path.splitext(path)[1].lower()
     if ext not in (".csv", ".npy"):
         raise InputError(f"unsupported input format {ext or '(no extension)'!r}; use .csv or .npy", path)
-    try:
-        size = os.path.getsize(path)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except OSError as err:
-        raise InputError(f"cannot read ({err.strerror or err})", path) from None
-    if os.path.isdir(path):
-        raise InputError("is a folder, not a file", path)
-    if size == 0:
-        raise InputError("file is empty", path)
-    if size > _MAX_BYTES:
-        raise InputError("file is too large for an input sequence", path)
-    xs = _read_csv(path) if ext == ".csv" else _read_npy(path)
+    with open_regular(path, "file") as fh:
+        size = os.fstat(fh.fileno()).st_size
+        if size == 0:
+            raise InputError("file is empty", path)
+        if size > _MAX_BYTES:
+            raise InputError(
+                f"file is too large for an input sequence ({size_text(size)}; at most "
+                f"{size_text(_MAX_BYTES)})",
+                path,
+            )
+        xs = _read_csv(fh, path) if ext == ".csv" else _read_npy(fh, path)
     if xs.ndim == 1:
         xs = xs[:, None]
     if xs.ndim != 2:
@@ -57,73 +77,155 @@ def read_sequence(path: str | os.PathLike, input_size: int | None = None) -> np.
     return xs
 
 
-def _read_npy(path: str) -> np.ndarray:
+def _check_shape(T: int, D: int, path: str) -> None:
+    if T > MAX_STEPS:
+        raise InputError(f"has more than {MAX_STEPS:,} time steps (T ≤ {MAX_STEPS:,})", path)
+    if D > MAX_INPUT:
+        raise InputError(f"has {D} features per step; at most D = {MAX_INPUT}", path)
+    if T * D > MAX_SEQUENCE_VALUES:
+        raise InputError(f"holds more than {MAX_SEQUENCE_VALUES:,} values (T·D)", path)
+
+
+def _read_npy(fh, path: str) -> np.ndarray:
+    head = fh.read(6)
+    fh.seek(0)
+    if head.startswith(b"PK"):
+        raise InputError("is an .npz archive, not a single .npy array", path)
+    if head[:1] == b"\x80":
+        raise InputError("holds Python objects (pickle), which rnnviz never loads", path)
+    if not head.startswith(b"\x93NUMPY"):
+        raise InputError("is not a valid .npy array file", path)
     try:
-        # Our own handle: np.load leaks it when a damaged zip makes NpzFile raise.
-        with open(path, "rb") as fh:
-            arr = np.load(fh, allow_pickle=False)
-            if not isinstance(arr, np.ndarray):
-                arr.close()
-                raise InputError("is an .npz archive, not a single .npy array", path)
-    except InputError:
-        raise
-    except ValueError as err:
-        if "pickle" in str(err).lower():
+        shape, fortran, dtype = read_npy_header(fh, "the array", path)
+    except InputError as err:
+        if "object array" in err.problem:
             raise InputError("holds Python objects (pickle), which rnnviz never loads", path) from None
-        raise InputError("is not a valid .npy array file", path) from None
-    except Exception:  # noqa: BLE001 - zipfile, EOF, OS and format errors alike mean a bad file
         raise InputError("is not a valid .npy array file (corrupt or truncated)", path) from None
-    if arr.dtype.kind not in "biuf":
-        raise InputError(f"holds {arr.dtype} values; expected numbers", path)
+    if dtype.kind not in "biuf":
+        raise InputError(f"holds {dtype} values; expected numbers", path)
+    if len(shape) in (1, 2):  # other shapes are refused with their shape below, after a small read
+        _check_shape(shape[0], shape[1] if len(shape) == 2 else 1, path)
+    try:
+        arr = read_npy_data(fh, shape, fortran, dtype, "the array", path)
+    except InputError as err:
+        if "declares shape" in err.problem:
+            raise
+        raise InputError("is not a valid .npy array file (corrupt or truncated)", path) from None
     return arr.astype(np.float64)
 
 
-def _read_csv(path: str) -> np.ndarray:
+def _lines(fh, path: str):
+    """The file's lines (universal newlines kept, for csv), each at most MAX_LINE characters
+    and at most 2·MAX_STEPS + 1 of them (a header, T rows, and room for blank lines)."""
+    text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
+    most = 2 * MAX_STEPS + 1
+    k = 0
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read()
-        text = raw.decode("utf-8-sig")
+        while True:
+            line = text.readline(MAX_LINE + 1)
+            if not line:
+                return
+            k += 1
+            if len(line) > MAX_LINE:
+                raise InputError(f"line {k} is longer than {MAX_LINE:,} characters", path)
+            if "\x00" in line:
+                raise InputError("is not a text CSV file (binary data)", path)
+            if k > most:
+                raise InputError(f"has more than {most:,} lines (T ≤ {MAX_STEPS:,})", path)
+            yield line
     except UnicodeDecodeError:
         raise InputError("is not a text CSV file (not UTF-8)", path) from None
-    except OSError as err:
-        raise InputError(f"cannot read ({err.strerror or err})", path) from None
-    if "\x00" in text:
-        raise InputError("is not a text CSV file (binary data)", path)
+    finally:
+        if not fh.closed:
+            text.detach()  # leave the file to its owner
+
+
+def _read_csv(fh, path: str) -> np.ndarray:
+    lines = _lines(fh, path)
     try:
-        dialect = csv.Sniffer().sniff(text[:4096], delimiters=",;\t ")
+        return _parse_csv(lines, path)
+    finally:
+        lines.close()
+
+
+def _parse_csv(lines, path: str) -> np.ndarray:
+    # The first lines, for the sniffer (it sees at most 4096 characters).
+    first: list[str] = []
+    seen = 0
+    for line in lines:
+        first.append(line)
+        seen += len(line)
+        if seen >= 4096:
+            break
+    try:
+        dialect = csv.Sniffer().sniff("".join(first)[:4096], delimiters=",;\t ")
         delim = dialect.delimiter
     except csv.Error:
         delim = ","
+    spaces = delim == " "
+    reader = csv.reader(itertools.chain(first, lines), delimiter=delim)
+    values = array.array("d")
+    width = 0
+    T = 0
+    header_seen = data_seen = False
+    k = 0
     try:
-        rows = [r for r in csv.reader(io.StringIO(text), delimiter=delim)]
-    except csv.Error as err:  # e.g. a lone carriage return inside a quoted field
-        raise InputError("is not a readable CSV file (a stray line break inside a row)", path) from None
-    rows = [[c.strip() for c in r if c.strip() != "" or delim != " "] for r in rows]
-    rows = [r for r in rows if r and any(c for c in r)]
-    if not rows:
+        for row in reader:
+            k += 1
+            if spaces:
+                row = [c for c in row if c.strip()]
+            if not row:
+                continue
+            try:
+                vals = list(map(float, row))
+            except ValueError:
+                vals = None
+            if vals is None:
+                if not any(c.strip() for c in row):
+                    continue  # a row of empty cells
+                long = max(row, key=len)
+                if not data_seen and not header_seen and len(long) <= 10 * MAX_FIELD:
+                    header_seen = True  # a header row
+                    continue
+                if len(long) > MAX_FIELD:
+                    raise InputError(
+                        f"row {k}: a field of {len(long):,} characters (an unclosed quote?); "
+                        f"numbers have at most {MAX_FIELD}",
+                        path,
+                    )
+                bad = next(c.strip() for c in row if _numbers([c]) is None)
+                raise InputError(f"row {k}: {bad[:20]!r} is not a number", path)
+            if not data_seen:
+                data_seen = True
+                width = len(vals)
+                if width > MAX_INPUT:
+                    raise InputError(f"row {k} has {width} columns; at most D = {MAX_INPUT}", path)
+            elif len(vals) != width:
+                raise InputError(f"row {k} has {len(vals)} columns; earlier rows have {width}", path)
+            T += 1
+            if T > MAX_STEPS:
+                raise InputError(f"has more than {MAX_STEPS:,} rows (T ≤ {MAX_STEPS:,})", path)
+            if T * width > MAX_SEQUENCE_VALUES:
+                raise InputError(f"holds more than {MAX_SEQUENCE_VALUES:,} values (T·D)", path)
+            values.extend(vals)
+    except csv.Error as err:
+        text = str(err)
+        if "field larger" in text:
+            why = f"an unclosed quote, or a field over {_CSV_FIELD_LIMIT:,} characters"
+        elif "new-line" in text or "newline" in text:
+            why = "a stray line break inside a row"
+        else:
+            why = printable(text)[:80]
+        raise InputError(f"is not a readable CSV file ({why}, near row {k + 1})", path) from None
+    if not data_seen:
+        if header_seen:
+            raise InputError("has a header but no data rows", path)
         raise InputError("holds no data rows", path)
+    return np.frombuffer(values, dtype=np.float64).reshape(-1, width).copy()
 
-    def numbers(row):
-        try:
-            return [float(c) for c in row]
-        except ValueError:
-            return None
 
-    start = 0
-    if numbers(rows[0]) is None:
-        start = 1  # a header row
-    data = []
-    width = None
-    for k, row in enumerate(rows[start:], start=start + 1):
-        vals = numbers(row)
-        if vals is None:
-            bad = next(c for c in row if numbers([c]) is None)
-            raise InputError(f"row {k}: {bad[:20]!r} is not a number", path)
-        if width is None:
-            width = len(vals)
-        elif len(vals) != width:
-            raise InputError(f"row {k} has {len(vals)} columns; earlier rows have {width}", path)
-        data.append(vals)
-    if not data:
-        raise InputError("has a header but no data rows", path)
-    return np.array(data, dtype=np.float64)
+def _numbers(row):
+    try:
+        return [float(c) for c in row]
+    except ValueError:
+        return None

@@ -40,12 +40,18 @@ import numpy as np
 from ..engine.activations import ACTIVATIONS
 from ..engine.cells import CELL_KINDS, Cell, Stack, as_stack
 from ..engine.errors import InputError
+from .limits import MAX_LAYERS, check_json, open_regular, printable, read_at_most, reason, shown, size_text
 
 FORMAT = "rnnviz-session"
 VERSION = 1
 SUFFIX = ".rnnviz"
-#: Files larger than this are refused before parsing (a 16-layer LSTM at H = 256 is ≈ 190 MB).
-MAX_BYTES = 512 * 1024 * 1024
+#: Files larger than this are refused before parsing (an 8-layer LSTM at H = 256 is ≈ 95 MB).
+MAX_BYTES = 128 * 1024 * 1024
+#: Text lengths, in characters: the lesson's title, summary and text, and a loaded model's name.
+MAX_TITLE = 200
+MAX_SUMMARY = 1000
+MAX_TEXT = 20_000
+MAX_NAME = 4096
 #: Magnitude limits: beyond them float32 arithmetic in the engine overflows before it starts.
 MAX_SETTING = 1e6
 MAX_NUMBER = 1e30
@@ -265,15 +271,21 @@ def load_session(path, schema: SettingsSchema) -> SessionData:
     """Read and validate a session file. Raises InputError (one line naming the file)."""
     path = os.fspath(path)
     try:
-        size = os.path.getsize(path)
+        fh = open_regular(path, "session file")
+    except InputError as err:  # sessions have always said "cannot read (…)"
+        p = err.problem
+        why = "No such file or directory" if p == "no such file" else \
+            p[len("cannot open ("):-1] if p.startswith("cannot open (") else "it " + p
+        raise InputError(f"cannot read ({why})", shown(path)) from None
+    with fh:
+        size = os.fstat(fh.fileno()).st_size
         if size > MAX_BYTES:
-            raise InputError(f"too large for a session ({size / 2**20:.0f} MB)", path)
-        with open(path, "rb") as fh:
-            blob = fh.read(MAX_BYTES + 1)
-    except InputError:
-        raise
-    except OSError as err:
-        raise InputError(f"cannot read ({err.strerror or err})", path) from None
+            raise InputError(f"too large for a session ({size_text(size)}; at most {size_text(MAX_BYTES)})",
+                             shown(path))
+        try:
+            blob = read_at_most(fh, MAX_BYTES, "the session", path)
+        except OSError as err:
+            raise InputError(f"cannot read ({reason(err)})", shown(path)) from None
     return loads_session(blob, path, schema=schema)
 
 
@@ -286,9 +298,9 @@ def is_session_file(path) -> bool:
     if path.lower().endswith(SUFFIX):
         return True
     try:
-        with open(path, "rb") as fh:
+        with open_regular(path) as fh:  # never blocks on a FIFO
             head = fh.read(64)
-    except OSError:
+    except (OSError, InputError):
         return False
     return head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{")
 
@@ -298,7 +310,9 @@ def loads_session(blob: bytes, path: str | None = None, *, schema: SettingsSchem
     try:
         return _Reader(path, schema).read(blob)
     except _Problem as p:
-        raise InputError(str(p), path) from None
+        raise InputError(printable(str(p)), None if path is None else shown(path)) from None
+    except InputError as err:
+        raise InputError(printable(err.problem), None if path is None else shown(path)) from None
 
 
 class _Problem(Exception):
@@ -313,11 +327,13 @@ class _Reader:
     # ------------------------------------------------------------------ parse
     def read(self, blob: bytes) -> SessionData:
         if len(blob) > MAX_BYTES:
-            raise _Problem("too large for a session")
+            raise _Problem(f"too large for a session (at most {size_text(MAX_BYTES)})")
         try:
             text = blob.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise _Problem("not an rnnviz session (not UTF-8 text)") from None
+        # Nesting, objects and values are bounded before json builds anything.
+        check_json(blob, "the session", None)
         try:
             doc = json.loads(text, parse_constant=_constant, object_pairs_hook=_no_duplicates)
         except json.JSONDecodeError as err:
@@ -363,9 +379,9 @@ class _Reader:
         if not isinstance(v, dict):
             raise _Problem("'lesson' must be null or an object with a title and a text")
         self.known(v, "lesson", ("title", "summary", "text"))
-        title = self.string(v, "title", "lesson.title")
-        text = self.string(v, "text", "lesson.text")
-        summary = self.string(v, "summary", "lesson.summary") if "summary" in v else ""
+        title = self.string(v, "title", "lesson.title", MAX_TITLE)
+        text = self.string(v, "text", "lesson.text", MAX_TEXT)
+        summary = self.string(v, "summary", "lesson.summary", MAX_SUMMARY) if "summary" in v else ""
         return Lesson(title, text, summary)
 
     def settings(self, d: dict) -> dict:
@@ -432,11 +448,13 @@ class _Reader:
         if len(self.schema.kinds(s)) > 1:
             raise _Problem("a loaded model cannot be shown in Compare mode (settings.cell)")
         name = self.field(d, "name", "model.name")
-        if name is not None and not (isinstance(name, str) and _encodable(name)):
+        if name is not None and not (isinstance(name, str) and _encodable(name) and len(name) <= MAX_NAME):
             raise _Problem("model.name must be a file name or null")
         layers = self.field(d, "layers", "model.layers")
         if not isinstance(layers, list) or not layers:
             raise _Problem("model.layers must be a non-empty list of cells")
+        if len(layers) > MAX_LAYERS:
+            raise _Problem(f"model.layers lists {len(layers)} layers; at most {MAX_LAYERS}")
         cells, D = [], s["input_size"]
         for k, item in enumerate(layers):
             last = k == len(layers) - 1
@@ -576,10 +594,12 @@ class _Reader:
             raise _Problem(f"{where} must be true or false, not {_short(v)}")
         return v
 
-    def string(self, d, key, where) -> str:
+    def string(self, d, key, where, limit: int) -> str:
         v = self.field(d, key, where)
         if not isinstance(v, str):
             raise _Problem(f"{where} must be text, not {_short(v)}")
+        if len(v) > limit:
+            raise _Problem(f"{where} has {len(v):,} characters; at most {limit:,}")
         if not _encodable(v):
             raise _Problem(f"{where} is not valid text (a lone surrogate escape)")
         return v

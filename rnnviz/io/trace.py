@@ -15,7 +15,7 @@ import numpy as np
 
 from .atomic import Cancelled, atomic_write
 
-__all__ = ["Cancelled", "csv_columns", "trace_arrays", "trace_to_csv", "trace_to_npz"]
+__all__ = ["Cancelled", "csv_columns", "savez", "trace_arrays", "trace_to_csv", "trace_to_npz"]
 
 
 def trace_arrays(result) -> dict[str, np.ndarray]:
@@ -42,7 +42,13 @@ def trace_arrays(result) -> dict[str, np.ndarray]:
 def trace_to_npz(result, path: str) -> None:
     """Write :func:`trace_arrays` of ``result`` to ``path`` (.npz), atomically."""
     arrays = trace_arrays(result)
-    atomic_write(path, lambda tmp: np.savez(tmp, **arrays), suffix=".npz")
+    atomic_write(path, lambda tmp: savez(tmp, arrays))
+
+
+def savez(tmp: str, arrays: dict[str, np.ndarray]) -> None:
+    """``np.savez`` into ``tmp`` through a file object (so no ``.npz`` is appended to the name)."""
+    with open(tmp, "wb") as fh:
+        np.savez(fh, **arrays)
 
 
 def csv_columns(result) -> list[tuple[str, np.ndarray]]:

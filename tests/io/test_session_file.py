@@ -119,7 +119,7 @@ BAD = [
     (lambda d: edit(d, ["lesson"], {"title": "x"}), "missing field 'lesson.text'"),
     (lambda d: edit(d, ["lesson"], {"title": "x", "text": "\ud800"}), "lesson.text is not valid text"),
     (lambda d: json.dumps(d).replace('"view"', '"input": {}, "view"', 1), "field 'input' appears twice"),
-    (lambda d: "[" * 100_000, "not JSON"),
+    (lambda d: "[" * 100_000, "nested more than 64 levels deep"),
     (lambda d: "", "not JSON (line 1)"),
     (lambda d: b"\x89PNG\r\n\x1a\n\x00\x00", "not an rnnviz session (not UTF-8 text)"),
 ]

@@ -36,7 +36,8 @@ from ...engine.activations import ACTIVATIONS
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
 from . import keras, npz, safetensors, torch
-from .common import Format, build, check_readable, one_line, printable, torch_mismatches
+from ..limits import printable, shown
+from .common import Format, build, check_readable, one_line, torch_mismatches
 
 __all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format"]
 
@@ -78,22 +79,28 @@ def load_weights(
     ext = _extension(fspath)
     fmt = FORMATS.get(ext)
     if fmt is None or fmt.read is None:
-        shown = ext or "(no extension)"
+        shown_ext = ext or "(no extension)"
         raise InputError(
-            f"unsupported file type {shown}; expected one of {', '.join(READ_EXTENSIONS)}", fspath
+            f"unsupported file type {printable(shown_ext)}; expected one of {', '.join(READ_EXTENSIONS)}",
+            shown(fspath),
         )
-    check_readable(fspath, allow_dir=fmt.directory)
     try:
+        check_readable(fspath, allow_dir=fmt.directory)
         specs = fmt.read(fspath)
         return build(specs, nonlinearity, reset_after, fspath)
     except InputError as exc:
-        # Names inside a damaged file (zip members, h5 groups) may hold line breaks.
-        problem = printable(exc.problem)
-        if problem == exc.problem:
+        # Names inside a damaged file (zip members, h5 groups) and the file's own name may hold
+        # line breaks or bytes that are not UTF-8: the message stays one printable line.
+        problem, where = printable(exc.problem), shown(fspath)
+        if problem == exc.problem and exc.path == where:
             raise
-        raise InputError(problem, fspath) from None
+        raise InputError(problem, where) from None
+    except MemoryError:
+        raise InputError("does not fit in memory", shown(fspath)) from None
+    except RecursionError:
+        raise InputError(f"cannot read {_describe(ext)}: nested too deeply", shown(fspath)) from None
     except Exception as exc:  # noqa: BLE001 — any failure inside a reader is a bad file
-        raise InputError(f"cannot read {_describe(ext)}: {one_line(exc)}", fspath) from None
+        raise InputError(f"cannot read {_describe(ext)}: {one_line(exc)}", shown(fspath)) from None
 
 
 def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
@@ -113,9 +120,10 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
     fspath = os.fsdecode(path)
     ext = _extension(fspath)
     if ext not in WRITE_EXTENSIONS:
-        shown = ext or "(no extension)"
+        shown_ext = ext or "(no extension)"
         raise InputError(
-            f"cannot save as {shown}; expected one of {', '.join(WRITE_EXTENSIONS)}", fspath
+            f"cannot save as {printable(shown_ext)}; expected one of {', '.join(WRITE_EXTENSIONS)}",
+            shown(fspath),
         )
     layers = as_stack(model).layers
     tensors: dict[str, np.ndarray] = {}

@@ -20,10 +20,11 @@ from ...engine.activations import ACTIVATIONS
 from ...engine.cells import CELL_KINDS, Cell, Stack, from_seed_names, kind_of
 from ...engine.cells.registry import kind_names
 from ...engine.errors import InputError
+from ..limits import (
+    MAX_HIDDEN, MAX_INPUT, MAX_LAYERS, Budget, check_array, check_regular, check_weight_shapes,
+    one_line, open_regular, printable,
+)
 
-# No recurrent layer worth drawing comes near this; it keeps a damaged header (or a zip bomb)
-# from asking for gigabytes.
-MAX_BYTES = 1 << 30
 ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")
 PICKLE = "is a Python pickle, not %s; rnnviz refuses to load pickles (they can run code)"
 
@@ -31,8 +32,16 @@ _TORCH_KEY = re.compile(
     r"^(?P<prefix>(?:.*\.)?)(?P<param>weight_ih|weight_hh|bias_ih|bias_hh|weight_hr)"
     r"(?:_l(?P<layer>\d+))?(?P<reverse>_reverse)?$"
 )
-_TORCH_PARAMS = {"weight_ih": "W_ih", "weight_hh": "W_hh", "bias_ih": "b_ih", "bias_hh": "b_hh"}
+# weight_hh first: its declared H is checked, and named in the message, before the others.
+_TORCH_PARAMS = {"weight_hh": "W_hh", "weight_ih": "W_ih", "bias_ih": "b_ih", "bias_hh": "b_hh"}
 _SEED_NAMES = ("weight_x", "weight_h", "bias")
+# Where H, D and G·H sit in each parameter's shape: checked in the declared shape before reading.
+_AXES = {
+    "weight_ih": dict(gates_axis=0, input_axis=1), "weight_hh": dict(gates_axis=0, hidden_axis=1),
+    "bias_ih": dict(gates_axis=0), "bias_hh": dict(gates_axis=0),
+    "weight_x": dict(hidden_axis=0, input_axis=1), "weight_h": dict(hidden_axis=0),
+    "bias": dict(hidden_axis=0),
+}
 
 
 @dataclass(frozen=True)
@@ -51,40 +60,23 @@ class Format:
     directory: bool = False
 
 
-def one_line(exc: BaseException, limit: int = 160) -> str:
-    text = printable(" ".join(str(exc).split())) or type(exc).__name__
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def printable(text: str) -> str:
-    """``text`` with every non-printable character (line breaks included) escaped."""
-    if text.isprintable():
-        return text
-    return "".join(
-        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
-    )
-
-
 def check_readable(path: str, allow_dir: bool = False) -> None:
-    if not os.path.exists(path):
-        raise InputError("no such file", path)
-    if os.path.isdir(path):
-        if allow_dir:
-            return
-        raise InputError("is a directory, not a weights file", path)
-    try:
-        size = os.path.getsize(path)
-        with open(path, "rb"):
-            pass
-    except OSError as exc:
-        raise InputError(f"cannot open: {exc.strerror or one_line(exc)}", path) from None
-    if size == 0:
-        raise InputError("the file is empty", path)
+    """A regular, non-empty file (or a folder, for formats that may be one); never opens a FIFO."""
+    check_regular(path, "weights file", allow_dir=allow_dir)
 
 
 def read_head(path: str, n: int = 8) -> bytes:
-    with open(path, "rb") as fh:
+    with open_regular(path, "weights file") as fh:
         return fh.read(n)
+
+
+class LazyArray:
+    """An array not read yet: ``declared()`` gives its (shape, item size) from the file's
+    headers, cheaply; ``read()`` reads it. :func:`torch_specs` checks the first before the second."""
+
+    def __init__(self, declared: Callable[[], tuple[tuple, int]], read: Callable[[], Any]):
+        self.declared = declared
+        self.read = read
 
 
 def numeric(value: Any, name: str, path: str) -> np.ndarray:
@@ -117,6 +109,8 @@ def kind_from_shape(W_hh: np.ndarray, name: str, path: str) -> str:
 def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: str):
     """Cells from layer specs (dicts of W_ih, W_hh, b_ih, b_hh, kind and the flags the file
     recorded); flags the file left open come from the arguments."""
+    if len(specs) > MAX_LAYERS:
+        raise InputError(f"has {len(specs)} layers; rnnviz reads at most {MAX_LAYERS}", path)
     cells = []
     for k, spec in enumerate(specs):
         label = spec.get("label", f"layer {k}")
@@ -142,6 +136,12 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
                     f"{', '.join(ACTIVATIONS)}",
                     path,
                 )
+        H, D = spec["W_hh"].shape[-1], spec["W_ih"].shape[-1]
+        if H > MAX_HIDDEN or D > MAX_INPUT:
+            raise InputError(
+                f"{label} has H = {H}, D = {D}; rnnviz reads at most H = {MAX_HIDDEN}, D = {MAX_INPUT}",
+                path,
+            )
         try:
             cell = Cell(
                 kind, spec["W_ih"], spec["W_hh"], spec["b_ih"], spec["b_hh"],
@@ -162,11 +162,14 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
 
 
 
-def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None):
+def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None,
+                budget: Budget | None = None):
     """Layer specs from a flat ``name -> array`` mapping in PyTorch's naming.
 
-    ``arrays`` values may be lazy: anything with ``__array__`` or a zero-argument callable.
+    ``arrays`` values may be lazy: a :class:`LazyArray` (its declared shape is checked against
+    the limits before it is read), anything with ``__array__`` or a zero-argument callable.
     """
+    budget = budget or Budget(path)
     groups: dict[str, dict[tuple[str, int | None], str]] = {}
     for key in arrays:
         m = _TORCH_KEY.match(key)
@@ -204,6 +207,8 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         raise InputError(
             f"mixes cell names (weight_ih) with layer names (weight_ih_l0) under {prefix!r}", path
         )
+    if len(layer_ids) > MAX_LAYERS:
+        raise InputError(f"has {len(layer_ids)} layers; rnnviz reads at most {MAX_LAYERS}", path)
     order = [None] if None in layer_ids else sorted(layer_ids)
     if order != [None] and order != list(range(len(order))):
         raise InputError(
@@ -222,7 +227,7 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
                     raise InputError(f"{prefix}{param}{suffix} is missing", path)
                 spec[field] = None
                 continue
-            spec[field] = numeric(materialise(arrays[key]), key, path)
+            spec[field] = load_array(arrays[key], key, path, budget, _AXES[param])
         if (spec["b_ih"] is None) != (spec["b_hh"] is None):
             have = "bias_ih" if spec["b_ih"] is not None else "bias_hh"
             lack = "bias_hh" if have == "bias_ih" else "bias_ih"
@@ -266,9 +271,9 @@ def _check_torch_shapes(spec: dict, prefix: str, suffix: str, path: str) -> None
 
 def _seed_specs(arrays: Mapping[str, Any], path: str) -> list[dict]:
     """The seed document's vanilla RNN: h' = act(weight_x x + weight_h h + bias)."""
-    weight_x = numeric(materialise(arrays["weight_x"]), "weight_x", path)
-    weight_h = numeric(materialise(arrays["weight_h"]), "weight_h", path)
-    bias = numeric(materialise(arrays["bias"]), "bias", path) if "bias" in arrays else None
+    budget = Budget(path)
+    weight_x, weight_h = (load_array(arrays[n], n, path, budget, _AXES[n]) for n in ("weight_x", "weight_h"))
+    bias = load_array(arrays["bias"], "bias", path, budget, _AXES["bias"]) if "bias" in arrays else None
     if weight_h.ndim != 2 or weight_h.shape[0] != weight_h.shape[1] or weight_h.shape[0] < 1:
         raise InputError(f"weight_h has shape {weight_h.shape}; expected (H, H)", path)
     H = weight_h.shape[0]
@@ -284,7 +289,22 @@ def _seed_specs(arrays: Mapping[str, Any], path: str) -> list[dict]:
 
 
 def materialise(value: Any) -> np.ndarray:
+    if isinstance(value, LazyArray):
+        value = value.read
     return np.asarray(value() if callable(value) else value)
+
+
+def load_array(value: Any, name: str, path: str, budget: Budget, axes: Mapping[str, int] | None = None) -> np.ndarray:
+    """``value`` as float64, after its declared shape (when it is a :class:`LazyArray`) passed the
+    limits: size, H, D and G·H (``axes`` says where they sit), and the file's budget."""
+    if isinstance(value, LazyArray):
+        shape, itemsize = value.declared()
+        check_weight_shapes(name, shape, path, **(axes or {}))
+        nbytes = check_array(name, shape, itemsize, path)
+        budget.take(nbytes, name)
+    arr = numeric(materialise(value), name, path)
+    check_array(name, arr.shape, 8, path)  # whatever a reader forgot to declare
+    return arr
 
 
 

@@ -12,7 +12,6 @@ import io
 import json
 import os
 import re
-import zipfile
 from typing import Any, Mapping
 
 import numpy as np
@@ -20,7 +19,12 @@ import numpy as np
 from ...engine.activations import ACTIVATIONS
 from ...engine.cells import CELL_KINDS
 from ...engine.errors import InputError
-from .common import MAX_BYTES, PICKLE, ZIP_MAGIC, Format, read_head, kind_from_shape, numeric, one_line
+from ..limits import (
+    MAX_ARRAY_BYTES, MAX_LAYERS, MAX_METADATA_BYTES, Budget, check_json, check_member,
+    check_weight_shapes, open_regular, open_zip, read_at_most, read_member,
+)
+from .common import PICKLE, ZIP_MAGIC, Format, kind_from_shape, numeric, one_line
+from .hdf5 import child, names as h5_names, open_h5, read_dataset
 
 _HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
 _KERAS_WEIGHTS = "model.weights.h5"
@@ -37,88 +41,84 @@ _RECURRENT_HINT = re.compile(r"RNN|GRU|LSTM|Recurrent|Bidirectional", re.IGNOREC
 
 
 def _read_keras(path: str) -> list[dict]:
+    budget = Budget(path)
     if os.path.isdir(path):  # saved with zipped=False
         config_path = os.path.join(path, "config.json")
         weights_path = os.path.join(path, _KERAS_WEIGHTS)
-        if not os.path.isfile(config_path) or not os.path.isfile(weights_path):
+        if not os.path.exists(config_path) or not os.path.exists(weights_path):
             raise InputError(f"folder lacks config.json or {_KERAS_WEIGHTS}", path)
-        with open(config_path, "rb") as fh:
-            config_bytes = fh.read()
-        with open(weights_path, "rb") as fh:
-            weights_bytes = fh.read()
-    else:
-        head = read_head(path)
+        with open_regular(config_path, "config.json") as fh:
+            config_bytes = read_at_most(fh, MAX_METADATA_BYTES, "config.json", path)
+        config = _config(config_bytes, path)
+        # h5py reads the weights file in place: only the datasets it needs, each checked.
+        with open_regular(weights_path, _KERAS_WEIGHTS) as fh:
+            with open_h5(fh, path, f"HDF5 file ({_KERAS_WEIGHTS} in the folder)") as f:
+                return _keras_specs(f, config, path, budget)
+    with open_regular(path, ".keras archive") as fh:
+        head = fh.read(8)
         if head[:1] == b"\x80":
             raise InputError(PICKLE % "a .keras archive", path)
         if not head.startswith(ZIP_MAGIC):
             raise InputError("not a .keras archive (it is not a zip file)", path)
-        try:
-            with zipfile.ZipFile(path) as z:
-                names = set(z.namelist())
-                if "config.json" not in names:
-                    raise InputError("not a Keras 3 .keras archive: config.json is missing", path)
-                if _KERAS_WEIGHTS not in names:
-                    if "model.weights.json" in names:
-                        raise InputError("sharded Keras weights are not supported", path)
-                    raise InputError(f"the archive has no {_KERAS_WEIGHTS}", path)
-                for name in ("config.json", _KERAS_WEIGHTS):
-                    if z.getinfo(name).file_size > MAX_BYTES:
-                        raise InputError(f"{name} in the archive is implausibly large", path)
-                config_bytes = z.read("config.json")
-                weights_bytes = z.read(_KERAS_WEIGHTS)
-        except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError) as exc:
-            raise InputError(f"damaged .keras archive: {one_line(exc)}", path) from None
-    try:
-        config = json.loads(config_bytes.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InputError(f"config.json is not valid JSON: {one_line(exc)}", path) from None
-    if not weights_bytes.startswith(_HDF5_MAGIC):
-        raise InputError(f"{_KERAS_WEIGHTS} in the archive is not an HDF5 file", path)
-    import h5py
+        with open_zip(fh, path) as z:
+            names = set(z.namelist())
+            if "config.json" not in names:
+                raise InputError("not a Keras 3 .keras archive: config.json is missing", path)
+            if _KERAS_WEIGHTS not in names:
+                if "model.weights.json" in names:
+                    raise InputError("sharded Keras weights are not supported", path)
+                raise InputError(f"the archive has no {_KERAS_WEIGHTS}", path)
+            # Both sizes are checked in the directory before either is inflated, and the bytes
+            # actually inflated are bounded by them (a member can lie).
+            check_member(z.getinfo("config.json"), path, MAX_METADATA_BYTES)
+            check_member(z.getinfo(_KERAS_WEIGHTS), path, MAX_ARRAY_BYTES)
+            config_bytes = read_member(z, "config.json", path, MAX_METADATA_BYTES, budget)
+            config = _config(config_bytes, path)
+            weights_bytes = read_member(z, _KERAS_WEIGHTS, path, MAX_ARRAY_BYTES, budget)
+    with open_h5(io.BytesIO(weights_bytes), path, f"HDF5 file ({_KERAS_WEIGHTS} in the archive)") as f:
+        return _keras_specs(f, config, path, budget)
 
+
+def _config(blob: bytes, path: str) -> Any:
+    check_json(blob, "config.json", path)
     try:
-        f = h5py.File(io.BytesIO(weights_bytes), "r")
-    except OSError as exc:
-        problem = f"{_KERAS_WEIGHTS} in the archive is damaged: {one_line(exc)}"
-        raise InputError(problem, path) from None
-    with f:
-        return _keras_specs(f, config, path)
+        return json.loads(blob.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise InputError(f"config.json is not valid JSON: {one_line(exc)}", path) from None
 
 
 def _read_weights_h5(path: str) -> list[dict]:
-    import h5py
-
-    head = read_head(path)
-    if not head.startswith(_HDF5_MAGIC):
-        if head[:1] == b"\x80":
-            raise InputError(PICKLE % "an HDF5 file", path)
-        raise InputError("not an HDF5 file", path)
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputError(f"damaged HDF5 file: {one_line(exc)}", path) from None
-    with f:
-        return _keras_specs(f, None, path)
+    with open_regular(path, "weights file") as fh:
+        head = fh.read(8)
+        if not head.startswith(_HDF5_MAGIC):
+            if head[:1] == b"\x80":
+                raise InputError(PICKLE % "an HDF5 file", path)
+            raise InputError("not an HDF5 file", path)
+        with open_h5(fh, path) as f:
+            return _keras_specs(f, None, path, Budget(path))
 
 
-def _keras_specs(f, config: Any, path: str) -> list[dict]:
+def _keras_specs(f, config: Any, path: str, budget: Budget) -> list[dict]:
     """Layer specs from a Keras 3 weights file, guided by the model's config when there is one."""
     import h5py
 
-    if "model_weights" in f or "layer_names" in f.attrs or "keras_version" in f.attrs:
+    if child(f, "model_weights", "model_weights", path) is not None or "layer_names" in f.attrs \
+            or "keras_version" in f.attrs:
         raise InputError(
             "a Keras 2 (legacy) HDF5 file; re-save the model with Keras 3 as .keras", path
         )
-    layers_group = f.get("layers")
+    layers_group = child(f, "layers", "layers", path)
     if not isinstance(layers_group, h5py.Group):
         raise InputError("not a Keras 3 weights file (no 'layers' group)", path)
     if config is None:
         plan = _plan_from_h5(layers_group, path)
     else:
         plan = _plan_from_config(config, path)
+    if len(plan) > MAX_LAYERS:
+        raise InputError(f"has {len(plan)} recurrent layers; rnnviz reads at most {MAX_LAYERS}", path)
     specs = []
     for entry in plan:
-        specs.append(_keras_layer(layers_group, entry, path))
+        specs.append(_keras_layer(layers_group, entry, path, budget))
     if config is None:
         specs = _order_bare(specs, path)
     return specs
@@ -239,14 +239,17 @@ def _plan_from_h5(layers_group, path: str) -> list[dict]:
     import h5py
 
     plan = []
-    for name in layers_group:
-        group = layers_group[name]
+    for name in h5_names(layers_group, "layers", path):
+        where = f"layers/{name}"
+        group = child(layers_group, name, where, path)
         if not isinstance(group, h5py.Group):
             continue
-        if "forward_layer" in group or "backward_layer" in group:
+        has = {n: child(group, n, f"{where}/{n}", path) is not None
+               for n in ("forward_layer", "backward_layer", "cell", "layer")}
+        if has["forward_layer"] or has["backward_layer"]:
             raise InputError(f"layer {name!r}: bidirectional layers are not supported", path)
-        if "cell" not in group:
-            if _RECURRENT_HINT.search(name) and "layer" in group:
+        if not has["cell"]:
+            if _RECURRENT_HINT.search(name) and has["layer"]:
                 raise InputError(
                     f"layer {name!r}: wrapped recurrent layers are not supported", path
                 )
@@ -257,38 +260,48 @@ def _plan_from_h5(layers_group, path: str) -> list[dict]:
     return plan
 
 
-def _keras_layer(layers_group, entry: dict, path: str) -> dict:
+# Where D, H and G·H sit in the declared shapes of kernel (D, G·H), recurrent kernel (H, G·H)
+# and bias (G·H,) or (2, G·H): checked before anything is read.
+_VAR_AXES = (dict(input_axis=0, gates_axis=1), dict(hidden_axis=0, gates_axis=1), dict(gates_axis=-1))
+
+
+def _keras_layer(layers_group, entry: dict, path: str, budget: Budget) -> dict:
     """One Keras layer's weights in our layout (gates reordered, kernels transposed)."""
     import h5py
 
     name, label = entry["h5"], entry["label"]
-    vars_group = layers_group.get(f"{name}/cell/vars")
+    where_vars = f"layers/{name}/cell/vars"
+    vars_group = child(layers_group, f"{name}/cell/vars", where_vars, path)
     if not isinstance(vars_group, h5py.Group):
         raise InputError(
             f"layer {label!r}: the weights have no layers/{name}/cell/vars group", path
         )
-    try:  # where the kernel's bytes sit: Keras writes layers in model order
-        offset = vars_group["0"].id.get_offset()
-    except Exception:  # noqa: BLE001 — chunked, compact or missing: no evidence
-        offset = None
-    values = []
-    for i in range(len(vars_group)):
-        ds = vars_group.get(str(i))
-        if (
-            not isinstance(ds, h5py.Dataset)
-            or ds.dtype.kind not in "fiu"
-            or ds.size * 8 > MAX_BYTES
-        ):
-            raise InputError(
-                f"layer {label!r}: layers/{name}/cell/vars/{i} is not a weight array", path
-            )
-        values.append(numeric(ds[()], f"layers/{name}/cell/vars/{i}", path))
-    if len(values) not in (2, 3):
+    n_vars = len(vars_group)
+    if n_vars not in (2, 3):
         raise InputError(
             f"layer {label!r}: expected kernel, recurrent kernel and bias, "
-            f"found {len(values)} arrays",
+            f"found {n_vars} arrays",
             path,
         )
+    datasets = []
+    for i in range(n_vars):
+        where = f"{where_vars}/{i}"
+        ds = child(vars_group, str(i), where, path)
+        if not isinstance(ds, h5py.Dataset) or ds.dtype.kind not in "fiu":
+            raise InputError(f"layer {label!r}: {where} is not a weight array", path)
+        datasets.append((where, ds))
+    for i in (1, 0, 2)[:n_vars]:  # the recurrent kernel first: the message names its H
+        where, ds = datasets[i]
+        shape = ds.shape if ds.shape is not None else ()
+        axes = _VAR_AXES[i] if len(shape) else {}
+        if axes.get("gates_axis") == -1:
+            axes = dict(gates_axis=len(shape) - 1)
+        check_weight_shapes(where, shape, path, **axes)
+    try:  # where the kernel's bytes sit: Keras writes layers in model order
+        offset = datasets[0][1].id.get_offset()
+    except Exception:  # noqa: BLE001 — chunked, compact or missing: no evidence
+        offset = None
+    values = [numeric(read_dataset(ds, where, path, budget), where, path) for where, ds in datasets]
     kernel, recurrent = values[0], values[1]
     bias = values[2] if len(values) == 3 else None
     where = f"layer {label!r}"
@@ -363,6 +376,10 @@ def _natural_key(name: str) -> tuple[str, int]:
     return (m[1], int(m[2] or 0))
 
 
+#: Steps the layer-order search may take before it gives up (each step tries one layer).
+_ORDER_STEPS = 20_000
+
+
 def _order_bare(specs: list[dict], path: str) -> list[dict]:
     """Model order for a weights file without config.
 
@@ -370,6 +387,11 @@ def _order_bare(specs: list[dict], path: str) -> list[dict]:
     the numeric suffix is the order. Across classes the evidence is that each layer's input
     width is the previous layer's hidden width; when several orders fit, the order in which
     Keras wrote the kernels into the file (their data offsets) decides.
+
+    The search stays small: the written order is tried first; a stacking order is an Eulerian
+    trail through the widths (each layer an edge D → H), so widths that admit none are refused
+    at once; the rest is a depth-first search that prunes at the first misfit, stops at the
+    second solution and gives up after ``_ORDER_STEPS`` steps.
     """
     by_class: dict[str, list[dict]] = {}
     for spec in sorted(specs, key=lambda s: _natural_key(s["label"])):
@@ -377,51 +399,101 @@ def _order_bare(specs: list[dict], path: str) -> list[dict]:
     chains = list(by_class.values())
     if len(chains) == 1:
         return chains[0]
-    if len(specs) > 12:
-        raise InputError("too many layers of different classes to order without config.json", path)
 
-    def fits(order):
-        return all(
-            upper["W_ih"].shape[1] == lower["W_hh"].shape[1]
-            for lower, upper in zip(order, order[1:])
-        )
+    def fits(lower, upper):
+        return upper["W_ih"].shape[1] == lower["W_hh"].shape[1]
 
-    found = []
-    for owners in _interleavings([len(c) for c in chains]):
-        cursor = [0] * len(chains)
-        order = []
-        for c in owners:
-            order.append(chains[c][cursor[c]])
-            cursor[c] += 1
-        if fits(order):
-            found.append(order)
-            if len(found) > 256:
-                break
+    names = ", ".join(s["label"] for s in specs)
+    offsets = [s.get("offset") for s in specs]
+    if None not in offsets and len(set(offsets)) == len(offsets):
+        written = sorted(specs, key=lambda s: s["offset"])
+        rank = {id(s): k for k, s in enumerate(written)}
+        in_chain_order = all(rank[id(a)] < rank[id(b)] for c in chains for a, b in zip(c, c[1:]))
+        if in_chain_order and all(fits(a, b) for a, b in zip(written, written[1:])):
+            return written  # the order Keras wrote; if only one order fits, it is this one
+    if not _has_trail(specs):
+        found: list = []
+    else:
+        found = _stacking_orders(chains, fits)
+        if found is None:
+            raise InputError(
+                f"layers {names} could stack in too many orders to check; load the .keras file, "
+                "whose config gives the order",
+                path,
+            )
     if len(found) == 1:
         return found[0]
-    offsets = [s.get("offset") for s in specs]
-    if found and None not in offsets and len(set(offsets)) == len(offsets):
-        written = sorted(specs, key=lambda s: s["offset"])
-        for order in found:
-            if all(a is b for a, b in zip(order, written)):
-                return order
-    names = ", ".join(s["label"] for s in specs)
     problem = "do not stack in any order" if not found else "could stack in several orders"
     raise InputError(
         f"layers {names} {problem}; load the .keras file, whose config gives the order", path
     )
 
 
-def _interleavings(counts: list[int]):
-    """Every sequence of chain indices that uses chain i exactly counts[i] times."""
-    if not any(counts):
-        yield ()
-        return
-    for i, n in enumerate(counts):
-        if n:
-            rest = counts[:i] + [n - 1] + counts[i + 1 :]
-            for tail in _interleavings(rest):
-                yield (i, *tail)
+def _has_trail(specs: list[dict]) -> bool:
+    """Whether the layers, as edges D → H between widths, admit an Eulerian trail (a necessary
+    condition for a stacking order; linear in the number of layers)."""
+    out_deg: dict[int, int] = {}
+    in_deg: dict[int, int] = {}
+    parent: dict[int, int] = {}
+
+    def root(v):
+        while parent.setdefault(v, v) != v:
+            v = parent[v]
+        return v
+
+    for s in specs:
+        d, h = s["W_ih"].shape[1], s["W_hh"].shape[1]
+        out_deg[d] = out_deg.get(d, 0) + 1
+        in_deg[h] = in_deg.get(h, 0) + 1
+        parent[root(d)] = root(h)
+    if len({root(v) for v in parent}) > 1:
+        return False
+    surplus = [out_deg.get(v, 0) - in_deg.get(v, 0) for v in parent]
+    if any(abs(x) > 1 for x in surplus):
+        return False
+    return surplus.count(1) <= 1 and surplus.count(-1) <= 1
+
+
+def _stacking_orders(chains: list[list[dict]], fits) -> list[list[dict]] | None:
+    """Up to two orders that keep each chain's order and fit; None if the search ran too long."""
+    total = sum(len(c) for c in chains)
+    cursor = [0] * len(chains)
+    order: list[dict] = []
+    found: list[list[dict]] = []
+    steps = 0
+
+    def extend() -> bool:  # True: stop searching
+        nonlocal steps
+        if len(order) == total:
+            found.append(list(order))
+            return len(found) >= 2
+        for c, chain in enumerate(chains):
+            if cursor[c] == len(chain):
+                continue
+            steps += 1
+            if steps > _ORDER_STEPS:
+                raise _TooLong
+            candidate = chain[cursor[c]]
+            if order and not fits(order[-1], candidate):
+                continue
+            order.append(candidate)
+            cursor[c] += 1
+            stop = extend()
+            cursor[c] -= 1
+            order.pop()
+            if stop:
+                return True
+        return False
+
+    try:
+        extend()
+    except _TooLong:
+        return None
+    return found
+
+
+class _TooLong(Exception):
+    pass
 
 
 

@@ -11,41 +11,62 @@ import numpy as np
 from ...engine.cells import Cell, kind_of
 from ...engine.errors import InputError
 from ..atomic import atomic_write
-from .common import MAX_BYTES, PICKLE, ZIP_MAGIC, Format, read_head, torch_specs
+from ..limits import Budget, open_regular, open_zip, read_npy_data, read_npy_header
+from .common import PICKLE, ZIP_MAGIC, Format, LazyArray, torch_specs
 
 _NPY_MAGIC = b"\x93NUMPY"
 
 
 def _read_npz(path: str) -> list[dict]:
-    head = read_head(path)
-    if head.startswith(_NPY_MAGIC):
-        raise InputError("is a single NumPy array (.npy), not an .npz archive", path)
-    if head[:1] == b"\x80":
-        raise InputError(PICKLE % "an .npz archive", path)
-    if not head.startswith(ZIP_MAGIC):
-        raise InputError("not an .npz file (it is not a zip archive)", path)
-    # Our own handle: np.load leaks the one it opens when the zip directory is damaged.
-    with open(path, "rb") as fh, np.load(fh, allow_pickle=False) as npz:
-        for info in npz.zip.infolist():
-            if info.file_size > MAX_BYTES:
-                raise InputError(f"member {info.filename} is implausibly large", path)
+    # Read with zipfile and NumPy's header parser, not np.load: each member's declared shape is
+    # checked against the limits before a byte of it is inflated, and then exactly the declared
+    # bytes are read (a deflate bomb or a lying member cannot make it read more).
+    budget = Budget(path)
+    with open_regular(path, ".npz file") as fh:
+        head = fh.read(8)
+        if head.startswith(_NPY_MAGIC):
+            raise InputError("is a single NumPy array (.npy), not an .npz archive", path)
+        if head[:1] == b"\x80":
+            raise InputError(PICKLE % "an .npz archive", path)
+        if not head.startswith(ZIP_MAGIC):
+            raise InputError("not an .npz file (it is not a zip archive)", path)
+        with open_zip(fh, path) as z:
+            arrays = {}
+            for info in z.infolist():
+                name = info.filename
+                key = name[:-4] if name.endswith(".npy") else name
+                member = _Member(z, info, path)
+                arrays[key] = LazyArray(member.declared, member.read)
+            return torch_specs(arrays, path, budget=budget)
 
-        def getter(name):
-            def get():
-                try:
-                    return npz[name]
-                except ValueError as exc:
-                    if "pickle" in str(exc).lower() or "object" in str(exc).lower():
-                        raise InputError(
-                            f"{name} is an object array (pickled Python objects), which rnnviz "
-                            "refuses to load",
-                            path,
-                        ) from None
-                    raise
-            return get
 
-        arrays = {name: getter(name) for name in npz.files}
-        return torch_specs(arrays, path)
+class _Member:
+    """One ``.npy`` member of an archive: its header (shape, dtype), then its bounded data."""
+
+    def __init__(self, z: zipfile.ZipFile, info: zipfile.ZipInfo, path: str):
+        self.z, self.info, self.path = z, info, path
+        self._header = None
+
+    def _open(self):
+        fh = self.z.open(self.info)
+        try:
+            header = read_npy_header(fh, f"{self.info.filename} in the archive", self.path)
+        except BaseException:
+            fh.close()
+            raise
+        return fh, header
+
+    def declared(self) -> tuple[tuple, int]:
+        if self._header is None:
+            fh, self._header = self._open()
+            fh.close()
+        shape, _fortran, dtype = self._header
+        return shape, dtype.itemsize
+
+    def read(self) -> np.ndarray:
+        fh, (shape, fortran, dtype) = self._open()
+        with fh:
+            return read_npy_data(fh, shape, fortran, dtype, f"{self.info.filename} in the archive", self.path)
 
 
 

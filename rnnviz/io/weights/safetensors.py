@@ -9,17 +9,46 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...engine.cells import Cell
+from ...engine.errors import InputError
 from ..atomic import atomic_write
-from .common import Format, torch_specs
+from ..limits import MAX_METADATA_BYTES, check_json, open_regular, size_text
+from .common import Format, LazyArray, torch_specs
+
+
+# Bytes per element of safetensors' dtypes (an unknown one counts as 8, the most).
+_ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, "U16": 2, "F16": 2,
+             "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
 def _read_safetensors(path: str) -> list[dict]:
     from safetensors import safe_open
 
     # No pickle sniffing here: the first byte is the header length, and 0x80 is a valid one.
+    # The header's length and nesting are checked before safetensors parses it; each tensor's
+    # declared shape before it is read.
+    with open_regular(path, ".safetensors file") as fh:
+        head = fh.read(8)
+        if len(head) < 8:
+            raise InputError("too short to be a .safetensors file", path)
+        (n,) = struct.unpack("<Q", head)
+        if n > MAX_METADATA_BYTES:
+            raise InputError(
+                f"its header declares {size_text(n)}; rnnviz reads headers of at most "
+                f"{size_text(MAX_METADATA_BYTES)}",
+                path,
+            )
+        check_json(fh.read(n), "the .safetensors header", path)
     with safe_open(path, framework="np") as f:
         metadata = f.metadata() or {}
-        arrays = {key: (lambda key=key: f.get_tensor(key)) for key in f.keys()}
+
+        def declared(key):
+            sl = f.get_slice(key)
+            return tuple(sl.get_shape()), _ITEMSIZE.get(str(sl.get_dtype()), 8)
+
+        arrays = {
+            key: LazyArray(lambda key=key: declared(key), lambda key=key: f.get_tensor(key))
+            for key in f.keys()
+        }
         return torch_specs(arrays, path, metadata)
 
 

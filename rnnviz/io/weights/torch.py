@@ -8,7 +8,8 @@ from typing import Any, Mapping
 import numpy as np
 
 from ...engine.errors import InputError
-from .common import Format, one_line, torch_specs
+from ..limits import MAX_METADATA_BYTES, MAX_TOTAL_BYTES, check_member, open_regular, open_zip, size_text
+from .common import ZIP_MAGIC, Format, LazyArray, one_line, torch_specs
 
 _PT_HINT = (
     "reading .pt files needs PyTorch: pip install 'rnnviz[torch]' "
@@ -23,11 +24,28 @@ def _read_torch(path: str) -> list[dict]:
         raise InputError(_PT_HINT, path) from None
     import pickle
 
+    stored = _check_archive(path)
     try:
         with warnings.catch_warnings():
             # e.g. "Detected pickle protocol 5": noise for someone who only wants the weights
             warnings.simplefilter("ignore", UserWarning)
-            obj = torch.load(path, map_location="cpu", weights_only=True)
+            # mmap: storages stay in the file; only the tensors rnnviz needs are read, each after
+            # its declared shape passed the limits (a stride-0 tensor can declare gigabytes).
+            try:
+                obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+            except TypeError as exc:
+                if "mmap" not in str(exc):
+                    raise
+                # PyTorch < 2.1 reads every storage: only when they are few enough
+                if stored > MAX_TOTAL_BYTES:
+                    raise InputError(
+                        f"stores {size_text(stored)} of tensors; without PyTorch ≥ 2.1 rnnviz reads "
+                        f"at most {size_text(MAX_TOTAL_BYTES)}",
+                        path,
+                    ) from None
+                obj = torch.load(path, map_location="cpu", weights_only=True)
+    except InputError:
+        raise
     except pickle.UnpicklingError as exc:
         raise InputError(
             "refused: not a plain state_dict of tensors (torch.load(weights_only=True) says: "
@@ -63,7 +81,37 @@ def _read_torch(path: str) -> list[dict]:
             return t_.numpy()
         return get
 
-    return torch_specs({k: to_numpy(v) for k, v in flat.items()}, path)
+    return torch_specs(
+        {k: LazyArray(lambda v=v: (tuple(v.shape), v.element_size()), to_numpy(v)) for k, v in flat.items()},
+        path,
+    )
+
+
+def _check_archive(path: str) -> int:
+    """torch.save's zip format only, its directory and pickle small (checked before torch reads it);
+    returns the bytes its storages declare.
+
+    The legacy (pre-1.6) format allocates every storage it declares while it loads, so it is
+    refused; so is a bare pickle.
+    """
+    with open_regular(path, "PyTorch file") as fh:
+        head = fh.read(4)
+        if not head.startswith(ZIP_MAGIC):
+            if head[:1] == b"\x80":
+                raise InputError(
+                    "is a bare Python pickle or a legacy (pre-1.6) PyTorch file; rnnviz reads only "
+                    "torch.save's zip format (re-save the state_dict with PyTorch ≥ 1.6)",
+                    path,
+                )
+            raise InputError("not a PyTorch file (torch.save writes a zip archive)", path)
+        fh.seek(0)
+        with open_zip(fh, path) as z:
+            pickles = [i for i in z.infolist() if i.filename.endswith(".pkl")]
+            if not pickles:
+                raise InputError("not a PyTorch file (its archive holds no data.pkl)", path)
+            for info in pickles:
+                check_member(info, path, MAX_METADATA_BYTES)
+            return sum(i.file_size for i in z.infolist() if "/data/" in i.filename)
 
 
 
