@@ -447,7 +447,9 @@ def fading_frame(result, backward: bool) -> FadingFrame:
               if a is not None and (backward or not k.endswith("backward"))]
     finite = np.concatenate(finite) if finite else np.zeros(0)
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-3, 1.0)
-    llo, lhi = math.log10(lo), math.log10(hi)
+    # out to whole half-decades: while a slider is dragged the curves move and the axis stays
+    # (it is redrawn, with its ticks and grid, only when a curve crosses a half-decade)
+    llo, lhi = math.floor(2.0 * math.log10(lo)) / 2.0, math.ceil(2.0 * math.log10(hi)) / 2.0
     if lhi - llo < 1.0:
         mid = 0.5 * (llo + lhi)
         llo, lhi = mid - 0.5, mid + 0.5

@@ -301,3 +301,18 @@ def test_entry_readout_labels_and_values():
     assert entry_readout(M.Settings(cell="compare")).sliders == ()
     big = entry_readout(M.Settings(cell="lstm", hidden_size=8))
     assert big.sliders == () and "352 weights" in big.hint  # 4·8·(1 + 8 + 2)
+
+
+def test_fading_range_holds_still_while_a_slider_moves_a_little():
+    """The y range snaps out to half-decades: small weight changes move the curves, not the
+    axis (which would otherwise be relabelled and redrawn at every tick of a drag)."""
+    ranges, scales = set(), [1.0 + 0.01 * k for k in range(21)]  # a drag over 21 ticks
+    for scale in scales:
+        s = M.Settings(recurrent_scale=scale)
+        f = build_frame(M.compute(s), ViewState(step=s.T - 1), None, -1)
+        y0, y1 = f.fading.yrange
+        for c in f.fading.curves.values():
+            logs = c.log_shown[np.isfinite(c.log_shown)] if c.y.size else np.zeros(0)
+            assert logs.size == 0 or (y0 <= logs.min() and logs.max() <= y1)
+        ranges.add(f.fading.yrange)
+    assert len(ranges) <= len(scales) // 3  # unsnapped, every tick had a range of its own
