@@ -9,13 +9,38 @@ text (:class:`~rnnviz.core.format.Frag`) whose colours are roles. No Qt here.
 
 from __future__ import annotations
 
+import ast
+import contextvars
+import math
+import re
 from dataclasses import dataclass
 
+import numpy as np
+
+from ..engine.activations import SYMBOLS, apply
 from ..engine.explain import equations, explain, symbol
-from .format import Frag, NBSP, join, num, rich, styled, sub
+from .format import MINUS, NBSP, Frag, join, rich, styled, sub
+from .format import num as _num
 
 #: Write out every product w·x and w·h when D + H is at most this (D = 1 with H ≤ 4: the seed example).
 MAX_PRODUCT_TERMS = 5
+#: Results have 3 significant digits and what goes into them one more (see :func:`fnum`);
+#: more, up to this, where that would not let a student redo the arithmetic: every "="
+#: holds when computed from the digits shown (see :func:`check`).
+MAX_DIGITS = 5
+
+_SIG = contextvars.ContextVar("sig", default=3)
+
+
+def num(v: float, role: str | None = None, paren: bool = False, bold: bool = False) -> Frag:
+    """:func:`rnnviz.core.format.num` with the significant digits of the frame being built."""
+    return _num(v, role, paren, bold, sig=_SIG.get())
+
+
+def fnum(v: float, role: str | None = None, paren: bool = False) -> Frag:
+    """A number that goes into the arithmetic on its line (a factor, an activation's argument,
+    an input): one digit more than the results, so the results can be reproduced from it."""
+    return _num(v, role, paren, sig=_SIG.get() + 1)
 
 
 @dataclass(frozen=True)
@@ -66,8 +91,15 @@ def equation_frame(cr, t: int, unit: int, tabs: int = 1) -> EquationFrame:
     general = tuple(split_equation(rich(line, cell.gates)) for line in equations(cell))
     signature = (cr.key, cell.kind, cell.reset_after, cell.recurrent_bias, small, e.n_layers,
                  e.x.size <= 4, e.h_prev.size <= 4, tabs)
-    return EquationFrame(cr.key, head, f"cell:{cr.key}", note, general, tuple(numbers(e, cell, small)),
-                         exact_values(e), signature, t, unit)
+    for sig in range(3, MAX_DIGITS + 1):  # the fewest digits that keep every line checkable
+        token = _SIG.set(sig)
+        try:
+            rows = tuple(numbers(e, cell, small))
+        finally:
+            _SIG.reset(token)
+        if not check(rows):
+            break
+    return EquationFrame(cr.key, head, f"cell:{cr.key}", note, general, rows, exact_values(e), signature, t, unit)
 
 
 def exact_values(e) -> str:
@@ -124,7 +156,7 @@ def numbers(e, cell, small: bool) -> list[Row]:
         if small:
             rows.append(Row(Frag(), opening + join(prod, " + ") + closing))
         # non-breaking spaces in the tail: if the line wraps, it wraps before "= σ(…) = …"
-        tail = Frag(f" ={NBSP}") + f"{act}(" + num(pre.pre) + Frag(f"){NBSP}={NBSP}") + result
+        tail = Frag(f" ={NBSP}") + f"{act}(" + fnum(pre.pre) + Frag(f"){NBSP}={NBSP}") + result
         rows.append(Row(Frag(), opening + join(val, " + ") + closing + tail))
 
     for line in e.lines:  # the state updates after the gates (GRU: h; LSTM: c, then h)
@@ -172,8 +204,8 @@ def _product(show, term) -> Frag:
 
 def vector(v) -> Frag:
     if v.size == 1:
-        return num(v[0])
-    return Frag("(") + join([num(x) for x in v], ", ") + ")"
+        return fnum(v[0])
+    return Frag("(") + join([fnum(x) for x in v], ", ") + ")"
 
 
 def terms(e, cell, g, pre, gsym, gval, small):
@@ -190,9 +222,10 @@ def terms(e, cell, g, pre, gsym, gval, small):
         parts = []
         for k, (w, v) in enumerate(zip(ws, vs)):
             if resets is None:
-                parts.append(num(w, paren=True) + "·" + num(v, paren=True))
+                parts.append(fnum(w, paren=True) + "·" + fnum(v, paren=True))
             else:  # w·(r_k·h_k), the reset-before GRU
-                parts.append(num(w, paren=True) + "·(" + gval("r", resets[k]) + "·" + num(v, paren=True) + ")")
+                parts.append(fnum(w, paren=True) + "·(" + fnum(resets[k], gate_role("r"), paren=True) + "·"
+                             + fnum(v, paren=True) + ")")
         body = join(parts, " + ")
         return body if len(parts) == 1 else "(" + body + ")"
 
@@ -242,3 +275,195 @@ def collapse(rows) -> list[Row]:
         else:
             out.append(r)
     return out
+
+
+# ------------------------------------------------------------------ checking by hand
+_FUNCS = {sym: name for name, sym in SYMBOLS.items()}
+_NUMBER = re.compile(r"^\(?-?(\d+(\.\d*)?)(e-?\d+)?\)?$")
+
+
+def check(rows) -> list[str]:
+    """What a student redoing the arithmetic of ``rows`` (numeric rows of one unit) with the
+    digits shown would find wrong: one message per "=" that does not hold (empty: all hold).
+
+    Each written-out product line is checked term by term against the values line under it
+    (1.764·0.5 against 0.882), and along each values line every step ("σ( 0.168 + … )",
+    "σ(0.224)", "0.556") against the next. A product of shown factors must give the number
+    shown for it (to within one unit of its last digit); a sum or an activation of
+    shown numbers may also be off by the rounding of its terms (a sum that cancels, such as
+    0.168 + 0.151 − 0.383 + 0.0617 = −0.00245, holds to the terms' digits, not the result's).
+    """
+    problems = []
+    rows = [r for r in rows if not r.muted]
+    for k, row in enumerate(rows):
+        segments = [_plain(seg) for seg in _split_top(_plain(row.rhs), " = ")]
+        if not row.lhs and k + 1 < len(rows) and not rows[k + 1].lhs and len(segments) == 1:
+            # a products line: its terms against the values line's first segment
+            nxt = _split_top(_plain(rows[k + 1].rhs), " = ")[0]
+            problems += _compare(segments[0], nxt, strict=True)
+            continue
+        for a, b in zip(segments, segments[1:]):
+            problems += _compare(a, b)
+    return problems
+
+
+def _plain(text) -> str:
+    text = text.plain if isinstance(text, Frag) else text
+    return " ".join(text.replace(NBSP, " ").split())
+
+
+def _split_top(text: str, sep: str) -> list[str]:
+    """``text`` split at ``sep`` outside brackets."""
+    out, depth, start, k = [], 0, 0, 0
+    while k < len(text):
+        ch = text[k]
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth == 0 and text.startswith(sep, k):
+            out.append(text[start:k].strip())
+            k += len(sep)
+            start = k
+            continue
+        k += 1
+    out.append(text[start:].strip())
+    return out
+
+
+def _strip(text: str) -> str:
+    """Outer brackets that enclose the whole of ``text`` removed."""
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and not _closes_early(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _closes_early(text: str) -> bool:
+    depth = 0
+    for ch in text:
+        depth += ch == "("
+        depth -= ch == ")"
+        if depth < 0:
+            return True
+    return False
+
+
+def _call(text: str):
+    """("tanh", inner) for "tanh( … )", else None."""
+    for sym in sorted(_FUNCS, key=len, reverse=True):
+        if text.startswith(sym + "(") and text.endswith(")") and not _closes_early(text[len(sym) + 1:-1]):
+            return sym, text[len(sym) + 1:-1].strip()
+    return None
+
+
+def _compare(a: str, b: str, strict: bool = False) -> list[str]:
+    """Does expression ``a`` hold against ``b`` (a number, a call or a sum/product of them)?
+    ``strict``: a product must reproduce its value from its factors (a products line)."""
+    a, b = _strip(a), _strip(b)
+    if _NUMBER.match(b.replace(MINUS, "-")):
+        # within one unit of the last digit: a product exactly between two roundings may
+        # land on either side of it when recomputed from its rounded factors
+        value, tol = _value(a), 2.0 * _tolerance(b) + _slack(a, _digits(b), strict)
+        if value is None or not (abs(value - _number(b)) <= tol or _same_inf(value, b)):
+            return [f"{a} = {b}: computed from the digits shown it is {value!r}"]
+        return []
+    ca, cb = _call(a), _call(b)
+    if ca and cb and ca[0] == cb[0]:
+        return _compare(ca[1], cb[1], strict)
+    for sep in (" + ", "·"):
+        ta, tb = _split_top(a, sep), _split_top(b, sep)
+        if len(tb) > 1:
+            if len(ta) != len(tb):
+                return [f"{a} = {b}: the terms do not line up"]
+            return [p for x, y in zip(ta, tb) for p in _compare(x, y, strict)]
+    value, target = _value(a), _value(b)
+    if value is None or target is None or not math.isclose(value, target, rel_tol=1e-9, abs_tol=1e-12):
+        return [f"{a} = {b}: {value!r} against {target!r}"]
+    return []
+
+
+def _slack(text: str, digits: int, strict: bool = False) -> float:
+    """How far a sum or activation of the numbers in ``text`` may be off because they are
+    rounded. None for a single product on a products line (``strict``): w·x written
+    1.764·0.5 must give the 0.882 shown. Elsewhere a product of results computed above (a gate times a
+    state, in a state update) keeps the digits those results had, as a student copies them."""
+    text = _strip(text)
+    terms = _split_top(text, " + ")
+    if len(terms) > 1:
+        return sum(_uncertainty(t) for t in terms)
+    call = _call(text)
+    if call is not None:
+        return _uncertainty(call[1])  # |f′| ≤ 1 for σ, tanh, ReLU
+    factors = _split_top(text, "·")
+    if len(factors) > 1 and not strict and any(
+            _digits(f) <= digits for f in factors if _NUMBER.match(_strip(f).replace(MINUS, "-"))):
+        return _uncertainty(text)
+    return 0.0
+
+
+def _digits(text: str) -> int:
+    """Significant digits written in the number ``text`` (99 for an exactly short one)."""
+    n = sum(ch.isdigit() for ch in _strip(text).partition("e")[0].strip(MINUS).lstrip("0."))
+    return n if n >= 3 else 99
+
+
+def _uncertainty(text: str) -> float:
+    """A bound on the error of ``text`` computed from rounded numbers (short ones such as
+    0.5 or 0, written with fewer digits than any rounded number, are exact)."""
+    text = _strip(text)
+    if _NUMBER.match(text.replace(MINUS, "-")):
+        return _tolerance(text) if _digits(text) < 99 else 0.0
+    terms = _split_top(text, " + ")
+    if len(terms) > 1:
+        return sum(_uncertainty(t) for t in terms)
+    factors = _split_top(text, "·")
+    if len(factors) > 1:
+        values = [abs(_value(f) or 0.0) for f in factors]
+        return sum(math.prod(values[:k] + values[k + 1:]) * _uncertainty(f) for k, f in enumerate(factors))
+    call = _call(text)
+    if call is not None:
+        return _uncertainty(call[1])
+    if text.startswith("1 − "):
+        return _uncertainty(text[4:])
+    return 0.0
+
+
+def _number(s: str) -> float:
+    return float(s.strip("()").replace(MINUS, "-"))
+
+
+def _same_inf(value: float, s: str) -> bool:
+    return math.isinf(value) and "inf" in s and (value > 0) == (MINUS not in s)
+
+
+def _tolerance(s: str) -> float:
+    """Half a unit in the last digit of the shown number ``s``."""
+    body = s.strip("()").replace(MINUS, "")
+    mant, _, exp = body.partition("e")
+    decimals = len(mant.partition(".")[2])
+    return 0.5 * 10.0 ** (int(exp or 0) - decimals) * (1 + 1e-9)
+
+
+def _value(text: str) -> float | None:
+    """``text`` (numbers, + − ·, brackets, activations) evaluated in float64; None if not."""
+    src = text.replace(MINUS, "-").replace("·", "*").replace("⊙", "*")
+    for sym in sorted(_FUNCS, key=len, reverse=True):
+        src = src.replace(sym + "(", f"_f[{_FUNCS[sym]!r}](")
+    try:
+        tree = ast.parse(src, mode="eval")
+        return float(_eval(tree.body))
+    except (SyntaxError, ValueError, KeyError, TypeError, ZeroDivisionError, OverflowError):
+        return None
+
+
+def _eval(node):
+    if isinstance(node, ast.Constant) and isinstance(node.value, (int, float)):
+        return float(node.value)
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return -_eval(node.operand)
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Sub, ast.Mult)):
+        a, b = _eval(node.left), _eval(node.right)
+        return a + b if isinstance(node.op, ast.Add) else a - b if isinstance(node.op, ast.Sub) else a * b
+    if (isinstance(node, ast.Call) and isinstance(node.func, ast.Subscript) and len(node.args) == 1
+            and isinstance(node.func.slice, ast.Constant) and node.func.slice.value in SYMBOLS):
+        return float(apply(node.func.slice.value, np.array([_eval(node.args[0])], np.float64))[0])
+    raise ValueError("not arithmetic")

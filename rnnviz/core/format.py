@@ -21,8 +21,8 @@ _SUB = str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉")
 # ---------------------------------------------------------------- numbers
 
 
-def fmt(v: float) -> str:
-    """A number with 3 significant digits, a true minus sign, and inf / nan spelled out.
+def fmt(v: float, sig: int = 3) -> str:
+    """A number with ``sig`` significant digits, a true minus sign, and inf / nan spelled out.
 
     Values that are exactly short (0.1, 0.5, −2) keep no trailing zeros; very large or small
     ones are written 8.02e27.
@@ -36,10 +36,10 @@ def fmt(v: float) -> str:
         return "0"
     a = abs(v)
     if a >= 1e4 or a < 1e-3:
-        mant, exp = f"{v:.2e}".split("e")
+        mant, exp = f"{v:.{sig - 1}e}".split("e")
         s = f"{mant}e{int(exp)}"
     else:
-        d = max(0, 2 - math.floor(math.log10(a)))
+        d = max(0, sig - 1 - math.floor(math.log10(a)))
         s = f"{v:.{d}f}"
         if "." in s and abs(float(s) - v) <= 2e-7 * a:
             s = s.rstrip("0").rstrip(".")
@@ -241,9 +241,9 @@ def styled(frag, role: str | None, bold: bool = False) -> Frag:
     return Frag(frag).styled(role, bold)
 
 
-def num(v: float, role: str | None = None, paren: bool = False, bold: bool = False) -> Frag:
+def num(v: float, role: str | None = None, paren: bool = False, bold: bool = False, sig: int = 3) -> Frag:
     """A formatted number; ``paren`` wraps negative ones so '+ (−0.2)' keeps its sign clear."""
-    s = fmt(v)
+    s = fmt(v, sig)
     if "e" in s:
         mant, exp = s.split("e")
         body = Frag(Span(f"{mant}·10", plain=f"{mant}e"), Span(exp, script="sup"))

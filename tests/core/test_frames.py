@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnnviz.core import model as M
-from rnnviz.core.equations import collapse
+from rnnviz.core.equations import Row, check, collapse
 from rnnviz.core.format import (
     Frag,
     Span,
@@ -212,7 +212,9 @@ def test_equation_lines_reproduce_the_products():
             assert len(products) == 1
             assert _products_sum(products[0]) == pytest.approx(e.pre["h"].pre, abs=2e-3)
             last = plain[-1][1]
-            assert last.endswith(f"= {fmt(e.h)}") and f"tanh({fmt(e.pre['h'].pre)})" in last
+            # the argument has a digit more than the result, so tanh of it gives the result
+            assert last.endswith(f"= {fmt(e.h)}") and f"tanh({fmt(e.pre['h'].pre, 4)})" in last
+            assert check(eq.numbers) == []
             assert eq.head == f"RNN (tanh) — unit {u}, step t = {t + 1}"
             assert f"h_{t + 1}[{u}] = {e.h:.8g}" in eq.exact
 
@@ -316,3 +318,69 @@ def test_fading_range_holds_still_while_a_slider_moves_a_little():
             assert logs.size == 0 or (y0 <= logs.min() and logs.max() <= y1)
         ranges.add(f.fading.yrange)
     assert len(ranges) <= len(scales) // 3  # unsnapped, every tick had a range of its own
+
+
+
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "gru_before", "lstm"])
+def test_every_equation_line_can_be_checked_by_hand(cell):
+    """Redo every line's arithmetic from the digits shown: each product of shown factors
+    gives the value shown for it, and each "=" holds (issue 8: "1.76·0.5" next to 0.882)."""
+    kind = "gru" if cell == "gru_before" else cell
+    for H, D, seed, signal in ((1, 1, 0, "noise"), (2, 1, 1, "sine"), (3, 2, 2, "noise"), (4, 1, 3, "impulse")):
+        s = M.Settings(cell=kind, hidden_size=H, input_size=D, T=5, signal=signal, seed=seed)
+        loaded = None
+        if cell == "gru_before":
+            from rnnviz.engine import init_cell
+
+            loaded = init_cell("gru", D, H, seed=seed, reset_after=False)
+        r = M.compute(s, loaded)
+        for t in range(5):
+            for u in range(H):
+                rows = build_frame(r, ViewState(step=t, unit=u), loaded).equation.numbers
+                assert check(rows) == [], (cell, H, D, t, u)
+                assert any("·" in row.rhs.plain for row in rows if not row.muted)
+
+
+def test_the_seed_example_shows_checkable_digits():
+    r = M.compute(M.seed_example_settings())
+    rows = build_frame(r, ViewState(step=1, unit=0)).equation.numbers
+    text = "\n".join(row.rhs.plain for row in rows)
+    assert "1.764·0.5" in text and "0.882" in text  # 1.764 × 0.5 = 0.882
+    assert "tanh(1.143) = 0.815" in text.replace("\u00a0", " ")
+
+
+def test_the_checker_finds_a_product_that_does_not_reproduce():
+    from rnnviz.core.format import Frag
+
+    def rows(product, value):
+        return [Row(Frag(), Frag(f"tanh( {product} + 0.261 )")),
+                Row(Frag(), Frag(f"tanh( {value} + 0.261 ) = tanh(1.143) = 0.815"))]
+
+    assert check(rows("1.764·0.5", "0.882")) == []
+    assert check(rows("1.76·0.5", "0.882"))  # 0.880: what a student would get
+    assert check([Row(Frag("h"), Frag("tanh( 0.882 + 0.261 ) = tanh(1.143) = 0.850"))])
+    assert check([Row(Frag("h"), Frag("0.682·0.424 = 0.300"))])
+
+
+
+def test_the_nudge_check_is_hidden_where_it_cannot_be_trusted():
+    """Issue 8: the dashed ‖Δh‖/ε curve flattened at ~10⁻¹³ (float64 rounding) while the
+    exact curve fell to 10⁻³⁵; after an overflow it means nothing either."""
+    s = M.Settings(cell="rnn_tanh", T=120, hidden_size=8, recurrent_scale=0.5)
+    f = build_frame(M.compute(s), ViewState(step=s.T - 1))
+    pert, infl = f.fading.curves["perturbation"], f.fading.curves["influence"]
+    hidden = ~np.isfinite(pert.shown)
+    assert hidden.any() and np.isfinite(pert.shown[:5]).all()
+    assert np.all(infl.y[hidden] < 1e-9)  # only where the exact curve is far below 1e-9
+    drawn = ~hidden
+    # where it is drawn it agrees with the exact curve (D = 1, a tanh RNN near 0)
+    np.testing.assert_allclose(pert.y[drawn], infl.y[drawn], rtol=0.05)
+    t = int(np.flatnonzero(hidden)[0])
+    assert "not drawn: below what float64 can resolve" in f.fading.tooltip(t, s.T)
+    assert fmt_value(pert.y[t]) in f.fading.tooltip(t, s.T)  # the engine's value is still told
+
+    s = M.Settings(cell="rnn_relu", T=100, hidden_size=8, recurrent_scale=8.0, signal="constant")
+    f = build_frame(M.compute(s), ViewState(step=s.T - 1))
+    row = f.fading.rows[0]
+    assert row.overflow_from is not None
+    assert not np.isfinite(f.fading.curves["perturbation"].shown[row.overflow_from:]).any()

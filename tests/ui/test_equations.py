@@ -50,8 +50,15 @@ def shown(text, lhs) -> float:
     return parse(rows(text, lhs)[-1].rsplit(" = ", 1)[1])
 
 
-def p(v) -> str:
+def r(v) -> str:
+    """A result as the equations write it (3 digits), bracketed when negative."""
     s = fmt(v)
+    return f"({s})" if s.startswith(MINUS) else s
+
+
+def p(v) -> str:
+    """A factor as the products line writes it: a digit more than the results (4)."""
+    s = fmt(v, 4)
     return f"({s})" if s.startswith(MINUS) else s
 
 
@@ -72,12 +79,12 @@ def check_unit(text, trace, t, u):
         block = rows(text, lhs)
         tail = block[-1]
         # the value row: "act( terms ) = act(pre) = value"
-        assert f"({fmt(pre.pre)}) = {fmt(pre.value)}" in tail
+        assert f"({fmt(pre.pre, 4)}) = {fmt(pre.value)}" in tail  # the argument: a digit more
         assert_same(shown(text, lhs), pre.value)
         if g != "h":
             assert_same(shown(text, lhs), float(trace.gates[g][t, u]))
         values = tail.split(" ) = ")[0]
-        assert p(pre.Wx) in values and p(pre.b_ih) in values
+        assert r(pre.Wx) in values and r(pre.b_ih) in values
     assert_same(shown(text, f"h_{s}[{u}]"), float(trace.h[t, u]))
     assert fmt(e.h) in rows(text, f"h_{s}[{u}]")[-1]
     if trace.c is not None:
@@ -86,11 +93,11 @@ def check_unit(text, trace, t, u):
     gs = e.gates
     if e.kind == "gru":
         assert rows(text, f"h_{s}[{u}]")[-1] == (
-            f"(1 − {p(gs['z'])})·{p(gs['n'])} + {p(gs['z'])}·{p(e.h_prev[u])} = {fmt(e.h)}")
+            f"(1 − {r(gs['z'])})·{r(gs['n'])} + {r(gs['z'])}·{r(e.h_prev[u])} = {fmt(e.h)}")
     elif e.kind == "lstm":
-        assert rows(text, f"c_{s}[{u}]")[-1] == f"{p(gs['f'])}·{p(e.c_prev)} + {p(gs['i'])}·{p(gs['g'])} = {fmt(e.c)}"
+        assert rows(text, f"c_{s}[{u}]")[-1] == f"{r(gs['f'])}·{r(e.c_prev)} + {r(gs['i'])}·{r(gs['g'])} = {fmt(e.c)}"
         assert rows(text, f"h_{s}[{u}]")[-1] == (
-            f"{p(gs['o'])}·tanh({fmt(e.c)}) = {p(gs['o'])}·{p(e.c_act)} = {fmt(e.h)}")
+            f"{r(gs['o'])}·tanh({fmt(e.c)}) = {r(gs['o'])}·{r(e.c_act)} = {fmt(e.h)}")
 
 
 # ---------------------------------------------------------------------- formatting
@@ -379,3 +386,30 @@ def test_theme_colours_the_frame_roles(panel):
     html = pan.html()
     assert theme.DARK.gate_colour("z") in html and theme.DARK.cell_colour("gru") in html
     assert theme.LIGHT.gate_colour("z") not in html and theme.LIGHT.muted not in html
+
+
+def test_the_fit_depends_on_the_numbers_shown_not_on_the_steps_before(qtbot, panel):
+    """Issue 8: at t = 2 of the seed example a line was cut and a scrollbar appeared (the size
+    fitted at t = 1 was kept); at t = 3 the font depended on which steps came before."""
+    for size in ((560, 260), (520, 330)):  # 560×260 scrolled and kept a smaller font before
+        _fit_paths(qtbot, panel, size)
+
+
+def _fit_paths(qtbot, panel, size):
+    sizes = {}
+    for path in ((0, 1, 2), (2,), (1, 0, 2), (0, 2)):
+        c = Controller()
+        c.useSeedExample()
+        pan = panel(c)
+        pan.resize(*size)
+        pan.show()
+        qtbot.waitExposed(pan)
+        for t in path:
+            c.setStep(t)
+            pan.pointSize()  # render this step
+            browser = pan.textBrowser()
+            assert browser.document().size().height() <= browser.viewport().height()
+            assert not browser.verticalScrollBar().isVisible() and not browser.horizontalScrollBar().isVisible()
+        sizes[path] = (pan.pointSize(), pan.showsGeneralEquations(), pan.showsSymbols())
+        pan.close()
+    assert len(set(sizes.values())) == 1, sizes
