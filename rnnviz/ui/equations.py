@@ -79,7 +79,7 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._html = ""
         self._exact = ""  # tooltip: the unit's values in full precision
         self._dirty = True
-        self._fit: tuple | None = None  # (signature, point size, general equations?, symbols?)
+        self._fit: tuple | None = None  # (layout signature, index, (pt, general?, symbols?)) last used
         self._bodyPt = BODY_PT  # the largest size the fitter tries, at the theme's scale
 
         self._tabs = QtWidgets.QTabBar(self)
@@ -139,17 +139,17 @@ class EquationPanel(Panel, QtWidgets.QWidget):
     def pointSize(self) -> int:
         """Point size of the numbers after fitting."""
         self._flush()
-        return self._fit[1] if self._fit else self._bodyPt
+        return self._fit[2][0] if self._fit else self._bodyPt
 
     def showsGeneralEquations(self) -> bool:
         """False when the panel was too small and dropped the cell's general equations."""
         self._flush()
-        return self._fit[2] if self._fit else True
+        return self._fit[2][1] if self._fit else True
 
     def showsSymbols(self) -> bool:
         """False when the panel was so small that only the numbers are shown."""
         self._flush()
-        return self._fit[3] if self._fit else True
+        return self._fit[2][2] if self._fit else True
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(560, 440)
@@ -241,11 +241,14 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._plain, self._html = frag.p, frag.h
 
     def _fitted(self) -> _Html:
-        """The content at the largest size that fits the view (remembered per layout).
+        """The content at the largest size at which it fits the view now.
 
         When space runs out, first the cell's general equations go (the unit's own equations
         repeat them with indices), then those symbolic lines too, leaving the numbers: they
         matter most at the back of the room. Only then does the font shrink below 12 pt.
+        The size depends on the numbers shown, never on the steps shown before: the search
+        starts from the last size used for this layout and moves up or down from there
+        (usually one or two trial layouts).
         """
         eq = self._frame.equation if self._frame is not None else None
         if eq is None:
@@ -256,22 +259,33 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         if not self.isVisible() or vp.width() < 50 or vp.height() < 50:
             return _render(eq, self._bodyPt, True, True, self.look)
         signature = eq.signature + (vp.width(), vp.height())
-        if self._fit is not None and self._fit[0] == signature:
-            return _render(eq, *self._fit[1:], self.look)
-        self._probe.setTextWidth(vp.width())
         body = self._bodyPt
         candidates = [(pt, True, True) for pt in range(body, 12, -1)]
         candidates += [(pt, False, True) for pt in range(body, 11, -1)]
         candidates += [(pt, False, False) for pt in range(body, MIN_PT - 1, -1)]
-        for choice in candidates:
-            out = _render(eq, *choice, self.look)
-            self._probe.setDefaultFont(theme.font(choice[0]))
-            self._probe.setHtml(out.h)
-            # some slack: numbers change length from step to step
-            if self._probe.size().height() <= 0.94 * vp.height():
-                break
-        self._fit = (signature, *choice)
-        return out
+        self._probe.setTextWidth(vp.width())
+        tried = {}
+
+        def fits(k: int) -> bool:
+            if k not in tried:
+                out = _render(eq, *candidates[k], self.look)
+                self._probe.setDefaultFont(theme.font(candidates[k][0]))
+                self._probe.setHtml(out.h)
+                size = self._probe.size()
+                tried[k] = (out, size.height() <= vp.height() - 2 and self._probe.idealWidth() <= vp.width())
+            return tried[k][1]
+
+        k = self._fit[1] if self._fit is not None and self._fit[0] == signature else 0
+        if fits(k):
+            while k > 0 and fits(k - 1):
+                k -= 1
+        else:
+            while k + 1 < len(candidates) and not fits(k + 1):
+                k += 1
+            k = min(k + 1, len(candidates) - 1)
+            fits(k)
+        self._fit = (signature, k, candidates[k])
+        return tried[k][0]
 
 
 def _render(eq, pt: int, general: bool, symbolic: bool, look: theme.Theme) -> _Html:
