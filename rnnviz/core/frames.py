@@ -352,6 +352,32 @@ class CurveFrame:
             return np.log10(self.shown)
 
 
+#: The nudge check ‖h(x₁ + ε) − h(x₁)‖/ε is a difference of two float64 runs: it cannot go
+#: below about ε_machine·‖h‖/ε, where it flattens out (~10⁻¹³) while the exact curve falls on.
+#: It is drawn only where it is this many times above that floor (1 % rounding noise at most).
+PERTURBATION_TRUST = 100.0
+
+
+def _trusted_perturbation(cr, overflow_from: int | None):
+    """The perturbation curve with the steps it cannot be trusted at set to NaN: below its
+    float64 precision floor, and from an overflow of h on. None if not computed."""
+    a = cr.perturbation
+    if a is None:
+        return None
+    from .model import EPS
+
+    a = np.array(a, dtype=np.float64)
+    with np.errstate(all="ignore"):
+        h = np.asarray(cr.trace.h, np.float64)
+        scale = np.sqrt(h.shape[1]) * np.max(np.abs(h), axis=1)  # ‖h_t‖ up to rounding
+        floor = PERTURBATION_TRUST * np.finfo(np.float64).eps * np.maximum(scale, 1e-300) / EPS
+        untrusted = np.isfinite(a) & np.isfinite(floor) & (a < floor)
+    a[untrusted] = np.nan
+    if overflow_from is not None:
+        a[overflow_from:] = np.nan
+    return a
+
+
 @dataclass(frozen=True, eq=False)
 class FadingFrame:
     """Everything of the fading panel that depends on the result (and the backward toggle)."""
@@ -401,7 +427,11 @@ class FadingFrame:
                                  f"  ({fmt_percent(row.ratio[t])} of step 1)")
                 pert = self.curves.get(self.key(row, "perturbation"))
                 if pert is not None and pert.y.size:
-                    lines.append(f"{prefix}‖Δh{sub_digits(t + 1)}‖/ε = {fmt_value(pert.y[t])}")
+                    line = f"{prefix}‖Δh{sub_digits(t + 1)}‖/ε = {fmt_value(pert.y[t])}"
+                    if not np.isfinite(pert.shown[t]) and np.isfinite(pert.y[t]):
+                        line += ("  (not drawn: h overflowed before)" if row.overflow_from is not None
+                                 and t >= row.overflow_from else "  (not drawn: below what float64 can resolve)")
+                    lines.append(line)
             back = self.curves.get(self.key(row, "backward"))
             if back is not None and back.visible and back.y.size:
                 lines.append(f"{prefix}‖∂h_T/∂h{sub_digits(t + 1)}‖ = {fmt_value(back.y[t])}")
@@ -441,7 +471,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
             infl[row.overflow_from:] = np.nan
             broke[key(row, "influence")] = row.overflow_from
         arrays[key(row, "influence")] = infl
-        arrays[key(row, "perturbation")] = cr.perturbation
+        arrays[key(row, "perturbation")] = _trusted_perturbation(cr, row.overflow_from)
         arrays[key(row, "backward")] = cr.backward
     finite = [a[np.isfinite(a) & (a > 0)] for k, a in arrays.items()
               if a is not None and (backward or not k.endswith("backward"))]
@@ -471,8 +501,10 @@ def fading_frame(result, backward: bool) -> FadingFrame:
                 curves[k] = CurveFrame(k, name, cr.key, np.zeros(0), np.zeros(0), None, reveal,
                                        visible=name != "backward")
                 continue
-            # the engine's arrays, except the influence masked where h overflowed (tooltips say so)
-            y = np.asarray(row.influence if name == "influence" else a, np.float64)
+            # the engine's arrays, except the influence masked where h overflowed and the nudge
+            # check where it cannot be trusted (tooltips say so)
+            y = np.asarray(row.influence if name == "influence" else cr.perturbation if name == "perturbation" else a,
+                           np.float64)
             shown = np.array(a, dtype=np.float64)
             pos_inf = np.isposinf(shown)
             shown[pos_inf] = top_clip
