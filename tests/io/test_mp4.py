@@ -1,15 +1,17 @@
 """The MP4 writer and the command line's MP4 checks, without Qt: frames are uint8 RGB arrays,
 and every video is decoded back with PyAV."""
 
+import errno
+import io
 import os
 from fractions import Fraction
 
+import av
 import numpy as np
 import pytest
 
 from rnnviz.io import mp4 as M
 
-av = pytest.importorskip("av")
 
 
 def _frames(n: int, width: int = 48, height: int = 32) -> list[np.ndarray]:
@@ -133,6 +135,21 @@ def test_write_errors_are_one_line_oserrors_naming_the_target(tmp_path):
     with pytest.raises(OSError) as info:
         M.write_mp4(str(missing), lambda t: frames[t], range(2))
     assert info.value.filename == str(missing)
+
+
+def test_a_full_disk_is_an_oserror_saying_so():
+    class Full(io.BytesIO):
+        def write(self, data):
+            if self.tell() + len(data) > 2000:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return super().write(data)
+
+    noise = np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)
+    with pytest.raises(OSError) as info:
+        with M.Mp4Stream(Full(), (64, 64)) as video:
+            for k in range(10):
+                video.add(np.roll(noise, k, axis=1))
+    assert info.value.errno == errno.ENOSPC
 
 
 def test_mp4_stream_as_a_context_manager(tmp_path):

@@ -2,6 +2,7 @@
 
 import os
 
+import av
 import numpy as np
 import pytest
 from PySide6 import QtGui, QtWidgets
@@ -11,7 +12,6 @@ from rnnviz.ui import export as X
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 
-av = pytest.importorskip("av")
 
 T = 8
 WIDTH = 320
