@@ -146,9 +146,27 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif-steps", type=_steps, default=None, metavar="FIRST:LAST",
                    help="steps in the GIF, 1-based (default: all, at most the first 300)")
     p.add_argument("--gif-width", type=int, default=None, metavar="PX", help="GIF frame width (default 1200)")
+    p.add_argument("--mp4", metavar="OUT.mp4", default=None,
+                   help="also (or only) write the stepping animation, one frame per step, as an H.264 video")
+    p.add_argument("--mp4-steps", type=_steps, default=None, metavar="FIRST:LAST",
+                   help="steps in the video, 1-based (default: all, at most the first 300)")
+    p.add_argument("--mp4-width", type=_mp4_width, default=None, metavar="PX",
+                   help="video frame width (default the window's, at most 1920)")
     p.add_argument("--speed", type=float, default=None, metavar="S",
-                   help="playing speed in steps per second, the GIF's frame rate (default 4)")
+                   help="playing speed in steps per second, the GIF's and video's frame rate (default 4)")
     return p
+
+
+def _mp4_width(text: str) -> int:
+    from .io.mp4 import MAX_SIDE
+
+    try:
+        width = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a width in pixels") from None
+    if not 16 <= width <= MAX_SIDE:
+        raise argparse.ArgumentTypeError(f"the video width must be between 16 and {MAX_SIDE} px")
+    return width
 
 
 def _steps(text: str):
@@ -159,9 +177,9 @@ def _steps(text: str):
 
 def cmd_render(argv) -> int:
     args = _render_parser().parse_args(argv)
-    out, gif = args.output, args.gif
-    if not out and not gif:
-        return _fail("nothing to write: give -o OUT.png, --gif OUT.gif or both")
+    out, gif, mp4 = args.output, args.gif, args.mp4
+    if not out and not gif and not mp4:
+        return _fail("nothing to write: give -o OUT.png, --gif OUT.gif, --mp4 OUT.mp4 or several")
     if out:
         if not out.lower().endswith(".png"):
             return _fail(f"{_shown(out)}: the output must be a .png file")
@@ -174,9 +192,18 @@ def cmd_render(argv) -> int:
         problem = gif_path_problem(gif)
         if problem:
             return _fail(problem)
-    if out and gif and (out == gif or _over_an_input(out, (("GIF",  gif),))):
-        return _fail(f"{_shown(out)}: -o and --gif name the same file")
-    for target in (out, gif):
+    if mp4:
+        from .io.mp4 import mp4_path_problem
+
+        problem = mp4_path_problem(mp4)
+        if problem:
+            return _fail(problem)
+    named = [(flag, path) for flag, path in (("-o", out), ("--gif", gif), ("--mp4", mp4)) if path]
+    for k, (flag, path) in enumerate(named):
+        for other_flag, other in named[k + 1:]:
+            if path == other or _over_an_input(path, (("output", other),)):
+                return _fail(f"{_shown(path)}: {flag} and {other_flag} name the same file")
+    for target in (out, gif, mp4):
         problem = target and _over_an_input(target, (("input file", args.file),))
         if problem:
             return _fail(problem)
@@ -191,11 +218,12 @@ def cmd_render(argv) -> int:
     try:
         render(out, args.file, lesson=args.lesson, cell=args.cell, step=args.step, size=args.size,
                all_steps=args.all_steps, gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
+               mp4=mp4, mp4_steps=args.mp4_steps, mp4_width=args.mp4_width,
                theme=args.theme, colour_blind=args.colour_blind, presenter=args.presenter, **settings)
     except InputError as err:
         return _fail(str(err))
     except OSError as err:
-        return _cannot_write(err.filename or out or gif, err)
+        return _cannot_write(err.filename or out or gif or mp4, err)
     return 0
 
 
@@ -206,7 +234,8 @@ def _app_parser() -> argparse.ArgumentParser:
         "see hidden states, gates and the fading of x1.",
         epilog="commands:\n"
         "  rnnviz trace WEIGHTS INPUT -o OUT.npz   run a cell and save h, c, gates, influence\n"
-        "  rnnviz render [FILE] -o OUT.png         draw the window to a PNG (no display needed)\n\n"
+        "  rnnviz render [FILE] -o OUT.png         draw the window to a PNG (no display needed)\n"
+        "  rnnviz render [FILE] --mp4 OUT.mp4      the stepping animation as a video (or --gif OUT.gif)\n\n"
         "Run 'rnnviz COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -94,6 +94,7 @@ def _export_items():
     yield ActionSpec("export.npz", "Trace as &NPZ…", lambda w: w.exporter.askNpz(), menu="file.export")
     yield ActionSpec("export.gif", "&Animation as GIF…", lambda w: w.exporter.askGif(), menu="file.export",
                      separator=True)
+    yield ActionSpec("export.mp4", "Animation as &MP4…", lambda w: w.exporter.askMp4(), menu="file.export")
 
 
 def _fill_recent(window, menu: QtWidgets.QMenu) -> None:

@@ -140,13 +140,16 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
            size: tuple[int, int] = (1600, 1000), all_steps: bool = False, gif: str | None = None,
            gif_steps: tuple[int, int] | None = None, gif_width: int | None = None, speed: float | None = None,
            theme: str = "light", colour_blind: bool = False, presenter: bool = False, lesson: str | None = None,
+           mp4: str | None = None, mp4_steps: tuple[int, int] | None = None, mp4_width: int | None = None,
            **settings) -> None:
     """Draw exactly the window a user would see to ``out`` (PNG), with no display.
 
     ``path`` is a weights file or a .rnnviz session, ``lesson`` a built-in lesson's name (their
     step and view are kept unless ``step`` / ``all_steps`` are given). ``step`` is 1-based
-    (default: the last step). Raises InputError for a bad weights file and
-    OSError when the PNG cannot be written; writes atomically.
+    (default: the last step). ``gif`` and ``mp4`` also write the stepping animation (steps
+    ``gif_steps`` / ``mp4_steps``, frames ``gif_width`` / ``mp4_width`` wide) at ``speed``
+    steps per second. Raises InputError for a bad weights file and
+    OSError (naming the file) when a file cannot be written; writes atomically.
     """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
     app = _application()
@@ -186,6 +189,13 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
             export_gif(window, gif, size=gif_width, step_range=gif_steps, reveal_all=all_steps)
         except OSError as err:
             raise OSError(err.errno, err.strerror or str(err), gif) from err
+    if mp4:
+        from .export import export_mp4
+
+        try:
+            export_mp4(window, mp4, size=mp4_width, step_range=mp4_steps, reveal_all=all_steps)
+        except OSError as err:
+            raise OSError(err.errno, err.strerror or str(err), mp4) from err
     if not out:
         window.close()
         return

@@ -1,4 +1,4 @@
-"""Pictures, data and animations out of the app: PNG, SVG, CSV, NPZ and animated GIF.
+"""Pictures, data and animations out of the app: PNG, SVG, CSV, NPZ, animated GIF and MP4.
 
 - **Pictures** of the whole window or one panel. PNG at 1×, 2×, 3× or a chosen width: the
   widget is painted through a scaled ``QPainter`` (``QWidget.render``), so text and lines are
@@ -8,15 +8,16 @@
   (in rnnviz.io, no Qt) write what the views show (inputs, h, c, gates, influence, and the
   perturbation and backward curves when computed); in Compare mode every cell's names get the
   cell key as prefix (``gru.h``, ``lstm.f[3]``).
-- **Animation**: :func:`export_gif` steps the window through the sequence and writes an animated
-  GIF at the playing speed. Frames are rendered one at a time on the GUI thread and written to
-  the file as they are made (:class:`rnnviz.io.gif.GifStream`: memory stays flat however long the sequence).
-  Cancelling (the progress dialog's button, or a progress callback returning False) leaves no
-  file behind. The step, "show all steps" and playing state are restored afterwards. Without a
-  step range at most :data:`DEFAULT_MAX_FRAMES` steps are used (the first ones); the dialog, or
-  ``step_range``, chooses any range. No MP4: the pip-installable encoders either download an
-  ffmpeg binary at run time (imageio-ffmpeg's fallback) or ship a 20–60 MB one (PyAV), too much
-  for one feature, so GIF is the one animation format.
+- **Animation**: :func:`export_gif` and :func:`export_mp4` step the window through the sequence
+  and write an animated GIF or an H.264 MP4 video (what presentation software plays; it copes
+  badly with large GIFs) at the playing speed, one frame per step. Frames are rendered one at a
+  time on the GUI thread and written to the file as they are made
+  (:class:`rnnviz.io.gif.GifStream`, :class:`rnnviz.io.mp4.Mp4Stream`: memory stays flat however
+  long the sequence). Cancelling (the progress dialog's button, or a progress callback returning
+  False) leaves no file behind. The step, "show all steps" and playing state are restored
+  afterwards. Without a step range at most :data:`DEFAULT_MAX_FRAMES` steps are used (the first
+  ones); the dialog, or ``step_range``, chooses any range. The MP4 goes through PyAV, whose
+  wheels ship FFmpeg's libraries (with libx264): ``pip install`` is all it needs.
 
 Every file is written atomically (:func:`rnnviz.io.atomic.atomic_write`): a failed or
 cancelled export leaves the previous file, if any, untouched.
@@ -38,6 +39,8 @@ from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
 from ..io.atomic import Cancelled, atomic_write
 from ..io.gif import default_step_range, gif_duration_ms, write_gif
+from ..io.mp4 import MAX_SIDE as MAX_MP4_SIDE
+from ..io.mp4 import frame_rate, write_mp4
 from ..io.trace import trace_to_csv, trace_to_npz
 from .caching import uncached
 
@@ -46,6 +49,8 @@ PNG_SCALES = (1, 2, 3)
 MAX_PIXELS = 10_000
 #: GIF frames are this wide unless asked otherwise (or the window, if it is narrower).
 DEFAULT_GIF_WIDTH = 1200
+#: MP4 frames are this wide unless asked otherwise (or the window, if it is narrower): full HD.
+DEFAULT_MP4_WIDTH = 1920
 
 
 def targets() -> list[tuple[str | None, str, str]]:
@@ -357,6 +362,29 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
     1000 / controller.speed ms (rounded to the GIF's 10 ms). Restores the step, the "show all
     steps" switch and playing afterwards.
     """
+    duration = gif_duration_ms(window.controller.speed)
+    return _animate(window, lambda frame, steps, report: write_gif(path, frame, steps, duration, report),
+                    _to_pil, size, DEFAULT_GIF_WIDTH, MAX_PIXELS, progress, step_range, widget, reveal_all)
+
+
+def export_mp4(window, path: str, size: int | None = None, progress=None, step_range: tuple[int, int] | None = None,
+               widget: QtWidgets.QWidget | None = None, reveal_all: bool = False) -> bool:
+    """Write the stepping animation of ``window`` (or of one of its panels) as an H.264 MP4.
+
+    The parameters are :func:`export_gif`'s; ``size`` defaults to the window's width, at most
+    DEFAULT_MP4_WIDTH, and no side exceeds :data:`rnnviz.io.mp4.MAX_SIDE`. One frame per step
+    at controller.speed frames per second. Returns True when the file was written, False when
+    cancelled (``path`` untouched); raises OSError when it cannot be written.
+    """
+    fps = frame_rate(window.controller.speed)
+    return _animate(window, lambda frame, steps, report: write_mp4(path, frame, steps, fps, report),
+                    _to_rgb, size, DEFAULT_MP4_WIDTH, MAX_MP4_SIDE, progress, step_range, widget, reveal_all)
+
+
+def _animate(window, write, convert, size, default_width: int, max_side: int, progress, step_range, widget,
+             reveal_all: bool) -> bool:
+    """Step ``window`` through ``step_range`` and hand ``write(frame, steps, report)`` a function
+    that renders one step as ``convert(QImage)``; restores the step, "show all" and playing."""
     controller = window.controller
     controller.waitForIdle()
     target = widget if widget is not None else window
@@ -365,10 +393,11 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
     first, last = int(min(max(first, 1), T)), int(min(max(last, 1), T))
     if last < first:
         first, last = last, first
-    width = int(size) if size else min(DEFAULT_GIF_WIDTH, target.width())
-    width = int(min(max(width, 16), MAX_PIXELS))
+    width = int(size) if size else min(default_width, target.width())
+    # neither side beyond max_side (a tall panel's height too)
+    widest = max(16, int(max_side * max(1, target.width()) / max(1, target.height())))
+    width = int(min(max(width, 16), max_side, widest))
     steps = list(range(first - 1, last))
-    duration = gif_duration_ms(controller.speed)
 
     report = _progress_reporter(progress, len(steps))
     saved = (controller.step, controller.revealAll, controller.isPlaying())
@@ -377,10 +406,10 @@ def export_gif(window, path: str, size: int | None = None, progress=None, step_r
 
     def frame(t: int):
         controller.setStep(t)
-        return _to_pil(render_image(target, width=width))
+        return convert(render_image(target, width=width))
 
     try:
-        return write_gif(path, frame, steps, duration, report)
+        return write(frame, steps, report)
     finally:
         step, reveal, playing = saved
         controller.setRevealAll(reveal)
@@ -424,6 +453,16 @@ def _to_pil(image: QtGui.QImage):
     image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
     w, h, bpl = image.width(), image.height(), image.bytesPerLine()
     return Image.frombuffer("RGB", (w, h), bytes(image.constBits()), "raw", "RGB", bpl, 1).copy()
+
+
+def _to_rgb(image: QtGui.QImage):
+    """``image`` as an (H, W, 3) uint8 RGB array (read-only, over a copy of its pixels)."""
+    import numpy as np
+
+    image = image.convertToFormat(QtGui.QImage.Format.Format_RGB888)
+    w, h, bpl = image.width(), image.height(), image.bytesPerLine()
+    rows = np.frombuffer(bytes(image.constBits()), np.uint8, count=h * bpl).reshape(h, bpl)
+    return rows[:, : 3 * w].reshape(h, w, 3)
 
 
 # ---------------------------------------------------------------------- dialogs
@@ -472,12 +511,15 @@ class ImageOptionsDialog(QtWidgets.QDialog):
         self.sizeLabel.setText(f"{size.width()} × {size.height()} px")
 
 
-class GifOptionsDialog(QtWidgets.QDialog):
+class AnimationOptionsDialog(QtWidgets.QDialog):
     """What to animate, which steps, how wide; the speed is the playing speed."""
+
+    #: the file kind in the title, and its default and largest frame width
+    kind, default_width, max_width = "GIF", DEFAULT_GIF_WIDTH, MAX_PIXELS
 
     def __init__(self, window, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Export animation as GIF")
+        self.setWindowTitle(f"Export animation as {self.kind}")
         self.setMinimumWidth(460)
         c = window.controller
         T = c.settings.T
@@ -496,10 +538,10 @@ class GifOptionsDialog(QtWidgets.QDialog):
         steps.addWidget(QtWidgets.QLabel("to"))
         steps.addWidget(self.last)
         self.widthBox = QtWidgets.QSpinBox()
-        self.widthBox.setRange(200, MAX_PIXELS)
+        self.widthBox.setRange(200, self.max_width)
         self.widthBox.setSingleStep(100)
         self.widthBox.setSuffix(" px")
-        self.widthBox.setValue(min(DEFAULT_GIF_WIDTH, window.width()))
+        self.widthBox.setValue(min(self.default_width, window.width()))
         self.revealAll = QtWidgets.QCheckBox("Show all steps (only the cursor moves)")
         self.info = QtWidgets.QLabel()
         self.info.setWordWrap(True)
@@ -534,6 +576,21 @@ class GifOptionsDialog(QtWidgets.QDialog):
         self.info.setText(f"{n} frame{'s' if n != 1 else ''} at {self._speed:g} steps/s "
                           f"({ms} ms each): {n * ms / 1000:.1f} s. Change the speed with + and − "
                           "before exporting; long animations make large files.")
+
+
+class GifOptionsDialog(AnimationOptionsDialog):
+    pass
+
+
+class Mp4OptionsDialog(AnimationOptionsDialog):
+    kind, default_width, max_width = "MP4", DEFAULT_MP4_WIDTH, MAX_MP4_SIDE
+
+    def _sync(self, *_):
+        lo, hi = sorted((self.first.value(), self.last.value()))
+        n = hi - lo + 1
+        self.info.setText(f"{n} frame{'s' if n != 1 else ''} at {self._speed:g} steps/s: "
+                          f"{n / self._speed:.1f} s of H.264 video. Change the speed with + and − "
+                          "before exporting.")
 
 
 # ---------------------------------------------------------------------- menus
@@ -593,6 +650,17 @@ class Exporter(QtCore.QObject):
         if path:
             self.exportGif(path, **options)
 
+    def askMp4(self) -> None:
+        dialog = Mp4OptionsDialog(self.window, self.window)
+        dialog.accepted.connect(lambda: self._mp4Chosen(dialog.options()))
+        self._openDialog(dialog)
+
+    def _mp4Chosen(self, options) -> None:
+        path = self._savePath("Export animation as video", self._defaultName("animation", ".mp4", step=False),
+                              "MP4 video (*.mp4)", ".mp4")
+        if path:
+            self.exportMp4(path, **options)
+
     # -- the writes (callable directly, e.g. from tests); errors become a dialog
     def exportPng(self, attr: str | None, path: str, scale: float | None = None, width: int | None = None) -> bool:
         widget = self._target(attr)[0]
@@ -630,6 +698,13 @@ class Exporter(QtCore.QObject):
         widget = self._target(attr)[0]
         dialog = self._progressDialog("Rendering the animation…")
         return self._guard(path, lambda: export_gif(self.window, path, size=size, progress=dialog,
+                                                    step_range=step_range, widget=widget, reveal_all=reveal_all),
+                           busy_cursor=False)
+
+    def exportMp4(self, path: str, attr: str | None = None, step_range=None, size=None, reveal_all: bool = False) -> bool:
+        widget = self._target(attr)[0]
+        dialog = self._progressDialog("Rendering the video…")
+        return self._guard(path, lambda: export_mp4(self.window, path, size=size, progress=dialog,
                                                     step_range=step_range, widget=widget, reveal_all=reveal_all),
                            busy_cursor=False)
 
@@ -697,6 +772,6 @@ class Exporter(QtCore.QObject):
 
 
 __all__ = [
-    "Cancelled", "Exporter", "export_gif", "export_png", "export_svg", "portable_svg", "render_image",
+    "Cancelled", "Exporter", "export_gif", "export_mp4", "export_png", "export_svg", "portable_svg", "render_image",
     "svg_bytes", "target_widget", "targets", "trace_to_csv", "trace_to_npz",
 ]
