@@ -109,15 +109,16 @@ def box_label(ratio: float) -> str:
 
 
 def cell_value(v: float) -> str:
-    """A heatmap entry in a tooltip: 4 decimals, or 4 significant digits when tiny or huge."""
+    """A heatmap entry in a tooltip: 4 decimals, or 4 significant digits (as 8.316×10³) when
+    tiny or huge."""
     v = float(v)
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
-        return "+inf" if v > 0 else "-inf"
+        return "inf" if v > 0 else MINUS + "inf"
     if v == 0 or 1e-3 <= abs(v) < 1e5:
-        return f"{v:.4f}"
-    return f"{v:.4g}"
+        return f"{v:.4f}".replace("-", MINUS)
+    return fmt_value(v, 4)
 
 
 def fixed(v: float, decimals: int = 2) -> str:
@@ -244,9 +245,9 @@ def styled(frag, role: str | None, bold: bool = False) -> Frag:
 def num(v: float, role: str | None = None, paren: bool = False, bold: bool = False, sig: int = 3) -> Frag:
     """A formatted number; ``paren`` wraps negative ones so '+ (−0.2)' keeps its sign clear."""
     s = fmt(v, sig)
-    if "e" in s:
+    if "e" in s:  # 8.02×10²⁷, as everywhere else (the plain text keeps 8.02e27 for parsing)
         mant, exp = s.split("e")
-        body = Frag(Span(f"{mant}·10", plain=f"{mant}e"), Span(exp, script="sup"))
+        body = Frag(Span(f"{mant}×10", plain=f"{mant}e"), Span(exp, script="sup"))
     else:
         body = Frag(s)
     if paren and s.startswith(MINUS):

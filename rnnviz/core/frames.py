@@ -352,23 +352,28 @@ class CurveFrame:
             return np.log10(self.shown)
 
 
+#: The fading plot's y-axis label, and with the backward view's curve as well.
+Y_LABEL = "‖∂hₜ / ∂x₁‖  (log scale)"
+Y_LABEL_BACKWARD = "‖∂hₜ / ∂x₁‖ and ‖∂h_T / ∂hₜ‖  (log scale)"
+
 #: The nudge check ‖h(x₁ + ε) − h(x₁)‖/ε is a difference of two float64 runs: it cannot go
 #: below about ε_machine·‖h‖/ε, where it flattens out (~10⁻¹³) while the exact curve falls on.
 #: It is drawn only where it is this many times above that floor (1 % rounding noise at most).
 PERTURBATION_TRUST = 100.0
 
 
-def _trusted_perturbation(cr, overflow_from: int | None):
-    """The perturbation curve with the steps it cannot be trusted at set to NaN: below its
-    float64 precision floor, and from an overflow of h on. None if not computed."""
-    a = cr.perturbation
+def trusted_perturbation(perturbation, h, overflow_from: int | None):
+    """The perturbation curve (÷ ε) with the steps it cannot be trusted at set to NaN: below
+    its float64 precision floor (from the run's ``h``), and from an overflow of h on. None if
+    not computed."""
+    a = perturbation
     if a is None:
         return None
     from .model import EPS
 
     a = np.array(a, dtype=np.float64)
     with np.errstate(all="ignore"):
-        h = np.asarray(cr.trace.h, np.float64)
+        h = np.asarray(h, np.float64)
         scale = np.sqrt(h.shape[1]) * np.max(np.abs(h), axis=1)  # ‖h_t‖ up to rounding
         floor = PERTURBATION_TRUST * np.finfo(np.float64).eps * np.maximum(scale, 1e-300) / EPS
         untrusted = np.isfinite(a) & np.isfinite(floor) & (a < floor)
@@ -393,6 +398,11 @@ class FadingFrame:
     computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
     backward: bool
     cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
+
+    @property
+    def ylabel(self) -> str:
+        """The left axis's label: what the curves shown measure."""
+        return Y_LABEL_BACKWARD if self.backward else Y_LABEL
 
     @property
     def compare(self) -> bool:
@@ -471,7 +481,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
             infl[row.overflow_from:] = np.nan
             broke[key(row, "influence")] = row.overflow_from
         arrays[key(row, "influence")] = infl
-        arrays[key(row, "perturbation")] = _trusted_perturbation(cr, row.overflow_from)
+        arrays[key(row, "perturbation")] = trusted_perturbation(cr.perturbation, cr.trace.h, row.overflow_from)
         arrays[key(row, "backward")] = cr.backward
     finite = [a[np.isfinite(a) & (a > 0)] for k, a in arrays.items()
               if a is not None and (backward or not k.endswith("backward"))]

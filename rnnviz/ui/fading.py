@@ -26,13 +26,15 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import theme
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
 from ..core.format import sub_digits as sub
-from ..core.frames import CHAIN_DECADES, ChainRowFrame, CurveFrame, chain_shade
+from ..core.frames import CHAIN_DECADES, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
 BOX_MIN_PITCH = 9.0
+#: The status line may shrink by this many points to fit on one line.
+STATUS_MIN_PT = 4
 #: Longer runs are drawn downsampled to about one point per pixel.
 DOWNSAMPLE_ABOVE = 2000
 #: Fixed width of the plot's left axis, so the chain below lines up and has a label gutter.
@@ -598,7 +600,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.graphics.ci.layout.setContentsMargins(0, 4, 8, 0)
         self.plot = self.graphics.addPlot(axisItems={"bottom": _StepAxis("bottom")})
         self.plot.setLogMode(x=False, y=True)
-        theme.style_plot(self.plot, self.look, left="‖∂hₜ / ∂x₁‖  (log scale)", bottom="step t")
+        theme.style_plot(self.plot, self.look, left=Y_LABEL, bottom="step t")
         self.plot.getAxis("left").setWidth(LEFT_AXIS_WIDTH)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         # Fixed decade ticks and a light grid of our own: pyqtgraph's log grid (every minor
@@ -682,6 +684,24 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if text != self.backwardCheck.text():
             self.backwardCheck.setText(text)
         super().resizeEvent(ev)
+        self._fitStatus()
+
+    def _fitStatus(self) -> None:
+        """The status line in the largest font, down to STATUS_MIN_PT below the panel's, at
+        which it fits one line (long values like "4.87×10⁸ → 1.1×10⁻⁹ %" were cut)."""
+        status = getattr(self, "_status", None)
+        room = self.width() - 14  # the line's margins
+        if status is None or room <= 0:
+            return
+        text = status.plain
+        for pt in range(self.look.font_pt, self.look.font_pt - STATUS_MIN_PT - 1, -1):
+            font = theme.font(pt)
+            bold = theme.font(pt, bold=True)  # the values are bold: measure the worst case
+            if QtGui.QFontMetricsF(bold).horizontalAdvance(text) <= room or pt == self.look.font_pt - STATUS_MIN_PT:
+                break
+        if self.statusLabel.font().pointSize() != font.pointSize():
+            self.statusLabel.setFont(font)
+        self.statusLabel.setToolTip(text)  # the whole line, should even the smallest size clip
 
     def setTheme(self, look: theme.Theme) -> None:
         """Restyle for ``look``: colours and fonts of the plot, the header and the chain;
@@ -696,6 +716,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
         self.statusLabel.setFont(theme.font(self.look.font_pt))
+        self._fitStatus()
         self.graphics.setBackground(self.look.background)
         theme.style_plot(self.plot, self.look, left=self.plot.getAxis("left").labelText,
                          bottom=self.plot.getAxis("bottom").labelText)
@@ -812,6 +833,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
         self._rebuildLegend(f)
+        left = self.plot.getAxis("left")
+        if left.labelText != f.ylabel:  # the backward view's curve is on the same axis
+            left.setLabel(f.ylabel, **left.labelStyle)
         self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1
         if f.computing:
@@ -860,7 +884,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         else:
             self.valueText.hide()
         # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
+        self._status = st.status
         self.statusLabel.setText(frag_html(st.status, self.look))
+        self._fitStatus()
 
     def _showOverflow(self, st) -> None:
         if st.overflow_text is not None:
@@ -932,6 +958,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()
         self.statusLabel.setText("")
+        self._status = None
 
     def _revealed(self) -> int:
         return self._frame.revealed if self._frame is not None else 0

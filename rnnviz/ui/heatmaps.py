@@ -18,6 +18,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
+from ..core.format import MINUS, fmt_value
 from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
 from .equations import frag_html
 from .caching import cache_decorations
@@ -84,10 +85,24 @@ def _colour_bar(cmap: str, levels, look: theme.Theme, label: str | None = None) 
         ax.setPen(look.foreground)
         ax.setTextPen(look.foreground)
     bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
+    bar.axis.enableAutoSIPrefix(False)
+    _use_our_notation(bar.axis)
     _fit_bar_axis(bar, levels)
     if label:
         bar.getAxis("left").setLabel(label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
     return bar
+
+
+def _use_our_notation(axis: pg.AxisItem) -> None:
+    """Tick numbers like 3.5×10⁸ (the notation of the equations and tooltips), not 3.5e+08."""
+    default = axis.tickStrings
+
+    def strings(values, scale, spacing):
+        if any(v and not 1e-3 <= abs(v * scale) < 1e4 for v in values):
+            return [fmt_value(v * scale, 2) if v else "0" for v in values]
+        return [s.replace("-", MINUS) for s in default(values, scale, spacing)]
+
+    axis.tickStrings = strings
 
 
 def _set_bar_levels(bar: pg.ColorBarItem, levels) -> None:

@@ -265,7 +265,9 @@ def test_number_formats():
     assert fmt_value(3.1e-4) == "3.10×10⁻⁴" and fmt_value(9.9999e-8) == "1.00×10⁻⁷"
     assert fmt_percent(0.022) == "2.2 %" and fmt_percent(float("nan")) == "—"
     assert box_label(1.0) == "100%" and box_label(2.0) == ">100%" and box_label(1e-7) == "≈0"
-    assert cell_value(0.25) == "0.2500" and cell_value(float("-inf")) == "-inf"
+    assert cell_value(0.25) == "0.2500" and cell_value(float("-inf")) == "−inf"
+    assert cell_value(8316.2) == "8316.2000" and cell_value(2.77e5) == "2.770×10⁵"  # one notation
+    assert cell_value(-3.1e-7) == "−3.100×10⁻⁷" and cell_value(-0.5) == "−0.5000"
     assert fixed(-0.001) == "0.00" and fixed(-1.5) == "−1.50"
     assert decade_label(-3.0) == "10⁻³" and decade_label(1.0) == "10"
     assert decade_ticks(-10.2, 0.3) == [-10.0, -8.0, -6.0, -4.0, -2.0, 0.0]

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.fading import (
@@ -189,10 +189,12 @@ def test_backward_toggle_round_trip(qtbot, make_panel, controller):
     np.testing.assert_array_equal(x, np.arange(1, controller.settings.T + 1))
     np.testing.assert_array_equal(y, back)
     assert any("backward" in label.text for _s, label in panel.legend.items)
+    assert "∂h_T / ∂hₜ" in panel.plot.getAxis("left").labelText  # the axis names both curves
     qtbot.mouseClick(panel.backwardCheck, QtCore.Qt.MouseButton.LeftButton)
     assert controller.settings.backward is False
     assert controller.waitForIdle()
     assert not panel.curves()["backward"].isVisible() and not panel.backwardCheck.isChecked()
+    assert "∂h_T" not in panel.plot.getAxis("left").labelText
     controller.update(backward=True)  # from elsewhere (the menu): the checkbox follows
     assert panel.backwardCheck.isChecked()
 
@@ -364,3 +366,23 @@ def test_panel_shows_exactly_the_frame(qtbot, make_panel, controller, cell):
     np.testing.assert_allclose(shown, expected, rtol=1e-12)
     assert panel.statusText().replace("\xa0", " ") == st.status.plain
     assert panel.toolTipAtStep(3) == fad.tooltip(3, st.revealed)
+
+
+def test_a_long_status_line_fits_the_panel(qtbot, make_panel, controller):
+    """Issue 8: "t = 60: ‖∂h60/∂x1‖ = 4.87×10⁸ → 1.1×10…" needed 621 px and had 524."""
+    panel = make_panel(controller)
+    settle(controller, cell="rnn_tanh", recurrent_scale=3.0, T=60, hidden_size=8)
+    controller.setStep(59)
+    for width in (420, 524, 700):
+        panel.resize(width, 520)
+        panel.show()
+        qtbot.waitExposed(panel)
+        label = panel.statusLabel
+        plain = panel.statusText()
+        assert len(plain) > 30
+        bold = QtGui.QFont(label.font())
+        bold.setBold(True)
+        assert QtGui.QFontMetricsF(bold).horizontalAdvance(plain) <= label.width() + 1
+        assert label.font().pointSize() >= panel.look.font_pt - 4
+        if width == 420:
+            assert label.font().pointSize() < panel.look.font_pt  # it shrank to fit

@@ -425,3 +425,17 @@ def test_panels_show_exactly_the_frame(qtbot, controller, cell):
             np.testing.assert_array_equal(gates.barValues(key), frame.gate_step.values[key])
     if cell != "compare":
         assert gates.stepTitle() == frame.gate_step.title == "gates at t = 7"
+
+
+def test_colour_bars_write_big_numbers_as_the_equations_do(qtbot, controller):
+    """One notation on screen (issue 8): 3.5×10⁸ on the colour bar, never 3.5e+08."""
+    panel = _panel(qtbot, StatePanel, controller)
+    _configure(controller, cell="rnn_relu", recurrent_scale=3.0, T=40, signal="constant")
+    bar = panel.colourBars()["h"]
+    lo, hi = bar.levels()
+    assert hi >= 1e4  # big enough to need the notation
+    ticks = bar.axis.tickValues(lo, hi, 400)
+    values = [v for _spacing, vs in ticks for v in vs]
+    strings = bar.axis.tickStrings(values, 1.0, 1.0)
+    assert strings and not any("e+" in s or "e-" in s for s in strings)
+    assert any("×10" in s for s in strings)

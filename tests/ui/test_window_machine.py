@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, precondition, rule, run_state_machine_as_test
 
 from rnnviz.core import model as M
+from rnnviz.core.frames import trusted_perturbation
 from rnnviz.engine import NonFiniteWarning, Stack, backward_flow, init_cell, perturbation, run
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
@@ -43,6 +44,7 @@ def assert_curve(item, engine) -> None:
     assert y is not None and y.shape == engine.shape
     ok = np.isfinite(engine) & (engine > 0)
     np.testing.assert_array_equal(y[ok], engine[ok])
+    assert not np.isfinite(y[np.isnan(engine)]).any()  # NaN: not drawn
 
 
 def assert_window_shows_the_engine(window) -> None:
@@ -66,7 +68,10 @@ def assert_window_shows_the_engine(window) -> None:
         if trace.nonfinite is not None:
             infl[trace.nonfinite.t:] = np.nan
         assert_curve(curves[prefix + "influence"], infl)
-        assert_curve(curves[prefix + "perturbation"], pert)
+        # drawn where float64 resolves it and h has not overflowed (the frame's rule, applied
+        # to the arrays computed here)
+        nf = trace.nonfinite.t if trace.nonfinite is not None else None
+        assert_curve(curves[prefix + "perturbation"], trusted_perturbation(pert, trace.h, nf))
         if back is not None:
             assert curves[prefix + "backward"].isVisible()
             assert_curve(curves[prefix + "backward"], back)
