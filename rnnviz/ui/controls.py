@@ -48,16 +48,6 @@ class _Slider(QtWidgets.QSlider):
             return
         super().wheelEvent(event)
 
-    def event(self, event: QtCore.QEvent) -> bool:
-        # The main window binds ←/→/Home/End to stepping; a focused slider takes them first.
-        if event.type() == QtCore.QEvent.Type.ShortcutOverride:
-            if event.key() in (QtCore.Qt.Key.Key_Left, QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_Up,
-                               QtCore.Qt.Key.Key_Down, QtCore.Qt.Key.Key_PageUp, QtCore.Qt.Key.Key_PageDown,
-                               QtCore.Qt.Key.Key_Home, QtCore.Qt.Key.Key_End):
-                event.accept()
-                return True
-        return super().event(event)
-
 
 class _ClickLabel(QtWidgets.QLabel):
     doubleClicked = QtCore.Signal()
@@ -80,7 +70,8 @@ class ValueSlider(QtWidgets.QWidget):
 
     The QSlider underneath counts integer ticks of ``step``. ``setValue`` is for values
     pushed from the controller and never emits; user drags, clicks, wheel turns (once the
-    slider has focus) and arrow keys emit ``valueChanged(float)``. A double click on the
+    slider has focus) and ↑/↓ emit ``valueChanged(float)`` (in the main window ←/→, PageUp/PageDown
+    and Home/End step the time instead, whatever has the focus: see :class:`rnnviz.ui.actions.FocusKeys`). A double click on the
     slider or its value emits ``resetRequested`` and, if the slider has a ``default``, also
     moves to it and emits ``valueChanged``.
     """

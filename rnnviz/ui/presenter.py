@@ -26,7 +26,7 @@ from . import actions, prefs, theme
 PRESENTER_SCALE = 1.5
 #: The presenter hint disappears after this many milliseconds.
 HINT_MS = 8000
-HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · ? help"
+HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · L lessons · ? help"
 
 _ORIGINAL: dict = {}  # the application's palette, font and style before any theme
 
@@ -98,6 +98,7 @@ class _Dismissable(_Overlay):
     def __init__(self, window):
         super().__init__(window)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setProperty(actions.OWNS_KEYS, True)  # even the keys that act whatever has the focus
         self._previous = None
 
     def open(self) -> None:
@@ -279,26 +280,22 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer.start(ms)
 
     def place(self) -> None:
-        """On the transport bar between its buttons and the step counter (it hides none of the
-        views; the font shrinks to fit), else at the bottom of the window."""
+        """Centred just above the transport bar (over the views' bottom edge, where the axis
+        titles are; it covers none of the bar's live controls), else at the bottom of the window.
+        The font shrinks to fit the width."""
         w = self.parentWidget()
         transport = w.panels.get("transport")
-        first = getattr(transport, "speedBox", None)
-        last = getattr(transport, "stepLabel", None)
         pt = max(self._look.font_pt, 11)
         self.setFont(theme.font(pt, bold=True))
         self.adjustSize()
-        if first is None or last is None or not transport.isVisible():
-            self.move((w.width() - self.width()) // 2, w.height() - 12 - self.height())
-            return
-        left = first.mapTo(w, QtCore.QPoint(0, 0)).x()
-        right = last.mapTo(w, QtCore.QPoint(0, 0)).x() - 12
-        while self.width() > right - left and pt > 10:
+        while self.width() > w.width() - 24 and pt > 8:
             pt -= 1
             self.setFont(theme.font(pt, bold=True))
             self.adjustSize()
-        centre = transport.mapTo(w, transport.rect().center()).y()
-        self.move(max(left + (right - left - self.width()) // 2, 4), centre - self.height() // 2)
+        bottom = w.height() - 12
+        if transport is not None and transport.isVisible():
+            bottom = transport.mapTo(w, QtCore.QPoint(0, 0)).y() - 6
+        self.move(max((w.width() - self.width()) // 2, 4), bottom - self.height())
 
 
 # ---------------------------------------------------------------- presenter
