@@ -356,8 +356,9 @@ TEXT_KEYS = frozenset(QtCore.QKeyCombination(k).toCombined() for k in (_Key.Key_
 #: A widget whose dynamic property of this name is true takes every key itself (an overlay that any key
 #: dismisses).
 OWNS_KEYS = "ownsKeys"
-#: How far the focus ring reaches outside its widget (the style's focus-frame margin), in pixels.
-RING_MARGIN = 2
+#: A widget whose dynamic property of this name is true gets the focus ring when one of its
+#: children has the focus (a slider's row: its name, the slider and the value).
+RING_AROUND = "focusRingAround"
 
 
 def anywhere_keys() -> frozenset[int]:
@@ -469,13 +470,8 @@ class FocusKeys(QtCore.QObject):
                 or w is getattr(self.window, "viewsArea", None):
             self.ring.setWidget(None)
             return
-        # ring a container when the widget's own parent would clip the ring (a slider inside
-        # its row of name, slider and value; a table flush with its box)
-        target, m = w, RING_MARGIN
-        while (parent := target.parentWidget()) is not None and parent is not self.window:
-            if parent.rect().contains(target.geometry().adjusted(-m, -m, m, m)):
-                break
-            target = parent
+        parent = w.parentWidget()
+        target = parent if parent is not None and parent.property(RING_AROUND) else w
         self.ring.setWidget(target)
 
     def setTheme(self, look) -> None:
@@ -484,5 +480,5 @@ class FocusKeys(QtCore.QObject):
             self.ring.setStyleSheet(self._sheet)
 
 
-__all__ = ["ActionSpec", "Actions", "FocusKeys", "MenuSpec", "OWNS_KEYS", "TABLE", "TEXT_KEYS", "anywhere_keys",
+__all__ = ["ActionSpec", "Actions", "FocusKeys", "MenuSpec", "OWNS_KEYS", "RING_AROUND", "TABLE", "TEXT_KEYS", "anywhere_keys",
            "build", "describe", "edits_text", "expand", "key_label", "plain", "portable", "shortcut_rows", "spec"]

@@ -18,6 +18,7 @@ from ..core import model as M
 from ..core.format import fixed
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
+from .actions import RING_AROUND
 from .panels import Panel
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
@@ -87,6 +88,7 @@ class ValueSlider(QtWidgets.QWidget):
         self._decimals = decimals
         self.default = default
         self._value = float(default if default is not None else minimum)
+        self.setProperty(RING_AROUND, True)  # the focus ring goes round the name, slider and value
 
         self.nameLabel = _ClickLabel(text)
         self.slider = _Slider(QtCore.Qt.Orientation.Horizontal)
@@ -360,7 +362,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         row.addWidget(self.layerCombo, 1)
         self.layerRow = QtWidgets.QWidget()
         self.layerRow.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
+        row.setContentsMargins(0, 2, 2, 2)  # room for the focus ring
         sec.addWidget(self.layerRow)
 
     def _buildSizes(self, sec: Section) -> None:
@@ -433,7 +435,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         sec.addWidget(self.entryHint)
         self.entryBox = QtWidgets.QWidget()
         self.entryLayout = QtWidgets.QVBoxLayout(self.entryBox)
-        self.entryLayout.setContentsMargins(0, 0, 0, 0)
+        self.entryLayout.setContentsMargins(2, 2, 2, 2)  # room for the focus ring
         self.entryLayout.setSpacing(2)
         sec.addWidget(self.entryBox)
 
@@ -479,7 +481,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
 
         self.customBox = QtWidgets.QWidget()
         cl = QtWidgets.QVBoxLayout(self.customBox)
-        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setContentsMargins(2, 2, 2, 0)  # room for the focus ring
         cl.setSpacing(2)
         self.customTable = QtWidgets.QTableWidget()
         self.customTable.setToolTip("Type the input values: one row per feature of x_t, one column per step t.")
