@@ -359,6 +359,8 @@ OWNS_KEYS = "ownsKeys"
 #: A widget whose dynamic property of this name is true gets the focus ring when one of its
 #: children has the focus (a slider's row: its name, the slider and the value).
 RING_AROUND = "focusRingAround"
+#: The focus ring's width outside its widget, in pixels.
+RING_PX = 4
 
 
 def anywhere_keys() -> frozenset[int]:
@@ -386,6 +388,17 @@ def edits_text(w: QtWidgets.QWidget | None) -> bool:
 def _combined(ev: QtGui.QKeyEvent) -> int:
     mods = ev.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier  # the keypad's arrows are arrows
     return QtCore.QKeyCombination(mods, _Key(ev.key())).toCombined()
+
+
+class _RingStyle(QtWidgets.QProxyStyle):
+    """The application's style, but a focus frame as wide as :data:`RING_PX` (asked only when
+    the ring moves to another widget or that widget's geometry changes)."""
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:
+        if metric in (QtWidgets.QStyle.PixelMetric.PM_FocusFrameHMargin,
+                      QtWidgets.QStyle.PixelMetric.PM_FocusFrameVMargin):
+            return RING_PX
+        return super().pixelMetric(metric, option, widget)
 
 
 class FocusKeys(QtCore.QObject):
@@ -455,6 +468,8 @@ class FocusKeys(QtCore.QObject):
     def _newRing(self) -> QtWidgets.QFocusFrame:
         ring = QtWidgets.QFocusFrame(self.window)
         ring.setObjectName("focusRing")
+        self._ringStyle = _RingStyle()  # kept: a widget does not own the style it is given
+        ring.setStyle(self._ringStyle)
         ring.setStyleSheet(self._sheet)
         ring.hide()
         return ring
@@ -475,7 +490,7 @@ class FocusKeys(QtCore.QObject):
         self.ring.setWidget(target)
 
     def setTheme(self, look) -> None:
-        self._sheet = f"QFocusFrame {{ border: 3px solid {look.focus_ring}; border-radius: 5px; }}"
+        self._sheet = f"QFocusFrame {{ border: {RING_PX}px solid {look.focus_ring}; border-radius: 6px; }}"
         if shiboken6.isValid(self.ring):
             self.ring.setStyleSheet(self._sheet)
 

@@ -202,7 +202,7 @@ class Section(QtWidgets.QWidget):
             f" color: {theme.LIGHT.foreground}; text-align: left; }}")
         self.body = QtWidgets.QWidget()
         self.bodyLayout = QtWidgets.QVBoxLayout(self.body)
-        self.bodyLayout.setContentsMargins(6, 6, 2, 8)
+        self.bodyLayout.setContentsMargins(6, 6, 4, 8)  # room for the focus ring on the right
         self.bodyLayout.setSpacing(6)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -362,7 +362,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         row.addWidget(self.layerCombo, 1)
         self.layerRow = QtWidgets.QWidget()
         self.layerRow.setLayout(row)
-        row.setContentsMargins(0, 2, 2, 2)  # room for the focus ring
+        row.setContentsMargins(0, 4, 4, 4)  # room for the focus ring
         sec.addWidget(self.layerRow)
 
     def _buildSizes(self, sec: Section) -> None:
@@ -435,7 +435,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         sec.addWidget(self.entryHint)
         self.entryBox = QtWidgets.QWidget()
         self.entryLayout = QtWidgets.QVBoxLayout(self.entryBox)
-        self.entryLayout.setContentsMargins(2, 2, 2, 2)  # room for the focus ring
+        self.entryLayout.setContentsMargins(4, 4, 4, 4)  # room for the focus ring
         self.entryLayout.setSpacing(2)
         sec.addWidget(self.entryBox)
 
@@ -481,7 +481,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
 
         self.customBox = QtWidgets.QWidget()
         cl = QtWidgets.QVBoxLayout(self.customBox)
-        cl.setContentsMargins(2, 2, 2, 0)  # room for the focus ring
+        cl.setContentsMargins(4, 4, 4, 0)  # room for the focus ring
         cl.setSpacing(2)
         self.customTable = QtWidgets.QTableWidget()
         self.customTable.setToolTip("Type the input values: one row per feature of x_t, one column per step t.")

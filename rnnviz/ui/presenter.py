@@ -6,7 +6,10 @@
 * Themes (View ▸ Theme): the light projector theme or a dark one, each optionally with
   colour-blind-safe colour maps (View ▸ Colour-blind-safe colours). The chosen theme goes to
   ``MainWindow.setTheme``, which hands it to every registered panel.
-* Clicker keys: PageDown / PageUp step forward and back; B blacks the screen out.
+* Clicker keys: PageDown / PageUp step forward and back, whatever control has the focus
+  (:class:`rnnviz.ui.actions.FocusKeys`); B blacks the screen out. Lessons change without
+  leaving presenter mode: L pops the Lessons menu up over the window, Ctrl+PageDown / PageUp
+  open the next / previous one.
 * ? or F1 lays every shortcut over the window in large type; any key or click removes it.
 
 The main window creates one :class:`Presenter` (``window.presenter``); its keys and menu
@@ -280,22 +283,27 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer.start(ms)
 
     def place(self) -> None:
-        """Centred just above the transport bar (over the views' bottom edge, where the axis
-        titles are; it covers none of the bar's live controls), else at the bottom of the window.
-        The font shrinks to fit the width."""
+        """Just above the transport bar, centred on the left view column: over that column's
+        bottom edge, where its axis titles are, so it hides none of the bar's live controls and
+        none of the equations' numbers. The font shrinks to fit the column (else the window)."""
         w = self.parentWidget()
         transport = w.panels.get("transport")
+        column = getattr(w, "columns", {}).get("left")
+        area = w.rect().adjusted(4, 0, -4, 0)
+        if column is not None and column.isVisible():
+            area = QtCore.QRect(column.mapTo(w, QtCore.QPoint(0, 0)), column.size())
         pt = max(self._look.font_pt, 11)
         self.setFont(theme.font(pt, bold=True))
         self.adjustSize()
-        while self.width() > w.width() - 24 and pt > 8:
+        while self.width() > area.width() - 8 and pt > 8:
             pt -= 1
             self.setFont(theme.font(pt, bold=True))
             self.adjustSize()
         bottom = w.height() - 12
         if transport is not None and transport.isVisible():
             bottom = transport.mapTo(w, QtCore.QPoint(0, 0)).y() - 6
-        self.move(max((w.width() - self.width()) // 2, 4), bottom - self.height())
+        left = area.left() + (area.width() - self.width()) // 2
+        self.move(min(max(left, 4), max(w.width() - self.width() - 4, 4)), bottom - self.height())
 
 
 # ---------------------------------------------------------------- presenter
