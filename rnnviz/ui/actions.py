@@ -495,5 +495,6 @@ class FocusKeys(QtCore.QObject):
             self.ring.setStyleSheet(self._sheet)
 
 
-__all__ = ["ActionSpec", "Actions", "FocusKeys", "MenuSpec", "OWNS_KEYS", "RING_AROUND", "TABLE", "TEXT_KEYS", "anywhere_keys",
-           "build", "describe", "edits_text", "expand", "key_label", "plain", "portable", "shortcut_rows", "spec"]
+__all__ = ["ActionSpec", "Actions", "FocusKeys", "MenuSpec", "OWNS_KEYS", "RING_AROUND", "TABLE", "TEXT_KEYS",
+           "anywhere_keys", "build", "describe", "edits_text", "expand", "key_label", "plain", "portable",
+           "shortcut_rows", "spec"]

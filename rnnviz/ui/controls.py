@@ -71,10 +71,11 @@ class ValueSlider(QtWidgets.QWidget):
 
     The QSlider underneath counts integer ticks of ``step``. ``setValue`` is for values
     pushed from the controller and never emits; user drags, clicks, wheel turns (once the
-    slider has focus) and ↑/↓ emit ``valueChanged(float)`` (in the main window ←/→, PageUp/PageDown
-    and Home/End step the time instead, whatever has the focus: see :class:`rnnviz.ui.actions.FocusKeys`). A double click on the
-    slider or its value emits ``resetRequested`` and, if the slider has a ``default``, also
-    moves to it and emits ``valueChanged``.
+    slider has focus) and ↑/↓ emit ``valueChanged(float)`` (in the main window ←/→,
+    PageUp/PageDown and Home/End step the time whatever has the focus: see
+    :class:`rnnviz.ui.actions.FocusKeys`). A double click on the slider or its value emits
+    ``resetRequested`` and, if the slider has a ``default``, also moves to it and emits
+    ``valueChanged``.
     """
 
     valueChanged = QtCore.Signal(float)

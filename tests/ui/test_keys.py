@@ -275,7 +275,6 @@ def test_input_table_cell_edit(window, qtbot):
     tab, _value = _custom_table(window)
     focus(qtbot, tab)
     tab.editItem(tab.item(0, 3))
-    editor = QtWidgets.QApplication.focusWidget()
     qtbot.waitUntil(lambda: isinstance(QtWidgets.QApplication.focusWidget(), QtWidgets.QLineEdit))
     editor = QtWidgets.QApplication.focusWidget()
     editor.selectAll()
