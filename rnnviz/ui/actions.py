@@ -4,6 +4,7 @@
 menu it sits in (by id, never by its label), whether it is checkable and when it is checked or
 enabled. :func:`build` turns the table into the window's menus and shortcuts; the "?" overlay's
 list (:func:`shortcut_rows`) and the start page's hints (:func:`describe`) are read from it too.
+Actions marked ``anywhere`` keep their keys whatever control has the focus (:class:`FocusKeys`).
 Families that follow data (the cells, the lessons, one Export submenu per registered panel)
 are declared by a generator on their menu.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Iterable, Iterator
 
+import shiboken6
 from PySide6 import QtCore, QtGui, QtWidgets
 
 
@@ -43,6 +45,8 @@ class ActionSpec:
     ``help`` is its line in the "?" overlay (None: not listed; "" : its menu text). ``checked``
     and ``enabled`` are read again whenever one of the signals ``sync(window)`` returns fires.
     ``provided(window)`` returns an action a part already owns (a dock's toggle action).
+    ``anywhere``: its keys act whatever control has the focus (a focused slider, spin box or
+    table does not take them); a text field being edited keeps only :data:`TEXT_KEYS`.
     """
 
     id: str
@@ -59,6 +63,7 @@ class ActionSpec:
     separator: bool = False
     tooltip: str | None = None
     provided: Callable | None = None
+    anywhere: bool = False
 
 
 # ---------------------------------------------------------------- families from data
@@ -77,6 +82,24 @@ def _lesson_actions():
     for k, (name, title) in enumerate(list_lessons(), start=1):
         yield ActionSpec(f"file.lessons.{name}", f"&{k}  {title}", lambda w, n=name: w.session.openLesson(n),
                          menu="file.lessons", tooltip=f"rnnviz --lesson {name}")
+    # in presenter mode too: the keys sit on the window, and L pops this menu up over it
+    yield ActionSpec("lesson.next", "&Next lesson", lambda w: _step_lesson(w, +1), menu="file.lessons",
+                     shortcuts=("Ctrl+PgDown",), help="Next / previous lesson (Ctrl+PageUp)", anywhere=True,
+                     separator=True)
+    yield ActionSpec("lesson.previous", "&Previous lesson", lambda w: _step_lesson(w, -1), menu="file.lessons",
+                     shortcuts=("Ctrl+PgUp",), anywhere=True)
+
+
+def _step_lesson(window, delta: int) -> None:
+    from .lessons import step_lesson
+
+    step_lesson(window, delta)
+
+
+def _pop_lessons(window) -> None:
+    from .lessons import pop_lessons_menu
+
+    pop_lessons_menu(window)
 
 
 def _export_items():
@@ -109,28 +132,32 @@ def _presenting(w) -> bool:
 
 A = ActionSpec
 TABLE: tuple = (
-    # keys without a menu entry (they drive the transport)
-    A("play.toggle", "Play / pause", lambda w: w.controller.togglePlaying(), shortcuts=("Space",), help=""),
-    A("step.forward", "Step forward", lambda w: w.controller.stepForward(), shortcuts=("Right",), help=""),
+    # keys without a menu entry (they drive the transport, whatever control has the focus)
+    A("play.toggle", "Play / pause", lambda w: w.controller.togglePlaying(), shortcuts=("Space",), help="",
+      anywhere=True),
+    A("step.forward", "Step forward", lambda w: w.controller.stepForward(), shortcuts=("Right",), help="",
+      anywhere=True),
     A("step.forward.clicker", "Step forward (clicker)", lambda w: w.controller.stepForward(),
-      shortcuts=("PgDown",), help=""),
-    A("step.back", "Step back", lambda w: w.controller.stepBack(), shortcuts=("Left",), help=""),
+      shortcuts=("PgDown",), help="", anywhere=True),
+    A("step.back", "Step back", lambda w: w.controller.stepBack(), shortcuts=("Left",), help="", anywhere=True),
     A("step.back.clicker", "Step back (clicker)", lambda w: w.controller.stepBack(), shortcuts=("PgUp",),
-      help=""),
-    A("step.first", "First step", lambda w: w.controller.toStart(), shortcuts=("Home",), help=""),
-    A("step.last", "Last step", lambda w: w.controller.toEnd(), shortcuts=("End",), help=""),
+      help="", anywhere=True),
+    A("step.first", "First step", lambda w: w.controller.toStart(), shortcuts=("Home",), help="", anywhere=True),
+    A("step.last", "Last step", lambda w: w.controller.toEnd(), shortcuts=("End",), help="", anywhere=True),
     A("speed.faster", "Play faster", lambda w: w.controller.faster(), shortcuts=("+", "="), help=""),
     A("speed.slower", "Play slower", lambda w: w.controller.slower(), shortcuts=("-",), help=""),
     A("presenter.black", "Black screen (any key returns)", lambda w: w.presenter.toggleBlack(), shortcuts=("B",),
       help=""),
     A("presenter.leave", "Leave presenter mode", lambda w: w.presenter.leave(), shortcuts=("Esc",), help="",
-      enabled=_presenting, sync=lambda w: (w.presenter.activeChanged,)),
+      enabled=_presenting, sync=lambda w: (w.presenter.activeChanged,), anywhere=True),
 
     MenuSpec("file", "&File"),
     A("session.open", "&Open session…", lambda w: w.session.openDialog(), menu="file", shortcuts=("Ctrl+O",),
       help="Open a session"),
     MenuSpec("file.recent", "Open &recent", parent="file", fill=_fill_recent),
     MenuSpec("file.lessons", "&Lessons", parent="file", items=_lesson_actions),
+    A("lesson.menu", "Choose a lesson…", _pop_lessons, shortcuts=("L",),
+      help="Choose a lesson (the Lessons menu, also in presenter mode)"),
     A("session.start", "S&tart page", lambda w: w.startPanel.show(), menu="file"),
     A("session.save", "&Save session", lambda w: w.session.save(), menu="file", shortcuts=("Ctrl+S",), help="",
       separator=True),
@@ -153,7 +180,7 @@ TABLE: tuple = (
     MenuSpec("view.cell", "&Cell", parent="view", items=_cell_actions),
     A("presenter.toggle", "&Presenter mode", lambda w, on: w.presenter.enter() if on else w.presenter.leave(),
       menu="view", shortcuts=("F11",), help="Presenter mode on / off", checkable=True, checked=_presenting,
-      sync=lambda w: (w.presenter.activeChanged,), separator=True),
+      sync=lambda w: (w.presenter.activeChanged,), separator=True, anywhere=True),
     MenuSpec("view.theme", "&Theme", parent="view"),
     A("theme.light", "&Light (projector)", lambda w, on: on and w.presenter.setTheme("light"), menu="view.theme",
       checkable=True, group="theme", checked=lambda w: w.presenter.baseTheme().name == "light",
@@ -203,9 +230,12 @@ _KEY_NAMES = {"Right": "→", "Left": "←", "-": "−", "Esc": "Esc", "PgDown":
 
 
 def key_label(key: str) -> str:
-    """How the overlay and the start page write a key: "→", "−", "Ctrl+S"."""
+    """How the overlay and the start page write a key: "→", "−", "Ctrl+S", "Ctrl+PageDown"."""
     text = portable(key) or key
-    return _KEY_NAMES.get(text, text)
+    mods, plus, last = text.rpartition("+") if len(text) > 1 else ("", "", text)
+    if not last:  # "Ctrl++"
+        return text
+    return mods + plus + _KEY_NAMES.get(last, last)
 
 
 def shortcut_rows() -> list[tuple[str, str]]:
@@ -318,5 +348,154 @@ def build(window: QtWidgets.QMainWindow) -> Actions:
     return Actions(window)
 
 
-__all__ = ["ActionSpec", "Actions", "MenuSpec", "TABLE", "build", "describe", "expand", "key_label", "plain",
-           "portable", "shortcut_rows", "spec"]
+# ---------------------------------------------------------------- keys whatever has the focus
+
+_Key = QtCore.Qt.Key
+#: The keys a text field keeps while it is being edited (while it has the focus): they move its cursor.
+TEXT_KEYS = frozenset(QtCore.QKeyCombination(k).toCombined() for k in (_Key.Key_Left, _Key.Key_Right,
+                                                                          _Key.Key_Home, _Key.Key_End))
+#: A widget whose dynamic property of this name is true takes every key itself (an overlay that any key
+#: dismisses).
+OWNS_KEYS = "ownsKeys"
+#: A widget whose dynamic property of this name is true gets the focus ring when one of its
+#: children has the focus (a slider's row: its name, the slider and the value).
+RING_AROUND = "focusRingAround"
+#: The focus ring's width outside its widget, in pixels.
+RING_PX = 4
+
+
+def anywhere_keys() -> frozenset[int]:
+    """Every key (as ``QKeyCombination.toCombined()``) of the table's ``anywhere`` actions."""
+    keys = set()
+    for item in expand():
+        if isinstance(item, ActionSpec) and item.anywhere:
+            for k in item.shortcuts:
+                seq = QtGui.QKeySequence(k)
+                keys.update(seq[i].toCombined() for i in range(seq.count()))
+    return frozenset(keys)
+
+
+def edits_text(w: QtWidgets.QWidget | None) -> bool:
+    """Whether ``w`` (a focus widget) is a text field the user can type into."""
+    if isinstance(w, (QtWidgets.QLineEdit, QtWidgets.QAbstractSpinBox)):
+        return not w.isReadOnly()  # a spin box's line edit has the spin box as its focus proxy
+    if isinstance(w, QtWidgets.QComboBox):
+        return w.isEditable()
+    if isinstance(w, (QtWidgets.QTextEdit, QtWidgets.QPlainTextEdit)):
+        return not w.isReadOnly()
+    return False
+
+
+def _combined(ev: QtGui.QKeyEvent) -> int:
+    mods = ev.modifiers() & ~QtCore.Qt.KeyboardModifier.KeypadModifier  # the keypad's arrows are arrows
+    return QtCore.QKeyCombination(mods, _Key(ev.key())).toCombined()
+
+
+class _RingStyle(QtWidgets.QProxyStyle):
+    """The application's style, but a focus frame as wide as :data:`RING_PX` (asked only when
+    the ring moves to another widget or that widget's geometry changes)."""
+
+    def pixelMetric(self, metric, option=None, widget=None) -> int:
+        if metric in (QtWidgets.QStyle.PixelMetric.PM_FocusFrameHMargin,
+                      QtWidgets.QStyle.PixelMetric.PM_FocusFrameVMargin):
+            return RING_PX
+        return super().pixelMetric(metric, option, widget)
+
+
+class FocusKeys(QtCore.QObject):
+    """The keyboard rules of one window (``window.focusKeys``), whatever control has the focus.
+
+    * The keys of the ``anywhere`` actions (PageDown/PageUp, Space, ←/→, Home/End, F11, Esc,
+      Ctrl+PageDown/PageUp) always reach their action. Qt first offers a key to the focused
+      widget (a ShortcutOverride event), and a slider, spin box or table would keep it; this
+      filter refuses the offer for them. A text field being edited (a spin box's number, a line
+      edit, the input table's cell editor) keeps :data:`TEXT_KEYS` (←/→/Home/End) to move its
+      cursor; every other ``anywhere`` key still acts. Widgets marked :data:`OWNS_KEYS` keep all.
+    * Enter commits a text field's edit and hands the keyboard back to the views
+      (``window.focusViews``), so the next clicker press steps. Tab or a click elsewhere also
+      commits and moves the focus where it was sent.
+    * A focus ring (a :class:`QtWidgets.QFocusFrame` in the theme's ``focus_ring`` colour) marks
+      the focused control.
+
+    Only the focused widget is watched: the filter moves with ``QApplication.focusChanged``, so
+    no other widget's paint or mouse events pass through Python, and the filter returns at once
+    for every event but a key press or its ShortcutOverride.
+    """
+
+    def __init__(self, window: QtWidgets.QWidget, keys: Iterable[int] | None = None):
+        super().__init__(window)
+        self.window = window
+        self.keys = frozenset(anywhere_keys() if keys is None else keys)
+        self._watched: QtWidgets.QWidget | None = None
+        self._sheet = ""
+        self.ring = self._newRing()
+        app = QtWidgets.QApplication.instance()
+        app.focusChanged.connect(self._onFocus)
+        self._onFocus(None, app.focusWidget())
+
+    # ------------------------------------------------------------ focus
+    def _onFocus(self, _old, now) -> None:
+        if not shiboken6.isValid(self.window):
+            return  # the window is being destroyed (its focus widget goes first)
+        watched, self._watched = self._watched, None
+        if watched is not None and shiboken6.isValid(watched):
+            watched.removeEventFilter(self)
+        if now is not None and shiboken6.isValid(now) and now.window() is self.window:
+            now.installEventFilter(self)
+            self._watched = now
+        self._placeRing(self._watched)
+
+    def eventFilter(self, obj, ev) -> bool:
+        et = ev.type()
+        if et == QtCore.QEvent.Type.ShortcutOverride:
+            key = _combined(ev)
+            if key in self.keys and not obj.property(OWNS_KEYS) and not (key in TEXT_KEYS and edits_text(obj)):
+                ev.ignore()  # not the widget's: the window's shortcut takes it
+                return True
+        elif (et == QtCore.QEvent.Type.KeyPress and ev.key() in (_Key.Key_Return, _Key.Key_Enter)
+              and edits_text(obj)):
+            # after the field (or the table's delegate) has committed the edit
+            QtCore.QTimer.singleShot(0, self, self._backToViews)
+        return False
+
+    def _backToViews(self) -> None:
+        w = QtWidgets.QApplication.focusWidget()
+        if w is None or w.window() is not self.window:
+            return
+        if edits_text(w) or isinstance(w, QtWidgets.QAbstractItemView):  # the table, its editor closed
+            self.window.focusViews()
+
+    # ------------------------------------------------------------ the ring
+    def _newRing(self) -> QtWidgets.QFocusFrame:
+        ring = QtWidgets.QFocusFrame(self.window)
+        ring.setObjectName("focusRing")
+        self._ringStyle = _RingStyle()  # kept: a widget does not own the style it is given
+        ring.setStyle(self._ringStyle)
+        ring.setStyleSheet(self._sheet)
+        ring.hide()
+        return ring
+
+    def ringTarget(self) -> QtWidgets.QWidget | None:
+        """The widget the focus ring is drawn around (None: no ring)."""
+        return self.ring.widget() if shiboken6.isValid(self.ring) else None
+
+    def _placeRing(self, w: QtWidgets.QWidget | None) -> None:
+        if not shiboken6.isValid(self.ring):  # it sat in a container that was deleted
+            self.ring = self._newRing()
+        if w is None or w.property(OWNS_KEYS) or isinstance(w, QtWidgets.QGraphicsView) \
+                or w is getattr(self.window, "viewsArea", None):
+            self.ring.setWidget(None)
+            return
+        parent = w.parentWidget()
+        target = parent if parent is not None and parent.property(RING_AROUND) else w
+        self.ring.setWidget(target)
+
+    def setTheme(self, look) -> None:
+        self._sheet = f"QFocusFrame {{ border: {RING_PX}px solid {look.focus_ring}; border-radius: 6px; }}"
+        if shiboken6.isValid(self.ring):
+            self.ring.setStyleSheet(self._sheet)
+
+
+__all__ = ["ActionSpec", "Actions", "FocusKeys", "MenuSpec", "OWNS_KEYS", "RING_AROUND", "TABLE", "TEXT_KEYS",
+           "anywhere_keys", "build", "describe", "edits_text", "expand", "key_label", "plain", "portable",
+           "shortcut_rows", "spec"]

@@ -18,6 +18,7 @@ from ..core import model as M
 from ..core.format import fixed
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
+from .actions import RING_AROUND
 from .panels import Panel
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
@@ -48,16 +49,6 @@ class _Slider(QtWidgets.QSlider):
             return
         super().wheelEvent(event)
 
-    def event(self, event: QtCore.QEvent) -> bool:
-        # The main window binds ←/→/Home/End to stepping; a focused slider takes them first.
-        if event.type() == QtCore.QEvent.Type.ShortcutOverride:
-            if event.key() in (QtCore.Qt.Key.Key_Left, QtCore.Qt.Key.Key_Right, QtCore.Qt.Key.Key_Up,
-                               QtCore.Qt.Key.Key_Down, QtCore.Qt.Key.Key_PageUp, QtCore.Qt.Key.Key_PageDown,
-                               QtCore.Qt.Key.Key_Home, QtCore.Qt.Key.Key_End):
-                event.accept()
-                return True
-        return super().event(event)
-
 
 class _ClickLabel(QtWidgets.QLabel):
     doubleClicked = QtCore.Signal()
@@ -80,9 +71,11 @@ class ValueSlider(QtWidgets.QWidget):
 
     The QSlider underneath counts integer ticks of ``step``. ``setValue`` is for values
     pushed from the controller and never emits; user drags, clicks, wheel turns (once the
-    slider has focus) and arrow keys emit ``valueChanged(float)``. A double click on the
-    slider or its value emits ``resetRequested`` and, if the slider has a ``default``, also
-    moves to it and emits ``valueChanged``.
+    slider has focus) and ↑/↓ emit ``valueChanged(float)`` (in the main window ←/→,
+    PageUp/PageDown and Home/End step the time whatever has the focus: see
+    :class:`rnnviz.ui.actions.FocusKeys`). A double click on the slider or its value emits
+    ``resetRequested`` and, if the slider has a ``default``, also moves to it and emits
+    ``valueChanged``.
     """
 
     valueChanged = QtCore.Signal(float)
@@ -96,6 +89,7 @@ class ValueSlider(QtWidgets.QWidget):
         self._decimals = decimals
         self.default = default
         self._value = float(default if default is not None else minimum)
+        self.setProperty(RING_AROUND, True)  # the focus ring goes round the name, slider and value
 
         self.nameLabel = _ClickLabel(text)
         self.slider = _Slider(QtCore.Qt.Orientation.Horizontal)
@@ -209,7 +203,7 @@ class Section(QtWidgets.QWidget):
             f" color: {theme.LIGHT.foreground}; text-align: left; }}")
         self.body = QtWidgets.QWidget()
         self.bodyLayout = QtWidgets.QVBoxLayout(self.body)
-        self.bodyLayout.setContentsMargins(6, 6, 2, 8)
+        self.bodyLayout.setContentsMargins(6, 6, 4, 8)  # room for the focus ring on the right
         self.bodyLayout.setSpacing(6)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -369,7 +363,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         row.addWidget(self.layerCombo, 1)
         self.layerRow = QtWidgets.QWidget()
         self.layerRow.setLayout(row)
-        row.setContentsMargins(0, 0, 0, 0)
+        row.setContentsMargins(0, 4, 4, 4)  # room for the focus ring
         sec.addWidget(self.layerRow)
 
     def _buildSizes(self, sec: Section) -> None:
@@ -442,7 +436,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         sec.addWidget(self.entryHint)
         self.entryBox = QtWidgets.QWidget()
         self.entryLayout = QtWidgets.QVBoxLayout(self.entryBox)
-        self.entryLayout.setContentsMargins(0, 0, 0, 0)
+        self.entryLayout.setContentsMargins(4, 4, 4, 4)  # room for the focus ring
         self.entryLayout.setSpacing(2)
         sec.addWidget(self.entryBox)
 
@@ -488,7 +482,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
 
         self.customBox = QtWidgets.QWidget()
         cl = QtWidgets.QVBoxLayout(self.customBox)
-        cl.setContentsMargins(0, 0, 0, 0)
+        cl.setContentsMargins(4, 4, 4, 0)  # room for the focus ring
         cl.setSpacing(2)
         self.customTable = QtWidgets.QTableWidget()
         self.customTable.setToolTip("Type the input values: one row per feature of x_t, one column per step t.")

@@ -17,7 +17,8 @@ from ..io.lessons import lesson_info, list_lessons
 from . import actions, theme
 from .prefs import recent_files
 
-__all__ = ["LessonPanel", "StartPanel", "lesson_html", "load_lesson", "open_lesson_in_window"]
+__all__ = ["LessonPanel", "StartPanel", "current_lesson", "lesson_html", "load_lesson", "open_lesson_in_window",
+           "pop_lessons_menu", "step_lesson"]
 
 LESSON_TITLE_PT = 20
 LESSON_TEXT_PT = 15
@@ -26,6 +27,41 @@ LESSON_TEXT_PT = 15
 def open_lesson_in_window(window, name: str) -> bool:
     """Open lesson ``name`` in ``window`` (a dialog on an unknown name or a broken file)."""
     return window.session.openLesson(name)
+
+
+def current_lesson(window) -> str | None:
+    """The name of the built-in lesson open in ``window`` (None: no lesson, or not a built-in one)."""
+    lesson = window.session.lesson
+    if lesson is None:
+        return None
+    return next((name for name, title in list_lessons() if title == lesson.title), None)
+
+
+def step_lesson(window, delta: int) -> bool:
+    """Open the lesson ``delta`` places after the open one in teaching order (without a lesson
+    open: the first, or the last for a step back). Presenter mode stays on. False past either end."""
+    names = [name for name, _ in list_lessons()]
+    current = current_lesson(window)
+    if current is None:
+        k = 0 if delta > 0 else len(names) - 1
+    else:
+        k = names.index(current) + delta
+    if not names or not 0 <= k < len(names):
+        return False
+    return window.session.openLesson(names[k])
+
+
+def pop_lessons_menu(window) -> QtWidgets.QMenu:
+    """The Lessons menu popped up in the middle of ``window``, the open lesson highlighted: in
+    presenter mode the menu bar is hidden, and this is how a lesson is chosen there."""
+    menu = window.menu("file.lessons")
+    current = current_lesson(window)
+    if current is not None:
+        menu.setActiveAction(window.action(f"file.lessons.{current}"))
+    size = menu.sizeHint()
+    centre = window.mapToGlobal(window.rect().center())
+    menu.popup(centre - QtCore.QPoint(size.width() // 2, size.height() // 2))
+    return menu
 
 
 # ====================================================================== text

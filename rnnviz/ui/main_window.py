@@ -161,6 +161,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.addDockWidget(QtCore.Qt.DockWidgetArea.TopDockWidgetArea, self.lessonPanel)
         self.startPanel = StartPanel(self)
         self.windowActions = actions.build(self)
+        self.focusKeys = actions.FocusKeys(self)  # the clicker's keys step whatever has the focus
         self.session.lessonChanged.connect(self.startPanel.onOpened)
         self.session.pathChanged.connect(self.startPanel.onOpened)
         c.loadedChanged.connect(self.startPanel.onOpened)
@@ -200,6 +201,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.controlsScroll = scroll
 
         views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
+        self.viewsArea = views  # takes the keyboard back after an edit (focusViews)
         self.columns: dict[str, QtWidgets.QSplitter] = {}
         for k, slot in enumerate(("left", "right")):
             col = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
@@ -232,6 +234,10 @@ class MainWindow(QtWidgets.QMainWindow):
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
         column), which presenter mode hides for ``presenter_hide`` panels."""
         return self.controlsScroll if self.panelSpecs[panel_id].slot == "side" else self.panels[panel_id]
+
+    def focusViews(self) -> None:
+        """Give the keyboard to the views (no control keeps it): the next key steps."""
+        self.viewsArea.setFocus(QtCore.Qt.FocusReason.OtherFocusReason)
 
     def columnOf(self, panel_id: str) -> QtWidgets.QSplitter | None:
         return self.columns.get(self.panelSpecs[panel_id].slot)
@@ -269,6 +275,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for part in (self.banner, self.lessonPanel, self.startPanel):
             part.setTheme(look)
         self.presenter.setOverlayTheme(look)
+        self.focusKeys.setTheme(look)
         self._status.setFont(look.font())
 
     # ------------------------------------------------------------------ files

@@ -6,7 +6,10 @@
 * Themes (View ▸ Theme): the light projector theme or a dark one, each optionally with
   colour-blind-safe colour maps (View ▸ Colour-blind-safe colours). The chosen theme goes to
   ``MainWindow.setTheme``, which hands it to every registered panel.
-* Clicker keys: PageDown / PageUp step forward and back; B blacks the screen out.
+* Clicker keys: PageDown / PageUp step forward and back, whatever control has the focus
+  (:class:`rnnviz.ui.actions.FocusKeys`); B blacks the screen out. Lessons change without
+  leaving presenter mode: L pops the Lessons menu up over the window, Ctrl+PageDown / PageUp
+  open the next / previous one.
 * ? or F1 lays every shortcut over the window in large type; any key or click removes it.
 
 The main window creates one :class:`Presenter` (``window.presenter``); its keys and menu
@@ -26,7 +29,7 @@ from . import actions, prefs, theme
 PRESENTER_SCALE = 1.5
 #: The presenter hint disappears after this many milliseconds.
 HINT_MS = 8000
-HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · ? help"
+HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · L lessons · ? help"
 
 _ORIGINAL: dict = {}  # the application's palette, font and style before any theme
 
@@ -98,6 +101,7 @@ class _Dismissable(_Overlay):
     def __init__(self, window):
         super().__init__(window)
         self.setFocusPolicy(QtCore.Qt.FocusPolicy.StrongFocus)
+        self.setProperty(actions.OWNS_KEYS, True)  # even the keys that act whatever has the focus
         self._previous = None
 
     def open(self) -> None:
@@ -279,26 +283,27 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer.start(ms)
 
     def place(self) -> None:
-        """On the transport bar between its buttons and the step counter (it hides none of the
-        views; the font shrinks to fit), else at the bottom of the window."""
+        """Just above the transport bar, centred on the left view column: over that column's
+        bottom edge, where its axis titles are, so it hides none of the bar's live controls and
+        none of the equations' numbers. The font shrinks to fit the column (else the window)."""
         w = self.parentWidget()
         transport = w.panels.get("transport")
-        first = getattr(transport, "speedBox", None)
-        last = getattr(transport, "stepLabel", None)
+        column = getattr(w, "columns", {}).get("left")
+        area = w.rect().adjusted(4, 0, -4, 0)
+        if column is not None and column.isVisible():
+            area = QtCore.QRect(column.mapTo(w, QtCore.QPoint(0, 0)), column.size())
         pt = max(self._look.font_pt, 11)
         self.setFont(theme.font(pt, bold=True))
         self.adjustSize()
-        if first is None or last is None or not transport.isVisible():
-            self.move((w.width() - self.width()) // 2, w.height() - 12 - self.height())
-            return
-        left = first.mapTo(w, QtCore.QPoint(0, 0)).x()
-        right = last.mapTo(w, QtCore.QPoint(0, 0)).x() - 12
-        while self.width() > right - left and pt > 10:
+        while self.width() > area.width() - 8 and pt > 8:
             pt -= 1
             self.setFont(theme.font(pt, bold=True))
             self.adjustSize()
-        centre = transport.mapTo(w, transport.rect().center()).y()
-        self.move(max(left + (right - left - self.width()) // 2, 4), centre - self.height() // 2)
+        bottom = w.height() - 12
+        if transport is not None and transport.isVisible():
+            bottom = transport.mapTo(w, QtCore.QPoint(0, 0)).y() - 6
+        left = area.left() + (area.width() - self.width()) // 2
+        self.move(min(max(left, 4), max(w.width() - self.width() - 4, 4)), bottom - self.height())
 
 
 # ---------------------------------------------------------------- presenter

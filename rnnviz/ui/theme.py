@@ -92,6 +92,8 @@ class Theme:
     perturbation: str = "#E69F00"  # orange
     backward: str = "#555555"
     grew: str = "#D55E00"  # the "grew: exploding" marks (Okabe–Ito vermillion)
+    #: The ring around the control that has the keyboard focus.
+    focus_ring: str = "#0B57D0"
 
     def __post_init__(self):
         object.__setattr__(self, "cell_colours", _frozen(self.cell_colours))
@@ -160,7 +162,7 @@ DARK = Theme(
     name="dark", background="#1B1D21", foreground="#EDEDED", diverging="CET-D4", sequential="viridis",
     cell_colours=_DARK_CELLS, gate_colours=_DARK_GATES,
     muted="#B8B8B8", grid="#3C4048", window="#25282D", base="#363A42", button="#343840", border="#70757E",
-    warning_bg="#5C3000", warning_fg="#FFD7AE", navy=(40, 84, 210), backward="#B8B8B8",
+    warning_bg="#5C3000", warning_fg="#FFD7AE", navy=(40, 84, 210), backward="#B8B8B8", focus_ring="#8AB4F8",
 )
 
 THEMES = MappingProxyType({"light": LIGHT, "dark": DARK})

@@ -102,7 +102,7 @@ class SpeedBox(QtWidgets.QDoubleSpinBox):
 
 
 class TransportBar(Panel, QtWidgets.QWidget):
-    """⏮ ◀ ▶/⏸ ▶ ⏭, speed, scrubber, the step readout, "All steps" and a busy bar.
+    """⏮ ◀ ▶/⏸ ▶ ⏭, speed, scrubber, "All steps", a busy bar and the step readout.
 
     Accessors used by tests: ``startButton``, ``backButton``, ``playButton``,
     ``forwardButton``, ``endButton``, ``speedBox``, ``scrubber``, ``stepLabel``,
@@ -174,7 +174,6 @@ class TransportBar(Panel, QtWidgets.QWidget):
         self.stepLabel.setFont(t.font(t.title_pt + 5, bold=True))
         self.stepLabel.setToolTip("The current step t and the sequence length T.")
         self.stepLabel.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        lay.addWidget(self.stepLabel)
 
         self.allStepsButton = QtWidgets.QToolButton()
         self.allStepsButton.setText("All steps")
@@ -200,6 +199,8 @@ class TransportBar(Panel, QtWidgets.QWidget):
         self.busyBar.setSizePolicy(sp)
         self.busyBar.hide()
         lay.addWidget(self.busyBar)
+        # the readout last: presenter mode lays its big step counter over it, covering no control
+        lay.addWidget(self.stepLabel)
 
         c.stepChanged.connect(self._onStep)
         c.settingsChanged.connect(self._onSettings)
