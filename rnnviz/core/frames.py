@@ -26,8 +26,8 @@ import numpy as np
 from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from . import model as M
 from .equations import EquationFrame, equation_frame
-from .format import (Frag, Span, box_label, cell_value, decade_label, decade_ticks, fixed, fmt_percent, fmt_value,
-                     range_text, sub_digits)
+from .format import (MINUS, Frag, Span, box_label, cell_value, decade_label, decade_ticks, fixed, fmt_percent,
+                     fmt_value, range_text, sub_digits)
 
 #: Longer runs are block-averaged in time to this many image columns (a screen has fewer pixels).
 MAX_COLUMNS = 2048
@@ -111,6 +111,8 @@ class HeatmapFrame:
     cell_label: str | None  # Compare mode: names the cell in tooltips
     what: str = ""  # a gate's meaning in tooltips ("forget gate")
     lines: tuple = ()  # a gate's description left of its heatmap: (bold name, meaning)
+    scale: str = "linear"  # or "symlog": the image holds sign(v)·log10(1 + |v|), see symlog
+    bar_ticks: tuple = ()  # symlog: ((position, label), …) of the colour bar, in the values' units
 
     @property
     def T(self) -> int:
@@ -134,6 +136,33 @@ def _heatmap(key, name, array, levels, cmap, title, bar_label, colour, cell_labe
     img, k = display_image(array, levels)
     return HeatmapFrame(key, name, array, img, k, tuple(levels), cmap, title, bar_label, colour, cell_label,
                         what, lines)
+
+
+#: An unbounded state whose largest |value| passes this is coloured on a symmetric log scale:
+#: on a linear one, a run that explodes to 10⁹ leaves every step before the last few white.
+SYMLOG_ABOVE = 100.0
+
+
+def symlog(a):
+    """sign(a)·log10(1 + |a|): linear near 0, log beyond ±1, ±inf kept."""
+    with np.errstate(all="ignore"):
+        return np.sign(a) * np.log10(1.0 + np.abs(a))
+
+
+def _symlog_heatmap(key, name, array, cmap, title, bar_label, colour, cell_label, top: float):
+    """A heatmap on the symmetric log scale up to ``top`` (the largest finite |value|): no
+    value saturates, ±inf shows as the end colours, NaN grey; the bar is labelled in h's units."""
+    img, k = display_image(array, (-np.inf, np.inf))
+    L = float(symlog(top))
+    img = np.clip(symlog(img.astype(np.float64)), -L, L).astype(np.float32)
+    decades = [n for n in range(int(math.floor(L)) + 1) if symlog(10.0**n) <= L]
+    every = max(1, math.ceil(len(decades) / 4))  # at most about 4 a side, the largest kept
+    ticks = [(0.0, "0")]
+    for n in decades[::-1][::every]:
+        label = decade_label(float(n)) if n else "1"
+        ticks += [(float(symlog(10.0**n)), label), (float(-symlog(10.0**n)), MINUS + label)]
+    return HeatmapFrame(key, name, array, img, k, (-L, L), cmap, title, f"{bar_label}  (log scale)", colour,
+                        cell_label, scale="symlog", bar_ticks=tuple(sorted(ticks)))
 
 
 @dataclass(frozen=True, eq=False)
@@ -162,9 +191,20 @@ def state_frame(result) -> StateFrame:
             title = f"{cr.label if compare else name}: {what}"
             if bad and bool(np.isnan(array).any()):
                 title += " · grey = NaN"
-            out.append(_heatmap(key, a, array, levels, "diverging", title, a, colour,
-                                cr.label if compare else None))
+            top = _largest_finite(array) if levels[1] > 1.0 else 0.0  # bounded maps stay ±1
+            if top > SYMLOG_ABOVE:
+                out.append(_symlog_heatmap(key, a, array, "diverging", title, a, colour,
+                                           cr.label if compare else None, top))
+            else:
+                out.append(_heatmap(key, a, array, levels, "diverging", title, a, colour,
+                                    cr.label if compare else None))
     return StateFrame(tuple(out))
+
+
+def _largest_finite(a: np.ndarray) -> float:
+    with np.errstate(all="ignore"):
+        finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size else 0.0
 
 
 @dataclass(frozen=True, eq=False)

@@ -105,6 +105,16 @@ def _use_our_notation(axis: pg.AxisItem) -> None:
     axis.tickStrings = strings
 
 
+def _set_bar_scale(bar: pg.ColorBarItem, m) -> None:
+    """A symmetric-log map's bar is labelled in the values' units (0, 1, 10³, 10⁶ …)."""
+    if getattr(bar, "_ticks", ()) != m.bar_ticks:
+        bar._ticks = m.bar_ticks
+        bar.axis.setTicks([list(m.bar_ticks), []] if m.bar_ticks else None)
+    left = bar.getAxis("left")
+    if m.bar_label and left.labelText != m.bar_label:
+        left.setLabel(m.bar_label, **left.labelStyle)
+
+
 def _set_bar_levels(bar: pg.ColorBarItem, levels) -> None:
     # unchanged levels would still redraw the bar's axis: skip them (slider drags stay cheap)
     if tuple(bar.levels()) != tuple(levels):
@@ -383,7 +393,9 @@ class StatePanel(_HeatmapPanel):
                 self._heat[m.key].plot.setTitle(m.title, size=f"{self.look.title_pt}pt",
                                                 color=_colour(m.colour, self.look),
                                                 bold=True)
-            _set_bar_levels(self._bars[m.key], m.levels)
+            bar = self._bars[m.key]
+            _set_bar_levels(bar, m.levels)
+            _set_bar_scale(bar, m)
             self._heat[m.key].setMap(m)
         self._showStep()
         self._showUnit()
