@@ -109,6 +109,15 @@ def seed_example_settings() -> Settings:
     return s.replace(overrides=tuple(sorted(ov.items())))
 
 
+def seed_example_entry(s: Settings, key: tuple) -> float | None:
+    """The seed document's value of entry ``key`` (param, row, col) when ``s`` is the seed
+    example (its cell, sizes and inputs), else None."""
+    seed = seed_example_settings()
+    same = (s.signal, s.cell, s.hidden_size, s.input_size, s.single_bias) == (
+        seed.signal, seed.cell, seed.hidden_size, seed.input_size, seed.single_bias)
+    return dict(seed.overrides).get(key) if same else None
+
+
 def apply_overrides(cell: Cell, overrides) -> Cell:
     if not overrides:
         return cell

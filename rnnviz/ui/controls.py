@@ -15,7 +15,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from ..core import model as M
-from ..core.format import fixed
+from ..core.format import fixed, fmt
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
 from .actions import RING_AROUND
@@ -83,10 +83,11 @@ class ValueSlider(QtWidgets.QWidget):
 
     def __init__(self, text: str, minimum: float, maximum: float, default: float | None = None,
                  step: float = 0.01, decimals: int = 2, inline: bool = False, name_width: int | None = None,
-                 tooltip: str | None = None, parent=None):
+                 tooltip: str | None = None, significant: int | None = None, parent=None):
         super().__init__(parent)
         self._min, self._max, self._step = float(minimum), float(maximum), float(step)
         self._decimals = decimals
+        self._significant = significant  # show significant digits (as the equations) instead
         self.default = default
         self._value = float(default if default is not None else minimum)
         self.setProperty(RING_AROUND, True)  # the focus ring goes round the name, slider and value
@@ -101,12 +102,14 @@ class ValueSlider(QtWidgets.QWidget):
         self.label = _ClickLabel()
         self.label.setAlignment(QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter)
         fm = QtGui.QFontMetrics(self.label.font())
-        widest = max(format_value(self._min, decimals), format_value(self._max, decimals), key=len)
+        widest = max(self._text(self._min), self._text(self._max), key=len)
+        if significant:
+            widest = self._text(-0.1234)  # the longest such value: "−0.1234"
         self.label.setMinimumWidth(fm.horizontalAdvance(widest + "0") + 4)
 
         tip = tooltip or text
         if default is not None:
-            tip += f"\nDouble-click to reset to {format_value(default, decimals)}."
+            tip += f"\nDouble-click to reset to {self._text(default)}."
         else:
             tip += "\nDouble-click to reset."
         for w in (self.nameLabel, self.slider, self.label):
@@ -147,11 +150,16 @@ class ValueSlider(QtWidgets.QWidget):
     def _show(self, v: float) -> None:
         with QtCore.QSignalBlocker(self.slider):
             self.slider.setValue(self._toTick(v) if np.isfinite(v) else 0)
-        self.label.setText(format_value(v, self._decimals))
+        self.label.setText(self._text(v))
+
+    def _text(self, v: float) -> str:
+        if self._significant:
+            return fmt(v, self._significant)
+        return format_value(v, self._decimals)
 
     def _onTick(self, i: int) -> None:
         self._value = self._fromTick(i)
-        self.label.setText(format_value(self._value, self._decimals))
+        self.label.setText(self._text(self._value))
         self.valueChanged.emit(self._value)
 
     # public
@@ -646,7 +654,9 @@ class ControlPanel(Panel, QtWidgets.QWidget):
                 title.setContentsMargins(0, 6 if current else 0, 0, 0)
                 self.entryLayout.addWidget(title)
                 current = e.group
-            s = ValueSlider(e.label, *ENTRY_RANGE, default=None, inline=True, name_width=name_width, tooltip=e.tooltip)
+            # the digits the equations give a weight (a factor: one more than a result)
+            s = ValueSlider(e.label, *ENTRY_RANGE, default=None, inline=True, name_width=name_width, tooltip=e.tooltip,
+                            significant=4)
             s.nameLabel.setFont(theme.font(self.look.font_pt, bold=False))
             s.valueChanged.connect(lambda v, p=e.param, r=e.row, c=e.col: self._controller.setEntry(p, r, c, v))
             s.resetRequested.connect(lambda p=e.param, r=e.row, c=e.col: self._controller.resetEntry(p, r, c))

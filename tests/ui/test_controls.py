@@ -8,6 +8,7 @@ from PySide6.QtTest import QTest
 from rnnviz.engine import Stack, init_cell
 from rnnviz.io import save_weights
 from rnnviz.core import model as M
+from rnnviz.core.format import fmt
 from rnnviz.ui.controls import ControlPanel, ValueSlider, format_value
 
 LEFT = QtCore.Qt.MouseButton.LeftButton
@@ -253,7 +254,7 @@ def test_seed_example_gets_one_labelled_slider_per_entry(panel, controller):
         arr = getattr(cell, p)
         assert vs.value() == pytest.approx(arr[r, c] if arr.ndim == 2 else arr[r])
     # the seed document's numbers: W_hh[0,1] = 2.24 from np.random.seed(0)
-    assert panel.entrySliders[("W_hh", 0, 1)].label.text() == "2.24"
+    assert panel.entrySliders[("W_hh", 0, 1)].label.text() == "2.241"  # the equations' digits
     # six weights of the document's weight_x (2×1) and weight_h (2×2), labelled as the maths
     labels = [panel.entrySliders[k].nameLabel.text() for k in panel.entrySliders if k[0].startswith("W")]
     assert labels == ["W_ih[0,0]", "W_ih[1,0]", "W_hh[0,0]", "W_hh[0,1]", "W_hh[1,0]", "W_hh[1,1]"]
@@ -272,10 +273,20 @@ def test_entry_slider_sets_and_resets_one_weight(panel, controller, spy):
     assert panel.entrySliders == kept  # values changed, the sliders were not rebuilt
     assert all(a is b for a, b in zip(panel.entrySliders.values(), kept.values()))
 
+    # a double click goes back to the seed document's number, not to a random initialisation
+    QTest.mouseDClick(vs.slider, LEFT)
+    seed = dict(M.seed_example_settings().overrides)[("W_hh", 1, 0)]
+    assert dict(controller.settings.overrides)[("W_hh", 1, 0)] == seed
+    assert vs.value() == pytest.approx(seed)
+    assert settle(controller).cells[0].model.W_hh[1, 0] == pytest.approx(seed)
+    # outside the seed example the entry goes back to the cell's initialisation
+    controller.update(hidden_size=3)
+    settle(controller)
+    vs = panel.entrySliders[("W_hh", 1, 0)]
+    drag_to(vs, -1.5)
     QTest.mouseDClick(vs.slider, LEFT)
     assert ("W_hh", 1, 0) not in dict(controller.settings.overrides)
     base = M.base_cell("rnn_tanh", controller.settings)
-    assert vs.value() == pytest.approx(base.W_hh[1, 0])
     assert settle(controller).cells[0].model.W_hh[1, 0] == pytest.approx(base.W_hh[1, 0])
 
 
@@ -419,3 +430,23 @@ def test_rho_readout_is_the_frames(panel, controller, qtbot):
     rho = controller.frame.rho
     assert panel.rhoLabel.text() == rho.text(controller.settings)
     assert panel.rho == rho.rho and rho.grows == (rho.rho > 1)
+
+
+def test_seed_example_entries_show_the_equations_digits_and_reset_to_the_seed(panel, controller):
+    """Issue 8: the single-weight sliders said 1.76 where the equations say 1.764, and a
+    double click reset the seed document's 2.24 to a random −0.68."""
+    controller.useSeedExample()
+    p = panel
+    cell = controller.activeModel()
+    w = p.entrySliders[("W_ih", 0, 0)]
+    assert w.label.text() == fmt(float(cell.W_ih[0, 0]), 4) == "1.764"
+    eq = controller.frame.equation
+    assert any("1.764·" in row.rhs.plain for row in eq.numbers)  # the same digits in the equations
+    key = ("W_hh", 0, 1)
+    seed = float(cell.W_hh[0, 1])
+    assert fmt(seed, 3) == "2.24"
+    controller.setEntry(*key, 0.5)
+    assert float(controller.activeModel().W_hh[0, 1]) == 0.5
+    controller.resetEntry(*key)  # what a double click on the slider asks for
+    assert float(controller.activeModel().W_hh[0, 1]) == seed
+    assert p.entrySliders[key].label.text() == fmt(seed, 4)
