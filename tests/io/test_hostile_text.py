@@ -69,7 +69,8 @@ def test_csv_and_npy_sizes_are_bounded(tmp_path):
     for path, needle in ((rows, "(T ≤ 1,000,000)"), (line, "longer than"), (npy, "time steps")):
         result = results[os.fspath(path)]
         assert result[0] == "refused" and needle in result[1], result
-        assert result[2] < 3 and result.grew < 64 * MiB, (path.name, result[2], result.grew)
+        # seconds: refused early (reading all 3×10⁷ rows takes ~45 s; 10, not 3: a shared CI box)
+        assert result[2] < 10 and result.grew < 64 * MiB, (path.name, result[2], result.grew)
     assert results[os.fspath(ok)][0] == "loaded", results[os.fspath(ok)]
 
 
