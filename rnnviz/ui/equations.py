@@ -155,7 +155,9 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         return QtCore.QSize(560, 440)
 
     def minimumSizeHint(self) -> QtCore.QSize:
-        return QtCore.QSize(300, 200)
+        # small: the text shrinks (and drops the general equations) to fit, and a 768-pixel
+        # projector with a lesson open has no more height to give
+        return QtCore.QSize(300, 140)
 
     def cellKey(self) -> str | None:
         """Key of the cell whose equations are shown (rnn_tanh, gru, lstm, loaded, …)."""

@@ -103,6 +103,10 @@ class LessonPanel(QtWidgets.QDockWidget):
     Follows the theme the window hands it (``setTheme``): dark colours and larger type.
     """
 
+    #: At most this share of the window's (or screen's) height; the rest of the text scrolls.
+    MAX_SHARE = 0.22
+    MIN_HEIGHT = 90
+
     def __init__(self, session, parent=None):
         super().__init__("Lesson", parent)
         self.setObjectName("lessonPanel")
@@ -117,7 +121,14 @@ class LessonPanel(QtWidgets.QDockWidget):
         self.label.setAlignment(QtCore.Qt.AlignmentFlag.AlignTop | QtCore.Qt.AlignmentFlag.AlignLeft)
         self.label.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self.label.setContentsMargins(14, 8, 14, 8)
-        self.setWidget(self.label)
+        # a long text scrolls: the panel takes at most MAX_SHARE of the window's height, so a
+        # lesson never pushes the views or the transport off a 768-pixel projector
+        self.scroll = QtWidgets.QScrollArea()
+        self.scroll.setWidget(self.label)
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+        self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setWidget(self.scroll)
         self.lesson: Lesson | None = None
         self._look = theme.LIGHT
         self.setTheme(self._look)
@@ -160,12 +171,18 @@ class LessonPanel(QtWidgets.QDockWidget):
         if self.lesson is None or self.isHidden() or self.label.width() < 300:
             return  # not laid out yet: a height for a narrow label would stretch the window
         if self.isFloating() or self.dockArea() != QtCore.Qt.DockWidgetArea.TopDockWidgetArea:
-            self.label.setMinimumHeight(0)
-            self.label.setMaximumHeight(16777215)
+            self.scroll.setMinimumHeight(0)
+            self.scroll.setMaximumHeight(16777215)
             return
-        h = self.label.heightForWidth(self.label.width())
-        if h > 0 and h != self.label.height():
-            self.label.setFixedHeight(h)
+        h = self.label.heightForWidth(self.scroll.viewport().width())
+        window = self.parentWidget()
+        room = window.height() if window is not None else h
+        screen = self.screen()
+        if screen is not None and QtGui.QGuiApplication.platformName() != "offscreen":
+            room = min(room, screen.availableGeometry().height())
+        h = min(h, max(self.MIN_HEIGHT, round(self.MAX_SHARE * room)))
+        if h > 0 and h != self.scroll.height():
+            self.scroll.setFixedHeight(h)
 
     def dockArea(self):
         main = self.parent()

@@ -218,6 +218,8 @@ class StepOverlay(QtWidgets.QLabel):
     """
 
     MARGIN = 4
+    MAX_SHARE = 0.3  # of the window's width, at most
+    MIN_PT = 24
 
     def __init__(self, window):
         super().__init__(window)
@@ -227,7 +229,8 @@ class StepOverlay(QtWidgets.QLabel):
         self.setTheme(theme.LIGHT)
 
     def setTheme(self, t: theme.Theme) -> None:
-        self.setFont(theme.font(max(t.title_pt * 2, 30), bold=True))
+        self._pt = max(t.title_pt * 2, 30)
+        self.setFont(theme.font(self._pt, bold=True))
         self.setStyleSheet(
             f"QLabel {{ color: {t.foreground}; background: {t.background};"
             f" border: 3px solid {t.cursor}; border-radius: 10px; padding: 0px 14px; }}")
@@ -242,13 +245,25 @@ class StepOverlay(QtWidgets.QLabel):
         w = self.parentWidget()
         # as wide as "t = T / T" needs, so the box does not jump while stepping
         T = self.text().rpartition("/ ")[2] or "30"
-        fm = QtGui.QFontMetrics(self.font())
-        width, height = fm.horizontalAdvance(f"t = {T} / {T}") + 40, fm.height() + 10
+        # as large as the screen allows: at most MAX_SHARE of the window's width (a 1024-pixel
+        # projector has no room for the transport bar and a wider counter)
+        pt = getattr(self, "_pt", 30)
+        while True:
+            fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
+            width = fm.horizontalAdvance(f"t = {T} / {T}") + 40
+            if width <= self.MAX_SHARE * w.width() or pt <= self.MIN_PT:
+                break
+            pt -= 2
+        if self.font().pointSize() != pt:
+            self.setFont(theme.font(pt, bold=True))
+        height = fm.height() + 10
         right, bottom = w.width() - self.MARGIN, w.height() - self.MARGIN
         transport = w.panels.get("transport")
         readout = getattr(transport, "stepLabel", None)
         if readout is not None and transport.isVisible():
-            left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 6
+            if readout.minimumWidth() < width:  # the bar makes room for the counter over its readout
+                readout.setMinimumWidth(width)
+            left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 2  # within the bar's spacing
             top = transport.mapTo(w, QtCore.QPoint(0, 0)).y()
             width = max(width, right - left)
             height = max(height, bottom - top)

@@ -14,6 +14,8 @@ from .controller import SPEED_RANGE
 from .panels import Panel
 
 ICON_PX = 30
+#: The scrubber's least width: it stretches, and the whole bar must fit a 1024-pixel projector.
+SCRUBBER_MIN = 80
 
 
 def transport_icon(kind: str, size: int = ICON_PX, colour: str = theme.LIGHT.foreground) -> QtGui.QIcon:
@@ -118,13 +120,13 @@ class TransportBar(Panel, QtWidgets.QWidget):
 
         lay = QtWidgets.QHBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 4)
-        lay.setSpacing(6)
+        lay.setSpacing(4)
 
         def button(kind, tip, slot):
             b = QtWidgets.QToolButton()
             b.setIcon(transport_icon(kind))
             b.setIconSize(QtCore.QSize(ICON_PX, ICON_PX))
-            b.setMinimumSize(50, 46)
+            b.setMinimumSize(44, 44)
             b.setToolTip(tip)
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
             b.setAutoRepeat(kind in ("back", "forward"))  # hold to keep stepping
@@ -137,7 +139,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
         self.startButton = button("start", "Jump to the first step t = 1  (Home)", lambda: self._controller.toStart())
         self.backButton = button("back", "One step back  (←)", lambda: self._controller.stepBack())
         self.playButton = button("play", "Play  (Space)", lambda: self._controller.togglePlaying())
-        self.playButton.setMinimumSize(64, 50)
+        self.playButton.setMinimumSize(56, 48)
         self.playButton.setIconSize(QtCore.QSize(ICON_PX + 6, ICON_PX + 6))
         self.playButton.setStyleSheet(
             f"QToolButton {{ background: {t.cursor}; border: 1px solid #8A5A00; border-radius: 6px; }}"
@@ -148,7 +150,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
         lay.addSpacing(8)
         self.speedBox = SpeedBox()
         self.speedBox.setMinimumHeight(40)
-        self.speedBox.setMinimumWidth(128)
+        self.speedBox.setMinimumWidth(104)
         self.speedBox.setFont(t.font(t.font_pt + 1))
         self.speedBox.setToolTip("Playing speed in steps per second (0.5–30).  Faster: +   Slower: −")
         self.speedBox.valueChanged.connect(lambda v: self._controller.setSpeed(v))
@@ -160,7 +162,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
         self.scrubber = QtWidgets.QSlider(QtCore.Qt.Orientation.Horizontal)
         self.scrubber.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # ←/→ belong to the window
         self.scrubber.setMinimumHeight(40)
-        self.scrubber.setMinimumWidth(200)
+        self.scrubber.setMinimumWidth(SCRUBBER_MIN)  # narrow screens: the bar must fit 1024 px
         self.scrubber.setToolTip("Drag to any time step t.")
         self.scrubber.setStyleSheet(
             "QSlider::groove:horizontal { height: 10px; background: #D8D8D8; border-radius: 5px; }"
@@ -190,7 +192,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
 
         self.busyBar = QtWidgets.QProgressBar()
         self.busyBar.setRange(0, 1000)
-        self.busyBar.setFixedWidth(140)
+        self.busyBar.setFixedWidth(112)
         self.busyBar.setMinimumHeight(22)
         self.busyBar.setFormat("computing %p%")
         self.busyBar.setToolTip("The network is being computed in the background.")
@@ -222,16 +224,22 @@ class TransportBar(Panel, QtWidgets.QWidget):
         """Restyle for ``look``: icon colours, fonts and sizes."""
         super().setTheme(look)
         t = look
-        # icons grow less than the text: the bar must still fit a 1280-pixel projector
+        # icons grow less than the text: the bar must still fit a 1024-pixel projector
         px = round(ICON_PX * min(max(t.font_scale, 1.0), 1.25))
+        # the progress bar keeps its room while hidden (the scrubber must not jump when a run
+        # starts), except with presenter mode's large fonts, where that room is what a
+        # 1024-pixel screen lacks
+        sp = self.busyBar.sizePolicy()
+        sp.setRetainSizeWhenHidden(t.font_scale <= 1.0)
+        self.busyBar.setSizePolicy(sp)
         self.setFont(t.font())
         for b, kind in ((self.startButton, "start"), (self.backButton, "back"), (self.forwardButton, "forward"),
                         (self.endButton, "end")):
             b.setIcon(transport_icon(kind, px, t.foreground))
             b.setIconSize(QtCore.QSize(px, px))
-            b.setMinimumSize(px + 20, px + 16)
+            b.setMinimumSize(px + 12, px + 14)
         self.playButton.setIconSize(QtCore.QSize(px + 6, px + 6))
-        self.playButton.setMinimumSize(px + 34, px + 20)
+        self.playButton.setMinimumSize(px + 24, px + 18)
         self.speedBox.setFont(t.font(t.pt(theme.BASE_FONT_PT + 1)))
         self.stepLabel.setFont(t.font(t.pt(theme.BASE_TITLE_PT + 5), bold=True))
         self.allStepsButton.setFont(t.font(t.pt(theme.BASE_FONT_PT + 1), bold=True))
