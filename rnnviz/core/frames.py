@@ -392,6 +392,31 @@ class CurveFrame:
             return np.log10(self.shown)
 
 
+#: The corners the fading plot's legend may take, in order of preference.
+LEGEND_CORNERS = ("top-right", "bottom-right", "bottom-left", "top-left")
+#: The legend's size as a share of the plot: its width, and its height per entry (+ margin).
+LEGEND_WIDTH, LEGEND_ROW, LEGEND_PAD = 0.45, 0.1, 0.06
+
+
+def legend_corner(curves, T: int, yrange, entries: int, share: tuple | None = None) -> str | None:
+    """The first corner of :data:`LEGEND_CORNERS` where a legend covers no point of
+    ``curves`` (CurveFrame, all steps: stepping reveals them), or None when every corner has
+    some. ``share`` is the legend's (width, height) as a share of the plot (measured by the
+    view); without it, an estimate from its ``entries`` rows."""
+    y0, y1 = yrange
+    fw, fh = share if share is not None else (LEGEND_WIDTH, LEGEND_PAD + LEGEND_ROW * entries)
+    w, h = fw * T, fh * (y1 - y0)
+    xs = np.arange(1, T + 1, dtype=np.float64)
+    pts = [(xs[np.isfinite(c.log_shown)], c.log_shown[np.isfinite(c.log_shown)]) for c in curves]
+    for corner in LEGEND_CORNERS:
+        top, right = corner.startswith("top"), corner.endswith("right")
+        x_lo, x_hi = (T + 0.5 - w, T + 0.5) if right else (0.5, 0.5 + w)
+        y_lo, y_hi = (y1 - h, y1) if top else (y0, y0 + h)
+        if not any(np.any((x >= x_lo) & (x <= x_hi) & (y >= y_lo) & (y <= y_hi)) for x, y in pts):
+            return corner
+    return None
+
+
 #: The fading plot's y-axis label, and with the backward view's curve as well.
 Y_LABEL = "‖∂hₜ / ∂x₁‖  (log scale)"
 Y_LABEL_BACKWARD = "‖∂hₜ / ∂x₁‖ and ‖∂h_T / ∂hₜ‖  (log scale)"
@@ -434,10 +459,23 @@ class FadingFrame:
     top_clip: float  # +inf is drawn at this value
     ticks: tuple  # ((decade, label), …) of the left axis
     legend: tuple  # ((curve key or "proxy:dash" / "proxy:dot", label), …)
-    legend_grows: bool  # x₁'s influence grows: the legend moves to the bottom
+    legend_corner: str | None  # where an estimated legend covers no curve ("top-right", …)
     computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
     backward: bool
     cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
+
+    def place_legend(self, share: tuple) -> str | None:
+        """The corner for a legend of ``share`` = (width, height) of the plot that covers no
+        curve, or None: then it goes above the curves, in the head room :meth:`with_headroom`
+        makes."""
+        curves = [c for c in self.curves.values() if c.visible and c.y.size]
+        return legend_corner(curves, self.T, self.yrange, len(self.legend), share)
+
+    def with_headroom(self, share: float) -> tuple:
+        """The y range grown at the top so that its top ``share`` holds no curve."""
+        y0, y1 = self.yrange
+        share = min(max(share, 0.0), 0.6)
+        return (y0, y1 + share * (y1 - y0) / (1.0 - share))
 
     @property
     def ylabel(self) -> str:
@@ -574,11 +612,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         legend += [("influence", "‖∂hₜ/∂x₁‖ (exact)"), ("perturbation", "‖h(x₁+ε) − h(x₁)‖/ε")]
         if backward:
             legend.append(("backward", "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ backward (all t)"))
-    grows = False
-    for row in rows:
-        ok = np.flatnonzero(~row.bad & (row.influence > 0))
-        if ok.size and row.influence[ok[-1]] > row.influence[0]:
-            grows = True
+    corner = legend_corner([c for c in curves.values() if c.visible and c.y.size], T, (y0, y1), len(legend))
 
     pending = []
     if any(cr.perturbation is None for cr in result.cells):
@@ -587,7 +621,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         pending.append("backward ‖∂h_T/∂hₜ‖")
     computing = "computing " + " and ".join(pending) + " …" if pending else None
     ticks = tuple((v, decade_label(v)) for v in decade_ticks(y0, y1))
-    return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), grows, computing, bool(backward),
+    return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), corner, computing, bool(backward),
                        tuple((cr.key, cr.label) for cr in result.cells))
 
 

@@ -616,6 +616,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{self.look.font_pt - 1}pt",
                                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"),
                                           verSpacing=-4)
+        # the same entries in a row, above the curves, when no corner is free of them
+        self.legendRow = None
+        self._makeLegendRow(4)
 
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
                                       pen=pg.mkPen(self.look.cursor, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
@@ -648,6 +651,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.chain.setSpanProvider(self._chainSpan)
         self.chain.stepClicked.connect(controller.setStep)
         self.vb.sigResized.connect(self.chain.update)
+        self.vb.sigResized.connect(self._placeLegend)  # the legend's share of the plot changed
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
@@ -725,6 +729,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.legend.setPen(pg.mkPen(self.look.border))
         self.legend.setLabelTextColor(fg)
         self.legend.setLabelTextSize(f"{self.look.font_pt - 1}pt")
+        self._makeLegendRow(self._legendRowColumns)
         self.valueText.setColor(fg)
         self.valueText.fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200)
         self.computingText.setColor(fg)
@@ -820,11 +825,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             visible = c.frame is not None and c.frame.visible
             if c.item.isVisible() != visible:
                 c.item.setVisible(visible)
-        # only what changed: a new range or new ticks re-lay every item and redraw the axis
-        view = ((0.5, self._T + 0.5), tuple(self._yrange))
-        if view != self._view:
-            self._view = view
-            self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+        self._rebuildLegend(f)
+        self._placeLegend()
         ticks = tuple(f.ticks)
         if (ticks, self._T) != self._ticks:
             self._ticks = (ticks, self._T)
@@ -832,7 +834,6 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
-        self._rebuildLegend(f)
         left = self.plot.getAxis("left")
         if left.labelText != f.ylabel:  # the backward view's curve is on the same axis
             left.setLabel(f.ylabel, **left.labelStyle)
@@ -934,22 +935,80 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.plot.addItem(marker, ignoreBounds=True)
             self._markers.append(marker)
 
+    def _placeLegend(self, *_args) -> None:
+        """The legend where it covers no curve (issue 8: in the race it covered the GRU and
+        LSTM curves, the lesson's point): a corner the frame finds free for the legend's
+        measured size, else one row above the curves, in head room added to the y range.
+        Then the view range (set only when it changes)."""
+        f = self._fading
+        if f is None:
+            return
+        vb = self.vb.boundingRect()
+        yrange = tuple(self._yrange)
+        row = False
+        if vb.width() > 50 and vb.height() > 50 and f.legend:
+            size = self.legend.boundingRect()
+            corner = f.place_legend((size.width() / vb.width(), size.height() / vb.height()))
+            if corner is None:
+                row = True
+                if self.legendRow.boundingRect().width() > vb.width() - 16 and self._legendRowColumns != 2:
+                    self._makeLegendRow(2)  # two rows of two: one row is wider than the plot
+                elif self._legendRowColumns == 2 and self._rowWidth(4) <= vb.width() - 16:
+                    self._makeLegendRow(4)
+                yrange = f.with_headroom((self.legendRow.boundingRect().height() + 12) / vb.height())
+                corner = "top-right"
+        else:
+            corner = f.legend_corner or "top-right"
+        self.legend.setVisible(not row)
+        self.legendRow.setVisible(row and bool(f.legend))
+        if corner != getattr(self, "_legend_corner", None):  # moving it is cheap; refilling is not
+            self._legend_corner = corner
+            x = 1 if corner.endswith("right") else 0
+            y = 0 if corner.startswith("top") else 1
+            self.legend.anchor(itemPos=(x, y), parentPos=(x, y), offset=(-8 if x else 8, 6 if y == 0 else -6))
+        view = ((0.5, self._T + 0.5), yrange)
+        if view != self._view:
+            self._view = view
+            self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+
+    def _rowWidth(self, columns: int) -> float:
+        """The width a row legend of ``columns`` would take: its entries' widths (the column
+        legend's samples and labels) side by side."""
+        widths = [sample.boundingRect().width() + label.boundingRect().width() + 8
+                  for sample, label in self.legend.items]
+        return sum(widths[:columns]) + 16
+
+    def _makeLegendRow(self, columns: int) -> None:
+        """A new row legend of ``columns`` columns (pyqtgraph cannot re-flow a filled one)."""
+        old = self.legendRow
+        if old is not None and old.scene() is not None:
+            old.scene().removeItem(old)  # (LegendItem.setParentItem(None) raises)
+        bg = QtGui.QColor(self.look.background)
+        self.legendRow = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",
+                                       brush=pg.mkBrush(bg.red(), bg.green(), bg.blue(), 215),
+                                       pen=pg.mkPen(self.look.border), verSpacing=-4)
+        self.legendRow.setLabelTextColor(QtGui.QColor(self.look.foreground))
+        self.legendRow.setParentItem(self.vb)
+        self.legendRow.hide()
+        self._legendRowColumns = columns
+        self._fillLegend(self.legendRow, self._fading.legend if self._fading is not None else ())
+
+    def _fillLegend(self, legend, entries) -> None:
+        styles = {"proxy:dash": QtCore.Qt.PenStyle.DashLine, "proxy:dot": QtCore.Qt.PenStyle.DotLine}
+        legend.clear()
+        for item, label in entries:
+            if item in styles or item in self._curves:
+                legend.addItem(_proxy(styles[item]) if item in styles else self._curves[item].item, label)
+
     def _rebuildLegend(self, f) -> None:
-        """Legend entries, top right while x₁ fades (that corner stays empty), bottom right when it
-        grows. Rebuilt only when that changes: a slider drag brings a new result every frame."""
-        grows = f.legend_grows
-        if grows != getattr(self, "_legend_grows", None):  # moving it is cheap; refilling is not
-            self._legend_grows = grows
-            self.legend.anchor(itemPos=(1, 1) if grows else (1, 0), parentPos=(1, 1) if grows else (1, 0),
-                               offset=(-8, -6) if grows else (-8, 6))
+        """Fill the legend with the frame's entries; only when they change (a slider drag
+        brings a new result every frame)."""
         key = (f.legend, tuple(id(c.item) for c in self._curves.values()))
         if key == self._legend_key:
             return
         self._legend_key = key
-        self.legend.clear()
-        styles = {"proxy:dash": QtCore.Qt.PenStyle.DashLine, "proxy:dot": QtCore.Qt.PenStyle.DotLine}
-        for item, label in f.legend:
-            self.legend.addItem(_proxy(styles[item]) if item in styles else self._curves[item].item, label)
+        self._fillLegend(self.legend, f.legend)
+        self._fillLegend(self.legendRow, f.legend)
 
     def _showWaiting(self) -> None:
         self._view = ((0.0, 1.0), (-1.0, 1.0))

@@ -386,3 +386,27 @@ def test_the_nudge_check_is_hidden_where_it_cannot_be_trusted():
     row = f.fading.rows[0]
     assert row.overflow_from is not None
     assert not np.isfinite(f.fading.curves["perturbation"].shown[row.overflow_from:]).any()
+
+
+
+def test_the_legend_takes_a_corner_no_curve_passes_through():
+    """Issue 8: in the race the legend (top right) covered the GRU and LSTM curves."""
+    from rnnviz.core.frames import CurveFrame, legend_corner
+
+    T = 200
+    t = np.arange(1, T + 1, dtype=np.float64)
+
+    def curve(y):
+        return CurveFrame("k", "influence", "gru", y, y, None, True)
+
+    falling = curve(10.0 ** (-0.2 * t))  # the tanh RNN: 1 → 10⁻⁴⁰
+    kept = curve(np.full(T, 0.5))  # the GRU and LSTM: about half of x₁ kept, along the top
+    yrange = (-41.0, 1.0)
+    assert legend_corner([falling], T, yrange, 2) == "top-right"  # x₁ fades: that corner is empty
+    assert legend_corner([falling, kept], T, yrange, 3) == "bottom-left"
+    growing = curve(10.0 ** (0.1 * t))
+    assert legend_corner([growing], T, (0.0, 21.0), 2) == "bottom-right"
+    # the race itself: no drawn point of any curve inside the legend's corner
+    s = M.Settings(cell="compare", T=200, hidden_size=12, update_bias=5.0, forget_bias=5.0)
+    f = build_frame(M.compute(s), ViewState(step=s.T - 1))
+    assert f.fading.legend_corner != "top-right"

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtGui
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.fading import (
@@ -386,3 +386,26 @@ def test_a_long_status_line_fits_the_panel(qtbot, make_panel, controller):
         assert label.font().pointSize() >= panel.look.font_pt - 4
         if width == 420:
             assert label.font().pointSize() < panel.look.font_pt  # it shrank to fit
+
+
+@pytest.mark.parametrize("size", [(560, 420), (900, 520)])
+def test_the_legend_covers_no_curve(qtbot, make_panel, controller, size):
+    """Issue 8: in the race the legend covered the GRU and LSTM curves, the lesson's point."""
+    panel = make_panel(controller)
+    settle(controller, cell="compare", T=200, hidden_size=12, update_bias=5.0, forget_bias=5.0)
+    controller.setRevealAll(True)
+    panel.resize(*size)
+    panel.show()
+    qtbot.waitExposed(panel)
+    QtWidgets.QApplication.processEvents()
+    legend = panel.legend if panel.legend.isVisible() else panel.legendRow
+    assert legend.isVisible() and len(legend.items) == 4
+    box = legend.sceneBoundingRect()
+    vb = panel.vb
+    for key, item in panel.curves().items():
+        if not item.isVisible():
+            continue
+        x, y = item.getData()  # in the plot's log coordinates
+        for xi, yi in zip(x, y):
+            if np.isfinite(yi):
+                assert not box.contains(vb.mapViewToScene(QtCore.QPointF(xi, yi))), (key, xi, yi)
