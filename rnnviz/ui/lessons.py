@@ -132,8 +132,16 @@ class LessonPanel(QtWidgets.QDockWidget):
         self.lesson: Lesson | None = None
         self._look = theme.LIGHT
         self.setTheme(self._look)
+        self._session = session
         session.lessonChanged.connect(self.setLesson)
         self.setLesson(session.lesson)
+
+    def closeEvent(self, event) -> None:
+        """Closing the panel ends the lesson: a session saved afterwards must not bring the
+        lesson's text back over whatever the network has become."""
+        super().closeEvent(event)
+        if event.isAccepted() and self._session.lesson is not None:
+            self._session.endLesson()
 
     def setTheme(self, look: theme.Theme) -> None:
         self._look = look
@@ -286,7 +294,7 @@ class StartPanel(QtWidgets.QFrame):
         buttons.addWidget(self.dismissButton)
         lay.addLayout(buttons)
         self.openButton.clicked.connect(self._openFile)
-        self.dismissButton.clicked.connect(self.hide)
+        self.dismissButton.clicked.connect(self._explore)
         self.lessonButtons: dict[str, _Choice] = {}
         self.recentButtons: dict[str, _Choice] = {}
         esc = QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key.Key_Escape), self)
@@ -373,6 +381,14 @@ class StartPanel(QtWidgets.QFrame):
         self.raise_()
         self.dismissButton.setFocus()
         super().showEvent(event)
+
+    def _explore(self) -> None:
+        """"Explore on my own": a fresh start when a lesson is open (it kept the lesson's
+        network and text), else the window as it is."""
+        session = self._window.session
+        if session.lesson is not None and not session.explore():
+            return  # the user kept the lesson (cancelled saving its changes)
+        self.hide()
 
     def _place(self) -> None:
         w = self._window

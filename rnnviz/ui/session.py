@@ -253,6 +253,29 @@ class SessionManager(QtCore.QObject):
         self.pathChanged.emit(path)
         self.lessonChanged.emit(self.lesson)
 
+    def endLesson(self) -> None:
+        """No lesson any more (its panel was closed); the network stays as it is."""
+        if self.lesson is not None:
+            self.lesson = None
+            self._fixTitle(self.window.windowTitle())
+            self.lessonChanged.emit(None)
+
+    def explore(self) -> bool:
+        """A fresh exploration: the default network, no lesson, no file. False if the user
+        cancelled saving the current changes."""
+        from ..core.model import Settings
+
+        if not self.maybeSave("exploring on your own"):
+            return False
+        self.controller.restore(Settings())
+        self.path = None
+        self.lesson = None
+        self._markSaved(capture(self.controller, None))
+        self._fixTitle(self.window.windowTitle())
+        self.pathChanged.emit(None)
+        self.lessonChanged.emit(None)
+        return True
+
     # ------------------------------------------------------------------ save
     def save(self) -> bool:
         return self.saveAs(self.path) if self.path else self.saveAs()

@@ -449,3 +449,36 @@ def test_fuzz_opening_broken_files_never_touches_the_window(window, valid_blob, 
             window.session.path, window.session.lesson, window.isWindowModified()) == before
 
 
+
+
+def test_closing_the_lesson_panel_ends_the_lesson(window, tmp_path, monkeypatch):
+    """Issue 8: a session saved after the lesson panel was closed and the cell changed reopened
+    with the old lesson text over a different model."""
+    s = window.session
+    s.confirmDiscard = False
+    s.openLesson("seed-example")
+    assert s.lesson is not None and window.lessonPanel.isVisible()
+    window.lessonPanel.close()
+    assert s.lesson is None and not window.lessonPanel.isVisible()
+    window.controller.update(cell="lstm")
+    path = tmp_path / "mine.rnnviz"
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName", lambda *a, **k: (str(path), ""))
+    assert s.saveAs()
+    assert CS.load_session(path).lesson is None
+
+
+def test_explore_on_my_own_leaves_the_lesson(window):
+    """Issue 8: "Explore on my own" kept the previous lesson's network and text."""
+    s = window.session
+    s.confirmDiscard = False
+    s.openLesson("the-race")
+    assert window.controller.settings.cell == "compare"
+    window.startPanel.show()
+    window.startPanel.dismissButton.click()
+    assert not window.startPanel.isVisible()
+    assert s.lesson is None and not window.lessonPanel.isVisible()
+    assert window.controller.settings == M.Settings()
+    window.startPanel.show()  # with no lesson, it only closes the page: your own network stays
+    window.controller.update(hidden_size=5)
+    window.startPanel.dismissButton.click()
+    assert window.controller.settings.hidden_size == 5
