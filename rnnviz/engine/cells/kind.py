@@ -88,7 +88,7 @@ class LayerRecord:
     def gate(self, name: str) -> np.ndarray:
         H = self.cell.hidden_size
         k = self.gate_cols[self.cell.gates.index(name)]
-        return self.G[:, k * H : (k + 1) * H]
+        return self.G[..., k * H : (k + 1) * H]
 
     @property
     def hn(self) -> np.ndarray | None:
@@ -204,6 +204,14 @@ class CellKind:
     label_of: Callable
     param_symbols: Callable
     repr_options: Callable
+    #: Training (``rnnviz.engine.train``): the batched forward over (T, B, D), time-major, whose
+    #: record has (T, B, ·) arrays that ``tangent_coeffs`` and ``vjp`` read as they read a single
+    #: sequence's; and the parameters' gradients from the projections' adjoints (see ``Adjoint``).
+    #:
+    #:     forward_batch(cell, x, h0, c0, dtype) -> LayerRecord      x (T, B, D), h0/c0 (B, H)
+    #:     param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   A_* (T, B, G·H)
+    forward_batch: Callable | None = None
+    param_grads: Callable | None = None
     #: The Cell options the kind reads besides its weights and ``recurrent_bias``: every kind
     #: has a "nonlinearity"; the gated ones a "recurrent_activation"; the GRU a "reset_after".
     cell_options: tuple = ("nonlinearity",)
