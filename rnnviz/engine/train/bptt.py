@@ -27,7 +27,7 @@ from ..cells.common import batch_state, weights
 from .losses import cross_entropy, mse
 from .model import Model
 
-__all__ = ["Gradients", "LOSS_NAMES", "forward", "loss_and_grads"]
+__all__ = ["Gradients", "LOSS_NAMES", "forward", "layer_states", "loss_and_grads"]
 
 #: "mse" (targets (B, T, O) floats) or "xent" (targets (B, T) class indices, logits from fc).
 LOSS_NAMES = ("mse", "xent")
@@ -90,6 +90,14 @@ def forward(model: Model, xs, dtype=np.float64, h0=None, c0=None):
         top = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)[-1].h
         h = top.transpose(1, 0, 2)
         return model.fc.forward(h), h
+
+
+def layer_states(model: Model, xs, dtype=np.float64, h0=None, c0=None) -> list:
+    """Every layer's states for a batch xs (B, T, D), bottom up: (h (B, T, H), c (B, T, H) or None)."""
+    xs = _check(model, xs, dtype)
+    with np.errstate(over="ignore", invalid="ignore"):
+        records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)
+    return [(r.h.transpose(1, 0, 2), None if r.c is None else r.c.transpose(1, 0, 2)) for r in records]
 
 
 def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):

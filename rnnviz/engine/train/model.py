@@ -69,13 +69,13 @@ class Model:
 
     def with_state(self, state: dict) -> "Model":
         """The same architecture with the parameters in ``state`` (PyTorch names; missing
-        names keep their value)."""
+        names keep their value). The arrays are copied: the caller's stay writable."""
         layers = []
         for k, cell in enumerate(self.rnn.layers):
-            changes = {ours: state[f"rnn.{theirs}_l{k}"] for ours, theirs in _TORCH if f"rnn.{theirs}_l{k}" in state}
+            changes = {ours: np.array(state[f"rnn.{theirs}_l{k}"], dtype=np.float64) for ours, theirs in _TORCH if f"rnn.{theirs}_l{k}" in state}
             layers.append(cell.with_params(**changes) if changes else cell)
         fc = self.fc
-        fc_changes = {a: state[n] for n, a in (("fc.weight", "W_hy"), ("fc.bias", "b_y")) if n in state}
+        fc_changes = {a: np.array(state[n], dtype=np.float64) for n, a in (("fc.weight", "W_hy"), ("fc.bias", "b_y")) if n in state}
         if fc_changes:
             fc = fc.with_params(**fc_changes)
         return Model(Stack(tuple(layers)), fc)

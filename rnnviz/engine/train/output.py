@@ -50,8 +50,8 @@ class Output:
         if self.activation not in OUTPUT_ACTIVATIONS:
             raise ValueError(f"unknown output activation {self.activation!r}; "
                              f"expected one of {', '.join(OUTPUT_ACTIVATIONS)}")
-        W = np.asarray(self.W_hy, dtype=np.float64)
-        b = np.asarray(self.b_y, dtype=np.float64)
+        W = np.array(self.W_hy, dtype=np.float64)  # a copy: the caller's array stays writable
+        b = np.array(self.b_y, dtype=np.float64)
         if W.ndim != 2 or min(W.shape) < 1:
             raise ValueError(f"W_hy has shape {W.shape}; expected (O, H)")
         if b.shape != (W.shape[0],):
