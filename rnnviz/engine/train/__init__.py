@@ -11,6 +11,7 @@ from .losses import LOSSES, cross_entropy, log_softmax, mse
 from .model import Model, init_model, model_from_state, param_names
 from .optim import OPTIMIZERS, SGD, Adam, clip_grad_norm
 from .output import OUTPUT_ACTIVATIONS, Output, init_output, softmax
+from .tasks import TASKS, Task, accuracy, adding, recall
 
 __all__ = [
     "LOSSES",
@@ -18,10 +19,14 @@ __all__ = [
     "OPTIMIZERS",
     "OUTPUT_ACTIVATIONS",
     "SGD",
+    "TASKS",
+    "Task",
     "Adam",
     "Gradients",
     "Model",
     "Output",
+    "accuracy",
+    "adding",
     "clip_grad_norm",
     "cross_entropy",
     "forward",
@@ -32,5 +37,6 @@ __all__ = [
     "model_from_state",
     "mse",
     "param_names",
+    "recall",
     "softmax",
 ]

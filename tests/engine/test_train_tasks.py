@@ -1,0 +1,76 @@
+"""The built-in tasks: shapes, determinism and the statistics the lessons rely on."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.engine.train import TASKS, accuracy, adding, init_model, loss_and_grads, mse, recall
+from rnnviz.engine.train.tasks import ADDING_BASELINE
+
+
+def test_recall_shapes_labels_and_mask():
+    xs, ys, mask = recall(batch=8, delay=20, seed=3)
+    assert xs.shape == (8, 21, 1) and ys.shape == (8, 21) and mask.shape == (8, 21)
+    assert ys.dtype == np.int64 and mask.dtype == np.uint8
+    assert set(np.unique(xs)) == {-1.0, 1.0}
+    np.testing.assert_array_equal(ys[:, -1], (xs[:, 0, 0] > 0).astype(np.int64))
+    assert np.all(ys[:, :-1] == 0)
+    assert np.all(mask[:, -1] == 1) and np.all(mask[:, :-1] == 0)
+
+
+def test_recall_statistics():
+    xs, ys, _ = recall(batch=20000, delay=5, seed=0)
+    assert abs(ys[:, -1].mean() - 0.5) < 0.02  # classes balanced: chance is 50 %
+    assert abs(xs[:, 1:].mean()) < 0.01  # distractors carry no sign on average
+    # a distractor says nothing about the label
+    assert abs(np.mean((xs[:, -1, 0] > 0) == ys[:, -1]) - 0.5) < 0.02
+
+
+def test_adding_shapes_markers_and_target():
+    xs, ys, mask = adding(batch=16, length=50, seed=1)
+    assert xs.shape == (16, 50, 2) and ys.shape == (16, 50, 1) and mask.shape == (16, 50)
+    assert np.all((xs[:, :, 0] >= 0) & (xs[:, :, 0] < 1))
+    markers = xs[:, :, 1]
+    assert np.all(markers[:, :25].sum(axis=1) == 1) and np.all(markers[:, 25:].sum(axis=1) == 1)
+    np.testing.assert_allclose(ys[:, -1, 0], (xs[:, :, 0] * markers).sum(axis=1), rtol=1e-15)
+    assert np.all(ys[:, :-1] == 0) and np.all(mask[:, -1] == 1) and mask.sum() == 16
+
+
+def test_adding_baseline_of_always_answering_one_is_a_sixth():
+    xs, ys, mask = adding(batch=20000, length=20, seed=0)
+    loss, _ = mse(np.ones_like(ys), ys, mask)
+    assert ADDING_BASELINE == pytest.approx(0.1667, abs=1e-4)
+    assert loss == pytest.approx(ADDING_BASELINE, abs=0.005)
+
+
+@pytest.mark.parametrize("make", [recall, adding])
+def test_tasks_are_seeded(make):
+    a, b, c = make(4, 10, seed=5), make(4, 10, seed=5), make(4, 10, seed=6)
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+    assert not np.array_equal(a[0], c[0])
+
+
+@pytest.mark.parametrize("make", [recall, adding])
+def test_tasks_reject_bad_sizes(make):
+    with pytest.raises(ValueError, match="batch"):
+        make(0, 10)
+    with pytest.raises(ValueError):
+        make(4, -1)
+
+
+@pytest.mark.parametrize("name", sorted(TASKS))
+def test_a_task_feeds_a_model_of_its_sizes(name):
+    task = TASKS[name]
+    xs, ys, mask = task.make(4, 8, seed=0)
+    model = init_model("lstm", task.input_size, 5, task.output_size, seed=0)
+    g = loss_and_grads(model, xs, ys, mask, loss=task.loss)
+    assert np.isfinite(g.loss)
+
+
+def test_accuracy_counts_selected_steps():
+    logits = np.array([[[2.0, 1.0], [0.0, 3.0]]])
+    labels = np.array([[0, 0]])
+    assert accuracy(logits, labels) == 0.5
+    assert accuracy(logits, labels, np.array([[1, 0]])) == 1.0
