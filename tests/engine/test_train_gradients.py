@@ -10,9 +10,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.engine import run
+from rnnviz.engine import Stack, run
 from rnnviz.engine.cells import kind_of
-from rnnviz.engine.train import (Output, cross_entropy, forward, init_model, loss_and_grads, mse, softmax)
+from rnnviz.engine.train import (Model, Output, cross_entropy, forward, init_model, loss_and_grads, mse, softmax)
 from rnnviz.engine.train.bptt import layer_states
 
 from reference import IDS, VARIANTS
@@ -263,3 +263,18 @@ def test_loss_and_grads_rejects_bad_input():
         loss_and_grads(model, xs, ys, mask, truncate=0)
     with pytest.raises(ValueError, match="logits"):
         loss_and_grads(init_model("gru", D, H, O, output="sigmoid"), xs, labels, mask, loss="xent")
+
+
+@pytest.mark.parametrize("kind", ["gru", "lstm"])
+@pytest.mark.parametrize("activations", [("tanh", "hard_sigmoid"), ("linear", "sigmoid")])
+def test_keras_activations_match_finite_differences(kind, activations):
+    """The kernels' general path (not PyTorch's tanh/sigmoid), as Keras files may ask."""
+    nonlinearity, recurrent = activations
+    base = model_for({"kind": kind}, 2, scale=1.0)
+    cells = tuple(c.with_params(nonlinearity=nonlinearity, recurrent_activation=recurrent) for c in base.rnn.layers)
+    model = Model(Stack(cells), base.fc)
+    xs, ys, _, mask = data()
+    ours = loss_and_grads(model, xs, ys, mask)
+    for name in model.state_dict():
+        num = fd(lambda m: loss_of(m, xs, ys, mask, "mse"), model, name)
+        assert rel_err(num, ours.grads[name]) <= REL, name

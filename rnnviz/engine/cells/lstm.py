@@ -119,13 +119,30 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     gates in PyTorch's block order i, f, g, o."""
     T, B = x.shape[:2]
     H = cell.hidden_size
-    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act_, rec = cell.nonlinearity, cell.recurrent_activation
-    G = np.matmul(x, W_ih.T)
-    G += b_ih + b_hh
     Hs = np.empty((T, B, H), dtype)
     C = np.empty((T, B, H), dtype)
     h, c = h0, c0
+    if act_ == "tanh" and rec == "sigmoid":
+        # The single-sequence fast path's layout (i, f, o, g, sigmoid rows halved): one tanh
+        # over all 4H columns gives every gate, σ(a) = 0.5 + 0.5·tanh(a/2).
+        W_ih, W_hhT, bias = _fast_params(cell, np.dtype(dtype))
+        G = np.matmul(x, W_ih.T)
+        G += bias
+        half = dtype(0.5)
+        for t in range(T):
+            g = G[t]
+            g += h @ W_hhT
+            np.tanh(g, out=g)
+            s = g[:, : 3 * H]
+            s *= half
+            s += half
+            c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 3 * H :]
+            h = Hs[t] = g[:, 2 * H : 3 * H] * np.tanh(c)
+        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2))
+    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+    G = np.matmul(x, W_ih.T)
+    G += b_ih + b_hh
     for t in range(T):
         g = G[t]
         g += h @ W_hhT
