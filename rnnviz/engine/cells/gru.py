@@ -21,6 +21,11 @@ Adjoint, given ḡ = ∂L/∂h'::
 
     ∂L/∂h = [ḡ ⊙ Z_r, ḡ ⊙ Z_z, ḡ ⊙ Z_n] W_hh + ḡ ⊙ z                reset_after
     ū = (ḡ ⊙ zn) W_hn ;  ∂L/∂h = [ū ⊙ σ'_r ⊙ h, ḡ ⊙ Z_z] W_hr,hz + ū ⊙ r + ḡ ⊙ z   reset_before
+
+Parameters, from the projections' adjoints a_ih, a_hh of every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ a_ihᵀ x_t    ∂L/∂b_ih = Σ a_ih    ∂L/∂b_hh = Σ a_hh
+    ∂L/∂W_hh = Σ a_hhᵀ h_{t−1}, except ∂L/∂W_hn = Σ a_hnᵀ (r ⊙ h_{t−1})         reset_before
 """
 
 from __future__ import annotations

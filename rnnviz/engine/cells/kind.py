@@ -16,6 +16,11 @@ The function fields, with ``k`` a kind's tangent coefficients (``tangent_coeffs(
     label_of(cell) -> str
     param_symbols(cell, gate) -> {"W_ih": "W_iz", "W_hh": "W_hz", "b_ih": "b_iz", "b_hh": "b_hz"}
     repr_options(cell) -> str                       (", nonlinearity='relu'" in Cell's repr)
+    forward_batch(cell, x, h0, c0, dtype) -> LayerRecord     training: x (T, B, D), arrays (T, B, ·)
+    param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   from stacked vjp adjoints
+
+``tangent_coeffs`` and ``vjp`` index only the last axis, so the same functions serve a batched
+record (``rnnviz.engine.train`` passes rows (B, H) with coefficients (B, ·) per step).
 
 The data fields say what the file formats need to know: ``keras_layer``, ``keras_gate_order``,
 ``cell_options``

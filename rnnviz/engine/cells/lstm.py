@@ -20,6 +20,10 @@ Adjoint, given ḡ = ∂L/∂h' and c̄ = ∂L/∂c'::
     c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c')
     ā = [c̃, c̃, c̃, ḡ] ⊙ Z         (the cotangent of both projections)
     ∂L/∂h = ā W_hh ;  ∂L/∂c = c̃ ⊙ f
+
+Parameters, summing ā over every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ āᵀ x_t    ∂L/∂W_hh = Σ āᵀ h_{t−1}    ∂L/∂b_ih = ∂L/∂b_hh = Σ ā
 """
 
 from __future__ import annotations

@@ -15,6 +15,10 @@ Adjoint, given ḡ = ∂L/∂h'::
 
     ā = ḡ ⊙ s          (the cotangent of both projections)
     ∂L/∂h = ā W_hh
+
+Parameters, summing the adjoints ā of every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ āᵀ x_t    ∂L/∂W_hh = Σ āᵀ h_{t−1}    ∂L/∂b_ih = ∂L/∂b_hh = Σ ā
 """
 
 from __future__ import annotations
