@@ -8,6 +8,7 @@
 
 from .bptt import LOSS_NAMES, Gradients, forward, loss_and_grads
 from .losses import LOSSES, cross_entropy, log_softmax, mse
+from .loop import UpdateInfo, update
 from .model import Model, init_model, model_from_state, param_names
 from .optim import OPTIMIZERS, SGD, Adam, clip_grad_norm
 from .output import OUTPUT_ACTIVATIONS, Output, init_output, softmax
@@ -21,6 +22,7 @@ __all__ = [
     "SGD",
     "TASKS",
     "Task",
+    "UpdateInfo",
     "Adam",
     "Gradients",
     "Model",
@@ -39,4 +41,5 @@ __all__ = [
     "param_names",
     "recall",
     "softmax",
+    "update",
 ]
