@@ -239,7 +239,8 @@ def vjp(k: Coeffs, t: int, gh, gc, full: bool = False) -> Adjoint:
     """Step t backwards: ``gh``, ``gc`` (K, H) are ∂L/∂h_{t+1}, ∂L/∂c_{t+1} (None: zero);
     returns ∂L/∂h_t, ∂L/∂c_t and the projections' cotangent."""
     gct = gh * k.o_dtanh[t] if gc is None else gc + gh * k.o_dtanh[t]  # ∂L/∂c_{t+1}, all paths
-    a = np.concatenate([np.tile(gct, 3), gh], axis=-1) * k.Z[t]
+    a = np.concatenate((gct, gct, gct, gh), axis=-1)
+    a *= k.Z[t]
     return Adjoint(a @ k.W_hh, gct * k.f[t], a, a)
 
 

@@ -105,6 +105,8 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
 
     ``inject(s)`` is the loss's ∂L/∂h_s for the last layer (or None). What arrives at the
     states before step lo is dropped: they are constants here (h0, or a truncation's cut).
+    ``A_hh[l]`` may be ``A_ih[l]`` itself (a kind whose two projections share one adjoint);
+    it is then added once.
     """
     L = len(steps)
     gh = [None] * L
@@ -123,9 +125,11 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
                 continue
             adj = vjp(k, s, zeros if g is None else g, gc[l], full=True)
             A_ih[l][s] += adj.a_ih
-            A_hh[l][s] += adj.a_hh
+            if A_hh[l] is not A_ih[l]:
+                A_hh[l][s] += adj.a_hh
             gh[l], gc[l] = adj.h, adj.c
-            from_above = adj.a_ih @ W_ih
+            if l > 0:  # layer 0's input gradient is A_ih[0] W_ih, taken once at the end
+                from_above = adj.a_ih @ W_ih
 
 
 def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", truncate: int | None = None,
@@ -177,7 +181,8 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
             k = kind.tangent_coeffs(rec)
             steps.append((kind.vjp, k, weights(rec)[0], np.zeros((B, rec.cell.hidden_size), dtype)))
             A_ih.append(np.zeros(rec.G.shape[:2] + (rec.cell.W_ih.shape[0],), dtype))
-            A_hh.append(np.zeros_like(A_ih[-1]))
+            probe = kind.vjp(k, 0, np.zeros((B, rec.cell.hidden_size), dtype), None, full=True)
+            A_hh.append(A_ih[-1] if probe.a_ih is probe.a_hh else np.zeros_like(A_ih[-1]))
         dh = np.zeros_like(h_top)
         if truncate is None or truncate >= T:
             _window(steps, lambda s: g_top[s], 0, T - 1, A_ih, A_hh, dh)
