@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.engine.train import TASKS, accuracy, adding, init_model, loss_and_grads, mse, recall
+from rnnviz.engine.train import TASKS, accuracy, adding, init_model, loss_and_grads, mse, recall, sine
 from rnnviz.engine.train.tasks import ADDING_BASELINE
 
 
@@ -44,7 +44,7 @@ def test_adding_baseline_of_always_answering_one_is_a_sixth():
     assert loss == pytest.approx(ADDING_BASELINE, abs=0.005)
 
 
-@pytest.mark.parametrize("make", [recall, adding])
+@pytest.mark.parametrize("make", [recall, adding, sine])
 def test_tasks_are_seeded(make):
     a, b, c = make(4, 10, seed=5), make(4, 10, seed=5), make(4, 10, seed=6)
     for x, y in zip(a, b):
@@ -52,7 +52,7 @@ def test_tasks_are_seeded(make):
     assert not np.array_equal(a[0], c[0])
 
 
-@pytest.mark.parametrize("make", [recall, adding])
+@pytest.mark.parametrize("make", [recall, adding, sine])
 def test_tasks_reject_bad_sizes(make):
     with pytest.raises(ValueError, match="batch"):
         make(0, 10)
@@ -74,3 +74,16 @@ def test_accuracy_counts_selected_steps():
     labels = np.array([[0, 0]])
     assert accuracy(logits, labels) == 0.5
     assert accuracy(logits, labels, np.array([[1, 0]])) == 1.0
+
+
+def test_sine_is_next_value_prediction_at_every_step():
+    xs, ys, mask = sine(batch=6, length=30, seed=2)
+    assert xs.shape == ys.shape == (6, 30, 1) and mask.shape == (6, 30) and np.all(mask == 1)
+    np.testing.assert_array_equal(ys[:, :-1], xs[:, 1:])  # the target is the next input
+
+
+def test_sine_statistics():
+    xs, ys, mask = sine(batch=20000, length=50, seed=0)
+    assert mse(np.zeros_like(ys), ys, mask)[0] == pytest.approx(0.25, abs=0.01)  # two sines of amplitude ½
+    assert mse(xs, ys, mask)[0] == pytest.approx(0.03, abs=0.005)  # repeating the input
+    assert abs(np.mean(ys)) < 0.01

@@ -12,7 +12,7 @@ from .loop import UpdateInfo, update
 from .model import Model, init_model, model_from_state, param_names
 from .optim import OPTIMIZERS, SGD, Adam, clip_grad_norm
 from .output import OUTPUT_ACTIVATIONS, Output, init_output, softmax
-from .tasks import TASKS, Task, accuracy, adding, recall
+from .tasks import TASKS, Task, accuracy, adding, recall, sine
 
 __all__ = [
     "LOSSES",
@@ -40,6 +40,7 @@ __all__ = [
     "mse",
     "param_names",
     "recall",
+    "sine",
     "softmax",
     "update",
 ]

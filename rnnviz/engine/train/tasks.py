@@ -9,6 +9,11 @@
   half of the sequence (steps [0, T//2) and [T//2, T)). The target ``ys[:, -1, 0]`` is the sum
   of the two marked values; ys (B, T, 1) float, zero elsewhere; the mask selects the last step.
   MSE; always answering 1 scores E[(U₁ + U₂ − 1)²] = Var(U₁ + U₂) = 1/6 ≈ 0.167.
+* ``sine(batch, length, seed)``: next-value prediction on a noisy sum of two sines,
+  s_t = ½ sin(ω₁ t + φ₁) + ½ sin(ω₂ t + φ₂) + ε_t with ω ~ U(0.1, 0.5) rad per step, φ ~ U(0, 2π)
+  and ε ~ N(0, 0.05²) per sequence; xs (B, T, 1) holds s_1 … s_T, ys (B, T, 1) holds s_2 … s_{T+1};
+  the mask selects every step. MSE; repeating the input scores about 0.03, answering 0 about 0.25 (the
+  variance of the target, the baseline).
 
 The same arguments always give the same arrays (``numpy.random.default_rng(seed)``).
 """
@@ -20,7 +25,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["TASKS", "Task", "accuracy", "adding", "recall"]
+__all__ = ["TASKS", "Task", "accuracy", "adding", "recall", "sine"]
 
 #: The adding problem's score for always answering 1: Var(U₁ + U₂) = 2/12.
 ADDING_BASELINE = 1.0 / 6.0
@@ -68,6 +73,17 @@ def adding(batch: int = 32, length: int = 50, seed: int = 0):
     return xs, ys, _last_step_mask(B, T)
 
 
+def sine(batch: int = 32, length: int = 50, seed: int = 0):
+    """(xs (B, T, 1), ys (B, T, 1) float64, mask (B, T) uint8 of ones); see the module doc."""
+    B, T = _sizes(batch, length, 1, "length")
+    rng = np.random.default_rng(seed)
+    omega = rng.uniform(0.1, 0.5, (B, 2, 1))
+    phase = rng.uniform(0.0, 2 * np.pi, (B, 2, 1))
+    t = np.arange(T + 1)[None, None, :]
+    s = 0.5 * np.sin(omega * t + phase).sum(axis=1) + rng.normal(0.0, 0.05, (B, T + 1))
+    return s[:, :-1, None], s[:, 1:, None], np.ones((B, T), np.uint8)
+
+
 def accuracy(logits, labels, mask=None) -> float:
     """The fraction of selected steps whose largest logit is the label."""
     logits, labels = np.asarray(logits), np.asarray(labels)
@@ -91,4 +107,5 @@ class Task:
 TASKS = {
     "recall": Task("recall", recall, "xent", 1, 2, "accuracy", 0.5),
     "adding": Task("adding", adding, "mse", 2, 1, "mse", ADDING_BASELINE),
+    "sine": Task("sine", sine, "mse", 1, 1, "mse", 0.25),
 }
