@@ -12,6 +12,7 @@ from .loop import UpdateInfo, update
 from .model import Model, init_model, model_from_state, param_names
 from .optim import OPTIMIZERS, SGD, Adam, clip_grad_norm
 from .output import OUTPUT_ACTIVATIONS, Output, init_output, softmax
+from .text import SAMPLE_TEXT, CharText
 from .tasks import TASKS, Task, accuracy, adding, recall, sine
 
 __all__ = [
@@ -19,11 +20,13 @@ __all__ = [
     "LOSS_NAMES",
     "OPTIMIZERS",
     "OUTPUT_ACTIVATIONS",
+    "SAMPLE_TEXT",
     "SGD",
     "TASKS",
     "Task",
     "UpdateInfo",
     "Adam",
+    "CharText",
     "Gradients",
     "Model",
     "Output",
