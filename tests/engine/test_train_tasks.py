@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from rnnviz.engine.train import TASKS, accuracy, adding, init_model, loss_and_grads, mse, recall, sine
+from rnnviz.engine.train import TASKS, accuracy, adding, init_model, loss_and_grads, mse, recall, series, sine
 from rnnviz.engine.train.tasks import ADDING_BASELINE
 
 
@@ -87,3 +87,18 @@ def test_sine_statistics():
     assert mse(np.zeros_like(ys), ys, mask)[0] == pytest.approx(0.25, abs=0.01)  # two sines of amplitude ½
     assert mse(xs, ys, mask)[0] == pytest.approx(0.03, abs=0.005)  # repeating the input
     assert abs(np.mean(ys)) < 0.01
+
+
+def test_series_windows_predict_the_next_value():
+    values = np.arange(100.0) ** 1.5
+    xs, ys, mask = series(values, batch=7, length=10, seed=1)
+    assert xs.shape == ys.shape == (7, 10, 1) and np.all(mask == 1)
+    np.testing.assert_array_equal(ys[:, :-1], xs[:, 1:])
+    for b in range(7):
+        start = int(np.argmin(np.abs(values - xs[b, 0, 0])))
+        np.testing.assert_array_equal(xs[b, :, 0], values[start : start + 10])
+    np.testing.assert_array_equal(series(values, 7, 10, seed=1)[0], xs)
+    with pytest.raises(ValueError, match="below the series"):
+        series(values, 2, 100)
+    with pytest.raises(ValueError, match="inf or NaN"):
+        series([1.0, np.nan, 2.0], 1, 1)

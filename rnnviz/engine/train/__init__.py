@@ -13,7 +13,7 @@ from .model import Model, init_model, model_from_state, param_names
 from .optim import OPTIMIZERS, SGD, Adam, clip_grad_norm
 from .output import OUTPUT_ACTIVATIONS, Output, init_output, softmax
 from .text import SAMPLE_TEXT, CharText
-from .tasks import TASKS, Task, accuracy, adding, recall, sine
+from .tasks import TASKS, Task, accuracy, adding, recall, series, sine
 
 __all__ = [
     "LOSSES",
@@ -43,6 +43,7 @@ __all__ = [
     "mse",
     "param_names",
     "recall",
+    "series",
     "sine",
     "softmax",
     "update",

@@ -14,6 +14,10 @@
   and ε ~ N(0, 0.05²) per sequence; xs (B, T, 1) holds s_1 … s_T, ys (B, T, 1) holds s_2 … s_{T+1};
   the mask selects every step. MSE; repeating the input scores about 0.03, answering 0 about 0.25 (the
   variance of the target, the baseline).
+* ``series(values, batch, length, seed)``: next-value prediction on a 1-D series (a CSV
+  column, read by ``rnnviz.io``): ``batch`` windows of ``length + 1`` values at seeded random
+  offsets; xs (B, T, 1) values 1 … T, ys (B, T, 1) values 2 … T+1; MSE at every step. The values
+  are used as given: standardise them first if their scale is far from 1.
 
 The same arguments always give the same arrays (``numpy.random.default_rng(seed)``).
 """
@@ -25,7 +29,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["TASKS", "Task", "accuracy", "adding", "recall", "sine"]
+__all__ = ["TASKS", "Task", "accuracy", "adding", "recall", "series", "sine"]
 
 #: The adding problem's score for always answering 1: Var(U₁ + U₂) = 2/12.
 ADDING_BASELINE = 1.0 / 6.0
@@ -82,6 +86,19 @@ def sine(batch: int = 32, length: int = 50, seed: int = 0):
     t = np.arange(T + 1)[None, None, :]
     s = 0.5 * np.sin(omega * t + phase).sum(axis=1) + rng.normal(0.0, 0.05, (B, T + 1))
     return s[:, :-1, None], s[:, 1:, None], np.ones((B, T), np.uint8)
+
+
+def series(values, batch: int = 32, length: int = 50, seed: int = 0):
+    """(xs (B, T, 1), ys (B, T, 1) float64, mask (B, T) uint8 of ones); see the module doc."""
+    v = np.asarray(values, dtype=np.float64).reshape(-1)
+    if not np.all(np.isfinite(v)):
+        raise ValueError("the series contains inf or NaN")
+    B, T = _sizes(batch, length, 1, "length")
+    if T >= v.size:
+        raise ValueError(f"length must be below the series' {v.size} values, not {T}")
+    starts = np.random.default_rng(seed).integers(0, v.size - T, B)
+    w = v[starts[:, None] + np.arange(T + 1)]
+    return w[:, :-1, None], w[:, 1:, None], np.ones((B, T), np.uint8)
 
 
 def accuracy(logits, labels, mask=None) -> float:
