@@ -135,3 +135,33 @@ def test_live_gradients_match_torch(case, layers):
     assert_close("loss", g.loss, loss.item())
     for n, p in mod.named_parameters():
         assert_close(n, g.grads[n], p.grad.numpy())
+
+
+@pytest.mark.parametrize("case", ["rnn_tanh", "gru", "lstm"])
+def test_live_float32_adam_run_follows_torch(case):
+    """float32 end to end: 20 Adam steps with clipping stay within float32 rounding of torch's."""
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    from rnnviz.engine.train import adding, init_model, update
+
+    kind, opts = CASES[case]
+    model = init_model(kind, 2, 8, 1, seed=5, **opts)
+    xs, ys, mask = adding(16, 12, seed=0)
+    mod = _torch_model(torch, case, model).float()
+    opt_t = torch.optim.Adam(mod.parameters(), lr=1e-2)
+    x = torch.from_numpy(xs.astype(np.float32)).transpose(0, 1)
+    y = torch.from_numpy(ys.astype(np.float32))
+    m = torch.from_numpy(mask.astype(bool))
+    opt = Adam(lr=1e-2)
+    state = opt.init(model.state_dict(np.float32))
+    for _ in range(STEPS):
+        opt_t.zero_grad()
+        z, _ = mod["rnn"](x)
+        loss = F.mse_loss(mod["fc"](z).transpose(0, 1)[m], y[m])
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(mod.parameters(), CLIP)
+        opt_t.step()
+        model, state, info = update(model, opt, state, xs, ys, mask, clip=CLIP, dtype=np.float32)
+        assert info.loss == pytest.approx(loss.item(), rel=1e-4)
+    for n, p in mod.named_parameters():
+        assert_close(n, model.state_dict()[n], p.detach().numpy(), tol=1e-4)
