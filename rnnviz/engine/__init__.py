@@ -5,6 +5,9 @@
     cell = load_weights("model.pt")        # or .npz / .safetensors / .keras / .weights.h5
     trace = run(cell, xs, influence=True)  # xs: (T, D)
     trace.h, trace.c, trace.gates["z"], trace.influence
+
+Learning (an output layer, PyTorch's losses, exact BPTT, torch.optim's optimisers, tasks) is
+in :mod:`rnnviz.engine.train`; its main names are re-exported here.
 """
 
 from .cells import (
@@ -27,6 +30,7 @@ from .cells import (
 from .errors import InputError, NonFiniteWarning
 from .influence import backward_flow
 from .run import NonFinite, State, Trace, initial_state, perturbation, run, step
+from .train import Model, Output, init_model, loss_and_grads
 
 __all__ = [
     "CELL_KINDS",
@@ -40,16 +44,20 @@ __all__ = [
     "Choice",
     "GateInfo",
     "InputError",
+    "Model",
     "NonFinite",
     "NonFiniteWarning",
+    "Output",
     "Stack",
     "State",
     "Trace",
     "backward_flow",
     "choice_of",
     "init_cell",
+    "init_model",
     "initial_state",
     "kind_of",
+    "loss_and_grads",
     "perturbation",
     "run",
     "seed_example",

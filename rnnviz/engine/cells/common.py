@@ -96,3 +96,27 @@ def preactivation(cell, block: int, gate: str, unit: int, x, h_in, activation: s
     return Preactivation(gate, row, W_x, x_terms, Wx, b_ih, W_h, h_in, h_terms, Wh, b_hh, r,
                          float(recurrent), float(total), activation, act(activation, total),
                          symbols, reset_input)
+
+
+def batch_state(v, B: int, H: int, dtype) -> np.ndarray:
+    """An initial state for a batch: None → zeros (B, H); (H,) is broadcast to every sequence."""
+    if v is None:
+        return np.zeros((B, H), dtype)
+    return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=dtype), (B, H)))
+
+
+def grads_from_adjoints(rec, A_ih, A_hh, h_in=None):
+    """(∂W_ih, ∂W_hh, ∂b_ih, ∂b_hh) from the projections' adjoints A_ih, A_hh (T, B, G·H):
+
+        ∂W_ih = Σ_t,b a_ihᵀ x_t    ∂W_hh = Σ_t,b a_hhᵀ h_in    ∂b = Σ_t,b a
+
+    ``h_in`` (T, B, H) is what W_hh multiplies, by default h_{t−1}. A cell with a single bias
+    (``recurrent_bias=False``) gets a zero ∂b_hh: its b_hh is not a parameter.
+    """
+    if h_in is None:
+        h_in = prev(rec.h0, rec.h)
+    dW_ih = np.tensordot(A_ih, rec.x, axes=([0, 1], [0, 1]))
+    dW_hh = np.tensordot(A_hh, h_in, axes=([0, 1], [0, 1]))
+    db_ih = A_ih.sum(axis=(0, 1))
+    db_hh = A_hh.sum(axis=(0, 1)) if rec.cell.recurrent_bias else np.zeros_like(db_ih)
+    return dW_ih, dW_hh, db_ih, db_hh

@@ -21,6 +21,11 @@ Adjoint, given ḡ = ∂L/∂h'::
 
     ∂L/∂h = [ḡ ⊙ Z_r, ḡ ⊙ Z_z, ḡ ⊙ Z_n] W_hh + ḡ ⊙ z                reset_after
     ū = (ḡ ⊙ zn) W_hn ;  ∂L/∂h = [ū ⊙ σ'_r ⊙ h, ḡ ⊙ Z_z] W_hr,hz + ū ⊙ r + ḡ ⊙ z   reset_before
+
+Parameters, from the projections' adjoints a_ih, a_hh of every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ a_ihᵀ x_t    ∂L/∂b_ih = Σ a_ih    ∂L/∂b_hh = Σ a_hh
+    ∂L/∂W_hh = Σ a_hhᵀ h_{t−1}, except ∂L/∂W_hn = Σ a_hnᵀ (r ⊙ h_{t−1})         reset_before
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import HI2, LO2, no_tick, params, preactivation, prev, project, renormalise, weights
+from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, prev, project, renormalise, weights
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -98,6 +103,49 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, (0, 1, 2), saved)
 
 
+def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+    """A batch through the layer, time-major: x (T, B, D), h0 (B, H); arrays (T, B, ·),
+    gates in PyTorch's block order, with W_hn h + b_hn saved (reset_after) for the adjoint."""
+    T, B = x.shape[:2]
+    H = cell.hidden_size
+    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+    act, rec = cell.nonlinearity, cell.recurrent_activation
+    Hs = np.empty((T, B, H), dtype)
+    h = h0
+    saved = {}
+    if cell.reset_after:
+        G = np.matmul(x, W_ih.T)
+        G += b_ih
+        HN = np.empty((T, B, H), dtype)
+        for t in range(T):
+            g = G[t]
+            hh = h @ W_hhT
+            hh += b_hh
+            rz = g[:, : 2 * H]
+            rz += hh[:, : 2 * H]
+            apply(rec, rz)
+            HN[t] = hh[:, 2 * H :]
+            n = g[:, 2 * H :]
+            n += g[:, :H] * HN[t]
+            apply(act, n)
+            h = Hs[t] = n + g[:, H : 2 * H] * (h - n)
+        saved["hn"] = HN
+    else:
+        G = np.matmul(x, W_ih.T)
+        G += b_ih + b_hh
+        W_rzT, W_nT = W_hhT[:, : 2 * H], W_hhT[:, 2 * H :]
+        for t in range(T):
+            g = G[t]
+            rz = g[:, : 2 * H]
+            rz += h @ W_rzT
+            apply(rec, rz)
+            n = g[:, 2 * H :]
+            n += (g[:, :H] * h) @ W_nT
+            apply(act, n)
+            h = Hs[t] = n + g[:, H : 2 * H] * (h - n)
+    return LayerRecord(cell, x, h0, None, Hs, None, G, (0, 1, 2), saved)
+
+
 # ------------------------------------------------------------------ tangent (JVP)
 @dataclass(frozen=True, eq=False)
 class Coeffs:
@@ -120,9 +168,9 @@ def tangent_coeffs(rec: LayerRecord) -> Coeffs:
     sr, sz, sn = derivative(recact, r), derivative(recact, z), derivative(act, n)
     zn = (1.0 - z) * sn  # ∂h'/∂a_n
     if cell.reset_after:
-        Z = np.concatenate([sr * rec.hn * zn, sz * (hprev - n), r * zn], axis=1)
+        Z = np.concatenate([sr * rec.hn * zn, sz * (hprev - n), r * zn], axis=-1)
         return Coeffs(cell, cell.hidden_size, Z, zn, z, None, W_ih, W_hh)
-    Z = np.concatenate([sr * hprev, sz * (hprev - n), zn], axis=1)
+    Z = np.concatenate([sr * hprev, sz * (hprev - n), zn], axis=-1)
     return Coeffs(cell, cell.hidden_size, Z, zn, z, r, W_ih, W_hh)
 
 
@@ -241,10 +289,25 @@ def vjp(k: Coeffs, t: int, gh, gc=None, full: bool = False) -> Adjoint:
             a_ih[:, 2 * H :] = gh * k.zn[t]
         return Adjoint(h, None, a_ih, a_hh)
     gu = (gh * k.zn[t]) @ k.W_hh[2 * H :]  # ∂L/∂(r ⊙ h)
-    M = np.concatenate([gu * Zt[:H], gh * Zt[H : 2 * H]], axis=1)
+    M = np.concatenate([gu * Zt[..., :H], gh * Zt[..., H : 2 * H]], axis=-1)
     h = M @ k.W_hh[: 2 * H] + gu * k.r[t] + gh * k.z[t]
-    a = np.concatenate([M, gh * k.zn[t]], axis=1) if full else None
+    a = np.concatenate([M, gh * k.zn[t]], axis=-1) if full else None
     return Adjoint(h, None, a, a)
+
+
+def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
+    """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record. W_hh reads
+    h_{t−1}, except the reset-before candidate's block W_hn, which reads r ⊙ h_{t−1}."""
+    if rec.cell.reset_after:
+        return grads_from_adjoints(rec, A_ih, A_hh)
+    H = k.H
+    hprev = prev(rec.h0, rec.h)
+    h_in = np.concatenate([hprev, hprev, k.r * hprev], axis=-1)  # per block: h, h, r ⊙ h
+    dW_ih, _, db_ih, db_hh = grads_from_adjoints(rec, A_ih, A_hh, hprev)
+    dW_hh = np.concatenate(
+        [np.tensordot(A_hh[..., j * H : (j + 1) * H], h_in[..., j * H : (j + 1) * H], axes=([0, 1], [0, 1]))
+         for j in range(3)], axis=0)
+    return dW_ih, dW_hh, db_ih, db_hh
 
 
 # ------------------------------------------------------------------ one unit, by hand
@@ -321,6 +384,8 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    forward_batch=forward_batch,
+    param_grads=param_grads,
     cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
     torch_nonlinearities=(),
     keras_layer="GRU",

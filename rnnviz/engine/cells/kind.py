@@ -16,6 +16,11 @@ The function fields, with ``k`` a kind's tangent coefficients (``tangent_coeffs(
     label_of(cell) -> str
     param_symbols(cell, gate) -> {"W_ih": "W_iz", "W_hh": "W_hz", "b_ih": "b_iz", "b_hh": "b_hz"}
     repr_options(cell) -> str                       (", nonlinearity='relu'" in Cell's repr)
+    forward_batch(cell, x, h0, c0, dtype) -> LayerRecord     training: x (T, B, D), arrays (T, B, ·)
+    param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   from stacked vjp adjoints
+
+``tangent_coeffs`` and ``vjp`` index only the last axis, so the same functions serve a batched
+record (``rnnviz.engine.train`` passes rows (B, H) with coefficients (B, ·) per step).
 
 The data fields say what the file formats need to know: ``keras_layer``, ``keras_gate_order``,
 ``cell_options``
@@ -88,7 +93,7 @@ class LayerRecord:
     def gate(self, name: str) -> np.ndarray:
         H = self.cell.hidden_size
         k = self.gate_cols[self.cell.gates.index(name)]
-        return self.G[:, k * H : (k + 1) * H]
+        return self.G[..., k * H : (k + 1) * H]
 
     @property
     def hn(self) -> np.ndarray | None:
@@ -204,6 +209,14 @@ class CellKind:
     label_of: Callable
     param_symbols: Callable
     repr_options: Callable
+    #: Training (``rnnviz.engine.train``): the batched forward over (T, B, D), time-major, whose
+    #: record has (T, B, ·) arrays that ``tangent_coeffs`` and ``vjp`` read as they read a single
+    #: sequence's; and the parameters' gradients from the projections' adjoints (see ``Adjoint``).
+    #:
+    #:     forward_batch(cell, x, h0, c0, dtype) -> LayerRecord      x (T, B, D), h0/c0 (B, H)
+    #:     param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   A_* (T, B, G·H)
+    forward_batch: Callable | None = None
+    param_grads: Callable | None = None
     #: The Cell options the kind reads besides its weights and ``recurrent_bias``: every kind
     #: has a "nonlinearity"; the gated ones a "recurrent_activation"; the GRU a "reset_after".
     cell_options: tuple = ("nonlinearity",)

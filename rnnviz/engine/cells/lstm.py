@@ -20,6 +20,10 @@ Adjoint, given ḡ = ∂L/∂h' and c̄ = ∂L/∂c'::
     c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c')
     ā = [c̃, c̃, c̃, ḡ] ⊙ Z         (the cotangent of both projections)
     ∂L/∂h = ā W_hh ;  ∂L/∂c = c̃ ⊙ f
+
+Parameters, summing ā over every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ āᵀ x_t    ∂L/∂W_hh = Σ āᵀ h_{t−1}    ∂L/∂b_ih = ∂L/∂b_hh = Σ ā
 """
 
 from __future__ import annotations
@@ -31,7 +35,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import HI2, LO2, act, no_tick, params, preactivation, prev, project, readonly, renormalise, weights
+from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, params, preactivation, prev, project, readonly,
+                     renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -113,6 +118,46 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     return LayerRecord(cell, x, np.asarray(h0, dtype), np.asarray(c0, dtype), Hs, C, G, gate_cols)
 
 
+def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+    """A batch through the layer, time-major: x (T, B, D), h0 and c0 (B, H); arrays (T, B, ·),
+    gates in PyTorch's block order i, f, g, o."""
+    T, B = x.shape[:2]
+    H = cell.hidden_size
+    act_, rec = cell.nonlinearity, cell.recurrent_activation
+    Hs = np.empty((T, B, H), dtype)
+    C = np.empty((T, B, H), dtype)
+    h, c = h0, c0
+    if act_ == "tanh" and rec == "sigmoid":
+        # The single-sequence fast path's layout (i, f, o, g, sigmoid rows halved): one tanh
+        # over all 4H columns gives every gate, σ(a) = 0.5 + 0.5·tanh(a/2).
+        W_ih, W_hhT, bias = _fast_params(cell, np.dtype(dtype))
+        G = np.matmul(x, W_ih.T)
+        G += bias
+        half = dtype(0.5)
+        for t in range(T):
+            g = G[t]
+            g += h @ W_hhT
+            np.tanh(g, out=g)
+            s = g[:, : 3 * H]
+            s *= half
+            s += half
+            c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 3 * H :]
+            h = Hs[t] = g[:, 2 * H : 3 * H] * np.tanh(c)
+        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2))
+    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+    G = np.matmul(x, W_ih.T)
+    G += b_ih + b_hh
+    for t in range(T):
+        g = G[t]
+        g += h @ W_hhT
+        apply(rec, g[:, : 2 * H])
+        apply(act_, g[:, 2 * H : 3 * H])
+        apply(rec, g[:, 3 * H :])
+        c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 2 * H : 3 * H]
+        h = Hs[t] = g[:, 3 * H :] * apply(act_, c.copy())
+    return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3))
+
+
 # ------------------------------------------------------------------ tangent (JVP)
 @dataclass(frozen=True, eq=False)
 class Coeffs:
@@ -134,7 +179,7 @@ def tangent_coeffs(rec: LayerRecord) -> Coeffs:
     Z = np.concatenate(
         [derivative(recact, i) * g, derivative(recact, f) * cprev, derivative(act_, g) * i,
          derivative(recact, o) * tc],
-        axis=1,
+        axis=-1,
     )
     return Coeffs(cell, Z, f, o * derivative(act_, tc), W_ih, W_hh)
 
@@ -194,8 +239,14 @@ def vjp(k: Coeffs, t: int, gh, gc, full: bool = False) -> Adjoint:
     """Step t backwards: ``gh``, ``gc`` (K, H) are ∂L/∂h_{t+1}, ∂L/∂c_{t+1} (None: zero);
     returns ∂L/∂h_t, ∂L/∂c_t and the projections' cotangent."""
     gct = gh * k.o_dtanh[t] if gc is None else gc + gh * k.o_dtanh[t]  # ∂L/∂c_{t+1}, all paths
-    a = np.concatenate([np.tile(gct, 3), gh], axis=1) * k.Z[t]
+    a = np.concatenate((gct, gct, gct, gh), axis=-1)
+    a *= k.Z[t]
     return Adjoint(a @ k.W_hh, gct * k.f[t], a, a)
+
+
+def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
+    """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record: W_hh reads h_{t−1}."""
+    return grads_from_adjoints(rec, A_ih, A_hh)
 
 
 # ------------------------------------------------------------------ one unit, by hand
@@ -266,6 +317,8 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    forward_batch=forward_batch,
+    param_grads=param_grads,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",

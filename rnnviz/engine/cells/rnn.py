@@ -15,6 +15,10 @@ Adjoint, given ḡ = ∂L/∂h'::
 
     ā = ḡ ⊙ s          (the cotangent of both projections)
     ∂L/∂h = ā W_hh
+
+Parameters, summing the adjoints ā of every step and sequence (``param_grads``)::
+
+    ∂L/∂W_ih = Σ āᵀ x_t    ∂L/∂W_hh = Σ āᵀ h_{t−1}    ∂L/∂b_ih = ∂L/∂b_hh = Σ ā
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned
-from .common import HI2, LO2, no_tick, params, preactivation, project, renormalise, weights
+from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, project, renormalise, weights
 from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
 
 # ------------------------------------------------------------------ layout
@@ -49,6 +53,20 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
         h = apply(act, a)
     G = np.empty((T, 0), dtype)
     return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, ())
+
+
+def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+    """A batch through the layer, time-major: x (T, B, D), h0 (B, H); the record's h is (T, B, H)."""
+    W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
+    act = cell.nonlinearity
+    Hs = np.matmul(x, W_ih.T)
+    Hs += b_ih + b_hh
+    h = h0
+    for a in Hs:
+        a += h @ W_hhT
+        h = apply(act, a)
+    G = np.empty(Hs.shape[:-1] + (0,), dtype)
+    return LayerRecord(cell, x, h0, None, Hs, None, G, ())
 
 
 # ------------------------------------------------------------------ tangent (JVP)
@@ -107,6 +125,11 @@ def vjp(k: Coeffs, t: int, gh, gc=None, full: bool = False) -> Adjoint:
     return Adjoint(a @ k.W_hh, None, a, a)
 
 
+def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
+    """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record: W_hh reads h_{t−1}."""
+    return grads_from_adjoints(rec, A_ih, A_hh)
+
+
 # ------------------------------------------------------------------ one unit, by hand
 def param_symbols(cell, gate: str = "h") -> dict:
     return {"W_ih": "W_ih", "W_hh": "W_hh", "b_ih": "b_ih" if cell.recurrent_bias else "b", "b_hh": "b_hh"}
@@ -156,6 +179,8 @@ KIND = CellKind(
     label_of=label_of,
     param_symbols=param_symbols,
     repr_options=repr_options,
+    forward_batch=forward_batch,
+    param_grads=param_grads,
     cell_options=("nonlinearity",),
     torch_nonlinearities=("tanh", "relu"),
     keras_layer="SimpleRNN",

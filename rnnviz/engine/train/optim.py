@@ -1,0 +1,124 @@
+"""Optimisers exactly as ``torch.optim`` computes them, and ``clip_grad_norm_``, as pure functions.
+
+An optimiser is a frozen value (its hyper-parameters); its state is a separate value, so a step
+is ``(params, grads, state) -> (params, state)`` and nothing is mutated. ``params`` and
+``grads`` are dicts of arrays by name (a Model's ``state_dict()`` and a Gradients' ``grads``).
+
+Notes
+-----
+SGD (``torch.optim.SGD``, dampening 0, no Nesterov, no weight decay), with momentum μ::
+
+    b ← g on the first step, then b ← μ b + g ;   p ← p − lr · b      (μ = 0: p ← p − lr · g)
+
+Adam (``torch.optim.Adam``, its defaults β = (0.9, 0.999), ε = 1e-8, no AMSGrad), step s = 1, 2, …::
+
+    m ← m + (1 − β₁)(g − m)            (torch's lerp)
+    v ← β₂ v + (1 − β₂) g²
+    p ← p − (lr / (1 − β₁ˢ)) · m / (√v / √(1 − β₂ˢ) + ε)
+
+Clipping (``torch.nn.utils.clip_grad_norm_``, the 2-norm)::
+
+    N = ‖(‖g_1‖, ‖g_2‖, …)‖ ;   every g ← g · min(1, max_norm / (N + 1e-6))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "clip_grad_norm"]
+
+
+def clip_grad_norm(grads: dict, max_norm: float):
+    """(clipped grads, total norm N before clipping), as ``clip_grad_norm_`` (norm_type 2).
+
+    Like torch, the gradients are always multiplied by the clamped coefficient (by exactly 1
+    when N + 1e-6 ≤ max_norm).
+    """
+    if not max_norm > 0:
+        raise ValueError(f"the clipping norm must be positive, not {max_norm!r}")
+    arrays = list(grads.values())
+    if not arrays:
+        return {}, 0.0
+    dtype = arrays[0].dtype
+    norms = np.array([np.linalg.norm(g.ravel()) for g in arrays], dtype=dtype)
+    total = np.linalg.norm(norms)
+    coef = dtype.type(max_norm) / (total + dtype.type(1e-6))
+    coef = min(coef, dtype.type(1.0))
+    return {n: g * coef for n, g in grads.items()}, float(total)
+
+
+@dataclass(frozen=True)
+class SGD:
+    """``torch.optim.SGD(params, lr, momentum)``."""
+
+    lr: float = 1e-2
+    momentum: float = 0.0
+
+    def __post_init__(self):
+        if not self.lr > 0:
+            raise ValueError(f"the learning rate must be positive, not {self.lr!r}")
+        if not 0 <= self.momentum < 1:
+            raise ValueError(f"momentum must lie in [0, 1), not {self.momentum!r}")
+
+    def init(self, params: dict) -> dict:
+        """The state before the first step: no momentum buffers yet."""
+        return {}
+
+    def step(self, params: dict, grads: dict, state: dict):
+        new_params, new_state = {}, {}
+        for name, p in params.items():
+            g = grads[name]
+            if self.momentum:
+                buf = state.get(name)
+                buf = g.copy() if buf is None else buf * p.dtype.type(self.momentum) + g
+                new_state[name] = buf
+                g = buf
+            new_params[name] = p - p.dtype.type(self.lr) * g
+        return new_params, new_state
+
+
+@dataclass(frozen=True)
+class Adam:
+    """``torch.optim.Adam(params, lr, betas, eps)`` with torch's defaults."""
+
+    lr: float = 1e-3
+    betas: tuple = (0.9, 0.999)
+    eps: float = 1e-8
+
+    def __post_init__(self):
+        if not self.lr > 0:
+            raise ValueError(f"the learning rate must be positive, not {self.lr!r}")
+        b1, b2 = self.betas
+        if not (0 <= b1 < 1 and 0 <= b2 < 1):
+            raise ValueError(f"betas must lie in [0, 1), not {self.betas!r}")
+        if not self.eps >= 0:
+            raise ValueError(f"eps must be ≥ 0, not {self.eps!r}")
+
+    def init(self, params: dict) -> dict:
+        return {"step": 0, "m": {n: np.zeros_like(p) for n, p in params.items()},
+                "v": {n: np.zeros_like(p) for n, p in params.items()}}
+
+    def step(self, params: dict, grads: dict, state: dict):
+        b1, b2 = self.betas
+        s = state["step"] + 1
+        bc1 = 1 - b1**s
+        bc2_sqrt = math.sqrt(1 - b2**s)
+        step_size = self.lr / bc1
+        new_params, m_new, v_new = {}, {}, {}
+        for name, p in params.items():
+            g = grads[name]
+            t = p.dtype.type
+            m = state["m"][name]
+            m = m + t(1 - b1) * (g - m)
+            v = state["v"][name] * t(b2) + t(1 - b2) * g * g
+            denom = np.sqrt(v) / t(bc2_sqrt) + t(self.eps)
+            new_params[name] = p - t(step_size) * (m / denom)
+            m_new[name], v_new[name] = m, v
+        return new_params, {"step": s, "m": m_new, "v": v_new}
+
+
+#: By the names the command line uses.
+OPTIMIZERS = {"sgd": SGD, "adam": Adam}
