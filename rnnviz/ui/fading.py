@@ -616,9 +616,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{self.look.font_pt - 1}pt",
                                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"),
                                           verSpacing=-4)
-        # the same entries in a row, above the curves, when no corner is free of them
-        self.legendRow = None
-        self._makeLegendRow(4)
+        # the same entries in a row (or two rows of two), above the curves, when no corner is
+        # free of them; made once: a LegendItem taken out of its scene crashes Qt at exit
+        self._legendRows = {n: self._makeLegendRow(n) for n in (4, 2)}
+        self.legendRow = self._legendRows[4]
 
         self.cursor = pg.InfiniteLine(angle=90, movable=True,
                                       pen=pg.mkPen(self.look.cursor, width=2.5, style=QtCore.Qt.PenStyle.DashLine),
@@ -729,7 +730,11 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.legend.setPen(pg.mkPen(self.look.border))
         self.legend.setLabelTextColor(fg)
         self.legend.setLabelTextSize(f"{self.look.font_pt - 1}pt")
-        self._makeLegendRow(self._legendRowColumns)
+        for legend in self._legendRows.values():
+            legend.setBrush(pg.mkBrush(bg.red(), bg.green(), bg.blue(), 215))
+            legend.setPen(pg.mkPen(self.look.border))
+            legend.setLabelTextColor(fg)
+            legend.setLabelTextSize(f"{self.look.font_pt - 1}pt")
         self.valueText.setColor(fg)
         self.valueText.fill = pg.mkBrush(bg.red(), bg.green(), bg.blue(), 200)
         self.computingText.setColor(fg)
@@ -951,10 +956,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             corner = f.place_legend((size.width() / vb.width(), size.height() / vb.height()))
             if corner is None:
                 row = True
-                if self.legendRow.boundingRect().width() > vb.width() - 16 and self._legendRowColumns != 2:
-                    self._makeLegendRow(2)  # two rows of two: one row is wider than the plot
-                elif self._legendRowColumns == 2 and self._rowWidth(4) <= vb.width() - 16:
-                    self._makeLegendRow(4)
+                # one row if it fits the plot's width, else two rows of two
+                self._useLegendRow(4 if self._legendRows[4].boundingRect().width() <= vb.width() - 16 else 2)
                 yrange = f.with_headroom((self.legendRow.boundingRect().height() + 12) / vb.height())
                 corner = "top-right"
         else:
@@ -971,27 +974,17 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self._view = view
             self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
 
-    def _rowWidth(self, columns: int) -> float:
-        """The width a row legend of ``columns`` would take: its entries' widths (the column
-        legend's samples and labels) side by side."""
-        widths = [sample.boundingRect().width() + label.boundingRect().width() + 8
-                  for sample, label in self.legend.items]
-        return sum(widths[:columns]) + 16
+    def _makeLegendRow(self, columns: int) -> pg.LegendItem:
+        legend = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",
+                               brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"), verSpacing=-4)
+        legend.setParentItem(self.vb)
+        legend.hide()
+        return legend
 
-    def _makeLegendRow(self, columns: int) -> None:
-        """A new row legend of ``columns`` columns (pyqtgraph cannot re-flow a filled one)."""
-        old = self.legendRow
-        if old is not None and old.scene() is not None:
-            old.scene().removeItem(old)  # (LegendItem.setParentItem(None) raises)
-        bg = QtGui.QColor(self.look.background)
-        self.legendRow = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",
-                                       brush=pg.mkBrush(bg.red(), bg.green(), bg.blue(), 215),
-                                       pen=pg.mkPen(self.look.border), verSpacing=-4)
-        self.legendRow.setLabelTextColor(QtGui.QColor(self.look.foreground))
-        self.legendRow.setParentItem(self.vb)
-        self.legendRow.hide()
-        self._legendRowColumns = columns
-        self._fillLegend(self.legendRow, self._fading.legend if self._fading is not None else ())
+    def _useLegendRow(self, columns: int) -> None:
+        if self.legendRow is not self._legendRows[columns]:
+            self.legendRow.hide()
+            self.legendRow = self._legendRows[columns]
 
     def _fillLegend(self, legend, entries) -> None:
         styles = {"proxy:dash": QtCore.Qt.PenStyle.DashLine, "proxy:dot": QtCore.Qt.PenStyle.DotLine}
@@ -1007,8 +1000,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if key == self._legend_key:
             return
         self._legend_key = key
-        self._fillLegend(self.legend, f.legend)
-        self._fillLegend(self.legendRow, f.legend)
+        for legend in (self.legend, *self._legendRows.values()):
+            self._fillLegend(legend, f.legend)
 
     def _showWaiting(self) -> None:
         self._view = ((0.0, 1.0), (-1.0, 1.0))
