@@ -431,12 +431,23 @@ class FocusKeys(QtCore.QObject):
         self.ring = self._newRing()
         app = QtWidgets.QApplication.instance()
         app.focusChanged.connect(self._onFocus)
+        # no focus changes once the window goes: at exit, widgets being torn down move the
+        # focus, and the ring they would move lay in a half-destroyed window (a crash)
+        window.destroyed.connect(self._detach)
         self._onFocus(None, app.focusWidget())
+
+    def _detach(self, *_args) -> None:
+        app = QtWidgets.QApplication.instance()
+        if app is not None:
+            try:
+                app.focusChanged.disconnect(self._onFocus)
+            except (RuntimeError, TypeError):  # already gone
+                pass
 
     # ------------------------------------------------------------ focus
     def _onFocus(self, _old, now) -> None:
-        if not shiboken6.isValid(self.window):
-            return  # the window is being destroyed (its focus widget goes first)
+        if QtCore.QCoreApplication.closingDown() or not shiboken6.isValid(self.window):
+            return  # the application or the window is being destroyed (its focus widget goes first)
         watched, self._watched = self._watched, None
         if watched is not None and shiboken6.isValid(watched):
             watched.removeEventFilter(self)
@@ -469,8 +480,9 @@ class FocusKeys(QtCore.QObject):
     def _newRing(self) -> QtWidgets.QFocusFrame:
         ring = QtWidgets.QFocusFrame(self.window)
         ring.setObjectName("focusRing")
-        self._ringStyle = _RingStyle()  # kept: a widget does not own the style it is given
-        ring.setStyle(self._ringStyle)
+        style = _RingStyle()
+        style.setParent(ring)  # a widget does not own its style: this one lives and dies with it
+        ring.setStyle(style)
         ring.setStyleSheet(self._sheet)
         ring.hide()
         return ring
