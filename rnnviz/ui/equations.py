@@ -63,6 +63,10 @@ class _Html:
         return _Html(self.p + other.p, self.h + other.h)
 
 
+#: The fitted size grows only when the text fills at most this share of the panel's height.
+GROW_ROOM = 0.92
+
+
 class EquationPanel(Panel, QtWidgets.QWidget):
     """Equations of the active cell and, for the selected unit at the current step, its numbers.
 
@@ -268,18 +272,23 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._probe.setTextWidth(vp.width())
         tried = {}
 
+        heights = {}
+
         def fits(k: int) -> bool:
             if k not in tried:
                 out = _render(eq, *candidates[k], self.look)
                 self._probe.setDefaultFont(theme.font(candidates[k][0]))
                 self._probe.setHtml(out.h)
                 size = self._probe.size()
+                heights[k] = size.height()
                 tried[k] = (out, size.height() <= vp.height() - 2 and self._probe.idealWidth() <= vp.width())
             return tried[k][1]
 
         k = self._fit[1] if self._fit is not None and self._fit[0] == signature else 0
         if fits(k):
-            while k > 0 and fits(k - 1):
+            # a larger size is worth a trial layout only with room to grow (a point more
+            # needs ~8 % more height): while stepping, the text keeps its size in one layout
+            while k > 0 and heights.get(k, 0) <= GROW_ROOM * (vp.height() - 2) and fits(k - 1):
                 k -= 1
         else:
             while k + 1 < len(candidates) and not fits(k + 1):
