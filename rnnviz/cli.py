@@ -70,12 +70,12 @@ def cmd_trace(argv) -> int:
     from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
+    from .io.limits import output_problem
+
     out = args.output
-    if not out.lower().endswith(".npz"):
-        return _fail(f"{_shown(out)}: the output must be an .npz file")
-    folder = os.path.dirname(os.path.abspath(out))
-    if not os.path.isdir(folder):
-        return _fail(f"{_shown(out)}: folder {_shown(folder)} does not exist")
+    problem = output_problem(out, ".npz", "an .npz file", writable=False)
+    if problem:
+        return _fail(problem)
     problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input)))
     if problem:
         return _fail(problem)
@@ -180,12 +180,11 @@ def cmd_render(argv) -> int:
     out, gif, mp4 = args.output, args.gif, args.mp4
     if not out and not gif and not mp4:
         return _fail("nothing to write: give -o OUT.png, --gif OUT.gif, --mp4 OUT.mp4 or several")
-    if out:
-        if not out.lower().endswith(".png"):
-            return _fail(f"{_shown(out)}: the output must be a .png file")
-        folder = os.path.dirname(os.path.abspath(out))
-        if not os.path.isdir(folder):
-            return _fail(f"{_shown(out)}: folder {_shown(folder)} does not exist")
+    from .io.limits import output_problem
+
+    problem = out and output_problem(out, ".png", "a .png file", writable=False)
+    if problem:
+        return _fail(problem)
     if gif:
         from .io.gif import gif_path_problem
 

@@ -8,7 +8,6 @@ streams it through :class:`GifStream`, so memory stays flat however long the seq
 from __future__ import annotations
 
 import io
-import os
 import re
 import struct
 from typing import Callable, Sequence
@@ -199,16 +198,9 @@ def _gif_image_block(image, left: int, top: int, palette: bytes) -> bytes:
 # ---------------------------------------------------------------------- command line
 def gif_path_problem(path: str) -> str | None:
     """Why ``path`` cannot take a GIF (one line for the command line), or None."""
-    from .limits import shown
+    from .limits import output_problem
 
-    if not path.lower().endswith(".gif"):
-        return f"{shown(path)}: the output must be a .gif file"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"{shown(path)}: folder {shown(folder)} does not exist"
-    if not os.access(folder, os.W_OK):
-        return f"{shown(path)}: folder {shown(folder)} is not writable"
-    return None
+    return output_problem(path, ".gif", "a .gif file")
 
 
 def parse_step_range(text: str) -> tuple[int, int]:

@@ -187,6 +187,20 @@ def same_file(a: str | os.PathLike, b: str | os.PathLike) -> bool:
         return False
 
 
+def output_problem(path: str, suffix: str, kind: str, writable: bool = True) -> str | None:
+    """Why ``path`` cannot take an output file of ``kind`` ("a .gif file", ending in
+    ``suffix``), in one line for the command line; None if it can. ``writable``: also say so
+    when its folder is read-only (else the write itself reports it)."""
+    if not path.lower().endswith(suffix):
+        return f"{shown(path)}: the output must be {kind}"
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        return f"{shown(path)}: folder {shown(folder)} does not exist"
+    if writable and not os.access(folder, os.W_OK):
+        return f"{shown(path)}: folder {shown(folder)} is not writable"
+    return None
+
+
 # ============================================================================ sizes
 def check_array(name: str, shape, itemsize: int, path: str) -> int:
     """The bytes an array declares (``shape`` × ``itemsize``), refused beyond MAX_ARRAY_BYTES."""

@@ -220,15 +220,11 @@ def write_mp4(path: str, frame: Callable[[int], object], steps: Sequence[int], f
 # ---------------------------------------------------------------------- command line
 def mp4_path_problem(path: str) -> str | None:
     """Why ``path`` cannot take an MP4 (one line for the command line), or None."""
-    from .limits import shown
+    from .limits import output_problem, shown
 
-    if not path.lower().endswith(".mp4"):
-        return f"{shown(path)}: the output must be an .mp4 file"
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        return f"{shown(path)}: folder {shown(folder)} does not exist"
-    if not os.access(folder, os.W_OK):
-        return f"{shown(path)}: folder {shown(folder)} is not writable"
+    problem = output_problem(path, ".mp4", "an .mp4 file")
+    if problem:
+        return problem
     try:
         h264_encoder()
     except OSError as err:
