@@ -459,15 +459,19 @@ class FadingFrame:
     top_clip: float  # +inf is drawn at this value
     ticks: tuple  # ((decade, label), …) of the left axis
     legend: tuple  # ((curve key or "proxy:dash" / "proxy:dot", label), …)
-    legend_corner: str | None  # where an estimated legend covers no curve ("top-right", …)
     computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
     backward: bool
     cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
 
-    def place_legend(self, share: tuple) -> str | None:
-        """The corner for a legend of ``share`` = (width, height) of the plot that covers no
-        curve, or None: then it goes above the curves, in the head room :meth:`with_headroom`
-        makes."""
+    @cached_property
+    def legend_corner(self) -> str | None:
+        """The corner for a legend of the estimated size (before the view has measured it)."""
+        return self.place_legend(None)
+
+    def place_legend(self, share: tuple | None) -> str | None:
+        """The corner for a legend of ``share`` = (width, height) of the plot (None: estimated
+        from its entries) that covers no curve, or None: then it goes above the curves, in the
+        head room :meth:`with_headroom` makes."""
         curves = [c for c in self.curves.values() if c.visible and c.y.size]
         return legend_corner(curves, self.T, self.yrange, len(self.legend), share)
 
@@ -612,7 +616,6 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         legend += [("influence", "‖∂hₜ/∂x₁‖ (exact)"), ("perturbation", "‖h(x₁+ε) − h(x₁)‖/ε")]
         if backward:
             legend.append(("backward", "‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ backward (all t)"))
-    corner = legend_corner([c for c in curves.values() if c.visible and c.y.size], T, (y0, y1), len(legend))
 
     pending = []
     if any(cr.perturbation is None for cr in result.cells):
@@ -621,7 +624,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         pending.append("backward ‖∂h_T/∂hₜ‖")
     computing = "computing " + " and ".join(pending) + " …" if pending else None
     ticks = tuple((v, decade_label(v)) for v in decade_ticks(y0, y1))
-    return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), corner, computing, bool(backward),
+    return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), computing, bool(backward),
                        tuple((cr.key, cr.label) for cr in result.cells))
 
 
