@@ -62,8 +62,12 @@ def targets() -> list[tuple[str | None, str, str]]:
 
 
 def target_widget(window, panel_id: str | None) -> QtWidgets.QWidget:
-    """The window itself (``None``) or its registered panel ``panel_id``."""
-    return window if panel_id is None else window.panels[panel_id]
+    """The window itself (``None``) or its registered panel ``panel_id`` (a tabbed panel is
+    brought to the front first, so it has its size and is up to date)."""
+    if panel_id is None:
+        return window
+    window.showPanel(panel_id)
+    return window.panels[panel_id]
 
 
 def scaled_size(widget: QtWidgets.QWidget, scale: float | None = None, width: int | None = None) -> QtCore.QSize:

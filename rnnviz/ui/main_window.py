@@ -203,11 +203,22 @@ class MainWindow(QtWidgets.QMainWindow):
         views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.viewsArea = views  # takes the keyboard back after an edit (focusViews)
         self.columns: dict[str, QtWidgets.QSplitter] = {}
+        self.tabs: dict[str, QtWidgets.QTabWidget] = {}  # PanelSpec.tab → the tab widget
         for k, slot in enumerate(("left", "right")):
             col = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
-            for i, spec in enumerate(panel_specs(slot)):
-                col.addWidget(self.panels[spec.id])
-                col.setStretchFactor(i, spec.stretch)
+            for spec in panel_specs(slot):
+                if spec.tab is None:
+                    col.addWidget(self.panels[spec.id])
+                elif spec.tab in self.tabs:
+                    self.tabs[spec.tab].addTab(self.panels[spec.id], spec.title)
+                    continue
+                else:
+                    tabs = self.tabs[spec.tab] = QtWidgets.QTabWidget()
+                    tabs.setObjectName(f"tabs-{spec.tab}")
+                    tabs.setDocumentMode(True)
+                    tabs.addTab(self.panels[spec.id], spec.title)
+                    col.addWidget(tabs)
+                col.setStretchFactor(col.count() - 1, spec.stretch)
             self.columns[slot] = col
             views.addWidget(col)
             views.setStretchFactor(k, COLUMN_STRETCH[slot])
@@ -232,8 +243,18 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
-        column), which presenter mode hides for ``presenter_hide`` panels."""
-        return self.controlsScroll if self.panelSpecs[panel_id].slot == "side" else self.panels[panel_id]
+        column, the tab widget of a tabbed panel), which presenter mode hides for
+        ``presenter_hide`` panels and sizes for ``presenter_share``."""
+        spec = self.panelSpecs[panel_id]
+        if spec.slot == "side":
+            return self.controlsScroll
+        return self.tabs[spec.tab] if spec.tab is not None else self.panels[panel_id]
+
+    def showPanel(self, panel_id: str) -> None:
+        """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test)."""
+        spec = self.panelSpecs[panel_id]
+        if spec.tab is not None:
+            self.tabs[spec.tab].setCurrentWidget(self.panels[panel_id])
 
     def focusViews(self) -> None:
         """Give the keyboard to the views (no control keeps it): the next key steps."""

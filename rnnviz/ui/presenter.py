@@ -432,8 +432,8 @@ class Presenter(QtCore.QObject):
             return
         w = self.window
         for spec in w.panelSpecs.values():
-            column, panel = w.columnOf(spec.id), w.panels[spec.id]
-            if spec.presenter_share is None or column is None or panel.isShowingMessage():
+            column, panel = w.columnOf(spec.id), w.panelContainer(spec.id)
+            if spec.presenter_share is None or column is None or w.panels[spec.id].isShowingMessage():
                 continue
             sizes = column.sizes()
             total, k = sum(sizes), column.indexOf(panel)

@@ -51,7 +51,9 @@ class PanelSpec:
     :data:`SLOTS`) and ``order`` place it, ``stretch`` is its share of its column;
     ``export`` is the file-name stem of its pictures (None: not offered in File ▸ Export);
     ``presenter_hide`` hides it in presenter mode; ``presenter_share`` is the share of its
-    column it takes in presenter mode (None: unchanged).
+    column it takes in presenter mode (None: unchanged). Panels of one slot that give the same
+    ``tab`` share one tab widget, at the place of the first of them (by ``order``), with
+    ``title`` on their tabs; only the shown tab paints.
     """
 
     id: str
@@ -63,6 +65,7 @@ class PanelSpec:
     export: str | None = None
     presenter_hide: bool = False
     presenter_share: float | None = None
+    tab: str | None = None
 
     def __post_init__(self):
         if self.slot not in SLOTS:
