@@ -216,6 +216,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     tabs = self.tabs[spec.tab] = QtWidgets.QTabWidget()
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
+                    tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
                     tabs.addTab(self.panels[spec.id], spec.title)
                     col.addWidget(tabs)
                 col.setStretchFactor(col.count() - 1, spec.stretch)

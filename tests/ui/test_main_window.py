@@ -406,7 +406,7 @@ def test_a_registered_panel_appears_in_the_window(qtbot, dummy_panels):
     panel, strip = w.panels["dummyPanel"], w.panels["dummyStrip"]
     assert isinstance(panel, DummyPanel) and panel.isVisible() and strip.isVisible()
     assert w.columns["right"].indexOf(panel) == 2  # under the fading and equations panels
-    assert w.columns["right"].indexOf(w.fadingPanel) == 0
+    assert w.columns["right"].indexOf(w.panelContainer("fadingPanel")) == 0  # its tab group
     assert panel.window() is w and strip.window() is w
 
 

@@ -124,8 +124,9 @@ def _builtin() -> dict[str, PanelSpec]:
             # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
             PanelSpec("gatePanel", "Gates panel", _factory("..heatmaps", "GatePanel"), "left", 1, 4,
                       export="gates", presenter_share=0.55),
-            PanelSpec("fadingPanel", "Fading-of-x₁ panel", _factory("..fading", "FadingPanel"), "right", 0, 5,
-                      export="fading"),
+            # the top of the right column: x₁'s fading, and the views that share its place as tabs
+            PanelSpec("fadingPanel", "Fading of x₁", _factory("..fading", "FadingPanel"), "right", 0, 5,
+                      export="fading", tab="views"),
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations"),
             PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
