@@ -643,6 +643,7 @@ class FadingStepFrame:
     overflow_anchor: tuple = (0.0, 0.5)
     overflow_pos: tuple = (0.0, 0.0)
     status: Frag = Frag()  # the line above the plot
+    status_short: tuple = ()  # shorter forms of it, longest first, for narrow panels
 
 
 def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
@@ -686,24 +687,32 @@ def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
         o_text = f"{what} t = {first + 1}"
         o_pos = (first + 1.0, ly + 0.5 * (f.yrange[1] - ly))
     return FadingStepFrame(cur, n, tuple(markers), value_text, anchor, pos, tuple(xs), o_text, o_anchor, o_pos,
-                           _status(f, cur))
+                           _status(f, cur), (_status(f, cur, 1), _status(f, cur, 2)))
 
 
-def _status(f: FadingFrame, cur: int) -> Frag:
+def _status(f: FadingFrame, cur: int, short: int = 0) -> Frag:
+    """The status line; ``short`` 1 drops the words a narrow panel cannot hold ("of step 1
+    left", "growing:"), 2 keeps only the percentage of x₁ left."""
     t = cur + 1
     parts = []
     for row in f.rows:
         if row.bad[cur]:
             where = row.overflow_from + 1 if row.overflow_from is not None else t
             text = Frag(f"h is inf/NaN (overflowed at t = {where})")
-        elif f.compare:
+        elif f.compare or short == 2:
             text = Frag(fmt_percent(row.ratio[cur], 1) + (" ⚠" if row.grew[cur] else ""))
+            if not f.compare:
+                text = Frag(Span(fmt_percent(row.ratio[cur]), bold=True), " of x", Span("1", script="sub"),
+                            " left") + (Frag(" ", Span("⚠", role="grew", bold=True)) if row.grew[cur] else Frag())
         else:
             text = Frag("‖∂h", Span(str(t), script="sub", plain=str(t)), "/∂x", Span("1", script="sub"),
                         f"‖ = {fmt_value(row.influence[cur])} \u00a0→\u00a0 ",
-                        Span(fmt_percent(row.ratio[cur]), bold=True), " of step 1 left")
+                        Span(fmt_percent(row.ratio[cur]), bold=True), "" if short else " of step 1 left")
             if row.grew[cur]:
-                text = text + " \u00a0" + Span("⚠ growing: exploding", role="grew", bold=True)
+                text = text + " \u00a0" + Span("⚠ exploding" if short else "⚠ growing: exploding", role="grew",
+                                                bold=True)
+            elif short:
+                pass
             elif row.influence[cur] == 0:
                 text = text + (" (smaller than any float64)" if row.influence[0] > 0 else " (x₁ never reaches h)")
         if f.compare:

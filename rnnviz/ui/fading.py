@@ -554,6 +554,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
     (zeros and NaN as NaN gaps, +inf clipped to the top of the plot).
     """
 
+    _statusShort: tuple = ()  # the status line's shorter forms (FadingStepFrame.status_short)
+
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.controller = controller
@@ -698,15 +700,23 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         room = self.width() - 14  # the line's margins
         if status is None or room <= 0:
             return
-        text = status.plain
-        for pt in range(self.look.font_pt, self.look.font_pt - STATUS_MIN_PT - 1, -1):
-            font = theme.font(pt)
+        forms = (status, *self._statusShort)
+
+        def fits(form, pt):
             bold = theme.font(pt, bold=True)  # the values are bold: measure the worst case
-            if QtGui.QFontMetricsF(bold).horizontalAdvance(text) <= room or pt == self.look.font_pt - STATUS_MIN_PT:
-                break
+            return QtGui.QFontMetricsF(bold).horizontalAdvance(form.plain) <= room
+
+        # the whole line, a little smaller if need be; then the shorter forms; the shortest at
+        # the smallest size when nothing fits
+        sizes = range(self.look.font_pt, self.look.font_pt - STATUS_MIN_PT - 1, -1)
+        pick = next(((f, pt) for f in forms for pt in sizes if fits(f, pt)), (forms[-1], sizes[-1]))
+        form, font = pick[0], theme.font(pick[1])
         if self.statusLabel.font().pointSize() != font.pointSize():
             self.statusLabel.setFont(font)
-        self.statusLabel.setToolTip(text)  # the whole line, should even the smallest size clip
+        html = frag_html(form, self.look)
+        if self.statusLabel.text() != html:
+            self.statusLabel.setText(html)
+        self.statusLabel.setToolTip(status.plain)  # always the whole line
 
     def setTheme(self, look: theme.Theme) -> None:
         """Restyle for ``look``: colours and fonts of the plot, the header and the chain;
@@ -890,8 +900,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         else:
             self.valueText.hide()
         # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
-        self._status = st.status
-        self.statusLabel.setText(frag_html(st.status, self.look))
+        self._status, self._statusShort = st.status, st.status_short
         self._fitStatus()
 
     def _showOverflow(self, st) -> None:

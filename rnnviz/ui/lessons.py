@@ -133,6 +133,8 @@ class LessonPanel(QtWidgets.QDockWidget):
         self._look = theme.LIGHT
         self.setTheme(self._look)
         self._session = session
+        if parent is not None:
+            parent.installEventFilter(self)  # the window's height sets the panel's share
         session.lessonChanged.connect(self.setLesson)
         self.setLesson(session.lesson)
 
@@ -173,6 +175,11 @@ class LessonPanel(QtWidgets.QDockWidget):
         super().resizeEvent(event)
         self._fitHeight()
 
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QtCore.QEvent.Type.Resize and obj is self.parentWidget():
+            self._fitHeight()
+        return False
+
     def _fitHeight(self) -> None:
         # A word-wrapped label asks for the height of its narrowest layout; a top dock would then
         # take half the window. Size it to the lines it needs at its actual width.
@@ -188,7 +195,13 @@ class LessonPanel(QtWidgets.QDockWidget):
         screen = self.screen()
         if screen is not None and QtGui.QGuiApplication.platformName() != "offscreen":
             room = min(room, screen.availableGeometry().height())
-        h = min(h, max(self.MIN_HEIGHT, round(self.MAX_SHARE * room)))
+        share = round(self.MAX_SHARE * room)
+        if isinstance(window, QtWidgets.QMainWindow) and window.centralWidget() is not None:
+            # and never more than the views leave: the-race's three chains at 1280×720
+            others = window.centralWidget().minimumSizeHint().height() + (self.height() - self.scroll.height())
+            others += sum(bar.height() for bar in (window.menuBar(), window.statusBar()) if bar.isVisible())
+            share = min(share, room - others - 12)  # the dock's separator and spacing
+        h = min(h, max(self.MIN_HEIGHT, share))
         if h > 0 and h != self.scroll.height():
             self.scroll.setFixedHeight(h)
 

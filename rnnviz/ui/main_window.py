@@ -111,6 +111,39 @@ class _OneFramePerPass(QtCore.QObject):
         return False
 
 
+class _FittingLabel(QtWidgets.QLabel):
+    """A one-line label that shows the longest of its forms that fits its width (the whole
+    line in its tooltip when a shorter one is shown)."""
+
+    _forms: list = []
+
+    def setForms(self, forms: list) -> None:
+        self._forms = list(forms)
+        self._fit()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fit()
+
+    def changeEvent(self, ev) -> None:
+        super().changeEvent(ev)
+        if ev.type() == QtCore.QEvent.Type.FontChange:
+            self._fit()
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        hint = super().minimumSizeHint()  # never asks the window for the longest form's width
+        return QtCore.QSize(0, hint.height())
+
+    def _fit(self) -> None:
+        if not self._forms:
+            return
+        fm, room = self.fontMetrics(), self.contentsRect().width()
+        text = next((t for t in self._forms if fm.horizontalAdvance(t) <= room), self._forms[-1])
+        if text != self.text():
+            self.setText(text)
+        self.setToolTip(self._forms[0] if text != self._forms[0] else "")
+
+
 class MainWindow(QtWidgets.QMainWindow):
     """The window: the registered panels laid out around one controller, and the parts it owns.
 
@@ -147,7 +180,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner = WarningBanner()
         self._buildLayout()
 
-        self._status = QtWidgets.QLabel()
+        self._status = _FittingLabel()
         self._status.setFont(self._theme.font())
         self.statusBar().addWidget(self._status, 1)
         self.statusBar().setSizeGripEnabled(False)
@@ -403,15 +436,21 @@ class MainWindow(QtWidgets.QMainWindow):
             except (ValueError, np.linalg.LinAlgError):
                 rho_s = "ρ(W_hh) = ?"
             prefix = f"{cr.label}: " if len(result.cells) > 1 else ""
-            parts.append(f"{prefix}{n:,} parameters · {rho_s}")
-        text = "   |   ".join(parts)
+            parts.append((prefix, f"{n:,}", rho_s))
         warns = result.warnings()
-        if warns:
-            text += "   |   ⚠ " + "; ".join(warns)
-        self._status.setText(text)
+        tail = ["⚠ " + "; ".join(warns)] if warns else []
+        # longest first; a narrow window (Compare at 1024 px) gets a shorter form, never a cut one
+        self._statusForms = [
+            "   |   ".join([f"{p}{n} parameters · {r}" for p, n, r in parts] + tail),
+            "  |  ".join([f"{p}{n} params · {r}" for p, n, r in parts] + tail),
+            "  |  ".join([f"{p}{r}" for p, n, r in parts] + tail),
+        ]
+        self._status.setForms(self._statusForms)
 
     def statusText(self) -> str:
-        return self._status.text()
+        """The status bar's whole line (the label may show a shorter form of it)."""
+        forms = getattr(self, "_statusForms", None)
+        return forms[0] if forms else self._status.text()
 
     def event(self, ev) -> bool:
         handled = super().event(ev)

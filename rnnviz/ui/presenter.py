@@ -261,8 +261,7 @@ class StepOverlay(QtWidgets.QLabel):
         transport = w.panels.get("transport")
         readout = getattr(transport, "stepLabel", None)
         if readout is not None and transport.isVisible():
-            if readout.minimumWidth() < width:  # the bar makes room for the counter over its readout
-                readout.setMinimumWidth(width)
+            transport.makeRoomForOverlay(width)  # the bar makes room for the counter over its readout
             left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 2  # within the bar's spacing
             top = transport.mapTo(w, QtCore.QPoint(0, 0)).y()
             width = max(width, right - left)
@@ -399,6 +398,9 @@ class Presenter(QtCore.QObject):
         w = self.window
         self._active = False
         self.stepOverlay.hide()
+        transport = self.window.panels.get("transport")
+        if hasattr(transport, "makeRoomForOverlay"):
+            transport.makeRoomForOverlay(0)
         self.hint.hide()
         geometry, state, hidden, fullscreen = self._restore
         self._restore = None

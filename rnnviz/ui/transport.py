@@ -266,8 +266,20 @@ class TransportBar(Panel, QtWidgets.QWidget):
                 self.scrubber.setPageStep(max(1, s.T // 10))
             # room for the widest readout of this T, so the bar does not shift while playing
             fm = QtGui.QFontMetrics(self.stepLabel.font())
-            self.stepLabel.setMinimumWidth(fm.horizontalAdvance(f"t = {s.T} / {s.T}") + 12)
+            self._readoutWidth = fm.horizontalAdvance(f"t = {s.T} / {s.T}") + 12
+            self.stepLabel.setMinimumWidth(max(self._readoutWidth, self._overlayWidth))
             self._onStep(self._controller.step)
+
+    _readoutWidth = 0  # what "t = T / T" needs
+    _overlayWidth = 0  # what presenter mode's step counter over the readout needs (0: none)
+
+    def makeRoomForOverlay(self, width: int) -> None:
+        """Presenter mode's step counter covers the readout: keep ``width`` pixels for it
+        (0 when it goes); the readout's least width follows, up or down."""
+        self._overlayWidth = width
+        least = max(self._readoutWidth, width)
+        if self.stepLabel.minimumWidth() != least:
+            self.stepLabel.setMinimumWidth(least)
 
     def _onStep(self, t: int) -> None:
         with QtCore.QSignalBlocker(self.scrubber):
