@@ -113,6 +113,7 @@ class HeatmapFrame:
     lines: tuple = ()  # a gate's description left of its heatmap: (bold name, meaning)
     scale: str = "linear"  # or "symlog": the image holds sign(v)·log10(1 + |v|), see symlog
     bar_ticks: tuple = ()  # symlog: ((position, label), …) of the colour bar, in the values' units
+    short_titles: tuple = ()  # shorter forms of the title, longest first, for narrow panels
 
     @property
     def T(self) -> int:
@@ -193,11 +194,13 @@ def state_frame(result) -> StateFrame:
                 title += " · grey = NaN"
             top = _largest_finite(array) if levels[1] > 1.0 else 0.0  # bounded maps stay ±1
             if top > SYMLOG_ABOVE:
-                out.append(_symlog_heatmap(key, a, array, "diverging", title, a, colour,
-                                           cr.label if compare else None, top))
+                m = _symlog_heatmap(key, a, array, "diverging", title, a, colour,
+                                    cr.label if compare else None, top)
             else:
-                out.append(_heatmap(key, a, array, levels, "diverging", title, a, colour,
-                                    cr.label if compare else None))
+                m = _heatmap(key, a, array, levels, "diverging", title, a, colour,
+                             cr.label if compare else None)
+            short = f"{cr.label if compare else name}: {a}" + (" · NaN grey" if title.endswith("= NaN") else "")
+            out.append(dataclasses.replace(m, short_titles=(short,)))
     return StateFrame(tuple(out))
 
 

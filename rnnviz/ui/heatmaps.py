@@ -363,6 +363,9 @@ class StatePanel(_HeatmapPanel):
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
         self._bars: dict[str, pg.ColorBarItem] = {}
+        self._titleColours: dict[str, str] = {}
+        self._titleForms: dict[str, tuple] = {}  # key → (title, shorter forms…)
+        self._shownTitles: dict[str, tuple] = {}  # key → (text, pt) as set on the plot
         self._titles: dict[str, str] = {}
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -390,9 +393,9 @@ class StatePanel(_HeatmapPanel):
         for m in maps:
             if self._titles.get(m.key) != m.title:
                 self._titles[m.key] = m.title
-                self._heat[m.key].plot.setTitle(m.title, size=f"{self.look.title_pt}pt",
-                                                color=_colour(m.colour, self.look),
-                                                bold=True)
+                self._titleForms[m.key] = (m.title, *m.short_titles)
+                self._titleColours[m.key] = _colour(m.colour, self.look)
+                self._fitTitle(m.key)
             bar = self._bars[m.key]
             _set_bar_levels(bar, m.levels)
             _set_bar_scale(bar, m)
@@ -400,11 +403,46 @@ class StatePanel(_HeatmapPanel):
         self._showStep()
         self._showUnit()
 
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        for key in self._titles:
+            self._fitTitle(key)
+
+    def _fitTitle(self, key: str) -> None:
+        """The title in the largest size from the theme's title size down to its body size at
+        which it fits the panel's width, then cut with "…". A title never widens the plots'
+        layout (a presenter-size title on a 1024-pixel screen pushed the colour bar out)."""
+        title, plot = self._titles[key], self._heat[key].plot
+        # the title sits over the plot's own column: the width less the axis and the colour bar
+        axis, bar = plot.getAxis("left"), self._bars.get(key)
+        others = max(axis.width(), axis.minimumWidth()) + (bar.minimumWidth() if bar is not None else 0)
+        room = max(self._glw.width() - others - 24, 40)
+        forms = self._titleForms.get(key, (title,))
+        # the title's size first (a shorter form before a smaller font), then smaller sizes
+        sizes = range(self.look.title_pt, self.look.font_pt - 1, -1)
+        fit = next(((f, pt) for pt in sizes for f in forms
+                    if QtGui.QFontMetrics(theme.font(pt, bold=True)).horizontalAdvance(f) <= room), None)
+        if fit is not None:
+            text, pt = fit
+        else:
+            pt = self.look.font_pt
+            text = QtGui.QFontMetrics(theme.font(pt, bold=True)).elidedText(forms[-1], QtCore.Qt.TextElideMode.ElideRight,
+                                                                            room)
+        shown = (text, pt)
+        if self._shownTitles.get(key) == shown:
+            return
+        self._shownTitles[key] = shown
+        plot.setTitle(text, size=f"{pt}pt", color=self._titleColours.get(key), bold=True)
+        plot.titleLabel.setMinimumWidth(0)
+        plot.titleLabel.setToolTip(title if text != title else "")
+
     def _build(self, entries) -> None:
         self._glw.clear()
         self._heat.clear()
         self._bars.clear()
         self._titles.clear()
+        self._titleForms.clear()
+        self._shownTitles.clear()
         for row, e in enumerate(entries):
             key = e.key
             plot = _int_plot(self._glw.ci, row, 0, self.look)

@@ -111,6 +111,11 @@ class _OneFramePerPass(QtCore.QObject):
         return False
 
 
+def _tab_title(spec: PanelSpec) -> str:
+    """A panel's name on its tab: "Gates panel" → "Gates"."""
+    return spec.title.removesuffix(" panel")
+
+
 class _FittingLabel(QtWidgets.QLabel):
     """A one-line label that shows the longest of its forms that fits its width (the whole
     line in its tooltip when a shorter one is shown)."""
@@ -237,20 +242,21 @@ class MainWindow(QtWidgets.QMainWindow):
         self.viewsArea = views  # takes the keyboard back after an edit (focusViews)
         self.columns: dict[str, QtWidgets.QSplitter] = {}
         self.tabs: dict[str, QtWidgets.QTabWidget] = {}  # PanelSpec.tab → the tab widget
+        self._compact: dict = {}  # slot → (its tab widget, the column's items) while compact
         for k, slot in enumerate(("left", "right")):
             col = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
             for spec in panel_specs(slot):
                 if spec.tab is None:
                     col.addWidget(self.panels[spec.id])
                 elif spec.tab in self.tabs:
-                    self.tabs[spec.tab].addTab(self.panels[spec.id], spec.title)
+                    self.tabs[spec.tab].addTab(self.panels[spec.id], _tab_title(spec))
                     continue
                 else:
                     tabs = self.tabs[spec.tab] = QtWidgets.QTabWidget()
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
                     tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
-                    tabs.addTab(self.panels[spec.id], spec.title)
+                    tabs.addTab(self.panels[spec.id], _tab_title(spec))
                     col.addWidget(tabs)
                 col.setStretchFactor(col.count() - 1, spec.stretch)
             self.columns[slot] = col
@@ -275,6 +281,47 @@ class MainWindow(QtWidgets.QMainWindow):
             lay.addWidget(self.panels[pid])
         self.setCentralWidget(central)
 
+    # ------------------------------------------------------------------ compact columns
+    def isCompact(self) -> bool:
+        return bool(self._compact)
+
+    def setCompact(self, on: bool) -> None:
+        """Compact columns (presenter mode on a small screen): each view column becomes one tab
+        widget holding its panels — those of a tab group as tabs of their own — so the panel
+        shown gets the whole column. Off: the panels go back to their places and sizes."""
+        if on == self.isCompact():
+            return
+        if on:
+            for slot, col in self.columns.items():
+                sizes = col.sizes()
+                items = [col.widget(i) for i in range(col.count())]  # panels and tab groups
+                tabs = QtWidgets.QTabWidget()
+                tabs.setObjectName(f"compact-{slot}")
+                tabs.setDocumentMode(True)
+                tabs.setFont(self._theme.font(self._theme.font_pt))
+                for spec in panel_specs(slot):
+                    tabs.addTab(self.panels[spec.id], _tab_title(spec))
+                for item in items:
+                    if item in self.tabs.values():
+                        item.hide()  # an emptied tab group stays in the column, hidden
+                col.addWidget(tabs)
+                self._compact[slot] = (tabs, items, sizes)
+            return
+        for slot, (tabs, items, sizes) in self._compact.items():
+            col = self.columns[slot]
+            for spec in panel_specs(slot):
+                panel = self.panels[spec.id]
+                if spec.tab is not None:
+                    self.tabs[spec.tab].addTab(panel, _tab_title(spec))
+                else:
+                    col.insertWidget(items.index(panel), panel)
+            for item in items:
+                item.show()
+            tabs.setParent(None)
+            tabs.deleteLater()
+            col.setSizes(sizes)
+        self._compact = {}
+
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
         column, the tab widget of a tabbed panel), which presenter mode hides for
@@ -282,12 +329,16 @@ class MainWindow(QtWidgets.QMainWindow):
         spec = self.panelSpecs[panel_id]
         if spec.slot == "side":
             return self.controlsScroll
+        if spec.slot in self._compact:
+            return self._compact[spec.slot][0]
         return self.tabs[spec.tab] if spec.tab is not None else self.panels[panel_id]
 
     def showPanel(self, panel_id: str) -> None:
         """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test)."""
         spec = self.panelSpecs[panel_id]
-        if spec.tab is not None:
+        if spec.slot in self._compact:
+            self._compact[spec.slot][0].setCurrentWidget(self.panels[panel_id])
+        elif spec.tab is not None:
             self.tabs[spec.tab].setCurrentWidget(self.panels[panel_id])
 
     def focusViews(self) -> None:
@@ -332,6 +383,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.presenter.setOverlayTheme(look)
         self.focusKeys.setTheme(look)
         self._status.setFont(look.font())
+        for tabs in [*self.tabs.values(), *(t for t, _i, _s in self._compact.values())]:
+            tabs.setFont(look.font(look.font_pt))
 
     # ------------------------------------------------------------------ files
     def openWeightsDialog(self) -> None:

@@ -29,6 +29,8 @@ from . import actions, prefs, theme
 PRESENTER_SCALE = 1.5
 #: The presenter hint disappears after this many milliseconds.
 HINT_MS = 8000
+#: Presenter mode on a window less tall than this shows one panel per column, as tabs.
+COMPACT_BELOW = 900
 HINT_TEXT = "PageDown/→ next · PageUp/← back · Space play · L lessons · ? help"
 
 _ORIGINAL: dict = {}  # the application's palette, font and style before any theme
@@ -381,6 +383,7 @@ class Presenter(QtCore.QObject):
         w.setTheme(self._base.scaled(PRESENTER_SCALE))
         if fullscreen:
             w.showFullScreen()
+        self._fitColumns()
         self._shareColumns()
         QtCore.QTimer.singleShot(0, self, self._shareColumns)  # again once full screen has its size
         self._updateStep()
@@ -404,6 +407,7 @@ class Presenter(QtCore.QObject):
         self.hint.hide()
         geometry, state, hidden, fullscreen = self._restore
         self._restore = None
+        w.setCompact(False)
         w.setTheme(self._base)
         for x in hidden:
             x.show()
@@ -427,10 +431,20 @@ class Presenter(QtCore.QObject):
         if not self._active and not self.window.isFullScreen():
             self.window.restoreGeometry(geometry)
 
+    def _fitColumns(self) -> None:
+        """On a screen less than COMPACT_BELOW pixels tall, one panel per column (tabs): four
+        panels at 1.5× type do not fit a 768-pixel projector."""
+        w = self.window
+        compact = self._active and w.height() < COMPACT_BELOW
+        if compact != w.isCompact():
+            w.setCompact(compact)
+            if not compact:
+                self._shareColumns()
+
     def _shareColumns(self) -> None:
         """Give every panel with a ``presenter_share`` that share of its column (the four gate
         rows with 1.5× axis numbers need more height than the two state heatmaps)."""
-        if not self._active:
+        if not self._active or self.window.isCompact():
             return
         w = self.window
         for spec in w.panelSpecs.values():
@@ -519,6 +533,8 @@ class Presenter(QtCore.QObject):
     def eventFilter(self, obj, ev) -> bool:
         if obj is self.window:
             kind = ev.type()
+            if kind == QtCore.QEvent.Type.Resize:
+                self._fitColumns()
             if kind in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.LayoutRequest):
                 for o in (self.help, self.black):
                     if o.isVisible():

@@ -435,7 +435,7 @@ def test_a_registered_panel_is_offered_in_file_export(qtbot, dummy_panels, tmp_p
 def test_a_registered_panel_follows_presenter_mode_and_themes(qtbot, dummy_panels):
     w = MainWindow(Controller())
     qtbot.addWidget(w)
-    w.resize(1300, 800)
+    w.resize(1300, 950)  # tall enough for four presenter panels (not compact)
     w.show()
     qtbot.waitExposed(w)
     panel, strip, p = w.panels["dummyPanel"], w.panels["dummyStrip"], w.presenter

@@ -39,3 +39,38 @@ def test_tabbed_panels_share_one_tab_widget(tabbed):
     assert tabs.currentWidget() is w.panels["probeA"]
     assert export.target_widget(w, "probeB") is w.panels["probeB"]
     assert tabs.currentWidget() is w.panels["probeB"]
+
+
+def test_presenter_mode_on_a_small_screen_shows_one_panel_per_column(qtbot, controller):
+    from rnnviz.ui import presenter
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    right = w.columns["right"]
+    before = [right.widget(i) for i in range(right.count())]
+    w.presenter.enter(fullscreen=False)
+    QtWidgets.QApplication.processEvents()
+    assert w.height() < presenter.COMPACT_BELOW and w.isCompact()
+    for slot in ("left", "right"):
+        tabs = w.panelContainer(next(s.id for s in w.panelSpecs.values() if s.slot == slot))
+        ids = [s.id for s in w.panelSpecs.values() if s.slot == slot]
+        assert sorted(tabs.widget(i) is w.panels[pid] for i in range(tabs.count()) for pid in ids).count(True) == len(ids)
+        assert tabs.isVisible()
+    w.showPanel("equationPanel")
+    assert w.equationPanel.isVisible() and not w.fadingPanel.isVisible()
+    assert w.equationPanel.height() > 0.8 * right.height()  # the whole column
+    w.resize(1300, 1000)  # a taller window: four panels again
+    QtWidgets.QApplication.processEvents()
+    assert not w.isCompact()
+    w.resize(1024, 740)
+    QtWidgets.QApplication.processEvents()
+    assert w.isCompact()
+    w.presenter.leave()
+    QtWidgets.QApplication.processEvents()
+    assert not w.isCompact()
+    assert [right.widget(i) for i in range(right.count())] == before
+    assert w.fadingPanel.isVisible() and w.equationPanel.isVisible()
+    assert w.tabs["views"].currentWidget() is w.fadingPanel

@@ -4,6 +4,8 @@ no visible widget crosses the window's edge, no single-line label or button is n
 its text, and in presenter mode the equation and axis fonts are at least 1.5× their normal size.
 """
 
+import math
+
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
@@ -13,6 +15,8 @@ from rnnviz.ui.main_window import MainWindow
 
 #: The projectors and screens, less a window manager's title bar.
 SCREENS = ((1024, 740), (1280, 692), (1920, 1050))
+#: The screens whose equations are a vanilla RNN's (the default, the seed example, …).
+GATELESS = (None, "seed-example", "vanishing-memory", "exploding")
 
 
 def _needed_width(w: QtWidgets.QWidget) -> tuple[float, int] | None:
@@ -58,9 +62,15 @@ def layout_problems(window: QtWidgets.QMainWindow) -> list[str]:
 
 
 def _fonts(w: MainWindow) -> tuple[float, float]:
-    """(equation body pt, x₁ plot axis tick pt)."""
+    """(equation body pt, x₁ plot axis tick pt), each panel brought to the front."""
+    w.showPanel("equationPanel")
+    _settle()
+    w.equationPanel.settle()
+    eq = w.equationPanel.pointSize()
+    w.showPanel("fadingPanel")
+    _settle()
     tick = w.fadingPanel.plot.getAxis("left").style["tickFont"]
-    return w.equationPanel.pointSize(), tick.pointSizeF() if tick is not None else QtGui.QFont().pointSizeF()
+    return eq, tick.pointSizeF() if tick is not None else QtGui.QFont().pointSizeF()
 
 
 def _settle():
@@ -103,6 +113,9 @@ def test_every_screen_fits(qtbot, lesson):
                 normal_fonts[size] = (eq, tick)
             else:
                 assert tick >= 1.5 * normal_fonts[size][1] - 0.01, ("axis ticks", size, tick, normal_fonts[size])
-                # Known gap (issue 8): the equations fit the room the four presenter panels leave
-                # them, which is not yet enough for 1.5× type on every lesson; not asserted.
+                # The equations fit whole points: 1.5 × 15 pt is met by 22 pt. Known gap (issue 8):
+                # a gated cell's six equations (GRU, LSTM, Compare) do not reach 1.5× yet; they
+                # are left out of this check until the equation panel can reflow them.
+                if lesson in GATELESS:
+                    assert eq >= math.floor(1.5 * normal_fonts[size][0]), ("equations", size, eq, normal_fonts[size])
     w.presenter.leave()
