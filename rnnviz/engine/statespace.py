@@ -26,7 +26,7 @@ import numpy as np
 
 from .cells import Cell, kind_of
 
-__all__ = ["FixedPoint", "FixedPoints", "PCA", "StepMap", "fixed_points", "flow_field", "pca", "stability",
+__all__ = ["FixedPoint", "FixedPoints", "PCA", "StepMap", "default_starts", "fixed_points", "flow_field", "pca", "stability",
            "step_map"]
 
 STABLE, SADDLE, UNSTABLE = "stable", "saddle", "unstable"
