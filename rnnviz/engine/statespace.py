@@ -272,7 +272,9 @@ class PCA:
     singular: np.ndarray  # (k,) singular values of the centred data
 
     def project(self, states) -> np.ndarray:
-        return (np.asarray(states, dtype=np.float64) - self.mean) @ self.components.T
+        """Coordinates (N, k) of ``states`` (N, H); a non-finite row gives non-finite coordinates."""
+        with np.errstate(all="ignore"):
+            return (np.asarray(states, dtype=np.float64) - self.mean) @ self.components.T
 
 
 def pca(states, k: int = 2) -> PCA:

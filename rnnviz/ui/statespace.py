@@ -45,6 +45,8 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         self.setAutoFillBackground(True)
         self.title = QtWidgets.QLabel("State space")
+        # no label may widen the tab group when its text changes: the fading plot shares its size
+        self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.variantsCheck = QtWidgets.QCheckBox("Several inputs")
         self.variantsCheck.setToolTip("Also run the same network on a few noisy copies of the input\n"
                                       "and project every path on the same two principal axes.")
@@ -173,8 +175,8 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self._drawIfShown()
 
     def settle(self) -> None:
-        if self._dirty and self._frame is not None:
-            self._draw()
+        # export settles every panel; a hidden tab is not painted, so it stays lazy
+        self._drawIfShown()
 
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
