@@ -126,3 +126,17 @@ def test_presenter_fonts_and_dark_theme(make):
     assert all(a >= 1.5 * b - 1e-6 for a, b in zip(after, before))
     assert panel.graphics.backgroundBrush().color().lightness() < 60
     assert len(panel.fixedPointData()) == 3  # redrawn in the new look
+
+
+def test_the_lesson_opens_on_the_state_space_and_shows_two_attractors(qtbot, controller):
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.session.openLesson("two-fixed-points")
+    assert controller.waitForIdle()
+    panel = w.panels["stateSpacePanel"]
+    assert w.tabs["views"].currentWidget() is panel
+    assert [k for _, k in panel.fixedPointData()] == ["stable", "stable", "saddle"]
+    assert w.session.openLesson("vanishing-memory")  # a lesson without a panel leaves the tab alone
+    assert w.tabs["views"].currentWidget() is panel
