@@ -213,7 +213,7 @@ def _result_part(frame, variants: bool) -> _ResultPart:
 # ---------------------------------------------------------------- the step part
 
 def _arrows(cell, x, xr, yr, n: int = FLOW_GRID) -> np.ndarray:
-    """The flow field's arrows as segment pairs: a shaft and two head strokes per grid point.
+    """The flow field's arrows on an n × n grid, as segment pairs: a shaft and two head strokes per grid point.
 
     Lengths grow as √|f(h) − h| (slow regions near a fixed point stay visible), the longest
     0.85 of the grid spacing; the plane's aspect is locked, so heads can be drawn in data units.
@@ -269,8 +269,8 @@ def _point_frames(cr, compare, fps) -> list:
     return out
 
 
-def _map_part(part: _ResultPart, frame, x: np.ndarray):
-    key = x.tobytes()
+def _map_part(part: _ResultPart, frame, x: np.ndarray, grid: int):
+    key = (x.tobytes(), grid)
     got = part.maps.get(key)
     if got is not None:
         return got
@@ -291,7 +291,7 @@ def _map_part(part: _ResultPart, frame, x: np.ndarray):
         xr = _union(xr, [p.xy[0] for p in points])
         yr = _union(yr, [p.xy[1] for p in points])
     if not compare and not kind_of(cells[0].cell).has_cell_state:
-        arrows = _arrows(cells[0].cell, x, xr, yr)
+        arrows = _arrows(cells[0].cell, x, xr, yr, grid)
     got = part.maps[key] = (tuple(points), arrows, xr, yr)
     if len(part.maps) > 64:  # a long noisy input: keep the newest few
         part.maps.pop(next(iter(part.maps)))
@@ -333,9 +333,9 @@ def _labels(xy: np.ndarray, n: int, T: int, xr: tuple, yr: tuple) -> tuple:
     return tuple((k, str(k)) for k in sorted(kept))
 
 
-def statespace_frame(frame, variants: bool = False) -> StateSpaceFrame:
+def statespace_frame(frame, variants: bool = False, grid: int = FLOW_GRID) -> StateSpaceFrame:
     """The state-space view of ``frame`` (a :class:`~rnnviz.core.frames.Frame`); ``variants``
-    adds the noisy inputs to an H > 2 projection."""
+    adds the noisy inputs to an H > 2 projection; ``grid`` is the flow field's arrows per side."""
     by = _CACHE.setdefault(frame.base, {})
     part = by.get(bool(variants))
     if part is None:
@@ -350,17 +350,17 @@ def statespace_frame(frame, variants: bool = False) -> StateSpaceFrame:
     main = part.paths[0].xy
     if part.mode == "pca":
         labels = _labels(main, revealed, T, part.xrange, part.yrange)
-        return StateSpaceFrame("pca", "State space: the path on its two main directions", part.xlabel, part.ylabel,
+        return StateSpaceFrame("pca", "State space (PCA)", part.xlabel, part.ylabel,
                                part.xrange, part.yrange, part.paths, part.variants if variants else (), revealed,
-                               current, labels, status=f"h_t at t = {current} of {T} highlighted", note=part.note,
+                               current, labels, status=f"t = {current} of {T}", note=part.note,
                                can_vary=part.can_vary)
     x = _layer_inputs(cells[0].trace)[step]
-    points, arrows, xr, yr = _map_part(part, frame, x)
+    points, arrows, xr, yr = _map_part(part, frame, x, int(grid))
     labels = _labels(main, revealed, T, xr, yr)
     counts = {k: 0 for k in LABELS}
     for p in points:
         counts[p.stability] += 1
-    found = ", ".join(f"{n} {LABELS[k]}" for k, n in counts.items() if n) or "none found"
-    status = f"h ↦ f(h, x) for this step's input {_input_text(x, current)} · fixed points: {found}"
-    return StateSpaceFrame("plane", "State space (h₁, h₂)", part.xlabel, part.ylabel, xr, yr, part.paths, (),
+    found = ", ".join(f"{n} {LABELS[k]}" for k, n in counts.items() if n) or "no fixed point found"
+    status = f"{_input_text(x, current)}: {found}"
+    return StateSpaceFrame("plane", "State space", part.xlabel, part.ylabel, xr, yr, part.paths, (),
                            revealed, current, labels, arrows, tuple(points), status, part.note)

@@ -17,7 +17,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.statespace import MAX_LABELS, statespace_frame
+from ..core.statespace import FLOW_GRID, MAX_LABELS, statespace_frame
 from . import theme
 from .caching import cache_decorations
 from .panels import Panel
@@ -44,16 +44,16 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self._pathKeys = None
 
         self.setAutoFillBackground(True)
+        # the title and the status line in one label that wraps: a short panel keeps its plot
         self.title = QtWidgets.QLabel("State space")
+        self.title.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self.title.setWordWrap(True)
         # no label may widen the tab group when its text changes: the fading plot shares its size
         self.title.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.variantsCheck = QtWidgets.QCheckBox("Several inputs")
         self.variantsCheck.setToolTip("Also run the same network on a few noisy copies of the input\n"
                                       "and project every path on the same two principal axes.")
         self.variantsCheck.toggled.connect(self._onVariantsToggled)
-        self.statusLabel = QtWidgets.QLabel()
-        self.statusLabel.setWordWrap(True)
-        self.statusLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.noteLabel = QtWidgets.QLabel()
         self.noteLabel.setWordWrap(True)
         self.noteLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
@@ -100,24 +100,27 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
-        header.addWidget(self.title)
-        header.addStretch(1)
-        header.addWidget(self.variantsCheck)
+        header.addWidget(self.title, 1)
+        header.addWidget(self.variantsCheck, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(header)
-        for label in (self.statusLabel, self.noteLabel):
+        for label in (self.noteLabel,):
             row = QtWidgets.QHBoxLayout()
             row.setContentsMargins(8, 0, 6, 0)
             row.addWidget(label)
             lay.addLayout(row)
-        lay.addWidget(self.graphics, 1)
+        # the legend goes under the plot, or beside it when the panel is wide and short (the
+        # plane's aspect is locked, so a short panel leaves width to spare): never over the data
+        self.body = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom)
+        self.body.setContentsMargins(0, 0, 6, 4)
+        self.body.setSpacing(4)
+        self.body.addWidget(self.graphics, 1)
+        self.body.addWidget(self.legendLabel, 0)
+        lay.addLayout(self.body, 1)
         lay.addWidget(self.messageLabel, 1)
-        legend = QtWidgets.QHBoxLayout()
-        legend.setContentsMargins(8, 0, 6, 4)
-        legend.addWidget(self.legendLabel)
-        lay.addLayout(legend)
+        self._side = False
 
         self.graphics.scene().sigMouseMoved.connect(self._onMouseMoved)
         self.graphics.scene().sigMouseClicked.connect(self._onMouseClicked)
@@ -138,9 +141,8 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         pal.setColor(QtGui.QPalette.ColorRole.Window, QtGui.QColor(look.background))
         pal.setColor(QtGui.QPalette.ColorRole.WindowText, QtGui.QColor(look.foreground))
         self.setPalette(pal)
-        self.title.setFont(theme.font(look.title_pt, bold=True))
+        self.title.setFont(theme.font(look.font_pt))
         self.variantsCheck.setFont(theme.font(look.font_pt))
-        self.statusLabel.setFont(theme.font(look.font_pt))
         self.noteLabel.setFont(theme.font(look.pt(theme.BASE_FONT_PT - 1)))
         self.noteLabel.setStyleSheet(f"color: {look.muted}")
         self.legendLabel.setFont(theme.font(look.font_pt))
@@ -155,7 +157,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self.axesLines.setPen(pg.mkPen(grid, width=1, style=QtCore.Qt.PenStyle.DashLine))
         for t in self._labels:
             t.setColor(look.foreground)
-            t.setFont(theme.font(look.pt(theme.BASE_AXIS_PT), bold=True))
+            t.setFont(theme.font(look.pt(theme.BASE_AXIS_PT + 1), bold=True))
             t.fill = pg.mkBrush(*QtGui.QColor(look.background).getRgb()[:3], 170)
 
     def setTheme(self, look: theme.Theme) -> None:
@@ -178,6 +180,28 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         # export settles every panel; a hidden tab is not painted, so it stays lazy
         self._drawIfShown()
 
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._placeLegend()
+        if self._shown is not None and getattr(self, "_grid", None) != self._flowGrid():
+            self._dirty = True  # the arrows' density follows the plane's size
+            QtCore.QTimer.singleShot(0, self, self._drawIfShown)
+
+    def _placeLegend(self) -> None:
+        side = self.width() > 1.2 * max(self.height(), 1)
+        if side != self._side:
+            self._side = side
+            D = QtWidgets.QBoxLayout.Direction
+            self.body.setDirection(D.LeftToRight if side else D.TopToBottom)
+            self.legendLabel.setSizePolicy(
+                QtWidgets.QSizePolicy.Policy.Preferred if side else QtWidgets.QSizePolicy.Policy.Ignored,
+                QtWidgets.QSizePolicy.Policy.Preferred)
+            self.legendLabel.setMaximumWidth(int(0.4 * self.width()) if side else 16777215)
+            if self._shown is not None and self._shown.mode != "none":
+                self.legendLabel.setText(self._legendHtml(self._shown))
+        elif side:
+            self.legendLabel.setMaximumWidth(int(0.4 * self.width()))
+
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
         self._drawIfShown()
@@ -190,7 +214,12 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         """The StateSpaceFrame of the current frame (made now if the panel has not drawn it)."""
         if self._frame is None:
             return None
-        return statespace_frame(self._frame, self.variantsCheck.isChecked())
+        return statespace_frame(self._frame, self.variantsCheck.isChecked(), self._flowGrid())
+
+    def _flowGrid(self) -> int:
+        """Arrows per side: about one per 26 pixels of the plane's shorter side, 7 … FLOW_GRID."""
+        side = min(self.vb.width(), self.vb.height()) if self.vb.width() > 10 else 400
+        return int(min(max(side // 26, 7), FLOW_GRID))
 
     def isShowingMessage(self) -> bool:
         return self._shown is not None and self._shown.mode == "none"
@@ -199,14 +228,16 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self._dirty = False
         f = self.stateFrame()
         old, self._shown = self._shown, f
-        self.title.setText(f.title)
+        self._grid = self._flowGrid()
+        self.title.setText(f"<b style='font-size:{self.look.title_pt}pt'>{html.escape(f.title)}</b>"
+                           + (f"&nbsp;&nbsp; {html.escape(f.status)}" if f.status else ""))
+        self.title.setToolTip(f.status)
         none = f.mode == "none"
         self.graphics.setVisible(not none)
+        self.legendLabel.setVisible(not none)
         self.messageLabel.setVisible(none)
         self.messageLabel.setText(f.message)
         self.variantsCheck.setVisible(f.mode == "pca" and f.can_vary)
-        self.statusLabel.setText(f.status)
-        self.statusLabel.setToolTip(f.status)
         self.noteLabel.setText(f.note)
         self.noteLabel.setVisible(bool(f.note))
         if none:
@@ -256,7 +287,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
                 self._variantItems.append(item)
             for p in f.paths:
                 c = self._colour(p.colour)
-                item = pg.PlotDataItem(pen=pg.mkPen(c, width=2.5 * wide), symbol="o", symbolSize=7 * wide,
+                item = pg.PlotDataItem(pen=pg.mkPen(c, width=3 * wide), symbol="o", symbolSize=8 * wide,
                                        symbolBrush=pg.mkBrush(c), symbolPen=pg.mkPen(self.look.background, width=1),
                                        connect="finite")
                 item.setZValue(10)
@@ -305,29 +336,29 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
             t.hide()
 
     def _legendHtml(self, f) -> str:
-        def sw(colour: str, symbol: str) -> str:
-            return f"<span style='color:{colour}'>{symbol}</span>"
+        """Short entries: beside the plot one per line, under it in rows that break only between them."""
+        side = self._side
 
-        def words(text: str) -> str:  # a group never breaks inside; the line breaks between groups
-            return html.escape(text).replace(" ", "&nbsp;")
+        def entry(colour: str, symbol: str, text: str) -> str:
+            words = html.escape(text).replace(" ", "&nbsp;")
+            return f"<span style='color:{colour}'>{symbol}</span>&nbsp;{words}"
 
         fg = self.look.foreground
-        groups = []
+        items = []
         if len(f.paths) > 1:
-            for p in f.paths:
-                groups.append(sw(self._colour(p.colour), "━━") + "&nbsp;" + words(p.label))
+            items += [entry(self._colour(p.colour), "━━", p.label) for p in f.paths]
         else:
-            groups.append(sw(self._colour(f.paths[0].colour), "━●━") + "&nbsp;" + words("path h₀ → h_T, numbers = step t"))
-        groups.append(sw(self.look.cursor, "◯") + "&nbsp;" + words(f"now (t = {f.current})"))
+            items.append(entry(self._colour(f.paths[0].colour), "━●━", "path hₜ" if side else "path hₜ, numbers = t"))
+        items.append(entry(self.look.cursor, "◯", f"now, t = {f.current}"))
         if f.mode == "plane":
-            groups.append(sw(fg, "●") + "&nbsp;" + words("stable"))
-            groups.append(sw(fg, "◆") + "&nbsp;" + words("saddle"))
-            groups.append(sw(fg, "○") + "&nbsp;" + words("unstable fixed point"))
+            prefix = "" if side else "fixed points: "
+            items.append(html.escape(prefix).replace(" ", "&nbsp;") + entry(fg, "●", "stable"))
+            items += [entry(fg, "◆", "saddle"), entry(fg, "○", "unstable")]
             if f.arrows is not None:
-                groups.append(sw(self.look.muted, "→") + "&nbsp;" + words("flow f(h) − h"))
+                items.append(entry(self.look.muted, "→", "f(h) − h"))
         elif f.variants:
-            groups.append(sw(self.look.muted, "━━") + "&nbsp;" + words("noisy inputs"))
-        return "&nbsp;&nbsp; ".join(groups)
+            items.append(entry(self.look.muted, "━━", "noisy inputs"))
+        return ("<br>" if side else "&nbsp;&nbsp; ").join(items)
 
     # ------------------------------------------------------------ accessors (tests)
     def pathData(self, k: int = 0) -> tuple[np.ndarray, np.ndarray]:
