@@ -317,7 +317,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
                 brush, pen = pg.mkBrush(self.look.background), pg.mkPen(colour, width=3)
             else:
                 brush, pen = pg.mkBrush(colour), pg.mkPen(self.look.background, width=1.5)
-            spots.append(dict(pos=p.xy, size=size * (1.15 if p.stability == "saddle" else 1.0),
+            spots.append(dict(pos=p.xy, size=size * (1.35 if p.stability == "saddle" else 1.0),
                               symbol=SYMBOLS[p.stability], brush=brush, pen=pen, data=p.text))
         self.fixedItem.setData(spots)
 
