@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "resources" / "lessons"
 
 # Each lesson: the settings that differ from the defaults (or "seed-example" for the seed
-# document's network), the view (1-based step t, reveal all, selected unit, speed) and the text.
+# document's network), the view (1-based step t, reveal all, selected unit, speed, optionally the
+# panel to bring to the front) and the text.
 LESSONS = {
     "seed-example": dict(
         title="The seed example, step by step",
@@ -104,6 +105,25 @@ LESSONS = {
             "Gates let a network hold information over long delays. Press Space to run the race again."
         ),
     ),
+    "two-fixed-points": dict(
+        title="Two fixed points: how an RNN stores a bit",
+        summary="A tanh RNN with ρ(W_hh) = 2 has two attractors: the sign of x₁ picks one, and h stays.",
+        # W_hh = 1.25·[[1, 0.6], [0.6, 1]]: eigenvalues 2 and 0.5, so the origin is a saddle
+        settings=dict(cell="rnn_tanh", hidden_size=2, T=20, signal="impulse", amplitude=1.0, single_bias=True,
+                      recurrent_scale=1.25,
+                      overrides=((("W_hh", 0, 0), 1.0), (("W_hh", 0, 1), 0.6), (("W_hh", 1, 0), 0.6),
+                                 (("W_hh", 1, 1), 1.0), (("W_ih", 0, 0), 1.0), (("W_ih", 1, 0), 0.5),
+                                 (("b_ih", 0, 0), 0.0), (("b_ih", 1, 0), 0.0))),
+        view=dict(t=20, reveal_all=False, unit=0, speed=4.0, panel="stateSpacePanel"),
+        text=(
+            "Two units make the state h_t a point in the plane. For input 0 the arrows show one step's move "
+            "from each point; the map has three fixed points h* = f(h*): two stable (●) and a saddle (◆) at the "
+            "origin. The impulse x_1 = 1 pushes h off the saddle into the upper-right attractor, and it stays: "
+            "one stored bit.\n\n"
+            "With amplitude −1, h ends on the other attractor. Drag **Recurrent weights ×** below 0.6 "
+            "(ρ(W_{hh}) < 1): the attractors merge and the bit is forgotten."
+        ),
+    ),
 }
 
 
@@ -133,7 +153,8 @@ def lesson_data(name: str):
     c.setSelectedUnit(view["unit"])
     c.setSpeed(view["speed"])
     assert c.step == view["t"] - 1 and c.speed == view["speed"]
-    return capture(c, Lesson(spec["title"], spec["text"], spec["summary"]))
+    # view.panel: the tab the lesson is about (None: whatever the window shows)
+    return capture(c, Lesson(spec["title"], spec["text"], spec["summary"])).replace(panel=view.get("panel"))
 
 
 def generate() -> dict[str, bytes]:

@@ -74,6 +74,15 @@ def _first_size() -> tuple[int, int]:
     return min(w, area.width()), min(h, area.height())
 
 
+class _CompactTabs(QtWidgets.QProxyStyle):
+    """Tabs a third as tall in padding: a tab group's bar must not push a lesson's window past
+    a 1024×768 projector (issue 8's budget had no room for a bar)."""
+
+    def pixelMetric(self, metric, option=None, widget=None):
+        value = super().pixelMetric(metric, option, widget)
+        return max(2, value // 3) if metric == QtWidgets.QStyle.PixelMetric.PM_TabBarTabVSpace else value
+
+
 class _OneFramePerPass(QtCore.QObject):
     """One painted frame per event-loop pass, however many plot scenes changed.
 
@@ -256,6 +265,9 @@ class MainWindow(QtWidgets.QMainWindow):
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
                     tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
+                    compact = _CompactTabs()
+                    compact.setParent(tabs)
+                    tabs.tabBar().setStyle(compact)
                     tabs.addTab(self.panels[spec.id], _tab_title(spec))
                     col.addWidget(tabs)
                 col.setStretchFactor(col.count() - 1, spec.stretch)

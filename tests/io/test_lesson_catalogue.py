@@ -17,7 +17,8 @@ from rnnviz.core import session as CS
 from rnnviz.engine import InputError
 from rnnviz.io import lessons as IL
 
-NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race"]
+NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
+         "two-fixed-points"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:
@@ -171,3 +172,36 @@ def test_rnnviz_lessons_loads_no_qt():
     lines = res.stdout.splitlines()
     assert [ln.split()[0] for ln in lines[:-1]] == NAMES
     assert lines[-1] == "QT: []"
+
+
+def test_two_fixed_points_store_a_bit():
+    from rnnviz.engine.statespace import fixed_points, step_map
+
+    data = CS.load_lesson("two-fixed-points")
+    assert data.panel == "stateSpacePanel" and data.step == data.settings.T - 1
+    r = run(data)
+    cr = r.cells[0]
+    cell = cr.cell
+    assert abs(cell.spectral_radius() - 2.0) < 1e-9  # "ρ(W_hh) = 2"
+    x = r.xs[data.step]
+    assert x.tolist() == [0.0]  # "when the input is 0"
+    fps = fixed_points(cell, x)
+    assert [p.stability for p in fps] == ["stable", "stable", "saddle"]  # "two stable ones and a saddle"
+    np.testing.assert_allclose(fps.h[2], 0.0, atol=1e-12)  # "at the origin"
+    m = step_map(cell, x)
+    assert all(np.max(np.abs(m(p.state) - p.state)) < 1e-8 for p in fps)
+    lo, hi = fps.h[0], fps.h[1]
+    assert np.all(hi > 0) and np.all(lo < 0)
+    h = cr.trace.h.astype(np.float64)
+    assert np.max(np.abs(h[-1] - hi)) < 1e-3  # "runs into the upper-right attractor"
+    assert np.all(np.max(np.abs(h[8:] - hi), axis=1) < 0.05)  # "and stays there"
+    neg = run(data, amplitude=-1.0).cells[0].trace.h.astype(np.float64)
+    assert np.max(np.abs(neg[-1] - lo)) < 1e-3  # "ends on the other attractor"
+    for scale in (0.6, 0.5):  # "below 0.6 (ρ < 1): the attractors merge (at the origin) and the bit is forgotten"
+        weak = run(data, recurrent_scale=scale).cells[0]
+        assert weak.cell.spectral_radius() < 1
+        one = fixed_points(weak.cell, x)
+        assert [p.stability for p in one] == ["stable"] and np.max(np.abs(one.h[0])) < 1e-12
+        size = np.linalg.norm(weak.trace.h.astype(np.float64), axis=1)
+        assert np.all(np.diff(size[2:]) < 0) and size[-1] < 0.5 * size.max()  # h falls back to 0
+    assert size[-1] < 0.05  # at 0.5 (ρ = 0.8) it is gone within the 20 steps

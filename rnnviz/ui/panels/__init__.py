@@ -127,6 +127,8 @@ def _builtin() -> dict[str, PanelSpec]:
             # the top of the right column: x₁'s fading, and the views that share its place as tabs
             PanelSpec("fadingPanel", "Fading of x₁", _factory("..fading", "FadingPanel"), "right", 0, 5,
                       export="fading", tab="views"),
+            PanelSpec("stateSpacePanel", "State space", _factory("..statespace", "StateSpacePanel"), "right", 0, 5,
+                      export="statespace", tab="views"),
             # in presenter mode half the column: equations at 1.5× need the height (issue 8)
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations", presenter_share=0.5),
