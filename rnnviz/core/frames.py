@@ -612,7 +612,7 @@ def fading_frame(result, backward: bool) -> FadingFrame:
     legend = []
     if compare:
         legend += [(key(row, "influence"), row.label) for row in rows]
-        legend.append(("proxy:dash", "dashed: ‖Δhₜ‖/ε (nudge x₁)"))
+        legend.append(("proxy:dash", "dashed: nudge x₁"))
         if backward:
             legend.append(("proxy:dot", "dotted: ‖∂h<sub>T</sub>/∂h<sub>t</sub>‖ (all t)"))
     elif rows:

@@ -655,6 +655,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.chain.stepClicked.connect(controller.setStep)
         self.vb.sigResized.connect(self.chain.update)
         self.vb.sigResized.connect(self._placeLegend)  # the legend's share of the plot changed
+        self.vb.sigResized.connect(self._fitYLabel)
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
@@ -849,9 +850,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
-        left = self.plot.getAxis("left")
-        if left.labelText != f.ylabel:  # the backward view's curve is on the same axis
-            left.setLabel(f.ylabel, **left.labelStyle)
+        self._fitYLabel()  # the backward view's curve is on the same axis
         self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1
         if f.computing:
@@ -948,6 +947,21 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             marker.hide()
             self.plot.addItem(marker, ignoreBounds=True)
             self._markers.append(marker)
+
+    def _fitYLabel(self) -> None:
+        """The y label, or a shorter form when the plot is too short for it ("(log scale" was
+        cut on a 768-pixel projector); the tick labels say the scale is logarithmic."""
+        f = self._fading
+        if f is None:
+            return
+        left = self.plot.getAxis("left")
+        font = theme.font(self.look.axis_pt + 1)
+        room = self.vb.boundingRect().height() - 4
+        full = f.ylabel
+        forms = [full, full.replace("  (log scale)", " (log)"), full.replace("  (log scale)", "").replace(" / ", "/")]
+        text = next((t for t in forms if QtGui.QFontMetricsF(font).horizontalAdvance(t) <= room), forms[-1])
+        if left.labelText != text:
+            left.setLabel(text, **left.labelStyle)
 
     def _placeLegend(self, *_args) -> None:
         """The legend where it covers no curve (issue 8: in the race it covered the GRU and
