@@ -15,6 +15,9 @@ Formats, chosen by extension:
     recurrent_activation, reset_after) is honoured.
 ``.pt`` / ``.pth``
     A PyTorch state_dict, only when PyTorch is installed, always with ``weights_only=True``.
+``.onnx``
+    The ``RNN``, ``GRU`` and ``LSTM`` operators (``torch.onnx.export``, tf2onnx), read as
+    protobuf with the optional ``onnx`` package (``rnnviz[onnx]``); nothing in the file runs.
 ``.keras`` / ``.weights.h5``
     Keras 3 SimpleRNN, GRU and LSTM layers, read with zipfile and h5py (Keras is never
     imported). Keras keeps ``kernel`` (D, G·H) and ``recurrent_kernel`` (H, G·H) under
@@ -35,21 +38,22 @@ import numpy as np
 from ...engine.activations import ACTIVATIONS
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
-from . import keras, npz, safetensors, torch
+from . import keras, npz, onnx, safetensors, torch
 from ..limits import printable, shown
 from .common import Format, build, check_readable, one_line, torch_mismatches
 
 __all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format"]
 
 #: The format modules, in the order their suffixes are listed in messages.
-_MODULES = (npz, safetensors, torch, keras)
+_MODULES = (npz, safetensors, torch, keras, onnx)
 FORMATS: dict[str, Format] = {fmt.suffix: fmt for module in _MODULES for fmt in module.FORMATS}
 READ_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.read is not None)
 WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not None)
 
 
 def load_weights(
-    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None
+    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None,
+    module: str | None = None,
 ) -> Cell | Stack:
     """Load recurrent weights from ``path``: a :class:`Cell` for one layer, a :class:`Stack` else.
 
@@ -63,6 +67,10 @@ def load_weights(
     reset_after : bool, optional
         The GRU variant for files that do not record it; ``None`` means PyTorch's and Keras's
         default (True). A value that contradicts the file is an error.
+    module : str, optional
+        Which recurrent module to read from a file that holds several (an encoder–decoder
+        state_dict: the key prefix, ``"encoder"`` for ``encoder.weight_ih_l0``; an ONNX model:
+        the operator's node name). Without it such a file is refused with the modules listed.
 
     Raises
     ------
@@ -75,6 +83,8 @@ def load_weights(
         )
     if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
         raise InputError(f"reset_after must be True, False or None, not {reset_after!r}")
+    if module is not None and not isinstance(module, str):
+        raise InputError(f"module must be a name (a str), not {module!r}")
     fspath = os.fsdecode(path)
     ext = _extension(fspath)
     fmt = FORMATS.get(ext)
@@ -84,9 +94,13 @@ def load_weights(
             f"unsupported file type {printable(shown_ext)}; expected one of {', '.join(READ_EXTENSIONS)}",
             shown(fspath),
         )
+    options = {"module": module} if module is not None else {}
+    for name in options:
+        if name not in fmt.options:
+            raise InputError(f"{name}= does not apply to {ext} files (they hold one model)", shown(fspath))
     try:
         check_readable(fspath, allow_dir=fmt.directory)
-        specs = fmt.read(fspath)
+        specs = fmt.read(fspath, **options)
         return build(specs, nonlinearity, reset_after, fspath)
     except InputError as exc:
         # Names inside a damaged file (zip members, h5 groups) and the file's own name may hold

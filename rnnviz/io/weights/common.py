@@ -50,7 +50,9 @@ class Format:
 
     ``read(path) -> list of layer specs``; ``write(path, layers, tensors)`` gets the layers and
     their PyTorch-named float64 tensors and writes the file atomically. ``directory`` lets the
-    path be a folder (an unzipped .keras).
+    path be a folder (an unzipped .keras). ``options`` names the keyword options ``read`` takes
+    (``"module"``: which recurrent module of a file holding several); :func:`load_weights`
+    passes them only when the caller gave them.
     """
 
     suffix: str
@@ -58,6 +60,7 @@ class Format:
     read: Callable[[str], list[dict]] | None = None
     write: Callable[[str, tuple, dict], None] | None = None
     directory: bool = False
+    options: tuple = ()
 
 
 def check_readable(path: str, allow_dir: bool = False) -> None:
@@ -163,8 +166,11 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
 
 
 def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None,
-                budget: Budget | None = None):
+                budget: Budget | None = None, module: str | None = None):
     """Layer specs from a flat ``name -> array`` mapping in PyTorch's naming.
+
+    A mapping with several recurrent modules (keys under different prefixes: an encoder and a
+    decoder) needs ``module``, the prefix without its dot; the message lists them otherwise.
 
     ``arrays`` values may be lazy: a :class:`LazyArray` (its declared shape is checked against
     the limits before it is read), anything with ``__array__`` or a zero-argument callable.
@@ -196,10 +202,16 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             f"them, or weight_x/weight_h/bias); it holds {shown}",
             path,
         )
+    names = {p[:-1] if p.endswith(".") else p: p for p in groups}
+    if module is not None:
+        if module not in names:
+            listed = ", ".join(repr(n) for n in sorted(names))
+            raise InputError(f"has no recurrent module {module!r}; it has {listed}", path)
+        groups = {names[module]: groups[names[module]]}
     if len(groups) > 1:
-        shown = ", ".join(repr(p.rstrip(".")) or "''" for p in sorted(groups))
+        listed = ", ".join(repr(n) for n in sorted(names))
         raise InputError(
-            f"holds several recurrent modules ({shown}); save the state_dict of just one", path
+            f"holds several recurrent modules ({listed}); pick one with module=NAME (--module NAME)", path
         )
     (prefix, group), = groups.items()
     layer_ids = {layer for _, layer in group}

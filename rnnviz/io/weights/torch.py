@@ -17,7 +17,7 @@ _PT_HINT = (
 )
 
 
-def _read_torch(path: str) -> list[dict]:
+def _read_torch(path: str, module: str | None = None) -> list[dict]:
     try:
         import torch
     except Exception:  # ImportError, or a broken install that fails to load its libraries
@@ -84,6 +84,7 @@ def _read_torch(path: str) -> list[dict]:
     return torch_specs(
         {k: LazyArray(lambda v=v: (tuple(v.shape), v.element_size()), to_numpy(v)) for k, v in flat.items()},
         path,
+        module=module,
     )
 
 
@@ -116,6 +117,6 @@ def _check_archive(path: str) -> int:
 
 
 FORMATS = (
-    Format(".pt", "the PyTorch file", read=_read_torch),
-    Format(".pth", "the PyTorch file", read=_read_torch),
+    Format(".pt", "the PyTorch file", read=_read_torch, options=("module",)),
+    Format(".pth", "the PyTorch file", read=_read_torch, options=("module",)),
 )
