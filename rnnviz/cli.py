@@ -50,13 +50,16 @@ def _trace_parser() -> argparse.ArgumentParser:
         prog="rnnviz trace",
         description="Run a trained cell over an input sequence and save everything it computed.",
     )
-    p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras or .weights.h5")
+    p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras, .weights.h5 or .onnx")
     p.add_argument("input", metavar="INPUT", help=".csv (one row per step, one column per feature) or .npy")
     p.add_argument("-o", "--output", metavar="OUT.npz", required=True, help="where to write the trace")
     p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
                    help="activation of a vanilla RNN when the file does not say (default tanh)")
     p.add_argument("--layer", type=int, default=-1, metavar="K",
                    help="which stacked layer to trace (0-based; default the last)")
+    p.add_argument("--module", metavar="NAME", default=None,
+                   help="which recurrent module of a file holding several: a state_dict key prefix "
+                        "(encoder.rnn) or an ONNX node name")
     return p
 
 
@@ -81,6 +84,8 @@ def cmd_trace(argv) -> int:
         return _fail(problem)
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
+        if args.module is not None:
+            kw["module"] = args.module
         model = load_weights(args.weights, **kw)
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):

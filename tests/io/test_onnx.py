@@ -258,3 +258,18 @@ def test_module_option_where_it_does_not_apply():
     assert "module= does not apply to .keras files" in text
     with pytest.raises(InputError, match="module must be a name"):
         load_weights(FIXTURES / "onnx_lstm.onnx", module=3)
+
+
+def test_cli_trace_onnx_and_module(tmp_path, capsys):
+    from rnnviz.cli import main
+
+    expected = np.load(FIXTURES / "onnx_lstm.expected.npz")
+    np.save(tmp_path / "x.npy", expected["xs"])
+    out = tmp_path / "t.npz"
+    assert main(["trace", str(FIXTURES / "onnx_lstm.onnx"), str(tmp_path / "x.npy"), "-o", str(out)]) == 0
+    assert_close("cli h", np.load(out)["h"], expected["h"])
+    path = two_branches(tmp_path)
+    assert main(["trace", str(path), str(tmp_path / "x.npy"), "-o", str(out)]) == 2
+    assert "--module NAME" in capsys.readouterr().err
+    np.save(tmp_path / "x2.npy", expected["xs"][:, :2])
+    assert main(["trace", str(path), str(tmp_path / "x2.npy"), "-o", str(out), "--module", "left"]) == 0
