@@ -25,7 +25,7 @@ import onnx
 import onnxruntime as ort
 from onnx import TensorProto, helper, numpy_helper
 
-OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures")
+OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "onnx")
 T, D = 12, 3
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)
 OPSET = 14

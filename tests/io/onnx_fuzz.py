@@ -71,7 +71,7 @@ MUTATION = st.one_of(
 
 
 def fuzzer():
-    blobs = [(FIXTURES / name).read_bytes() for name in CASES]
+    blobs = [(FIXTURES / "onnx" / name).read_bytes() for name in CASES]
 
     @FUZZ
     @given(which=st.integers(0, len(blobs) - 1), mutate=MUTATION)

@@ -20,7 +20,7 @@ from rnnviz.io import load_weights
 onnx = pytest.importorskip("onnx")
 from onnx import TensorProto, helper, numpy_helper  # noqa: E402
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "onnx"
 ONNX_FILES = sorted(FIXTURES.glob("onnx_*.onnx"))
 TOL = 1e-5
 
@@ -254,7 +254,7 @@ def test_encoder_decoder_state_dict_needs_a_module(tmp_path):
 
 
 def test_module_option_where_it_does_not_apply():
-    text = input_error(FIXTURES / "keras_gru.keras", module="x")
+    text = input_error(FIXTURES.parent / "keras_gru.keras", module="x")
     assert "module= does not apply to .keras files" in text
     with pytest.raises(InputError, match="module must be a name"):
         load_weights(FIXTURES / "onnx_lstm.onnx", module=3)

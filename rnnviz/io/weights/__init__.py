@@ -146,6 +146,8 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
         tensors[f"weight_hh_l{k}"] = np.array(cell.W_hh, dtype=np.float64, order="C")
         tensors[f"bias_ih_l{k}"] = np.array(cell.b_ih, dtype=np.float64, order="C")
         tensors[f"bias_hh_l{k}"] = np.array(cell.b_hh, dtype=np.float64, order="C")
+        if cell.W_hr is not None:  # an LSTM with proj_size
+            tensors[f"weight_hr_l{k}"] = np.array(cell.W_hr, dtype=np.float64, order="C")
 
     unloadable, different = torch_mismatches(layers)
     if unloadable:

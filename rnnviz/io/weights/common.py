@@ -38,7 +38,7 @@ _SEED_NAMES = ("weight_x", "weight_h", "bias")
 # Where H, D and G·H sit in each parameter's shape: checked in the declared shape before reading.
 _AXES = {
     "weight_ih": dict(gates_axis=0, input_axis=1), "weight_hh": dict(gates_axis=0, hidden_axis=1),
-    "bias_ih": dict(gates_axis=0), "bias_hh": dict(gates_axis=0),
+    "bias_ih": dict(gates_axis=0), "bias_hh": dict(gates_axis=0), "weight_hr": dict(hidden_axis=1),
     "weight_x": dict(hidden_axis=0, input_axis=1), "weight_h": dict(hidden_axis=0),
     "bias": dict(hidden_axis=0),
 }
@@ -149,7 +149,7 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
             cell = Cell(
                 kind, spec["W_ih"], spec["W_hh"], spec["b_ih"], spec["b_hh"],
                 nonlinearity=act, recurrent_activation=rec, reset_after=ra,
-                recurrent_bias=spec.get("recurrent_bias", True),
+                recurrent_bias=spec.get("recurrent_bias", True), W_hr=spec.get("W_hr"),
             )
         except ValueError as exc:
             raise InputError(f"{label}: {one_line(exc)}", path) from None
@@ -187,8 +187,6 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
                 f"bidirectional RNNs are not supported (found {key}); save a unidirectional one",
                 path,
             )
-        if m["param"] == "weight_hr":
-            raise InputError(f"LSTMs with proj_size are not supported (found {key})", path)
         layer = None if m["layer"] is None else int(m["layer"])
         groups.setdefault(prefix, {})[(m["param"], layer)] = key
     groups = {p: g for p, g in groups.items() if any(param == "weight_hh" for param, _ in g)}
@@ -240,12 +238,18 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
                 spec[field] = None
                 continue
             spec[field] = load_array(arrays[key], key, path, budget, _AXES[param])
+        hr = group.get(("weight_hr", layer))
+        if hr is not None:  # an LSTM with proj_size: W_hh is (4H, P), W_hr (P, H)
+            spec["W_hr"] = load_array(arrays[hr], hr, path, budget, _AXES["weight_hr"])
         if (spec["b_ih"] is None) != (spec["b_hh"] is None):
             have = "bias_ih" if spec["b_ih"] is not None else "bias_hh"
             lack = "bias_hh" if have == "bias_ih" else "bias_ih"
             raise InputError(f"{prefix}{have}{suffix} is there but {lack}{suffix} is missing", path)
         W_hh_name = f"{prefix}weight_hh{suffix}"
-        spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
+        if "W_hr" in spec:
+            spec["kind"] = _projected_kind(spec, prefix, suffix, path)
+        else:
+            spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
         _check_torch_shapes(spec, prefix, suffix, path)
         spec["label"] = f"layer {k} ({prefix}weight_*{suffix})" if len(order) > 1 else W_hh_name
         meta = layer_meta[k]
@@ -263,9 +267,28 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
     return specs
 
 
+def _projected_kind(spec: dict, prefix: str, suffix: str, path: str) -> str:
+    """The kind with a projection weight_hr (P, H): PyTorch's LSTM with proj_size, W_hh (4H, P)."""
+    W_hr, W_hh = spec["W_hr"], spec["W_hh"]
+    names = [k for k in CELL_KINDS.values() if k.projection]
+    if not names:  # pragma: no cover - the LSTM takes one
+        raise InputError(f"{prefix}weight_hr{suffix}: no cell kind takes a projection", path)
+    kind = names[0]
+    if W_hr.ndim != 2 or min(W_hr.shape) < 1:
+        raise InputError(f"{prefix}weight_hr{suffix} has shape {W_hr.shape}; expected (P, H)", path)
+    P, H = W_hr.shape
+    if W_hh.shape != (kind.blocks * H, P):
+        raise InputError(
+            f"{prefix}weight_hh{suffix} has shape {W_hh.shape}; with {prefix}weight_hr{suffix} {W_hr.shape} "
+            f"an LSTM with proj_size={P} needs ({kind.blocks * H}, {P})",
+            path,
+        )
+    return kind.name
+
+
 def _check_torch_shapes(spec: dict, prefix: str, suffix: str, path: str) -> None:
     W_hh = spec["W_hh"]
-    GH, H = W_hh.shape
+    GH = W_hh.shape[0]
     W_ih = spec["W_ih"]
     if W_ih.ndim != 2 or W_ih.shape[0] != GH or W_ih.shape[1] < 1:
         raise InputError(
