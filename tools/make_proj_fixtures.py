@@ -16,7 +16,6 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from make_fixtures import D, OUT, check, inputs, save_safetensors, write_npz  # noqa: E402
 

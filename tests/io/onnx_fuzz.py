@@ -9,12 +9,11 @@ protobuf varints anywhere in the file.
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fuzz_readers import CUT, EDITS, FLIPS, FIXTURES, FUZZ, HUGE, check, flip, truncate, _weights
+from fuzz_readers import CUT, EDITS, FLIPS, FIXTURES, FUZZ, check, flip, truncate, _weights
 
 CASES = ("onnx_lstm.onnx", "onnx_torch_gru.onnx", "onnx_torch_lstm_stacked.onnx")
 

@@ -234,32 +234,6 @@ def test_onnx_without_the_package_says_how_to_fix(monkeypatch):
     assert "pip install 'rnnviz[onnx]'" in input_error(FIXTURES / "onnx_lstm.onnx")
 
 
-# ---------------------------------------------------------------------------------- module= elsewhere
-def test_encoder_decoder_state_dict_needs_a_module(tmp_path):
-    from rnnviz.engine import init_cell
-
-    enc, dec = init_cell("gru", 3, 4, seed=1), init_cell("lstm", 4, 5, seed=2)
-    arrays = {}
-    for prefix, cell in (("encoder.rnn", enc), ("decoder.rnn", dec)):
-        for name, field in (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
-            arrays[f"{prefix}.{name}_l0"] = getattr(cell, field)
-    arrays["decoder.fc.weight"] = np.zeros((2, 5))
-    path = tmp_path / "seq2seq.npz"
-    np.savez(path, **arrays)
-    text = input_error(path)
-    assert "several recurrent modules ('decoder.rnn', 'encoder.rnn'); pick one with module=NAME" in text
-    np.testing.assert_array_equal(load_weights(path, module="decoder.rnn").W_hh, dec.W_hh)
-    assert load_weights(path, module="encoder.rnn").kind == "gru"
-    assert "no recurrent module 'encoder'" in input_error(path, module="encoder")
-
-
-def test_module_option_where_it_does_not_apply():
-    text = input_error(FIXTURES.parent / "keras_gru.keras", module="x")
-    assert "module= does not apply to .keras files" in text
-    with pytest.raises(InputError, match="module must be a name"):
-        load_weights(FIXTURES / "onnx_lstm.onnx", module=3)
-
-
 def test_cli_trace_onnx_and_module(tmp_path, capsys):
     from rnnviz.cli import main
 

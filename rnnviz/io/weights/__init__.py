@@ -86,6 +86,15 @@ def load_weights(
     if module is not None and not isinstance(module, str):
         raise InputError(f"module must be a name (a str), not {module!r}")
     fspath = os.fsdecode(path)
+    saved_model = _saved_model_folder(fspath)
+    if saved_model is not None:
+        name = printable(os.path.basename(saved_model.rstrip("/\\")) or saved_model)
+        raise InputError(
+            f"is a TensorFlow SavedModel folder ({name}), which rnnviz does not read; convert it to .keras "
+            f"with: python -c \"import tensorflow as tf; tf.keras.models.load_model('{name}')"
+            f".save('{name}.keras')\" (TensorFlow ≤ 2.15; later ones: import tf_keras)",
+            shown(fspath),
+        )
     ext = _extension(fspath)
     fmt = FORMATS.get(ext)
     if fmt is None or fmt.read is None:
@@ -164,6 +173,18 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
             stacklevel=2,
         )
     FORMATS[ext].write(fspath, layers, tensors)
+
+
+def _saved_model_folder(path: str) -> str | None:
+    """The SavedModel folder ``path`` is (or whose saved_model.pb it names), else None."""
+    try:
+        if os.path.isdir(path):
+            return path if os.path.isfile(os.path.join(path, "saved_model.pb")) else None
+        if os.path.basename(path) == "saved_model.pb":
+            return os.path.dirname(os.path.abspath(path))
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _extension(path: str) -> str:
