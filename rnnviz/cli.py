@@ -70,6 +70,7 @@ def cmd_trace(argv) -> int:
     from .io.atomic import atomic_write
     from .io.sequences import read_sequence
     from .io.trace import savez
+    from .engine.bidirectional import Bidirectional, run_bidirectional
     from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
@@ -86,7 +87,7 @@ def cmd_trace(argv) -> int:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
         if args.module is not None:
             kw["module"] = args.module
-        model = load_weights(args.weights, **kw)
+        model = load_weights(args.weights, bidirectional=True, **kw)
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):
             raise InputError(
@@ -99,7 +100,10 @@ def cmd_trace(argv) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonFiniteWarning)
-        trace = run(model, xs, influence=True, layer=args.layer)
+        if isinstance(model, Bidirectional):  # h (T, 2H) = [forward | backward], and each direction's arrays
+            trace = run_bidirectional(model, xs, influence=True)
+        else:
+            trace = run(model, xs, influence=True, layer=args.layer)
     for w in caught:
         if issubclass(w.category, NonFiniteWarning):
             print(f"rnnviz: warning: {w.message}", file=sys.stderr)

@@ -97,6 +97,9 @@ _OURS = {"GRU": {"z": "z", "r": "r", "h": "n"}, "LSTM": {"i": "i", "o": "o", "f"
 def expected(op, ref, suffix=""):
     h, c, gates = ref
     out = {f"h{suffix}": h}
+    if suffix in ("_forward", "_backward"):
+        out.update({f"{k}{suffix}": v for k, v in expected(op, ref).items()})
+        return out
     if op == "LSTM":
         out[f"c{suffix}"] = c
     for k, v in gates.items():
@@ -117,18 +120,18 @@ def check(name, ours, theirs, tol=1e-5):
 
 
 # ---------------------------------------------------------------------------------- helper-built models
-def weights(op, H, seed, scale=1.2, Din=D):
+def weights(op, H, seed, scale=1.2, Din=D, nd=1):
     G = {"RNN": 1, "GRU": 3, "LSTM": 4}[op]
     rng = np.random.default_rng(seed)
-    W = rng.uniform(-scale, scale, (1, G * H, Din)).astype(np.float32)
-    R = rng.uniform(-scale, scale, (1, G * H, H)).astype(np.float32)
-    B = rng.uniform(-scale, scale, (1, 2 * G * H)).astype(np.float32)
+    W = rng.uniform(-scale, scale, (nd, G * H, Din)).astype(np.float32)
+    R = rng.uniform(-scale, scale, (nd, G * H, H)).astype(np.float32)
+    B = rng.uniform(-scale, scale, (nd, 2 * G * H)).astype(np.float32)
     return W, R, B
 
 
 def one_node_model(op, W, R, B, attrs, name="rnn", extra_inputs=(), init_extra=()):
     """X (T, 1, D) -> op -> Y (T, 1, 1, H), Y_h (and Y_c), weights as initializers (tf2onnx's way)."""
-    H = R.shape[2]
+    H, nd = R.shape[2], R.shape[0]
     inits = [numpy_helper.from_array(W, "W"), numpy_helper.from_array(R, "R")]
     ins = ["X", "W", "R"]
     if B is not None:
@@ -141,7 +144,7 @@ def one_node_model(op, W, R, B, attrs, name="rnn", extra_inputs=(), init_extra=(
     graph = helper.make_graph(
         [node], "g",
         [helper.make_tensor_value_info("X", TensorProto.FLOAT, [T, 1, W.shape[2]])],
-        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [T, 1, 1, H] if o == "Y" else [1, 1, H]) for o in outs],
+        [helper.make_tensor_value_info(o, TensorProto.FLOAT, [T, nd, 1, H] if o == "Y" else [nd, 1, H]) for o in outs],
         initializer=inits,
     )
     model = helper.make_model(graph, producer_name="rnnviz-fixtures", opset_imports=[helper.make_opsetid("", OPSET)])
@@ -149,21 +152,40 @@ def one_node_model(op, W, R, B, attrs, name="rnn", extra_inputs=(), init_extra=(
     return model
 
 
+def flipped(ref):
+    """A reference run over the reversed sequence, in the input's time order."""
+    h, c, gates = ref
+    return h[::-1], c[::-1], {k: v[::-1] for k, v in gates.items()}
+
+
 def helper_case(case, op, H, seed, attrs, acts, lbr=0, scale=1.2):
-    W, R, B = weights(op, H, seed, scale)
+    direction = attrs.get("direction", "forward")
+    names = {"forward": ("forward",), "reverse": ("backward",), "bidirectional": ("forward", "backward")}[direction]
+    W, R, B = weights(op, H, seed, scale, nd=len(names))
     model = one_node_model(op, W, R, B, attrs)
     data = model.SerializeToString()
     xs = inputs(seed + 100)
     outs = run_ort(data, xs)
-    ref = reference(op, W[0], R[0], B[0], xs, acts, lbr)
-    check(case, ref[0], outs[0][:, 0, 0, :])
-    check(case + " Y_h", ref[0][-1], outs[1][0, 0])
-    if op == "LSTM":
-        check(case + " Y_c", ref[1][-1], outs[2][0, 0])
+    out = {"xs": xs.astype(np.float64)}
+    for d, name in enumerate(names):
+        a = acts  # the same activations in each direction
+        if name == "forward":
+            ref = reference(op, W[d], R[d], B[d], xs, a, lbr)
+        else:
+            ref = flipped(reference(op, W[d], R[d], B[d], xs[::-1], a, lbr))
+        Y = outs[0][:, d, 0, :]
+        check(f"{case} {name}", ref[0], Y)
+        last = -1 if name == "forward" else 0  # Y_h holds each direction's final state
+        check(f"{case} {name} Y_h", ref[0][last], outs[1][d, 0])
+        if op == "LSTM":
+            check(f"{case} {name} Y_c", ref[1][last], outs[2][d, 0])
+        ref = (Y.astype(np.float64),) + ref[1:]
+        out.update(expected(op, ref, "" if direction == "forward" else f"_{name}"))
+    if direction != "forward":
+        out["h"] = np.concatenate([outs[0][:, d, 0, :] for d in range(len(names))], axis=1).astype(np.float64)
     with open(os.path.join(OUT, f"{case}.onnx"), "wb") as fh:
         fh.write(data)
-    write_npz(os.path.join(OUT, f"{case}.expected.npz"),
-              {"xs": xs.astype(np.float64), **expected(op, (outs[0][:, 0, 0, :].astype(np.float64),) + ref[1:])})
+    write_npz(os.path.join(OUT, f"{case}.expected.npz"), out)
     print(f"{case}.onnx: {len(data)} bytes")
 
 
@@ -218,6 +240,48 @@ def torch_case(case, module_factory, op, seed, layers=1):
     print(f"{case}.onnx: {len(data)} bytes, nodes {ops}")
 
 
+def torch_bidirectional_case(case, seed, H=4):
+    """nn.GRU(bidirectional=True): its state_dict as .npz (weight_*_l0_reverse) and its ONNX export,
+    one expected file for both (h from the module, (T, 2H) = [forward | backward])."""
+    import torch
+
+    torch.manual_seed(seed)
+    m = torch.nn.GRU(D, H, bidirectional=True).double().eval()
+    with torch.no_grad():
+        for p in m.parameters():
+            p.mul_(2.5)
+    xs = inputs(seed + 100).astype(np.float64)
+    with torch.no_grad():
+        Y = m(torch.from_numpy(xs)[:, None, :])[0][:, 0, :].numpy()
+    out = {"xs": xs, "h": Y}
+    for name, rev in (("forward", ""), ("backward", "_reverse")):
+        get = lambda n: getattr(m, f"{n}_l0{rev}").detach().numpy()  # noqa: E731
+        perm = (1, 0, 2)  # PyTorch r z n -> ONNX z r h
+
+        def onnx_order(a):
+            return np.concatenate([a[j * H : (j + 1) * H] for j in perm])
+
+        Bo = np.concatenate([onnx_order(get("bias_ih")), onnx_order(get("bias_hh"))])
+        seq = xs if name == "forward" else xs[::-1]
+        ref = reference("GRU", onnx_order(get("weight_ih")), onnx_order(get("weight_hh")), Bo, seq,
+                        ("sigmoid", "tanh"), linear_before_reset=1)
+        ref = ref if name == "forward" else flipped(ref)
+        check(f"{case} {name} vs torch", ref[0], Y[:, :H] if name == "forward" else Y[:, H:], 1e-12)
+        out.update(expected("GRU", ref, f"_{name}"))
+    m32 = m.float()
+    buf = io.BytesIO()
+    kw = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
+    torch.onnx.export(m32, (torch.from_numpy(xs.astype(np.float32))[:, None, :],), buf, input_names=["X"],
+                      output_names=["Y"], opset_version=OPSET, do_constant_folding=True, **kw)
+    data = buf.getvalue()
+    check(case + " onnxruntime vs torch", run_ort(data, xs.astype(np.float32))[0][:, 0, :], Y)
+    with open(os.path.join(OUT, f"{case}.onnx"), "wb") as fh:
+        fh.write(data)
+    write_npz(os.path.join(OUT, f"{case}.npz"), {k: v.detach().numpy().astype(np.float64) for k, v in m.state_dict().items()})
+    write_npz(os.path.join(OUT, f"{case}.expected.npz"), out)
+    print(f"{case}: .onnx {len(data)} bytes, .npz keys {sorted(m.state_dict())}")
+
+
 def main() -> None:
     helper_case("onnx_lstm", "LSTM", 5, 1, dict(activations=["Sigmoid", "Tanh", "Tanh"], direction="forward"),
                 ("sigmoid", "tanh", "tanh"))
@@ -228,6 +292,10 @@ def main() -> None:
 
     torch_case("onnx_torch_lstm_stacked", lambda: torch.nn.LSTM(D, 4, num_layers=2), "LSTM", 5, layers=2)
     torch_case("onnx_torch_gru", lambda: torch.nn.GRU(D, 5), "GRU", 6)
+    helper_case("onnx_lstm_bidirectional", "LSTM", 3, 7, dict(direction="bidirectional"), ("sigmoid", "tanh", "tanh"))
+    helper_case("onnx_gru_reverse", "GRU", 4, 8, dict(direction="reverse", linear_before_reset=1), ("sigmoid", "tanh"),
+                lbr=1)
+    torch_bidirectional_case("onnx_torch_gru_bidirectional", 9)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from fuzz_readers import CUT, EDITS, FLIPS, FIXTURES, FUZZ, check, flip, truncate, _weights
 
-CASES = ("onnx_lstm.onnx", "onnx_torch_gru.onnx", "onnx_torch_lstm_stacked.onnx")
+CASES = ("onnx_lstm.onnx", "onnx_torch_gru.onnx", "onnx_torch_lstm_stacked.onnx", "onnx_lstm_bidirectional.onnx")
 
 
 def declared(data: bytes, edits) -> bytes:

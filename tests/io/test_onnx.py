@@ -15,6 +15,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine import InputError, Stack, run
+from rnnviz.engine.bidirectional import Bidirectional, run_bidirectional
 from rnnviz.io import load_weights
 
 onnx = pytest.importorskip("onnx")
@@ -41,10 +42,21 @@ def assert_close(name, ours, theirs, tol=TOL):
     assert excess.max() <= 0, f"{name}: max |diff| {np.abs(ours - theirs).max():.3g}"
 
 
-@pytest.mark.parametrize("path", ONNX_FILES, ids=lambda p: p.name)
+def expected_of(path):
+    return np.load(path.with_name(path.name.split(".")[0] + ".expected.npz"))
+
+
+@pytest.mark.parametrize("path", ONNX_FILES + [FIXTURES / "onnx_torch_gru_bidirectional.npz"], ids=lambda p: p.name)
 def test_onnx_fixture_parity(path):
-    expected = np.load(path.with_name(path.name.replace(".onnx", ".expected.npz")))
-    model = load_weights(path)
+    expected = expected_of(path)
+    model = load_weights(path, bidirectional=True)
+    if isinstance(model, Bidirectional):
+        arrays = run_bidirectional(model, expected["xs"]).arrays()  # float32, as the app runs
+        names = [k for k in expected.files if k != "xs"]
+        assert "h" in names and "h_backward" in names
+        for key in names:
+            assert_close(f"{path.name} {key}", arrays[key], expected[key])
+        return
     stack = model if isinstance(model, Stack) else Stack((model,))
     for layer in range(len(stack)):
         suffix = "" if layer == len(stack) - 1 else f"_l{layer}"
@@ -54,6 +66,41 @@ def test_onnx_fixture_parity(path):
         assert "h" + suffix in keys
         for key in keys:
             assert_close(f"{path.name} {key}", arrays[key[: len(key) - len(suffix)]], expected[key])
+
+
+def test_both_directions_need_asking_for():
+    for name, needle in (("onnx_lstm_bidirectional.onnx", "is bidirectional"), ("onnx_gru_reverse.onnx", "runs in reverse"),
+                         ("onnx_torch_gru_bidirectional.npz", "is bidirectional")):
+        assert needle + "; rnnviz trace runs it" in input_error(FIXTURES / name)
+    bi = load_weights(FIXTURES / "onnx_torch_gru_bidirectional.npz", bidirectional=True)
+    assert (bi.input_size, bi.hidden_size, bi.kind) == (3, 8, "gru")
+    onnx_bi = load_weights(FIXTURES / "onnx_torch_gru_bidirectional.onnx", bidirectional=True)
+    for a, b in ((bi.forward, onnx_bi.forward), (bi.backward, onnx_bi.backward)):
+        np.testing.assert_allclose(a.W_hh, b.W_hh, rtol=1e-6)  # the export is float32
+    rev = load_weights(FIXTURES / "onnx_gru_reverse.onnx", bidirectional=True)
+    assert rev.forward is None and rev.hidden_size == 4
+
+
+def test_bidirectional_influence_is_each_directions_first_input():
+    bi = load_weights(FIXTURES / "onnx_torch_gru_bidirectional.npz", bidirectional=True)
+    xs = expected_of(FIXTURES / "onnx_torch_gru_bidirectional.npz")["xs"]
+    arrays = run_bidirectional(bi, xs, dtype=np.float64).arrays()
+    forward = run(bi.forward, xs, dtype=np.float64).influence
+    backward = run(bi.backward, xs[::-1], dtype=np.float64).influence
+    np.testing.assert_allclose(arrays["influence_forward"], forward)
+    np.testing.assert_allclose(arrays["influence_backward"], backward[::-1])
+    # ‖∂h←_t/∂x_T‖ by finite differences, in the input's order
+    eps, T = 1e-6, xs.shape[0]
+    cols = []
+    for j in range(xs.shape[1]):
+        up, down = xs.copy(), xs.copy()
+        up[-1, j] += eps
+        down[-1, j] -= eps
+        cols.append((run_bidirectional(bi, up, influence=False, dtype=np.float64).arrays()["h_backward"]
+                     - run_bidirectional(bi, down, influence=False, dtype=np.float64).arrays()["h_backward"]) / (2 * eps))
+    fd = np.sqrt(sum(c ** 2 for c in cols).sum(axis=1))
+    np.testing.assert_allclose(arrays["influence_backward"], fd, rtol=1e-6, atol=1e-9)
+    assert arrays["influence_backward"][T - 1] > arrays["influence_backward"][0]
 
 
 def test_onnx_kinds_and_flags():
@@ -98,8 +145,7 @@ def save(model, tmp_path, name="m.onnx"):
 
 
 @pytest.mark.parametrize("attrs, needle", [
-    (dict(direction="bidirectional"), "is bidirectional"),
-    (dict(direction="reverse"), "runs in reverse"),
+    (dict(direction="bidirectional"), "R has shape (1, 12, 3); expected (2, 4·H, H)"),
     (dict(direction="sideways"), "direction 'sideways'"),
     (dict(clip=3.0), "clips its pre-activations"),
     (dict(input_forget=1), "input_forget=1"),
@@ -247,3 +293,19 @@ def test_cli_trace_onnx_and_module(tmp_path, capsys):
     assert "--module NAME" in capsys.readouterr().err
     np.save(tmp_path / "x2.npy", expected["xs"][:, :2])
     assert main(["trace", str(path), str(tmp_path / "x2.npy"), "-o", str(out), "--module", "left"]) == 0
+
+
+def test_cli_trace_writes_both_directions(tmp_path):
+    from rnnviz.cli import main
+
+    path = FIXTURES / "onnx_torch_gru_bidirectional.npz"
+    expected = expected_of(path)
+    np.save(tmp_path / "x.npy", expected["xs"])
+    out = tmp_path / "t.npz"
+    assert main(["trace", str(path), str(tmp_path / "x.npy"), "-o", str(out)]) == 0
+    got = np.load(out)
+    assert got["h"].shape == (12, 8)
+    assert {"h_forward", "h_backward", "z_forward", "n_backward", "influence_forward", "influence_backward"} <= set(got.files)
+    for key in expected.files:
+        if key != "xs":
+            assert_close(key, got[key], expected[key])

@@ -36,6 +36,7 @@ import warnings
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
+from ...engine.bidirectional import Bidirectional
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
 from . import keras, npz, onnx, safetensors, torch
@@ -53,8 +54,8 @@ WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not Non
 
 def load_weights(
     path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None,
-    module: str | None = None,
-) -> Cell | Stack:
+    module: str | None = None, bidirectional: bool = False,
+) -> Cell | Stack | Bidirectional:
     """Load recurrent weights from ``path``: a :class:`Cell` for one layer, a :class:`Stack` else.
 
     Parameters
@@ -71,6 +72,11 @@ def load_weights(
         Which recurrent module to read from a file that holds several (an encoder–decoder
         state_dict: the key prefix, ``"encoder"`` for ``encoder.weight_ih_l0``; an ONNX model:
         the operator's node name). Without it such a file is refused with the modules listed.
+    bidirectional : bool
+        Accept a bidirectional layer (PyTorch ``bidirectional=True``, ONNX ``bidirectional``) or
+        an ONNX ``reverse`` one, and return it as a
+        :class:`~rnnviz.engine.bidirectional.Bidirectional` (run it with ``run_bidirectional``).
+        Without it such a file is refused: callers that run Cells and Stacks cannot run it.
 
     Raises
     ------
@@ -110,7 +116,15 @@ def load_weights(
     try:
         check_readable(fspath, allow_dir=fmt.directory)
         specs = fmt.read(fspath, **options)
-        return build(specs, nonlinearity, reset_after, fspath)
+        model = build(specs, nonlinearity, reset_after, fspath)
+        if isinstance(model, Bidirectional) and not bidirectional:
+            which = "runs in reverse" if model.forward is None else "is bidirectional"
+            raise InputError(
+                f"{which}; rnnviz trace runs it (h_forward, h_backward), the app runs recurrent layers "
+                "forwards only",
+                fspath,
+            )
+        return model
     except InputError as exc:
         # Names inside a damaged file (zip members, h5 groups) and the file's own name may hold
         # line breaks or bytes that are not UTF-8: the message stays one printable line.

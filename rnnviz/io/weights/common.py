@@ -156,6 +156,9 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
         cells.append(cell)
     if not cells:
         raise InputError("holds no recurrent layers", path)
+    directions = [spec.get("direction") for spec in specs]
+    if any(directions):
+        return _directions(cells, directions, path)
     if len(cells) == 1:
         return cells[0]
     try:
@@ -163,6 +166,19 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
     except ValueError as exc:
         raise InputError(f"inconsistent layers: {one_line(exc)}", path) from None
 
+
+
+def _directions(cells: list, directions: list, path: str):
+    """A :class:`Bidirectional` from cells marked "forward"/"backward" (a reverse-only layer has
+    only "backward")."""
+    from ...engine.bidirectional import Bidirectional
+
+    if directions not in (["forward", "backward"], ["backward"]):
+        raise InputError(f"cannot pair the directions {directions}; rnnviz runs one bidirectional layer", path)
+    try:
+        return Bidirectional(cells[0] if len(cells) == 2 else None, cells[-1])
+    except ValueError as exc:
+        raise InputError(one_line(exc), path) from None
 
 
 def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None,
@@ -182,13 +198,9 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         if not m:
             continue
         prefix = m["prefix"]
-        if m["reverse"]:
-            raise InputError(
-                f"bidirectional RNNs are not supported (found {key}); save a unidirectional one",
-                path,
-            )
         layer = None if m["layer"] is None else int(m["layer"])
-        groups.setdefault(prefix, {})[(m["param"], layer)] = key
+        # bidirectional=True: the backward direction's keys end in _reverse (weight_ih_l0_reverse)
+        groups.setdefault(prefix, {})[(m["param"] + (m["reverse"] or ""), layer)] = key
     groups = {p: g for p, g in groups.items() if any(param == "weight_hh" for param, _ in g)}
 
     if not groups:
@@ -225,20 +237,30 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             f"layer numbers {order} are not 0..{len(order) - 1}; a layer is missing", path
         )
 
+    bidirectional = any(param.endswith("_reverse") for param, _ in group)
+    if bidirectional and len(order) > 1:
+        raise InputError(
+            f"is a bidirectional RNN with {len(order)} layers; rnnviz runs one bidirectional layer "
+            "(num_layers=1)",
+            path,
+        )
     layer_meta = _parse_metadata(metadata, len(order), path) if metadata else [{}] * len(order)
     specs = []
-    for k, layer in enumerate(order):
-        suffix = "" if layer is None else f"_l{layer}"
+    steps = [(k, layer, rev) for k, layer in enumerate(order) for rev in (("", "_reverse") if bidirectional else ("",))]
+    for k, layer, rev in steps:
+        suffix = ("" if layer is None else f"_l{layer}") + rev
         spec: dict[str, Any] = {"label": f"layer {k}"}
+        if bidirectional:
+            spec["direction"] = "backward" if rev else "forward"
         for param, field in _TORCH_PARAMS.items():
-            key = group.get((param, layer))
+            key = group.get((param + rev, layer))
             if key is None:
                 if param.startswith("weight"):
                     raise InputError(f"{prefix}{param}{suffix} is missing", path)
                 spec[field] = None
                 continue
             spec[field] = load_array(arrays[key], key, path, budget, _AXES[param])
-        hr = group.get(("weight_hr", layer))
+        hr = group.get(("weight_hr" + rev, layer))
         if hr is not None:  # an LSTM with proj_size: W_hh is (4H, P), W_hr (P, H)
             spec["W_hr"] = load_array(arrays[hr], hr, path, budget, _AXES["weight_hr"])
         if (spec["b_ih"] is None) != (spec["b_hh"] is None):
@@ -252,6 +274,8 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
         _check_torch_shapes(spec, prefix, suffix, path)
         spec["label"] = f"layer {k} ({prefix}weight_*{suffix})" if len(order) > 1 else W_hh_name
+        if bidirectional:
+            spec["label"] = f"the {spec['direction']} direction ({prefix}weight_*{suffix})"
         meta = layer_meta[k]
         if "kind" in meta and meta["kind"] != spec["kind"]:
             raise InputError(

@@ -13,10 +13,12 @@ with the gate blocks in ONNX's order: GRU ``z, r, h``, LSTM ``i, o, f, c``. They
 order (GRU ``r, z, n``; LSTM ``i, f, g, o``); ``linear_before_reset=1`` is PyTorch's GRU
 (``reset_after=True``), 0 the reset-before variant. The ``activations`` attribute sets the
 recurrent activation and the nonlinearity (an LSTM's g and h must be the same). ``clip``,
-``input_forget``, peepholes (``P``) and stored non-zero initial states are refused, as are the
-``reverse`` and ``bidirectional`` directions (rnnviz runs one direction, forwards). Several
-recurrent operators are a stack when each reads the previous one's ``Y`` through shape-only
-operators (Squeeze, Transpose, …); otherwise ``module=`` picks one by node name.
+``input_forget``, peepholes (``P``) and stored non-zero initial states are refused. A
+``reverse`` or ``bidirectional`` node is read as the two (or one) directions of a
+:class:`~rnnviz.engine.bidirectional.Bidirectional` (direction 0 forward, 1 backward, W, R, B
+and the activations in that order); it must stand alone. Several recurrent operators are a
+stack when each reads the previous one's ``Y`` through shape-only operators (Squeeze,
+Transpose, …); otherwise ``module=`` picks one by node name.
 """
 
 from __future__ import annotations
@@ -127,8 +129,15 @@ class _Graph:
                 )
         if len(chain) > MAX_LAYERS:
             raise InputError(f"has {len(chain)} recurrent layers; rnnviz reads at most {MAX_LAYERS}", path)
-        specs = [self._spec(node, names[self.recurrent.index(node)]) for node in chain]
-        for k in range(1, len(specs)):
+        per_node = [self._spec(node, names[self.recurrent.index(node)]) for node in chain]
+        if len(per_node) > 1 and any("direction" in spec for specs in per_node for spec in specs):
+            raise InputError(
+                f"stacks {len(per_node)} recurrent operators, some not forwards; rnnviz runs one "
+                "bidirectional or reverse layer on its own (pick one with module=NAME)",
+                path,
+            )
+        specs = [spec for specs in per_node for spec in specs]
+        for k in range(1, len(per_node)):  # forward nodes, one spec each
             H, D = specs[k - 1]["W_hh"].shape[1], specs[k]["W_ih"].shape[1]
             if D != H:
                 raise InputError(
@@ -166,50 +175,63 @@ class _Graph:
         return True
 
     # ------------------------------------------------------------------ one node
-    def _spec(self, node, label: str) -> dict:
+    def _spec(self, node, label: str) -> list[dict]:
+        """The node's layer specs: one, or two for a bidirectional node (each with its
+        "direction"; a reverse node's one is "backward")."""
         path = self.path
         kind, G, perm, default_acts = _OPS[node.op_type]
         where = f"{node.op_type} {label!r}"
         attrs = {a.name: a for a in node.attribute}
         direction = self._string(attrs, "direction", "forward")
-        if direction == "bidirectional":
-            raise InputError(f"{where} is bidirectional; rnnviz runs one direction (export a unidirectional one)", path)
-        if direction == "reverse":
-            raise InputError(f"{where} runs in reverse; rnnviz runs recurrent layers forwards only", path)
-        if direction != "forward":
-            raise InputError(f"{where} has direction {direction!r}; expected forward", path)
+        if direction not in ("forward", "reverse", "bidirectional"):
+            raise InputError(f"{where} has direction {direction!r}; expected forward, reverse or bidirectional", path)
+        nd = 2 if direction == "bidirectional" else 1
         if "clip" in attrs:
             raise InputError(f"{where} clips its pre-activations (clip={attrs['clip'].f:g}), which rnnviz does not", path)
         if attrs.get("input_forget") is not None and attrs["input_forget"].i:
             raise InputError(f"{where} couples its input and forget gates (input_forget=1), which rnnviz does not", path)
-        acts = self._activations(attrs, default_acts, where)
+        all_acts = self._activations(attrs, default_acts * nd, where, direction)
 
         inputs = list(node.input) + [""] * (8 - len(node.input))
         R = self._weight(inputs[2], f"{where}: R", dict(gates_axis=1, hidden_axis=2))
-        if R.ndim != 3 or R.shape[0] != 1 or R.shape[2] < 1 or R.shape[1] != G * R.shape[2]:
-            raise InputError(f"{where}: R has shape {R.shape}; expected (1, {G}·H, H)", path)
+        if R.ndim != 3 or R.shape[0] != nd or R.shape[2] < 1 or R.shape[1] != G * R.shape[2]:
+            raise InputError(f"{where}: R has shape {R.shape}; expected ({nd}, {G}·H, H)", path)
         H = R.shape[2]
         hidden = attrs.get("hidden_size")
         if hidden is not None and hidden.i != H:
             raise InputError(f"{where} says hidden_size={hidden.i} but R has shape {R.shape}", path)
         W = self._weight(inputs[1], f"{where}: W", dict(gates_axis=1, input_axis=2))
-        if W.ndim != 3 or W.shape[:2] != (1, G * H) or W.shape[2] < 1:
-            raise InputError(f"{where}: W has shape {W.shape}; expected (1, {G * H}, D)", path)
+        if W.ndim != 3 or W.shape[:2] != (nd, G * H) or W.shape[2] < 1:
+            raise InputError(f"{where}: W has shape {W.shape}; expected ({nd}, {G * H}, D)", path)
+        B = None
         if inputs[3]:
             B = self._weight(inputs[3], f"{where}: B", dict(gates_axis=1))
-            if B.shape != (1, 2 * G * H):
-                raise InputError(f"{where}: B has shape {B.shape}; expected (1, {2 * G * H})", path)
-            b_ih, b_hh = self._blocks(B[0, : G * H], perm, H), self._blocks(B[0, G * H :], perm, H)
-        else:
-            b_ih = b_hh = None
+            if B.shape != (nd, 2 * G * H):
+                raise InputError(f"{where}: B has shape {B.shape}; expected ({nd}, {2 * G * H})", path)
         for k, what in ((5, "initial_h"), (6, "initial_c"), (7, "P")):
             self._refuse_nonzero(inputs[k], what, where, node.op_type)
+        lbr = attrs.get("linear_before_reset")
+        names = {"forward": ("forward",), "reverse": ("backward",), "bidirectional": ("forward", "backward")}[direction]
+        return [
+            self._direction_spec(kind, perm, where, W[d], R[d], None if B is None else B[d], H,
+                                 all_acts[d * len(default_acts) : (d + 1) * len(default_acts)],
+                                 bool(lbr.i) if lbr is not None else False, None if direction == "forward" else name)
+            for d, name in enumerate(names)
+        ]
 
+    def _direction_spec(self, kind, perm, where, W, R, B, H, acts, lbr, direction) -> dict:
+        path = self.path
+        G = len(perm)
+        b_ih = b_hh = None
+        if B is not None:
+            b_ih, b_hh = self._blocks(B[: G * H], perm, H), self._blocks(B[G * H :], perm, H)
         spec: dict[str, Any] = {
-            "label": where, "kind": kind,
-            "W_ih": self._blocks(W[0], perm, H), "W_hh": self._blocks(R[0], perm, H),
+            "label": where if direction is None else f"{where} ({direction})", "kind": kind,
+            "W_ih": self._blocks(W, perm, H), "W_hh": self._blocks(R, perm, H),
             "b_ih": b_ih, "b_hh": b_hh,
         }
+        if direction is not None:
+            spec["direction"] = direction
         if kind == "rnn":
             spec["nonlinearity"] = acts[0]
         else:
@@ -222,8 +244,7 @@ class _Graph:
                 )
             spec["nonlinearity"] = acts[1]
         if kind == "gru":
-            lbr = attrs.get("linear_before_reset")
-            spec["reset_after"] = bool(lbr.i) if lbr is not None else False
+            spec["reset_after"] = lbr
         return spec
 
     @staticmethod
@@ -236,7 +257,7 @@ class _Graph:
             return default
         return a.s.decode("utf-8", "replace")
 
-    def _activations(self, attrs, defaults, where: str) -> list[str]:
+    def _activations(self, attrs, defaults, where: str, direction: str) -> list[str]:
         path = self.path
         a = attrs.get("activations")
         if a is None:
@@ -244,7 +265,8 @@ class _Graph:
         names = [s.decode("utf-8", "replace") for s in a.strings]
         if len(names) != len(defaults):
             raise InputError(
-                f"{where} lists {len(names)} activations; a forward {where.split()[0]} takes {len(defaults)}", path
+                f"{where} lists {len(names)} activations; a {direction} {where.split()[0]} takes {len(defaults)}",
+                path,
             )
         alphas = list(attrs["activation_alpha"].floats) if "activation_alpha" in attrs else []
         betas = list(attrs["activation_beta"].floats) if "activation_beta" in attrs else []
