@@ -1,7 +1,8 @@
 """Make the ONNX parity fixtures: models built as torch.onnx.export and tf2onnx write them, run by
 onnxruntime.
 
-Run from anywhere with a venv holding onnx, onnxruntime and torch (only for the exported cases):
+Run from anywhere with a venv holding onnx, onnxruntime, torch and onnxscript (torch and
+onnxscript only for the exported cases; onnxscript for torch.onnx.export(dynamo=True)):
 
     python tools/make_onnx_fixtures.py
 
@@ -190,7 +191,7 @@ def helper_case(case, op, H, seed, attrs, acts, lbr=0, scale=1.2):
 
 
 # ---------------------------------------------------------------------------------- torch.onnx.export
-def torch_case(case, module_factory, op, seed, layers=1):
+def torch_case(case, module_factory, op, seed, layers=1, dynamo=False):
     import torch
 
     torch.manual_seed(seed)
@@ -201,13 +202,17 @@ def torch_case(case, module_factory, op, seed, layers=1):
             p.mul_(2.5)
     xs = inputs(seed + 100)
     buf = io.BytesIO()
-    kw = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
-    torch.onnx.export(m, (torch.from_numpy(xs)[:, None, :],), buf, input_names=["X"], output_names=["Y"],
-                      opset_version=OPSET, do_constant_folding=True, **kw)
+    if dynamo:  # torch.export's exporter, the default since PyTorch 2.9 (needs onnxscript)
+        torch.onnx.export(m, (torch.from_numpy(xs)[:, None, :],), dynamo=True, verbose=False).save(buf)
+    else:  # the TorchScript-based one (dynamo=False)
+        kw = {"dynamo": False} if "dynamo" in torch.onnx.export.__code__.co_varnames else {}
+        torch.onnx.export(m, (torch.from_numpy(xs)[:, None, :],), buf, input_names=["X"], output_names=["Y"],
+                          opset_version=OPSET, do_constant_folding=True, **kw)
     data = buf.getvalue()
     model = onnx.load_from_string(data)
     onnx.checker.check_model(model)
-    Y = run_ort(data, xs)[0][:, 0, :]
+    feed = onnxruntime_input(data)
+    Y = run_ort(data, xs, feed)[0][:, 0, :]
     with torch.no_grad():
         check(case + " vs torch", Y, m(torch.from_numpy(xs)[:, None, :])[0][:, 0, :].numpy())
     out = {"xs": xs.astype(np.float64)}
@@ -282,6 +287,10 @@ def torch_bidirectional_case(case, seed, H=4):
     print(f"{case}: .onnx {len(data)} bytes, .npz keys {sorted(m.state_dict())}")
 
 
+def onnxruntime_input(data: bytes) -> str:
+    return ort.InferenceSession(data, providers=["CPUExecutionProvider"]).get_inputs()[0].name
+
+
 def main() -> None:
     helper_case("onnx_lstm", "LSTM", 5, 1, dict(activations=["Sigmoid", "Tanh", "Tanh"], direction="forward"),
                 ("sigmoid", "tanh", "tanh"))
@@ -296,6 +305,8 @@ def main() -> None:
     helper_case("onnx_gru_reverse", "GRU", 4, 8, dict(direction="reverse", linear_before_reset=1), ("sigmoid", "tanh"),
                 lbr=1)
     torch_bidirectional_case("onnx_torch_gru_bidirectional", 9)
+    torch_case("onnx_torch_dynamo_lstm_stacked", lambda: torch.nn.LSTM(D, 4, num_layers=2), "LSTM", 10, layers=2,
+               dynamo=True)
 
 
 if __name__ == "__main__":

@@ -175,6 +175,14 @@ def test_onnx_peepholes_and_initial_states(tmp_path):
     assert "non-zero initial_h" in input_error(save(node_model(extra=["", "h0"], inits=[h0]), tmp_path))
 
 
+def test_onnx_initial_state_of_the_wrong_width(tmp_path):
+    # what torch.onnx.export writes for nn.LSTM(3, 3, proj_size=2): the projection is lost
+    c0 = numpy_helper.from_array(np.zeros((1, 1, 5), np.float32), "c0")
+    text = input_error(save(node_model(extra=["", "", "c0"], inits=[c0]), tmp_path))
+    assert "initial_c has shape (1, 1, 5); expected (1, batch, 3); torch.onnx.export writes this" in text
+    assert "read the state_dict instead" in text
+
+
 def test_onnx_weight_problems(tmp_path):
     # W given as a graph input, not stored
     m = node_model()

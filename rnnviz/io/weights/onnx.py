@@ -209,7 +209,7 @@ class _Graph:
             if B.shape != (nd, 2 * G * H):
                 raise InputError(f"{where}: B has shape {B.shape}; expected ({nd}, {2 * G * H})", path)
         for k, what in ((5, "initial_h"), (6, "initial_c"), (7, "P")):
-            self._refuse_nonzero(inputs[k], what, where, node.op_type)
+            self._refuse_nonzero(inputs[k], what, where, node.op_type, nd, H)
         lbr = attrs.get("linear_before_reset")
         names = {"forward": ("forward",), "reverse": ("backward",), "bidirectional": ("forward", "backward")}[direction]
         return [
@@ -363,7 +363,7 @@ class _Graph:
                 arr = np.array(field, dtype=dtype)
         return numeric(arr.reshape(shape), what, path)
 
-    def _refuse_nonzero(self, name: str, what: str, where: str, op: str) -> None:
+    def _refuse_nonzero(self, name: str, what: str, where: str, op: str, nd: int, H: int) -> None:
         if not name or (what == "initial_c" and op != "LSTM"):
             return
         t = self._tensor_of(name, f"{where}: {what}")
@@ -372,6 +372,12 @@ class _Graph:
                 raise InputError(f"{where} has peephole weights (P), which rnnviz's LSTM does not", self.path)
             return  # an initial state fed by the caller: rnnviz starts from zeros, as callers mostly do
         arr = self._array(t, f"{where}: {what}")
+        if what != "P" and (arr.ndim != 3 or arr.shape[0] != nd or arr.shape[2] != H):
+            hint = ""
+            if what == "initial_c" and arr.ndim == 3 and arr.shape[2] > H:
+                hint = ("; torch.onnx.export writes this for an LSTM with proj_size, which ONNX's LSTM "
+                        "cannot express (onnxruntime refuses the file too): read the state_dict instead")
+            raise InputError(f"{where}: {what} has shape {arr.shape}; expected ({nd}, batch, {H}){hint}", self.path)
         if np.any(arr != 0):
             if what == "P":
                 raise InputError(f"{where} has peephole weights (P), which rnnviz's LSTM does not", self.path)
