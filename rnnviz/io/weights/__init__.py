@@ -112,7 +112,10 @@ def load_weights(
     options = {"module": module} if module is not None else {}
     for name in options:
         if name not in fmt.options:
-            raise InputError(f"{name}= does not apply to {ext} files (they hold one model)", shown(fspath))
+            raise InputError(
+                f"{name}= does not apply to {ext} files (it picks a module of a PyTorch state_dict or an ONNX model)",
+                shown(fspath),
+            )
     try:
         check_readable(fspath, allow_dir=fmt.directory)
         specs = fmt.read(fspath, **options)

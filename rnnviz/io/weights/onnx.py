@@ -93,13 +93,14 @@ class _Graph:
         self.budget = Budget(path)
         self.initializers = {t.name: t for t in graph.initializer}
         self.sparse = {t.values.name for t in graph.sparse_initializer}
-        self.producer: dict[str, tuple[Any, int]] = {}
-        for node in graph.node:
+        self.nodes = list(graph.node)
+        # value name -> (index of the node that computes it, which of its outputs)
+        self.producer: dict[str, tuple[int, int]] = {}
+        for j, node in enumerate(self.nodes):
             for k, out in enumerate(node.output):
                 if out:
-                    self.producer[out] = (node, k)
-        self.nodes = list(graph.node)
-        self.recurrent = [n for n in graph.node if n.op_type in _OPS and n.domain in ("", "ai.onnx")]
+                    self.producer[out] = (j, k)
+        self.recurrent = [j for j, n in enumerate(self.nodes) if n.op_type in _OPS and n.domain in ("", "ai.onnx")]
         self.dtypes = {
             TensorProto.FLOAT: np.dtype("<f4"), TensorProto.DOUBLE: np.dtype("<f8"),
             TensorProto.FLOAT16: np.dtype("<f2"),
@@ -112,24 +113,24 @@ class _Graph:
             ops = sorted({n.op_type for n in self.nodes})
             shown = ", ".join(ops[:8]) + (", …" if len(ops) > 8 else "")
             raise InputError(f"holds no RNN, GRU or LSTM operator (its nodes are {shown})", path)
-        names = [self._name(n, k) for k, n in enumerate(self.recurrent)]
+        names = [self._name(self.nodes[j], k) for k, j in enumerate(self.recurrent)]
         if module is not None:
             if module not in names:
                 raise InputError(
                     f"has no recurrent operator named {module!r}; it has {self._listing(names)}", path
                 )
-            chain = [self.recurrent[names.index(module)]]
+            chain = [names.index(module)]
         else:
-            chain = self.recurrent
-            if len(chain) > 1 and not self._is_chain(chain):
+            chain = list(range(len(self.recurrent)))
+            if len(chain) > MAX_LAYERS:
+                raise InputError(f"has {len(chain)} recurrent layers; rnnviz reads at most {MAX_LAYERS}", path)
+            if len(chain) > 1 and not self._is_chain():
                 raise InputError(
                     f"holds recurrent operators that are not one stack ({self._listing(names)}); "
                     "pick one with module=NAME (--module NAME)",
                     path,
                 )
-        if len(chain) > MAX_LAYERS:
-            raise InputError(f"has {len(chain)} recurrent layers; rnnviz reads at most {MAX_LAYERS}", path)
-        per_node = [self._spec(node, names[self.recurrent.index(node)]) for node in chain]
+        per_node = [self._spec(self.nodes[self.recurrent[k]], names[k]) for k in chain]
         if len(per_node) > 1 and any("direction" in spec for specs in per_node for spec in specs):
             raise InputError(
                 f"stacks {len(per_node)} recurrent operators, some not forwards; rnnviz runs one "
@@ -151,24 +152,26 @@ class _Graph:
         return node.name or f"{node.op_type}#{k}"
 
     def _listing(self, names) -> str:
-        ops = [n.op_type for n in self.recurrent]
+        ops = [self.nodes[j].op_type for j in self.recurrent]
         items = [f"{op} {name!r}" for op, name in zip(ops, names)]
         return ", ".join(items[:8]) + (f", and {len(items) - 8} more" if len(items) > 8 else "")
 
-    def _is_chain(self, chain) -> bool:
-        """Each node's X comes from the previous node's Y through shape-only operators."""
-        for prev, node in zip(chain, chain[1:]):
+    def _is_chain(self) -> bool:
+        """Each recurrent node's X comes from the previous one's Y through shape-only operators."""
+        for prev, j in zip(self.recurrent, self.recurrent[1:]):
+            node = self.nodes[j]
             name, seen = node.input[0] if node.input else "", 0
             while True:
                 src = self.producer.get(name)
                 seen += 1
                 if src is None or seen > 64:
                     return False
-                producer, k = src
-                if producer is prev:
+                at, k = src
+                if at == prev:
                     if k != 0:
                         return False
                     break
+                producer = self.nodes[at]
                 if producer.op_type not in _SHAPE_OPS or not producer.input:
                     return False
                 name = producer.input[0]
@@ -304,7 +307,7 @@ class _Graph:
             src = self.producer.get(name)
             if src is None:
                 return None
-            node, _k = src
+            node = self.nodes[src[0]]
             if node.op_type == "Identity" and node.input:
                 name = node.input[0]
                 continue

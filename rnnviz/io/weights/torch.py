@@ -129,7 +129,7 @@ def _is_torchscript(z) -> bool:
     """torch.jit.save's archive: torch.save's layout plus the module's code/ and constants.pkl."""
     for name in z.namelist():
         parts = name.split("/")
-        if "code" in parts[:-1] and len(parts) > 2 or parts[-1] == "constants.pkl":
+        if ("code" in parts[:-1] and len(parts) > 2) or parts[-1] == "constants.pkl":
             return True
     return False
 
