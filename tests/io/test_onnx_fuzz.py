@@ -16,7 +16,7 @@ HERE = Path(__file__).resolve().parent
 def test_fuzz_onnx_reader_under_a_memory_limit():
     pytest.importorskip("onnx")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([os.getcwd(), str(HERE)])}
-    env.setdefault("RNNVIZ_FUZZ_EXAMPLES", "150")
+    env.setdefault("RNNVIZ_FUZZ_EXAMPLES", "100")
     proc = subprocess.run([sys.executable, str(HERE / "onnx_fuzz.py"), str(1 << 30)],
                           capture_output=True, text=True, timeout=120, env=env)
     assert proc.returncode == 0 and proc.stdout.strip().endswith("ok"), proc.stderr[-3000:]
