@@ -256,7 +256,8 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             key = group.get((param + rev, layer))
             if key is None:
                 if param.startswith("weight"):
-                    raise InputError(f"{prefix}{param}{suffix} is missing", path)
+                    why = " (a bidirectional RNN's backward direction needs it)" if rev else ""
+                    raise InputError(f"{prefix}{param}{suffix} is missing{why}", path)
                 spec[field] = None
                 continue
             spec[field] = load_array(arrays[key], key, path, budget, _AXES[param])
