@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from ...engine.cells import kind_of
 from ...engine.errors import InputError
 from ..limits import (
     MAX_LAYERS, MAX_TOTAL_BYTES, Budget, check_array, check_regular, check_weight_shapes, one_line, open_regular,
@@ -235,18 +236,20 @@ class _Graph:
         }
         if direction is not None:
             spec["direction"] = direction
-        if kind == "rnn":
-            spec["nonlinearity"] = acts[0]
-        else:
-            spec["recurrent_activation"] = acts[0]
-            if kind == "lstm" and acts[1] != acts[2]:
-                raise InputError(
-                    f"{where} uses {acts[1]} for its candidate and {acts[2]} for its output; rnnviz's "
-                    "LSTM uses one activation for both",
-                    path,
-                )
-            spec["nonlinearity"] = acts[1]
-        if kind == "gru":
+        # ONNX's activations: the gates' first (f), then the candidate's (g) and, with a cell
+        # state, the output's (h), which rnnviz's cells share as their one nonlinearity.
+        info = kind_of(kind)
+        rest = list(acts)
+        if "recurrent_activation" in info.cell_options:
+            spec["recurrent_activation"] = rest.pop(0)
+        if len(set(rest)) > 1:
+            raise InputError(
+                f"{where} uses {rest[0]} for its candidate and {rest[1]} for its output; rnnviz's "
+                f"{info.label} uses one activation for both",
+                path,
+            )
+        spec["nonlinearity"] = rest[0]
+        if "reset_after" in info.cell_options:
             spec["reset_after"] = lbr
         return spec
 
@@ -367,7 +370,7 @@ class _Graph:
         return numeric(arr.reshape(shape), what, path)
 
     def _refuse_nonzero(self, name: str, what: str, where: str, op: str, nd: int, H: int) -> None:
-        if not name or (what == "initial_c" and op != "LSTM"):
+        if not name or (what != "initial_h" and not kind_of(_OPS[op][0]).has_cell_state):
             return
         t = self._tensor_of(name, f"{where}: {what}")
         if t is None or not isinstance(t, self.T):
