@@ -50,13 +50,16 @@ def _trace_parser() -> argparse.ArgumentParser:
         prog="rnnviz trace",
         description="Run a trained cell over an input sequence and save everything it computed.",
     )
-    p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras or .weights.h5")
+    p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras, .weights.h5 or .onnx")
     p.add_argument("input", metavar="INPUT", help=".csv (one row per step, one column per feature) or .npy")
     p.add_argument("-o", "--output", metavar="OUT.npz", required=True, help="where to write the trace")
     p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
                    help="activation of a vanilla RNN when the file does not say (default tanh)")
     p.add_argument("--layer", type=int, default=-1, metavar="K",
                    help="which stacked layer to trace (0-based; default the last)")
+    p.add_argument("--module", metavar="NAME", default=None,
+                   help="which recurrent module of a file holding several: a state_dict key prefix "
+                        "(encoder.rnn) or an ONNX node name")
     return p
 
 
@@ -67,6 +70,7 @@ def cmd_trace(argv) -> int:
     from .io.atomic import atomic_write
     from .io.sequences import read_sequence
     from .io.trace import savez
+    from .engine.bidirectional import Bidirectional, run_bidirectional
     from .io.weights import load_weights
 
     args = _trace_parser().parse_args(argv)
@@ -81,7 +85,9 @@ def cmd_trace(argv) -> int:
         return _fail(problem)
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
-        model = load_weights(args.weights, **kw)
+        if args.module is not None:
+            kw["module"] = args.module
+        model = load_weights(args.weights, bidirectional=True, **kw)
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):
             raise InputError(
@@ -94,7 +100,10 @@ def cmd_trace(argv) -> int:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonFiniteWarning)
-        trace = run(model, xs, influence=True, layer=args.layer)
+        if isinstance(model, Bidirectional):  # h (T, 2H) = [forward | backward], and each direction's arrays
+            trace = run_bidirectional(model, xs, influence=True)
+        else:
+            trace = run(model, xs, influence=True, layer=args.layer)
     for w in caught:
         if issubclass(w.category, NonFiniteWarning):
             print(f"rnnviz: warning: {w.message}", file=sys.stderr)

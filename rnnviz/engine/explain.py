@@ -64,7 +64,7 @@ def explain(trace, t: int, unit: int) -> Explanation:
     rec = trace.records[layer]
     cell: Cell = rec.cell
     kind = kind_of(cell.kind)
-    T, H = rec.h.shape
+    T, H = rec.h.shape[0], cell.cell_size  # a unit of the gates (and of c; h's unless projected)
     t, unit = int(t), int(unit)
     if not 0 <= t < T:
         raise IndexError(f"step {t} out of range 0…{T - 1}")

@@ -142,7 +142,7 @@ def backward_flow(trace, progress=None) -> np.ndarray:
     H = rec.cell.hidden_size
     T = rec.h.shape[0]
     Gh = np.eye(H, dtype=rec.h.dtype)
-    Gc = np.zeros_like(Gh) if kind.has_cell_state else None
+    Gc = None  # ∂h_T/∂c_T is zero (and c may be wider than h, with an LSTM's projection)
     out = np.empty(T, dtype=np.float64)
     log_scale = 0.0
     with np.errstate(all="ignore"):

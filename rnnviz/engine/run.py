@@ -140,21 +140,21 @@ def _check_inputs(stack: Stack, xs, h0, c0, dtype):
         raise ValueError("xs contains inf or NaN")
     L = len(stack)
 
-    def per_layer(v, what):
+    def per_layer(v, what, size="hidden_size"):
         if v is None:
-            return [np.zeros(c.hidden_size, dtype) for c in stack.layers]
+            return [np.zeros(getattr(c, size), dtype) for c in stack.layers]
         if isinstance(v, (list, tuple)) and len(v) == L and L > 1:
             rows = [np.asarray(r, dtype=dtype) for r in v]  # layers of different widths
         else:
             a = np.asarray(v, dtype=dtype)
             rows = [a] if a.ndim == 1 else list(a)
-        sizes = [c.hidden_size for c in stack.layers]
+        sizes = [getattr(c, size) for c in stack.layers]
         if len(rows) != L or any(r.shape != (n,) for r, n in zip(rows, sizes)):
             raise ValueError(f"{what} must hold one vector per layer with sizes {sizes}")
         return rows
 
     hs = per_layer(h0, "h0")
-    cs = per_layer(c0, "c0")
+    cs = per_layer(c0, "c0", "cell_size")  # c has the gates' width (not h's, with a projection)
     cs = [c if kind_of(cell.kind).has_cell_state else None for c, cell in zip(cs, stack.layers)]
     return xs, hs, cs
 

@@ -195,7 +195,6 @@ def test_torch_files_we_refuse(tmp_path):
     torch = pytest.importorskip("torch")
     cases = {
         "bidirectional": torch.nn.GRU(3, 4, bidirectional=True).state_dict(),
-        "proj_size": torch.nn.LSTM(3, 4, proj_size=2).state_dict(),
         "several recurrent modules": {
             **{f"enc.{k}": v for k, v in torch.nn.GRU(3, 4).state_dict().items()},
             **{f"dec.{k}": v for k, v in torch.nn.GRU(4, 4).state_dict().items()},

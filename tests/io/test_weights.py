@@ -429,7 +429,7 @@ def test_missing_and_empty(tmp_path):
     assert "directory" in str(input_error(tmp_path / "folder.npz"))
 
 
-@pytest.mark.parametrize("name", ["weights.npy", "weights.txt", "weights", "model.onnx", "w.pkl"])
+@pytest.mark.parametrize("name", ["weights.npy", "weights.txt", "weights", "model.tflite", "w.pkl"])
 def test_unsupported_extension(tmp_path, name):
     (tmp_path / name).write_bytes(b"\x00" * 16)
     assert "unsupported file type" in str(input_error(tmp_path / name))

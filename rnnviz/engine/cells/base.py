@@ -57,6 +57,10 @@ class Cell:
         False for cells with a single bias vector (the seed document's ``bias``, Keras's
         SimpleRNN, LSTM and reset-before GRU): ``b_hh`` is then all zeros and not counted as
         a parameter.
+    W_hr : ndarray, shape (P, H), optional
+        LSTM only: PyTorch's ``proj_size`` projection, ``h = W_hr (o ⊙ tanh c)``. The hidden
+        state h then has P units (``hidden_size``) while c and the gates keep H
+        (``cell_size``), and ``W_hh`` is (4·H, P).
 
     Attributes
     ----------
@@ -77,6 +81,7 @@ class Cell:
     recurrent_activation: str = "sigmoid"
     reset_after: bool = True
     recurrent_bias: bool = True
+    W_hr: np.ndarray | None = None
 
     def __post_init__(self):
         kind = kind_of(self.kind)
@@ -91,8 +96,22 @@ class Cell:
         W_hh = np.asarray(self.W_hh, dtype=np.float64)
         if W_hh.ndim != 2 or W_ih.ndim != 2:
             raise ValueError("W_ih and W_hh must be 2-D")
-        H = W_hh.shape[1]
-        if H < 1 or W_hh.shape != (G * H, H):
+        if self.W_hr is not None:
+            if not kind.projection:
+                raise ValueError(f"a {self.kind} has no projection W_hr")
+            W_hr = np.asarray(self.W_hr, dtype=np.float64)
+            if W_hr.ndim != 2 or min(W_hr.shape) < 1:
+                raise ValueError(f"W_hr has shape {W_hr.shape}; expected (P, H)")
+            P, H = W_hr.shape
+            if W_hh.shape != (G * H, P):
+                raise ValueError(f"W_hh has shape {W_hh.shape}; with W_hr {W_hr.shape} it must be ({G * H}, {P})")
+            if not np.all(np.isfinite(W_hr)):
+                raise ValueError("W_hr contains inf or NaN")
+            W_hr = np.ascontiguousarray(W_hr)
+            W_hr.flags.writeable = False
+            object.__setattr__(self, "W_hr", W_hr)
+        H = W_hh.shape[0] // G if self.W_hr is not None else W_hh.shape[1]
+        if H < 1 or (self.W_hr is None and W_hh.shape != (G * H, H)):
             raise ValueError(f"W_hh has shape {W_hh.shape}; a {self.kind} needs ({G}·H, H)")
         if W_ih.shape[0] != G * H or W_ih.shape[1] < 1:
             raise ValueError(f"W_ih has shape {W_ih.shape}; expected ({G * H}, D)")
@@ -114,7 +133,13 @@ class Cell:
 
     @property
     def hidden_size(self) -> int:
+        """The units of h (P with a projection)."""
         return self.W_hh.shape[1]
+
+    @property
+    def cell_size(self) -> int:
+        """The units of each gate block (and of c): H, also with a projection."""
+        return self.W_hh.shape[0] // kind_of(self.kind).blocks
 
     @property
     def input_size(self) -> int:
@@ -123,14 +148,15 @@ class Cell:
 
     @property
     def n_params(self) -> int:
-        return self.W_ih.size + self.W_hh.size + self.b_ih.size + (self.b_hh.size if self.recurrent_bias else 0)
+        n = self.W_ih.size + self.W_hh.size + self.b_ih.size + (self.b_hh.size if self.recurrent_bias else 0)
+        return n + (0 if self.W_hr is None else self.W_hr.size)
 
     def block(self, name: str, gate: str | None = None) -> np.ndarray:
         """The rows of parameter ``name`` ("W_ih", "W_hh", "b_ih", "b_hh") that feed ``gate``."""
         arr = getattr(self, name)
         if gate is None:
             return arr
-        H = self.hidden_size
+        H = self.cell_size
         k = self.gates.index(gate)
         return arr[k * H : (k + 1) * H]
 
@@ -138,13 +164,16 @@ class Cell:
         """How row ``row`` of parameter ``name`` is written: "W_hz" for a GRU's W_hh row in the
         z block, "W_hh" for an RNN's, "b" for a single-bias RNN's b_ih."""
         gates = self.gates
-        gate = gates[row // self.hidden_size] if gates else "h"
+        gate = gates[row // self.cell_size] if gates else "h"
         return kind_of(self.kind).param_symbols(self, gate)[name]
 
     def spectral_radius(self) -> float:
-        """ρ(W_hh) for an RNN; for gated cells the largest ρ among the recurrent gate blocks."""
-        H = self.hidden_size
+        """ρ(W_hh) for an RNN; for gated cells the largest ρ among the recurrent gate blocks
+        (each through the projection, W_h* W_hr, when there is one)."""
+        H = self.cell_size
         blocks = [self.W_hh[k * H : (k + 1) * H] for k in range(kind_of(self.kind).blocks)]
+        if self.W_hr is not None:
+            blocks = [b @ self.W_hr for b in blocks]
         return max(float(np.max(np.abs(np.linalg.eigvals(b)))) for b in blocks)
 
     def with_params(self, **changes) -> "Cell":
@@ -153,7 +182,7 @@ class Cell:
 
     def __repr__(self) -> str:
         extra = kind_of(self.kind).repr_options(self)
-        return f"Cell({self.kind!r}, D={self.input_size}, H={self.hidden_size}{extra})"
+        return f"Cell({self.kind!r}, D={self.input_size}, H={self.cell_size}{extra})"
 
 
 @dataclass(frozen=True, eq=False)

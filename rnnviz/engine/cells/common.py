@@ -83,7 +83,7 @@ def preactivation(cell, block: int, gate: str, unit: int, x, h_in, activation: s
     ``pre = W_ih[row]·x + b_ih[row] + (W_hh[row]·h_in + b_hh[row])``, the bracket scaled by
     ``r`` when given (the reset-after GRU's candidate).
     """
-    row = block * cell.hidden_size + unit
+    row = block * cell.cell_size + unit
     W_x, W_h = cell.W_ih[row], cell.W_hh[row]
     x_terms = W_x * x
     h_terms = W_h * h_in

@@ -91,7 +91,7 @@ class LayerRecord:
     saved: dict = field(default_factory=dict)
 
     def gate(self, name: str) -> np.ndarray:
-        H = self.cell.hidden_size
+        H = self.cell.cell_size
         k = self.gate_cols[self.cell.gates.index(name)]
         return self.G[..., k * H : (k + 1) * H]
 
@@ -226,6 +226,8 @@ class CellKind:
     torch_nonlinearities: tuple = ()
     #: The Keras layer class of the kind ("SimpleRNN"); its cell class adds "Cell".
     keras_layer: str = ""
+    #: Whether the kind takes PyTorch's ``proj_size`` projection ``W_hr`` (the LSTM).
+    projection: bool = False
     gate_names: tuple = field(init=False)  # ("r", "z", "n"): the gates' names, in block order
 
     def __post_init__(self):

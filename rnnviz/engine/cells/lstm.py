@@ -8,14 +8,15 @@ Forward, with σ the recurrent activation and tanh standing for the cell's nonli
     g  = tanh(W_ig x + b_ig + W_hg h + b_hg)
     c' = f ⊙ c + i ⊙ g
     h' = o ⊙ tanh(c')
+    h' = W_hr (o ⊙ tanh(c'))          with PyTorch's proj_size (W_hr (P, H); h has P units)
 
 Tangent, with ``A = W_hh dh + W_ih dx`` in blocks A_i, A_f, A_g, A_o::
 
     dc' = Z_i ⊙ A_i + Z_f ⊙ A_f + Z_g ⊙ A_g + f ⊙ dc
-    dh' = Z_o ⊙ A_o + o ⊙ tanh'(c') ⊙ dc'
+    dh' = Z_o ⊙ A_o + o ⊙ tanh'(c') ⊙ dc'            (W_hr times this, with a projection)
     Z = [σ'_i ⊙ g,  σ'_f ⊙ c,  tanh'_g ⊙ i,  σ'_o ⊙ tanh(c')]
 
-Adjoint, given ḡ = ∂L/∂h' and c̄ = ∂L/∂c'::
+Adjoint, given ḡ = ∂L/∂h' (ḡ W_hr, with a projection) and c̄ = ∂L/∂c'::
 
     c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c')
     ā = [c̃, c̃, c̃, ḡ] ⊙ Z         (the cotangent of both projections)
@@ -52,7 +53,7 @@ BLOCKS = len(GATES)  # W_ih (4H, D), W_hh (4H, H): rows i, f, g, o
 @functools.lru_cache(maxsize=4)
 def _fast_params(cell, dtype):
     """Rows reordered to i, f, o, g with the sigmoid rows scaled by 1/2 (see the fast path)."""
-    H = cell.hidden_size
+    H = cell.cell_size
     order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
     scale = np.r_[np.full(3 * H, 0.5), np.ones(H)]
     W_ih = np.ascontiguousarray(cell.W_ih[order] * scale[:, None], dtype=dtype)
@@ -65,12 +66,13 @@ def _fast_params(cell, dtype):
 def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRecord:
     """Run the layer over x (T, D); the input projection of all steps is one matrix product."""
     T = x.shape[0]
-    H = cell.hidden_size
+    H = cell.cell_size
     h = np.asarray(h0, dtype=dtype)
     c = np.asarray(c0, dtype=dtype)
     act_, rec = cell.nonlinearity, cell.recurrent_activation
-    Hs = aligned_empty((T, H), dtype)
+    Hs = aligned_empty((T, cell.hidden_size), dtype)
     C = aligned_empty((T, H), dtype)
+    W_hrT = None if cell.W_hr is None else _projection(cell, np.dtype(dtype))
     gate_cols = (0, 1, 2, 3)
     if act_ == "tanh" and rec == "sigmoid":
         # Fast path. Rows are reordered to i, f, o, g and the sigmoid rows are scaled by
@@ -94,7 +96,11 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
             mul(i, gg, out=tmp)
             add(c, tmp, out=c)
             tanh(c, out=tmp)
-            h = mul(o, tmp, out=h_out)
+            if W_hrT is None:
+                h = mul(o, tmp, out=h_out)
+            else:
+                mul(o, tmp, out=tmp)
+                h = matmul(tmp, W_hrT, out=h_out)
         gate_cols = (0, 1, 3, 2)  # where i, f, g, o live in this layout
     else:
         W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
@@ -114,8 +120,18 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
             c += tmp
             np.copyto(tmp, c)
             apply(act_, tmp)
-            h = np.multiply(o, tmp, out=Hs[t])
+            if W_hrT is None:
+                h = np.multiply(o, tmp, out=Hs[t])
+            else:
+                tmp *= o
+                h = np.matmul(tmp, W_hrT, out=Hs[t])
     return LayerRecord(cell, x, np.asarray(h0, dtype), np.asarray(c0, dtype), Hs, C, G, gate_cols)
+
+
+@functools.lru_cache(maxsize=4)
+def _projection(cell, dtype):
+    """W_hrᵀ (H, P) in the working dtype, 64-byte aligned: m W_hrᵀ projects a row m."""
+    return readonly(aligned(cell.W_hr.T.astype(dtype)))[0]
 
 
 def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
@@ -164,9 +180,10 @@ class Coeffs:
     cell: object
     Z: np.ndarray  # (T, 4H) coefficients of the projections' tangent A (see the module notes)
     f: np.ndarray  # (T, H) multiplies dc directly
-    o_dtanh: np.ndarray  # (T, H) o ⊙ tanh'(c'): ∂h'/∂c'
+    o_dtanh: np.ndarray  # (T, H) o ⊙ tanh'(c'): ∂h'/∂c' (before the projection)
     W_ih: np.ndarray
     W_hh: np.ndarray
+    W_hr: np.ndarray | None = None  # (P, H) the projection, or None
 
 
 def tangent_coeffs(rec: LayerRecord) -> Coeffs:
@@ -181,12 +198,13 @@ def tangent_coeffs(rec: LayerRecord) -> Coeffs:
          derivative(recact, o) * tc],
         axis=-1,
     )
-    return Coeffs(cell, Z, f, o * derivative(act_, tc), W_ih, W_hh)
+    W_hr = None if cell.W_hr is None else np.ascontiguousarray(cell.W_hr, dtype=rec.h.dtype)
+    return Coeffs(cell, Z, f, o * derivative(act_, tc), W_ih, W_hh, W_hr)
 
 
 def jvp(k: Coeffs, t: int, dx, dh, dc):
     """(dh', dc') after step t from (dx, dh, dc); (H, K) columns, None meaning zero."""
-    H = k.cell.hidden_size
+    H = k.cell.cell_size
     A = None
     if dh is not None:
         A = k.W_hh @ dh
@@ -202,6 +220,8 @@ def jvp(k: Coeffs, t: int, dx, dh, dc):
         dc_new += k.f[t][:, None] * dc
     dh_new = k.o_dtanh[t][:, None] * dc_new
     dh_new += A[3 * H :]
+    if k.W_hr is not None:
+        dh_new = k.W_hr @ dh_new
     return dh_new, dc_new
 
 
@@ -211,8 +231,10 @@ def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_t
     ``dh``, ``dc`` are in row layout, (K, H) or (H,); the algebra of :func:`jvp`, unrolled
     with preallocated buffers, since this loop is what the influence costs.
     """
-    H = k.cell.hidden_size
+    H = k.cell.cell_size
     Z, keep, extra, W = k.Z, k.f, k.o_dtanh, k.W_hh
+    if k.W_hr is not None:
+        return _projected_tangent_loop(k, dh, dc, log_scale, out, tick)
     WT = aligned(W.T)
     A = np.empty(dh.shape[:-1] + (W.shape[0],), dh.dtype)
     A0, A1, A2, A3 = (A[..., j * H : (j + 1) * H] for j in range(4))
@@ -234,10 +256,40 @@ def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_t
     return log_scale
 
 
+def _projected_tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_tick) -> float:
+    """:func:`tangent_loop` through a projection: dh (K, P) or (P,), dc (K, H) or (H,)."""
+    H = k.cell.cell_size
+    Z, keep, extra = k.Z, k.f, k.o_dtanh
+    WT, W_hrT = aligned(k.W_hh.T), aligned(k.W_hr.T)
+    A = np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
+    A0, A1, A2, A3 = (A[..., j * H : (j + 1) * H] for j in range(4))
+    dm = np.empty(dc.shape, dc.dtype)
+    mul, add, matmul, vdot = np.multiply, np.add, np.matmul, np.vdot
+    scale = float(np.exp(log_scale))
+    for t in tick(range(1, out.shape[0])):
+        matmul(dh, WT, out=A)
+        mul(A, Z[t], out=A)
+        mul(keep[t], dc, out=dc)
+        add(dc, A0, out=dc)
+        add(dc, A1, out=dc)
+        add(dc, A2, out=dc)
+        mul(extra[t], dc, out=dm)
+        add(dm, A3, out=dm)
+        matmul(dm, W_hrT, out=dh)
+        n2 = float(vdot(dh, dh))
+        out[t] = np.sqrt(n2) * scale
+        if not LO2 < n2 < HI2:
+            log_scale, scale = renormalise(dh, dc, n2, log_scale, scale)
+    return log_scale
+
+
 # ------------------------------------------------------------------ adjoint (VJP)
 def vjp(k: Coeffs, t: int, gh, gc, full: bool = False) -> Adjoint:
     """Step t backwards: ``gh``, ``gc`` (K, H) are ∂L/∂h_{t+1}, ∂L/∂c_{t+1} (None: zero);
-    returns ∂L/∂h_t, ∂L/∂c_t and the projections' cotangent."""
+    returns ∂L/∂h_t, ∂L/∂c_t and the projections' cotangent. With a projection ``gh`` is
+    (K, P) and is first taken back through it: ∂L/∂(o ⊙ tanh c') = ``gh W_hr``."""
+    if k.W_hr is not None:
+        gh = gh @ k.W_hr
     gct = gh * k.o_dtanh[t] if gc is None else gc + gh * k.o_dtanh[t]  # ∂L/∂c_{t+1}, all paths
     a = np.concatenate((gct, gct, gct, gh), axis=-1)
     a *= k.Z[t]
@@ -263,10 +315,12 @@ def explain(cell, x, h_prev, c_prev, unit: int) -> UnitParts:
     c = f * c_prev + i * g
     c_act = act(act_, c)
     h = o * c_act
+    # With a projection every h_t[k] mixes all units (h = W_hr m): a unit's own output is m_t.
     lines = (
         UpdateLine("c", ((Factor("f", 0, f), Factor("c", -1, c_prev)), (Factor("i", 0, i), Factor("g", 0, g))),
                    float(c)),
-        UpdateLine("h", ((Factor("o", 0, o), Factor("c", 0, float(c), f"{symbol(act_)}({{}})", c_act)),), float(h)),
+        UpdateLine("h" if cell.W_hr is None else "m",
+                   ((Factor("o", 0, o), Factor("c", 0, float(c), f"{symbol(act_)}({{}})", c_act)),), float(h)),
     )
     return UnitParts(pre, h, float(c), c_act, None, lines)
 
@@ -284,8 +338,7 @@ def equations(cell) -> list[str]:
         f"g_t = {act_}({pre('g')})",
         f"o_t = {sig}({pre('o')})",
         "c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t",
-        f"h_t = o_t ⊙ {act_}(c_t)",
-    ]
+    ] + ([f"h_t = o_t ⊙ {act_}(c_t)"] if cell.W_hr is None else [f"m_t = o_t ⊙ {act_}(c_t)", "h_t = W_hr m_t"])
 
 
 # ------------------------------------------------------------------ metadata
@@ -294,7 +347,8 @@ def label_of(cell) -> str:
 
 
 def repr_options(cell) -> str:
-    return f", nonlinearity={cell.nonlinearity!r}" if cell.nonlinearity != "tanh" else ""
+    out = f", nonlinearity={cell.nonlinearity!r}" if cell.nonlinearity != "tanh" else ""
+    return out + (f", proj_size={cell.hidden_size}" if cell.W_hr is not None else "")
 
 
 KIND = CellKind(
@@ -322,4 +376,5 @@ KIND = CellKind(
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",
+    projection=True,
 )

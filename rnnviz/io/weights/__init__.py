@@ -15,6 +15,9 @@ Formats, chosen by extension:
     recurrent_activation, reset_after) is honoured.
 ``.pt`` / ``.pth``
     A PyTorch state_dict, only when PyTorch is installed, always with ``weights_only=True``.
+``.onnx``
+    The ``RNN``, ``GRU`` and ``LSTM`` operators (``torch.onnx.export``, tf2onnx), read as
+    protobuf with the optional ``onnx`` package (``rnnviz[onnx]``); nothing in the file runs.
 ``.keras`` / ``.weights.h5``
     Keras 3 SimpleRNN, GRU and LSTM layers, read with zipfile and h5py (Keras is never
     imported). Keras keeps ``kernel`` (D, G·H) and ``recurrent_kernel`` (H, G·H) under
@@ -33,24 +36,26 @@ import warnings
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
+from ...engine.bidirectional import Bidirectional
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
-from . import keras, npz, safetensors, torch
+from . import keras, npz, onnx, safetensors, torch
 from ..limits import printable, shown
 from .common import Format, build, check_readable, one_line, torch_mismatches
 
 __all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format"]
 
 #: The format modules, in the order their suffixes are listed in messages.
-_MODULES = (npz, safetensors, torch, keras)
+_MODULES = (npz, safetensors, torch, keras, onnx)
 FORMATS: dict[str, Format] = {fmt.suffix: fmt for module in _MODULES for fmt in module.FORMATS}
 READ_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.read is not None)
 WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not None)
 
 
 def load_weights(
-    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None
-) -> Cell | Stack:
+    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None,
+    module: str | None = None, bidirectional: bool = False,
+) -> Cell | Stack | Bidirectional:
     """Load recurrent weights from ``path``: a :class:`Cell` for one layer, a :class:`Stack` else.
 
     Parameters
@@ -63,6 +68,15 @@ def load_weights(
     reset_after : bool, optional
         The GRU variant for files that do not record it; ``None`` means PyTorch's and Keras's
         default (True). A value that contradicts the file is an error.
+    module : str, optional
+        Which recurrent module to read from a file that holds several (an encoder–decoder
+        state_dict: the key prefix, ``"encoder"`` for ``encoder.weight_ih_l0``; an ONNX model:
+        the operator's node name). Without it such a file is refused with the modules listed.
+    bidirectional : bool
+        Accept a bidirectional layer (PyTorch ``bidirectional=True``, ONNX ``bidirectional``) or
+        an ONNX ``reverse`` one, and return it as a
+        :class:`~rnnviz.engine.bidirectional.Bidirectional` (run it with ``run_bidirectional``).
+        Without it such a file is refused: callers that run Cells and Stacks cannot run it.
 
     Raises
     ------
@@ -75,7 +89,18 @@ def load_weights(
         )
     if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
         raise InputError(f"reset_after must be True, False or None, not {reset_after!r}")
+    if module is not None and not isinstance(module, str):
+        raise InputError(f"module must be a name (a str), not {module!r}")
     fspath = os.fsdecode(path)
+    saved_model = _saved_model_folder(fspath)
+    if saved_model is not None:
+        name = printable(os.path.basename(saved_model.rstrip("/\\")) or saved_model)
+        raise InputError(
+            f"is a TensorFlow SavedModel folder ({name}), which rnnviz does not read; convert it to .keras "
+            f"with: python -c \"import tensorflow as tf; tf.keras.models.load_model('{name}')"
+            f".save('{name}.keras')\" (TensorFlow ≤ 2.15; later ones: import tf_keras)",
+            shown(fspath),
+        )
     ext = _extension(fspath)
     fmt = FORMATS.get(ext)
     if fmt is None or fmt.read is None:
@@ -84,10 +109,25 @@ def load_weights(
             f"unsupported file type {printable(shown_ext)}; expected one of {', '.join(READ_EXTENSIONS)}",
             shown(fspath),
         )
+    options = {"module": module} if module is not None else {}
+    for name in options:
+        if name not in fmt.options:
+            raise InputError(
+                f"{name}= does not apply to {ext} files (it picks a module of a PyTorch state_dict or an ONNX model)",
+                shown(fspath),
+            )
     try:
         check_readable(fspath, allow_dir=fmt.directory)
-        specs = fmt.read(fspath)
-        return build(specs, nonlinearity, reset_after, fspath)
+        specs = fmt.read(fspath, **options)
+        model = build(specs, nonlinearity, reset_after, fspath)
+        if isinstance(model, Bidirectional) and not bidirectional:
+            which = "runs in reverse" if model.forward is None else "is bidirectional"
+            raise InputError(
+                f"{which}; rnnviz trace runs it (h_forward, h_backward), the app runs recurrent layers "
+                "forwards only",
+                fspath,
+            )
+        return model
     except InputError as exc:
         # Names inside a damaged file (zip members, h5 groups) and the file's own name may hold
         # line breaks or bytes that are not UTF-8: the message stays one printable line.
@@ -132,6 +172,8 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
         tensors[f"weight_hh_l{k}"] = np.array(cell.W_hh, dtype=np.float64, order="C")
         tensors[f"bias_ih_l{k}"] = np.array(cell.b_ih, dtype=np.float64, order="C")
         tensors[f"bias_hh_l{k}"] = np.array(cell.b_hh, dtype=np.float64, order="C")
+        if cell.W_hr is not None:  # an LSTM with proj_size
+            tensors[f"weight_hr_l{k}"] = np.array(cell.W_hr, dtype=np.float64, order="C")
 
     unloadable, different = torch_mismatches(layers)
     if unloadable:
@@ -148,6 +190,18 @@ def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:
             stacklevel=2,
         )
     FORMATS[ext].write(fspath, layers, tensors)
+
+
+def _saved_model_folder(path: str) -> str | None:
+    """The SavedModel folder ``path`` is (or whose saved_model.pb it names), else None."""
+    try:
+        if os.path.isdir(path):
+            return path if os.path.isfile(os.path.join(path, "saved_model.pb")) else None
+        if os.path.basename(path) == "saved_model.pb":
+            return os.path.dirname(os.path.abspath(path))
+    except (OSError, ValueError):
+        pass
+    return None
 
 
 def _extension(path: str) -> str:

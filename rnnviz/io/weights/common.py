@@ -38,7 +38,7 @@ _SEED_NAMES = ("weight_x", "weight_h", "bias")
 # Where H, D and G·H sit in each parameter's shape: checked in the declared shape before reading.
 _AXES = {
     "weight_ih": dict(gates_axis=0, input_axis=1), "weight_hh": dict(gates_axis=0, hidden_axis=1),
-    "bias_ih": dict(gates_axis=0), "bias_hh": dict(gates_axis=0),
+    "bias_ih": dict(gates_axis=0), "bias_hh": dict(gates_axis=0), "weight_hr": dict(hidden_axis=1),
     "weight_x": dict(hidden_axis=0, input_axis=1), "weight_h": dict(hidden_axis=0),
     "bias": dict(hidden_axis=0),
 }
@@ -50,7 +50,9 @@ class Format:
 
     ``read(path) -> list of layer specs``; ``write(path, layers, tensors)`` gets the layers and
     their PyTorch-named float64 tensors and writes the file atomically. ``directory`` lets the
-    path be a folder (an unzipped .keras).
+    path be a folder (an unzipped .keras). ``options`` names the keyword options ``read`` takes
+    (``"module"``: which recurrent module of a file holding several); :func:`load_weights`
+    passes them only when the caller gave them.
     """
 
     suffix: str
@@ -58,6 +60,7 @@ class Format:
     read: Callable[[str], list[dict]] | None = None
     write: Callable[[str, tuple, dict], None] | None = None
     directory: bool = False
+    options: tuple = ()
 
 
 def check_readable(path: str, allow_dir: bool = False) -> None:
@@ -146,13 +149,16 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
             cell = Cell(
                 kind, spec["W_ih"], spec["W_hh"], spec["b_ih"], spec["b_hh"],
                 nonlinearity=act, recurrent_activation=rec, reset_after=ra,
-                recurrent_bias=spec.get("recurrent_bias", True),
+                recurrent_bias=spec.get("recurrent_bias", True), W_hr=spec.get("W_hr"),
             )
         except ValueError as exc:
             raise InputError(f"{label}: {one_line(exc)}", path) from None
         cells.append(cell)
     if not cells:
         raise InputError("holds no recurrent layers", path)
+    directions = [spec.get("direction") for spec in specs]
+    if any(directions):
+        return _directions(cells, directions, path)
     if len(cells) == 1:
         return cells[0]
     try:
@@ -162,9 +168,25 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
 
 
 
+def _directions(cells: list, directions: list, path: str):
+    """A :class:`Bidirectional` from cells marked "forward"/"backward" (a reverse-only layer has
+    only "backward")."""
+    from ...engine.bidirectional import Bidirectional
+
+    if directions not in (["forward", "backward"], ["backward"]):
+        raise InputError(f"cannot pair the directions {directions}; rnnviz runs one bidirectional layer", path)
+    try:
+        return Bidirectional(cells[0] if len(cells) == 2 else None, cells[-1])
+    except ValueError as exc:
+        raise InputError(one_line(exc), path) from None
+
+
 def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None,
-                budget: Budget | None = None):
+                budget: Budget | None = None, module: str | None = None):
     """Layer specs from a flat ``name -> array`` mapping in PyTorch's naming.
+
+    A mapping with several recurrent modules (keys under different prefixes: an encoder and a
+    decoder) needs ``module``, the prefix without its dot; the message lists them otherwise.
 
     ``arrays`` values may be lazy: a :class:`LazyArray` (its declared shape is checked against
     the limits before it is read), anything with ``__array__`` or a zero-argument callable.
@@ -176,15 +198,9 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         if not m:
             continue
         prefix = m["prefix"]
-        if m["reverse"]:
-            raise InputError(
-                f"bidirectional RNNs are not supported (found {key}); save a unidirectional one",
-                path,
-            )
-        if m["param"] == "weight_hr":
-            raise InputError(f"LSTMs with proj_size are not supported (found {key})", path)
         layer = None if m["layer"] is None else int(m["layer"])
-        groups.setdefault(prefix, {})[(m["param"], layer)] = key
+        # bidirectional=True: the backward direction's keys end in _reverse (weight_ih_l0_reverse)
+        groups.setdefault(prefix, {})[(m["param"] + (m["reverse"] or ""), layer)] = key
     groups = {p: g for p, g in groups.items() if any(param == "weight_hh" for param, _ in g)}
 
     if not groups:
@@ -196,10 +212,16 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             f"them, or weight_x/weight_h/bias); it holds {shown}",
             path,
         )
+    names = {p[:-1] if p.endswith(".") else p: p for p in groups}
+    if module is not None:
+        if module not in names:
+            listed = ", ".join(repr(n) for n in sorted(names))
+            raise InputError(f"has no recurrent module {module!r}; it has {listed}", path)
+        groups = {names[module]: groups[names[module]]}
     if len(groups) > 1:
-        shown = ", ".join(repr(p.rstrip(".")) or "''" for p in sorted(groups))
+        listed = ", ".join(repr(n) for n in sorted(names))
         raise InputError(
-            f"holds several recurrent modules ({shown}); save the state_dict of just one", path
+            f"holds several recurrent modules ({listed}); pick one with module=NAME (--module NAME)", path
         )
     (prefix, group), = groups.items()
     layer_ids = {layer for _, layer in group}
@@ -215,27 +237,46 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
             f"layer numbers {order} are not 0..{len(order) - 1}; a layer is missing", path
         )
 
+    bidirectional = any(param.endswith("_reverse") for param, _ in group)
+    if bidirectional and len(order) > 1:
+        raise InputError(
+            f"is a bidirectional RNN with {len(order)} layers; rnnviz runs one bidirectional layer "
+            "(num_layers=1)",
+            path,
+        )
     layer_meta = _parse_metadata(metadata, len(order), path) if metadata else [{}] * len(order)
     specs = []
-    for k, layer in enumerate(order):
-        suffix = "" if layer is None else f"_l{layer}"
+    steps = [(k, layer, rev) for k, layer in enumerate(order) for rev in (("", "_reverse") if bidirectional else ("",))]
+    for k, layer, rev in steps:
+        suffix = ("" if layer is None else f"_l{layer}") + rev
         spec: dict[str, Any] = {"label": f"layer {k}"}
+        if bidirectional:
+            spec["direction"] = "backward" if rev else "forward"
         for param, field in _TORCH_PARAMS.items():
-            key = group.get((param, layer))
+            key = group.get((param + rev, layer))
             if key is None:
                 if param.startswith("weight"):
-                    raise InputError(f"{prefix}{param}{suffix} is missing", path)
+                    why = " (a bidirectional RNN's backward direction needs it)" if rev else ""
+                    raise InputError(f"{prefix}{param}{suffix} is missing{why}", path)
                 spec[field] = None
                 continue
             spec[field] = load_array(arrays[key], key, path, budget, _AXES[param])
+        hr = group.get(("weight_hr" + rev, layer))
+        if hr is not None:  # an LSTM with proj_size: W_hh is (4H, P), W_hr (P, H)
+            spec["W_hr"] = load_array(arrays[hr], hr, path, budget, _AXES["weight_hr"])
         if (spec["b_ih"] is None) != (spec["b_hh"] is None):
             have = "bias_ih" if spec["b_ih"] is not None else "bias_hh"
             lack = "bias_hh" if have == "bias_ih" else "bias_ih"
             raise InputError(f"{prefix}{have}{suffix} is there but {lack}{suffix} is missing", path)
         W_hh_name = f"{prefix}weight_hh{suffix}"
-        spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
+        if "W_hr" in spec:
+            spec["kind"] = _projected_kind(spec, prefix, suffix, path)
+        else:
+            spec["kind"] = kind_from_shape(spec["W_hh"], W_hh_name, path)
         _check_torch_shapes(spec, prefix, suffix, path)
         spec["label"] = f"layer {k} ({prefix}weight_*{suffix})" if len(order) > 1 else W_hh_name
+        if bidirectional:
+            spec["label"] = f"the {spec['direction']} direction ({prefix}weight_*{suffix})"
         meta = layer_meta[k]
         if "kind" in meta and meta["kind"] != spec["kind"]:
             raise InputError(
@@ -251,9 +292,28 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
     return specs
 
 
+def _projected_kind(spec: dict, prefix: str, suffix: str, path: str) -> str:
+    """The kind with a projection weight_hr (P, H): PyTorch's LSTM with proj_size, W_hh (4H, P)."""
+    W_hr, W_hh = spec["W_hr"], spec["W_hh"]
+    names = [k for k in CELL_KINDS.values() if k.projection]
+    if not names:  # pragma: no cover - the LSTM takes one
+        raise InputError(f"{prefix}weight_hr{suffix}: no cell kind takes a projection", path)
+    kind = names[0]
+    if W_hr.ndim != 2 or min(W_hr.shape) < 1:
+        raise InputError(f"{prefix}weight_hr{suffix} has shape {W_hr.shape}; expected (P, H)", path)
+    P, H = W_hr.shape
+    if W_hh.shape != (kind.blocks * H, P):
+        raise InputError(
+            f"{prefix}weight_hh{suffix} has shape {W_hh.shape}; with {prefix}weight_hr{suffix} {W_hr.shape} "
+            f"an LSTM with proj_size={P} needs ({kind.blocks * H}, {P})",
+            path,
+        )
+    return kind.name
+
+
 def _check_torch_shapes(spec: dict, prefix: str, suffix: str, path: str) -> None:
     W_hh = spec["W_hh"]
-    GH, H = W_hh.shape
+    GH = W_hh.shape[0]
     W_ih = spec["W_ih"]
     if W_ih.ndim != 2 or W_ih.shape[0] != GH or W_ih.shape[1] < 1:
         raise InputError(

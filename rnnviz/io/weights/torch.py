@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import warnings
 from typing import Any, Mapping
 
@@ -17,14 +18,14 @@ _PT_HINT = (
 )
 
 
-def _read_torch(path: str) -> list[dict]:
+def _read_torch(path: str, module: str | None = None) -> list[dict]:
+    stored = _check_archive(path)  # first: a TorchScript archive or a pickle is named without torch
     try:
         import torch
     except Exception:  # ImportError, or a broken install that fails to load its libraries
         raise InputError(_PT_HINT, path) from None
     import pickle
 
-    stored = _check_archive(path)
     try:
         with warnings.catch_warnings():
             # e.g. "Detected pickle protocol 5": noise for someone who only wants the weights
@@ -84,6 +85,7 @@ def _read_torch(path: str) -> list[dict]:
     return torch_specs(
         {k: LazyArray(lambda v=v: (tuple(v.shape), v.element_size()), to_numpy(v)) for k, v in flat.items()},
         path,
+        module=module,
     )
 
 
@@ -106,6 +108,14 @@ def _check_archive(path: str) -> int:
             raise InputError("not a PyTorch file (torch.save writes a zip archive)", path)
         fh.seek(0)
         with open_zip(fh, path) as z:
+            if _is_torchscript(z):
+                name = os.path.basename(path)
+                raise InputError(
+                    "is a TorchScript archive (torch.jit.save), which holds code; rnnviz never runs it. "
+                    f"Save its weights with: python -c \"import torch; torch.save(torch.jit.load('{name}')"
+                    ".state_dict(), 'weights.pt')\"",
+                    path,
+                )
             pickles = [i for i in z.infolist() if i.filename.endswith(".pkl")]
             if not pickles:
                 raise InputError("not a PyTorch file (its archive holds no data.pkl)", path)
@@ -115,7 +125,16 @@ def _check_archive(path: str) -> int:
 
 
 
+def _is_torchscript(z) -> bool:
+    """torch.jit.save's archive: torch.save's layout plus the module's code/ and constants.pkl."""
+    for name in z.namelist():
+        parts = name.split("/")
+        if ("code" in parts[:-1] and len(parts) > 2) or parts[-1] == "constants.pkl":
+            return True
+    return False
+
+
 FORMATS = (
-    Format(".pt", "the PyTorch file", read=_read_torch),
-    Format(".pth", "the PyTorch file", read=_read_torch),
+    Format(".pt", "the PyTorch file", read=_read_torch, options=("module",)),
+    Format(".pth", "the PyTorch file", read=_read_torch, options=("module",)),
 )

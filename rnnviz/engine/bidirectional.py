@@ -1,0 +1,115 @@
+"""One recurrent layer run in both directions (PyTorch ``bidirectional=True``, ONNX
+``direction="bidirectional"``), or in reverse only (ONNX ``direction="reverse"``).
+
+The backward direction is the ordinary forward run of its cell over the reversed sequence,
+x_T … x_1; its arrays are then re-indexed to the input's time order, as the frameworks return
+them: row t of ``h_backward`` is the backward state after it has read x_T … x_{t+1} (1-based:
+h←_t has read x_t … x_T). ``h`` is the frameworks' output, (T, 2H) = [forward | backward].
+
+The x₁ influence of each direction is that of its own first input: ``influence_forward[t]`` =
+‖∂h→_{t+1}/∂x_1‖ and ``influence_backward[t]`` = ‖∂h←_{t+1}/∂x_T‖ (re-indexed, so it grows
+towards t = 1: the backward direction reads x_T first and x_1 last).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .cells import Cell
+from .run import Trace, run
+
+__all__ = ["Bidirectional", "BidirectionalTrace", "run_bidirectional"]
+
+
+@dataclass(frozen=True, eq=False)
+class Bidirectional:
+    """A layer's two directions; ``forward`` is None for a reverse-only layer."""
+
+    forward: Cell | None
+    backward: Cell
+
+    def __post_init__(self):
+        if self.forward is not None:
+            f, b = self.forward, self.backward
+            if (f.input_size, f.hidden_size) != (b.input_size, b.hidden_size):
+                raise ValueError(
+                    f"the directions differ: forward D={f.input_size}, H={f.hidden_size}; "
+                    f"backward D={b.input_size}, H={b.hidden_size}"
+                )
+
+    @property
+    def directions(self) -> tuple[tuple[str, Cell], ...]:
+        both = (("forward", self.forward), ("backward", self.backward))
+        return tuple((name, cell) for name, cell in both if cell is not None)
+
+    @property
+    def kind(self) -> str:
+        return self.backward.kind
+
+    @property
+    def input_size(self) -> int:
+        return self.backward.input_size
+
+    @property
+    def hidden_size(self) -> int:
+        """The width of the output h: 2H for both directions, H for reverse only."""
+        return sum(cell.hidden_size for _, cell in self.directions)
+
+    @property
+    def n_params(self) -> int:
+        return sum(cell.n_params for _, cell in self.directions)
+
+    def __repr__(self) -> str:
+        if self.forward is None:
+            return f"Bidirectional(reverse only: {self.backward!r})"
+        return f"Bidirectional(forward={self.forward!r}, backward={self.backward!r})"
+
+
+@dataclass(frozen=True, eq=False)
+class BidirectionalTrace:
+    """Both directions' traces. ``backward`` is in processing order (x_T first), as the
+    engine ran it; :meth:`arrays` re-indexes it to the input's order."""
+
+    model: Bidirectional
+    xs: np.ndarray
+    forward: Trace | None
+    backward: Trace
+
+    @property
+    def h(self) -> np.ndarray:
+        """The frameworks' output layout: (T, 2H) = [forward | backward], in input order."""
+        parts = [t.h if name == "forward" else t.h[::-1] for name, t in self._traces()]
+        return np.ascontiguousarray(np.concatenate(parts, axis=1))
+
+    def _traces(self):
+        both = (("forward", self.forward), ("backward", self.backward))
+        return tuple((name, t) for name, t in both if t is not None)
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        """What ``rnnviz trace`` writes: ``h`` (T, 2H), then per direction ``h_forward``,
+        ``c_forward``, each gate (``i_forward`` …) and ``influence_forward``, the same with
+        ``_backward``; every array in the input's time order."""
+        out = {"h": self.h}
+        for name, trace in self._traces():
+            for key, arr in trace.arrays().items():
+                out[f"{key}_{name}"] = np.ascontiguousarray(arr if name == "forward" else arr[::-1])
+        return out
+
+
+def run_bidirectional(model: Bidirectional, xs, influence: bool = True, dtype=np.float32,
+                      progress=None) -> BidirectionalTrace:
+    """Run both directions of ``model`` over ``xs`` (T, D) from zero states (see the module notes)."""
+    xs = np.asarray(xs, dtype=dtype)
+    if xs.ndim == 1 and model.input_size == 1:
+        xs = xs[:, None]
+    if xs.ndim != 2:
+        raise ValueError(f"xs has shape {xs.shape}; expected (T, {model.input_size})")
+    parts = len(model.directions)
+    traces = {}
+    for k, (name, cell) in enumerate(model.directions):
+        tick = None if progress is None else (lambda f, k=k: progress((k + f) / parts))
+        seq = xs if name == "forward" else np.ascontiguousarray(xs[::-1])
+        traces[name] = run(cell, seq, influence=influence, dtype=dtype, progress=tick)
+    return BidirectionalTrace(model, xs, traces.get("forward"), traces["backward"])
