@@ -27,7 +27,7 @@ LESSONS = {
         title="The seed example, step by step",
         summary="The seed document's RNN (input 1, hidden 2) on 0.1, 0.5, 0.9 — every number shown.",
         settings="seed-example",
-        view=dict(t=1, reveal_all=False, unit=0, speed=1.0),
+        view=dict(t=1, reveal_all=False, unit=0, speed=1.0, panel="equationPanel"),
         text=(
             "This is the network from the seed document: one input, two hidden units, weights from "
             "np.random.seed(0), and the inputs 0.1, 0.5, 0.9. At every step it computes "

@@ -252,6 +252,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self.columns: dict[str, QtWidgets.QSplitter] = {}
         self.tabs: dict[str, QtWidgets.QTabWidget] = {}  # PanelSpec.tab → the tab widget
         self._compact: dict = {}  # slot → (its tab widget, the column's items) while compact
+        self._front: str | None = None  # the panel last brought to the front (showPanel)
         for k, slot in enumerate(("left", "right")):
             col = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
             for spec in panel_specs(slot):
@@ -318,6 +319,9 @@ class MainWindow(QtWidgets.QMainWindow):
                         item.hide()  # an emptied tab group stays in the column, hidden
                 col.addWidget(tabs)
                 self._compact[slot] = (tabs, items, sizes)
+                front = self.panels.get(self._front)
+                if front is not None and tabs.indexOf(front) >= 0:
+                    tabs.setCurrentWidget(front)
             return
         for slot, (tabs, items, sizes) in self._compact.items():
             col = self.columns[slot]
@@ -345,9 +349,17 @@ class MainWindow(QtWidgets.QMainWindow):
             return self._compact[spec.slot][0]
         return self.tabs[spec.tab] if spec.tab is not None else self.panels[panel_id]
 
-    def showPanel(self, panel_id: str) -> None:
-        """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test)."""
+    def showPanel(self, panel_id: str | None) -> None:
+        """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test),
+        now and whenever compact columns are made later (presenter mode on a small screen);
+        None: each tab group's first panel."""
+        if panel_id is None:
+            self._front = None
+            for tabs in [*self.tabs.values(), *(t for t, _i, _s in self._compact.values())]:
+                tabs.setCurrentIndex(0)
+            return
         spec = self.panelSpecs[panel_id]
+        self._front = panel_id
         if spec.slot in self._compact:
             self._compact[spec.slot][0].setCurrentWidget(self.panels[panel_id])
         elif spec.tab is not None:

@@ -243,8 +243,8 @@ class SessionManager(QtCore.QObject):
     def openData(self, data: SessionData, path: str | None = None) -> None:
         """Show validated ``data``; ``path`` is its file (None for a lesson: saving asks where)."""
         apply_session(self.controller, data)
-        if data.panel is not None and data.panel in self.window.panels:  # an unknown id: a newer rnnviz's panel
-            self.window.showPanel(data.panel)
+        # the tab the session is about (an unknown id: a newer rnnviz's panel); none: the first
+        self.window.showPanel(data.panel if data.panel in self.window.panels else None)
         self.path = path
         self.lesson = data.lesson
         self._markSaved(data)

@@ -74,3 +74,19 @@ def test_presenter_mode_on_a_small_screen_shows_one_panel_per_column(qtbot, cont
     assert [right.widget(i) for i in range(right.count())] == before
     assert w.fadingPanel.isVisible() and w.equationPanel.isVisible()
     assert w.tabs["views"].currentWidget() is w.fadingPanel
+
+
+def test_a_lesson_opens_on_its_tab_in_compact_presenter_mode(qtbot, controller):
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    w.session.openLesson("seed-example")  # about the equations
+    w.presenter.enter(fullscreen=False)
+    QtWidgets.QApplication.processEvents()
+    assert w.isCompact() and w.equationPanel.isVisible() and not w.fadingPanel.isVisible()
+    w.session.openLesson("vanishing-memory")  # no tab of its own: the first
+    QtWidgets.QApplication.processEvents()
+    assert w.fadingPanel.isVisible()
+    w.presenter.leave()
