@@ -16,8 +16,9 @@ from typing import Callable
 
 from .. import theme as _theme
 
-#: Where a panel goes: the scrolled column on the left, the two view columns, the strip below.
-SLOTS = ("side", "left", "right", "bottom")
+#: Where a panel goes: the scrolled column on the left, the two view columns, the strip below,
+#: and the Train mode's page (rnnviz.ui.training).
+SLOTS = ("side", "left", "right", "bottom", "train")
 
 
 class Panel:
@@ -130,6 +131,16 @@ def _builtin() -> dict[str, PanelSpec]:
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations"),
             PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
+            # the Train mode: its controls, then the plots in a 2 × 2 grid (by order)
+            PanelSpec("trainControls", "Train controls", _factory("..training", "TrainControls"), "train", 0),
+            PanelSpec("lossPanel", "Training loss", _factory("..training", "LossPanel"), "train", 1,
+                      export="train-loss"),
+            PanelSpec("contribPanel", "Contributions ‖∂L_T/∂x_k‖", _factory("..training", "ContribPanel"), "train",
+                      2, export="train-contributions"),
+            PanelSpec("gradientPanel", "Gradient ‖∂L/∂h_t‖ per update", _factory("..training", "GradientPanel"),
+                      "train", 3, export="train-gradients"),
+            PanelSpec("weightsPanel", "Trained weights", _factory("..training", "WeightsPanel"), "train", 4,
+                      export="train-weights"),
         ):
             _BUILTIN[spec.id] = spec
     return _BUILTIN
