@@ -237,9 +237,16 @@ class MainWindow(QtWidgets.QMainWindow):
         lay.setContentsMargins(6, 6, 6, 0)
         lay.setSpacing(4)
         lay.addWidget(self.banner)
-        lay.addWidget(main, 1)
+        explore = QtWidgets.QWidget()  # the Explore mode's page; the Train mode's is beside it
+        explore_lay = QtWidgets.QVBoxLayout(explore)
+        explore_lay.setContentsMargins(0, 0, 0, 0)
+        explore_lay.addWidget(main, 1)
         for pid in ids("bottom"):
-            lay.addWidget(self.panels[pid])
+            explore_lay.addWidget(self.panels[pid])
+        from .training import build_modes
+
+        self.modes = build_modes(self, explore)
+        lay.addWidget(self.modes, 1)
         self.setCentralWidget(central)
 
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
@@ -254,6 +261,7 @@ class MainWindow(QtWidgets.QMainWindow):
     def showPanel(self, panel_id: str) -> None:
         """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test)."""
         spec = self.panelSpecs[panel_id]
+        self.modes.setCurrentIndex(1 if spec.slot == "train" else 0)  # the Train mode's, or Explore's
         if spec.tab is not None:
             self.tabs[spec.tab].setCurrentWidget(self.panels[panel_id])
 
