@@ -47,6 +47,17 @@ def training_for(controller) -> "TrainController":
     return tc
 
 
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    # once, when the app first trains (see core.training.single_blas_thread for the why)
+    global _blas_limited
+    if not _blas_limited:
+        _blas_limited = True
+        TR.single_blas_thread()
+
+
 class TrainController(QtCore.QObject):
     """A :class:`~rnnviz.core.training.TrainSession` and a timer that polls it."""
 
@@ -105,6 +116,7 @@ class TrainController(QtCore.QObject):
         return reset
 
     def start(self) -> None:
+        _one_blas_thread()
         self.session.start()
         self._timer.start()
         self.poll()
@@ -120,6 +132,7 @@ class TrainController(QtCore.QObject):
             self.start()
 
     def step(self) -> None:
+        _one_blas_thread()
         self.session.step()
         self.poll()
 
