@@ -46,7 +46,8 @@ from ..engine.train import (
 
 __all__ = [
     "CELL_CHOICES", "COMPARE_CELLS", "LIVE_FIELDS", "MAX_ROWS", "TASK_CHOICES", "RunView", "TaskInfo",
-    "TrainConfig", "TrainSession", "TrainSnapshot", "export_model", "single_blas_thread", "task_info",
+    "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "export_model", "state_from_plain",
+    "state_plain", "single_blas_thread", "task_info",
 ]
 
 #: The tasks the Train mode offers, by key (``input``: next-value prediction on the Explore input).
@@ -434,6 +435,29 @@ class TrainSession:
     def close(self) -> None:
         self.pause()
 
+    def state(self, mode: str = "train", with_models: bool = True) -> TrainingState:
+        """What a session file keeps (the models only once they have been trained)."""
+        with self._lock:
+            models = {r.key: r.model.state_dict() for r in self._runs} if with_models and self._updates else {}
+            return TrainingState(self._config, mode, self._updates if models else 0, models)
+
+    def restore(self, state: TrainingState) -> None:
+        """Start from ``state``: its settings, and its trained models (training goes on from them,
+        with a fresh optimiser; the curves start again at update ``state.updates``)."""
+        self.pause()
+        with self._lock:
+            self._build(state.config.check())
+            if state.models:
+                for run in self._runs:
+                    if run.key in state.models:
+                        run.model = run.model.with_state(state.models[run.key])
+                    run.test_updates, run.test_loss = _Rows(dtype=np.int64), _Rows()
+                    run.test_acc = _Rows() if run.test_acc is not None else None
+                self._updates = int(state.updates)
+                for run in self._runs:
+                    self._test_run(run, self._updates)
+            self._version += 1
+
     # ---------------------------------------------------------------- inside
     def _build(self, config: TrainConfig) -> None:
         task = task_info(config)
@@ -556,6 +580,62 @@ class TrainSession:
             time.sleep(0)  # let the GUI thread have the interpreter between updates
         with self._lock:
             self._version += 1
+
+
+@dataclass(frozen=True, eq=False)
+class TrainingState:
+    """What a session file keeps of the Train mode: the settings, which mode the window shows,
+    and each cell's parameters (PyTorch names) after ``updates`` updates. The curves are not kept."""
+
+    config: TrainConfig
+    mode: str = "train"  # or "explore"
+    updates: int = 0
+    models: dict = field(default_factory=dict)  # cell key -> {name: array}
+
+
+def state_from_plain(d: dict) -> TrainingState:
+    """A :class:`TrainingState` from a session's checked plain dict; ValueError for bad contents."""
+    values = {}
+    defaults = TrainConfig()
+    for k, v in d["config"].items():
+        if k not in FIELDS:
+            raise ValueError(f"unknown setting config.{k}")
+        default = getattr(defaults, k)
+        if isinstance(default, str):
+            if not isinstance(v, str):
+                raise ValueError(f"config.{k} must be text")
+        elif isinstance(default, tuple):
+            if not isinstance(v, tuple):
+                raise ValueError(f"config.{k} must be a list of numbers")
+        elif isinstance(default, int):
+            if isinstance(v, bool) or int(v) != v:
+                raise ValueError(f"config.{k} must be a whole number")
+            v = int(v)
+        else:
+            v = float(v)
+        values[k] = v
+    config = TrainConfig(**values).check()
+    task = task_info(config)
+    models = {}
+    for key, params in d.get("models", {}).items():
+        if key not in config.cells:
+            raise ValueError(f"models.{key} is not a cell of config.cell ({config.cell})")
+        choice = CHOICES[key]
+        want = init_model(choice.kind, task.input_size, config.hidden_size, task.output_size, layers=config.layers,
+                          seed=0, **choice.options).state_dict()
+        if sorted(params) != sorted(want):
+            raise ValueError(f"models.{key} has the parameters {', '.join(sorted(params))}; expected "
+                             f"{', '.join(want)}")
+        for name, a in params.items():
+            if np.shape(a) != want[name].shape:
+                raise ValueError(f"models.{key}.{name} has shape {np.shape(a)}; expected {want[name].shape}")
+        models[key] = {n: np.asarray(a, dtype=np.float64) for n, a in params.items()}
+    return TrainingState(config, d.get("mode", "train"), int(d.get("updates", 0)), models)
+
+
+def state_plain(state: TrainingState) -> dict:
+    return {"config": {f: getattr(state.config, f) for f in FIELDS}, "mode": state.mode,
+            "updates": int(state.updates), "models": state.models}
 
 
 def single_blas_thread() -> bool:

@@ -238,3 +238,54 @@ def test_pytorch_loads_the_export_and_computes_the_same_outputs(tmp_path, cell):
         theirs = net(torch.from_numpy(np.ascontiguousarray(xs.transpose(1, 0, 2)))).numpy().transpose(1, 0, 2)
     ours = forward(model, xs, dtype=np.float64)[0]
     np.testing.assert_allclose(ours, theirs, rtol=1e-9, atol=1e-12)
+
+
+def test_a_session_file_keeps_the_settings_and_the_trained_models(tmp_path):
+    from rnnviz.core.model import Settings
+    from rnnviz.core.session import SessionData, load_session, save_session
+
+    s = session(cell="compare", task="recall", lr=0.02, clip=0.5)
+    s.step(4)
+    path = tmp_path / "t.rnnviz"
+    save_session(path, SessionData(Settings(), training=s.state("train")))
+    back = load_session(path)
+    st = back.training
+    assert st.config == s.config and st.mode == "train" and st.updates == 4
+    again = TrainSession()
+    again.restore(st)
+    assert again.updates == 4 and again.config == s.config
+    for key, model in s.models().items():
+        other = again.models()[key]
+        assert all(np.array_equal(a, b) for a, b in zip(model.state_dict().values(), other.state_dict().values()))
+    again.step()  # training goes on from the saved models
+    assert again.snapshot().runs[0].updates.tolist() == [4]
+    save_session(tmp_path / "u.rnnviz", back)
+    assert (tmp_path / "u.rnnviz").read_bytes() == path.read_bytes()  # save → open → save: same bytes
+
+
+@pytest.mark.parametrize("edit, match", [
+    (lambda t: t["config"].update(nope=1), "unknown setting"),
+    (lambda t: t["config"].update(lr=-1.0), "learning rate"),
+    (lambda t: t["config"].update(hidden_size=2.5), "hidden_size"),
+    (lambda t: t["models"]["rnn_tanh"].pop("fc.bias"), "parameters"),
+    (lambda t: t["models"]["rnn_tanh"].update({"fc.bias": [[1.0]]}), "shape"),
+    (lambda t: t["models"].update(lstm=t["models"]["rnn_tanh"]), "not a cell"),
+    (lambda t: t.update(mode="sleep"), "training.mode"),
+    (lambda t: t.update(extra=1), "unknown field"),
+])
+def test_a_bad_training_section_is_one_line_naming_the_file(tmp_path, edit, match):
+    import json
+
+    from rnnviz.core.model import Settings
+    from rnnviz.core.session import SessionData, dumps_session, load_session
+    from rnnviz.engine import InputError
+
+    s = session()
+    s.step(1)
+    doc = json.loads(dumps_session(SessionData(Settings(), training=s.state())))
+    edit(doc["training"])
+    path = tmp_path / "bad.rnnviz"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match=match) as err:
+        load_session(path)
+    assert "bad.rnnviz" in str(err.value) and "\n" not in str(err.value)
