@@ -58,6 +58,12 @@ def _one_blas_thread() -> None:
         TR.single_blas_thread()
 
 
+def existing_training(controller) -> "TrainController | None":
+    """The Train mode of ``controller`` if it has one and it has been used, else None."""
+    tc = _controllers.get(controller)
+    return tc if tc is not None and tc.used else None
+
+
 class TrainController(QtCore.QObject):
     """A :class:`~rnnviz.core.training.TrainSession` and a timer that polls it."""
 
@@ -65,12 +71,14 @@ class TrainController(QtCore.QObject):
     runningChanged = QtCore.Signal(bool)
     errorOccurred = QtCore.Signal(str)
     exploring = QtCore.Signal(str)  # a trained model went to the Explore views (its name)
+    modeChanged = QtCore.Signal(str)  # "explore" or "train": what the window shows
 
     def __init__(self, controller, parent=None):
         super().__init__(parent if parent is not None else controller)
         self.controller = controller
         self.session = TR.TrainSession()
         self.explored = None  # (name, engine.train.Model) last sent to Explore
+        self.mode = "explore"
         self._shown = -1
         self._running = False
         self._timer = QtCore.QTimer(self)
@@ -83,6 +91,26 @@ class TrainController(QtCore.QObject):
     @property
     def snapshot(self) -> TR.TrainSnapshot:
         return self._snapshot
+
+    @property
+    def used(self) -> bool:
+        """Anything to keep in a session: a setting changed, an update done, or the Train mode shown."""
+        s = self.session
+        return s.updates > 0 or s.config != TR.TrainConfig() or self.mode == "train"
+
+    def state(self) -> TR.TrainingState:
+        return self.session.state(self.mode)
+
+    def restoreState(self, state: TR.TrainingState) -> None:
+        """Settings and trained models from a session or lesson; shows the mode it names."""
+        self.session.restore(state)
+        self.poll()
+        self.setMode(state.mode)
+
+    def setMode(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            self.modeChanged.emit(mode)
 
     @property
     def running(self) -> bool:
@@ -159,6 +187,7 @@ class TrainController(QtCore.QObject):
             app.use_model(rnn, name)
             app.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
         self.explored = (name, model)
+        self.setMode("explore")
         self.exploring.emit(name)
         return name
 
@@ -821,5 +850,8 @@ def build_modes(window, explore: QtWidgets.QWidget) -> QtWidgets.QTabWidget:
     tabs.addTab(explore, "Explore")
     tabs.addTab(TrainPage(window), "Train")
     tc = training_for(window.controller)
-    tc.exploring.connect(lambda _name: tabs.setCurrentIndex(0))
+    # the tabs and the controller's mode follow each other (a session or lesson names the mode)
+    tabs.currentChanged.connect(lambda i: tc.setMode("train" if i == 1 else "explore"))
+    tc.modeChanged.connect(lambda mode: tabs.setCurrentIndex(1 if mode == "train" else 0))
+    tabs.setCurrentIndex(1 if tc.mode == "train" else 0)
     return tabs
