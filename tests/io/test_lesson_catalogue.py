@@ -17,7 +17,8 @@ from rnnviz.core import session as CS
 from rnnviz.engine import InputError
 from rnnviz.io import lessons as IL
 
-NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race"]
+NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
+         "learning-to-remember", "exploding-gradients", "char-rnn"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:
