@@ -47,7 +47,7 @@ from ..engine.train import (
 __all__ = [
     "CELL_CHOICES", "COMPARE_CELLS", "LIVE_FIELDS", "MAX_ROWS", "TASK_CHOICES", "RunView", "TaskInfo",
     "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "export_model", "state_from_plain",
-    "state_plain", "single_blas_thread", "task_info",
+    "state_plain", "OutputRow", "output_row", "single_blas_thread", "task_info",
 ]
 
 #: The tasks the Train mode offers, by key (``input``: next-value prediction on the Explore input).
@@ -636,6 +636,30 @@ def state_from_plain(d: dict) -> TrainingState:
 def state_plain(state: TrainingState) -> dict:
     return {"config": {f: getattr(state.config, f) for f in FIELDS}, "mode": state.mode,
             "updates": int(state.updates), "models": state.models}
+
+
+@dataclass(frozen=True, eq=False)
+class OutputRow:
+    """The output layer along one Explore run, ready to draw: ``y`` (T, O) the outputs
+    (probabilities, softmax of the logits, for a task with classes), ``targets`` (T, O)
+    floats or (T,) class indices and ``mask`` (T,) which steps the loss reads."""
+
+    y: np.ndarray
+    targets: np.ndarray
+    mask: np.ndarray
+    classes: bool
+    chars: tuple | None = None  # the text task's symbols (class index -> character)
+
+
+def output_row(model, h, ys, mask, task: TaskInfo) -> OutputRow:
+    """y_t = g(W_hy h_t + b_y) of ``model`` (engine.train.Model) for Explore's h (T, H)."""
+    from ..engine.train import softmax
+
+    z = model.fc.logits(np.asarray(h, dtype=np.float64))
+    classes = task.loss == "xent"
+    y = softmax(z) if classes else model.fc.activate(z)
+    return OutputRow(np.ascontiguousarray(y, dtype=np.float32), np.asarray(ys), np.asarray(mask).astype(bool),
+                     classes, None if task.chars is None else task.chars.chars)
 
 
 def single_blas_thread() -> bool:

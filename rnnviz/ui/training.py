@@ -29,7 +29,7 @@ from . import theme
 from .panels import Panel
 
 __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "GradientPanel", "ContribPanel",
-           "WeightsPanel", "build_modes", "training_for"]
+           "OutputPanel", "WeightsPanel", "build_modes", "existing_training", "training_for"]
 
 #: The views poll the session this often (ms): 15 repaints a second at most.
 POLL_MS = 66
@@ -56,6 +56,13 @@ def _one_blas_thread() -> None:
     if not _blas_limited:
         _blas_limited = True
         TR.single_blas_thread()
+
+
+class Explored:
+    """A trained model shown in Explore: its name there, the model and the test sequence's targets."""
+
+    def __init__(self, name, model, ys, mask, task):
+        self.name, self.model, self.ys, self.mask, self.task = name, model, ys, mask, task
 
 
 def existing_training(controller) -> "TrainController | None":
@@ -178,15 +185,15 @@ class TrainController(QtCore.QObject):
         through the first test sequence of the task. Returns the name it is shown under."""
         snap = self.session.snapshot()
         run = next((r for r in snap.runs if r.key == key), snap.runs[0])
-        xs, _ys, _mask = self.session.test_sequence(0)
+        xs, ys, mask = self.session.test_sequence(0)
         name = f"trained {run.label} ({snap.task.label}, {snap.updates} updates)"
         model = run.model
         rnn = model.rnn.layers[0] if len(model.rnn) == 1 else model.rnn
         app = self.controller.app
+        self.explored = Explored(name, model, ys, mask, snap.task)  # before the run: the output row reads it
         with app.state.events.paused():
             app.use_model(rnn, name)
             app.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
-        self.explored = (name, model)
         self.setMode("explore")
         self.exploring.emit(name)
         return name
@@ -807,6 +814,89 @@ class WeightsPanel(_PlotPanel):
             w.setFont(look.font())
         if self._keys:
             self.showSnapshot(self.train.snapshot)
+
+
+class OutputPanel(Panel, QtWidgets.QWidget):
+    """The output row under the hidden state in Explore, while a model trained here is shown:
+    y_t over t with the targets overlaid (the steps the loss reads), or for classes the
+    probability of each class (rows) per step, the target's class marked. Hidden otherwise."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.train = training_for(controller)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setMinimumHeight(120)
+        lay.addWidget(self.graphics)
+        self.plot = self.graphics.addPlot()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.curve = pg.PlotDataItem()
+        self.targets = pg.ScatterPlotItem(symbol="x", size=14)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False)
+        for item in (self.image, self.curve, self.targets, self.cursor):
+            self.plot.addItem(item)
+        self.row = None
+        controller.resultChanged.connect(self._onResult)
+        controller.stepChanged.connect(self._onStep)
+        controller.loadedChanged.connect(lambda _n: self._onResult(controller.result))
+        self.setTheme(self.look)
+        self.hide()
+
+    def _onResult(self, result) -> None:
+        ex = self.train.explored
+        c = self.controller
+        if ex is None or result is None or c.loadedName != ex.name or result.T != len(ex.mask):
+            self.row = None
+            self.hide()
+            return
+        self.row = TR.output_row(ex.model, result.cells[0].trace.h, ex.ys, ex.mask, ex.task)
+        self._draw()
+        self.show()
+
+    def _onStep(self, t: int) -> None:
+        self.cursor.setValue(t + 1)
+
+    def _draw(self) -> None:
+        row, look = self.row, self.look
+        T = len(row.y)
+        t = np.arange(1, T + 1, dtype=np.float64)
+        if row.classes:
+            self.curve.setData([], [])
+            self.image.setImage(np.ascontiguousarray(row.y.T), levels=(0.0, 1.0), autoLevels=False)
+            self.image.setRect(QtCore.QRectF(0.5, -0.5, float(T), float(row.y.shape[1])))
+            self.image.show()
+            labels = np.asarray(row.targets, dtype=np.float64)
+            self.targets.setData(t[row.mask], labels[row.mask])
+            left = "class" if row.chars is None else "next character"
+            if row.chars is not None and len(row.chars) <= 40:
+                ticks = [(k, repr(ch)[1:-1] if ch != " " else "␣") for k, ch in enumerate(row.chars)]
+                self.plot.getAxis("left").setTicks([ticks])
+            title = "Output: probability of each class (× = the target)"
+        else:
+            self.image.hide()
+            self.plot.getAxis("left").setTicks(None)
+            self.curve.setData(t, row.y[:, 0].astype(np.float64))
+            self.targets.setData(t[row.mask], np.asarray(row.targets, dtype=np.float64)[row.mask, 0])
+            left = "y_t"
+            title = "Output y_t (× = the target where the loss reads it)"
+        self.cursor.setValue(self.controller.step + 1)
+        theme.style_plot(self.plot, look, title, left, "step t")
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.graphics.setBackground(look.background)
+        colour = look.cell_colour("loaded")
+        self.curve.setPen(pg.mkPen(colour, width=max(1.0, 2.5 * look.font_scale)))
+        self.targets.setPen(pg.mkPen(look.foreground, width=2))
+        self.targets.setBrush(None)
+        self.cursor.setPen(pg.mkPen(look.cursor, width=2))
+        self.image.setLookupTable(theme.lut(look.sequential))
+        theme.style_plot(self.plot, look, None, None, "step t")
+        if self.row is not None:
+            self._draw()
 
 
 # ====================================================================== the mode switch

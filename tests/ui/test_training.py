@@ -105,3 +105,22 @@ def test_explore_this_model_shows_the_trained_cell_on_a_test_sequence(window):
     r = c.settle()
     assert np.allclose(r.xs, xs)
     assert "trained GRU" in c.loadedName
+
+
+def test_the_output_row_shows_the_trained_output_layer_under_the_hidden_state(window):
+    tc = UT.training_for(window.controller)
+    out = window.panels["outputPanel"]
+    assert not out.isVisible()  # no trained model in Explore
+    tc.configure(cell="lstm")
+    tc.step()
+    tc.exploreModel()
+    c = window.controller
+    r = c.settle()
+    assert out.isVisible()
+    model = tc.session.models()["lstm"]
+    assert np.allclose(out.curve.yData, model.fc.forward(r.cells[0].trace.h)[:, 0], atol=1e-5)
+    ys, mask = tc.session.test_sequence(0)[1:]
+    assert np.allclose(out.targets.data["y"], ys[mask.astype(bool), 0])
+    c.update(cell="gru")  # another network: the row goes
+    c.settle()
+    assert not out.isVisible()
