@@ -122,6 +122,9 @@ def _builtin() -> dict[str, PanelSpec]:
             PanelSpec("controls", "Controls", _factory("..controls", "ControlPanel"), "side", presenter_hide=True),
             PanelSpec("statePanel", "Hidden state panel", _factory("..heatmaps", "StatePanel"), "left", 0, 5,
                       export="state"),
+            # the output layer's row under the hidden state, shown only for a model trained in the Train mode
+            PanelSpec("outputPanel", "Output row", _factory("..training", "OutputPanel"), "left", 0, 2,
+                      export="output"),
             # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
             PanelSpec("gatePanel", "Gates panel", _factory("..heatmaps", "GatePanel"), "left", 1, 4,
                       export="gates", presenter_share=0.55),
