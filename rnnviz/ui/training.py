@@ -816,6 +816,10 @@ class WeightsPanel(_PlotPanel):
             self.showSnapshot(self.train.snapshot)
 
 
+def _char(ch: str) -> str:
+    return "␣" if ch == " " else ch
+
+
 class OutputPanel(Panel, QtWidgets.QWidget):
     """The output row under the hidden state in Explore, while a model trained here is shown:
     y_t over t with the targets overlaid (the steps the loss reads), or for classes the
@@ -863,21 +867,35 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         row, look = self.row, self.look
         T = len(row.y)
         t = np.arange(1, T + 1, dtype=np.float64)
-        if row.classes:
+        bottom = self.plot.getAxis("bottom")
+        bottom.setTicks(None)
+        if row.chars is not None:  # text: how sure it is of the right next character, letters below
+            self.image.hide()
+            self.plot.getAxis("left").setTicks(None)
+            labels = np.asarray(row.targets, dtype=np.int64)
+            p = row.y[np.arange(T), labels].astype(np.float64)
+            self.curve.setData(t, p)
+            self.targets.setData([], [])
+            shown = [row.chars[int(k)] for k in np.argmax(row.y, axis=1)]
+            bottom.setTicks([[(k + 1, _char(row.chars[int(labels[k])]) + "\n" + _char(shown[k]))
+                              for k in range(T)], []])
+            self.plot.setYRange(0, 1.05, padding=0)
+            left = "p(next char)"
+            title = "Output: probability of the right next character (below: it, and the model's guess)"
+        elif row.classes:
             self.curve.setData([], [])
             self.image.setImage(np.ascontiguousarray(row.y.T), levels=(0.0, 1.0), autoLevels=False)
             self.image.setRect(QtCore.QRectF(0.5, -0.5, float(T), float(row.y.shape[1])))
             self.image.show()
             labels = np.asarray(row.targets, dtype=np.float64)
             self.targets.setData(t[row.mask], labels[row.mask])
-            left = "class" if row.chars is None else "next character"
-            if row.chars is not None and len(row.chars) <= 40:
-                ticks = [(k, repr(ch)[1:-1] if ch != " " else "␣") for k, ch in enumerate(row.chars)]
-                self.plot.getAxis("left").setTicks([ticks])
+            self.plot.getAxis("left").setTicks([[(k, str(k)) for k in range(row.y.shape[1])]])
+            left = "class"
             title = "Output: probability of each class (× = the target)"
         else:
             self.image.hide()
             self.plot.getAxis("left").setTicks(None)
+            self.plot.enableAutoRange(axis="y")
             self.curve.setData(t, row.y[:, 0].astype(np.float64))
             self.targets.setData(t[row.mask], np.asarray(row.targets, dtype=np.float64)[row.mask, 0])
             left = "y_t"
