@@ -26,6 +26,7 @@ from PySide6 import QtCore, QtWidgets
 
 from ..core import training as TR
 from . import theme
+from .caching import cache_decorations
 from .panels import Panel
 
 __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "GradientPanel", "ContribPanel",
@@ -324,6 +325,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.exploreButton.clicked.connect(self._onExplore)
         self.exportButton.clicked.connect(self._onExport)
         self.sampleButton.clicked.connect(self._onSample)
+        self._shownConfig = None
         self.train.snapshotChanged.connect(self.showSnapshot)
         self.train.runningChanged.connect(self._onRunning)
         self.setTheme(self.look)
@@ -401,6 +403,19 @@ class TrainControls(Panel, QtWidgets.QWidget):
     # -------------------------------------------------------------- drawing
     def showSnapshot(self, snap: TR.TrainSnapshot) -> None:
         c = snap.config
+        if c != self._shownConfig:  # a spin box repaints on every setValue, even of its own value
+            self._shownConfig = c
+            self._showConfig(c)
+        text = snap.task.chars is not None
+        self.sampleButton.setVisible(text)
+        self.sampleText.setVisible(text)
+        status = status_text(snap)
+        if status != self.statusLabel.text():
+            self.statusLabel.setText(status)
+        if snap.running != (self.trainButton.text() == "Pause"):
+            self._onRunning(snap.running)
+
+    def _showConfig(self, c: TR.TrainConfig) -> None:
         for name, w in self._fields.items():
             v = getattr(c, name)
             with QtCore.QSignalBlocker(w):
@@ -409,11 +424,6 @@ class TrainControls(Panel, QtWidgets.QWidget):
                 else:
                     w.setValue(v)
         self.momentumSpin.setEnabled(c.optimizer == "sgd")
-        text = snap.task.chars is not None
-        self.sampleButton.setVisible(text)
-        self.sampleText.setVisible(text)
-        self.statusLabel.setText(status_text(snap))
-        self._onRunning(snap.running)
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -441,6 +451,24 @@ def status_text(snap: TR.TrainSnapshot) -> str:
 
 
 # ====================================================================== plots
+def nice_extent(n: float, least: float = 10.0) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``n`` (at least ``least``): an axis range
+    that changes only now and then while training runs (each change redraws the axis)."""
+    n = max(float(n), least)
+    k = 10.0 ** np.floor(np.log10(n))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= n - 1e-9))
+
+
+def decades(values) -> tuple[float, float] | None:
+    """(lo, hi) whole log₁₀ decades around the positive finite ``values`` (None: none)."""
+    v = [np.asarray(a, np.float64) for a in values]
+    v = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in v]) if v else np.zeros(0)
+    if not v.size:
+        return None
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    return (float(lo), float(hi if hi > lo else lo + 1))
+
+
 def _plot_widget(look: theme.Theme) -> pg.PlotWidget:
     w = pg.PlotWidget(background=look.background)
     w.setMinimumSize(200, 150)
@@ -486,17 +514,19 @@ class LossPanel(_PlotPanel):
         self._lay.addWidget(self.graphics)
         self.lossPlot = self.graphics.addPlot(row=0, col=0)
         self.lossPlot.setLogMode(y=True)
-        self.lossPlot.showGrid(x=True, y=True, alpha=0.25)
         self.accPlot = self.graphics.addPlot(row=1, col=0)
         self.accPlot.setXLink(self.lossPlot)
         self.accPlot.setYRange(0, 1.02, padding=0)
-        self.accPlot.showGrid(x=True, y=True, alpha=0.25)
         self.legend = self.lossPlot.addLegend(offset=(-10, 10))
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.baseline = pg.InfiniteLine(angle=0, movable=False)
         self.lossPlot.addItem(self.baseline)
         self.chance = pg.InfiniteLine(angle=0, movable=False)
         self.accPlot.addItem(self.chance)
+        for p in (self.lossPlot, self.accPlot):
+            p.disableAutoRange()
+            p.setMouseEnabled(x=False, y=False)
+        self._xExtent = self._ySpan = None
         self._keys = ()
         self.setTheme(self.look)
         self.showSnapshot(self.train.snapshot)
@@ -522,6 +552,7 @@ class LossPanel(_PlotPanel):
             self._curve(self.accPlot, r.key, "test_acc", None)
         self._keys = tuple(r.key for r in snap.runs)
         self._style()
+        cache_decorations(self.graphics)
 
     def _style(self) -> None:
         look = self.look
@@ -554,7 +585,15 @@ class LossPanel(_PlotPanel):
                 acc.setData(np.asarray(r.test_updates, np.float64), np.asarray(r.test_acc, np.float64))
             else:
                 acc.setData([], [])
-            positive.append(vl[np.isfinite(vl) & (vl > 0)])
+            positive += [vl, tl]
+        extent = snap.config.steps or nice_extent(snap.updates * 1.05)
+        if self._xExtent != extent:
+            self._xExtent = extent
+            self.lossPlot.setXRange(0, extent, padding=0.02)
+        span = decades(positive + [[snap.task.baseline]])
+        if span is not None and span != self._ySpan:
+            self._ySpan = span
+            self.lossPlot.setYRange(*span, padding=0.02)
         base = snap.task.baseline
         if classes:
             self.baseline.setVisible(False)
@@ -582,8 +621,10 @@ def gradient_levels(rows: list) -> tuple[float, float]:
     finite = [f for f in finite if f.size]
     if not finite:
         return (-DECADES, 0.0)
-    hi = max(float(f.max()) for f in finite)
-    lo = max(min(float(f.min()) for f in finite), hi - DECADES)
+    # rounded outwards to half decades: the levels (and the colour bar's axis, costly to
+    # redraw) change only now and then while training runs
+    hi = float(np.ceil(2 * max(float(f.max()) for f in finite)) / 2)
+    lo = float(np.floor(2 * max(min(float(f.min()) for f in finite), hi - DECADES)) / 2)
     if not hi > lo:
         lo = hi - 1.0
     return (lo, hi)
@@ -607,6 +648,8 @@ class GradientPanel(_PlotPanel):
         self.bar = None
         self.levels = (-DECADES, 0.0)
         self._keys = ()
+        self._T = None
+        self._yExtent = None
         self.setTheme(self.look)
         self.showSnapshot(self.train.snapshot)
 
@@ -623,6 +666,10 @@ class GradientPanel(_PlotPanel):
             plot.setMouseEnabled(x=False, y=False)
             theme.style_plot(plot, look, r.label if len(snap.runs) > 1 else None,
                              "update" if k == 0 else None, "step t")
+            plot.disableAutoRange()
+            plot.setXRange(0.5, snap.config.length + 0.5, padding=0)
+            if k:
+                plot.getAxis("left").setStyle(showValues=False)
             self.plots[r.key] = plot
             self.images[r.key] = img
         self.bar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get("inferno" if not look.colour_blind
@@ -636,10 +683,19 @@ class GradientPanel(_PlotPanel):
         self.graphics.addLabel(title, row=1, col=0, colspan=len(snap.runs) + 1, size=f"{look.title_pt}pt",
                                color=look.foreground, bold=True)
         self._keys = tuple(r.key for r in snap.runs)
+        self._yExtent = None
+        cache_decorations(self.graphics)
 
     def showSnapshot(self, snap) -> None:
-        if tuple(r.key for r in snap.runs) != self._keys:
+        if tuple(r.key for r in snap.runs) != self._keys or \
+                self._T != snap.config.length:
+            self._T = snap.config.length
             self._rebuild(snap)
+        extent = snap.config.steps or nice_extent(snap.updates * 1.05)
+        if extent != self._yExtent:
+            self._yExtent = extent
+            for plot in self.plots.values():
+                plot.setYRange(0, extent, padding=0.02)
         logs = {r.key: log_rows(r.dh_rows) for r in snap.runs}
         self.levels = gradient_levels(list(logs.values()))
         for r in snap.runs:
@@ -654,7 +710,7 @@ class GradientPanel(_PlotPanel):
             ups = r.dh_updates
             stride = float(ups[1] - ups[0]) if len(ups) > 1 else 1.0
             img.setRect(QtCore.QRectF(0.5, float(ups[0]), float(T), float(ups[-1] - ups[0]) + stride))
-        if self.bar is not None:
+        if self.bar is not None and tuple(self.bar.levels()) != tuple(self.levels):
             self.bar.setLevels(self.levels)
 
     def setTheme(self, look: theme.Theme) -> None:
@@ -673,12 +729,14 @@ class ContribPanel(_PlotPanel):
         self.plotWidget = _plot_widget(self.look)
         self.plot = self.plotWidget.getPlotItem()
         self.plot.setLogMode(y=True)
-        self.plot.showGrid(x=True, y=True, alpha=0.25)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
         self.legend = self.plot.addLegend(offset=(-10, -40))
+        self.plot.disableAutoRange()
+        self.plot.setMouseEnabled(x=False, y=False)
         self._lay.addWidget(self.plotWidget)
         self.curves: dict[str, pg.PlotDataItem] = {}
         self._keys = ()
+        self._T = self._ySpan = None
         self.setTheme(self.look)
         self.showSnapshot(self.train.snapshot)
 
@@ -693,6 +751,14 @@ class ContribPanel(_PlotPanel):
                 self.curves[r.key] = self.plot.plot(name=r.label, symbol="o", symbolSize=5)
             self._keys = keys
             self._style()
+            cache_decorations(self.plotWidget)
+        if self._T != snap.config.length:
+            self._T = snap.config.length
+            self.plot.setXRange(0.5, self._T + 0.5, padding=0.02)
+        span = decades([r.contrib for r in snap.runs if r.contrib is not None])
+        if span is not None and span != self._ySpan:
+            self._ySpan = span
+            self.plot.setYRange(*span, padding=0.02)
         for r in snap.runs:
             c = r.contrib
             if c is None:
@@ -766,6 +832,8 @@ class WeightsPanel(_PlotPanel):
         for col in (0, 2):
             self.graphics.ci.layout.setColumnStretchFactor(col, 1)
         self._keys = ()
+        self._titled = None
+        cache_decorations(self.graphics)
         self.cellCombo.currentIndexChanged.connect(lambda _i: self.showSnapshot(self.train.snapshot))
         self.paramCombo.currentIndexChanged.connect(lambda _i: self.showSnapshot(self.train.snapshot))
         self.setTheme(self.look)
@@ -794,10 +862,13 @@ class WeightsPanel(_PlotPanel):
         self.changeBar.setLevels(lc)
         label = self.paramCombo.currentText()
         look = self.look
-        self.valuePlot.setTitle(f"{label} now", size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+        if self._titled != (label, look):  # a plot title's change re-lays the plot out: only when it must
+            self._titled = (label, look)
+            self.valuePlot.setTitle(f"{label} now", size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+            self.changePlot.setTitle("its change since the start", size=f"{look.title_pt}pt",
+                                     color=look.foreground, bold=True)
         norm = float(np.linalg.norm(change))
-        self.changePlot.setTitle(f"change since start (‖Δ‖ = {norm:.3g})", size=f"{look.title_pt}pt",
-                                 color=look.foreground, bold=True)
+        self._caption.setText(f"Weights: ‖Δ{label.split()[0]}‖ = {norm:.3g} since the start")
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -962,4 +1033,24 @@ def build_modes(window, explore: QtWidgets.QWidget) -> QtWidgets.QTabWidget:
     tabs.currentChanged.connect(lambda i: tc.setMode("train" if i == 1 else "explore"))
     tc.modeChanged.connect(lambda mode: tabs.setCurrentIndex(1 if mode == "train" else 0))
     tabs.setCurrentIndex(1 if tc.mode == "train" else 0)
+    QtCore.QTimer.singleShot(0, tabs, lambda: _own_frames(window))
     return tabs
+
+
+def _own_frames(window) -> None:
+    """Take the Train page's plot scenes out of the window's one-frame-per-pass filter.
+
+    That filter swallows the UpdateRequest a scene's update sends from inside it and posts
+    one again; with the Train plots redrawn at every poll it kept an UpdateRequest pending all
+    the time, and the poll timer (queued behind posted events) fired only about 2 times a
+    second in a real window. Without it: 7 polls a second under the same load.
+    """
+    flt = getattr(window, "_oneFrame", None)
+    if flt is None:
+        return
+    from .panels import panel_specs
+
+    for spec in panel_specs("train"):
+        for view in window.panels[spec.id].findChildren(QtWidgets.QGraphicsView):
+            if view.scene() is not None:
+                view.scene().removeEventFilter(flt)
