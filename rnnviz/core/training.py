@@ -69,6 +69,8 @@ MAX_ROWS = 4096
 #: Limits the controls and the session files check.
 LIMITS = dict(length=(2, 500), hidden_size=(1, 256), batch=(1, 1024), truncate=(0, 500), steps=(0, 1_000_000),
               test_batch=(1, 4096), test_every=(1, 1000), seed=(0, 2**31 - 1), layers=(1, 4))
+#: The text task's text, in characters (what a session file's text field holds at most).
+MAX_TEXT = 20_000
 #: For every-step losses the contributions ∂L_T/∂x_k take a second backward pass; it runs
 #: every this many updates (a last-step loss gets them free, at every update).
 CONTRIB_EVERY = 5
@@ -127,6 +129,8 @@ class TrainConfig:
             raise ValueError(f"the recurrent scale must lie in (0, 10], not {self.recurrent_scale!r}")
         if not (np.isfinite(self.clip) and self.clip >= 0):
             raise ValueError(f"the clipping norm must be ≥ 0 (0: off), not {self.clip!r}")
+        if len(self.text) > MAX_TEXT:
+            raise ValueError(f"the text has {len(self.text):,} characters; at most {MAX_TEXT:,}")
         if self.task == "text" and (len(self.text) <= self.length or len(set(self.text)) < 2):
             raise ValueError(f"the text needs more than {self.length} characters and two different ones")
         if self.task == "input" and len(self.series) <= self.length:

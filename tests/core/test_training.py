@@ -289,3 +289,8 @@ def test_a_bad_training_section_is_one_line_naming_the_file(tmp_path, edit, matc
     with pytest.raises(InputError, match=match) as err:
         load_session(path)
     assert "bad.rnnviz" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_a_text_longer_than_a_session_holds_is_refused():
+    with pytest.raises(ValueError, match="at most"):
+        TrainConfig(task="text", text="ab" * (TR.MAX_TEXT // 2 + 1)).check()
