@@ -114,14 +114,12 @@ LESSONS = {
         view=dict(t=1, reveal_all=False, unit=0, speed=4.0),
         training=dict(task="adding", length=20, cell="compare", hidden_size=16, steps=300),
         text=(
-            "Each sequence holds 20 random numbers and two markers; the target at the last step is the sum "
-            "of the two marked numbers, so the network must remember the first one for up to 19 steps. "
-            "Always answering 1 scores the baseline MSE 0.167 (the dashed line). "
-            "Press **Train**: after 300 updates the GRU's test MSE is below 0.01 while the tanh RNN's "
-            "stays above 0.15, and the heatmap shows why: the RNN's ‖∂L/∂h_t‖ at the first step is below "
-            "10^{-4} of its value at the last, so the early marker gets almost no gradient. "
-            "With PyTorch's initialisation the LSTM is slower: on this seed it is still at the baseline "
-            "after 300 updates. **Explore this model** then steps through a test sequence with a trained cell."
+            "The target is the sum of the two marked numbers among 20, so the first must be remembered "
+            "for up to 19 steps; always answering 1 scores the baseline MSE 0.167 (dashed). "
+            "Press **Train**: after 300 updates the GRU's test MSE is below 0.01, the tanh RNN's above "
+            "0.15. The heatmap shows why: the RNN's ‖∂L/∂h_t‖ at t = 1 is below 10^{-4} of its value at "
+            "the end. With PyTorch's initialisation the LSTM is slower: on this seed it is still at the "
+            "baseline. **Explore this model** steps through a test sequence with a trained cell."
         ),
     ),
     "exploding-gradients": dict(

@@ -240,7 +240,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self.train = training_for(controller)
-        self.setMinimumWidth(300)
+        self.setMinimumWidth(250)
         self.setMaximumWidth(380)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 6)
@@ -310,6 +310,9 @@ class TrainControls(Panel, QtWidgets.QWidget):
         lay.addWidget(self.sampleText)
         lay.addStretch(1)
 
+        for combo in (self.taskCombo, self.cellCombo, self.optimizerCombo):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
                         "length": self.lengthSpin, "hidden_size": self.hiddenSpin, "lr": self.lrSpin,
                         "momentum": self.momentumSpin, "clip": self.clipSpin, "batch": self.batchSpin,
@@ -805,7 +808,11 @@ class WeightsPanel(_PlotPanel):
         self.paramCombo = QtWidgets.QComboBox()
         for name, label in self.PARAMS:
             self.paramCombo.addItem(label, name)
+        for combo in (self.cellCombo, self.paramCombo):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
         self._caption = QtWidgets.QLabel("Weights")
+        self._caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         top.addWidget(self._caption)
         top.addStretch(1)
         top.addWidget(self.cellCombo)
@@ -1021,13 +1028,41 @@ class TrainPage(QtWidgets.QWidget):
         self.grid = grid
 
 
-def build_modes(window, explore: QtWidgets.QWidget) -> QtWidgets.QTabWidget:
-    """A tab widget with the Explore page (``explore``) and the Train page of ``window``."""
-    tabs = QtWidgets.QTabWidget()
-    tabs.setObjectName("modes")
-    tabs.setDocumentMode(True)
+class Modes(QtWidgets.QStackedWidget):
+    """The Explore and Train pages, switched by a tab bar in the menu bar's corner (``bar``):
+    the switch takes no height from the views (the window must fit a 1024 × 768 projector)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("modes")
+        self.bar = QtWidgets.QTabBar()
+        self.bar.setObjectName("modeBar")
+        self.bar.setDocumentMode(True)
+        self.bar.setExpanding(False)
+        self.bar.setToolTip("Explore a network step by step, or train one")
+        self.bar.currentChanged.connect(self.setCurrentIndex)
+        self.currentChanged.connect(self._follow)
+
+    def addTab(self, widget: QtWidgets.QWidget, title: str) -> int:
+        self.addWidget(widget)
+        return self.bar.addTab(title)
+
+    def tabText(self, index: int) -> str:
+        return self.bar.tabText(index)
+
+    def _follow(self, index: int) -> None:
+        if self.bar.currentIndex() != index:
+            with QtCore.QSignalBlocker(self.bar):
+                self.bar.setCurrentIndex(index)
+
+
+def build_modes(window, explore: QtWidgets.QWidget) -> Modes:
+    """The Explore page (``explore``) and the Train page of ``window``, and their switch in
+    the corner of the menu bar."""
+    tabs = Modes()
     tabs.addTab(explore, "Explore")
     tabs.addTab(TrainPage(window), "Train")
+    window.menuBar().setCornerWidget(tabs.bar, QtCore.Qt.Corner.TopRightCorner)
     tc = training_for(window.controller)
     # the tabs and the controller's mode follow each other (a session or lesson names the mode)
     tabs.currentChanged.connect(lambda i: tc.setMode("train" if i == 1 else "explore"))
