@@ -22,7 +22,7 @@ import weakref
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import training as TR
 from . import theme
@@ -1063,6 +1063,11 @@ def build_modes(window, explore: QtWidgets.QWidget) -> Modes:
     tabs.addTab(explore, "Explore")
     tabs.addTab(TrainPage(window), "Train")
     window.menuBar().setCornerWidget(tabs.bar, QtCore.Qt.Corner.TopRightCorner)
+    # presenter mode hides the menu bar, and the switch with it: Ctrl+T still switches
+    toggle = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+T"), window)
+    toggle.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+    toggle.activated.connect(lambda: tabs.setCurrentIndex(1 - tabs.currentIndex()))
+    tabs.toggleShortcut = toggle
     tc = training_for(window.controller)
     # the tabs and the controller's mode follow each other (a session or lesson names the mode)
     tabs.currentChanged.connect(lambda i: tc.setMode("train" if i == 1 else "explore"))

@@ -33,6 +33,10 @@ def test_the_window_has_an_explore_and_a_train_mode(window):
     assert tabs.currentIndex() == 0 and not window.panels["lossPanel"].isVisible()
     window.showPanel("lossPanel")
     assert tabs.currentIndex() == 1
+    tabs.toggleShortcut.activated.emit()  # Ctrl+T
+    assert tabs.currentIndex() == 0 and tabs.bar.currentIndex() == 0
+    tabs.bar.setCurrentIndex(1)  # a click on the switch
+    assert tabs.currentIndex() == 1 and window.panels["lossPanel"].isVisible()
 
 
 def test_step_draws_what_the_session_measured(window):
