@@ -69,6 +69,16 @@ class _SettingsSchema:
     def key_of(self, cell: Cell) -> str:
         return choice_of(cell)
 
+    def training(self, plain: dict):
+        from .training import state_from_plain
+
+        return state_from_plain(plain)
+
+    def training_plain(self, state) -> dict:
+        from .training import state_plain
+
+        return state_plain(state)
+
 
 SCHEMA = _SettingsSchema()
 

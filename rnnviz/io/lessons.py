@@ -19,7 +19,8 @@ from .session import SUFFIX, Lesson, SessionData, SettingsSchema, loads_session
 
 #: The built-in lessons, in teaching order.
 LESSONS = ("seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
-           "two-fixed-points")
+           "two-fixed-points",
+           "learning-to-remember", "exploding-gradients", "char-rnn")
 
 
 def _check(name: str) -> None:

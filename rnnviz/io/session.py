@@ -10,8 +10,16 @@ A session is human-readable JSON::
       "model": {"source": "built-in", "cells": [ {key, kind, …, W_ih, W_hh, b_ih, b_hh} ]}
              # or {"source": "loaded", "name": "m.pt", "layer": -1, "layers": [ … ]}
       "input": {"xs": [[x_1], [x_2], …]},     # one row per step, D numbers each
-      "view": {"t": 1, "reveal_all": false, "unit": 0, "speed": 4.0}   # optional "panel": "stateSpacePanel"
+      "view": {"t": 1, "reveal_all": false, "unit": 0, "speed": 4.0},   # optional "panel": "stateSpacePanel"
+      "training": {…}                         # optional: the Train mode (see below)
     }
+
+The optional ``training`` section holds the Train mode: ``config`` (an object of numbers, text,
+true/false and lists of numbers: the app's training settings), ``mode`` ("explore" or "train":
+which the window shows), ``updates`` (how many updates the models have had) and ``models``
+(cell key → parameters in PyTorch's names, ``rnn.weight_ih_l0`` … ``fc.bias``, each a matrix
+or a list of numbers). This module checks its structure and numbers; what the settings mean is
+the schema's ``training`` hook (core.training).
 
 ``t`` is 1-based, as the window shows it. ``panel`` (optional) names a panel the window brings
 to the front of its tab group (a lesson about the state space opens on it); absent means none. Built-in cells are written after the per-entry
@@ -110,6 +118,10 @@ class SettingsSchema(Protocol):
     def key_of(self, cell: Cell) -> str:
         """The ``cell`` setting that shows a loaded ``cell``."""
 
+    # Optional, for the "training" section: ``training(plain)`` makes the app's value from the
+    # checked plain dict (raising ValueError for what it cannot accept) and ``training_plain``
+    # turns it back into {"config", "mode", "updates", "models"}.
+
 
 @dataclass(frozen=True)
 class Lesson:
@@ -138,6 +150,8 @@ class SessionData:
     speed: float = 4.0
     lesson: Lesson | None = None
     panel: str | None = None  # a panel id to bring to the front (view.panel), or None
+    #: The Train mode, as the schema's ``training`` hook made it from the document (None: none).
+    training: Any = None
 
     def replace(self, **changes) -> "SessionData":
         return dataclasses.replace(self, **changes)
@@ -166,6 +180,8 @@ def to_document(data: SessionData, schema: SettingsSchema) -> dict:
                    "speed": float(data.speed)}
     if data.panel is not None:
         doc["view"]["panel"] = str(data.panel)
+    if data.training is not None:
+        doc["training"] = _training_doc(schema.training_plain(data.training))
     _check_finite(doc)
     return doc
 
@@ -216,6 +232,14 @@ def _cell_doc(cell: Cell, key: str | None = None) -> dict:
         arr = getattr(cell, name)
         out[name] = _rows(arr) if arr.ndim == 2 else [float(v) for v in arr]
     return out
+
+
+def _training_doc(t: dict) -> dict:
+    """``{"config", "mode", "updates", "models"}`` with arrays as lists (matrices as rows)."""
+    config = {k: (list(v) if isinstance(v, tuple) else v) for k, v in t["config"].items()}
+    models = {key: {name: (_rows(a) if np.ndim(a) == 2 else [float(x) for x in np.ravel(a)])
+                    for name, a in params.items()} for key, params in t.get("models", {}).items()}
+    return {"config": config, "mode": t.get("mode", "train"), "updates": int(t.get("updates", 0)), "models": models}
 
 
 def _rows(a: np.ndarray) -> list:
@@ -363,7 +387,7 @@ class _Reader:
             raise _Problem(f"unknown session version {_short(version)}")
         if version > VERSION:
             raise _Problem(f"made by a newer rnnviz (version {version}); this one reads version {VERSION}")
-        self.known(doc, "", ("format", "version", "lesson", "settings", "model", "input", "view"))
+        self.known(doc, "", ("format", "version", "lesson", "settings", "model", "input", "view", "training"))
         lesson = self.lesson(self.field(doc, "lesson", "lesson"))
         settings = self.settings(self.obj(doc, "settings"))
         loaded, name, layer, settings = self.model(self.obj(doc, "model"), settings)
@@ -380,8 +404,57 @@ class _Reader:
             panel = self.string(view, "panel", "view.panel", MAX_PANEL)
             if not panel.isidentifier():
                 raise _Problem(f"view.panel must be a panel's id (letters, digits, _), not {_short(panel)}")
+        training = self.training(doc["training"]) if "training" in doc else None
         return SessionData(self.schema.make(settings), loaded, name, layer, t - 1, reveal, unit, speed, lesson,
-                           panel)
+                           panel, training)
+
+    def training(self, v):
+        """The structure and numbers of the training section, then the schema's meaning of it."""
+        hook = getattr(self.schema, "training", None)
+        if hook is None:
+            raise _Problem("this rnnviz cannot read a 'training' section")
+        if not isinstance(v, dict):
+            raise _Problem("'training' must be an object")
+        self.known(v, "training", ("config", "mode", "updates", "models"))
+        config = self.field(v, "config", "training.config")
+        if not isinstance(config, dict):
+            raise _Problem("training.config must be an object")
+        plain = {}
+        for k, x in config.items():
+            where = f"training.config.{k}"
+            if isinstance(x, str):
+                plain[k] = self.string(config, k, where, MAX_TEXT)
+            elif isinstance(x, bool):
+                plain[k] = x
+            elif _is_number(x):
+                plain[k] = x if _is_int(x) else self.number(config, k, where, -MAX_SETTING, MAX_SETTING)
+            elif isinstance(x, list):
+                if len(x) > self.max_T:
+                    raise _Problem(f"{where} has {len(x)} numbers; at most {self.max_T}")
+                plain[k] = tuple(self.vector(x, where).tolist()) if x else ()
+            else:
+                raise _Problem(f"{where} has the wrong type ({_short(x)})")
+        mode = self.choice(v, "mode", "training.mode", ("explore", "train")) if "mode" in v else "train"
+        updates = self.integer(v, "updates", "training.updates", 0, 10**9) if "updates" in v else 0
+        models = {}
+        raw = v.get("models", {})
+        if not isinstance(raw, dict) or len(raw) > 8:
+            raise _Problem("training.models must be an object of at most 8 models")
+        for key, params in raw.items():
+            where = f"training.models.{key}"
+            if not isinstance(params, dict) or not params or len(params) > 4 * MAX_LAYERS + 2:
+                raise _Problem(f"{where} must be an object of parameters (PyTorch names)")
+            arrays = {}
+            for name, a in params.items():
+                w = f"{where}.{name}"
+                if not isinstance(a, list):
+                    raise _Problem(f"{w} must be a matrix or a list of numbers")
+                arrays[name] = self.matrix(a, w, weights=True) if a and isinstance(a[0], list) else self.vector(a, w)
+            models[key] = arrays
+        try:
+            return hook({"config": plain, "mode": mode, "updates": updates, "models": models})
+        except ValueError as err:
+            raise _Problem(f"training: {err}") from None
 
     # ------------------------------------------------------------------ sections
     def lesson(self, v) -> Lesson | None:

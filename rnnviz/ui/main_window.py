@@ -289,9 +289,16 @@ class MainWindow(QtWidgets.QMainWindow):
         lay.setContentsMargins(6, 6, 6, 0)
         lay.setSpacing(4)
         lay.addWidget(self.banner)
-        lay.addWidget(main, 1)
+        explore = QtWidgets.QWidget()  # the Explore mode's page; the Train mode's is beside it
+        explore_lay = QtWidgets.QVBoxLayout(explore)
+        explore_lay.setContentsMargins(0, 0, 0, 0)
+        explore_lay.addWidget(main, 1)
         for pid in ids("bottom"):
-            lay.addWidget(self.panels[pid])
+            explore_lay.addWidget(self.panels[pid])
+        from .training import build_modes
+
+        self.modes = build_modes(self, explore)
+        lay.addWidget(self.modes, 1)
         self.setCentralWidget(central)
 
     # ------------------------------------------------------------------ compact columns
@@ -359,6 +366,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 tabs.setCurrentIndex(0)
             return
         spec = self.panelSpecs[panel_id]
+        self.modes.setCurrentIndex(1 if spec.slot == "train" else 0)  # the Train mode's, or Explore's
         self._front = panel_id
         if spec.slot in self._compact:
             self._compact[spec.slot][0].setCurrentWidget(self.panels[panel_id])

@@ -30,7 +30,16 @@ def capture(controller, lesson: Lesson | None = None) -> SessionData:
         settings=controller.settings, loaded=controller.loaded, loaded_name=controller.loadedName,
         layer=controller.layer, step=controller.step, reveal_all=controller.revealAll,
         unit=controller.selectedUnit, speed=controller.speed, lesson=lesson,
+        training=_training_state(controller),
     )
+
+
+def _training_state(controller):
+    """The Train mode's state, once it has been used (else None: the file has no training section)."""
+    from . import training
+
+    tc = training.existing_training(controller)
+    return None if tc is None else tc.state()
 
 
 # ====================================================================== applying
@@ -39,6 +48,10 @@ def apply_session(controller, data: SessionData) -> None:
     controller.restore(data.settings, loaded=data.loaded, loaded_name=data.loaded_name, layer=data.layer,
                        step=data.step, reveal_all=data.reveal_all, unit=data.unit)
     controller.setSpeed(data.speed)
+    if data.training is not None:
+        from .training import training_for
+
+        training_for(controller).restoreState(data.training)
     if controller.selectedUnit != data.unit:
         # A large run finishes on a worker: the unit is clamped to the old result's H until then.
         def later(_result, c=controller, unit=data.unit):

@@ -18,7 +18,8 @@ from rnnviz.engine import InputError
 from rnnviz.io import lessons as IL
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
-         "two-fixed-points"]
+         "two-fixed-points",
+         "learning-to-remember", "exploding-gradients", "char-rnn"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:

@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
 import make_lessons  # noqa: E402
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
-         "two-fixed-points"]
+         "two-fixed-points",
+         "learning-to-remember", "exploding-gradients", "char-rnn"]
 
 
 @pytest.fixture(autouse=True)

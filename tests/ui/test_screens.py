@@ -22,7 +22,11 @@ GATELESS = (None, "seed-example", "vanishing-memory", "exploding")
 def _needed_width(w: QtWidgets.QWidget) -> tuple[float, int] | None:
     """(width the text needs, width it has) for a single-line label or a button; else None."""
     if isinstance(w, QtWidgets.QAbstractButton):
-        return w.sizeHint().width(), w.width()
+        if not w.text():
+            return None
+        # its text and icon, with a few pixels of the frame's padding on each side
+        icon = w.iconSize().width() + 4 if not w.icon().isNull() else 0
+        return w.fontMetrics().horizontalAdvance(w.text().replace("&", "")) + icon + 8, w.width()
     if not isinstance(w, QtWidgets.QLabel) or w.wordWrap() or not w.text():
         return None
     text = w.text()
@@ -50,8 +54,8 @@ def layout_problems(window: QtWidgets.QMainWindow) -> list[str]:
     problems = []
     edge = window.rect()
     for w in window.findChildren(QtWidgets.QWidget):
-        if w.isWindow() or not w.isVisibleTo(window) or w.width() == 0:
-            continue
+        if w.isWindow() or not w.isVisibleTo(window) or w.width() == 0 or isinstance(w, QtWidgets.QFocusFrame):
+            continue  # (the focus ring is drawn just outside the focused widget, by design)
         rect = QtCore.QRect(w.mapTo(window, QtCore.QPoint(0, 0)), w.size())
         if not edge.contains(rect) and not _in_scroll_area(w, window):
             problems.append(f"{type(w).__name__} {w.objectName()!r} at {rect.getRect()} crosses the edge")

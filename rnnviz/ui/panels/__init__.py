@@ -16,8 +16,9 @@ from typing import Callable
 
 from .. import theme as _theme
 
-#: Where a panel goes: the scrolled column on the left, the two view columns, the strip below.
-SLOTS = ("side", "left", "right", "bottom")
+#: Where a panel goes: the scrolled column on the left, the two view columns, the strip below,
+#: and the Train mode's page (rnnviz.ui.training).
+SLOTS = ("side", "left", "right", "bottom", "train")
 
 
 class Panel:
@@ -121,6 +122,9 @@ def _builtin() -> dict[str, PanelSpec]:
             PanelSpec("controls", "Controls", _factory("..controls", "ControlPanel"), "side", presenter_hide=True),
             PanelSpec("statePanel", "Hidden state panel", _factory("..heatmaps", "StatePanel"), "left", 0, 5,
                       export="state"),
+            # the output layer's row under the hidden state, shown only for a model trained in the Train mode
+            PanelSpec("outputPanel", "Output row", _factory("..training", "OutputPanel"), "left", 0, 2,
+                      export="output"),
             # four gate rows with 1.5× axis numbers need more height than the two state heatmaps
             PanelSpec("gatePanel", "Gates panel", _factory("..heatmaps", "GatePanel"), "left", 1, 4,
                       export="gates", presenter_share=0.55),
@@ -133,6 +137,16 @@ def _builtin() -> dict[str, PanelSpec]:
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations", presenter_share=0.5),
             PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
+            # the Train mode: its controls, then the plots in a 2 × 2 grid (by order)
+            PanelSpec("trainControls", "Train controls", _factory("..training", "TrainControls"), "train", 0),
+            PanelSpec("lossPanel", "Training loss", _factory("..training", "LossPanel"), "train", 1,
+                      export="train-loss"),
+            PanelSpec("contribPanel", "Contributions ‖∂L_T/∂x_k‖", _factory("..training", "ContribPanel"), "train",
+                      2, export="train-contributions"),
+            PanelSpec("gradientPanel", "Gradient ‖∂L/∂h_t‖ per update", _factory("..training", "GradientPanel"),
+                      "train", 3, export="train-gradients"),
+            PanelSpec("weightsPanel", "Trained weights", _factory("..training", "WeightsPanel"), "train", 4,
+                      export="train-weights"),
         ):
             _BUILTIN[spec.id] = spec
     return _BUILTIN

@@ -1,0 +1,1096 @@
+"""The Train mode: controls and live plots over the Qt-free :class:`rnnviz.core.training.TrainSession`.
+
+:class:`TrainController` owns the session of one window's controller (:func:`training_for`)
+and polls it on a timer (:data:`POLL_MS`): the worker thread never emits a Qt signal, and the
+views get at most one ``snapshotChanged`` per tick however many updates ran (a signal per
+update would be thousands a second, and PySide6 before Python 3.12 crashes long before that).
+The panels (registered in slot "train" of :mod:`rnnviz.ui.panels`) draw snapshots only:
+
+* ``trainControls``: task, cell (or all three), H, optimiser, learning rate, clipping, batch,
+  truncation, seed; Train / Pause / Step / Reset, Explore this model, Export;
+* ``lossPanel``: train and test loss (log scale), accuracy below it for tasks with classes;
+* ``gradientPanel``: log₁₀ ‖∂L/∂h_t‖ over t (x) and update (y), one heatmap per cell;
+* ``contribPanel``: ‖∂L_T/∂x_k‖ for k ≤ T on a log scale (RNNbow's contributions);
+* ``weightsPanel``: a weight matrix and its change since the start.
+
+:func:`build_modes` puts the Explore page and the Train page in one tab widget.
+"""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from ..core import training as TR
+from . import theme
+from .caching import cache_decorations
+from .panels import Panel
+
+__all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "GradientPanel", "ContribPanel",
+           "OutputPanel", "WeightsPanel", "build_modes", "existing_training", "training_for"]
+
+#: The views poll the session this often (ms): 15 repaints a second at most.
+POLL_MS = 66
+#: log₁₀ decades the gradient heatmap spans below its largest value.
+DECADES = 8.0
+
+_controllers: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+def training_for(controller) -> "TrainController":
+    """The Train mode of the window that shows ``controller`` (made on first use)."""
+    tc = _controllers.get(controller)
+    if tc is None:
+        tc = _controllers[controller] = TrainController(controller)
+    return tc
+
+
+_blas_limited = False
+
+
+def _one_blas_thread() -> None:
+    # once, when the app first trains (see core.training.single_blas_thread for the why)
+    global _blas_limited
+    if not _blas_limited:
+        _blas_limited = True
+        TR.single_blas_thread()
+
+
+class Explored:
+    """A trained model shown in Explore: its name there, the model and the test sequence's targets."""
+
+    def __init__(self, name, model, ys, mask, task):
+        self.name, self.model, self.ys, self.mask, self.task = name, model, ys, mask, task
+
+
+def existing_training(controller) -> "TrainController | None":
+    """The Train mode of ``controller`` if it has one and it has been used, else None."""
+    tc = _controllers.get(controller)
+    return tc if tc is not None and tc.used else None
+
+
+class TrainController(QtCore.QObject):
+    """A :class:`~rnnviz.core.training.TrainSession` and a timer that polls it."""
+
+    snapshotChanged = QtCore.Signal(object)  # core.training.TrainSnapshot
+    runningChanged = QtCore.Signal(bool)
+    errorOccurred = QtCore.Signal(str)
+    exploring = QtCore.Signal(str)  # a trained model went to the Explore views (its name)
+    modeChanged = QtCore.Signal(str)  # "explore" or "train": what the window shows
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent if parent is not None else controller)
+        self.controller = controller
+        self.session = TR.TrainSession()
+        self.explored = None  # (name, engine.train.Model) last sent to Explore
+        self.mode = "explore"
+        self._shown = -1
+        self._running = False
+        self._timer = QtCore.QTimer(self)
+        self._timer.setInterval(POLL_MS)
+        self._timer.timeout.connect(self.poll)
+        self._snapshot = self.session.snapshot()
+        session = self.session
+        self.destroyed.connect(lambda *_: session.close())
+
+    @property
+    def snapshot(self) -> TR.TrainSnapshot:
+        return self._snapshot
+
+    @property
+    def used(self) -> bool:
+        """Anything to keep in a session: a setting changed, an update done, or the Train mode shown."""
+        s = self.session
+        return s.updates > 0 or s.config != TR.TrainConfig() or self.mode == "train"
+
+    def state(self) -> TR.TrainingState:
+        return self.session.state(self.mode)
+
+    def restoreState(self, state: TR.TrainingState) -> None:
+        """Settings and trained models from a session or lesson; shows the mode it names."""
+        self.session.restore(state)
+        self.poll()
+        self.setMode(state.mode)
+
+    def setMode(self, mode: str) -> None:
+        if mode != self.mode:
+            self.mode = mode
+            self.modeChanged.emit(mode)
+
+    @property
+    def running(self) -> bool:
+        return self.session.running
+
+    def poll(self) -> None:
+        """Hand the newest snapshot to the views if anything changed (the timer calls this)."""
+        s = self.session
+        if s.version != self._shown:
+            self._snapshot = s.snapshot()
+            self._shown = self._snapshot.version
+            self.snapshotChanged.emit(self._snapshot)
+        running = s.running
+        if running != self._running:
+            self._running = running
+            self.runningChanged.emit(running)
+            if not running:
+                self._timer.stop()
+                if self._snapshot.error:
+                    self.errorOccurred.emit(self._snapshot.error)
+
+    # ------------------------------------------------------------ commands
+    def configure(self, **changes) -> bool:
+        try:
+            reset = self.session.configure(**changes)
+        except ValueError as err:
+            self.errorOccurred.emit(str(err))
+            self.poll()  # the controls show the settings that stand
+            return False
+        self.poll()
+        return reset
+
+    def start(self) -> None:
+        _one_blas_thread()
+        self.session.start()
+        self._timer.start()
+        self.poll()
+
+    def pause(self) -> None:
+        self.session.pause()
+        self.poll()
+
+    def toggle(self) -> None:
+        if self.running:
+            self.pause()
+        else:
+            self.start()
+
+    def step(self) -> None:
+        _one_blas_thread()
+        self.session.step()
+        self.poll()
+
+    def reset(self) -> None:
+        self.session.reset()
+        self.poll()
+
+    def useConfig(self, config: TR.TrainConfig) -> None:
+        """Replace every setting (a lesson or a session file)."""
+        self.pause()
+        self.configure(**{f: getattr(config, f) for f in TR.FIELDS})
+
+    def exploreModel(self, key: str | None = None) -> str:
+        """Show the trained cell ``key`` (default the first) in the Explore views, stepping
+        through the first test sequence of the task. Returns the name it is shown under."""
+        snap = self.session.snapshot()
+        run = next((r for r in snap.runs if r.key == key), snap.runs[0])
+        xs, ys, mask = self.session.test_sequence(0)
+        name = f"trained {run.label} ({snap.task.label}, {snap.updates} updates)"
+        model = run.model
+        rnn = model.rnn.layers[0] if len(model.rnn) == 1 else model.rnn
+        app = self.controller.app
+        self.explored = Explored(name, model, ys, mask, snap.task)  # before the run: the output row reads it
+        with app.state.events.paused():
+            app.use_model(rnn, name)
+            app.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
+        self.setMode("explore")
+        self.exploring.emit(name)
+        return name
+
+    def exportModel(self, key: str, path: str) -> None:
+        """Write the trained model ``key`` with PyTorch's names. Raises InputError or OSError."""
+        TR.export_model(self.session.models()[key], path)
+
+
+# ====================================================================== controls
+def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
+    s = QtWidgets.QSpinBox()
+    s.setRange(lo, hi)
+    s.setValue(value)
+    if special:
+        s.setSpecialValueText(special)
+    if tip:
+        s.setToolTip(tip)
+    s.setKeyboardTracking(False)
+    return s
+
+
+def _dspin(lo, hi, value, decimals, special=None, tip=None) -> QtWidgets.QDoubleSpinBox:
+    s = QtWidgets.QDoubleSpinBox()
+    s.setRange(lo, hi)
+    s.setDecimals(decimals)
+    s.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
+    s.setValue(value)
+    if special:
+        s.setSpecialValueText(special)
+    if tip:
+        s.setToolTip(tip)
+    s.setKeyboardTracking(False)
+    return s
+
+
+class TrainControls(Panel, QtWidgets.QWidget):
+    """The Train mode's settings and buttons. Accessors for tests: ``taskCombo``, ``cellCombo``,
+    ``lengthSpin``, ``hiddenSpin``, ``optimizerCombo``, ``lrSpin``, ``momentumSpin``, ``clipSpin``,
+    ``batchSpin``, ``truncateSpin``, ``seedSpin``, ``trainButton``, ``stepButton``,
+    ``resetButton``, ``exploreButton``, ``exportButton``, ``statusLabel``, ``sampleText``."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.train = training_for(controller)
+        self.setMinimumWidth(250)
+        self.setMaximumWidth(380)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(6, 4, 6, 6)
+        self._title = QtWidgets.QLabel("Train a network")
+        lay.addWidget(self._title)
+        form = QtWidgets.QFormLayout()
+        form.setFieldGrowthPolicy(QtWidgets.QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
+        c = TR.TrainConfig()
+        self.taskCombo = QtWidgets.QComboBox()
+        for key, label in TR.TASK_CHOICES.items():
+            self.taskCombo.addItem(label, key)
+        self.cellCombo = QtWidgets.QComboBox()
+        for key, label in TR.CELL_CHOICES.items():
+            self.cellCombo.addItem(label, key)
+        lim = TR.LIMITS
+        self.lengthSpin = _spin(*lim["length"], c.length, tip="Sequence length T (recall: the delay is T − 1)")
+        self.hiddenSpin = _spin(*lim["hidden_size"], c.hidden_size)
+        self.optimizerCombo = QtWidgets.QComboBox()
+        for key, label in (("adam", "Adam"), ("sgd", "SGD")):
+            self.optimizerCombo.addItem(label, key)
+        self.lrSpin = _dspin(1e-5, 10.0, c.lr, 5, tip="The learning rate (applies at the next update)")
+        self.momentumSpin = _dspin(0.0, 0.99, c.momentum, 2, tip="SGD's momentum")
+        self.clipSpin = _dspin(0.0, 1000.0, c.clip, 2, special="off",
+                               tip="Clip the gradient's total norm to this (clip_grad_norm_); 0: off")
+        self.batchSpin = _spin(*lim["batch"], c.batch)
+        self.truncateSpin = _spin(*lim["truncate"], c.truncate, special="full BPTT",
+                                  tip="Each loss term's gradient flows back at most this many steps")
+        self.seedSpin = _spin(0, 99_999, c.seed, tip="Seeds the weights and every batch")
+        rows = (("Task", self.taskCombo), ("Length T", self.lengthSpin), ("Cell", self.cellCombo),
+                ("Hidden units H", self.hiddenSpin), ("Optimiser", self.optimizerCombo),
+                ("Learning rate", self.lrSpin), ("Momentum", self.momentumSpin), ("Clip norm", self.clipSpin),
+                ("Batch", self.batchSpin), ("Truncate BPTT", self.truncateSpin), ("Seed", self.seedSpin))
+        self._labels = []
+        for text, w in rows:
+            label = QtWidgets.QLabel(text)
+            self._labels.append(label)
+            form.addRow(label, w)
+        lay.addLayout(form)
+
+        buttons = QtWidgets.QGridLayout()
+        self.trainButton = QtWidgets.QPushButton("Train")
+        self.trainButton.setToolTip("Train until paused")
+        self.stepButton = QtWidgets.QPushButton("Step")
+        self.stepButton.setToolTip("One update")
+        self.resetButton = QtWidgets.QPushButton("Reset")
+        self.resetButton.setToolTip("Back to the untrained weights (the same seed)")
+        self.exploreButton = QtWidgets.QPushButton("Explore this model")
+        self.exploreButton.setToolTip("Step through a test sequence with the trained cell in the Explore views")
+        self.exportButton = QtWidgets.QPushButton("Export model…")
+        self.exportButton.setToolTip("Save the trained model with PyTorch's names (.safetensors or .npz)")
+        buttons.addWidget(self.trainButton, 0, 0)
+        buttons.addWidget(self.stepButton, 0, 1)
+        buttons.addWidget(self.resetButton, 0, 2)
+        buttons.addWidget(self.exploreButton, 1, 0, 1, 3)
+        buttons.addWidget(self.exportButton, 2, 0, 1, 3)
+        lay.addLayout(buttons)
+        self.statusLabel = QtWidgets.QLabel()
+        self.statusLabel.setWordWrap(True)
+        self.statusLabel.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
+        lay.addWidget(self.statusLabel)
+        self.sampleText = QtWidgets.QPlainTextEdit()
+        self.sampleText.setReadOnly(True)
+        self.sampleText.setPlaceholderText("Text the model writes (text task)")
+        self.sampleText.setMaximumHeight(110)
+        self.sampleButton = QtWidgets.QPushButton("Sample text")
+        lay.addWidget(self.sampleButton)
+        lay.addWidget(self.sampleText)
+        lay.addStretch(1)
+
+        for combo in (self.taskCombo, self.cellCombo, self.optimizerCombo):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
+        self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
+                        "length": self.lengthSpin, "hidden_size": self.hiddenSpin, "lr": self.lrSpin,
+                        "momentum": self.momentumSpin, "clip": self.clipSpin, "batch": self.batchSpin,
+                        "truncate": self.truncateSpin, "seed": self.seedSpin}
+        for name, w in self._fields.items():
+            if isinstance(w, QtWidgets.QComboBox):
+                w.currentIndexChanged.connect(lambda _i, n=name, w=w: self._onField(n, w.currentData()))
+            else:
+                w.valueChanged.connect(lambda v, n=name: self._onField(n, v))
+        self.trainButton.clicked.connect(self.train.toggle)
+        self.stepButton.clicked.connect(self.train.step)
+        self.resetButton.clicked.connect(self.train.reset)
+        self.exploreButton.clicked.connect(self._onExplore)
+        self.exportButton.clicked.connect(self._onExport)
+        self.sampleButton.clicked.connect(self._onSample)
+        self._shownConfig = None
+        self.train.snapshotChanged.connect(self.showSnapshot)
+        self.train.runningChanged.connect(self._onRunning)
+        self.setTheme(self.look)
+        self.showSnapshot(self.train.snapshot)
+
+    # -------------------------------------------------------------- handlers
+    def _onField(self, name: str, value) -> None:
+        if name in ("task", "cell", "optimizer"):
+            value = str(value)
+        elif name in ("lr", "momentum", "clip"):
+            value = float(value)
+        else:
+            value = int(value)
+        changes = {name: value}
+        if name == "task" and value == "input":
+            changes["series"] = self._currentInput()
+        self.train.configure(**changes)
+
+    def _currentInput(self) -> tuple:
+        from ..core.model import build_inputs
+
+        return tuple(float(v) for v in build_inputs(self.train.controller.settings)[:, 0])
+
+    def _onRunning(self, on: bool) -> None:
+        self.trainButton.setText("Pause" if on else "Train")
+        self.stepButton.setEnabled(not on)
+
+    def _selectedKey(self) -> str:
+        return self.train.snapshot.runs[0].key
+
+    def _onExplore(self) -> None:
+        self.train.pause()
+        window = self.window()
+        keys = [r.key for r in self.train.snapshot.runs]
+        key = keys[0]
+        if len(keys) > 1:
+            labels = [r.label for r in self.train.snapshot.runs]
+            choice, ok = QtWidgets.QInputDialog.getItem(self, "Explore this model", "Cell", labels, 0, False)
+            if not ok:
+                return
+            key = keys[labels.index(choice)]
+        self.train.exploreModel(key)
+        modes = getattr(window, "modes", None)
+        if modes is not None:
+            modes.setCurrentIndex(0)
+
+    def _onExport(self) -> None:
+        from ..engine import InputError
+
+        self.train.pause()
+        runs = self.train.snapshot.runs
+        key = runs[0].key
+        if len(runs) > 1:
+            labels = [r.label for r in runs]
+            choice, ok = QtWidgets.QInputDialog.getItem(self, "Export model", "Cell", labels, 0, False)
+            if not ok:
+                return
+            key = runs[labels.index(choice)].key
+        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export trained model (PyTorch names)",
+                                                        f"trained-{key}.safetensors",
+                                                        "safetensors (*.safetensors);;npz (*.npz)")
+        if not path:
+            return
+        try:
+            self.train.exportModel(key, path)
+        except (InputError, OSError) as err:
+            QtWidgets.QMessageBox.warning(self, "Cannot export the model", str(err))
+
+    def _onSample(self) -> None:
+        try:
+            self.sampleText.setPlainText(self.train.session.sample(temperature=0.5))
+        except ValueError as err:
+            self.sampleText.setPlainText(str(err))
+
+    # -------------------------------------------------------------- drawing
+    def showSnapshot(self, snap: TR.TrainSnapshot) -> None:
+        c = snap.config
+        if c != self._shownConfig:  # a spin box repaints on every setValue, even of its own value
+            self._shownConfig = c
+            self._showConfig(c)
+        text = snap.task.chars is not None
+        self.sampleButton.setVisible(text)
+        self.sampleText.setVisible(text)
+        status = status_text(snap)
+        if status != self.statusLabel.text():
+            self.statusLabel.setText(status)
+        if snap.running != (self.trainButton.text() == "Pause"):
+            self._onRunning(snap.running)
+
+    def _showConfig(self, c: TR.TrainConfig) -> None:
+        for name, w in self._fields.items():
+            v = getattr(c, name)
+            with QtCore.QSignalBlocker(w):
+                if isinstance(w, QtWidgets.QComboBox):
+                    w.setCurrentIndex(w.findData(v))
+                else:
+                    w.setValue(v)
+        self.momentumSpin.setEnabled(c.optimizer == "sgd")
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.setFont(look.font())
+        self._title.setFont(look.font(look.title_pt, bold=True))
+        for w in self.findChildren(QtWidgets.QWidget):
+            w.setFont(look.font())
+        self._title.setFont(look.font(look.title_pt, bold=True))
+
+
+def status_text(snap: TR.TrainSnapshot) -> str:
+    """One line per cell: updates, the newest test loss (and accuracy), or why it stopped."""
+    lines = [f"{snap.updates} updates" + (f" · {snap.updates_per_second:.0f}/s" if snap.running else "")]
+    for r in snap.runs:
+        if r.error:
+            lines.append(f"{r.label}: stopped — {r.error.split(': ', 1)[-1]}")
+            continue
+        part = f"{r.label}: test loss {r.last_test_loss:.4g}"
+        if r.last_test_acc is not None:
+            part += f", accuracy {100 * r.last_test_acc:.0f} %"
+        lines.append(part)
+    base = snap.task.baseline
+    lines.append(("chance " + f"{100 * base:.0f} %") if snap.task.metric == "accuracy" else f"baseline {base:.3g}")
+    return "\n".join(lines)
+
+
+# ====================================================================== plots
+def nice_extent(n: float, least: float = 10.0) -> float:
+    """The smallest of 1, 2, 5 × 10^k at or above ``n`` (at least ``least``): an axis range
+    that changes only now and then while training runs (each change redraws the axis)."""
+    n = max(float(n), least)
+    k = 10.0 ** np.floor(np.log10(n))
+    return float(next(m * k for m in (1, 2, 5, 10) if m * k >= n - 1e-9))
+
+
+def decades(values) -> tuple[float, float] | None:
+    """(lo, hi) whole log₁₀ decades around the positive finite ``values`` (None: none)."""
+    v = [np.asarray(a, np.float64) for a in values]
+    v = np.concatenate([a[np.isfinite(a) & (a > 0)] for a in v]) if v else np.zeros(0)
+    if not v.size:
+        return None
+    lo, hi = np.floor(np.log10(v.min())), np.ceil(np.log10(v.max()))
+    return (float(lo), float(hi if hi > lo else lo + 1))
+
+
+def _plot_widget(look: theme.Theme) -> pg.PlotWidget:
+    w = pg.PlotWidget(background=look.background)
+    w.setMinimumSize(200, 150)
+    return w
+
+
+class _PlotPanel(Panel, QtWidgets.QWidget):
+    """A panel that redraws from the newest snapshot, at most once per poll."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.train = training_for(controller)
+        self._lay = QtWidgets.QVBoxLayout(self)
+        self._lay.setContentsMargins(0, 0, 0, 0)
+        self.train.snapshotChanged.connect(self._onSnapshot)
+        self._stale = False
+
+    def _onSnapshot(self, snap) -> None:
+        if self.isVisible():
+            self.showSnapshot(snap)
+        else:
+            self._stale = True  # hidden (the Explore tab is in front): drawn when shown
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        if self._stale:
+            self._stale = False
+            self.showSnapshot(self.train.snapshot)
+
+    def settle(self) -> None:
+        self.showSnapshot(self.train.snapshot)
+
+    def showSnapshot(self, snap) -> None:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+
+class LossPanel(_PlotPanel):
+    """Train (thin) and test (thick) loss per cell on shared log axes; accuracy below for classes."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self._lay.addWidget(self.graphics)
+        self.lossPlot = self.graphics.addPlot(row=0, col=0)
+        self.lossPlot.setLogMode(y=True)
+        self.accPlot = self.graphics.addPlot(row=1, col=0)
+        self.accPlot.setXLink(self.lossPlot)
+        self.accPlot.setYRange(0, 1.02, padding=0)
+        self.legend = self.lossPlot.addLegend(offset=(-10, 10))
+        self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
+        self.baseline = pg.InfiniteLine(angle=0, movable=False)
+        self.lossPlot.addItem(self.baseline)
+        self.chance = pg.InfiniteLine(angle=0, movable=False)
+        self.accPlot.addItem(self.chance)
+        for p in (self.lossPlot, self.accPlot):
+            p.disableAutoRange()
+            p.setMouseEnabled(x=False, y=False)
+        self._xExtent = self._ySpan = None
+        self._keys = ()
+        self.setTheme(self.look)
+        self.showSnapshot(self.train.snapshot)
+
+    def _curve(self, plot, key: str, which: str, label: str | None) -> pg.PlotDataItem:
+        item = self.curves.get((key, which))
+        if item is None:
+            item = pg.PlotDataItem(name=label)
+            item.setDownsampling(auto=True, method="peak")
+            item.setClipToView(True)
+            plot.addItem(item)
+            self.curves[(key, which)] = item
+        return item
+
+    def _rebuild(self, snap) -> None:
+        for (key, which), item in self.curves.items():
+            (self.accPlot if which.endswith("acc") else self.lossPlot).removeItem(item)
+        self.curves.clear()
+        self.legend.clear()
+        for r in snap.runs:
+            self._curve(self.lossPlot, r.key, "train", None)
+            self._curve(self.lossPlot, r.key, "test", f"{r.label} (test)")
+            self._curve(self.accPlot, r.key, "test_acc", None)
+        self._keys = tuple(r.key for r in snap.runs)
+        self._style()
+        cache_decorations(self.graphics)
+
+    def _style(self) -> None:
+        look = self.look
+        w = max(1.0, 2.0 * look.font_scale)
+        for (key, which), item in self.curves.items():
+            colour = look.cell_colour(key)
+            if which == "train":
+                c = pg.mkColor(colour)
+                c.setAlpha(110)
+                item.setPen(pg.mkPen(c, width=1))
+            else:
+                item.setPen(pg.mkPen(colour, width=w * 1.5))
+        pen = pg.mkPen(look.muted, width=w, style=QtCore.Qt.PenStyle.DashLine)
+        self.baseline.setPen(pen)
+        self.chance.setPen(pen)
+
+    def showSnapshot(self, snap) -> None:
+        if tuple(r.key for r in snap.runs) != self._keys:
+            self._rebuild(snap)
+        classes = snap.task.metric == "accuracy"
+        self.accPlot.setVisible(classes)
+        positive = []
+        for r in snap.runs:
+            tl = np.asarray(r.train_loss, dtype=np.float64)
+            vl = np.asarray(r.test_loss, dtype=np.float64)
+            self.curves[(r.key, "train")].setData(np.asarray(r.updates, np.float64) + 1, np.maximum(tl, 1e-12))
+            self.curves[(r.key, "test")].setData(np.asarray(r.test_updates, np.float64), np.maximum(vl, 1e-12))
+            acc = self.curves[(r.key, "test_acc")]
+            if classes and r.test_acc is not None:
+                acc.setData(np.asarray(r.test_updates, np.float64), np.asarray(r.test_acc, np.float64))
+            else:
+                acc.setData([], [])
+            positive += [vl, tl]
+        extent = snap.config.steps or nice_extent(snap.updates * 1.05)
+        if self._xExtent != extent:
+            self._xExtent = extent
+            self.lossPlot.setXRange(0, extent, padding=0.02)
+        span = decades(positive + [[snap.task.baseline]])
+        if span is not None and span != self._ySpan:
+            self._ySpan = span
+            self.lossPlot.setYRange(*span, padding=0.02)
+        base = snap.task.baseline
+        if classes:
+            self.baseline.setVisible(False)
+            self.chance.setVisible(True)
+            self.chance.setValue(base)
+        else:
+            self.baseline.setVisible(base > 0)
+            self.baseline.setValue(np.log10(base) if base > 0 else 0.0)
+            self.chance.setVisible(False)
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.graphics.setBackground(look.background)
+        theme.style_plot(self.lossPlot, look, "Loss: train (thin) and test (thick)", "loss", "update")
+        theme.style_plot(self.accPlot, look, None, "test accuracy", "update")
+        self.legend.setLabelTextColor(look.foreground)
+        self.legend.setLabelTextSize(f"{look.axis_pt}pt")
+        self._style()
+
+
+def gradient_levels(rows: list) -> tuple[float, float]:
+    """(lo, hi) of log₁₀ values over every run: hi the largest finite, lo DECADES below it (or
+    the smallest, if that is higher)."""
+    finite = [r[np.isfinite(r)] for r in rows if r.size]
+    finite = [f for f in finite if f.size]
+    if not finite:
+        return (-DECADES, 0.0)
+    # rounded outwards to half decades: the levels (and the colour bar's axis, costly to
+    # redraw) change only now and then while training runs
+    hi = float(np.ceil(2 * max(float(f.max()) for f in finite)) / 2)
+    lo = float(np.floor(2 * max(min(float(f.min()) for f in finite), hi - DECADES)) / 2)
+    if not hi > lo:
+        lo = hi - 1.0
+    return (lo, hi)
+
+
+def log_rows(rows: np.ndarray) -> np.ndarray:
+    """log₁₀ of the heatmap rows as float32, −inf for exact zeros."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.ascontiguousarray(np.log10(np.asarray(rows, dtype=np.float64)), dtype=np.float32)
+
+
+class GradientPanel(_PlotPanel):
+    """log₁₀ ‖∂L/∂h_t‖: time step t across, one row per update (the newest at the top)."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self._lay.addWidget(self.graphics)
+        self.plots: dict[str, pg.PlotItem] = {}
+        self.images: dict[str, pg.ImageItem] = {}
+        self.bar = None
+        self.levels = (-DECADES, 0.0)
+        self._keys = ()
+        self._T = None
+        self._yExtent = None
+        self.setTheme(self.look)
+        self.showSnapshot(self.train.snapshot)
+
+    def _rebuild(self, snap) -> None:
+        self.graphics.clear()
+        self.plots.clear()
+        self.images.clear()
+        look = self.look
+        for k, r in enumerate(snap.runs):
+            plot = self.graphics.addPlot(row=0, col=k)
+            img = pg.ImageItem(axisOrder="row-major")
+            img.setLookupTable(theme.lut("inferno" if not look.colour_blind else theme.CB_SEQUENTIAL))
+            plot.addItem(img)
+            plot.setMouseEnabled(x=False, y=False)
+            theme.style_plot(plot, look, r.label if len(snap.runs) > 1 else None,
+                             "update" if k == 0 else None, "step t")
+            plot.disableAutoRange()
+            plot.setXRange(0.5, snap.config.length + 0.5, padding=0)
+            if k:
+                plot.getAxis("left").setStyle(showValues=False)
+            self.plots[r.key] = plot
+            self.images[r.key] = img
+        self.bar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get("inferno" if not look.colour_blind
+                                                                                else theme.CB_SEQUENTIAL),
+                                   interactive=False, width=16, pen=look.foreground, colorMapMenu=False)
+        self.bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
+        self.bar.axis.setTextPen(look.foreground)
+        self.bar.setImageItem(list(self.images.values()))
+        self.graphics.addItem(self.bar, row=0, col=len(snap.runs))
+        title = "log₁₀ ‖∂L/∂h_t‖ over step t (→) and update (↑)"
+        self.graphics.addLabel(title, row=1, col=0, colspan=len(snap.runs) + 1, size=f"{look.title_pt}pt",
+                               color=look.foreground, bold=True)
+        self._keys = tuple(r.key for r in snap.runs)
+        self._yExtent = None
+        cache_decorations(self.graphics)
+
+    def showSnapshot(self, snap) -> None:
+        if tuple(r.key for r in snap.runs) != self._keys or \
+                self._T != snap.config.length:
+            self._T = snap.config.length
+            self._rebuild(snap)
+        extent = snap.config.steps or nice_extent(snap.updates * 1.05)
+        if extent != self._yExtent:
+            self._yExtent = extent
+            for plot in self.plots.values():
+                plot.setYRange(0, extent, padding=0.02)
+        logs = {r.key: log_rows(r.dh_rows) for r in snap.runs}
+        self.levels = gradient_levels(list(logs.values()))
+        for r in snap.runs:
+            img = self.images[r.key]
+            data = logs[r.key]
+            T = snap.config.length
+            if not len(data):
+                img.clear()
+                continue
+            data = np.where(np.isfinite(data), data, np.float32(self.levels[0]))
+            img.setImage(np.ascontiguousarray(data, dtype=np.float32), levels=self.levels, autoLevels=False)
+            ups = r.dh_updates
+            stride = float(ups[1] - ups[0]) if len(ups) > 1 else 1.0
+            img.setRect(QtCore.QRectF(0.5, float(ups[0]), float(T), float(ups[-1] - ups[0]) + stride))
+        if self.bar is not None and tuple(self.bar.levels()) != tuple(self.levels):
+            self.bar.setLevels(self.levels)
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.graphics.setBackground(look.background)
+        self._keys = ()  # rebuilt with the new look at the next draw
+        if hasattr(self, "images"):
+            self.showSnapshot(self.train.snapshot)
+
+
+class ContribPanel(_PlotPanel):
+    """‖∂L_T/∂x_k‖ for k = 1 … T on a log scale: how much each earlier input moves the last loss."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        self.plotWidget = _plot_widget(self.look)
+        self.plot = self.plotWidget.getPlotItem()
+        self.plot.setLogMode(y=True)
+        self.plot.getAxis("left").enableAutoSIPrefix(False)
+        self.legend = self.plot.addLegend(offset=(-10, -40))
+        self.plot.disableAutoRange()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self._lay.addWidget(self.plotWidget)
+        self.curves: dict[str, pg.PlotDataItem] = {}
+        self._keys = ()
+        self._T = self._ySpan = None
+        self.setTheme(self.look)
+        self.showSnapshot(self.train.snapshot)
+
+    def showSnapshot(self, snap) -> None:
+        keys = tuple(r.key for r in snap.runs)
+        if keys != self._keys:
+            for item in self.curves.values():
+                self.plot.removeItem(item)
+            self.curves.clear()
+            self.legend.clear()
+            for r in snap.runs:
+                self.curves[r.key] = self.plot.plot(name=r.label, symbol="o", symbolSize=5)
+            self._keys = keys
+            self._style()
+            cache_decorations(self.plotWidget)
+        if self._T != snap.config.length:
+            self._T = snap.config.length
+            self.plot.setXRange(0.5, self._T + 0.5, padding=0.02)
+        span = decades([r.contrib for r in snap.runs if r.contrib is not None])
+        if span is not None and span != self._ySpan:
+            self._ySpan = span
+            self.plot.setYRange(*span, padding=0.02)
+        for r in snap.runs:
+            c = r.contrib
+            if c is None:
+                self.curves[r.key].setData([], [])
+                continue
+            k = np.arange(1, len(c) + 1, dtype=np.float64)
+            ok = np.isfinite(c) & (c > 0)
+            self.curves[r.key].setData(k[ok], np.asarray(c, np.float64)[ok])
+
+    def _style(self) -> None:
+        look = self.look
+        w = max(1.0, 2.5 * look.font_scale)
+        for key, item in self.curves.items():
+            colour = look.cell_colour(key)
+            item.setPen(pg.mkPen(colour, width=w))
+            item.setSymbolBrush(colour)
+            item.setSymbolPen(colour)
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.plotWidget.setBackground(look.background)
+        theme.style_plot(self.plot, look, "Contributions ‖∂L_T/∂x_k‖ (log scale)", "‖∂L_T/∂x_k‖", "input step k")
+        self.legend.setLabelTextColor(look.foreground)
+        self.legend.setLabelTextSize(f"{look.axis_pt}pt")
+        self._style()
+
+
+def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
+    finite = np.abs(a[np.isfinite(a)])
+    m = float(finite.max()) if finite.size else 0.0
+    m = m if m > 0 else 1e-12
+    return (-m, m)
+
+
+class WeightsPanel(_PlotPanel):
+    """One weight matrix of one cell now, and its change since the start (diverging maps)."""
+
+    PARAMS = (("rnn.weight_hh_l0", "W_hh"), ("rnn.weight_ih_l0", "W_ih"), ("fc.weight", "W_hy (output)"))
+
+    def __init__(self, controller, parent=None):
+        super().__init__(controller, parent)
+        top = QtWidgets.QHBoxLayout()
+        self.cellCombo = QtWidgets.QComboBox()
+        self.paramCombo = QtWidgets.QComboBox()
+        for name, label in self.PARAMS:
+            self.paramCombo.addItem(label, name)
+        for combo in (self.cellCombo, self.paramCombo):
+            combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(6)
+        self._caption = QtWidgets.QLabel("Weights")
+        self._caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
+        top.addWidget(self._caption)
+        top.addStretch(1)
+        top.addWidget(self.cellCombo)
+        top.addWidget(self.paramCombo)
+        self._lay.addLayout(top)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self._lay.addWidget(self.graphics)
+        self.valuePlot = self.graphics.addPlot(row=0, col=0)
+        self.changePlot = self.graphics.addPlot(row=0, col=2)
+        self.valueImage = pg.ImageItem(axisOrder="row-major")
+        self.changeImage = pg.ImageItem(axisOrder="row-major")
+        self.valuePlot.addItem(self.valueImage)
+        self.changePlot.addItem(self.changeImage)
+        for p in (self.valuePlot, self.changePlot):
+            p.invertY(True)
+            p.setAspectLocked(False)
+            p.setMouseEnabled(x=False, y=False)
+        self.valueBar = pg.ColorBarItem(values=(-1, 1), interactive=False, width=14, colorMapMenu=False)
+        self.changeBar = pg.ColorBarItem(values=(-1, 1), interactive=False, width=14, colorMapMenu=False)
+        self.valueBar.setImageItem(self.valueImage)
+        self.changeBar.setImageItem(self.changeImage)
+        self.graphics.addItem(self.valueBar, row=0, col=1)
+        self.graphics.addItem(self.changeBar, row=0, col=3)
+        for col in (0, 2):
+            self.graphics.ci.layout.setColumnStretchFactor(col, 1)
+        self._keys = ()
+        self._titled = None
+        cache_decorations(self.graphics)
+        self.cellCombo.currentIndexChanged.connect(lambda _i: self.showSnapshot(self.train.snapshot))
+        self.paramCombo.currentIndexChanged.connect(lambda _i: self.showSnapshot(self.train.snapshot))
+        self.setTheme(self.look)
+        self.showSnapshot(self.train.snapshot)
+
+    def showSnapshot(self, snap) -> None:
+        keys = tuple(r.key for r in snap.runs)
+        if keys != self._keys:
+            with QtCore.QSignalBlocker(self.cellCombo):
+                self.cellCombo.clear()
+                for r in snap.runs:
+                    self.cellCombo.addItem(r.label, r.key)
+            self._keys = keys
+        self.cellCombo.setVisible(len(keys) > 1)
+        key = self.cellCombo.currentData() or keys[0]
+        run = next(r for r in snap.runs if r.key == key)
+        name = self.paramCombo.currentData()
+        now = run.model.state_dict()[name]
+        change = now - run.initial.state_dict()[name]
+        self.value = np.ascontiguousarray(now, dtype=np.float32)
+        self.delta = np.ascontiguousarray(change, dtype=np.float32)
+        lv, lc = symmetric_levels(self.value), symmetric_levels(self.delta)
+        self.valueImage.setImage(self.value, levels=lv, autoLevels=False)
+        self.changeImage.setImage(self.delta, levels=lc, autoLevels=False)
+        self.valueBar.setLevels(lv)
+        self.changeBar.setLevels(lc)
+        label = self.paramCombo.currentText()
+        look = self.look
+        if self._titled != (label, look):  # a plot title's change re-lays the plot out: only when it must
+            self._titled = (label, look)
+            self.valuePlot.setTitle(f"{label} now", size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+            self.changePlot.setTitle("its change since the start", size=f"{look.title_pt}pt",
+                                     color=look.foreground, bold=True)
+        norm = float(np.linalg.norm(change))
+        self._caption.setText(f"Weights: ‖Δ{label.split()[0]}‖ = {norm:.3g} since the start")
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.graphics.setBackground(look.background)
+        cmap = theme.colormap(look.diverging)
+        for bar in (self.valueBar, self.changeBar):
+            bar.setColorMap(cmap)
+            bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
+            bar.axis.setTextPen(look.foreground)
+        for p in (self.valuePlot, self.changePlot):
+            theme.style_plot(p, look, None, "row", "column")
+        self._caption.setFont(look.font(look.title_pt, bold=True))
+        for w in (self.cellCombo, self.paramCombo):
+            w.setFont(look.font())
+        if self._keys:
+            self.showSnapshot(self.train.snapshot)
+
+
+def _char(ch: str) -> str:
+    return "␣" if ch == " " else ch
+
+
+class OutputPanel(Panel, QtWidgets.QWidget):
+    """The output row under the hidden state in Explore, while a model trained here is shown:
+    y_t over t with the targets overlaid (the steps the loss reads), or for classes the
+    probability of each class (rows) per step, the target's class marked. Hidden otherwise."""
+
+    def __init__(self, controller, parent=None):
+        super().__init__(parent)
+        self.controller = controller
+        self.train = training_for(controller)
+        lay = QtWidgets.QVBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setMinimumHeight(120)
+        lay.addWidget(self.graphics)
+        self.plot = self.graphics.addPlot()
+        self.plot.setMouseEnabled(x=False, y=False)
+        self.curve = pg.PlotDataItem()
+        self.targets = pg.ScatterPlotItem(symbol="x", size=14)
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.cursor = pg.InfiniteLine(angle=90, movable=False)
+        for item in (self.image, self.curve, self.targets, self.cursor):
+            self.plot.addItem(item)
+        self.row = None
+        controller.resultChanged.connect(self._onResult)
+        controller.stepChanged.connect(self._onStep)
+        controller.loadedChanged.connect(lambda _n: self._onResult(controller.result))
+        self.setTheme(self.look)
+        self.hide()
+
+    def _onResult(self, result) -> None:
+        ex = self.train.explored
+        c = self.controller
+        if ex is None or result is None or c.loadedName != ex.name or result.T != len(ex.mask):
+            self.row = None
+            self.hide()
+            return
+        self.row = TR.output_row(ex.model, result.cells[0].trace.h, ex.ys, ex.mask, ex.task)
+        self._draw()
+        self.show()
+
+    def _onStep(self, t: int) -> None:
+        self.cursor.setValue(t + 1)
+
+    def _draw(self) -> None:
+        row, look = self.row, self.look
+        T = len(row.y)
+        t = np.arange(1, T + 1, dtype=np.float64)
+        bottom = self.plot.getAxis("bottom")
+        bottom.setTicks(None)
+        if row.chars is not None:  # text: how sure it is of the right next character, letters below
+            self.image.hide()
+            self.plot.getAxis("left").setTicks(None)
+            labels = np.asarray(row.targets, dtype=np.int64)
+            p = row.y[np.arange(T), labels].astype(np.float64)
+            self.curve.setData(t, p)
+            self.targets.setData([], [])
+            shown = [row.chars[int(k)] for k in np.argmax(row.y, axis=1)]
+            bottom.setTicks([[(k + 1, _char(row.chars[int(labels[k])]) + "\n" + _char(shown[k]))
+                              for k in range(T)], []])
+            self.plot.setYRange(0, 1.05, padding=0)
+            left = "p(next char)"
+            title = "Output: probability of the right next character (below: it, and the model's guess)"
+        elif row.classes:
+            self.curve.setData([], [])
+            self.image.setImage(np.ascontiguousarray(row.y.T), levels=(0.0, 1.0), autoLevels=False)
+            self.image.setRect(QtCore.QRectF(0.5, -0.5, float(T), float(row.y.shape[1])))
+            self.image.show()
+            labels = np.asarray(row.targets, dtype=np.float64)
+            self.targets.setData(t[row.mask], labels[row.mask])
+            self.plot.getAxis("left").setTicks([[(k, str(k)) for k in range(row.y.shape[1])]])
+            left = "class"
+            title = "Output: probability of each class (× = the target)"
+        else:
+            self.image.hide()
+            self.plot.getAxis("left").setTicks(None)
+            self.plot.enableAutoRange(axis="y")
+            self.curve.setData(t, row.y[:, 0].astype(np.float64))
+            self.targets.setData(t[row.mask], np.asarray(row.targets, dtype=np.float64)[row.mask, 0])
+            left = "y_t"
+            title = "Output y_t (× = the target where the loss reads it)"
+        self.cursor.setValue(self.controller.step + 1)
+        theme.style_plot(self.plot, look, title, left, "step t")
+
+    def setTheme(self, look: theme.Theme) -> None:
+        super().setTheme(look)
+        self.graphics.setBackground(look.background)
+        colour = look.cell_colour("loaded")
+        self.curve.setPen(pg.mkPen(colour, width=max(1.0, 2.5 * look.font_scale)))
+        self.targets.setPen(pg.mkPen(look.foreground, width=2))
+        self.targets.setBrush(None)
+        self.cursor.setPen(pg.mkPen(look.cursor, width=2))
+        self.image.setLookupTable(theme.lut(look.sequential))
+        theme.style_plot(self.plot, look, None, None, "step t")
+        if self.row is not None:
+            self._draw()
+
+
+# ====================================================================== the mode switch
+class TrainPage(QtWidgets.QWidget):
+    """The Train tab: the controls (scrolled) beside a 2 × 2 grid of the plot panels."""
+
+    def __init__(self, window, parent=None):
+        from .panels import panel_specs
+
+        super().__init__(parent)
+        specs = panel_specs("train")
+        lay = QtWidgets.QHBoxLayout(self)
+        lay.setContentsMargins(0, 0, 0, 0)
+        controls = [s for s in specs if s.id == "trainControls"]
+        plots = [s for s in specs if s.id != "trainControls"]
+        if controls:
+            scroll = QtWidgets.QScrollArea()
+            scroll.setWidget(window.panels[controls[0].id])
+            scroll.setWidgetResizable(True)
+            scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.setMinimumWidth(scroll.widget().minimumWidth() + 24)
+            lay.addWidget(scroll)
+            self.controlsScroll = scroll
+        grid = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
+        rows = [QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal) for _ in range((len(plots) + 1) // 2)]
+        for k, spec in enumerate(plots):
+            rows[k // 2].addWidget(window.panels[spec.id])
+        for r in rows:
+            r.setChildrenCollapsible(False)
+            grid.addWidget(r)
+        grid.setChildrenCollapsible(False)
+        lay.addWidget(grid, 1)
+        self.grid = grid
+
+
+class Modes(QtWidgets.QStackedWidget):
+    """The Explore and Train pages, switched by a tab bar in the menu bar's corner (``bar``):
+    the switch takes no height from the views (the window must fit a 1024 × 768 projector)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setObjectName("modes")
+        self.bar = QtWidgets.QTabBar()
+        self.bar.setObjectName("modeBar")
+        self.bar.setDocumentMode(True)
+        self.bar.setExpanding(False)
+        self.bar.setToolTip("Explore a network step by step, or train one")
+        self.bar.currentChanged.connect(self.setCurrentIndex)
+        self.currentChanged.connect(self._follow)
+
+    def addTab(self, widget: QtWidgets.QWidget, title: str) -> int:
+        self.addWidget(widget)
+        return self.bar.addTab(title)
+
+    def tabText(self, index: int) -> str:
+        return self.bar.tabText(index)
+
+    def _follow(self, index: int) -> None:
+        if self.bar.currentIndex() != index:
+            with QtCore.QSignalBlocker(self.bar):
+                self.bar.setCurrentIndex(index)
+
+
+def build_modes(window, explore: QtWidgets.QWidget) -> Modes:
+    """The Explore page (``explore``) and the Train page of ``window``, and their switch in
+    the corner of the menu bar."""
+    tabs = Modes()
+    tabs.addTab(explore, "Explore")
+    tabs.addTab(TrainPage(window), "Train")
+    window.menuBar().setCornerWidget(tabs.bar, QtCore.Qt.Corner.TopRightCorner)
+    # presenter mode hides the menu bar, and the switch with it: Ctrl+T still switches
+    toggle = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+T"), window)
+    toggle.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
+    toggle.activated.connect(lambda: tabs.setCurrentIndex(1 - tabs.currentIndex()))
+    tabs.toggleShortcut = toggle
+    tc = training_for(window.controller)
+    # the tabs and the controller's mode follow each other (a session or lesson names the mode)
+    tabs.currentChanged.connect(lambda i: tc.setMode("train" if i == 1 else "explore"))
+    tc.modeChanged.connect(lambda mode: tabs.setCurrentIndex(1 if mode == "train" else 0))
+    tabs.setCurrentIndex(1 if tc.mode == "train" else 0)
+    QtCore.QTimer.singleShot(0, tabs, lambda: _own_frames(window))
+    return tabs
+
+
+def _own_frames(window) -> None:
+    """Take the Train page's plot scenes out of the window's one-frame-per-pass filter.
+
+    That filter swallows the UpdateRequest a scene's update sends from inside it and posts
+    one again; with the Train plots redrawn at every poll it kept an UpdateRequest pending all
+    the time, and the poll timer (queued behind posted events) fired only about 2 times a
+    second in a real window. Without it: 7 polls a second under the same load.
+    """
+    flt = getattr(window, "_oneFrame", None)
+    if flt is None:
+        return
+    from .panels import panel_specs
+
+    for spec in panel_specs("train"):
+        for view in window.panels[spec.id].findChildren(QtWidgets.QGraphicsView):
+            if view.scene() is not None:
+                view.scene().removeEventFilter(flt)

@@ -1,0 +1,130 @@
+"""The Train mode in the window: controls → session, session → plots, and Explore this model."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from rnnviz.ui import training as UT
+from rnnviz.ui.main_window import MainWindow
+
+SMALL = dict(length=8, hidden_size=4, batch=8, test_batch=16, test_every=2)
+
+
+@pytest.fixture
+def window(qtbot, controller):
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    tc = UT.training_for(controller)
+    tc.configure(**SMALL)
+    w.show()
+    w.modes.setCurrentIndex(1)
+    qtbot.waitExposed(w)
+    yield w
+    tc.pause()
+
+
+def test_the_window_has_an_explore_and_a_train_mode(window):
+    tabs = window.modes
+    assert [tabs.tabText(i) for i in range(tabs.count())] == ["Explore", "Train"]
+    for pid in ("trainControls", "lossPanel", "gradientPanel", "contribPanel", "weightsPanel"):
+        assert window.panels[pid].isVisible()
+    window.showPanel("statePanel")
+    assert tabs.currentIndex() == 0 and not window.panels["lossPanel"].isVisible()
+    window.showPanel("lossPanel")
+    assert tabs.currentIndex() == 1
+    tabs.toggleShortcut.activated.emit()  # Ctrl+T
+    assert tabs.currentIndex() == 0 and tabs.bar.currentIndex() == 0
+    tabs.bar.setCurrentIndex(1)  # a click on the switch
+    assert tabs.currentIndex() == 1 and window.panels["lossPanel"].isVisible()
+
+
+def test_step_draws_what_the_session_measured(window):
+    tc = UT.training_for(window.controller)
+    controls = window.panels["trainControls"]
+    for _ in range(3):
+        controls.stepButton.click()
+    snap = tc.snapshot
+    assert snap.updates == 3
+    (r,) = snap.runs
+    loss = window.panels["lossPanel"]
+    curve = loss.curves[(r.key, "train")]
+    x, y = curve.xData, curve.yData  # as given (getData is in the log-scale's units)
+    assert np.allclose(y, r.train_loss) and np.allclose(x, r.updates + 1)
+    grad = window.panels["gradientPanel"]
+    img = grad.images[r.key]
+    logs = UT.log_rows(r.dh_rows)
+    assert np.allclose(img.image, logs)
+    assert tuple(img.levels) == pytest.approx(UT.gradient_levels([logs]))  # explicit, never auto
+    contrib = window.panels["contribPanel"].curves[r.key].yData
+    assert np.allclose(contrib, r.contrib[r.contrib > 0])
+    weights = window.panels["weightsPanel"]
+    assert np.allclose(weights.delta, r.change()["rnn.weight_hh_l0"], atol=1e-6)
+    assert "3 updates" in controls.statusLabel.text()
+
+
+def test_controls_change_the_session_live_or_reset_it(window):
+    tc = UT.training_for(window.controller)
+    controls = window.panels["trainControls"]
+    controls.stepButton.click()
+    controls.lrSpin.setValue(0.05)
+    assert tc.session.config.lr == 0.05 and tc.session.updates == 1  # live: no reset
+    controls.hiddenSpin.setValue(6)
+    assert tc.session.updates == 0 and tc.snapshot.runs[0].model.rnn.hidden_size == 6
+    controls.cellCombo.setCurrentIndex(controls.cellCombo.findData("compare"))
+    assert [r.key for r in tc.snapshot.runs] == ["rnn_tanh", "gru", "lstm"]
+    assert len(window.panels["gradientPanel"].images) == 3
+    assert set(k for k, _ in window.panels["lossPanel"].curves) == {"rnn_tanh", "gru", "lstm"}
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("recall"))
+    assert window.panels["lossPanel"].accPlot.isVisible()
+    assert "chance 50 %" in controls.statusLabel.text()
+
+
+def test_train_runs_off_the_gui_thread_with_throttled_repaints(window, qtbot):
+    tc = UT.training_for(window.controller)
+    controls = window.panels["trainControls"]
+    shown = []
+    tc.snapshotChanged.connect(lambda s: shown.append(s.updates))
+    controls.trainButton.click()
+    assert controls.trainButton.text() == "Pause" and not controls.stepButton.isEnabled()
+    qtbot.waitUntil(lambda: tc.snapshot.updates >= 30, timeout=20_000)
+    controls.trainButton.click()
+    assert not tc.running and controls.trainButton.text() == "Train"
+    n = tc.snapshot.updates
+    assert len(shown) < n  # several updates per repaint, never a signal per update
+    assert len(tc.snapshot.runs[0].train_loss) == n
+
+
+def test_explore_this_model_shows_the_trained_cell_on_a_test_sequence(window):
+    tc = UT.training_for(window.controller)
+    tc.configure(cell="gru")
+    tc.step()
+    window.panels["trainControls"].exploreButton.click()
+    c = window.controller
+    assert window.modes.currentIndex() == 0
+    model = tc.session.models()["gru"]
+    assert c.loaded is not None and np.array_equal(c.loaded.W_hh, model.rnn.layers[0].W_hh)
+    xs = tc.session.test_sequence(0)[0]
+    assert c.settings.signal == "custom" and c.settings.T == len(xs) and c.settings.input_size == xs.shape[1]
+    r = c.settle()
+    assert np.allclose(r.xs, xs)
+    assert "trained GRU" in c.loadedName
+
+
+def test_the_output_row_shows_the_trained_output_layer_under_the_hidden_state(window):
+    tc = UT.training_for(window.controller)
+    out = window.panels["outputPanel"]
+    assert not out.isVisible()  # no trained model in Explore
+    tc.configure(cell="lstm")
+    tc.step()
+    tc.exploreModel()
+    c = window.controller
+    r = c.settle()
+    assert out.isVisible()
+    model = tc.session.models()["lstm"]
+    assert np.allclose(out.curve.yData, model.fc.forward(r.cells[0].trace.h)[:, 0], atol=1e-5)
+    ys, mask = tc.session.test_sequence(0)[1:]
+    assert np.allclose(out.targets.data["y"], ys[mask.astype(bool), 0])
+    c.update(cell="gru")  # another network: the row goes
+    c.settle()
+    assert not out.isVisible()
