@@ -242,7 +242,8 @@ def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None,
             )
         notes.extend(spec.get("notes", ()))
         if back:
-            notes.append(f"{label} reads its input backwards (go_backwards): its steps are in processing "
+            who = label if label.startswith("layer") else f"layer {label!r}"
+            notes.append(f"{who} reads its input backwards (go_backwards): its steps are in processing "
                          "order, step 1 reads the last input row")
         try:
             cell = FileCell(
