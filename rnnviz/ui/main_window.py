@@ -49,13 +49,16 @@ class WarningBanner(QtWidgets.QLabel):
             f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px 10px; }}"
         )
 
-    def showWarnings(self, messages: list[str]) -> None:
-        if not messages:
+    def showWarnings(self, messages: list[str], notes: list[str] = ()) -> None:
+        if not messages and not notes:
             self.hide()
             self.clear()
             return
-        self.setText("⚠  " + "   ·   ".join(messages)
-                     + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover.")
+        parts = ["⚠  " + "   ·   ".join(messages)
+                 + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover."] if messages else []
+        if notes:  # what loading the file assumed, and masked steps (core.model.Result.notes)
+            parts.append("ℹ  " + "   ·   ".join(notes))
+        self.setText("\n".join(parts))
         self.show()
 
 
@@ -392,7 +395,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ status
     def _onResult(self, result) -> None:
-        self.banner.showWarnings(result.warnings())
+        self.banner.showWarnings(result.warnings(), result.notes())
         parts = []
         for cr in result.cells:
             model = cr.model
