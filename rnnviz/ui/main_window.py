@@ -368,14 +368,33 @@ class MainWindow(QtWidgets.QMainWindow):
                                      10_000)
         return True
 
-    def openWeights(self, path: str) -> bool:
-        """Load a weights file; on a bad file show a dialog and keep the current session."""
+    def openWeights(self, path: str, **options) -> bool:
+        """Load a weights file; on a bad file show a dialog and keep the current session.
+
+        A Keras model whose recurrent layers are parallel branches asks which one to show
+        (``layerChooser``, not modal); ``options`` go to ``io.load_weights`` (``layer=``, …)."""
+        from ..io.weights import LayerChoiceError
+
         try:
-            self.controller.loadWeights(path)
+            self.controller.loadWeights(path, **options)
+        except LayerChoiceError as err:
+            self.chooseLayer(path, err.choices, options)
+            return False
         except InputError as err:
             self.showError("Cannot open weights", str(err))
             return False
         return True
+
+    def chooseLayer(self, path: str, choices, options: dict) -> None:
+        """Ask which recurrent layer of ``path`` to show; opening follows the choice."""
+        box = QtWidgets.QInputDialog(self)
+        box.setWindowTitle("Choose a recurrent layer")
+        box.setLabelText(f"{os.path.basename(path)}: its recurrent layers are parallel branches, not one "
+                         "stack.\nShow which one (with the recurrent layers it reads from)?")
+        box.setComboBoxItems(list(choices))
+        box.textValueSelected.connect(lambda name: self.openWeights(path, **{**options, "layer": name}))
+        self.layerChooser = box
+        box.open()
 
     def showError(self, title: str, message: str) -> None:
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,

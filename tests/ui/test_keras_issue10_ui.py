@@ -38,3 +38,14 @@ def test_sidebar_sizes_follow_the_traced_layer_and_the_banner_says_what_was_assu
     text = window.banner.text()
     assert window.banner.isVisibleTo(window) and "assumed activation='tanh'" in text
     assert "exploded" not in text
+
+
+def test_parallel_branches_ask_which_layer(window):
+    c = window.controller
+    assert not window.openWeights(str(FIXTURES / "keras_issue10" / "k3_branches.keras"))
+    box = window.layerChooser
+    assert box.isVisible() and box.comboBoxItems() == ["branch_a", "branch_b"]
+    box.setTextValue("branch_b")
+    box.accept()
+    assert c.waitForIdle()
+    assert c.loaded.hidden_size == 4 and c.loadedName == "k3_branches.keras"
