@@ -15,12 +15,15 @@ from pathlib import Path
 import h5py
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
 
+import fuzz_readers
 from rnnviz.engine import InputError, run
 from rnnviz.io import load_weights
 from rnnviz.io.weights import LayerChoiceError, notes_of
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "keras_issue10"
+LEGACY_BYTES = (FIXTURES / "k2_stack.h5").read_bytes()
 TOL = 1e-5  # |ours − theirs| ≤ TOL·(1 + |theirs|), ours in float32
 
 
@@ -283,3 +286,24 @@ def test_keras2_weights_only_h5_reads_in_layer_order(tmp_path):
     model = load_weights(path, recurrent_activation="hard_sigmoid_keras2")
     assert [c.kind for c in model.layers] == ["lstm", "gru"]
     assert "assumed activation='tanh'" in notes_of(model)[0]
+
+
+def test_keras2_functional_inbound_nodes(tmp_path):
+    """Keras 2 writes inbound_nodes as [[[name, node, tensor, kwargs]]]: the same graph."""
+    def edit(c):
+        for layer in c["config"]["layers"]:
+            parents = [h["config"]["keras_history"][0] for node in layer["inbound_nodes"]
+                       for a in node["args"] for h in (a if isinstance(a, list) else [a])]
+            layer["inbound_nodes"] = [[[p, 0, 0, {}] for p in parents]] if parents else []
+    path = rewrite(FIXTURES / "k3_branches.keras", tmp_path / "k2style.keras", edit)
+    with pytest.raises(LayerChoiceError):
+        load_weights(path)
+    chain = rewrite(FIXTURES / "k3_chain_tap.keras", tmp_path / "k2chain.keras", edit)
+    check_parity(load_weights(chain), "k3_chain_tap", ["lower", "upper"])
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=list(HealthCheck))
+@given(mutate=fuzz_readers.mutation("h5"))
+def test_fuzz_legacy_h5(mutate):
+    """Mutated legacy HDF5 files load or give a one-line InputError (no traceback)."""
+    fuzz_readers.check(fuzz_readers._weights, "fuzz.h5", mutate(LEGACY_BYTES))
