@@ -308,6 +308,8 @@ def _run_keras(stack: Stack, xs, hs, cs, influence: bool, layer: int, dtype, pro
         for k in range(layer + 1):
             if rev[k]:
                 x, m, order = x[::-1], m[::-1], order[::-1]
+            if k == 0:
+                first_read = bool(m[0])  # x_1 is the first row layer 0 reads
             read = np.flatnonzero(m)
             pos = np.cumsum(m) - 1
             tick = lambda rows, k=k: _ticking(rows, progress, k / parts, (k + 1) / parts)  # noqa: E731
@@ -326,10 +328,10 @@ def _run_keras(stack: Stack, xs, hs, cs, influence: bool, layer: int, dtype, pro
             x = rec_full.h
         infl = None
         if influence:
-            if any(rev[1 : layer + 1]):
-                infl = np.full(T, np.nan)
-            elif not m[0] or not read.size:
+            if not first_read or not read.size:
                 infl = np.zeros(T)  # x_1 is skipped: it reaches nothing
+            elif any(rev[1 : layer + 1]):
+                infl = _expand(_influence_reversed(compressed, rev[: layer + 1], xs.shape[1]), pos, 0.0)
             else:
                 tick = lambda rows: _ticking(rows, progress, (parts - 1) / parts, 1.0)  # noqa: E731
                 infl = _expand(_influence.forward_influence(compressed, tick=tick), pos, 0.0)
@@ -345,6 +347,32 @@ def _run_keras(stack: Stack, xs, hs, cs, influence: bool, layer: int, dtype, pro
     return Trace(stack, layer, xs, top.h, top.c, gates, infl, bad, tuple(full),
                  mask=None if mask is None else m.copy(),
                  order=None if not any(rev[: layer + 1]) else order.copy())
+
+
+def _influence_reversed(records, rev, D: int) -> np.ndarray:
+    """‖∂h_{t+1}/∂x_1‖_F of the last of ``records`` (compressed runs, bottom up) when a layer
+    above the first reads its input backwards: each layer's tangent ∂h_t/∂x_1 at every step
+    is kept and becomes the next layer's input tangent, reversed with the time axis. Float64
+    tangents without rescaling: values below ~1e-300 read as 0."""
+    from .cells import kind_of as _kind
+
+    dx_seq = None
+    for l, rec in enumerate(records):
+        kind = _kind(rec.cell.kind)
+        k = kind.tangent_coeffs(rec)
+        n = rec.h.shape[0]
+        if dx_seq is None:
+            dx_seq = [np.eye(D, dtype=rec.h.dtype)] + [None] * (n - 1)
+        elif rev[l]:
+            dx_seq = dx_seq[::-1]
+        dh = dc = None
+        out = []
+        for t in range(n):
+            dh, dc = kind.jvp(k, t, dx_seq[t], dh, dc)
+            out.append(dh)
+        dx_seq = out
+    return np.array([0.0 if v is None else float(np.sqrt(np.sum(np.square(v, dtype=np.float64))))
+                     for v in dx_seq])
 
 
 @dataclass(frozen=True, eq=False)

@@ -307,3 +307,25 @@ def test_keras2_functional_inbound_nodes(tmp_path):
 def test_fuzz_legacy_h5(mutate):
     """Mutated legacy HDF5 files load or give a one-line InputError (no traceback)."""
     fuzz_readers.check(fuzz_readers._weights, "fuzz.h5", mutate(LEGACY_BYTES))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_influence_when_an_upper_layer_reads_backwards(masked):
+    """Both layers go backwards: x_1 (the last row) reaches layer 2 at every step."""
+    model = load_weights(FIXTURES / "k3_backwards_stack.weights.h5", go_backwards=True)
+    xs = np.random.default_rng(3).normal(size=(9, 3))
+    mask = np.ones(9, bool)
+    if masked:
+        mask[[2, 5]] = False
+    trace = run(model, xs, dtype=np.float64, mask=mask)
+    eps = 1e-6
+    jac = []
+    for d in range(3):
+        up, down = xs.copy(), xs.copy()
+        up[-1, d] += eps
+        down[-1, d] -= eps
+        jac.append((run(model, up, dtype=np.float64, mask=mask).h - run(model, down, dtype=np.float64, mask=mask).h)
+                   / (2 * eps))
+    fd = np.linalg.norm(np.stack(jac, -1), axis=(1, 2))
+    np.testing.assert_allclose(trace.influence, fd, rtol=1e-5, atol=1e-9)
+    assert list(trace.order) == list(range(9))  # reversed twice: the input's order again
