@@ -294,8 +294,9 @@ def _run_keras(stack: Stack, xs, hs, cs, influence: bool, layer: int, dtype, pro
     Each layer runs over the steps it reads only (a skipped step changes nothing, so the
     states there are those of the compressed sequence), then its rows are spread back over
     every step. The x_1 influence follows the compressed run, which is exact: a skipped step's
-    Jacobian is the identity. It is NaN when a layer above the first reverses the time axis
-    (x_1 then reaches that layer last, which a forward tangent cannot carry).
+    Jacobian is the identity. When a layer above the first reverses the time axis, x_1
+    reaches it at every step: the tangents of every step below are kept and fed in reverse
+    (:func:`_influence_reversed`).
     """
     T = xs.shape[0]
     rev = backwards(stack)
