@@ -329,3 +329,18 @@ def test_influence_when_an_upper_layer_reads_backwards(masked):
     fd = np.linalg.norm(np.stack(jac, -1), axis=(1, 2))
     np.testing.assert_allclose(trace.influence, fd, rtol=1e-5, atol=1e-9)
     assert list(trace.order) == list(range(9))  # reversed twice: the input's order again
+
+
+def test_a_session_keeps_go_backwards_and_the_mask(tmp_path):
+    from rnnviz.core import model as M
+    from rnnviz.core import session as CS
+
+    for name in ("k3_backwards_stack.keras", "k3_masking.keras"):
+        model = load_weights(FIXTURES / name)
+        layers = getattr(model, "layers", (model,))
+        s = M.Settings(cell=CS.SCHEMA.key_of(layers[-1]), hidden_size=layers[-1].hidden_size, input_size=layers[0].input_size)
+        blob = CS.dumps_session(CS.SessionData(s, model, name))
+        back = CS.loads_session(blob)
+        got = getattr(back.loaded, "layers", (back.loaded,))
+        assert [getattr(c, "go_backwards", False) for c in got] == [getattr(c, "go_backwards", False) for c in layers]
+        assert getattr(got[0], "mask_value", None) == getattr(layers[0], "mask_value", None)
