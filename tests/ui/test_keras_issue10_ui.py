@@ -40,7 +40,7 @@ def test_sidebar_sizes_follow_the_traced_layer_and_the_banner_says_what_was_assu
     assert "exploded" not in text
 
 
-def test_parallel_branches_ask_which_layer(window):
+def test_parallel_branches_ask_which_layer_and_options_can_be_given(window):
     c = window.controller
     assert not window.openWeights(str(FIXTURES / "keras_issue10" / "k3_branches.keras"))
     box = window.layerChooser
@@ -49,3 +49,16 @@ def test_parallel_branches_ask_which_layer(window):
     box.accept()
     assert c.waitForIdle()
     assert c.loaded.hidden_size == 4 and c.loadedName == "k3_branches.keras"
+
+    # File ▸ Open weights with options… (the same window: windows are slow to make)
+    from rnnviz.ui import load_options
+
+    dialog = load_options.open_with_options(window, str(FIXTURES / "keras_issue10" / "k3_lstm_relu.weights.h5"))
+    assert dialog.isVisible()
+    dialog.activation.setCurrentIndex(dialog.activation.findData("relu"))
+    dialog.goBackwards.setChecked(True)
+    assert dialog.options() == {"activation": "relu", "go_backwards": True}
+    dialog.accept()
+    assert c.waitForIdle()
+    assert c.loaded.nonlinearity == "relu" and c.loaded.go_backwards
+    assert "assumed recurrent_activation='sigmoid'" in window.banner.text()
