@@ -122,7 +122,6 @@ def cmd_trace(argv) -> int:
         except ValueError:  # a name: load that Keras layer (and those it reads from); trace it
             kw["layer"], args.layer = args.layer, -1
         model = load_weights(args.weights, **kw)
-        _print_notes(model)
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):
             raise InputError(
@@ -133,6 +132,7 @@ def cmd_trace(argv) -> int:
     except InputError as err:
         return _fail(str(err))
 
+    _print_notes(model)  # only once the input is good: a bad input gets its one line alone
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonFiniteWarning)
         trace = run(model, xs, influence=True, layer=args.layer)
