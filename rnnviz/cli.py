@@ -45,6 +45,40 @@ def _over_an_input(out: str, inputs) -> str | None:
     return None
 
 
+def _add_load_options(p: argparse.ArgumentParser, layer: bool = True) -> None:
+    """What a weights file may leave open (a Keras .weights.h5 records none of it)."""
+    from .engine.activations import ACTIVATIONS
+
+    g = p.add_argument_group("what the weights file does not record (Keras .weights.h5)")
+    g.add_argument("--activation", choices=tuple(ACTIVATIONS), default=None,
+                   help="Keras activation of the candidate and of c (default tanh)")
+    g.add_argument("--recurrent-activation", choices=tuple(ACTIVATIONS), default=None,
+                   help="Keras recurrent_activation of the gates (default sigmoid; hard_sigmoid is Keras 3's, "
+                   "hard_sigmoid_keras2 Keras 2's)")
+    ra = g.add_mutually_exclusive_group()
+    ra.add_argument("--reset-after", dest="reset_after", action="store_const", const=True, default=None,
+                    help="a GRU without bias is Keras's default reset_after=True (the default)")
+    ra.add_argument("--reset-before", dest="reset_after", action="store_const", const=False,
+                    help="a GRU without bias is reset_after=False")
+    g.add_argument("--go-backwards", action="store_const", const=True, default=None,
+                   help="the layers read their input backwards (Keras go_backwards=True)")
+    if layer:
+        g.add_argument("--layer", metavar="NAME", default=None,
+                       help="the Keras recurrent layer to show, when the model's are parallel branches")
+
+
+def _load_options(args) -> dict:
+    names = ("activation", "recurrent_activation", "reset_after", "go_backwards", "layer")
+    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
+
+
+def _print_notes(model) -> None:
+    from .io.weights import notes_of
+
+    for note in notes_of(model):
+        print(f"rnnviz: note: {note}", file=sys.stderr)
+
+
 def _trace_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="rnnviz trace",
@@ -55,11 +89,12 @@ def _trace_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="OUT.npz", required=True, help="where to write the trace")
     p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
                    help="activation of a vanilla RNN when the file does not say (default tanh)")
-    p.add_argument("--layer", type=int, default=-1, metavar="K",
-                   help="which stacked layer to trace (0-based; default the last)")
+    p.add_argument("--layer", default="-1", metavar="K|NAME",
+                   help="which stacked layer to trace (0-based; default the last), or a Keras layer's name")
     p.add_argument("--module", metavar="NAME", default=None,
                    help="which recurrent module of a file holding several: a state_dict key prefix "
                         "(encoder.rnn) or an ONNX node name")
+    _add_load_options(p, layer=False)
     return p
 
 
@@ -85,8 +120,13 @@ def cmd_trace(argv) -> int:
         return _fail(problem)
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
+        kw.update({k: v for k, v in _load_options(args).items() if k != "layer"})
         if args.module is not None:
             kw["module"] = args.module
+        try:
+            args.layer = int(args.layer)
+        except ValueError:  # a name: load that Keras layer (and those it reads from); trace it
+            kw["layer"], args.layer = args.layer, -1
         model = load_weights(args.weights, bidirectional=True, **kw)
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):
@@ -98,6 +138,7 @@ def cmd_trace(argv) -> int:
     except InputError as err:
         return _fail(str(err))
 
+    _print_notes(model)  # only once the input is good: a bad input gets its one line alone
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonFiniteWarning)
         if isinstance(model, Bidirectional):  # h (T, 2H) = [forward | backward], and each direction's arrays
@@ -163,6 +204,7 @@ def _render_parser() -> argparse.ArgumentParser:
                    help="video frame width (default the window's, at most 1920)")
     p.add_argument("--speed", type=float, default=None, metavar="S",
                    help="playing speed in steps per second, the GIF's and video's frame rate (default 4)")
+    _add_load_options(p)
     return p
 
 
@@ -223,6 +265,7 @@ def cmd_render(argv) -> int:
                 if v is not None}
     if args.file and args.lesson:
         return _fail("give a FILE or --lesson NAME, not both")
+    _use_load_options(args, notes=True)
     try:
         render(out, args.file, lesson=args.lesson, cell=args.cell, step=args.step, size=args.size,
                all_steps=args.all_steps, gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
@@ -233,6 +276,23 @@ def cmd_render(argv) -> int:
     except OSError as err:
         return _cannot_write(err.filename or out or gif or mp4, err)
     return 0
+
+
+def _use_load_options(args, notes: bool = False) -> None:
+    """The load options apply to every weights file this process opens (the app's too); with
+    ``notes``, those of ``args.file`` go to stderr (the app shows them itself)."""
+    from .io.weights import set_defaults
+
+    set_defaults(**_load_options(args))
+    path = getattr(args, "file", None)
+    if notes and path and not path.lower().endswith(".rnnviz") and os.path.exists(path):
+        from .engine import InputError
+        from .io.weights import load_weights
+
+        try:
+            _print_notes(load_weights(path))
+        except InputError:
+            pass  # the app or render reports it
 
 
 def _app_parser() -> argparse.ArgumentParser:
@@ -253,6 +313,7 @@ def _app_parser() -> argparse.ArgumentParser:
     p.add_argument("file", metavar="FILE", nargs="?",
                    help="a session (.rnnviz) or weights file to open (.pt, .npz, .safetensors, .keras, .weights.h5)")
     p.add_argument("--lesson", metavar="NAME", default=None, help="open a built-in lesson (see 'rnnviz lessons')")
+    _add_load_options(p)
     return p
 
 
@@ -277,6 +338,7 @@ def main(argv=None) -> int:
             lesson_path(args.lesson)
         except InputError as err:
             return _fail(str(err))
+    _use_load_options(args)
     from .ui.app import launch
 
     return launch(args.file, lesson=args.lesson)

@@ -189,11 +189,14 @@ class App:
         self.recompute()
         self.set_step(0)
 
-    def load_weights(self, path: str, nonlinearity: str = "tanh") -> None:
-        """Load a trained model. Raises InputError and leaves everything untouched on failure."""
+    def load_weights(self, path: str, nonlinearity: str | None = None, **options) -> None:
+        """Load a trained model. Raises InputError and leaves everything untouched on failure.
+
+        ``options``: what the file may leave open (``io.load_weights``'s ``activation``, …,
+        ``layer``)."""
         from ..io import load_weights
 
-        model = load_weights(path, nonlinearity=nonlinearity)
+        model = load_weights(path, nonlinearity=nonlinearity, **options)
         self.use_model(model, os.path.basename(path))
 
     def use_model(self, model, name: str) -> None:

@@ -256,6 +256,30 @@ class Result:
                 out.append(prefix + bad.message())
         return out
 
+    def notes(self) -> list[str]:
+        """What loading the model assumed (``io.weights.notes_of``), and the steps a mask skipped."""
+        out: list[str] = []
+        for cr in self.cells:
+            out.extend(getattr(as_stack(cr.model).layers[0], "notes", ()))
+            mask = getattr(cr.trace, "mask", None)
+            if mask is not None and not mask.all():
+                out.append(_masked_steps(mask))
+        return out
+
+
+def _masked_steps(mask: np.ndarray) -> str:
+    """"steps 4, 6–8 are masked …": runs of skipped steps, 1-based, at most eight listed."""
+    skipped = np.flatnonzero(~np.asarray(mask, bool)) + 1
+    runs: list[list[int]] = []
+    for t in skipped.tolist():
+        if runs and t == runs[-1][1] + 1:
+            runs[-1][1] = t
+        else:
+            runs.append([t, t])
+    shown = ", ".join(f"{a}" if a == b else f"{a}–{b}" for a, b in runs[:8]) + (", …" if len(runs) > 8 else "")
+    word = "step" if len(skipped) == 1 else "steps"
+    return f"{word} {shown} masked: skipped, keeping the previous state and output"
+
 
 def cost(s: Settings, loaded=None) -> float:
     """Rough multiply-adds of one full run (all cells): decides what runs off the GUI thread."""

@@ -42,6 +42,14 @@ def _hard_sigmoid_(a: np.ndarray) -> np.ndarray:
     return a
 
 
+def _hard_sigmoid_keras2_(a: np.ndarray) -> np.ndarray:
+    # Keras 2 (tf.keras): clip(0.2 x + 0.5, 0, 1), steeper than Keras 3's relu6(x + 3) / 6
+    np.multiply(a, 0.2, out=a)
+    np.add(a, 0.5, out=a)
+    np.clip(a, 0.0, 1.0, out=a)
+    return a
+
+
 # Derivatives expressed through the output y = f(a); that is all the Jacobian code keeps.
 _DERIVATIVES = {
     "sigmoid": lambda y: y * (1.0 - y),
@@ -49,6 +57,7 @@ _DERIVATIVES = {
     "relu": lambda y: (y > 0).astype(y.dtype),
     "linear": lambda y: np.ones_like(y),
     "hard_sigmoid": lambda y: ((y > 0) & (y < 1)).astype(y.dtype) / 6.0,
+    "hard_sigmoid_keras2": lambda y: ((y > 0) & (y < 1)).astype(y.dtype) * 0.2,
 }
 
 ACTIVATIONS = {
@@ -57,6 +66,7 @@ ACTIVATIONS = {
     "relu": _relu_,
     "linear": _linear_,
     "hard_sigmoid": _hard_sigmoid_,
+    "hard_sigmoid_keras2": _hard_sigmoid_keras2_,
 }
 
 
@@ -76,7 +86,8 @@ def sigmoid(a) -> np.ndarray:
 
 
 #: How each activation is written in equations.
-SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "linear": "id", "hard_sigmoid": "hard-σ"}
+SYMBOLS = {"sigmoid": "σ", "tanh": "tanh", "relu": "ReLU", "linear": "id", "hard_sigmoid": "hard-σ",
+           "hard_sigmoid_keras2": "hard-σ₂"}
 
 
 def symbol(activation: str) -> str:

@@ -5,10 +5,22 @@ an app can go forward without recomputing what it already has. Both share the sa
 
 Indexing: arrays are 0-based, the maths is 1-based. Row ``t`` of ``trace.h`` is h_{t+1}, the
 state after reading ``xs[t]``; ``trace.influence[t]`` is ‖∂h_{t+1}/∂x_1‖_F.
+
+Two Keras behaviours are honoured when a layer or the run asks for them:
+
+* a layer whose ``go_backwards`` attribute is true reads its input last step first, as Keras's
+  ``go_backwards=True``; its rows (and the next layer's input) are in *processing order*, so
+  row 0 is the state after reading the input's last row and x_1 is that row.
+  ``trace.order[t]`` says which row of ``xs`` step t of the traced layer read.
+* a mask (``run(..., mask=)``, or the first layer's ``mask_value``, Keras's ``Masking``) skips
+  steps: a masked step keeps the previous state and output (h, c and the gates repeat the
+  previous step's; before any step, the initial state and zero gates), as Keras does.
+  ``trace.mask`` marks the steps that were read.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from dataclasses import dataclass, field
 
@@ -19,7 +31,8 @@ from .cells import Cell, LayerRecord, Stack, as_stack, kind_of
 from .cells.common import no_tick
 from .errors import NonFiniteWarning
 
-__all__ = ["Trace", "State", "NonFinite", "run", "step", "initial_state", "perturbation", "LayerRecord"]
+__all__ = ["Trace", "State", "NonFinite", "run", "step", "initial_state", "perturbation", "LayerRecord",
+           "backwards", "step_mask"]
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,10 @@ class Trace:
         (LSTM); empty for an RNN
     influence : (T,) float64 ‖∂h_{t+1}/∂x_1‖_F, or None when not requested
     nonfinite : the first inf/NaN, or None
+    mask : (T,) bool, True where the traced layer read the step (in its processing order), or
+        None when no step was masked
+    order : (T,) int, the row of ``xs`` each step of the traced layer read, or None when the
+        layers all read ``xs`` in order
     """
 
     model: Stack
@@ -62,6 +79,8 @@ class Trace:
     influence: np.ndarray | None = None
     nonfinite: NonFinite | None = None
     records: tuple = field(default=(), repr=False)
+    mask: np.ndarray | None = None
+    order: np.ndarray | None = None
 
     @property
     def cell(self) -> Cell:
@@ -87,6 +106,10 @@ class Trace:
         out.update(self.gates)
         if self.influence is not None:
             out["influence"] = self.influence
+        if self.mask is not None:
+            out["mask"] = self.mask
+        if self.order is not None:
+            out["order"] = self.order
         return out
 
 
@@ -168,6 +191,7 @@ def run(
     layer: int = -1,
     dtype=np.float32,
     progress=None,
+    mask=None,
 ) -> Trace:
     """Run ``model`` over ``xs`` (T, D) from ``h0`` (default zeros; ``c0`` for the LSTM).
 
@@ -185,6 +209,10 @@ def run(
     progress : callable, optional
         Called now and then with the fraction done (0…1) during long runs. Whatever it
         raises propagates, which is how a caller cancels a run.
+    mask : array of bool, shape (T,), optional
+        False marks a step every layer skips (Keras's mask, in ``xs``'s order). Default: from
+        the first layer's ``mask_value`` when it has one (Keras ``Masking``: a step whose
+        features all equal it is skipped), else none.
 
     Values that overflow are not an error: the arrays keep inf/NaN, as PyTorch's would, and
     a :class:`NonFiniteWarning` names the first step where one appeared.
@@ -192,6 +220,9 @@ def run(
     stack = as_stack(model)
     layer = range(len(stack))[layer]
     xs, hs, cs = _check_inputs(stack, xs, h0, c0, dtype)
+    mask = step_mask(stack, xs, mask)
+    if mask is not None or any(backwards(stack)):
+        return _run_keras(stack, xs, hs, cs, influence, layer, dtype, progress, mask)
     records = []
     x = xs
     parts = layer + 1 + (1 if influence else 0)
@@ -220,6 +251,131 @@ def run(
     return Trace(stack, layer, xs, top.h, top.c, gates, infl, bad, tuple(records))
 
 
+def backwards(model: Cell | Stack) -> tuple[bool, ...]:
+    """Per layer, whether it reads its input last step first (Keras ``go_backwards``)."""
+    return tuple(bool(getattr(c, "go_backwards", False)) for c in as_stack(model).layers)
+
+
+def step_mask(model: Cell | Stack, xs, mask=None) -> np.ndarray | None:
+    """The (T,) bool mask a run of ``model`` over ``xs`` uses (True: the step is read), or None.
+
+    ``mask`` when given; else the first layer's ``mask_value`` (Keras ``Masking``: a step whose
+    features all equal it is skipped); else None.
+    """
+    xs = np.asarray(xs)
+    if xs.ndim == 1:
+        xs = xs[:, None]
+    if mask is None:
+        value = getattr(as_stack(model).layers[0], "mask_value", None)
+        if value is None:
+            return None
+        return ~np.all(xs == np.asarray(value, dtype=xs.dtype), axis=1)
+    mask = np.asarray(mask)
+    if mask.shape != (xs.shape[0],):
+        raise ValueError(f"mask has shape {mask.shape}; expected ({xs.shape[0]},), one per step")
+    if mask.dtype.kind not in "bui":
+        raise ValueError(f"mask has dtype {mask.dtype}; expected booleans")
+    return mask.astype(bool)
+
+
+def _expand(a: np.ndarray, pos: np.ndarray, before) -> np.ndarray:
+    """Rows of ``a`` (one per step read) spread over every step: a skipped step repeats the
+    previous step's row, and steps before the first read get ``before``."""
+    out = np.empty((pos.shape[0],) + a.shape[1:], dtype=a.dtype)
+    read = pos >= 0
+    out[read] = a[pos[read]]
+    out[~read] = before
+    return out
+
+
+def _run_keras(stack: Stack, xs, hs, cs, influence: bool, layer: int, dtype, progress, mask) -> Trace:
+    """:func:`run` with skipped steps and/or layers that read backwards.
+
+    Each layer runs over the steps it reads only (a skipped step changes nothing, so the
+    states there are those of the compressed sequence), then its rows are spread back over
+    every step. The x_1 influence follows the compressed run, which is exact: a skipped step's
+    Jacobian is the identity. When a layer above the first reverses the time axis, x_1
+    reaches it at every step: the tangents of every step below are kept and fed in reverse
+    (:func:`_influence_reversed`).
+    """
+    T = xs.shape[0]
+    rev = backwards(stack)
+    m = np.ones(T, bool) if mask is None else mask
+    order = np.arange(T)
+    x = xs
+    full, compressed = [], []
+    parts = layer + 1 + (1 if influence else 0)
+    with np.errstate(all="ignore"):
+        for k in range(layer + 1):
+            if rev[k]:
+                x, m, order = x[::-1], m[::-1], order[::-1]
+            if k == 0:
+                first_read = bool(m[0])  # x_1 is the first row layer 0 reads
+            read = np.flatnonzero(m)
+            pos = np.cumsum(m) - 1
+            tick = lambda rows, k=k: _ticking(rows, progress, k / parts, (k + 1) / parts)  # noqa: E731
+            # Nothing read at all: run one step so the record has its kind's shapes; no row uses it.
+            x_read = np.ascontiguousarray(x[read] if read.size else x[:1])
+            rec = _forward_layer(stack.layers[k], x_read, hs[k], cs[k], dtype, keep=influence, tick=tick)
+            compressed.append(rec)
+            saved = {name: _expand(v, pos, 0) if getattr(v, "shape", (None,))[0] == x_read.shape[0] else v
+                     for name, v in rec.saved.items()}
+            rec_full = dataclasses.replace(
+                rec, x=np.ascontiguousarray(x),
+                h=_expand(rec.h, pos, hs[k]),
+                c=None if rec.c is None else _expand(rec.c, pos, cs[k]),
+                G=_expand(rec.G, pos, 0), saved=saved)
+            full.append(rec_full)
+            x = rec_full.h
+        infl = None
+        if influence:
+            if not first_read or not read.size:
+                infl = np.zeros(T)  # x_1 is skipped: it reaches nothing
+            elif any(rev[1 : layer + 1]):
+                infl = _expand(_influence_reversed(compressed, rev[: layer + 1], xs.shape[1]), pos, 0.0)
+            else:
+                tick = lambda rows: _ticking(rows, progress, (parts - 1) / parts, 1.0)  # noqa: E731
+                infl = _expand(_influence.forward_influence(compressed, tick=tick), pos, 0.0)
+        if progress is not None:
+            progress(1.0)
+    bad = _first_nonfinite(full)
+    if bad is not None:
+        warnings.warn(bad.message(), NonFiniteWarning, stacklevel=3)
+        if infl is not None:
+            infl[bad.t :] = np.nan
+    top = full[layer]
+    gates = {name: top.gate(name) for name in top.cell.gates}
+    return Trace(stack, layer, xs, top.h, top.c, gates, infl, bad, tuple(full),
+                 mask=None if mask is None else m.copy(),
+                 order=None if not any(rev[: layer + 1]) else order.copy())
+
+
+def _influence_reversed(records, rev, D: int) -> np.ndarray:
+    """‖∂h_{t+1}/∂x_1‖_F of the last of ``records`` (compressed runs, bottom up) when a layer
+    above the first reads its input backwards: each layer's tangent ∂h_t/∂x_1 at every step
+    is kept and becomes the next layer's input tangent, reversed with the time axis. Float64
+    tangents without rescaling: values below ~1e-300 read as 0."""
+    from .cells import kind_of as _kind
+
+    dx_seq = None
+    for l, rec in enumerate(records):
+        kind = _kind(rec.cell.kind)
+        k = kind.tangent_coeffs(rec)
+        n = rec.h.shape[0]
+        if dx_seq is None:
+            dx_seq = [np.eye(D, dtype=rec.h.dtype)] + [None] * (n - 1)
+        elif rev[l]:
+            dx_seq = dx_seq[::-1]
+        dh = dc = None
+        out = []
+        for t in range(n):
+            dh, dc = kind.jvp(k, t, dx_seq[t], dh, dc)
+            out.append(dh)
+        dx_seq = out
+    return np.array([0.0 if v is None else float(np.sqrt(np.sum(np.square(v, dtype=np.float64))))
+                     for v in dx_seq])
+
+
 @dataclass(frozen=True, eq=False)
 class State:
     """Everything needed to take the next step: per-layer h (and c), and the x1 tangents.
@@ -246,7 +402,9 @@ def step(model: Cell | Stack, x, state: State, layer: int = -1, dtype=np.float32
 
     ``record`` is a dict for the traced layer with ``h`` (H,), ``c`` (H,) or None, ``gates``
     (name -> (H,)) and ``influence`` (float, or None when the state carries no tangents).
-    Stepping T times gives the same numbers as :func:`run` on the whole sequence.
+    Stepping T times gives the same numbers as :func:`run` on the whole sequence, for layers
+    that read forwards and runs without a mask (``go_backwards`` and masks need the whole
+    sequence: use :func:`run`).
     """
     stack = as_stack(model)
     layer = range(len(stack))[layer]
@@ -298,10 +456,14 @@ def perturbation(model: Cell | Stack, xs, eps: float = 1e-3, layer: int = -1, h0
     xs = np.array(xs, dtype=np.float64)
     if xs.ndim == 1:
         xs = xs[:, None]
+    mask = step_mask(stack, xs)  # from the unperturbed input: moving x_1 must not unmask it
     if base is None or base.h.dtype != np.float64:
-        base = run(stack, xs, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.0, 0.5))
+        base = run(stack, xs, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.0, 0.5),
+                   mask=mask)
     xs2 = xs.copy()
-    xs2[0] += eps / np.sqrt(xs.shape[1])
-    moved = run(stack, xs2, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.5, 1.0))
+    # x_1 is the first row the first layer reads: the last one when it goes backwards.
+    xs2[-1 if backwards(stack)[0] else 0] += eps / np.sqrt(xs.shape[1])
+    moved = run(stack, xs2, h0, c0, influence=False, layer=layer, dtype=np.float64, progress=part(0.5, 1.0),
+                mask=mask)
     with np.errstate(all="ignore"):
         return np.linalg.norm(moved.h - base.h, axis=1)

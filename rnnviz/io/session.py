@@ -231,6 +231,11 @@ def _cell_doc(cell: Cell, key: str | None = None) -> dict:
     for name in PARAMS:
         arr = getattr(cell, name)
         out[name] = _rows(arr) if arr.ndim == 2 else [float(v) for v in arr]
+    # Keras extras a weights file gave (io.weights.FileCell), written only when set.
+    if getattr(cell, "go_backwards", False):
+        out["go_backwards"] = True
+    if getattr(cell, "mask_value", None) is not None:
+        out["mask_value"] = float(cell.mask_value)
     return out
 
 
@@ -591,7 +596,7 @@ class _Reader:
         if not isinstance(d, dict):
             raise _Problem(f"{where} must be an object")
         self.known(d, where, extra + ("kind", "nonlinearity", "recurrent_activation", "reset_after",
-                                      "recurrent_bias") + PARAMS)
+                                      "recurrent_bias", "go_backwards", "mask_value") + PARAMS)
         kind = self.choice(d, "kind", f"{where}.kind", tuple(CELL_KINDS))
         nl = self.choice(d, "nonlinearity", f"{where}.nonlinearity", tuple(ACTIVATIONS))
         ra = self.choice(d, "recurrent_activation", f"{where}.recurrent_activation", tuple(ACTIVATIONS))
@@ -617,7 +622,17 @@ class _Reader:
                 raise _Problem(f"{label}{name} has shape {_shape(arrays[name].shape)}; expected {_shape(shape)}")
         if not recurrent_bias and np.any(arrays["b_hh"] != 0):
             raise _Problem(f"{label}b_hh must be all zeros when recurrent_bias is false")
+        keras = {}
+        if "go_backwards" in d:
+            keras["go_backwards"] = self.boolean(d, "go_backwards", f"{where}.go_backwards")
+        if "mask_value" in d:
+            keras["mask_value"] = self.number(d, "mask_value", f"{where}.mask_value", -1e30, 1e30)
         try:
+            if keras:
+                from .weights.common import FileCell
+
+                return FileCell(kind, nonlinearity=nl, recurrent_activation=ra, reset_after=reset_after,
+                                recurrent_bias=recurrent_bias, **arrays, **keras)
             return Cell(kind, nonlinearity=nl, recurrent_activation=ra, reset_after=reset_after,
                         recurrent_bias=recurrent_bias, **arrays)
         except ValueError as err:  # every check above should have caught it first

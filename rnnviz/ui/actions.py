@@ -124,6 +124,12 @@ def _fill_recent(window, menu: QtWidgets.QMenu) -> None:
     window.session.fillRecentMenu(menu)
 
 
+def _open_with_options(window) -> None:
+    from . import load_options
+
+    load_options.ask(window)
+
+
 def _presenting(w) -> bool:
     return w.presenter.isActive()
 
@@ -164,6 +170,7 @@ TABLE: tuple = (
     A("session.saveAs", "Save session &as…", lambda w: w.session.saveAs(), menu="file", shortcuts=("Ctrl+Shift+S",)),
     A("file.openWeights", "&Open weights…", lambda w: w.openWeightsDialog(), menu="file",
       shortcuts=("Ctrl+Shift+O",), help="", separator=True),
+    A("file.openWeightsOptions", "Open weights with o&ptions…", _open_with_options, menu="file"),
     A("file.openInput", "Open &input sequence (CSV/NPY)…", lambda w: w.openInputDialog(), menu="file"),
     A("file.exportWeights", "E&xport weights…", lambda w: w.exportWeightsDialog(), menu="file"),
     A("file.seedExample", "Use the seed document's example", lambda w: w.controller.useSeedExample(), menu="file"),

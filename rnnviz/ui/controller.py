@@ -216,9 +216,9 @@ class Controller(QtCore.QObject):
     def useSeedExample(self) -> None:
         self.app.use_seed_example()
 
-    def loadWeights(self, path: str, nonlinearity: str = "tanh") -> None:
+    def loadWeights(self, path: str, nonlinearity: str | None = None, **options) -> None:
         """Load a trained model. Raises InputError and leaves everything untouched on failure."""
-        self.app.load_weights(path, nonlinearity=nonlinearity)
+        self.app.load_weights(path, nonlinearity=nonlinearity, **options)
 
     def setLayer(self, layer: int) -> None:
         self.app.set_layer(layer)

@@ -539,7 +539,8 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         for key, b in self.cellButtons.items():
             with QtCore.QSignalBlocker(b):
                 b.setChecked(key == s.cell)
-        for spin, v in ((self.hiddenSpin, s.hidden_size), (self.inputSpin, s.input_size), (self.seedSpin, s.seed)):
+        H, D = self._layerSizes(s)
+        for spin, v in ((self.hiddenSpin, H), (self.inputSpin, D), (self.seedSpin, s.seed)):
             _set_spin(spin, v)
             spin.setEnabled(not loaded)
         for key, slider in self.groupSliders.items():
@@ -616,6 +617,18 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         if n:
             with QtCore.QSignalBlocker(self.layerCombo):
                 self.layerCombo.setCurrentIndex(range(n)[layer])
+        H, D = self._layerSizes(self._controller.settings)
+        _set_spin(self.hiddenSpin, H)
+        _set_spin(self.inputSpin, D)
+
+    def _layerSizes(self, s: M.Settings) -> tuple[int, int]:
+        """H and D of the layer the views trace: a loaded stack's layer 2 reads layer 1's h."""
+        c = self._controller
+        if c.loaded is None:
+            return s.hidden_size, s.input_size
+        layers = as_stack(c.loaded).layers
+        cell = layers[range(len(layers))[c.layer]]
+        return cell.hidden_size, cell.input_size
 
     # ------------------------------------------------------------------ per-entry sliders
     def _syncEntries(self, s: M.Settings) -> None:

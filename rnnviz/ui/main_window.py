@@ -49,13 +49,16 @@ class WarningBanner(QtWidgets.QLabel):
             f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px 10px; }}"
         )
 
-    def showWarnings(self, messages: list[str]) -> None:
-        if not messages:
+    def showWarnings(self, messages: list[str], notes: list[str] = ()) -> None:
+        if not messages and not notes:
             self.hide()
             self.clear()
             return
-        self.setText("⚠  " + "   ·   ".join(messages)
-                     + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover.")
+        parts = ["⚠  " + "   ·   ".join(messages)
+                 + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover."] if messages else []
+        if notes:  # what loading the file assumed, and masked steps (core.model.Result.notes)
+            parts.append("ℹ  " + "   ·   ".join(notes))
+        self.setText("\n".join(parts))
         self.show()
 
 
@@ -483,14 +486,33 @@ class MainWindow(QtWidgets.QMainWindow):
                                      10_000)
         return True
 
-    def openWeights(self, path: str) -> bool:
-        """Load a weights file; on a bad file show a dialog and keep the current session."""
+    def openWeights(self, path: str, **options) -> bool:
+        """Load a weights file; on a bad file show a dialog and keep the current session.
+
+        A Keras model whose recurrent layers are parallel branches asks which one to show
+        (``layerChooser``, not modal); ``options`` go to ``io.load_weights`` (``layer=``, …)."""
+        from ..io.weights import LayerChoiceError
+
         try:
-            self.controller.loadWeights(path)
+            self.controller.loadWeights(path, **options)
+        except LayerChoiceError as err:
+            self.chooseLayer(path, err.choices, options)
+            return False
         except InputError as err:
             self.showError("Cannot open weights", str(err))
             return False
         return True
+
+    def chooseLayer(self, path: str, choices, options: dict) -> None:
+        """Ask which recurrent layer of ``path`` to show; opening follows the choice."""
+        box = QtWidgets.QInputDialog(self)
+        box.setWindowTitle("Choose a recurrent layer")
+        box.setLabelText(f"{os.path.basename(path)}: its recurrent layers are parallel branches, not one "
+                         "stack.\nShow which one (with the recurrent layers it reads from)?")
+        box.setComboBoxItems(list(choices))
+        box.textValueSelected.connect(lambda name: self.openWeights(path, **{**options, "layer": name}))
+        self.layerChooser = box
+        box.open()
 
     def showError(self, title: str, message: str) -> None:
         box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
@@ -510,7 +532,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     # ------------------------------------------------------------------ status
     def _onResult(self, result) -> None:
-        self.banner.showWarnings(result.warnings())
+        self.banner.showWarnings(result.warnings(), result.notes())
         parts = []
         for cr in result.cells:
             model = cr.model

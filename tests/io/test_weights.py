@@ -73,7 +73,7 @@ def assert_same_cell(a: Cell, b: Cell):
 
 
 def assert_same_model(a, b):
-    assert type(a) is type(b)
+    assert isinstance(a, Stack) == isinstance(b, Stack)  # a file's extras may make a Cell subclass
     if isinstance(a, Stack):
         assert len(a) == len(b)
         for x, y in zip(a.layers, b.layers):
@@ -308,12 +308,13 @@ def test_bare_h5_problems(tmp_path, layers, extra, needle):
     assert needle in str(input_error(path))
 
 
-def test_legacy_keras2_h5(tmp_path):
+def test_legacy_keras_h5_without_layers(tmp_path):
+    # Legacy HDF5 is read (tests/io/test_keras_issue10.py); one with no layers says what is missing.
     path = tmp_path / "old.h5"
     with h5py.File(path, "w") as f:
         f.attrs["keras_version"] = "2.15.0"
         f.create_group("model_weights")
-    assert "Keras 2" in str(input_error(path))
+    assert "model_weights has no layer_names attribute" in str(input_error(path))
 
 
 # ------------------------------------------------------------------- Keras config.json
@@ -351,7 +352,6 @@ def set_layer(which, *, new_class=None, **changes):
         ("keras_gru", set_layer("GRU", new_class="Bidirectional"), "bidirectional"),
         ("keras_gru", set_layer("GRU", new_class="ConvLSTM1D"), "not a supported recurrent layer"),
         ("keras_gru", set_layer("GRU", new_class="Sequential"), "nested models"),
-        ("keras_gru", set_layer("GRU", go_backwards=True), "go_backwards"),
         ("keras_gru", set_layer("GRU", activation="selu"), "selu"),
         ("keras_gru", set_layer("GRU", recurrent_activation={"class_name": "Custom"}), "recurrent_activation"),
         ("keras_gru", set_layer("GRU", reset_after=False), "reset_after"),
@@ -363,7 +363,7 @@ def set_layer(which, *, new_class=None, **changes):
         ("keras_gru", lambda c: c["config"]["layers"].pop(), "no SimpleRNN, GRU or LSTM"),
     ],
     ids=[
-        "bidirectional", "convlstm", "nested", "go-backwards", "activation", "custom-activation",
+        "bidirectional", "convlstm", "nested", "activation", "custom-activation",
         "reset-after-contradiction", "units", "use-bias", "kind-contradiction", "dense-between",
         "subclassed", "no-recurrent",
     ],
@@ -468,7 +468,7 @@ def test_random_bytes(tmp_path, suffix):
           "weight_ih_l2": np.ones((12, 4)), "weight_hh_l2": np.ones((12, 4))}, "a layer is missing"),
         (torch_state("gru", layers=2) | {"weight_ih_l1": np.ones((9, 4))}, "weight_ih_l1 has shape (9, 4)"),
         (torch_state("gru") | {"weight_ih_l1": np.ones((16, 3)), "weight_hh_l1": np.ones((16, 4))},
-         "inconsistent layers"),
+         "the layers do not stack"),
         ({**torch_state("gru"), "weight_ih": np.ones((12, 3)), "weight_hh": np.ones((12, 4))}, "mixes cell names"),
         ({**torch_state("gru"), "weight_ih_l0_reverse": np.ones((12, 3))}, "bidirectional"),
         ({**torch_state("lstm"), "weight_hr_l0": np.ones((2, 4))}, "proj_size"),

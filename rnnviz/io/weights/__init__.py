@@ -41,9 +41,12 @@ from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
 from . import keras, npz, onnx, safetensors, torch
 from ..limits import printable, shown
-from .common import Format, build, check_readable, one_line, torch_mismatches
+from .common import (
+    FileCell, FileStack, Format, LayerChoiceError, build, check_readable, notes_of, one_line, torch_mismatches,
+)
 
-__all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format"]
+__all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format", "FileCell",
+           "FileStack", "LayerChoiceError", "notes_of", "set_defaults", "LOAD_OPTIONS"]
 
 #: The format modules, in the order their suffixes are listed in messages.
 _MODULES = (npz, safetensors, torch, keras, onnx)
@@ -52,22 +55,56 @@ READ_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.read is not None)
 WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not None)
 
 
+#: The keyword arguments of :func:`load_weights` that say what a file leaves open.
+LOAD_OPTIONS = ("nonlinearity", "activation", "recurrent_activation", "reset_after", "go_backwards", "layer")
+_defaults: dict = {}
+
+
+def set_defaults(**options) -> None:
+    """Options every later :func:`load_weights` call uses where it passes none (the command
+    line's ``--activation``, … apply so to every file the app or ``render`` opens).
+    ``set_defaults()`` clears them."""
+    unknown = set(options) - set(LOAD_OPTIONS)
+    if unknown:
+        raise TypeError(f"unknown load options {sorted(unknown)}")
+    _defaults.clear()
+    _defaults.update({k: v for k, v in options.items() if v is not None})
+
+
 def load_weights(
-    path: str | os.PathLike, nonlinearity: str = "tanh", reset_after: bool | None = None,
-    module: str | None = None, bidirectional: bool = False,
+    path: str | os.PathLike, nonlinearity: str | None = None, reset_after: bool | None = None, *,
+    activation: str | None = None, recurrent_activation: str | None = None, go_backwards: bool | None = None,
+    layer: str | None = None, module: str | None = None, bidirectional: bool = False,
 ) -> Cell | Stack | Bidirectional:
     """Load recurrent weights from ``path``: a :class:`Cell` for one layer, a :class:`Stack` else.
+
+    Flags a file records win; an argument that contradicts them is an error (``nonlinearity``
+    excepted: it is ignored then). Flags a file leaves open come from the arguments, else from
+    :func:`set_defaults`, else from the frameworks' defaults, and every default taken where
+    the file could have said otherwise is reported in :func:`notes_of` (``model.notes``).
 
     Parameters
     ----------
     path : str or PathLike
-        A ``.npz``, ``.safetensors``, ``.pt``/``.pth``, ``.keras`` or ``.weights.h5`` file.
+        A ``.npz``, ``.safetensors``, ``.pt``/``.pth``, ``.keras``, ``.weights.h5`` or legacy
+        Keras ``.h5`` file.
     nonlinearity : {"tanh", "relu", ...}
         The activation of vanilla RNN layers, for files that do not record it (PyTorch
-        state_dicts never do). Ignored when the file says (Keras config, rnnviz metadata).
+        state_dicts never do); default tanh.
     reset_after : bool, optional
-        The GRU variant for files that do not record it; ``None`` means PyTorch's and Keras's
-        default (True). A value that contradicts the file is an error.
+        The GRU variant for files that do not record it (a bias-free Keras ``.weights.h5``);
+        ``None`` means PyTorch's and Keras's default (True).
+    activation, recurrent_activation : str, optional
+        Keras's ``activation`` (the candidate, and the squashing of c) and
+        ``recurrent_activation`` (the gates), for files that do not record them (a Keras
+        ``.weights.h5``); defaults tanh and sigmoid. ``"hard_sigmoid"`` is Keras 3's,
+        ``"hard_sigmoid_keras2"`` Keras 2's.
+    go_backwards : bool, optional
+        Whether the layers read their input backwards (Keras ``go_backwards``), for files that
+        do not record it; default False.
+    layer : str, optional
+        Keras files: the name of the recurrent layer to load (with the recurrent layers it reads
+        from), for a model whose recurrent layers are parallel branches rather than one stack.
     module : str, optional
         Which recurrent module to read from a file that holds several (an encoder–decoder
         state_dict: the key prefix, ``"encoder"`` for ``encoder.weight_ih_l0``; an ONNX model:
@@ -81,14 +118,23 @@ def load_weights(
     Raises
     ------
     InputError
-        For every problem with the file, with a one-line message naming it.
+        For every problem with the file, with a one-line message naming it
+        (:class:`LayerChoiceError`, with the layer names, when a ``layer`` must be picked).
     """
-    if nonlinearity not in ACTIVATIONS:
-        raise InputError(
-            f"unsupported nonlinearity {nonlinearity!r}; expected one of {', '.join(ACTIVATIONS)}"
-        )
-    if reset_after is not None and not isinstance(reset_after, (bool, np.bool_)):
-        raise InputError(f"reset_after must be True, False or None, not {reset_after!r}")
+    given = dict(nonlinearity=nonlinearity, reset_after=reset_after, activation=activation,
+                 recurrent_activation=recurrent_activation, go_backwards=go_backwards, layer=layer)
+    opts = {k: (v if v is not None else _defaults.get(k)) for k, v in given.items()}
+    nonlinearity, reset_after = opts["nonlinearity"], opts["reset_after"]
+    for name in ("nonlinearity", "activation", "recurrent_activation"):
+        if opts[name] is not None and opts[name] not in ACTIVATIONS:
+            raise InputError(
+                f"unsupported {name} {opts[name]!r}; expected one of {', '.join(ACTIVATIONS)}"
+            )
+    for name in ("reset_after", "go_backwards"):
+        if opts[name] is not None and not isinstance(opts[name], (bool, np.bool_)):
+            raise InputError(f"{name} must be True, False or None, not {opts[name]!r}")
+    if opts["layer"] is not None and not isinstance(opts["layer"], str):
+        raise InputError(f"layer must be a layer's name, not {opts['layer']!r}")
     if module is not None and not isinstance(module, str):
         raise InputError(f"module must be a name (a str), not {module!r}")
     fspath = os.fsdecode(path)
@@ -109,17 +155,23 @@ def load_weights(
             f"unsupported file type {printable(shown_ext)}; expected one of {', '.join(READ_EXTENSIONS)}",
             shown(fspath),
         )
-    options = {"module": module} if module is not None else {}
-    for name in options:
-        if name not in fmt.options:
-            raise InputError(
-                f"{name}= does not apply to {ext} files (it picks a module of a PyTorch state_dict or an ONNX model)",
-                shown(fspath),
-            )
+    if opts["layer"] is not None and "layer" not in fmt.options:
+        if given["layer"] is None:
+            opts["layer"] = None  # a default for Keras files does not apply here
+        else:
+            raise InputError(f"layer={printable(opts['layer'])!r} picks a Keras layer by name; this file's "
+                             "layers are numbered (trace one with --layer K)", shown(fspath))
+    if module is not None and "module" not in fmt.options:
+        raise InputError(
+            f"module= does not apply to {ext} files (it picks a module of a PyTorch state_dict or an ONNX model)",
+            shown(fspath),
+        )
+    opts["module"] = module
     try:
         check_readable(fspath, allow_dir=fmt.directory)
-        specs = fmt.read(fspath, **options)
-        model = build(specs, nonlinearity, reset_after, fspath)
+        specs = fmt.read(fspath, **{k: opts[k] for k in fmt.options if opts.get(k) is not None})
+        model = build(specs, nonlinearity, reset_after, fspath, activation=opts["activation"],
+                      recurrent_activation=opts["recurrent_activation"], go_backwards=opts["go_backwards"])
         if isinstance(model, Bidirectional) and not bidirectional:
             which = "runs in reverse" if model.forward is None else "is bidirectional"
             raise InputError(
@@ -128,6 +180,8 @@ def load_weights(
                 fspath,
             )
         return model
+    except LayerChoiceError as exc:
+        raise LayerChoiceError(printable(exc.problem), shown(fspath), exc.choices) from None
     except InputError as exc:
         # Names inside a damaged file (zip members, h5 groups) and the file's own name may hold
         # line breaks or bytes that are not UTF-8: the message stays one printable line.

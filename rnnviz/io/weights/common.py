@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Callable, Mapping
 
 import numpy as np
@@ -50,14 +50,14 @@ class Format:
 
     ``read(path) -> list of layer specs``; ``write(path, layers, tensors)`` gets the layers and
     their PyTorch-named float64 tensors and writes the file atomically. ``directory`` lets the
-    path be a folder (an unzipped .keras). ``options`` names the keyword options ``read`` takes
-    (``"module"``: which recurrent module of a file holding several); :func:`load_weights`
-    passes them only when the caller gave them.
+    path be a folder (an unzipped .keras). ``options``: the keyword arguments of
+    :func:`~rnnviz.io.weights.load_weights` that ``read`` takes too (``layer``: a Keras layer by
+    name; ``module``: which recurrent module of a file holding several).
     """
 
     suffix: str
     description: str  # "the .npz file": names the file in "cannot read …" messages
-    read: Callable[[str], list[dict]] | None = None
+    read: Callable[..., list[dict]] | None = None
     write: Callable[[str, tuple, dict], None] | None = None
     directory: bool = False
     options: tuple = ()
@@ -109,19 +109,112 @@ def kind_from_shape(W_hh: np.ndarray, name: str, path: str) -> str:
     )
 
 
-def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: str):
+@dataclass(frozen=True, eq=False, repr=False)
+class FileCell(Cell):
+    """A :class:`Cell` read from a file, with what the file (or the options) said beyond
+    PyTorch's parameters.
+
+    ``go_backwards``: the layer reads its input last step first (Keras); the engine's
+    :func:`~rnnviz.engine.run.run` honours it. ``mask_value`` (the first layer only): Keras's
+    ``Masking``, a step whose features all equal it is skipped. ``notes`` (the first layer
+    only): one line per assumption the reader made, and per behaviour worth saying (see
+    :func:`notes_of`).
+    """
+
+    go_backwards: bool = False
+    mask_value: float | None = None
+    notes: tuple = ()
+
+    def __repr__(self) -> str:
+        extra = (", go_backwards=True" if self.go_backwards else "") + (
+            f", mask_value={self.mask_value!r}" if self.mask_value is not None else "")
+        return super().__repr__()[:-1] + extra + ")"
+
+
+@dataclass(frozen=True, eq=False, repr=False)
+class FileStack(Stack):
+    """A :class:`Stack` read from a file; ``notes`` are its first layer's."""
+
+    @property
+    def notes(self) -> tuple:
+        return notes_of(self)
+
+
+def notes_of(model) -> tuple:
+    """What loading ``model`` assumed or should say, one line each (empty for most files)."""
+    layers = getattr(model, "layers", (model,))
+    return tuple(getattr(layers[0], "notes", ())) if layers else ()
+
+
+def _plain(cell: FileCell) -> Cell:
+    return Cell(cell.kind, cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, nonlinearity=cell.nonlinearity,
+                recurrent_activation=cell.recurrent_activation, reset_after=cell.reset_after,
+                recurrent_bias=cell.recurrent_bias, W_hr=cell.W_hr)
+
+
+class LayerChoiceError(InputError):
+    """The file holds recurrent layers that are not one stack: ``choices`` are their names,
+    one of which ``load_weights(..., layer=NAME)`` (``--layer NAME``) picks."""
+
+    def __init__(self, problem: str, path=None, choices: tuple = ()):
+        super().__init__(problem, path)
+        self.choices = tuple(choices)
+
+
+#: The flags a file may leave open, how each is named for PyTorch's RNN (``nonlinearity``) and
+#: the command line's options that set them.
+_FLAG_OPTIONS = {
+    "nonlinearity": "--nonlinearity", "activation": "--activation",
+    "recurrent_activation": "--recurrent-activation", "reset_after": "--reset-after/--reset-before",
+    "go_backwards": "--go-backwards",
+}
+
+
+def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None, path: str,
+          activation: str | None = None, recurrent_activation: str | None = None,
+          go_backwards: bool | None = None):
     """Cells from layer specs (dicts of W_ih, W_hh, b_ih, b_hh, kind and the flags the file
-    recorded); flags the file left open come from the arguments."""
+    recorded); flags the file left open come from the arguments, else from the defaults.
+
+    A spec's ``assumed`` names the flags its file cannot record: when one of them comes from
+    a default rather than an argument, the first layer's ``notes`` say so in one line. An
+    argument that contradicts what the file recorded is an error. ``notes`` in a spec are
+    passed on; ``go_backwards`` and ``mask_value`` (first spec) make :class:`FileCell` fields.
+    """
     if len(specs) > MAX_LAYERS:
         raise InputError(f"has {len(specs)} layers; rnnviz reads at most {MAX_LAYERS}", path)
     cells = []
+    assumed: dict[str, None] = {}  # "name=value", in order, once each
+    notes: list[str] = []
     for k, spec in enumerate(specs):
         label = spec.get("label", f"layer {k}")
         kind = spec["kind"]
         info = CELL_KINDS.get(kind)  # an unknown kind fails in Cell(), with the label
         options = info.cell_options if info else ()
-        act = spec.get("nonlinearity") or (nonlinearity if info and info.torch_nonlinearities else "tanh")
-        rec = spec.get("recurrent_activation") or "sigmoid"
+        guesses = spec.get("assumed", ())
+        torch_act = bool(info and info.torch_nonlinearities)
+
+        def recorded_or_given(key, flag, given, default, shown_flag=None):
+            value = spec.get(key)
+            if value is not None:
+                if given is not None and given != value:
+                    raise InputError(
+                        f"{label} has {flag}={value!r} in the file, but {flag}={given!r} was asked for", path)
+                return value
+            if given is not None:
+                return given
+            if (shown_flag or flag) in guesses:
+                assumed[f"{shown_flag or flag}={default!r}"] = None
+            return default
+
+        if spec.get("nonlinearity") is None and activation is None and torch_act and nonlinearity is not None:
+            act = nonlinearity
+        else:
+            act = recorded_or_given("nonlinearity", "activation", activation, "tanh",
+                                    "nonlinearity" if "nonlinearity" in guesses else None)
+        rec = "sigmoid"
+        if "recurrent_activation" in options or spec.get("recurrent_activation") is not None:
+            rec = recorded_or_given("recurrent_activation", "recurrent_activation", recurrent_activation, "sigmoid")
         ra = spec.get("reset_after")
         if "reset_after" in options and reset_after is not None and ra is not None and ra != bool(reset_after):
             raise InputError(
@@ -131,6 +224,9 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
             )
         if ra is None:
             ra = True if reset_after is None else bool(reset_after)
+            if reset_after is None and "reset_after" in options and "reset_after" in guesses:
+                assumed["reset_after=True"] = None
+        back = bool(recorded_or_given("go_backwards", "go_backwards", go_backwards, False))
         for name in ("nonlinearity", "recurrent_activation"):
             value = act if name == "nonlinearity" else rec
             if value not in ACTIVATIONS:
@@ -145,27 +241,41 @@ def build(specs: list[dict], nonlinearity: str, reset_after: bool | None, path: 
                 f"{label} has H = {H}, D = {D}; rnnviz reads at most H = {MAX_HIDDEN}, D = {MAX_INPUT}",
                 path,
             )
+        notes.extend(spec.get("notes", ()))
+        if back:
+            who = label if label.startswith("layer") else f"layer {label!r}"
+            notes.append(f"{who} reads its input backwards (go_backwards): its steps are in processing "
+                         "order, step 1 reads the last input row")
         try:
-            cell = Cell(
+            cell = FileCell(
                 kind, spec["W_ih"], spec["W_hh"], spec["b_ih"], spec["b_hh"],
                 nonlinearity=act, recurrent_activation=rec, reset_after=ra,
-                recurrent_bias=spec.get("recurrent_bias", True), W_hr=spec.get("W_hr"),
+                recurrent_bias=spec.get("recurrent_bias", True), W_hr=spec.get("W_hr"), go_backwards=back,
+                mask_value=spec.get("mask_value") if k == 0 else None,
             )
         except ValueError as exc:
             raise InputError(f"{label}: {one_line(exc)}", path) from None
         cells.append(cell)
     if not cells:
         raise InputError("holds no recurrent layers", path)
+    if assumed:
+        flags = [a.split("=", 1)[0] for a in assumed]
+        hint = ", ".join(dict.fromkeys(_FLAG_OPTIONS[f] for f in flags))
+        them = "it" if len(assumed) == 1 else "them"
+        notes.insert(0, f"assumed {', '.join(assumed)}: the file does not record {them} (set with {hint})")
+    if notes:
+        cells[0] = replace(cells[0], notes=tuple(dict.fromkeys(notes)))
+    # A file that said everything gives plain Cells, as before.
+    cells = [c if c.go_backwards or c.mask_value is not None or c.notes else _plain(c) for c in cells]
     directions = [spec.get("direction") for spec in specs]
     if any(directions):
         return _directions(cells, directions, path)
     if len(cells) == 1:
         return cells[0]
     try:
-        return Stack(tuple(cells))
+        return (FileStack if notes else Stack)(tuple(cells))
     except ValueError as exc:
-        raise InputError(f"inconsistent layers: {one_line(exc)}", path) from None
-
+        raise InputError(f"the layers do not stack: {one_line(exc)}", path) from None
 
 
 def _directions(cells: list, directions: list, path: str):
@@ -288,6 +398,8 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
                 spec[name] = meta[name]
         if "reset_after" not in kind_of(spec["kind"]).cell_options:
             spec.pop("reset_after", None)
+        if kind_of(spec["kind"]).torch_nonlinearities and "nonlinearity" not in meta:
+            spec["assumed"] = ("nonlinearity",)  # a state_dict never records it
         specs.append(spec)
     return specs
 
