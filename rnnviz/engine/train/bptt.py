@@ -85,6 +85,7 @@ def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
 
 def forward(model: Model, xs, dtype=np.float64, h0=None, c0=None):
     """(y, h) for a batch xs (B, T, D): the outputs (B, T, O) and the last layer's h (B, T, H)."""
+    dtype = np.dtype(dtype).type
     xs = _check(model, xs, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         top = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)[-1].h
@@ -94,6 +95,7 @@ def forward(model: Model, xs, dtype=np.float64, h0=None, c0=None):
 
 def layer_states(model: Model, xs, dtype=np.float64, h0=None, c0=None) -> list:
     """Every layer's states for a batch xs (B, T, D), bottom up: (h (B, T, H), c (B, T, H) or None)."""
+    dtype = np.dtype(dtype).type
     xs = _check(model, xs, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)
