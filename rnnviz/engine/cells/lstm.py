@@ -120,13 +120,18 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
 
 def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 and c0 (B, H); arrays (T, B, ·),
-    gates in PyTorch's block order i, f, g, o."""
+    gates in PyTorch's block order i, f, g, o (the fast path keeps its own, see ``gate_cols``).
+    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     act_, rec = cell.nonlinearity, cell.recurrent_activation
     Hs = np.empty((T, B, H), dtype)
     C = np.empty((T, B, H), dtype)
+    TC = np.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
+    hh = np.empty((B, 4 * H), dtype)
+    tmp = np.empty((B, H), dtype)
     h, c = h0, c0
+    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     if act_ == "tanh" and rec == "sigmoid":
         # The single-sequence fast path's layout (i, f, o, g, sigmoid rows halved): one tanh
         # over all 4H columns gives every gate, σ(a) = 0.5 + 0.5·tanh(a/2).
@@ -134,28 +139,81 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
         G = np.matmul(x, W_ih.T)
         G += bias
         half = dtype(0.5)
-        for t in range(T):
-            g = G[t]
-            g += h @ W_hhT
-            np.tanh(g, out=g)
-            s = g[:, : 3 * H]
-            s *= half
-            s += half
-            c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 3 * H :]
-            h = Hs[t] = g[:, 2 * H : 3 * H] * np.tanh(c)
-        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2))
+        S, I, F, O, Gg = G[..., : 3 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H : 3 * H], G[..., 3 * H :]
+        for g, s, i, f, o, gg, c_out, tc, h_out in zip(G, S, I, F, O, Gg, C, TC, Hs):
+            matmul(h, W_hhT, out=hh)
+            add(g, hh, out=g)
+            tanh(g, out=g)
+            mul(s, half, out=s)
+            add(s, half, out=s)
+            c = mul(f, c, out=c_out)
+            mul(i, gg, out=tmp)
+            add(c, tmp, out=c)
+            tanh(c, out=tc)
+            h = mul(o, tc, out=h_out)
+        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2), {"tc": TC})
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     G = np.matmul(x, W_ih.T)
     G += b_ih + b_hh
-    for t in range(T):
-        g = G[t]
-        g += h @ W_hhT
+    for g, c_out, tc, h_out in zip(G, C, TC, Hs):
+        matmul(h, W_hhT, out=hh)
+        add(g, hh, out=g)
         apply(rec, g[:, : 2 * H])
         apply(act_, g[:, 2 * H : 3 * H])
         apply(rec, g[:, 3 * H :])
-        c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 2 * H : 3 * H]
-        h = Hs[t] = g[:, 3 * H :] * apply(act_, c.copy())
-    return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3))
+        c = mul(g[:, H : 2 * H], c, out=c_out)
+        mul(g[:, :H], g[:, 2 * H : 3 * H], out=tmp)
+        add(c, tmp, out=c)
+        np.copyto(tc, c)
+        h = mul(g[:, 3 * H :], apply(act_, tc), out=h_out)
+    return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3), {"tc": TC})
+
+
+def backward_batch(rec: LayerRecord, g):
+    """Full BPTT through a batched record (training), the adjoint of the module notes swept
+    over every step with preallocated buffers.
+
+    ``g`` (T, B, H) is ∂L/∂h_t from outside the layer (the output layer, the layer above).
+    Returns ``(A, A, dh)``: the projections' shared cotangent ā (T, B, 4H) in PyTorch's block
+    order and dh (T, B, H), the total ∂L/∂h_t. The coefficients Z are computed for all steps
+    at once, in the buffer that becomes ā.
+    """
+    cell = rec.cell
+    H = cell.hidden_size
+    T, B = rec.h.shape[:2]
+    dtype = rec.h.dtype
+    act_, recact = cell.nonlinearity, cell.recurrent_activation
+    i, f, gg, o = (rec.gate(k) for k in "ifgo")
+    C = rec.c
+    tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
+    A = np.empty((T, B, 4 * H), dtype)
+    A4 = A.reshape(T, B, 4, H)
+    np.multiply(derivative(recact, i), gg, out=A4[:, :, 0])
+    d_f = derivative(recact, f)
+    np.multiply(d_f[1:], C[:-1], out=A4[1:, :, 1])
+    np.multiply(d_f[0], rec.c0, out=A4[0, :, 1])
+    del d_f
+    np.multiply(derivative(act_, gg), i, out=A4[:, :, 2])
+    np.multiply(derivative(recact, o), tc, out=A4[:, :, 3])
+    o_dtanh = derivative(act_, tc)
+    o_dtanh *= o
+    W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
+    dh = np.array(g, dtype=dtype, copy=True)
+    gc = np.zeros((B, H), dtype)
+    gct = np.empty((B, H), dtype)
+    tmp = np.empty((B, H), dtype)
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    for t in range(T - 1, -1, -1):
+        gh, a, a4 = dh[t], A[t], A4[t]
+        mul(gh, o_dtanh[t], out=gct)
+        add(gct, gc, out=gct)  # ∂L/∂c_t, every path
+        mul(a4[:, :3], gct[:, None, :], out=a4[:, :3])
+        mul(a4[:, 3], gh, out=a4[:, 3])
+        if t:
+            mul(gct, f[t], out=gc)
+            matmul(a, W_hh, out=tmp)
+            add(dh[t - 1], tmp, out=dh[t - 1])
+    return A, A, dh
 
 
 # ------------------------------------------------------------------ tangent (JVP)
@@ -319,6 +377,7 @@ KIND = CellKind(
     repr_options=repr_options,
     forward_batch=forward_batch,
     param_grads=param_grads,
+    backward_batch=backward_batch,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",

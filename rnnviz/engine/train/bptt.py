@@ -134,6 +134,47 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
                 from_above = adj.a_ih @ W_ih
 
 
+def _sweep(records, g_top):
+    """Full BPTT one layer at a time, top down, each in one sweep of its kind's
+    ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
+    once the layer above is done, everything its input h receives is known, A_ih W_ih at every
+    step in one product. Returns (A_ih, A_hh, dh of the top layer, coefficients: None each)."""
+    L = len(records)
+    A_ih, A_hh = [None] * L, [None] * L
+    g, dh = g_top, None
+    for l in range(L - 1, -1, -1):
+        rec = records[l]
+        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g)
+        if l == L - 1:
+            dh = dh_l
+        if l > 0:
+            g = A_ih[l] @ weights(rec)[0]
+    return A_ih, A_hh, dh, [None] * L
+
+
+def _stepwise(records, g_top, truncate, B, dtype):
+    """BPTT step by step through every layer with the kinds' ``vjp`` (truncation, or a kind
+    without ``backward_batch``). Returns (A_ih, A_hh, dh of the top layer, tangent coefficients)."""
+    T = g_top.shape[0]
+    steps, A_ih, A_hh = [], [], []
+    for rec in records:
+        kind = kind_of(rec.cell)
+        k = kind.tangent_coeffs(rec)
+        steps.append((kind.vjp, k, weights(rec)[0], np.zeros((B, rec.cell.hidden_size), dtype)))
+        A_ih.append(np.zeros(rec.G.shape[:2] + (rec.cell.W_ih.shape[0],), dtype))
+        probe = kind.vjp(k, 0, np.zeros((B, rec.cell.hidden_size), dtype), None, full=True)
+        A_hh.append(A_ih[-1] if probe.a_ih is probe.a_hh else np.zeros_like(A_ih[-1]))
+    dh = np.zeros_like(g_top)
+    if truncate is None:
+        _window(steps, lambda s: g_top[s], 0, T - 1, A_ih, A_hh, dh)
+    else:
+        live = np.flatnonzero(np.any(g_top != 0, axis=(1, 2)))
+        for t in live:
+            _window(steps, lambda s, t=t: g_top[t] if s == t else None,
+                    max(0, t - truncate + 1), t, A_ih, A_hh, dh)
+    return A_ih, A_hh, dh, [step[1] for step in steps]
+
+
 def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", truncate: int | None = None,
                    dtype=np.float64, h0=None, c0=None) -> Gradients:
     """The loss and its exact gradient for every parameter, by BPTT.
@@ -177,29 +218,18 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
         grads_fc = {"fc.weight": np.tensordot(gz, h_top, axes=([0, 1], [0, 1])), "fc.bias": gz.sum(axis=(0, 1))}
         g_top = gz @ W_hy  # (T, B, H): the loss's direct ∂L/∂h_t
 
-        steps, A_ih, A_hh = [], [], []
-        for rec in records:
-            kind = kind_of(rec.cell)
-            k = kind.tangent_coeffs(rec)
-            steps.append((kind.vjp, k, weights(rec)[0], np.zeros((B, rec.cell.hidden_size), dtype)))
-            A_ih.append(np.zeros(rec.G.shape[:2] + (rec.cell.W_ih.shape[0],), dtype))
-            probe = kind.vjp(k, 0, np.zeros((B, rec.cell.hidden_size), dtype), None, full=True)
-            A_hh.append(A_ih[-1] if probe.a_ih is probe.a_hh else np.zeros_like(A_ih[-1]))
-        dh = np.zeros_like(h_top)
-        if truncate is None or truncate >= T:
-            _window(steps, lambda s: g_top[s], 0, T - 1, A_ih, A_hh, dh)
+        full = truncate is None or truncate >= T
+        if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
+            A_ih, A_hh, dh, coeffs = _sweep(records, g_top)
         else:
-            live = np.flatnonzero(np.any(g_top != 0, axis=(1, 2)))
-            for t in live:
-                _window(steps, lambda s, t=t: g_top[t] if s == t else None,
-                        max(0, t - int(truncate) + 1), t, A_ih, A_hh, dh)
+            A_ih, A_hh, dh, coeffs = _stepwise(records, g_top, None if full else int(truncate), B, dtype)
 
         grads = {}
         for l, rec in enumerate(records):
             kind = kind_of(rec.cell)
-            parts = kind.param_grads(steps[l][1], rec, A_ih[l], A_hh[l])
+            parts = kind.param_grads(coeffs[l], rec, A_ih[l], A_hh[l])
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parts):
                 grads[f"rnn.{name}_l{l}"] = np.asarray(g, dtype=dtype)
         grads.update({n: np.asarray(g, dtype=dtype) for n, g in grads_fc.items()})
-        dx = A_ih[0] @ steps[0][2]
+        dx = A_ih[0] @ weights(records[0])[0]
     return Gradients(value, grads, y.transpose(1, 0, 2), dh.transpose(1, 0, 2), dx.transpose(1, 0, 2))
