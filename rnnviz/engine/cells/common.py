@@ -105,6 +105,17 @@ def batch_state(v, B: int, H: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=dtype), (B, H)))
 
 
+def outside_gradient(g, dtype):
+    """(dh, live) for a backward sweep: dh (T, B, H) holding g at the last step (the sweep
+    fills the others, each step's own g added where ``live[t]``: a loss on the last step only
+    adds nothing elsewhere)."""
+    g = np.asarray(g)
+    dh = np.empty(g.shape, dtype)
+    dh[-1] = g[-1]
+    live = np.any(g != 0, axis=tuple(range(1, g.ndim)))
+    return dh, live
+
+
 def _sum_outer(A, X):
     """Σ_t,b A[t, b]ᵀ X[t, b] for A (T, B, M) and X (T, B, N): one product, with no copy of a
     C-contiguous A or X (a transposed view goes to BLAS as it is)."""

@@ -36,7 +36,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, prev, project, renormalise, weights
+from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
+                     prev, project, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -177,7 +178,7 @@ def backward_batch(rec: LayerRecord, g):
     np.subtract(rec.h0, n[0], out=Zz[0])  # h_{t−1} − n
     Zz *= derivative(recact, z)
     W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
-    dh = np.array(g, dtype=dtype, copy=True)
+    dh, live = _outside(g, dtype)
     tmp = np.empty((B, H), dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     if cell.reset_after:
@@ -188,10 +189,11 @@ def backward_batch(rec: LayerRecord, g):
             gh, a = dh[t], A[t]
             mul(A3[t], gh[:, None, :], out=A3[t])
             if t:
-                matmul(a, W_hh, out=tmp)
-                add(dh[t - 1], tmp, out=dh[t - 1])
+                matmul(a, W_hh, out=dh[t - 1])
                 mul(gh, z[t], out=tmp)
                 add(dh[t - 1], tmp, out=dh[t - 1])
+                if live[t - 1]:
+                    add(dh[t - 1], g[t - 1], out=dh[t - 1])
         A_ih = A.copy()
         np.multiply(dh, zn, out=A_ih[..., 2 * H :])
         return A_ih, A, dh
@@ -208,8 +210,9 @@ def backward_batch(rec: LayerRecord, g):
         matmul(a3[:, 2], W_n, out=gu)
         mul(a3[:, 0], gu, out=a3[:, 0])
         if t:  # nothing flows into h0 (a constant)
-            matmul(A[t, :, : 2 * H], W_rz, out=tmp)
-            add(dh[t - 1], tmp, out=dh[t - 1])
+            matmul(A[t, :, : 2 * H], W_rz, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
             mul(gu, r[t], out=tmp)
             add(dh[t - 1], tmp, out=dh[t - 1])
             mul(gh, z[t], out=tmp)

@@ -35,8 +35,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, params, preactivation, prev, project, readonly,
-                     renormalise, weights)
+from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
+                     preactivation, prev, project, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -188,20 +188,22 @@ def backward_batch(rec: LayerRecord, g):
     tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
     A = np.empty((T, B, 4 * H), dtype)
     A4 = A.reshape(T, B, 4, H)
-    np.multiply(derivative(recact, i), gg, out=A4[:, :, 0])
-    d_f = derivative(recact, f)
+    if rec.gate_cols == (0, 1, 3, 2):  # the fast layout: σ'(i, f, o) of one contiguous block
+        d_s = derivative(recact, rec.G[..., : 3 * H])
+        d_i, d_f, d_o = d_s[..., :H], d_s[..., H : 2 * H], d_s[..., 2 * H :]
+    else:
+        d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
+    np.multiply(d_i, gg, out=A4[:, :, 0])
     np.multiply(d_f[1:], C[:-1], out=A4[1:, :, 1])
     np.multiply(d_f[0], rec.c0, out=A4[0, :, 1])
-    del d_f
+    np.multiply(d_o, tc, out=A4[:, :, 3])
     np.multiply(derivative(act_, gg), i, out=A4[:, :, 2])
-    np.multiply(derivative(recact, o), tc, out=A4[:, :, 3])
     o_dtanh = derivative(act_, tc)
     o_dtanh *= o
     W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
-    dh = np.array(g, dtype=dtype, copy=True)
+    dh, live = _outside(g, dtype)
     gc = np.zeros((B, H), dtype)
     gct = np.empty((B, H), dtype)
-    tmp = np.empty((B, H), dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     for t in range(T - 1, -1, -1):
         gh, a, a4 = dh[t], A[t], A4[t]
@@ -211,8 +213,9 @@ def backward_batch(rec: LayerRecord, g):
         mul(a4[:, 3], gh, out=a4[:, 3])
         if t:
             mul(gct, f[t], out=gc)
-            matmul(a, W_hh, out=tmp)
-            add(dh[t - 1], tmp, out=dh[t - 1])
+            matmul(a, W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
     return A, A, dh
 
 

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned
-from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, project, renormalise, weights
+from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
+                     project, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
 
 # ------------------------------------------------------------------ layout
@@ -79,14 +80,14 @@ def backward_batch(rec: LayerRecord, g):
     dtype = rec.h.dtype
     A = derivative(rec.cell.nonlinearity, rec.h).astype(dtype, copy=False)  # s, then ā = ḡ ⊙ s in place
     W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
-    dh = np.array(g, dtype=dtype, copy=True)
-    tmp = np.empty((B, H), dtype)
+    dh, live = _outside(g, dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     for t in range(T - 1, -1, -1):
         a = mul(A[t], dh[t], out=A[t])
         if t:
-            matmul(a, W_hh, out=tmp)
-            add(dh[t - 1], tmp, out=dh[t - 1])
+            matmul(a, W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
     return A, A, dh
 
 
