@@ -134,6 +134,11 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
                 from_above = adj.a_ih @ W_ih
 
 
+def _product(A, W):
+    """A (T, B, M) @ W (M, N) as one 2-D product (a 3-D matmul runs one small product per step)."""
+    return (A.reshape(-1, A.shape[-1]) @ W).reshape(A.shape[:-1] + (W.shape[-1],))
+
+
 def _sweep(records, g_top):
     """Full BPTT one layer at a time, top down, each in one sweep of its kind's
     ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
@@ -148,7 +153,7 @@ def _sweep(records, g_top):
         if l == L - 1:
             dh = dh_l
         if l > 0:
-            g = A_ih[l] @ weights(rec)[0]
+            g = _product(A_ih[l], weights(rec)[0])
     return A_ih, A_hh, dh, [None] * L
 
 
@@ -215,8 +220,10 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
             value, gz = cross_entropy(z, np.asarray(targets).T, m_tm)
         gz = gz.astype(dtype, copy=False)
         W_hy = fc.W_hy.astype(dtype)
-        grads_fc = {"fc.weight": np.tensordot(gz, h_top, axes=([0, 1], [0, 1])), "fc.bias": gz.sum(axis=(0, 1))}
-        g_top = gz @ W_hy  # (T, B, H): the loss's direct ∂L/∂h_t
+        O, H_top = W_hy.shape
+        grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
+                    "fc.bias": gz.reshape(-1, O).sum(axis=0)}
+        g_top = _product(gz, W_hy)  # (T, B, H): the loss's direct ∂L/∂h_t
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
@@ -231,5 +238,5 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parts):
                 grads[f"rnn.{name}_l{l}"] = np.asarray(g, dtype=dtype)
         grads.update({n: np.asarray(g, dtype=dtype) for n, g in grads_fc.items()})
-        dx = A_ih[0] @ weights(records[0])[0]
+        dx = _product(A_ih[0], weights(records[0])[0])
     return Gradients(value, grads, y.transpose(1, 0, 2), dh.transpose(1, 0, 2), dx.transpose(1, 0, 2))
