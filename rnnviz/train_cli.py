@@ -25,9 +25,16 @@ EXIT_BAD_INPUT = 2
 
 #: The built-in tasks (rnnviz.engine.train) and what each one's options are.
 TASK_NAMES = ("recall", "adding", "sine", "series", "text")
-#: --cell's values: (kind, the Cell options it fixes)
-CELLS = {"rnn": ("rnn", {"nonlinearity": "tanh"}), "rnn-relu": ("rnn", {"nonlinearity": "relu"}),
-         "gru": ("gru", {}), "lstm": ("lstm", {})}
+
+
+def cells() -> dict:
+    """--cell's spellings -> the registry's Choice, as ``rnnviz render`` spells them: a kind's
+    first choice by the kind's name ("rnn" is the tanh RNN), its others by their key with
+    dashes ("rnn-relu")."""
+    from .engine.cells import CHOICES, kind_of
+
+    return {(c.kind if kind_of(c).choices[0] is c else key.replace("_", "-")): c for key, c in CHOICES.items()}
+
 #: Each task option, the tasks it applies to, and its default per task.
 TASK_OPTIONS = {
     "delay": {"recall": 20},
@@ -127,7 +134,7 @@ def parser() -> argparse.ArgumentParser:
     m = p.add_argument_group("model")
     m.add_argument("--weights", metavar="INIT", help="start from this RNNModel state_dict (.safetensors or .npz) "
                    "instead of PyTorch's initialisation")
-    m.add_argument("--cell", choices=tuple(CELLS), help="the cell (default lstm; with INIT, INIT's)")
+    m.add_argument("--cell", choices=tuple(cells()), help="the cell (default lstm; with INIT, INIT's)")
     m.add_argument("--hidden", type=_whole(1, MAX_HIDDEN), metavar="H", help="hidden units per layer (default 32)")
     m.add_argument("--layers", type=_whole(1, MAX_LAYERS), metavar="L", help="stacked layers (default 1)")
     o = p.add_argument_group("training")
@@ -307,19 +314,20 @@ class _Source:
 
 def _model(args, src):
     """The model to train: INIT checked against the options and the data, or PyTorch's initialisation."""
-    from .engine.cells import kind_of
+    from .engine.cells import CHOICES, choice_of
     from .engine.train import init_model
     from .io.training import load_model
 
+    choice = cells()[args.cell or DEFAULTS["cell"]]
     if args.weights:
-        nonlinearity = "relu" if args.cell == "rnn-relu" else "tanh"
+        # a file that does not record the activation (an .npz) has the one --cell names
+        nonlinearity = choice.options.get("nonlinearity", "tanh") if args.cell else "tanh"
         model = load_model(args.weights, nonlinearity=nonlinearity)
         layers = model.rnn.layers
         if args.cell:
-            kind, opts = CELLS[args.cell]
             for k, cell in enumerate(layers):
-                if cell.kind != kind or any(getattr(cell, n) != v for n, v in opts.items()):
-                    got = kind_of(cell).label + (f" ({cell.nonlinearity})" if cell.kind == "rnn" else "")
+                if cell.kind != choice.kind or any(getattr(cell, n) != v for n, v in choice.options.items()):
+                    got = CHOICES[choice_of(cell)].label
                     raise _Bad(f"{args.weights}: layer {k} is a {got}, not --cell {args.cell}")
         if args.hidden is not None and args.hidden != model.rnn.hidden_size:
             raise _Bad(f"{args.weights}: has H = {model.rnn.hidden_size} hidden units, not --hidden {args.hidden}")
@@ -334,10 +342,9 @@ def _model(args, src):
         if src.loss == "xent" and O < src.O:
             raise _Bad(f"{args.weights}: has O = {O} outputs; the labels need at least {src.O} classes")
         return model
-    kind, opts = CELLS[args.cell or DEFAULTS["cell"]]
     H = DEFAULTS["hidden"] if args.hidden is None else args.hidden
     L = DEFAULTS["layers"] if args.layers is None else args.layers
-    return init_model(kind, src.D, H, src.O, layers=L, seed=args.seed, **opts)
+    return init_model(choice.kind, src.D, H, src.O, layers=L, seed=args.seed, **choice.options)
 
 
 def _check_size(model, src, dtype) -> None:
