@@ -191,9 +191,62 @@ def backward_batch(rec: LayerRecord, g):
 
     ``g`` (T, B, H) is ∂L/∂h_t from outside the layer (the output layer, the layer above).
     Returns ``(A, A, dh)``: the projections' shared cotangent ā (T, B, 4H) in PyTorch's block
-    order and dh (T, B, H), the total ∂L/∂h_t. The coefficients Z are computed for all steps
-    at once, in the buffer that becomes ā.
+    order and dh (T, B, H), the total ∂L/∂h_t.
     """
+    if rec.gate_cols == (0, 1, 3, 2):
+        return _backward_fast(rec, g)
+    return _backward_any(rec, g)
+
+
+def _backward_fast(rec: LayerRecord, g):
+    """σ and tanh (the fast forward's layout i, f, o, g): the coefficients Z are made step by
+    step from the gates (σ' = σ − σ², tanh' = 1 − tanh²) while they are in cache, which beats
+    whole-sequence passes over (T, B, 4H) arrays."""
+    H = rec.cell.hidden_size
+    T, B = rec.h.shape[:2]
+    dtype = rec.h.dtype
+    G, C, TC = rec.G, rec.c, rec.saved["tc"]
+    A = np.empty((T, B, 4 * H), dtype)
+    A4 = A.reshape(T, B, 4, H)
+    W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
+    dh, live = _outside(g, dtype)
+    gc = np.zeros((B, H), dtype)
+    gct = np.empty((B, H), dtype)
+    ds = np.empty((B, 3 * H), dtype)
+    u = np.empty((B, H), dtype)
+    one = dtype.type(1.0)
+    mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
+    for t in range(T - 1, -1, -1):
+        gt, tc, gh, a4 = G[t], TC[t], dh[t], A4[t]
+        s, i, f, o, gg = gt[:, : 3 * H], gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
+        mul(s, s, out=ds)
+        sub(s, ds, out=ds)  # σ'(i, f, o)
+        mul(tc, tc, out=u)
+        sub(one, u, out=u)
+        mul(u, o, out=u)
+        mul(u, gh, out=gct)
+        add(gct, gc, out=gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
+        mul(ds[:, 2 * H :], tc, out=a4[:, 3])
+        mul(a4[:, 3], gh, out=a4[:, 3])  # ā_o = ḡ ⊙ σ'_o ⊙ tanh(c)
+        mul(ds[:, :H], gg, out=a4[:, 0])
+        mul(a4[:, 0], gct, out=a4[:, 0])  # ā_i = c̃ ⊙ σ'_i ⊙ g
+        mul(ds[:, H : 2 * H], C[t - 1] if t else rec.c0, out=a4[:, 1])
+        mul(a4[:, 1], gct, out=a4[:, 1])  # ā_f = c̃ ⊙ σ'_f ⊙ c_{t−1}
+        mul(gg, gg, out=u)
+        sub(one, u, out=u)
+        mul(u, i, out=u)
+        mul(u, gct, out=a4[:, 2])  # ā_g = c̃ ⊙ tanh'(g) ⊙ i
+        if t:
+            mul(gct, f, out=gc)
+            matmul(A[t], W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
+    return A, A, dh
+
+
+def _backward_any(rec: LayerRecord, g):
+    """Any activations: the coefficients Z computed for all steps at once, in the buffer that
+    becomes ā."""
     cell = rec.cell
     H = cell.hidden_size
     T, B = rec.h.shape[:2]
@@ -204,11 +257,7 @@ def backward_batch(rec: LayerRecord, g):
     tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
     A = np.empty((T, B, 4 * H), dtype)
     A4 = A.reshape(T, B, 4, H)
-    if rec.gate_cols == (0, 1, 3, 2):  # the fast layout: σ'(i, f, o) of one contiguous block
-        d_s = derivative(recact, rec.G[..., : 3 * H])
-        d_i, d_f, d_o = d_s[..., :H], d_s[..., H : 2 * H], d_s[..., 2 * H :]
-    else:
-        d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
+    d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
     np.multiply(d_i, gg, out=A4[:, :, 0])
     np.multiply(d_f[1:], C[:-1], out=A4[1:, :, 1])
     np.multiply(d_f[0], rec.c0, out=A4[0, :, 1])
