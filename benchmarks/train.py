@@ -76,7 +76,7 @@ def torch_stepper(kind, H, xs, ys, mask):
     """The same update in PyTorch eager on one thread, or None without torch."""
     try:
         import torch
-    except ImportError:
+    except Exception:  # ImportError, or an install that cannot load its libraries
         return None
     torch.set_num_threads(1)
     nn = torch.nn
