@@ -13,7 +13,7 @@ import warnings
 
 EXIT_BAD_INPUT = 2
 
-COMMANDS = ("trace", "render")
+COMMANDS = ("trace", "render", "train")
 
 
 def _fail(message: str) -> int:
@@ -303,7 +303,8 @@ def _app_parser() -> argparse.ArgumentParser:
         epilog="commands:\n"
         "  rnnviz trace WEIGHTS INPUT -o OUT.npz   run a cell and save h, c, gates, influence\n"
         "  rnnviz render [FILE] -o OUT.png         draw the window to a PNG (no display needed)\n"
-        "  rnnviz render [FILE] --mp4 OUT.mp4      the stepping animation as a video (or --gif OUT.gif)\n\n"
+        "  rnnviz render [FILE] --mp4 OUT.mp4      the stepping animation as a video (or --gif OUT.gif)\n"
+        "  rnnviz train --task NAME -o OUT.safetensors   train a model (or --data DATA.npz)\n\n"
         "Run 'rnnviz COMMAND --help' for a command's options.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -323,6 +324,10 @@ def main(argv=None) -> int:
         return cmd_trace(argv[1:])
     if argv and argv[0] == "render":
         return cmd_render(argv[1:])
+    if argv and argv[0] == "train":
+        from .train_cli import cmd_train
+
+        return cmd_train(argv[1:])
     if argv and argv[0] == "lessons":
         from .io.lessons import cmd_lessons
 

@@ -105,18 +105,44 @@ def batch_state(v, B: int, H: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=dtype), (B, H)))
 
 
+def outside_gradient(g, dtype):
+    """(dh, live) for a backward sweep: dh (T, B, H) holding g at the last step (the sweep
+    fills the others, each step's own g added where ``live[t]``: a loss on the last step only
+    adds nothing elsewhere)."""
+    g = np.asarray(g)
+    dh = np.empty(g.shape, dtype)
+    dh[-1] = g[-1]
+    live = np.any(g != 0, axis=tuple(range(1, g.ndim)))
+    return dh, live
+
+
+def _sum_outer(A, X):
+    """Σ_t,b A[t, b]ᵀ X[t, b] for A (T, B, M) and X (T, B, N): one product, with no copy of a
+    C-contiguous A or X (a transposed view goes to BLAS as it is)."""
+    M, N = A.shape[-1], X.shape[-1]
+    A2 = A.reshape(-1, M)
+    X2 = X.reshape(-1, N)
+    return A2.T @ X2
+
+
 def grads_from_adjoints(rec, A_ih, A_hh, h_in=None):
     """(∂W_ih, ∂W_hh, ∂b_ih, ∂b_hh) from the projections' adjoints A_ih, A_hh (T, B, G·H):
 
         ∂W_ih = Σ_t,b a_ihᵀ x_t    ∂W_hh = Σ_t,b a_hhᵀ h_in    ∂b = Σ_t,b a
 
-    ``h_in`` (T, B, H) is what W_hh multiplies, by default h_{t−1}. A cell with a single bias
-    (``recurrent_bias=False``) gets a zero ∂b_hh: its b_hh is not a parameter.
+    ``h_in`` (T, B, H) is what W_hh multiplies, by default h_{t−1} (h0, then the record's h).
+    A cell with a single bias (``recurrent_bias=False``) gets a zero ∂b_hh: its b_hh is not a
+    parameter.
     """
-    if h_in is None:
-        h_in = prev(rec.h0, rec.h)
-    dW_ih = np.tensordot(A_ih, rec.x, axes=([0, 1], [0, 1]))
-    dW_hh = np.tensordot(A_hh, h_in, axes=([0, 1], [0, 1]))
-    db_ih = A_ih.sum(axis=(0, 1))
-    db_hh = A_hh.sum(axis=(0, 1)) if rec.cell.recurrent_bias else np.zeros_like(db_ih)
+    dW_ih = _sum_outer(A_ih, rec.x)
+    if h_in is None:  # h_{t−1}: step 0 reads h0, steps 1… read h[:-1] (no shifted copy)
+        dW_hh = _sum_outer(A_hh[1:], rec.h[:-1]) if A_hh.shape[0] > 1 else 0.0
+        dW_hh = dW_hh + A_hh[0].T @ np.broadcast_to(rec.h0, A_hh.shape[1:2] + rec.h.shape[2:])
+    else:
+        dW_hh = _sum_outer(A_hh, h_in)
+    db_ih = A_ih.reshape(-1, A_ih.shape[-1]).sum(axis=0)
+    if not rec.cell.recurrent_bias:
+        db_hh = np.zeros_like(db_ih)
+    else:
+        db_hh = db_ih.copy() if A_hh is A_ih else A_hh.reshape(-1, A_hh.shape[-1]).sum(axis=0)
     return dW_ih, dW_hh, db_ih, db_hh

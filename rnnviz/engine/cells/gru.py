@@ -36,7 +36,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, prev, project, renormalise, weights
+from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
+                     prev, project, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -105,45 +106,118 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
 
 def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 (B, H); arrays (T, B, ·),
-    gates in PyTorch's block order, with W_hn h + b_hn saved (reset_after) for the adjoint."""
+    gates in PyTorch's block order, with W_hn h + b_hn saved (reset_after) for the adjoint.
+    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act, rec = cell.nonlinearity, cell.recurrent_activation
     Hs = np.empty((T, B, H), dtype)
+    tmp = np.empty((B, H), dtype)
     h = h0
     saved = {}
+    mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
+    G = np.matmul(x, W_ih.T)
+    RZ, R, Z, N = G[..., : 2 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H :]
     if cell.reset_after:
-        G = np.matmul(x, W_ih.T)
         G += b_ih
-        HN = np.empty((T, B, H), dtype)
-        for t in range(T):
-            g = G[t]
-            hh = h @ W_hhT
-            hh += b_hh
-            rz = g[:, : 2 * H]
-            rz += hh[:, : 2 * H]
+        HH = np.empty((T, B, 3 * H), dtype)  # W_hh h + b_hh at every step; its n block is saved
+        for rz, r, z, n, hh, h_out in zip(RZ, R, Z, N, HH, Hs):
+            matmul(h, W_hhT, out=hh)
+            add(hh, b_hh, out=hh)
+            add(rz, hh[:, : 2 * H], out=rz)
             apply(rec, rz)
-            HN[t] = hh[:, 2 * H :]
-            n = g[:, 2 * H :]
-            n += g[:, :H] * HN[t]
+            mul(r, hh[:, 2 * H :], out=tmp)
+            add(n, tmp, out=n)
             apply(act, n)
-            h = Hs[t] = n + g[:, H : 2 * H] * (h - n)
-        saved["hn"] = HN
+            # h' = (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
+            sub(h, n, out=tmp)
+            mul(tmp, z, out=tmp)
+            h = add(n, tmp, out=h_out)
+        saved["hn"] = HH[..., 2 * H :]
     else:
-        G = np.matmul(x, W_ih.T)
         G += b_ih + b_hh
-        W_rzT, W_nT = W_hhT[:, : 2 * H], W_hhT[:, 2 * H :]
-        for t in range(T):
-            g = G[t]
-            rz = g[:, : 2 * H]
-            rz += h @ W_rzT
+        W_rzT, W_nT = aligned(W_hhT[:, : 2 * H]), aligned(W_hhT[:, 2 * H :])
+        hh = np.empty((B, 2 * H), dtype)
+        hn = np.empty((B, H), dtype)
+        for rz, r, z, n, h_out in zip(RZ, R, Z, N, Hs):
+            matmul(h, W_rzT, out=hh)
+            add(rz, hh, out=rz)
             apply(rec, rz)
-            n = g[:, 2 * H :]
-            n += (g[:, :H] * h) @ W_nT
+            mul(r, h, out=tmp)
+            matmul(tmp, W_nT, out=hn)
+            add(n, hn, out=n)
             apply(act, n)
-            h = Hs[t] = n + g[:, H : 2 * H] * (h - n)
+            sub(h, n, out=tmp)
+            mul(tmp, z, out=tmp)
+            h = add(n, tmp, out=h_out)
     return LayerRecord(cell, x, h0, None, Hs, None, G, (0, 1, 2), saved)
+
+
+def backward_batch(rec: LayerRecord, g):
+    """Full BPTT through a batched record (training), the adjoint of the module notes swept
+    over every step with preallocated buffers.
+
+    ``g`` (T, B, H) is ∂L/∂h_t from outside the layer. Returns ``(A_ih, A_hh, dh)``: the
+    projections' cotangents (T, B, 3H) in PyTorch's block order (reset_before: A_hh's n block
+    is that of W_hn (r ⊙ h) + b_hn, the same as A_ih's) and dh (T, B, H), the total ∂L/∂h_t.
+    The coefficients Z are computed for all steps at once, in the buffer that becomes A_hh.
+    """
+    cell = rec.cell
+    H = cell.hidden_size
+    T, B = rec.h.shape[:2]
+    dtype = rec.h.dtype
+    act, recact = cell.nonlinearity, cell.recurrent_activation
+    r, z, n = (rec.gate(k) for k in "rzn")
+    A = np.empty((T, B, 3 * H), dtype)
+    A3 = A.reshape(T, B, 3, H)
+    zn = derivative(act, n)
+    zn *= 1.0 - z  # (1 − z) ⊙ tanh'(n) = ∂h'/∂a_n
+    Zz = A3[:, :, 1]
+    np.subtract(rec.h[:-1], n[1:], out=Zz[1:])
+    np.subtract(rec.h0, n[0], out=Zz[0])  # h_{t−1} − n
+    Zz *= derivative(recact, z)
+    W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
+    dh, live = _outside(g, dtype)
+    tmp = np.empty((B, H), dtype)
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    if cell.reset_after:
+        np.multiply(derivative(recact, r), rec.hn, out=A3[:, :, 0])
+        A3[:, :, 0] *= zn
+        np.multiply(r, zn, out=A3[:, :, 2])
+        for t in range(T - 1, -1, -1):
+            gh, a = dh[t], A[t]
+            mul(A3[t], gh[:, None, :], out=A3[t])
+            if t:
+                matmul(a, W_hh, out=dh[t - 1])
+                mul(gh, z[t], out=tmp)
+                add(dh[t - 1], tmp, out=dh[t - 1])
+                if live[t - 1]:
+                    add(dh[t - 1], g[t - 1], out=dh[t - 1])
+        A_ih = A.copy()
+        np.multiply(dh, zn, out=A_ih[..., 2 * H :])
+        return A_ih, A, dh
+    # reset_before: ū = (ḡ ⊙ zn) W_hn, and ā = [ū ⊙ σ'_r ⊙ h_{t−1}, ḡ ⊙ Z_z, ḡ ⊙ zn]
+    Zr = A3[:, :, 0]
+    np.multiply(rec.h[:-1], derivative(recact, r[1:]), out=Zr[1:])
+    np.multiply(rec.h0, derivative(recact, r[0]), out=Zr[0])
+    A3[:, :, 2] = zn
+    W_rz, W_n = np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :])
+    gu = np.empty((B, H), dtype)
+    for t in range(T - 1, -1, -1):
+        gh, a3 = dh[t], A3[t]
+        mul(a3[:, 1:], gh[:, None, :], out=a3[:, 1:])
+        matmul(a3[:, 2], W_n, out=gu)
+        mul(a3[:, 0], gu, out=a3[:, 0])
+        if t:  # nothing flows into h0 (a constant)
+            matmul(A[t, :, : 2 * H], W_rz, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
+            mul(gu, r[t], out=tmp)
+            add(dh[t - 1], tmp, out=dh[t - 1])
+            mul(gh, z[t], out=tmp)
+            add(dh[t - 1], tmp, out=dh[t - 1])
+    return A, A, dh
 
 
 # ------------------------------------------------------------------ tangent (JVP)
@@ -295,18 +369,17 @@ def vjp(k: Coeffs, t: int, gh, gc=None, full: bool = False) -> Adjoint:
     return Adjoint(h, None, a, a)
 
 
-def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
+def param_grads(k, rec: LayerRecord, A_ih, A_hh):
     """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record. W_hh reads
-    h_{t−1}, except the reset-before candidate's block W_hn, which reads r ⊙ h_{t−1}."""
+    h_{t−1}, except the reset-before candidate's block W_hn, which reads r ⊙ h_{t−1}.
+    Everything comes from the record (``k`` may be None)."""
     if rec.cell.reset_after:
         return grads_from_adjoints(rec, A_ih, A_hh)
-    H = k.H
+    H = rec.cell.hidden_size
     hprev = prev(rec.h0, rec.h)
-    h_in = np.concatenate([hprev, hprev, k.r * hprev], axis=-1)  # per block: h, h, r ⊙ h
-    dW_ih, _, db_ih, db_hh = grads_from_adjoints(rec, A_ih, A_hh, hprev)
-    dW_hh = np.concatenate(
-        [np.tensordot(A_hh[..., j * H : (j + 1) * H], h_in[..., j * H : (j + 1) * H], axes=([0, 1], [0, 1]))
-         for j in range(3)], axis=0)
+    dW_ih, dW_hh, db_ih, db_hh = grads_from_adjoints(rec, A_ih, A_hh, hprev)
+    # the n block of W_hh multiplies r ⊙ h_{t−1}
+    dW_hh[2 * H :] = np.tensordot(A_hh[..., 2 * H :], rec.gate("r") * hprev, axes=([0, 1], [0, 1]))
     return dW_ih, dW_hh, db_ih, db_hh
 
 
@@ -386,6 +459,7 @@ KIND = CellKind(
     repr_options=repr_options,
     forward_batch=forward_batch,
     param_grads=param_grads,
+    backward_batch=backward_batch,
     cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
     torch_nonlinearities=(),
     keras_layer="GRU",

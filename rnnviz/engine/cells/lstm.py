@@ -36,8 +36,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned, aligned_empty
-from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, params, preactivation, prev, project, readonly,
-                     renormalise, weights)
+from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
+                     preactivation, prev, project, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -59,6 +59,18 @@ def _fast_params(cell, dtype):
     W_ih = np.ascontiguousarray(cell.W_ih[order] * scale[:, None], dtype=dtype)
     W_hhT = aligned((cell.W_hh[order] * scale[:, None]).T.astype(dtype))
     bias = ((cell.b_ih + cell.b_hh)[order] * scale).astype(dtype)
+    return readonly(W_ih, W_hhT, bias)
+
+
+@functools.lru_cache(maxsize=4)
+def _batch_params(cell, dtype):
+    """Rows reordered to i, f, o, g with the sigmoid rows negated (training's batched forward)."""
+    H = cell.hidden_size
+    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
+    sign = np.r_[np.full(3 * H, -1.0), np.ones(H)]
+    W_ih = np.ascontiguousarray(cell.W_ih[order] * sign[:, None], dtype=dtype)
+    W_hhT = aligned((cell.W_hh[order] * sign[:, None]).T.astype(dtype))
+    bias = ((cell.b_ih + cell.b_hh)[order] * sign).astype(dtype)
     return readonly(W_ih, W_hhT, bias)
 
 
@@ -136,42 +148,156 @@ def _projection(cell, dtype):
 
 def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 and c0 (B, H); arrays (T, B, ·),
-    gates in PyTorch's block order i, f, g, o."""
+    gates in PyTorch's block order i, f, g, o (the fast path keeps its own, see ``gate_cols``).
+    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     act_, rec = cell.nonlinearity, cell.recurrent_activation
     Hs = np.empty((T, B, H), dtype)
     C = np.empty((T, B, H), dtype)
+    TC = np.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
+    hh = np.empty((B, 4 * H), dtype)
+    tmp = np.empty((B, H), dtype)
     h, c = h0, c0
+    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     if act_ == "tanh" and rec == "sigmoid":
-        # The single-sequence fast path's layout (i, f, o, g, sigmoid rows halved): one tanh
-        # over all 4H columns gives every gate, σ(a) = 0.5 + 0.5·tanh(a/2).
-        W_ih, W_hhT, bias = _fast_params(cell, np.dtype(dtype))
+        # The fast path's layout (i, f, o, g), with the sigmoid rows negated: σ(a) = 1 / (1 + e^−a)
+        # is then exp, add and reciprocal of the product itself, cheaper than NumPy's float32
+        # tanh. e^−a overflows to inf for a < −88 (float32), and 1 / inf = 0 is σ's value there.
+        W_ih, W_hhT, bias = _batch_params(cell, np.dtype(dtype))
         G = np.matmul(x, W_ih.T)
         G += bias
-        half = dtype(0.5)
-        for t in range(T):
-            g = G[t]
-            g += h @ W_hhT
-            np.tanh(g, out=g)
-            s = g[:, : 3 * H]
-            s *= half
-            s += half
-            c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 3 * H :]
-            h = Hs[t] = g[:, 2 * H : 3 * H] * np.tanh(c)
-        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2))
+        one = dtype(1.0)
+        S, I, F, O, Gg = G[..., : 3 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H : 3 * H], G[..., 3 * H :]
+        exp, recip = np.exp, np.reciprocal
+        with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
+            for g, s, i, f, o, gg, c_out, tc, h_out in zip(G, S, I, F, O, Gg, C, TC, Hs):
+                matmul(h, W_hhT, out=hh)
+                add(g, hh, out=g)
+                exp(s, out=s)
+                add(s, one, out=s)
+                recip(s, out=s)
+                tanh(gg, out=gg)
+                c = mul(f, c, out=c_out)
+                mul(i, gg, out=tmp)
+                add(c, tmp, out=c)
+                tanh(c, out=tc)
+                h = mul(o, tc, out=h_out)
+        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2), {"tc": TC})
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     G = np.matmul(x, W_ih.T)
     G += b_ih + b_hh
-    for t in range(T):
-        g = G[t]
-        g += h @ W_hhT
+    for g, c_out, tc, h_out in zip(G, C, TC, Hs):
+        matmul(h, W_hhT, out=hh)
+        add(g, hh, out=g)
         apply(rec, g[:, : 2 * H])
         apply(act_, g[:, 2 * H : 3 * H])
         apply(rec, g[:, 3 * H :])
-        c = C[t] = g[:, H : 2 * H] * c + g[:, :H] * g[:, 2 * H : 3 * H]
-        h = Hs[t] = g[:, 3 * H :] * apply(act_, c.copy())
-    return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3))
+        c = mul(g[:, H : 2 * H], c, out=c_out)
+        mul(g[:, :H], g[:, 2 * H : 3 * H], out=tmp)
+        add(c, tmp, out=c)
+        np.copyto(tc, c)
+        h = mul(g[:, 3 * H :], apply(act_, tc), out=h_out)
+    return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3), {"tc": TC})
+
+
+def backward_batch(rec: LayerRecord, g):
+    """Full BPTT through a batched record (training), the adjoint of the module notes swept
+    over every step with preallocated buffers.
+
+    ``g`` (T, B, H) is ∂L/∂h_t from outside the layer (the output layer, the layer above).
+    Returns ``(A, A, dh)``: the projections' shared cotangent ā (T, B, 4H) in PyTorch's block
+    order and dh (T, B, H), the total ∂L/∂h_t.
+    """
+    if rec.gate_cols == (0, 1, 3, 2):
+        return _backward_fast(rec, g)
+    return _backward_any(rec, g)
+
+
+def _backward_fast(rec: LayerRecord, g):
+    """σ and tanh (the fast forward's layout i, f, o, g): the coefficients Z are made step by
+    step from the gates (σ' = σ − σ², tanh' = 1 − tanh²) while they are in cache, which beats
+    whole-sequence passes over (T, B, 4H) arrays."""
+    H = rec.cell.hidden_size
+    T, B = rec.h.shape[:2]
+    dtype = rec.h.dtype
+    G, C, TC = rec.G, rec.c, rec.saved["tc"]
+    A = np.empty((T, B, 4 * H), dtype)
+    A4 = A.reshape(T, B, 4, H)
+    W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
+    dh, live = _outside(g, dtype)
+    gc = np.zeros((B, H), dtype)
+    gct = np.empty((B, H), dtype)
+    ds = np.empty((B, 3 * H), dtype)
+    u = np.empty((B, H), dtype)
+    one = dtype.type(1.0)
+    mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
+    for t in range(T - 1, -1, -1):
+        gt, tc, gh, a4 = G[t], TC[t], dh[t], A4[t]
+        s, i, f, o, gg = gt[:, : 3 * H], gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
+        mul(s, s, out=ds)
+        sub(s, ds, out=ds)  # σ'(i, f, o)
+        mul(tc, tc, out=u)
+        sub(one, u, out=u)
+        mul(u, o, out=u)
+        mul(u, gh, out=gct)
+        add(gct, gc, out=gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
+        mul(ds[:, 2 * H :], tc, out=a4[:, 3])
+        mul(a4[:, 3], gh, out=a4[:, 3])  # ā_o = ḡ ⊙ σ'_o ⊙ tanh(c)
+        mul(ds[:, :H], gg, out=a4[:, 0])
+        mul(a4[:, 0], gct, out=a4[:, 0])  # ā_i = c̃ ⊙ σ'_i ⊙ g
+        mul(ds[:, H : 2 * H], C[t - 1] if t else rec.c0, out=a4[:, 1])
+        mul(a4[:, 1], gct, out=a4[:, 1])  # ā_f = c̃ ⊙ σ'_f ⊙ c_{t−1}
+        mul(gg, gg, out=u)
+        sub(one, u, out=u)
+        mul(u, i, out=u)
+        mul(u, gct, out=a4[:, 2])  # ā_g = c̃ ⊙ tanh'(g) ⊙ i
+        if t:
+            mul(gct, f, out=gc)
+            matmul(A[t], W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
+    return A, A, dh
+
+
+def _backward_any(rec: LayerRecord, g):
+    """Any activations: the coefficients Z computed for all steps at once, in the buffer that
+    becomes ā."""
+    cell = rec.cell
+    H = cell.hidden_size
+    T, B = rec.h.shape[:2]
+    dtype = rec.h.dtype
+    act_, recact = cell.nonlinearity, cell.recurrent_activation
+    i, f, gg, o = (rec.gate(k) for k in "ifgo")
+    C = rec.c
+    tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
+    A = np.empty((T, B, 4 * H), dtype)
+    A4 = A.reshape(T, B, 4, H)
+    d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
+    np.multiply(d_i, gg, out=A4[:, :, 0])
+    np.multiply(d_f[1:], C[:-1], out=A4[1:, :, 1])
+    np.multiply(d_f[0], rec.c0, out=A4[0, :, 1])
+    np.multiply(d_o, tc, out=A4[:, :, 3])
+    np.multiply(derivative(act_, gg), i, out=A4[:, :, 2])
+    o_dtanh = derivative(act_, tc)
+    o_dtanh *= o
+    W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
+    dh, live = _outside(g, dtype)
+    gc = np.zeros((B, H), dtype)
+    gct = np.empty((B, H), dtype)
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    for t in range(T - 1, -1, -1):
+        gh, a, a4 = dh[t], A[t], A4[t]
+        mul(gh, o_dtanh[t], out=gct)
+        add(gct, gc, out=gct)  # ∂L/∂c_t, every path
+        mul(a4[:, :3], gct[:, None, :], out=a4[:, :3])
+        mul(a4[:, 3], gh, out=a4[:, 3])
+        if t:
+            mul(gct, f[t], out=gc)
+            matmul(a, W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
+    return A, A, dh
 
 
 # ------------------------------------------------------------------ tangent (JVP)
@@ -373,6 +499,7 @@ KIND = CellKind(
     repr_options=repr_options,
     forward_batch=forward_batch,
     param_grads=param_grads,
+    backward_batch=backward_batch,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",

@@ -29,7 +29,8 @@ import numpy as np
 
 from ..activations import apply, derivative, symbol
 from ..buffers import aligned
-from .common import HI2, LO2, grads_from_adjoints, no_tick, params, preactivation, project, renormalise, weights
+from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
+                     project, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
 
 # ------------------------------------------------------------------ layout
@@ -59,14 +60,35 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 (B, H); the record's h is (T, B, H)."""
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act = cell.nonlinearity
-    Hs = np.matmul(x, W_ih.T)
+    Hs = np.matmul(x, W_ih.T)  # each step's row becomes h' in place
     Hs += b_ih + b_hh
+    tmp = np.empty(Hs.shape[1:], dtype)
     h = h0
     for a in Hs:
-        a += h @ W_hhT
+        np.matmul(h, W_hhT, out=tmp)
+        np.add(a, tmp, out=a)
         h = apply(act, a)
     G = np.empty(Hs.shape[:-1] + (0,), dtype)
     return LayerRecord(cell, x, h0, None, Hs, None, G, ())
+
+
+def backward_batch(rec: LayerRecord, g):
+    """Full BPTT through a batched record (training): ``g`` (T, B, H) is ∂L/∂h_t from outside
+    the layer; returns ``(A, A, dh)``, the shared cotangent ā = ḡ ⊙ act'(a) (T, B, H) and dh,
+    the total ∂L/∂h_t, swept over every step with preallocated buffers."""
+    T, B, H = rec.h.shape
+    dtype = rec.h.dtype
+    A = derivative(rec.cell.nonlinearity, rec.h).astype(dtype, copy=False)  # s, then ā = ḡ ⊙ s in place
+    W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
+    dh, live = _outside(g, dtype)
+    mul, add, matmul = np.multiply, np.add, np.matmul
+    for t in range(T - 1, -1, -1):
+        a = mul(A[t], dh[t], out=A[t])
+        if t:
+            matmul(a, W_hh, out=dh[t - 1])
+            if live[t - 1]:
+                add(dh[t - 1], g[t - 1], out=dh[t - 1])
+    return A, A, dh
 
 
 # ------------------------------------------------------------------ tangent (JVP)
@@ -181,6 +203,7 @@ KIND = CellKind(
     repr_options=repr_options,
     forward_batch=forward_batch,
     param_grads=param_grads,
+    backward_batch=backward_batch,
     cell_options=("nonlinearity",),
     torch_nonlinearities=("tanh", "relu"),
     keras_layer="SimpleRNN",

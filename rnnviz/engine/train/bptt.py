@@ -85,6 +85,7 @@ def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
 
 def forward(model: Model, xs, dtype=np.float64, h0=None, c0=None):
     """(y, h) for a batch xs (B, T, D): the outputs (B, T, O) and the last layer's h (B, T, H)."""
+    dtype = np.dtype(dtype).type
     xs = _check(model, xs, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         top = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)[-1].h
@@ -94,6 +95,7 @@ def forward(model: Model, xs, dtype=np.float64, h0=None, c0=None):
 
 def layer_states(model: Model, xs, dtype=np.float64, h0=None, c0=None) -> list:
     """Every layer's states for a batch xs (B, T, D), bottom up: (h (B, T, H), c (B, T, H) or None)."""
+    dtype = np.dtype(dtype).type
     xs = _check(model, xs, dtype)
     with np.errstate(over="ignore", invalid="ignore"):
         records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)
@@ -130,6 +132,52 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
             gh[l], gc[l] = adj.h, adj.c
             if l > 0:  # layer 0's input gradient is A_ih[0] W_ih, taken once at the end
                 from_above = adj.a_ih @ W_ih
+
+
+def _product(A, W):
+    """A (T, B, M) @ W (M, N) as one 2-D product (a 3-D matmul runs one small product per step)."""
+    return (A.reshape(-1, A.shape[-1]) @ W).reshape(A.shape[:-1] + (W.shape[-1],))
+
+
+def _sweep(records, g_top):
+    """Full BPTT one layer at a time, top down, each in one sweep of its kind's
+    ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
+    once the layer above is done, everything its input h receives is known, A_ih W_ih at every
+    step in one product. Returns (A_ih, A_hh, dh of the top layer, coefficients: None each)."""
+    L = len(records)
+    A_ih, A_hh = [None] * L, [None] * L
+    g, dh = g_top, None
+    for l in range(L - 1, -1, -1):
+        rec = records[l]
+        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g)
+        if l == L - 1:
+            dh = dh_l
+        if l > 0:
+            g = _product(A_ih[l], weights(rec)[0])
+    return A_ih, A_hh, dh, [None] * L
+
+
+def _stepwise(records, g_top, truncate, B, dtype):
+    """BPTT step by step through every layer with the kinds' ``vjp`` (truncation, or a kind
+    without ``backward_batch``). Returns (A_ih, A_hh, dh of the top layer, tangent coefficients)."""
+    T = g_top.shape[0]
+    steps, A_ih, A_hh = [], [], []
+    for rec in records:
+        kind = kind_of(rec.cell)
+        k = kind.tangent_coeffs(rec)
+        steps.append((kind.vjp, k, weights(rec)[0], np.zeros((B, rec.cell.hidden_size), dtype)))
+        A_ih.append(np.zeros(rec.G.shape[:2] + (rec.cell.W_ih.shape[0],), dtype))
+        probe = kind.vjp(k, 0, np.zeros((B, rec.cell.hidden_size), dtype), None, full=True)
+        A_hh.append(A_ih[-1] if probe.a_ih is probe.a_hh else np.zeros_like(A_ih[-1]))
+    dh = np.zeros_like(g_top)
+    if truncate is None:
+        _window(steps, lambda s: g_top[s], 0, T - 1, A_ih, A_hh, dh)
+    else:
+        live = np.flatnonzero(np.any(g_top != 0, axis=(1, 2)))
+        for t in live:
+            _window(steps, lambda s, t=t: g_top[t] if s == t else None,
+                    max(0, t - truncate + 1), t, A_ih, A_hh, dh)
+    return A_ih, A_hh, dh, [step[1] for step in steps]
 
 
 def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", truncate: int | None = None,
@@ -172,32 +220,23 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
             value, gz = cross_entropy(z, np.asarray(targets).T, m_tm)
         gz = gz.astype(dtype, copy=False)
         W_hy = fc.W_hy.astype(dtype)
-        grads_fc = {"fc.weight": np.tensordot(gz, h_top, axes=([0, 1], [0, 1])), "fc.bias": gz.sum(axis=(0, 1))}
-        g_top = gz @ W_hy  # (T, B, H): the loss's direct ∂L/∂h_t
+        O, H_top = W_hy.shape
+        grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
+                    "fc.bias": gz.reshape(-1, O).sum(axis=0)}
+        g_top = _product(gz, W_hy)  # (T, B, H): the loss's direct ∂L/∂h_t
 
-        steps, A_ih, A_hh = [], [], []
-        for rec in records:
-            kind = kind_of(rec.cell)
-            k = kind.tangent_coeffs(rec)
-            steps.append((kind.vjp, k, weights(rec)[0], np.zeros((B, rec.cell.hidden_size), dtype)))
-            A_ih.append(np.zeros(rec.G.shape[:2] + (rec.cell.W_ih.shape[0],), dtype))
-            probe = kind.vjp(k, 0, np.zeros((B, rec.cell.hidden_size), dtype), None, full=True)
-            A_hh.append(A_ih[-1] if probe.a_ih is probe.a_hh else np.zeros_like(A_ih[-1]))
-        dh = np.zeros_like(h_top)
-        if truncate is None or truncate >= T:
-            _window(steps, lambda s: g_top[s], 0, T - 1, A_ih, A_hh, dh)
+        full = truncate is None or truncate >= T
+        if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
+            A_ih, A_hh, dh, coeffs = _sweep(records, g_top)
         else:
-            live = np.flatnonzero(np.any(g_top != 0, axis=(1, 2)))
-            for t in live:
-                _window(steps, lambda s, t=t: g_top[t] if s == t else None,
-                        max(0, t - int(truncate) + 1), t, A_ih, A_hh, dh)
+            A_ih, A_hh, dh, coeffs = _stepwise(records, g_top, None if full else int(truncate), B, dtype)
 
         grads = {}
         for l, rec in enumerate(records):
             kind = kind_of(rec.cell)
-            parts = kind.param_grads(steps[l][1], rec, A_ih[l], A_hh[l])
+            parts = kind.param_grads(coeffs[l], rec, A_ih[l], A_hh[l])
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parts):
                 grads[f"rnn.{name}_l{l}"] = np.asarray(g, dtype=dtype)
         grads.update({n: np.asarray(g, dtype=dtype) for n, g in grads_fc.items()})
-        dx = A_ih[0] @ steps[0][2]
+        dx = _product(A_ih[0], weights(records[0])[0])
     return Gradients(value, grads, y.transpose(1, 0, 2), dh.transpose(1, 0, 2), dx.transpose(1, 0, 2))

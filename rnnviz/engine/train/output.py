@@ -74,7 +74,9 @@ class Output:
     def logits(self, h: np.ndarray) -> np.ndarray:
         """z = W_hy h + b_y over the last axis of h (…, H) → (…, O), in h's dtype."""
         dtype = h.dtype
-        return h @ self.W_hy.T.astype(dtype) + self.b_y.astype(dtype)
+        z = h.reshape(-1, h.shape[-1]) @ self.W_hy.T.astype(dtype)  # one 2-D product, not one per step
+        z += self.b_y.astype(dtype)
+        return z.reshape(h.shape[:-1] + (self.output_size,))
 
     def activate(self, z: np.ndarray) -> np.ndarray:
         """y = g(z) (a new array)."""
