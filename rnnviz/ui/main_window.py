@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+from shiboken6 import isValid as shiboken_valid
 
 from ..core.model import CELL_CHOICES
 from ..engine import InputError
@@ -322,16 +323,17 @@ class MainWindow(QtWidgets.QMainWindow):
         from ..io.sequences import read_sequence
         from ..core.model import LIMITS
 
+        from .session import open_guarded
+
         c = self.controller
-        try:
+
+        def load():
             xs = read_sequence(path, input_size=c.settings.input_size)
             if len(xs) > LIMITS["T"][1]:
                 raise InputError(f"has {len(xs)} steps; at most {LIMITS['T'][1]} fit", path)
-        except InputError as err:
-            self.showError("Cannot open input sequence", str(err))
-            return False
-        c.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
-        return True
+            c.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
+
+        return open_guarded(self, "Cannot open input sequence", path, load)
 
     def exportWeightsDialog(self) -> None:
         if self.controller.settings.cell == "compare":
@@ -367,16 +369,21 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def openWeights(self, path: str) -> bool:
         """Load a weights file; on a bad file show a dialog and keep the current session."""
-        try:
-            self.controller.loadWeights(path)
-        except InputError as err:
-            self.showError("Cannot open weights", str(err))
-            return False
-        return True
+        from .session import open_guarded
+
+        return open_guarded(self, "Cannot open weights", path, lambda: self.controller.loadWeights(path))
 
     def showError(self, title: str, message: str) -> None:
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
+        """One dialog, on one printable line; it replaces an older one still open and is
+        deleted when closed (300 bad files leave no 300 dialogs behind)."""
+        from ..io.limits import printable
+
+        old = getattr(self, "_lastError", None)
+        if old is not None and shiboken_valid(old) and old.isVisible():
+            old.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, printable(title), printable(message),
                                     QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         self._lastError = box
         box.open()
 
@@ -385,9 +392,11 @@ class MainWindow(QtWidgets.QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        from .session import local_path
+
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.openWeights(urls[0].toLocalFile())
+            self.openWeights(local_path(urls[0]))
             event.acceptProposedAction()
 
     # ------------------------------------------------------------------ status
