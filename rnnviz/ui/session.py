@@ -333,7 +333,7 @@ class SessionManager(QtCore.QObject):
         data = capture(self.controller, self.lesson)
         try:
             blob = dumps_session(data)
-        except InputError as err:
+        except (InputError, ValueError) as err:  # ValueError: a text that cannot be UTF-8
             self.window.showError("Cannot save session", f"{shown(path)}: {err}")
             return False
         f = QtCore.QSaveFile(path)
