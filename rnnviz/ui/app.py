@@ -83,7 +83,7 @@ def _quiet_offscreen_noise() -> None:
 
 def launch(path: str | None = None, lesson: str | None = None) -> int:
     """Open the main window on ``path`` (weights or a .rnnviz session) or lesson ``lesson``."""
-    from ..engine import InputError
+    from ..io.limits import as_input_error
 
     problem = display_problem()
     if problem:
@@ -104,8 +104,8 @@ def launch(path: str | None = None, lesson: str | None = None) -> int:
             data = load_session(path)
         elif path:
             controller.loadWeights(path)
-    except InputError as err:
-        print(f"rnnviz: {err}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a MemoryError or a reader's bug too: one line
+        print(f"rnnviz: {as_input_error(exc, path)}", file=sys.stderr)
         return 2
     controller.recompute()
     window = MainWindow(controller)
@@ -233,10 +233,15 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
     from .main_window import MainWindow
     from .session import is_session_file, load_session, show_in_window
 
-    data = load_lesson(lesson) if lesson else (load_session(path) if path and is_session_file(path) else None)
+    from ..io.limits import as_input_error
+
     controller = Controller()
-    if path and data is None:
-        controller.loadWeights(path)
+    try:
+        data = load_lesson(lesson) if lesson else (load_session(path) if path and is_session_file(path) else None)
+        if path and data is None:
+            controller.loadWeights(path)
+    except Exception as exc:  # noqa: BLE001 - a MemoryError or a reader's bug: one line, exit 2
+        raise as_input_error(exc, path) from None
     changes = dict(settings)
     if cell:
         changes["cell"] = CELL_KEYS[cell]

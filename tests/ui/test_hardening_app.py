@@ -110,6 +110,34 @@ def test_render_size_is_exact_or_refused(tmp_path, capsys):
     assert (img.width(), img.height()) == size
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_render_on_a_full_disk_names_out_and_says_no_space(tmp_path, capsys, monkeypatch):
+    from rnnviz.io import atomic
+
+    def onto_a_full_disk(path, write, suffix=""):
+        try:
+            write("/dev/full")  # every write there fails with ENOSPC
+        except OSError as err:
+            raise OSError(err.errno, err.strerror, os.fspath(path)) from err  # as atomic_write names it
+
+    monkeypatch.setattr(atomic, "atomic_write", onto_a_full_disk)
+    out = tmp_path / "shot.png"
+    assert main(["render", "--size", "1100x700", "-o", str(out)]) == 2
+    assert capsys.readouterr().err == f"rnnviz: {out}: cannot write (no space left on the device)\n"
+
+
+def test_render_reports_a_reader_memory_error_in_one_line(tmp_path, capsys, monkeypatch):
+    import rnnviz.io
+
+    def raising(*_args, **_kwargs):
+        raise MemoryError
+
+    monkeypatch.setattr(rnnviz.io, "load_weights", raising)
+    save_npz(tmp_path / "w.npz")
+    assert main(["render", str(tmp_path / "w.npz"), "-o", str(tmp_path / "w.png")]) == 2
+    assert capsys.readouterr().err == f"rnnviz: {tmp_path / 'w.npz'}: not enough memory to read it\n"
+
+
 # ------------------------------------------------------------------------------ the last resort
 @pytest.mark.qt_no_exception_capture
 def test_excepthook_shows_a_dialog_keeps_the_session_and_logs_once(window, qtbot, capfd):
