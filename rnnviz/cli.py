@@ -180,7 +180,7 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--lesson", metavar="NAME", default=None, help="draw a built-in lesson (see 'rnnviz lessons')")
     p.add_argument("--cell", choices=tuple(CLI_CELLS), default=None)
     p.add_argument("--step", type=int, default=None, metavar="N", help="1-based step to show (default: the last)")
-    p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size (default 1600x1000)")
+    p.add_argument("--size", type=_size, default=(1600, 1000), metavar="WxH", help="window size, exactly (default 1600x1000; refused below the least size the window can be drawn at)")
     p.add_argument("--hidden", type=int, default=None, metavar="H", help="hidden size")
     p.add_argument("--length", type=int, default=None, metavar="T", help="sequence length")
     p.add_argument("--seed", type=int, default=None, help="random seed of the weights")

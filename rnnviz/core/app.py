@@ -195,9 +195,12 @@ class App:
         ``options``: what the file may leave open (``io.load_weights``'s ``activation``, …,
         ``layer``)."""
         from ..io import load_weights
+        from ..io.limits import shown
 
         model = load_weights(path, nonlinearity=nonlinearity, **options)
-        self.use_model(model, os.path.basename(path))
+        # printable: the name goes into the title and session files (UTF-8; a name that is not
+        # UTF-8 holds surrogate escapes that cannot be written)
+        self.use_model(model, shown(os.path.basename(path)))
 
     def use_model(self, model, name: str) -> None:
         """Show ``model`` (a Cell or Stack) with the sliders reset."""

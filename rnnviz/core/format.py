@@ -61,7 +61,11 @@ def sup_digits(n: int) -> str:
 
 
 def fmt_value(v: float, digits: int = 3) -> str:
-    """A number legible from the back of a classroom: 0.042, 3.12×10⁻⁴⁰, inf."""
+    """A number legible from the back of a classroom: 0.042, 3.12×10⁻⁴⁰, inf.
+
+    Never raises for any float (subnormals, ±0, ±inf, NaN): mantissa and exponent come from
+    Python's own rounding (``%e``), never from ``10.0**e``, which is 0 below 1e-323.
+    """
     v = float(v)
     if math.isnan(v):
         return "NaN"
@@ -69,13 +73,13 @@ def fmt_value(v: float, digits: int = 3) -> str:
         return "inf" if v > 0 else "−inf"
     if v == 0.0:
         return "0"
-    e = math.floor(math.log10(abs(v)))
-    if -3 <= e < 4:
-        return f"{v:.{digits}g}".replace("-", "−")
-    m = v / 10.0**e
-    if round(abs(m), digits - 1) >= 10.0:  # 9.999 rounds up to 10.0
-        m, e = m / 10.0, e + 1
-    return f"{m:.{digits - 1}f}×10{str(e).translate(_SUP)}".replace("-", "−")
+    digits = max(1, int(digits))
+    mant, exp = f"{v:.{digits - 1}e}".split("e")
+    e = int(exp)  # after rounding: 9.9999e-8 is 1.00e-07
+    if -3 <= e < 4:  # plain: 0.00342, 12.3, and 1234 (not "%g"'s 1.23e+03) when digits < 4
+        text = f"{v:.0f}" if e >= digits else f"{v:.{digits}g}"
+        return text.replace("-", "−")
+    return f"{mant}×10{str(e).translate(_SUP)}".replace("-", "−")
 
 
 def fmt_percent(ratio: float, digits: int = 2) -> str:
@@ -143,9 +147,14 @@ def range_text(levels) -> str:
 
 def decade_label(v: float) -> str:
     """A tick of the log axis (v in decades): 0.01, 0.1, 1, 10, 100, 10ⁿ beyond, 2×10⁻⁵ between."""
+    if not math.isfinite(v):
+        return fmt_value(v)
     n = round(v)
     if abs(v - n) > 1e-6:
-        return fmt_value(10.0**v, 1)
+        if -300 < v < 300:
+            return fmt_value(10.0**v, 1)
+        mant = 10.0 ** (v - math.floor(v))  # beyond a float's range: write 10ⁿ by hand
+        return f"{mant:.0f}×10{str(math.floor(v)).translate(_SUP)}".replace("-", "−")
     if -2 <= n <= 2:
         return f"{10.0 ** n:g}"
     return "10" + str(n).translate(_SUP)
@@ -153,7 +162,12 @@ def decade_label(v: float) -> str:
 
 def decade_ticks(y0: float, y1: float, most: int = 8) -> list[float]:
     """Tick positions (decades) for a log axis from y0 to y1: whole decades, spaced so there are
-    at most ``most``; within a small range also 2× and 5× in between."""
+    at most ``most``; within a small range also 2× and 5× in between. No ticks for a range that
+    is not finite."""
+    if not (math.isfinite(y0) and math.isfinite(y1)) or y1 < y0:
+        return []
+    most = max(1, int(most))
+    y0, y1 = max(y0, -1e307), min(y1, 1e307)  # a tick one step beyond must stay a float
     span = y1 - y0
     if span < 1.5:
         base = math.floor(y0)
@@ -162,6 +176,8 @@ def decade_ticks(y0: float, y1: float, most: int = 8) -> list[float]:
     for step in (1, 2, 3, 5, 10, 20, 25, 50, 100, 200):
         if span / step <= most:
             break
+    else:  # a range no engine output has (a float spans 632 decades): still at most ``most``
+        step = math.ceil(span / most)
     first = math.ceil(y0 / step) * step
     return [float(v) for v in range(int(first), int(math.floor(y1)) + 1, step)]
 

@@ -12,7 +12,9 @@ A small or hostile file must never read other files, hang, or take gigabytes. Ev
   (:func:`read_member`, :func:`read_at_most`);
 - names files in a printable form on one line (:func:`shown`).
 
-Every refusal is an :class:`~rnnviz.engine.errors.InputError` with one line.
+Every refusal is an :class:`~rnnviz.engine.errors.InputError` with one line; what a reader
+raises that it should not (a MemoryError, a bug's TypeError) becomes one too at the app's open
+paths (:func:`as_input_error`).
 """
 
 from __future__ import annotations
@@ -410,3 +412,25 @@ def check_json(blob: bytes, what: str, path: str | None, max_depth: int = MAX_JS
 def one_line(exc: BaseException, limit: int = 160) -> str:
     text = printable(" ".join(str(exc).split())) or type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def as_input_error(exc: BaseException, path: str | bytes | os.PathLike | None = None) -> InputError:
+    """``exc``, raised while reading ``path``, as a one-line InputError naming the file.
+
+    An InputError stays as it is; a MemoryError or RecursionError says what it means; an
+    OSError its reason; anything else (a reader's bug) its type and text. The app's open paths
+    use this so that no failure of a reader reaches the event loop or changes the session.
+    """
+    if isinstance(exc, InputError):
+        return exc
+    if isinstance(exc, MemoryError):
+        problem = "not enough memory to read it"
+    elif isinstance(exc, RecursionError):
+        problem = "nested too deeply to read"
+    elif isinstance(exc, OSError):
+        problem = f"cannot read it ({reason(exc)})"
+    else:
+        text = printable(" ".join(str(exc).split()))
+        detail = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        problem = f"cannot read it ({detail if len(detail) <= 160 else detail[:159] + '…'})"
+    return refuse(problem, path)

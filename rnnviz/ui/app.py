@@ -83,7 +83,7 @@ def _quiet_offscreen_noise() -> None:
 
 def launch(path: str | None = None, lesson: str | None = None) -> int:
     """Open the main window on ``path`` (weights or a .rnnviz session) or lesson ``lesson``."""
-    from ..engine import InputError
+    from ..io.limits import as_input_error
 
     problem = display_problem()
     if problem:
@@ -104,17 +104,91 @@ def launch(path: str | None = None, lesson: str | None = None) -> int:
             data = load_session(path)
         elif path:
             controller.loadWeights(path)
-    except InputError as err:
-        print(f"rnnviz: {err}", file=sys.stderr)
+    except Exception as exc:  # noqa: BLE001 - a MemoryError or a reader's bug too: one line
+        print(f"rnnviz: {as_input_error(exc, path)}", file=sys.stderr)
         return 2
     controller.recompute()
     window = MainWindow(controller)
     if data is not None:
         show_in_window(window, data, None if lesson else path)
+    install_excepthook()
     if os.environ.get("RNNVIZ_T0"):
         _report_first_paint(window, float(os.environ["RNNVIZ_T0"]))
     window.show()
     return app.exec()
+
+
+class LastResort:
+    """``sys.excepthook`` for the app: an exception that reached the event loop (a bug; every
+    expected failure is handled where it happens) is shown in a dialog and its traceback written
+    to stderr once; nothing else happens, so the session stays as it is and can be saved.
+
+    One dialog at a time: while one is open, later errors only count in it. A traceback seen
+    before (same type, same place) is not written again. KeyboardInterrupt and SystemExit go
+    to the hook that was installed before.
+    """
+
+    def __init__(self, previous=None):
+        self.previous = previous or sys.__excepthook__
+        self.seen: set[tuple] = set()
+        self.count = 0
+        self.box = None
+
+    def __call__(self, etype, value, tb) -> None:
+        if issubclass(etype, (KeyboardInterrupt, SystemExit)):
+            self.previous(etype, value, tb)
+            return
+        try:
+            self.count += 1
+            self._log(etype, value, tb)
+            self._show(etype, value)
+        except Exception:  # noqa: BLE001 - the hook itself must never fail
+            self.previous(etype, value, tb)
+
+    def _log(self, etype, value, tb) -> None:
+        import traceback
+
+        frames = traceback.extract_tb(tb)
+        where = (frames[-1].filename, frames[-1].lineno) if frames else ("", 0)
+        key = (etype, *where)
+        if key in self.seen:
+            return
+        self.seen.add(key)
+        print("rnnviz: an unexpected error (a bug in rnnviz; your session is kept):", file=sys.stderr)
+        traceback.print_exception(etype, value, tb, file=sys.stderr)
+        sys.stderr.flush()
+
+    def _show(self, etype, value) -> None:
+        from PySide6 import QtCore, QtWidgets
+        from shiboken6 import isValid
+
+        from ..io.limits import one_line
+
+        if QtWidgets.QApplication.instance() is None:
+            return
+        text = (f"Something went wrong inside rnnviz ({etype.__name__}: {one_line(value, 200)}). "
+                "Your session is kept: you can go on, or save it. The details are on the terminal (stderr).")
+        box = self.box
+        if box is not None and isValid(box) and box.isVisible():
+            box.setInformativeText(f"{self.count} unexpected errors so far.")
+            return
+        parent = next((w for w in QtWidgets.QApplication.topLevelWidgets()
+                       if isinstance(w, QtWidgets.QMainWindow) and w.isVisible()), None)
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Critical, "Unexpected error", text,
+                                    QtWidgets.QMessageBox.StandardButton.Ok, parent)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
+        box.setObjectName("rnnviz-unexpected-error")
+        self.box = box
+        box.open()
+
+
+def install_excepthook() -> LastResort:
+    """Install :class:`LastResort` as ``sys.excepthook`` (once; returns the one installed)."""
+    if isinstance(sys.excepthook, LastResort):
+        return sys.excepthook
+    hook = LastResort(sys.excepthook)
+    sys.excepthook = hook
+    return hook
 
 
 def _report_first_paint(window, t0: float) -> None:
@@ -159,10 +233,15 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
     from .main_window import MainWindow
     from .session import is_session_file, load_session, show_in_window
 
-    data = load_lesson(lesson) if lesson else (load_session(path) if path and is_session_file(path) else None)
+    from ..io.limits import as_input_error
+
     controller = Controller()
-    if path and data is None:
-        controller.loadWeights(path)
+    try:
+        data = load_lesson(lesson) if lesson else (load_session(path) if path and is_session_file(path) else None)
+        if path and data is None:
+            controller.loadWeights(path)
+    except Exception as exc:  # noqa: BLE001 - a MemoryError or a reader's bug: one line, exit 2
+        raise as_input_error(exc, path) from None
     changes = dict(settings)
     if cell:
         changes["cell"] = CELL_KEYS[cell]
@@ -180,6 +259,7 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
 
     _presenter.prepare_render(window, theme, colour_blind, presenter)
     controller.waitForIdle()
+    _keep_size(app, window, size)
     if speed is not None:
         controller.setSpeed(speed)
     if gif:
@@ -206,11 +286,52 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
         controller.setRevealAll(all_steps)
     for _ in range(3):
         app.processEvents()
+    _keep_size(app, window, size)
     image = window.grab().toImage()
     window.close()
+    if (image.width(), image.height()) != tuple(size):  # a device pixel ratio other than 1
+        from PySide6 import QtCore
+
+        image = image.scaled(*size, QtCore.Qt.AspectRatioMode.IgnoreAspectRatio,
+                             QtCore.Qt.TransformationMode.SmoothTransformation)
+    png = _png_bytes(image)
 
     def write(tmp: str) -> None:
-        if not image.save(tmp, "PNG"):
-            raise OSError(f"Qt could not write {out}")
+        with open(tmp, "wb") as fh:  # Python's write: a full disk is ENOSPC, not "Qt could not write"
+            fh.write(png)
 
     atomic_write(out, write, suffix=".png")
+
+
+def _keep_size(app, window, size: tuple[int, int]) -> None:
+    """Make the window exactly ``size`` (W, H) or refuse: InputError when the layout needs
+    more than that (the window is closed first). Qt silently grows a window to its least size;
+    ``rnnviz render --size 800x600`` gave a 1093×600 picture."""
+    from ..engine import InputError
+
+    app.processEvents()
+    least = window.minimumSizeHint().expandedTo(window.minimumSize())
+    w, h = size
+    if least.width() > w or least.height() > h:
+        window.close()
+        raise InputError(f"--size {w}x{h} is smaller than this window can be drawn: it needs at least "
+                         f"{max(least.width(), 1)}x{max(least.height(), 1)} (give a larger --size)")
+    if (window.width(), window.height()) != (w, h):
+        window.resize(w, h)
+        app.processEvents()
+    if (window.width(), window.height()) != (w, h):
+        got = f"{window.width()}x{window.height()}"
+        window.close()
+        raise InputError(f"--size {w}x{h}: the window could only be drawn at {got}")
+
+
+def _png_bytes(image) -> bytes:
+    from PySide6 import QtCore
+
+    data = QtCore.QByteArray()
+    buf = QtCore.QBuffer(data)
+    buf.open(QtCore.QIODevice.OpenModeFlag.WriteOnly)
+    if not image.save(buf, "PNG"):
+        raise OSError("Qt could not encode the PNG")
+    buf.close()
+    return bytes(data)

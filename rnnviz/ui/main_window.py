@@ -7,6 +7,7 @@ import os
 
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
+from shiboken6 import isValid as shiboken_valid
 
 from ..core.model import CELL_CHOICES
 from ..engine import InputError
@@ -443,16 +444,17 @@ class MainWindow(QtWidgets.QMainWindow):
         from ..io.sequences import read_sequence
         from ..core.model import LIMITS
 
+        from .session import open_guarded
+
         c = self.controller
-        try:
+
+        def load():
             xs = read_sequence(path, input_size=c.settings.input_size)
             if len(xs) > LIMITS["T"][1]:
                 raise InputError(f"has {len(xs)} steps; at most {LIMITS['T'][1]} fit", path)
-        except InputError as err:
-            self.showError("Cannot open input sequence", str(err))
-            return False
-        c.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
-        return True
+            c.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
+
+        return open_guarded(self, "Cannot open input sequence", path, load)
 
     def exportWeightsDialog(self) -> None:
         if self.controller.settings.cell == "compare":
@@ -492,16 +494,21 @@ class MainWindow(QtWidgets.QMainWindow):
         A Keras model whose recurrent layers are parallel branches asks which one to show
         (``layerChooser``, not modal); ``options`` go to ``io.load_weights`` (``layer=``, …)."""
         from ..io.weights import LayerChoiceError
+        from .session import open_guarded
 
-        try:
-            self.controller.loadWeights(path, **options)
-        except LayerChoiceError as err:
-            self.chooseLayer(path, err.choices, options)
+        choices = []
+
+        def load():
+            try:
+                self.controller.loadWeights(path, **options)
+            except LayerChoiceError as err:
+                choices.append(err.choices)
+
+        opened = open_guarded(self, "Cannot open weights", path, load)
+        if choices:
+            self.chooseLayer(path, choices[0], options)
             return False
-        except InputError as err:
-            self.showError("Cannot open weights", str(err))
-            return False
-        return True
+        return opened
 
     def chooseLayer(self, path: str, choices, options: dict) -> None:
         """Ask which recurrent layer of ``path`` to show; opening follows the choice."""
@@ -515,8 +522,16 @@ class MainWindow(QtWidgets.QMainWindow):
         box.open()
 
     def showError(self, title: str, message: str) -> None:
-        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, title, message,
+        """One dialog, on one printable line; it replaces an older one still open and is
+        deleted when closed (300 bad files leave no 300 dialogs behind)."""
+        from ..io.limits import printable
+
+        old = getattr(self, "_lastError", None)
+        if old is not None and shiboken_valid(old) and old.isVisible():
+            old.close()
+        box = QtWidgets.QMessageBox(QtWidgets.QMessageBox.Icon.Warning, printable(title), printable(message),
                                     QtWidgets.QMessageBox.StandardButton.Ok, self)
+        box.setAttribute(QtCore.Qt.WidgetAttribute.WA_DeleteOnClose)
         self._lastError = box
         box.open()
 
@@ -525,9 +540,11 @@ class MainWindow(QtWidgets.QMainWindow):
             event.acceptProposedAction()
 
     def dropEvent(self, event: QtGui.QDropEvent) -> None:
+        from .session import local_path
+
         urls = [u for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
-            self.openWeights(urls[0].toLocalFile())
+            self.openWeights(local_path(urls[0]))
             event.acceptProposedAction()
 
     # ------------------------------------------------------------------ status

@@ -9,15 +9,20 @@ fills in the app's settings. This module adds what talks to the controller (:fun
 from __future__ import annotations
 
 import os
+import sys
+import traceback
+import urllib.parse
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core.session import SUFFIX, Lesson, SessionData, dumps_session, is_session_file, load_session
 from ..engine import InputError
+from ..io.limits import as_input_error, shown
 
 __all__ = [
     "FILE_FILTER", "MAX_RECENT", "SessionManager", "add_recent", "apply_session", "ask_save", "capture",
-    "is_session_file", "load_session", "open_in_window", "recent_files", "show_in_window",
+    "is_session_file", "load_session", "local_path", "open_guarded", "open_in_window", "recent_files",
+    "show_in_window",
 ]
 
 FILE_FILTER = "rnnviz sessions (*.rnnviz);;All files (*)"
@@ -59,6 +64,49 @@ def apply_session(controller, data: SessionData) -> None:
             c.setSelectedUnit(unit)
 
         controller.resultChanged.connect(later)
+
+
+# ====================================================================== opening, guarded
+def open_guarded(window, title: str, path, load) -> bool:
+    """Run ``load()``, which reads ``path`` and shows it in ``window``; True when it did.
+
+    Whatever fails — a bad file (InputError), a MemoryError, a reader's bug — the window shows
+    one line naming the file under ``title``, and the state is put back as it was before (the
+    reading comes first, so usually nothing had changed). Every open path of the window (menu,
+    drop, recent files) goes through here, so no reader's exception reaches the event loop.
+    """
+    c = window.controller
+    before = capture(c)
+    try:
+        load()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence of an open path
+        err = as_input_error(exc, path)
+        if err is not exc and not isinstance(exc, MemoryError):  # a bug in a reader: say where
+            print(f"rnnviz: unexpected error opening {shown(path)}:", file=sys.stderr)
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        if not _same_state(_snapshot_of(capture(c)), _snapshot_of(before)):
+            apply_session(c, before)
+        window.showError(title, str(err))
+        return False
+    return True
+
+
+def local_path(url: QtCore.QUrl) -> str:
+    """The file name a ``file:`` URL (a drop) names, for ``open``: its bytes as the file
+    system has them, even when they are not UTF-8.
+
+    ``QUrl.toLocalFile`` decodes the name as UTF-8 and replaces what is not with U+FFFD, a
+    file that does not exist. Here the percent-encoded bytes are taken as they are: valid
+    UTF-8 (or Qt's own encoding of a Python name holding surrogate escapes) decodes as text,
+    anything else to the surrogate escapes ``os.fsdecode`` gives.
+    """
+    if os.name != "posix" or url.host():
+        return url.toLocalFile()
+    raw = urllib.parse.unquote_to_bytes(url.path(QtCore.QUrl.ComponentFormattingOption.FullyEncoded))
+    try:
+        return raw.decode("utf-8", "surrogatepass")
+    except UnicodeDecodeError:
+        return os.fsdecode(raw)
 
 
 # ====================================================================== the window side
@@ -232,26 +280,15 @@ class SessionManager(QtCore.QObject):
         """Open a session file; on a bad file show a dialog and keep the current session."""
         if not self.maybeSave("opening another session"):
             return False
-        try:
-            data = load_session(path)
-        except InputError as err:
-            self.window.showError("Cannot open session", str(err))
-            return False
-        self.openData(data, path)
-        return True
+        return open_guarded(self.window, "Cannot open session", path,
+                            lambda: self.openData(load_session(path), path))
 
     def openLesson(self, name: str) -> bool:
         from ..core.session import load_lesson
 
         if not self.maybeSave("opening a lesson"):
             return False
-        try:
-            data = load_lesson(name)
-        except InputError as err:
-            self.window.showError("Cannot open lesson", str(err))
-            return False
-        self.openData(data)
-        return True
+        return open_guarded(self.window, "Cannot open lesson", None, lambda: self.openData(load_lesson(name)))
 
     def openData(self, data: SessionData, path: str | None = None) -> None:
         """Show validated ``data``; ``path`` is its file (None for a lesson: saving asks where)."""
@@ -311,15 +348,15 @@ class SessionManager(QtCore.QObject):
         data = capture(self.controller, self.lesson)
         try:
             blob = dumps_session(data)
-        except InputError as err:
-            self.window.showError("Cannot save session", f"{path}: {err}")
+        except (InputError, ValueError) as err:  # ValueError: a text that cannot be UTF-8
+            self.window.showError("Cannot save session", f"{shown(path)}: {err}")
             return False
         f = QtCore.QSaveFile(path)
         ok = f.open(QtCore.QIODevice.OpenModeFlag.WriteOnly) and f.write(blob) == len(blob) and f.commit()
         if not ok:
-            reason = f.errorString() or "unknown error"
+            why = f.errorString() or "unknown error"  # strerror: "No space left on device"
             f.cancelWriting()
-            self.window.showError("Cannot save session", f"{path}: cannot write ({reason})")
+            self.window.showError("Cannot save session", f"{shown(path)}: cannot write ({why})")
             return False
         self.path = path
         self._markSaved(data)
@@ -338,7 +375,7 @@ class SessionManager(QtCore.QObject):
                     event.ignore()
                     return True
             elif t == QtCore.QEvent.Type.Drop:
-                urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+                urls = [local_path(u) for u in event.mimeData().urls() if u.isLocalFile()]
                 if urls and urls[0].lower().endswith(SUFFIX):
                     self.open(urls[0])
                     event.acceptProposedAction()

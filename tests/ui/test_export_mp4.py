@@ -170,7 +170,7 @@ def test_render_mp4(tmp_path, capsys):
     from rnnviz.cli import main
 
     out = tmp_path / "r.mp4"
-    assert main(["render", "--cell", "lstm", "--length", "5", "--size", "600x400", "--speed", "2",
+    assert main(["render", "--cell", "lstm", "--length", "5", "--size", "1100x700", "--speed", "2",
                  "--mp4", str(out), "--mp4-steps", "2:4", "--mp4-width", "240"]) == 0
     frames, info = _decode(out)
     width, height = info["size"]
