@@ -297,6 +297,16 @@ def repr_options(cell) -> str:
     return f", nonlinearity={cell.nonlinearity!r}" if cell.nonlinearity != "tanh" else ""
 
 
+# ------------------------------------------------------------------ the cell diagram
+#: rnnviz.core.diagram's layout (after Olah's): the memory c runs along the top, f's ⊙ keeps it,
+#: i ⊙ g writes, o ⊙ tanh(c) reads it out as h.
+DIAGRAM = {
+    "pos": {"in:c": (0, 0), "in:h": (0, 4), "in:x": (0, 5), "cat": (0.5, 4), "gate:f": (1, 3),
+            "gate:i": (2, 3), "gate:g": (3, 3), "gate:o": (4, 3), "mul:f·c_prev": (1, 0), "mul:i·g": (3, 1.5),
+            "add:c": (3, 0), "op:tanh(c)": (5, 1.5), "mul:o·tanh(c)": (5, 3), "out:c": (6.5, 0), "out:h": (6.5, 3)},
+    "routes": {("in:x", "cat"): "hv", ("add:c", "op:tanh(c)"): "hv"},
+}
+
 KIND = CellKind(
     name="lstm",
     label="LSTM",
@@ -322,4 +332,5 @@ KIND = CellKind(
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",
+    diagram=DIAGRAM,
 )
