@@ -40,7 +40,7 @@ __all__ = ["CellDiagram", "CellModel", "DiagramFrame", "Edge", "Node", "NodeValu
            "formula_groups", "SHOW_NUMBERS"]
 
 #: Vectors of at most this many entries are written out in full (the seed example's H = 2).
-SHOW_NUMBERS = 4
+SHOW_NUMBERS = 2
 _ACT_OF = {sym: name for name, sym in SYMBOLS.items()}
 
 
@@ -285,7 +285,7 @@ def cell_model(cr) -> CellModel:
         if info.role == "candidate":
             gate_lv = M.finite_levels(tr.gates[g], cell.nonlinearity)
         add(block, "gate", act, f"{g}_t", inputs, ("gate", g), lv=gate_lv, part=("pre", g), gate=g,
-            title=info.title, meaning=info.short_meaning or "", valve=tuple(info.range) == (0.0, 1.0), cmap=cmap)
+            title=info.short_title or info.title, meaning=info.short_meaning or "", valve=tuple(info.range) == (0.0, 1.0), cmap=cmap)
 
     produced = {}  # state name at step t -> the node that makes it
     by_id = {n["id"]: n for n in nodes}
@@ -356,7 +356,8 @@ def cell_model(cr) -> CellModel:
     edges = []
     for n in built:
         for src in n.inputs:
-            edges.append(Edge(src, n.id, _route(placed[src], n.pos, routes.get((src, n.id), "vh"))))
+            how = routes.get((src, n.id), routes.get((src, "*"), "vh"))
+            edges.append(Edge(src, n.id, _route(placed[src], n.pos, how)))
     xs_, ys_ = [p[0] for p in placed.values()], [p[1] for p in placed.values()]
     return CellModel(cr, tuple(built), tuple(edges), levels, sources, (min(xs_), min(ys_), max(xs_), max(ys_)))
 

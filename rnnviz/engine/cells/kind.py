@@ -227,7 +227,7 @@ class CellKind:
     #: The Keras layer class of the kind ("SimpleRNN"); its cell class adds "Cell".
     keras_layer: str = ""
     #: Where the cell diagram (rnnviz.core.diagram) puts its nodes: ``{"pos": {node id: (x, y)},
-    #: "routes": {(src, dst): "hv" | "vh" | ((x, y), …)}, "tags": {node id: (dx, dy)}, "reset": gate}``
+    #: "routes": {(src, dst | "*"): "hv" | "vh" | ((x, y), …)}, "tags": {node id: (dx, dy)}, "reset": gate}``
     #: in grid units, y down. The nodes themselves follow from ``explain``'s structure; a node
     #: with no position is placed by depth. ``reset`` names the gate that scales the candidate's
     #: recurrent input (the GRU's r).

@@ -304,7 +304,7 @@ DIAGRAM = {
     "pos": {"in:c": (0, 0), "in:h": (0, 4), "in:x": (0, 5), "cat": (0.5, 4), "gate:f": (1, 3),
             "gate:i": (2, 3), "gate:g": (3, 3), "gate:o": (4, 3), "mul:f·c_prev": (1, 0), "mul:i·g": (3, 1.5),
             "add:c": (3, 0), "op:tanh(c)": (5, 1.5), "mul:o·tanh(c)": (5, 3), "out:c": (6.5, 0), "out:h": (6.5, 3)},
-    "routes": {("in:x", "cat"): "hv", ("add:c", "op:tanh(c)"): "hv"},
+    "routes": {("cat", "*"): "hv", ("in:x", "cat"): "hv", ("add:c", "op:tanh(c)"): "hv"},
 }
 
 KIND = CellKind(

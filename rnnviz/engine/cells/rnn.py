@@ -160,7 +160,7 @@ def repr_options(cell) -> str:
 #: rnnviz.core.diagram's layout: h_{t−1} and x_t join, one activation block, h_t leaves.
 DIAGRAM = {
     "pos": {"in:h": (0, 1), "in:x": (0, 3), "cat": (1, 2), "gate:h": (3, 2), "out:h": (6, 2)},
-    "routes": {("in:h", "cat"): "hv", ("in:x", "cat"): "hv"},
+    "routes": {("cat", "*"): "hv", ("in:h", "cat"): "hv", ("in:x", "cat"): "hv"},
 }
 
 KIND = CellKind(

@@ -127,6 +127,8 @@ def _builtin() -> dict[str, PanelSpec]:
             # the top of the right column: x₁'s fading, and the views that share its place as tabs
             PanelSpec("fadingPanel", "Fading of x₁", _factory("..fading", "FadingPanel"), "right", 0, 5,
                       export="fading", tab="views"),
+            PanelSpec("diagramPanel", "Cell diagram", _factory("..diagram", "DiagramPanel"), "right", 0, 5,
+                      export="diagram", tab="views"),
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations"),
             PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
