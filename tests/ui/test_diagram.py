@@ -117,3 +117,25 @@ def test_repaint_after_a_slider_change_is_fast(panel, controller):
     p95 = float(np.percentile(times, 95)) * 1000
     print(f"diagram repaint p95 = {p95:.1f} ms")
     assert p95 < 40  # the budget is 16 ms; leave room for a loaded test machine
+
+
+def test_the_lesson_brings_the_diagram_forward_with_its_numbers(qtbot, controller):
+    from rnnviz.ui.main_window import MainWindow
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1400, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.tabs["views"].currentWidget() is w.panels["fadingPanel"]
+    assert w.session.openLesson("inside-lstm")
+    assert controller.waitForIdle()
+    panel = w.panels["diagramPanel"]
+    assert w.tabs["views"].currentWidget() is panel
+    panel.settle()
+    panel.update()
+    qtbot.waitUntil(lambda: ("lstm", "out:h") in panel.shownText(), timeout=2000)  # painted at its new size
+    shown = panel.shownText()
+    text = w.session.lesson.text
+    for node in ("gate:f", "gate:i", "gate:o", "out:c", "out:h"):
+        assert f"{float(shown[('lstm', node)].replace('−', '-')):.2f}" in text

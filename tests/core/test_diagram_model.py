@@ -97,3 +97,16 @@ def test_seed_example_every_number_of_the_loop_is_on_the_diagram():
         assert d.values["gate:h"].pre_text == "a = (" + ", ".join(fmt(v) for v in combined) + ")"
         assert d.values["out:h"].vector_text == "(" + ", ".join(fmt(v) for v in new) + ")"
         h = new
+
+
+def test_a_session_view_may_bring_a_panel_forward():
+    from rnnviz.core import session as CS
+    from rnnviz.engine import InputError
+
+    data = CS.load_lesson("inside-lstm")
+    blob = CS.dumps_session(data)
+    assert b'"panel": "diagramPanel"' in blob and CS.loads_session(blob).panel == "diagramPanel"
+    plain = CS.dumps_session(data.replace(panel=None))
+    assert b'"panel"' not in plain and CS.loads_session(plain).panel is None  # older files stay as they were
+    with pytest.raises(InputError, match="view.panel"):
+        CS.loads_session(blob.replace(b'"diagramPanel"', b'"no such; panel"'), "x.rnnviz")
