@@ -13,6 +13,9 @@ A session is human-readable JSON::
       "view": {"t": 1, "reveal_all": false, "unit": 0, "speed": 4.0}
     }
 
+``view`` may also name a ``"panel"`` to bring to the front of its tab group ("diagramPanel"),
+written only when set.
+
 ``t`` is 1-based, as the window shows it. Built-in cells are written after the per-entry
 overrides and before the group sliders, so the file documents every number; a loaded model is
 written as its raw layers (the overrides and sliders in ``settings`` apply on top, as in the
@@ -52,6 +55,8 @@ MAX_TITLE = 200
 MAX_SUMMARY = 1000
 MAX_TEXT = 20_000
 MAX_NAME = 4096
+#: A view's panel name ("diagramPanel") is at most this long.
+MAX_PANEL_ID = 64
 #: Magnitude limits: beyond them float32 arithmetic in the engine overflows before it starts.
 MAX_SETTING = 1e6
 MAX_NUMBER = 1e30
@@ -135,6 +140,7 @@ class SessionData:
     unit: int = 0
     speed: float = 4.0
     lesson: Lesson | None = None
+    panel: str | None = None  # the panel id the view brings to the front, or None
 
     def replace(self, **changes) -> "SessionData":
         return dataclasses.replace(self, **changes)
@@ -161,6 +167,8 @@ def to_document(data: SessionData, schema: SettingsSchema) -> dict:
     doc["input"] = {"xs": _rows(schema.inputs(s))}
     doc["view"] = {"t": int(data.step) + 1, "reveal_all": bool(data.reveal_all), "unit": int(data.unit),
                    "speed": float(data.speed)}
+    if data.panel is not None:
+        doc["view"]["panel"] = str(data.panel)
     _check_finite(doc)
     return doc
 
@@ -364,13 +372,19 @@ class _Reader:
         loaded, name, layer, settings = self.model(self.obj(doc, "model"), settings)
         settings = self.inputs(self.obj(doc, "input"), settings)
         view = self.obj(doc, "view")
-        self.known(view, "view", ("t", "reveal_all", "unit", "speed"))
+        self.known(view, "view", ("t", "reveal_all", "unit", "speed", "panel"))
         t = self.integer(view, "t", "view.t", 1, settings["T"])
         reveal = self.boolean(view, "reveal_all", "view.reveal_all")
         H = settings["hidden_size"] if loaded is None else as_stack(loaded).layers[layer].hidden_size
         unit = self.integer(view, "unit", "view.unit", 0, H - 1)
         speed = self.number(view, "speed", "view.speed", *SPEED_RANGE)
-        return SessionData(self.schema.make(settings), loaded, name, layer, t - 1, reveal, unit, speed, lesson)
+        panel = None
+        if "panel" in view:
+            panel = self.string(view, "panel", "view.panel", MAX_PANEL_ID)
+            if not panel.isidentifier():
+                raise _Problem(f"view.panel is {_short(panel)}; expected a panel's name such as 'diagramPanel'")
+        return SessionData(self.schema.make(settings), loaded, name, layer, t - 1, reveal, unit, speed, lesson,
+                           panel)
 
     # ------------------------------------------------------------------ sections
     def lesson(self, v) -> Lesson | None:

@@ -243,6 +243,8 @@ class SessionManager(QtCore.QObject):
     def openData(self, data: SessionData, path: str | None = None) -> None:
         """Show validated ``data``; ``path`` is its file (None for a lesson: saving asks where)."""
         apply_session(self.controller, data)
+        if data.panel is not None and data.panel in getattr(self.window, "panels", {}):
+            self.window.showPanel(data.panel)  # a lesson's view may bring a tab forward
         self.path = path
         self.lesson = data.lesson
         self._markSaved(data)
