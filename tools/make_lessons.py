@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "resources" / "lessons"
 
 # Each lesson: the settings that differ from the defaults (or "seed-example" for the seed
-# document's network), the view (1-based step t, reveal all, selected unit, speed) and the text.
+# document's network), the view (1-based step t, reveal all, selected unit, speed, and optionally
+# the panel it brings to the front of its tab group) and the text.
 LESSONS = {
     "seed-example": dict(
         title="The seed example, step by step",
@@ -75,6 +76,21 @@ LESSONS = {
             "with f ≈ 1, whatever x_1 wrote into c is carried on, step after step.\n\n"
             "After 100 steps x_1 still has more than half of its first-step influence; a tanh RNN of the "
             "same size keeps less than 10^{-20}. Set the forget bias back to 0 and watch the memory go."
+        ),
+    ),
+    "inside-lstm": dict(
+        title="Inside the LSTM cell",
+        summary="The LSTM's valves at work: f keeps the memory, i writes to it, o reads it out.",
+        settings=dict(cell="lstm", hidden_size=4, T=20, forget_bias=3.0, signal="impulse"),
+        view=dict(t=5, reveal_all=False, unit=3, speed=2.0, panel="diagramPanel"),
+        text=(
+            "This is the LSTM's standard diagram with the numbers of step t = 5 for unit 3 on every wire. "
+            "The memory c runs along the top: the forget valve is open to f = 0.98, so the ⊙ keeps "
+            "f·c_{t−1} = 1.39 of c_{t−1} = 1.42, and the input valve (i = 0.65) adds i·g = 0.41, making "
+            "**c_t = f ⊙ c_{t−1} + i ⊙ g = 1.80**.\n\n"
+            "The output valve (o = 0.55) reads the memory out as **h_t = o ⊙ tanh(c_t) = 0.52**: tanh "
+            "squashes, so h stays between −1 and 1 while c grows past 1. Hover over any node for its formula, "
+            "press → to step, and drag the forget bias down to watch the valve close."
         ),
     ),
     "gru-update-gate": dict(
@@ -133,7 +149,7 @@ def lesson_data(name: str):
     c.setSelectedUnit(view["unit"])
     c.setSpeed(view["speed"])
     assert c.step == view["t"] - 1 and c.speed == view["speed"]
-    return capture(c, Lesson(spec["title"], spec["text"], spec["summary"]))
+    return capture(c, Lesson(spec["title"], spec["text"], spec["summary"])).replace(panel=view.get("panel"))
 
 
 def generate() -> dict[str, bytes]:
