@@ -217,6 +217,8 @@ class MainWindow(QtWidgets.QMainWindow):
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
                     tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
+                    # a compact bar: with two tabs it counts in the window's least height (1024×768)
+                    tabs.tabBar().setStyleSheet("QTabBar::tab { padding: 3px 12px; }")
                     tabs.addTab(self.panels[spec.id], spec.title)
                     col.addWidget(tabs)
                 col.setStretchFactor(col.count() - 1, spec.stretch)
