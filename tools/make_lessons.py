@@ -78,21 +78,6 @@ LESSONS = {
             "same size keeps less than 10^{-20}. Set the forget bias back to 0 and watch the memory go."
         ),
     ),
-    "inside-lstm": dict(
-        title="Inside the LSTM cell",
-        summary="The LSTM's valves at work: f keeps the memory, i writes to it, o reads it out.",
-        settings=dict(cell="lstm", hidden_size=4, T=20, forget_bias=3.0, signal="impulse"),
-        view=dict(t=5, reveal_all=False, unit=3, speed=2.0, panel="diagramPanel"),
-        text=(
-            "This is the LSTM's standard diagram with the numbers of step t = 5 for unit 3 on every wire. "
-            "The memory c runs along the top: the forget valve is open to f = 0.98, so the ⊙ keeps "
-            "f·c_{t−1} = 1.39 of c_{t−1} = 1.42, and the input valve (i = 0.65) adds i·g = 0.41, making "
-            "**c_t = f ⊙ c_{t−1} + i ⊙ g = 1.80**.\n\n"
-            "The output valve (o = 0.55) reads the memory out as **h_t = o ⊙ tanh(c_t) = 0.52**: tanh "
-            "squashes, so h stays between −1 and 1 while c grows past 1. Hover over any node for its formula, "
-            "press → to step, and drag the forget bias down to watch the valve close."
-        ),
-    ),
     "gru-update-gate": dict(
         title="The GRU update gate",
         summary="z opens for the input at t = 1, then z ≈ 1 copies the state forward unchanged.",
@@ -118,6 +103,19 @@ LESSONS = {
             "200 steps. The plain tanh RNN has lost x_1 after about 20 steps (below 10^{-4}); the GRU "
             "(update bias +5) and the LSTM (forget bias +5) still keep more than a tenth of it at t = 200.\n\n"
             "Gates let a network hold information over long delays. Press Space to run the race again."
+        ),
+    ),
+    "inside-lstm": dict(
+        title="Inside the LSTM cell",
+        summary="The LSTM's valves at work: f keeps the memory, i writes to it, o reads it out.",
+        settings=dict(cell="lstm", hidden_size=4, T=20, forget_bias=3.0, signal="impulse"),
+        view=dict(t=5, reveal_all=False, unit=3, speed=2.0, panel="diagramPanel"),
+        text=(
+            "The LSTM's diagram at t = 5, unit 3. Along the top, the forget valve is open (f = 0.98): "
+            "the ⊙ keeps f·c_{t−1} = 1.39 of c_{t−1} = 1.42; the input valve (i = 0.65) adds i·g = 0.41, "
+            "so **c_t = 1.80**.\n\n"
+            "The output valve (o = 0.55) reads it out: **h_t = o ⊙ tanh(c_t) = 0.52**, within ±1 while c "
+            "grows past 1. Hover a node for its formula; drag the forget bias down to close the valve."
         ),
     ),
 }

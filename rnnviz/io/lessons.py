@@ -18,8 +18,8 @@ from .limits import check_json
 from .session import SUFFIX, Lesson, SessionData, SettingsSchema, loads_session
 
 #: The built-in lessons, in teaching order.
-LESSONS = ("seed-example", "vanishing-memory", "exploding", "lstm-remembers", "inside-lstm", "gru-update-gate",
-           "the-race")
+LESSONS = ("seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
+           "inside-lstm")
 
 
 def _check(name: str) -> None:

@@ -32,12 +32,18 @@ __all__ = ["DiagramPanel", "ANIMATION_MS"]
 ANIMATION_MS = 120
 #: A strip of every unit is drawn under a value for cells of at most this many units.
 MAX_STRIP = 64
+#: … when a grid unit has at least this many pixels.
+MIN_STRIP_U = 42.0
 #: Grid units around the nodes for the first guess of the grid's size (left, top, right, bottom).
 PAD = (1.4, 0.6, 1.4, 0.4)
 #: The fonts have the theme's sizes when a grid unit is at least this many pixels, and shrink
 #: with it below (to MIN_FONT_SCALE), so a small diagram stays legible.
 FONT_AT = 80.0
 MIN_FONT_SCALE = 0.75
+#: The terminals' texts take at most this share of a diagram's width; in a narrower one (Compare
+#: mode) the texts shrink, down to MIN_TIGHT_SCALE.
+MARGIN_SHARE = 0.42
+MIN_TIGHT_SCALE = 0.55
 #: A grid unit is never larger than this (px): a huge panel centres a diagram of this size.
 MAX_U = 190.0
 NAN_GREY = "#8C8C8C"
@@ -67,7 +73,6 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         self._shown: dict = {}  # (cell key, node id) -> the value text painted
         self._fonts: dict = {}
         self.setMouseTracking(True)
-        self.setMinimumSize(320, 220)
         self.setAutoFillBackground(False)
         self._anim = QtCore.QVariantAnimation(self)
         self._anim.setStartValue(0.0)
@@ -140,6 +145,10 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
 
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(640, 440)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        # small: it shares its place with the fading plot, and a 768-pixel projector has no more
+        return QtCore.QSize(200, 120)
 
     # ------------------------------------------------------------------ panel
     def setTheme(self, look: theme.Theme) -> None:
@@ -279,10 +288,8 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             h = min(doc.size().height(), rect.height() * 0.45)
             area = QtCore.QRectF(rect.left() + 6, rect.bottom() - h - 4, rect.width() - 12, h)
             rect = QtCore.QRectF(rect.left(), rect.top(), rect.width(), area.top() - rect.top())
-        n = len(d.cells)
-        w = rect.width() / n
-        for k, cell in enumerate(d.cells):
-            self._paintCell(p, cell, QtCore.QRectF(rect.left() + k * w, rect.top(), w, rect.height()), n > 1)
+        for cell, r in zip(d.cells, _arrange(d.cells, rect)):
+            self._paintCell(p, cell, r, len(d.cells) > 1)
         if doc is not None:
             p.save()
             p.setPen(QtGui.QPen(QtGui.QColor(t.grid), 1))
@@ -317,27 +324,36 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         # font size it allows: the fonts follow the diagram's size (never above the theme's)
         u = min(area.width() / (x1 - x0 + PAD[0] + PAD[2]), area.height() / (y1 - y0 + PAD[1] + PAD[3]))
         scale = float(np.clip(u / FONT_AT, MIN_FONT_SCALE, 1.0))
-        fonts = {k: _scaled(f, scale) for k, f in fonts.items()}
-        left = right = 0.0
-        fl, fv, fs = (QtGui.QFontMetricsF(fonts[k]) for k in ("label", "value", "small"))
-        for n in cell.nodes:
-            if n.op in ("input", "output"):
-                v = cell.values[n.id]
-                vt = v.vector_text if v.vector.size > 1 else None
-                need = max(fl.horizontalAdvance(n.label), fv.horizontalAdvance(v.text) + 12,
-                           fs.horizontalAdvance(vt) + 8 if vt else 0.0) + 16
-                if n.op == "input":
-                    left = max(left, need)
-                else:
-                    right = max(right, need)
+        base = fonts
+        for _ in range(2):
+            fonts = {k: _scaled(f, scale) for k, f in base.items()}
+            left = right = 0.0
+            fl, fv, fs = (QtGui.QFontMetricsF(fonts[k]) for k in ("label", "value", "small"))
+            for n in cell.nodes:
+                if n.op in ("input", "output"):
+                    v = cell.values[n.id]
+                    need = fl.horizontalAdvance(n.label) + 20
+                    if n.op == "input":
+                        left = max(left, need)
+                    else:
+                        right = max(right, need)
+            if left + right <= MARGIN_SHARE * area.width() or scale <= MIN_TIGHT_SCALE:
+                break
+            # a narrow diagram (Compare mode): smaller texts rather than no room for the cell
+            scale = max(MIN_TIGHT_SCALE, scale * MARGIN_SHARE * area.width() / (left + right))
         top, bottom = fv.height() * 1.6 + 4, fs.height() + 6
         gw, gh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-        aw = max(area.width() - left - right - 0.5 * 2 * 40, 40.0)
+        gap = min(40.0, 0.06 * area.width())
+        aw = max(area.width() - left - right - 2 * gap, 40.0)
         ah = max(area.height() - top - bottom - 20, 40.0)
         sx, sy = aw / gw, ah / gh
         u = min(sx, sy, MAX_U)
         sx, sy = min(sx, 1.7 * u), min(sy, 1.3 * u)
-        ox = area.left() + left + 40 + (aw - gw * sx) / 2
+        # the glyphs' texts follow the grid unit; the terminals' keep the size their margins have
+        inner = min(scale, max(u / FONT_AT, MIN_TIGHT_SCALE))
+        if inner < scale:
+            fonts = {k: (f if k == "label" else _scaled(base[k], inner)) for k, f in fonts.items()}
+        ox = area.left() + left + gap + (aw - gw * sx) / 2
         oy = area.top() + top + 10 + (ah - gh * sy) / 2
 
         def at(pt) -> QtCore.QPointF:
@@ -417,7 +433,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         t = self.look
         fv = QtGui.QFontMetricsF(fonts["value"])
         fm = QtGui.QFontMetricsF(fonts["symbol"])
-        valve_h, strip_h = max(8.0, 0.2 * u), 0.1 * u
+        valve_h, strip_h = max(6.0, 0.2 * u), (0.1 * u if u >= MIN_STRIP_U else 0.0)
         bw = min(max(0.8 * u, fv.horizontalAdvance(v.text) + 10), max(spacing - 8, 0.8 * u))
         bh = fm.height() + valve_h + fv.height() + strip_h + 14
         r = QtCore.QRectF(c.x() - bw / 2, c.y() - bh / 2, bw, bh)
@@ -425,7 +441,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         p.setBrush(QtGui.QColor(t.background))
         p.drawRoundedRect(r, 8, 8)
         top = QtCore.QRectF(r.left(), r.top() + 3, r.width(), fm.height())
-        p.setFont(fonts["symbol"])
+        p.setFont(_fit(fonts["symbol"], n.label, bw - 4))
         p.setPen(QtGui.QColor(t.foreground))
         p.drawText(top, QtCore.Qt.AlignmentFlag.AlignCenter, n.label)
         if n.gate and n.title:
@@ -459,14 +475,14 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             p.setPen(QtGui.QPen(QtGui.QColor(t.foreground), 1.5))
             p.setBrush(col)
             p.drawRect(mid)
-        p.setFont(fonts["value"])
-        p.setPen(QtGui.QColor(t.foreground))
         text = _text(s, v)
+        p.setFont(_fit(fonts["value"], text, bw - 4))
+        p.setPen(QtGui.QColor(t.foreground))
         self._shown[(cell.key, n.id)] = text
         low = QtCore.QRectF(r.left(), mid.bottom() + 2, r.width(), fv.height())
         if n.tag:
             p.drawText(low, QtCore.Qt.AlignmentFlag.AlignHCenter | QtCore.Qt.AlignmentFlag.AlignTop, text)
-        if self._showVectors and 1 < vec.size <= MAX_STRIP:
+        if self._showVectors and 1 < vec.size <= MAX_STRIP and u >= MIN_STRIP_U:
             self._strip(p, QtCore.QRectF(r.left() + 6, low.bottom() + 2, r.width() - 12, strip_h),
                         n.cmap, v.levels, vec, cell.unit)
         if alone and v.pre_text:  # room for the pre-activation: the seed document's combined input
@@ -490,16 +506,17 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         p.setFont(fonts["label"])
         p.setPen(QtGui.QColor(t.foreground))
         lw = fm.horizontalAdvance(n.label)
-        if left:
-            lr = QtCore.QRectF(c.x() - rad - 6 - lw, c.y() - fm.height(), lw, fm.height())
-        else:
-            lr = QtCore.QRectF(c.x() + rad + 6, c.y() - fm.height(), lw, fm.height())
+        y = c.y() - fm.height() / 2
+        lr = QtCore.QRectF(c.x() - rad - 6 - lw if left else c.x() + rad + 6, y, lw, fm.height())
         p.drawText(lr, QtCore.Qt.AlignmentFlag.AlignVCenter, n.label)
-        anchor = QtCore.QPointF(lr.right() if left else lr.left(), c.y() + 2)
-        tag = self._paintTag(p, anchor, n, v, s, vec, u, fonts, cell, "right" if left else "left")
+        # the value above the wire (or below, as the kind's layout says), inside the grid
+        dx, dy = n.tag_offset if n.tag_offset != (0.0, 0.0) else (0.0, -1.0)
+        anchor = QtCore.QPointF(c.x() + (1 if left else -1) * (rad + 2) + dx * u, c.y() + (0.1 * u if dy > 0 else -0.1 * u))
+        tag = self._paintTag(p, anchor, n, v, s, vec, u, fonts, cell, "left" if left else "right",
+                             "top" if dy > 0 else "bottom")
         return lr.united(tag).united(QtCore.QRectF(c.x() - rad, c.y() - rad, 2 * rad, 2 * rad))
 
-    def _paintTag(self, p, anchor, n, v, s, vec, u, fonts, cell, align: str) -> QtCore.QRectF:
+    def _paintTag(self, p, anchor, n, v, s, vec, u, fonts, cell, align: str, valign: str = "top") -> QtCore.QRectF:
         """A value label: the unit's number on its colour, the vector of a small cell, a strip."""
         t = self.look
         text = _text(s, v)
@@ -513,7 +530,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         w = fm.horizontalAdvance(text) + 12
         h = fm.height() + 4
         full_w = max(w, fs.horizontalAdvance(vt) + 8 if vt else 0)
-        strip = self._showVectors and SHOW_NUMBERS < vec.size <= MAX_STRIP
+        strip = self._showVectors and SHOW_NUMBERS < vec.size <= MAX_STRIP and u >= MIN_STRIP_U
         total_h = h + (fs.height() if vt else 0) + (0.1 * u + 3 if strip else 0)
         if align == "right":
             x = anchor.x() - full_w
@@ -522,7 +539,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         else:
             x = anchor.x() - full_w / 2
             anchor = QtCore.QPointF(anchor.x(), anchor.y() - total_h / 2)
-        y = anchor.y()
+        y = anchor.y() - (total_h if valign == "bottom" else 0.0)
         box = QtCore.QRectF(x + (full_w - w) / 2 if align == "center" else (x + full_w - w if align == "right" else x),
                             y, w, h)
         if s is not None:
@@ -586,16 +603,41 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         return QtGui.QColor(int(c[0]), int(c[1]), int(c[2]))
 
 
+def _arrange(cells, rect: QtCore.QRectF) -> list:
+    """Where each diagram goes: one fills ``rect``; Compare's three go side by side when that
+    leaves them room, else in two columns (as wide as the diagrams need), the larger grid unit wins."""
+    n = len(cells)
+    if n == 1:
+        return [rect]
+    gw = max(c.bounds[2] - c.bounds[0] for c in cells) + PAD[0] + PAD[2]
+    gh = max(c.bounds[3] - c.bounds[1] for c in cells) + PAD[1] + PAD[3]
+    best = None
+    for cols in (n, 2, 1):
+        rows = -(-n // cols)
+        w, h = rect.width() / cols, rect.height() / rows
+        u = min(w / gw, (h - 30) / gh)
+        if best is None or u > best[0] * 1.15:  # side by side unless another is clearly larger
+            best = (u, cols, rows, w, h)
+    _u, cols, rows, w, h = best
+    return [QtCore.QRectF(rect.left() + (k % cols) * w, rect.top() + (k // cols) * h, w, h) for k in range(n)]
+
+
 def _text(s, v) -> str:
     """The number written for a node: the exact target's while gliding (numbers never lie)."""
     return v.text
+
+
+def _fit(f: QtGui.QFont, text: str, width: float) -> QtGui.QFont:
+    """``f``, smaller when ``text`` would not fit ``width`` pixels (a narrow block)."""
+    w = QtGui.QFontMetricsF(f).horizontalAdvance(text)
+    return f if w <= width or w <= 0 else _scaled(f, max(width, 1.0) / w)
 
 
 def _scaled(f: QtGui.QFont, scale: float) -> QtGui.QFont:
     if scale >= 1.0:
         return f
     g = QtGui.QFont(f)
-    g.setPointSizeF(max(6.0, f.pointSizeF() * scale))
+    g.setPointSizeF(max(5.0, f.pointSizeF() * scale))
     return g
 
 

@@ -17,7 +17,8 @@ from rnnviz.core import session as CS
 from rnnviz.engine import InputError
 from rnnviz.io import lessons as IL
 
-NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "inside-lstm", "gru-update-gate", "the-race"]
+NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
+         "inside-lstm"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:
@@ -120,10 +121,10 @@ def test_inside_the_lstm_cell_reads_its_numbers_off_the_diagram():
     assert data.settings.cell == "lstm" and data.panel == "diagramPanel"  # the diagram tab comes forward
     cr = run(data).cells[0]
     t, u = data.step, data.unit
-    assert (t + 1, u) == (5, 3)  # "step t = 5 for unit 3"
+    assert (t + 1, u) == (5, 3)  # "at t = 5, unit 3"
     d = cell_model(cr).at(t, u)
     text = data.lesson.text
-    said = {"gate:f": "f = ", "in:c": "c_{t−1} = ", "gate:i": "(i = ", "mul:i·g": "i·g = ", "out:c": "= ",
+    said = {"gate:f": "(f = ", "in:c": "of c_{t−1} = ", "gate:i": "(i = ", "mul:i·g": "i·g = ", "out:c": "c_t = ",
             "gate:o": "(o = ", "out:h": "tanh(c_t) = ", "mul:f·c_prev": "f·c_{t−1} = "}
     for node, before in said.items():
         value = float(fmt(d.values[node].scalar).replace("−", "-"))

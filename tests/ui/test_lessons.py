@@ -19,7 +19,8 @@ from rnnviz.ui.main_window import MainWindow
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent / "tools"))
 import make_lessons  # noqa: E402
 
-NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "inside-lstm", "gru-update-gate", "the-race"]
+NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
+         "inside-lstm"]
 
 
 @pytest.fixture(autouse=True)

@@ -161,6 +161,7 @@ def repr_options(cell) -> str:
 DIAGRAM = {
     "pos": {"in:h": (0, 1), "in:x": (0, 3), "cat": (1, 2), "gate:h": (3, 2), "out:h": (6, 2)},
     "routes": {("cat", "*"): "hv", ("in:h", "cat"): "hv", ("in:x", "cat"): "hv"},
+    "tags": {"in:x": (0, 1)},
 }
 
 KIND = CellKind(
