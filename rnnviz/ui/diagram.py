@@ -38,7 +38,7 @@ MIN_STRIP_U = 42.0
 PAD = (1.4, 0.6, 1.4, 0.4)
 #: The fonts have the theme's sizes when a grid unit is at least this many pixels, and shrink
 #: with it below (to MIN_FONT_SCALE), so a small diagram stays legible.
-FONT_AT = 80.0
+FONT_AT = 70.0
 MIN_FONT_SCALE = 0.75
 #: The terminals' texts take at most this share of a diagram's width; in a narrower one (Compare
 #: mode) the texts shrink, down to MIN_TIGHT_SCALE.
@@ -172,6 +172,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             "symbol": theme.font(t.pt(theme.BASE_FONT_PT + 2), bold=True),
             "value": theme.font(t.pt(theme.BASE_FONT_PT + 1), bold=True),
             "small": theme.font(t.pt(theme.BASE_FONT_PT - 1)),
+            "numbers": theme.font(t.pt(theme.BASE_FONT_PT)),  # a small cell's vectors
             "title": theme.font(t.title_pt, bold=True),
         }
 
@@ -332,7 +333,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             for n in cell.nodes:
                 if n.op in ("input", "output"):
                     v = cell.values[n.id]
-                    need = fl.horizontalAdvance(n.label) + 20
+                    need = fl.horizontalAdvance(n.label) + 14
                     if n.op == "input":
                         left = max(left, need)
                     else:
@@ -343,7 +344,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             scale = max(MIN_TIGHT_SCALE, scale * MARGIN_SHARE * area.width() / (left + right))
         top, bottom = fv.height() * 1.6 + 4, fs.height() + 6
         gw, gh = max(x1 - x0, 1.0), max(y1 - y0, 1.0)
-        gap = min(40.0, 0.06 * area.width())
+        gap = min(24.0, 0.02 * area.width())
         aw = max(area.width() - left - right - 2 * gap, 40.0)
         ah = max(area.height() - top - bottom - 20, 40.0)
         sx, sy = aw / gw, ah / gh
@@ -455,7 +456,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             p.setPen(QtGui.QColor(t.gate_colour(n.gate, t.foreground)))
             p.drawText(QtCore.QRectF(c.x() - wn - 6, y, wn + 2, fl.height()), QtCore.Qt.AlignmentFlag.AlignVCenter,
                        n.gate)
-            if fs.horizontalAdvance(n.title) + 6 <= spacing / 2 + bw / 2 - 4:
+            if fs.horizontalAdvance(n.title) <= spacing - 2 * wn - 24:  # clear of the next block's name
                 p.setFont(fonts["small"])
                 p.setPen(QtGui.QColor(t.muted))
                 p.drawText(QtCore.QRectF(c.x() + 6, y, spacing, fl.height()), QtCore.Qt.AlignmentFlag.AlignVCenter,
@@ -486,9 +487,9 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             self._strip(p, QtCore.QRectF(r.left() + 6, low.bottom() + 2, r.width() - 12, strip_h),
                         n.cmap, v.levels, vec, cell.unit)
         if alone and v.pre_text:  # room for the pre-activation: the seed document's combined input
-            p.setFont(fonts["small"])
-            p.setPen(QtGui.QColor(t.muted))
-            fs = QtGui.QFontMetricsF(fonts["small"])
+            p.setFont(fonts["numbers"])
+            p.setPen(QtGui.QColor(t.foreground))
+            fs = QtGui.QFontMetricsF(fonts["numbers"])
             below = QtCore.QRectF(r.left() - u, r.bottom() + 4, r.width() + 2 * u, fs.height())
             pre = v.pre_text.replace("-", MINUS)
             p.drawText(below, QtCore.Qt.AlignmentFlag.AlignHCenter, pre)
@@ -522,7 +523,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         text = _text(s, v)
         self._shown[(cell.key, n.id)] = text
         fm = QtGui.QFontMetricsF(fonts["value"])
-        fs = QtGui.QFontMetricsF(fonts["small"])
+        fs = QtGui.QFontMetricsF(fonts["numbers"])
         vt = v.vector_text if (vec.size > 1 and vec.size <= SHOW_NUMBERS) else None
         if vt is not None:
             vt = vt.replace("-", MINUS)
@@ -554,7 +555,7 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
             box = QtCore.QRectF(box.left(), box.top(), 0, 0)
         yy = box.bottom() + 1 if s is not None else y
         if vt:
-            p.setFont(fonts["small"])
+            p.setFont(fonts["numbers"])
             p.setPen(QtGui.QColor(t.foreground))
             vr = QtCore.QRectF(x, yy, full_w, fs.height())
             flag = {"right": QtCore.Qt.AlignmentFlag.AlignRight, "left": QtCore.Qt.AlignmentFlag.AlignLeft}.get(
