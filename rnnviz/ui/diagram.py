@@ -605,8 +605,8 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
 
 
 def _arrange(cells, rect: QtCore.QRectF) -> list:
-    """Where each diagram goes: one fills ``rect``; Compare's three go side by side when that
-    leaves them room, else in two columns (as wide as the diagrams need), the larger grid unit wins."""
+    """Where each diagram goes: one fills ``rect``; Compare's three go side by side, unless a
+    narrow panel would make them far smaller than two columns (or one) would."""
     n = len(cells)
     if n == 1:
         return [rect]
@@ -617,7 +617,7 @@ def _arrange(cells, rect: QtCore.QRectF) -> list:
         rows = -(-n // cols)
         w, h = rect.width() / cols, rect.height() / rows
         u = min(w / gw, (h - 30) / gh)
-        if best is None or u > best[0] * 1.15:  # side by side unless another is clearly larger
+        if best is None or 0.7 * u > best[0]:  # side by side unless they would be far smaller
             best = (u, cols, rows, w, h)
     _u, cols, rows, w, h = best
     return [QtCore.QRectF(rect.left() + (k % cols) * w, rect.top() + (k // cols) * h, w, h) for k in range(n)]
