@@ -175,6 +175,19 @@ LESSONS = {
             "after each character."
         ),
     ),
+    "inside-lstm": dict(
+        title="Inside the LSTM cell",
+        summary="The LSTM's valves at work: f keeps the memory, i writes to it, o reads it out.",
+        settings=dict(cell="lstm", hidden_size=4, T=20, forget_bias=3.0, signal="impulse"),
+        view=dict(t=5, reveal_all=False, unit=3, speed=2.0, panel="diagramPanel"),
+        text=(
+            "The LSTM's diagram at t = 5, unit 3. Along the top, the forget valve is open (f = 0.98): "
+            "the ⊙ keeps f·c_{t−1} = 1.39 of c_{t−1} = 1.42; the input valve (i = 0.65) adds i·g = 0.41, "
+            "so **c_t = 1.80**.\n\n"
+            "The output valve (o = 0.55) reads it out: **h_t = o ⊙ tanh(c_t) = 0.52**, within ±1 while c "
+            "grows past 1. Hover a node for its formula; drag the forget bias down to close the valve."
+        ),
+    ),
 }
 
 

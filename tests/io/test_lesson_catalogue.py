@@ -19,7 +19,7 @@ from rnnviz.io import lessons as IL
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
          "two-fixed-points",
-         "learning-to-remember", "exploding-gradients", "char-rnn"]
+         "learning-to-remember", "exploding-gradients", "char-rnn", "inside-lstm"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:
@@ -112,6 +112,33 @@ def test_lstm_remembers_where_a_tanh_rnn_forgets():
     assert rnn[100] < 1e-20  # "less than 10^-20" (brief: < 1e-3)
     forgetful = ratio(run(data, forget_bias=0.0).cells[0])
     assert forgetful[100] < 1e-3
+
+
+def test_inside_the_lstm_cell_reads_its_numbers_off_the_diagram():
+    from rnnviz.core.diagram import cell_model
+    from rnnviz.core.format import fmt
+
+    data = CS.load_lesson("inside-lstm")
+    assert data.settings.cell == "lstm" and data.panel == "diagramPanel"  # the diagram tab comes forward
+    cr = run(data).cells[0]
+    t, u = data.step, data.unit
+    assert (t + 1, u) == (5, 3)  # "at t = 5, unit 3"
+    d = cell_model(cr).at(t, u)
+    text = data.lesson.text
+    said = {"gate:f": "(f = ", "in:c": "of c_{t−1} = ", "gate:i": "(i = ", "mul:i·g": "i·g = ", "out:c": "c_t = ",
+            "gate:o": "(o = ", "out:h": "tanh(c_t) = ", "mul:f·c_prev": "f·c_{t−1} = "}
+    for node, before in said.items():
+        value = float(fmt(d.values[node].scalar).replace("−", "-"))
+        assert f"{before}{value:.2f}" in text, (node, shown)  # the text's 2 decimals are the diagram's number
+    tr = cr.trace
+    f, i, g, o = (float(tr.gates[k][t, u]) for k in "figo")
+    c_prev, c, h = float(tr.c[t - 1, u]), float(tr.c[t, u]), float(tr.h[t, u])
+    assert f > 0.97  # "the forget valve is open"
+    assert c == pytest.approx(f * c_prev + i * g, rel=1e-5)  # c_t = f ⊙ c_{t−1} + i ⊙ g
+    assert h == pytest.approx(o * np.tanh(c), rel=1e-5)  # h_t = o ⊙ tanh(c_t)
+    assert c > 1 and abs(h) < 1 and np.abs(tr.h).max() < 1 < np.abs(tr.c).max()  # "c grows past 1"
+    closed = run(data, forget_bias=0.0).cells[0].trace.gates["f"][t, u]
+    assert closed < f - 0.1  # dragging the forget bias down closes the valve
 
 
 def test_gru_update_gate_carries_the_state_forward():

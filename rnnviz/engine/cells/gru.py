@@ -437,6 +437,21 @@ def repr_options(cell) -> str:
     return extra + ("" if cell.reset_after else ", reset_after=False")
 
 
+# ------------------------------------------------------------------ the cell diagram
+#: rnnviz.core.diagram's layout (after Olah's): h_{t−1} runs along the top, z's ⊙ keeps it,
+#: (1 − z) ⊙ n writes; r scales the candidate's recurrent input (reset_after) or h_{t−1} itself.
+DIAGRAM = {
+    "pos": {"in:h": (0, 0), "in:x": (0, 5), "cat": (0, 4), "gate:r": (1, 3), "gate:z": (2, 3),
+            "gate:n": (4, 3), "mul:z·h_prev": (2, 0), "op:(1 − z)": (3, 1.5), "mul:(1 − z)·n": (4, 1.5),
+            "add:h": (4, 0), "out:h": (6.5, 0), "mul:r·h_prev": (3, 2.35)},
+    "routes": {("cat", "*"): "hv", ("gate:r", "gate:n"): ((1, 2.3), (3.4, 2.3), (3.4, 3)),
+               ("in:h", "mul:r·h_prev"): ((0, 3.7), (3, 3.7)),
+               ("mul:r·h_prev", "gate:n"): ((3.45, 2.35), (3.45, 3)),
+               ("in:x", "gate:n"): "hv"},
+    "tags": {"in:x": (0, 1), "in:h": (0, 1), "op:(1 − z)": (-0.5, 0.72)},
+    "reset": "r",
+}
+
 KIND = CellKind(
     name="gru",
     label="GRU",
@@ -463,4 +478,5 @@ KIND = CellKind(
     cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
     torch_nonlinearities=(),
     keras_layer="GRU",
+    diagram=DIAGRAM,
 )

@@ -236,6 +236,12 @@ class CellKind:
     keras_layer: str = ""
     #: Whether the kind takes PyTorch's ``proj_size`` projection ``W_hr`` (the LSTM).
     projection: bool = False
+    #: Where the cell diagram (rnnviz.core.diagram) puts its nodes: ``{"pos": {node id: (x, y)},
+    #: "routes": {(src, dst | "*"): "hv" | "vh" | ((x, y), …)}, "tags": {node id: (dx, dy)}, "reset": gate}``
+    #: in grid units, y down. The nodes themselves follow from ``explain``'s structure; a node
+    #: with no position is placed by depth. ``reset`` names the gate that scales the candidate's
+    #: recurrent input (the GRU's r).
+    diagram: dict = field(default_factory=dict)
     gate_names: tuple = field(init=False)  # ("r", "z", "n"): the gates' names, in block order
 
     def __post_init__(self):

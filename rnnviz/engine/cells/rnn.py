@@ -178,6 +178,14 @@ def repr_options(cell) -> str:
     return f", nonlinearity={cell.nonlinearity!r}"
 
 
+# ------------------------------------------------------------------ the cell diagram
+#: rnnviz.core.diagram's layout: h_{t−1} and x_t join, one activation block, h_t leaves.
+DIAGRAM = {
+    "pos": {"in:h": (0, 1), "in:x": (0, 3), "cat": (1, 2), "gate:h": (3, 2), "out:h": (6, 2)},
+    "routes": {("cat", "*"): "hv", ("in:h", "cat"): "hv", ("in:x", "cat"): "hv"},
+    "tags": {"in:x": (0, 1)},
+}
+
 KIND = CellKind(
     name="rnn",
     label="RNN",
@@ -207,4 +215,5 @@ KIND = CellKind(
     cell_options=("nonlinearity",),
     torch_nonlinearities=("tanh", "relu"),
     keras_layer="SimpleRNN",
+    diagram=DIAGRAM,
 )

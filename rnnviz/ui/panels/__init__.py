@@ -133,6 +133,8 @@ def _builtin() -> dict[str, PanelSpec]:
                       export="fading", tab="views"),
             PanelSpec("stateSpacePanel", "State space", _factory("..statespace", "StateSpacePanel"), "right", 0, 5,
                       export="statespace", tab="views"),
+            PanelSpec("diagramPanel", "Cell diagram", _factory("..diagram", "DiagramPanel"), "right", 0, 5,
+                      export="diagram", tab="views"),
             # in presenter mode half the column: equations at 1.5× need the height (issue 8)
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations", presenter_share=0.5),
