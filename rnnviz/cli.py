@@ -319,6 +319,19 @@ def _app_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
+    """The command line; a MemoryError or RecursionError from a reader (the limits should stop
+    them first) is one line and exit status 2, as every bad file is, never a traceback."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _main(argv)
+    except (MemoryError, RecursionError) as exc:
+        from .io.limits import as_input_error
+
+        named = next((a for a in argv if not a.startswith("-") and os.path.isfile(a)), None)
+        return _fail(str(as_input_error(exc, named)))
+
+
+def _main(argv=None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "trace":
         return cmd_trace(argv[1:])

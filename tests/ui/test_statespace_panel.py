@@ -138,5 +138,5 @@ def test_the_lesson_opens_on_the_state_space_and_shows_two_attractors(qtbot, con
     panel = w.panels["stateSpacePanel"]
     assert w.tabs["views"].currentWidget() is panel
     assert [k for _, k in panel.fixedPointData()] == ["stable", "stable", "saddle"]
-    assert w.session.openLesson("vanishing-memory")  # a lesson without a panel leaves the tab alone
-    assert w.tabs["views"].currentWidget() is panel
+    assert w.session.openLesson("vanishing-memory")  # a lesson without a panel: the first tab, its fading
+    assert w.tabs["views"].currentWidget() is w.fadingPanel
