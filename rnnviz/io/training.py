@@ -15,10 +15,9 @@ unpickles, and raises a one-line :class:`~rnnviz.engine.errors.InputError` namin
 from __future__ import annotations
 
 import csv
-import json
 import os
 import struct
-from typing import Any, Mapping
+from typing import Mapping
 
 import numpy as np
 
@@ -26,6 +25,7 @@ from ..engine.cells import as_stack
 from ..engine.errors import InputError
 from ..engine.train import Model, Output
 from .atomic import atomic_write
+from .weights.safetensors import metadata_of, write_safetensors
 from .limits import (
     MAX_INPUT, MAX_METADATA_BYTES, MAX_STEPS, MiB, Budget, check_array, check_json,
     one_line, open_regular, open_zip, printable, read_at_most, read_npy_data, read_npy_header, refuse, shown,
@@ -173,45 +173,6 @@ def load_model(path: str | os.PathLike, nonlinearity: str = "tanh") -> Model:
     return Model(rnn, Output(W.astype(np.float64), b.astype(np.float64)))
 
 
-def _metadata(model: Model) -> dict[str, str]:
-    """The string metadata :func:`rnnviz.io.load_weights` reads back from a .safetensors file."""
-    layers = model.rnn.layers
-
-    def joined(values):
-        values = [str(v) for v in values]
-        return values[0] if len(set(values)) == 1 else ",".join(values)
-
-    return {
-        "rnnviz": "1",
-        "kind": joined(c.kind for c in layers),
-        "nonlinearity": joined(c.nonlinearity for c in layers),
-        "recurrent_activation": joined(c.recurrent_activation for c in layers),
-        "reset_after": joined(str(c.reset_after).lower() for c in layers),
-    }
-
-
-def _write_safetensors(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> None:
-    """Byte-for-byte reproducible: the header's keys sorted, the tensors in name order."""
-    codes = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64"}
-    header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
-    blobs, offset = [], 0
-    for name in sorted(arrays):
-        arr = np.ascontiguousarray(arrays[name])
-        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
-        blob = arr.tobytes()
-        header[name] = {"dtype": codes[arr.dtype], "shape": list(arr.shape),
-                        "data_offsets": [offset, offset + len(blob)]}
-        offset += len(blob)
-        blobs.append(blob)
-    text = json.dumps(header, separators=(",", ":")).encode("utf-8")
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as fh:
-        fh.write(struct.pack("<Q", len(text)))
-        fh.write(text)
-        for blob in blobs:
-            fh.write(blob)
-
-
 def _write_npz(path: str, arrays: Mapping[str, np.ndarray]) -> None:
     """Like ``np.savez``, reproducible (fixed timestamps), in ``state_dict()``'s order."""
     import zipfile
@@ -237,7 +198,7 @@ def save_model(model: Model, path: str | os.PathLike, dtype=np.float64) -> None:
         raise ValueError(f"a model is saved as float32 or float64, not {dtype}")
     state = model.state_dict(dtype)
     if suffix == ".safetensors":
-        atomic_write(fspath, lambda tmp: _write_safetensors(tmp, state, _metadata(model)))
+        atomic_write(fspath, lambda tmp: write_safetensors(tmp, state, metadata_of(model.rnn.layers)))
     elif suffix == ".npz":
         atomic_write(fspath, lambda tmp: _write_npz(tmp, state))
     else:

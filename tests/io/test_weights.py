@@ -700,7 +700,7 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
         raise OSError("disk full")
 
     monkeypatch.setattr(npz, "_write_npz", half_write)
-    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
+    monkeypatch.setattr(safetensors, "write_safetensors", half_write)
     target = tmp_path / f"model{suffix}"
     with pytest.raises(OSError, match="disk full"):
         save_weights(MODELS["gru"](), target)
@@ -710,7 +710,7 @@ def test_failed_save_leaves_no_file(tmp_path, monkeypatch, suffix):
     save_weights(MODELS["gru"](), target)
     before = target.read_bytes()
     monkeypatch.setattr(npz, "_write_npz", half_write)
-    monkeypatch.setattr(safetensors, "_write_safetensors", half_write)
+    monkeypatch.setattr(safetensors, "write_safetensors", half_write)
     with pytest.raises(OSError):
         save_weights(MODELS["lstm"](), target)
     assert target.read_bytes() == before  # the old file survives a failed overwrite

@@ -8,7 +8,6 @@ from typing import Any, Mapping
 
 import numpy as np
 
-from ...engine.cells import Cell
 from ...engine.errors import InputError
 from ..atomic import atomic_write
 from ..limits import MAX_METADATA_BYTES, check_json, open_regular, size_text
@@ -54,11 +53,14 @@ def _read_safetensors(path: str, module: str | None = None) -> list[dict]:
 
 
 def _save(path: str, layers: tuple, tensors: Mapping[str, np.ndarray]) -> None:
-    metadata = _metadata(layers)
-    atomic_write(path, lambda tmp: _write_safetensors(tmp, tensors, metadata), suffix=".safetensors")
+    metadata = metadata_of(layers)
+    tensors = {k: np.asarray(v, dtype=np.float64) for k, v in tensors.items()}  # exported weights: float64
+    atomic_write(path, lambda tmp: write_safetensors(tmp, tensors, metadata), suffix=".safetensors")
 
 
-def _metadata(layers: tuple[Cell, ...]) -> dict[str, str]:
+def metadata_of(layers) -> dict[str, str]:
+    """The string metadata :func:`rnnviz.io.load_weights` reads back: each setting once, or one
+    per layer joined by commas."""
     def joined(values):
         values = [str(v) for v in values]
         return values[0] if len(set(values)) == 1 else ",".join(values)
@@ -73,27 +75,24 @@ def _metadata(layers: tuple[Cell, ...]) -> dict[str, str]:
 
 
 
-def _write_safetensors(
-    path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, str]
-) -> None:
-    """A float64 .safetensors file, byte-for-byte reproducible.
+def write_safetensors(path: str, arrays: Mapping[str, np.ndarray], metadata: Mapping[str, str]) -> None:
+    """A float32 or float64 .safetensors file (each array keeps its dtype), byte-for-byte
+    reproducible.
 
     ``safetensors.numpy.save_file`` writes the metadata in hash order, which changes from call
     to call; the format itself is simple enough to write directly: an 8-byte little-endian
     header length, the JSON header padded with spaces to 8 bytes, then the raw tensors in
     offset order. ``safetensors`` reads the result back (the tests check it does).
     """
+    codes = {np.dtype("<f4"): "F32", np.dtype("<f8"): "F64"}
     header: dict[str, Any] = {"__metadata__": dict(sorted(metadata.items()))}
-    blobs = []
-    offset = 0
+    blobs, offset = [], 0
     for name in sorted(arrays):
-        arr = np.ascontiguousarray(arrays[name], dtype="<f8")
+        arr = np.ascontiguousarray(arrays[name])
+        arr = arr.astype(arr.dtype.newbyteorder("<"), copy=False)
         blob = arr.tobytes()
-        header[name] = {
-            "dtype": "F64",
-            "shape": list(arr.shape),
-            "data_offsets": [offset, offset + len(blob)],
-        }
+        header[name] = {"dtype": codes[arr.dtype], "shape": list(arr.shape),
+                        "data_offsets": [offset, offset + len(blob)]}
         offset += len(blob)
         blobs.append(blob)
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
@@ -103,7 +102,6 @@ def _write_safetensors(
         fh.write(text)
         for blob in blobs:
             fh.write(blob)
-
 
 
 FORMATS = (Format(".safetensors", "the .safetensors file", read=_read_safetensors, write=_save, options=("module",)),)
