@@ -175,6 +175,22 @@ LESSONS = {
             "after each character."
         ),
     ),
+    "what-does-a-unit-track": dict(
+        title="What does a unit track?",
+        summary="Find the hidden unit of a character RNN that fires at every full stop.",
+        settings=dict(),
+        view=dict(t=1, reveal_all=False, unit=0, speed=4.0),
+        training=dict(task="text", length=25, cell="rnn_tanh", hidden_size=32, steps=300),
+        text=(
+            "Nobody tells the network's 32 units what to stand for; training decides. "
+            "Press **Train**, then **Explore this model**, open the **Text** tab and press **Read a text…** "
+            "and OK: it reads the whole paragraph, each character on the colour of one unit. "
+            "Drag over a full stop, tick **every occurrence**: the top unit is above 0.8 at all five full "
+            "stops, below 0 on average elsewhere, and higher at each of them than at 80 % of all other "
+            "characters — a full-stop detector. "
+            "A space or an e gives no unit that clean: click a unit in the list to see why."
+        ),
+    ),
     "inside-lstm": dict(
         title="Inside the LSTM cell",
         summary="The LSTM's valves at work: f keeps the memory, i writes to it, o reads it out.",

@@ -139,6 +139,8 @@ class App:
             changes.setdefault("single_bias", False)
         if "input_size" in changes and s.custom and "custom" not in changes:
             changes["custom"] = resize_rows(s.custom, changes["input_size"])
+        if "custom" in changes and "text" not in changes and s.text:
+            changes["text"] = ""  # new rows: no longer the characters of a text
         self.state.settings = s.replace(**changes)
         if "T" in changes and self.state.step > changes["T"] - 1:
             self.set_step(changes["T"] - 1)  # never a step past the new end, even for a moment

@@ -67,6 +67,7 @@ class Settings:
     overrides: tuple = ()  # ((param, row, col), value) pairs for per-entry sliders
     backward: bool = False  # show ‖∂h_T/∂h_t‖ instead of / as well as the x1 curves
     single_bias: bool = False  # one bias b (the seed document's), not PyTorch's b_ih + b_hh
+    text: str = ""  # the character each custom row stands for (a character model's input)
 
     def replace(self, **changes) -> "Settings":
         return dataclasses.replace(self, **changes)

@@ -39,6 +39,8 @@ def _field(f: dataclasses.Field) -> Field:
         return Field("choice", f.default, choices=_CHOICES[f.name])
     if isinstance(f.default, bool):
         return Field("bool", f.default)
+    if isinstance(f.default, str):
+        return Field("text", f.default)
     return Field("float", f.default)
 
 

@@ -20,7 +20,7 @@ from .session import SUFFIX, Lesson, SessionData, SettingsSchema, loads_session
 #: The built-in lessons, in teaching order.
 LESSONS = ("seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
            "two-fixed-points",
-           "learning-to-remember", "exploding-gradients", "char-rnn", "inside-lstm")
+           "learning-to-remember", "exploding-gradients", "char-rnn", "what-does-a-unit-track", "inside-lstm")
 
 
 def _check(name: str) -> None:

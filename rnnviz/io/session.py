@@ -78,8 +78,9 @@ class Field:
     """One settings field as the schema describes it.
 
     ``kind`` is "int" (``limits`` (lo, hi)), "float" (``limits`` or ±MAX_SETTING), "bool",
-    "choice" (``choices``: value → label), "rows" (``custom``: rows of input_size numbers) or
-    "entries" (``overrides``: ((param, row, col), value) pairs). ``default`` is the value a
+    "choice" (``choices``: value → label), "rows" (``custom``: rows of input_size numbers),
+    "entries" (``overrides``: ((param, row, col), value) pairs) or "text" (at most MAX_TEXT
+    characters). ``default`` is the value a
     document of an older version gets, and types a field version 1 did not have.
     """
 
@@ -208,6 +209,8 @@ def _settings_doc(s: dict, schema: SettingsSchema) -> dict:
     out = {}
     for name, f in schema.fields.items():
         v = s[name]
+        if f.kind == "text" and v == f.default:
+            continue  # optional: only a run that reads text has one
         if f.kind == "rows":
             v = [[float(x) for x in row] for row in v]
         elif f.kind == "entries":
@@ -479,7 +482,9 @@ class _Reader:
         out = {}
         for name, f in fields.items():
             where = f"settings.{name}"
-            if name not in V1_SETTINGS:  # added after version 1: optional, typed by its default
+            if f.kind == "text":  # added after version 1: optional
+                out[name] = self.string(d, name, where, MAX_TEXT) if name in d else f.default
+            elif name not in V1_SETTINGS:  # added after version 1: optional, typed by its default
                 out[name] = self.plain(d[name], type(f.default), where) if name in d else f.default
             elif f.kind == "int":
                 out[name] = self.integer(d, name, where, *f.limits)

@@ -24,12 +24,14 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
+from ..core import text as TX
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
 from ..core.format import sub_digits as sub
 from ..core.frames import CHAIN_DECADES, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
+from .timeaxis import SymbolTicks
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
 BOX_MIN_PITCH = 9.0
@@ -507,12 +509,12 @@ def _arrow(p, a: QtCore.QPointF, b: QtCore.QPointF, head: float) -> None:
 # ---------------------------------------------------------------- plot
 
 
-class _StepAxis(pg.AxisItem):
-    """Integer steps only: t = 1, 2, … (never 1.5)."""
+class _StepAxis(SymbolTicks, pg.AxisItem):
+    """Integer steps only: t = 1, 2, … (never 1.5); the characters of a run that reads text."""
 
-    def tickValues(self, minVal, maxVal, size):
+    def plainTickValues(self, minVal, maxVal, size):
         out = []
-        for spacing, values in super().tickValues(minVal, maxVal, size):
+        for spacing, values in pg.AxisItem.tickValues(self, minVal, maxVal, size):
             if spacing < 1:
                 continue
             out.append((spacing, [v for v in values if v >= 1 and abs(v - round(v)) < 1e-6]))
@@ -521,7 +523,7 @@ class _StepAxis(pg.AxisItem):
             out = [(1.0, [float(v) for v in range(lo, hi + 1)])]
         return out
 
-    def tickStrings(self, values, scale, spacing):
+    def plainTickStrings(self, values, scale, spacing):
         return [f"{int(round(v))}" for v in values]
 
 
@@ -850,6 +852,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
+        self.plot.getAxis("bottom").setSymbols(TX.symbols(frame.result.settings))
         self._fitYLabel()  # the backward view's curve is on the same axis
         self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1

@@ -18,11 +18,13 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
+from ..core import text as TX
 from ..core.format import MINUS, fmt_value
 from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
+from .timeaxis import SymbolTicks
 
 __all__ = ["StatePanel", "GatePanel", "display_image", "MAX_COLUMNS"]
 
@@ -49,8 +51,9 @@ def _colour(role: str, look: theme.Theme, fallback: str | None = None) -> str:
     return look.role_colour(role, fallback or look.foreground)
 
 
-class _IntAxis(pg.AxisItem):
-    """Ticks only on whole numbers (units, steps); never "2.5" of a unit."""
+class _IntAxis(SymbolTicks, pg.AxisItem):
+    """Ticks only on whole numbers (units, steps); never "2.5" of a unit. A step axis of a run
+    that reads text labels the steps with its characters (:class:`~rnnviz.ui.timeaxis.SymbolTicks`)."""
 
     def __init__(self, orientation, look: theme.Theme, **kw):
         super().__init__(orientation, **kw)
@@ -61,7 +64,7 @@ class _IntAxis(pg.AxisItem):
         levels = [(sp, off) for sp, off in super().tickSpacing(minVal, maxVal, size) if sp >= 1]
         return levels or [(1.0, 0.0)]
 
-    def tickStrings(self, values, scale, spacing):
+    def plainTickStrings(self, values, scale, spacing):
         return [str(int(round(v))) for v in values]
 
 
@@ -305,6 +308,7 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
         old, self._frame = self._frame, frame
         if old is None or self._part(old) is not self._part(frame):
             self._showResult(frame)
+            self._showSymbols(frame)
             return
         if (old.step, old.revealed) != (frame.step, frame.revealed):
             self._showStep()
@@ -313,6 +317,14 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
 
     def _showResult(self, frame) -> None:
         raise NotImplementedError
+
+    def _showSymbols(self, frame) -> None:
+        """The characters of a run that reads text under every step axis."""
+        syms = TX.symbols(frame.result.settings)
+        for h in self._heat.values():
+            axis = h.plot.getAxis("bottom")
+            if isinstance(axis, SymbolTicks):
+                axis.setSymbols(syms)
 
     @staticmethod
     def _part(frame):

@@ -25,6 +25,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import training as TR
+from ..core import text as TX
 from . import theme
 from .caching import cache_decorations
 from .panels import Panel
@@ -194,7 +195,9 @@ class TrainController(QtCore.QObject):
         self.explored = Explored(name, model, ys, mask, snap.task)  # before the run: the output row reads it
         with app.state.events.paused():
             app.use_model(rnn, name)
-            app.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs))
+            text = "" if snap.task.chars is None else TX.decode_one_hot(xs, snap.task.chars.chars) or ""
+            app.update(signal="custom", custom=tuple(tuple(float(v) for v in row) for row in xs), T=len(xs),
+                       text=text)  # a character model's input: the reading view shows its text
         self.setMode("explore")
         self.exploring.emit(name)
         return name

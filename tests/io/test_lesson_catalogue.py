@@ -19,7 +19,7 @@ from rnnviz.io import lessons as IL
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
          "two-fixed-points",
-         "learning-to-remember", "exploding-gradients", "char-rnn", "inside-lstm"]
+         "learning-to-remember", "exploding-gradients", "char-rnn", "what-does-a-unit-track", "inside-lstm"]
 
 
 def run(data: CS.SessionData, **changes) -> M.Result:

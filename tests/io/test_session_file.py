@@ -278,7 +278,25 @@ def test_every_settings_field_is_in_the_file_format():
     names = [f.name for f in dataclasses.fields(M.Settings)]
     # Version 1 requires these; a field added to Settings later must have a default (it is optional).
     assert set(CS.V1_SETTINGS) <= set(names)
-    assert list(CS.to_document(CS.SessionData(M.Settings()))["settings"]) == names
+    # an empty text (the run reads no text) is left out of the file; a text is written
+    assert list(CS.to_document(CS.SessionData(M.Settings()))["settings"]) == [n for n in names if n != "text"]
+    s = M.Settings(signal="custom", input_size=2, T=2, custom=((1.0, 0.0), (0.0, 1.0)), text="ab")
+    doc = CS.to_document(CS.SessionData(s))
+    assert list(doc["settings"]) == names and doc["settings"]["text"] == "ab"
+    assert CS.loads_session(CS.dumps_session(CS.SessionData(s))).settings == s
+
+
+def test_a_settings_text_is_bounded_and_must_be_text(tmp_path):
+    from rnnviz.io.limits import InputError
+
+    s = M.Settings(signal="custom", input_size=1, T=1, custom=((1.0,),), text="a")
+    doc = CS.to_document(CS.SessionData(s))
+    for bad, words in ((123, "must be text"), ("x" * 20_001, "at most 20,000")):
+        doc["settings"]["text"] = bad
+        path = tmp_path / "bad.rnnviz"
+        path.write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=words):
+            CS.load_session(path)
 
 
 # ---------------------------------------------------------------------------- io without core

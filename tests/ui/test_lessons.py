@@ -21,7 +21,7 @@ import make_lessons  # noqa: E402
 
 NAMES = ["seed-example", "vanishing-memory", "exploding", "lstm-remembers", "gru-update-gate", "the-race",
          "two-fixed-points",
-         "learning-to-remember", "exploding-gradients", "char-rnn", "inside-lstm"]
+         "learning-to-remember", "exploding-gradients", "char-rnn", "what-does-a-unit-track", "inside-lstm"]
 
 
 @pytest.fixture(autouse=True)

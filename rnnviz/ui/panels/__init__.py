@@ -135,6 +135,9 @@ def _builtin() -> dict[str, PanelSpec]:
                       export="statespace", tab="views"),
             PanelSpec("diagramPanel", "Cell diagram", _factory("..diagram", "DiagramPanel"), "right", 0, 5,
                       export="diagram", tab="views"),
+            # the text a character model reads, coloured by one unit (LSTMVis's reading view)
+            PanelSpec("textPanel", "Text", _factory("..textview", "TextPanel"), "right", 0, 5,
+                      export="text", tab="views"),
             # in presenter mode half the column: equations at 1.5× need the height (issue 8)
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
                       export="equations", presenter_share=0.5),
