@@ -197,6 +197,8 @@ class MainWindow(QtWidgets.QMainWindow):
             self.panelSpecs[spec.id] = spec
         self.banner = WarningBanner()
         self._buildLayout()
+        c.frameChanged.connect(self._updateTabs)
+        self._updateTabs()
 
         self._status = _FittingLabel()
         self._status.setFont(self._theme.font())
@@ -270,6 +272,9 @@ class MainWindow(QtWidgets.QMainWindow):
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
                     tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
+                    # too many tabs for the column: shorten their titles, never scroll one away
+                    tabs.setUsesScrollButtons(False)
+                    tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
                     compact = _CompactTabs()
                     compact.setParent(tabs)
                     tabs.tabBar().setStyle(compact)
@@ -322,6 +327,8 @@ class MainWindow(QtWidgets.QMainWindow):
                 tabs = QtWidgets.QTabWidget()
                 tabs.setObjectName(f"compact-{slot}")
                 tabs.setDocumentMode(True)
+                tabs.setUsesScrollButtons(False)
+                tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
                 tabs.setFont(self._theme.font(self._theme.font_pt))
                 for spec in panel_specs(slot):
                     tabs.addTab(self.panels[spec.id], _tab_title(spec))
@@ -333,6 +340,7 @@ class MainWindow(QtWidgets.QMainWindow):
                 front = self.panels.get(self._front)
                 if front is not None and tabs.indexOf(front) >= 0:
                     tabs.setCurrentWidget(front)
+            self._updateTabs()
             return
         for slot, (tabs, items, sizes) in self._compact.items():
             col = self.columns[slot]
@@ -348,6 +356,7 @@ class MainWindow(QtWidgets.QMainWindow):
             tabs.deleteLater()
             col.setSizes(sizes)
         self._compact = {}
+        self._updateTabs()
 
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
@@ -360,6 +369,17 @@ class MainWindow(QtWidgets.QMainWindow):
             return self._compact[spec.slot][0]
         return self.tabs[spec.tab] if spec.tab is not None else self.panels[panel_id]
 
+    def _updateTabs(self, *_) -> None:
+        """Hide the tab of a panel that has nothing to show for this run (:meth:`Panel.isRelevant`:
+        the reading view without text), unless :meth:`showPanel` asked for it."""
+        front = self.panels.get(self._front)
+        for tabs in [*self.tabs.values(), *(t for t, _i, _s in self._compact.values())]:
+            for i in range(tabs.count()):
+                w = tabs.widget(i)
+                want = w is front or not isinstance(w, Panel) or w.isRelevant()
+                if tabs.isTabVisible(i) != want:
+                    tabs.setTabVisible(i, want)
+
     def showPanel(self, panel_id: str | None) -> None:
         """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test),
         now and whenever compact columns are made later (presenter mode on a small screen);
@@ -368,10 +388,12 @@ class MainWindow(QtWidgets.QMainWindow):
             self._front = None
             for tabs in [*self.tabs.values(), *(t for t, _i, _s in self._compact.values())]:
                 tabs.setCurrentIndex(0)
+            self._updateTabs()
             return
         spec = self.panelSpecs[panel_id]
         self.modes.setCurrentIndex(1 if spec.slot == "train" else 0)  # the Train mode's, or Explore's
         self._front = panel_id
+        self._updateTabs()
         if spec.slot in self._compact:
             self._compact[spec.slot][0].setCurrentWidget(self.panels[panel_id])
         elif spec.tab is not None:

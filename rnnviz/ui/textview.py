@@ -22,6 +22,8 @@ from .panels import Panel
 
 #: Pixels around the text and between lines.
 MARGIN, LINE_GAP = 8, 4
+#: What the units list says before a selection.
+DRAG_HINT = "Drag over some text: the units high there and low elsewhere appear here."
 
 
 class TextCanvas(QtWidgets.QWidget):
@@ -264,7 +266,7 @@ class TextPanel(Panel, QtWidgets.QWidget):
         self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.scroll.setWidget(self.canvas)
         self.scroll.viewport().installEventFilter(self)
-        self.unitsLabel = QtWidgets.QLabel("Drag over some text to find the units that are high there and low elsewhere.")
+        self.unitsLabel = QtWidgets.QLabel(DRAG_HINT)
         self.unitsLabel.setWordWrap(True)
         self.unitsLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
         self.units = QtWidgets.QListWidget()
@@ -322,13 +324,17 @@ class TextPanel(Panel, QtWidgets.QWidget):
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
-        self._style()
+        self._style()  # another font: other lines
         self._dirty = True
         self._drawIfShown()
+        if self._tf is not None:
+            QtCore.QTimer.singleShot(0, self, lambda: self._tf is not None and self._ensureCurrentVisible(self._tf))
 
     def eventFilter(self, obj, ev) -> bool:
         if obj is self.scroll.viewport() and ev.type() == QtCore.QEvent.Type.Resize:
             self.canvas.setRoom(ev.size().width(), ev.size().height())
+            if self._tf is not None:  # new lines: keep the current step in sight
+                QtCore.QTimer.singleShot(0, self, lambda: self._tf is not None and self._ensureCurrentVisible(self._tf))
         return False
 
     # ------------------------------------------------------------ frame → view
@@ -343,6 +349,10 @@ class TextPanel(Panel, QtWidgets.QWidget):
     def showEvent(self, ev) -> None:
         super().showEvent(ev)
         self._drawIfShown()
+
+    def isRelevant(self) -> bool:
+        s = self._frame.result.settings if self._frame is not None else None
+        return s is not None and s.signal == "custom" and bool(s.text)
 
     def isShowingMessage(self) -> bool:
         return self._frame is not None and self._tf is None
@@ -395,8 +405,8 @@ class TextPanel(Panel, QtWidgets.QWidget):
                 "appears here, each character on the colour of one unit.")
             self.canvas.setFrame(None)
             return
-        self.title.setText(f"<b style='font-size:{self.look.title_pt}pt'>Text</b>&nbsp;&nbsp; "
-                           f"each character on the colour of unit {tf.unit}'s h after reading it")
+        self.title.setText(f"<b style='font-size:{self.look.title_pt}pt'>Text</b>&nbsp;&nbsp; coloured by unit {tf.unit}")
+        self.title.setToolTip(f"Each character on the colour of unit {tf.unit}'s h_t after reading it")
         self.legendLabel.setText(self._legendHtml(tf))
         self.canvas.setFrame(tf)
         if old is None or old.chars != tf.chars or old.values is not tf.values:
@@ -408,9 +418,8 @@ class TextPanel(Panel, QtWidgets.QWidget):
         stops = "".join(f"<span style='background-color:rgb({r},{g},{b})'>&nbsp;&nbsp;</span>"
                         for r, g, b in lut[:: 32].tolist() + [lut[-1].tolist()])
         lo, hi = tf.levels
-        guess = "; hover: the model's guess of the next one" if tf.guess is not None else ""
-        return (f"unit {tf.unit}: {html.escape(fmt_value(lo))} {stops} {html.escape(fmt_value(hi))}"
-                f"<span style='color:{self.look.muted}'>&nbsp;&nbsp; click a character to step there{guess}</span>")
+        return (f"h: {html.escape(fmt_value(lo))} {stops} {html.escape(fmt_value(hi))}"
+                f"<span style='color:{self.look.muted}'>&nbsp;&nbsp; click: step there · drag: find units</span>")
 
     def _ensureCurrentVisible(self, tf) -> None:
         if 0 <= tf.current < tf.T:
@@ -423,7 +432,7 @@ class TextPanel(Panel, QtWidgets.QWidget):
         self.units.clear()
         if tf is None or sel is None:
             self._ranked = []
-            self.unitsLabel.setText("Drag over some text to find the units that are high there and low elsewhere.")
+            self.unitsLabel.setText(DRAG_HINT)
             return
         h = self._frame.result.cells[0].trace.h
         start, stop = sel
@@ -432,13 +441,15 @@ class TextPanel(Panel, QtWidgets.QWidget):
             mask = np.zeros(tf.T, dtype=bool)
             for k in TX.occurrences("".join(tf.chars), picked):
                 mask[k:k + len(picked)] = True
-            places = f"the {len(TX.occurrences(''.join(tf.chars), picked)):,} places “{_short(picked)}” occurs"
+            places = f"“{_short(picked)}” ({len(TX.occurrences(''.join(tf.chars), picked)):,} places)"
         else:
             mask = np.zeros(tf.T, dtype=bool)
             mask[start:stop] = True
-            places = f"steps {start + 1}–{stop} (“{_short(picked)}”)"
+            places = f"“{_short(picked)}” (steps {start + 1}–{stop})"
         self._ranked = TX.rank_mask(h, mask)
-        self.unitsLabel.setText(f"Units high in {html.escape(places)}, low elsewhere (click one):")
+        self.unitsLabel.setText(f"High in {html.escape(places)}, low elsewhere:")
+        self.unitsLabel.setToolTip("The units whose h is high in the selection and low elsewhere, best first; "
+                                   "click one to colour the text by it")
         for m in self._ranked:
             item = QtWidgets.QListWidgetItem(f"unit {m.unit}   {m.score:+.2f}")
             item.setToolTip(f"unit {m.unit}: mean h inside {fmt_value(m.inside)}, elsewhere {fmt_value(m.outside)};\n"

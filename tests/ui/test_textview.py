@@ -46,8 +46,11 @@ def explore_text_model(window, steps=20):
 
 
 def test_without_text_the_view_says_how_to_get_some(window):
-    window.showPanel("textPanel")
+    tabs = window.tabs["views"]
     panel = window.panels["textPanel"]
+    assert not tabs.isTabVisible(tabs.indexOf(panel))  # nothing to read: no tab, unless asked for
+    window.showPanel("textPanel")
+    assert tabs.isTabVisible(tabs.indexOf(panel)) and tabs.currentWidget() is panel
     assert panel.isShowingMessage() and panel.messageLabel.isVisible()
     assert "not text" in panel.messageLabel.text() and not panel.canvas.isVisible()
     assert not panel.readButton.isEnabled()
@@ -56,6 +59,10 @@ def test_without_text_the_view_says_how_to_get_some(window):
 def test_the_explored_model_s_text_is_shown_coloured_by_the_selected_unit(window):
     tc, panel = explore_text_model(window)
     c = window.controller
+    window.showPanel(None)  # a run that reads text has the tab
+    tabs = window.tabs["views"]
+    assert tabs.isTabVisible(tabs.indexOf(panel))
+    window.showPanel("textPanel")
     xs = tc.session.test_sequence(0)[0]
     text = TX.decode_one_hot(xs, tc.session.snapshot().task.chars.chars)
     assert c.settings.text == text and len(text) == c.settings.T
@@ -106,7 +113,7 @@ def test_selecting_a_span_ranks_the_units_and_a_click_picks_one(window, qtbot):
     panel.canvas.select(3, 9)
     ranked = panel.rankedUnits()
     assert ranked == TX.rank_units(h, 3, 9)
-    assert panel.units.count() == len(ranked) and "steps 4–9" in panel.unitsLabel.text()
+    assert panel.units.count() == len(ranked) and "(steps 4–9)" in panel.unitsLabel.text()
     item = panel.units.item(1)
     rect = panel.units.visualItemRect(item)
     qtbot.mouseClick(panel.units.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=rect.center())

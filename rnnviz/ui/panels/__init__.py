@@ -37,6 +37,11 @@ class Panel:
     def settle(self) -> None:
         """Finish any throttled redraw now (export paints the panel right after)."""
 
+    def isRelevant(self) -> bool:
+        """False while the panel has nothing to show for the current run: the window then
+        hides its tab (the reading view while the input is not text)."""
+        return True
+
     def isShowingMessage(self) -> bool:
         """True while the panel shows a note instead of its plots (presenter mode then leaves
         its share of the column alone)."""
