@@ -30,7 +30,7 @@ def panels_of(window) -> dict[str, QtWidgets.QWidget]:
     return {
         "state": window.statePanel,
         "gates": window.gatePanel,
-        "fading": window.fadingPanel,
+        "fading": window.panelContainer("fadingPanel"),  # its tab group: whichever view is in front
         "equations": window.equationPanel,
         "controls": window.controlsScroll,
         "transport": window.transport,

@@ -56,15 +56,36 @@ SCENARIOS = [  # (key, label, settings)
 ]
 
 
+def _text_settings():
+    """A tanh RNN reading the training paragraph's first 400 characters, one-hot in its 16
+    most common symbols (the others dropped): a run whose time axes and Text tab read text."""
+    from collections import Counter
+
+    from rnnviz.core.text import one_hot
+    from rnnviz.engine.train import SAMPLE_TEXT
+
+    vocab = tuple(sorted(c for c, _ in Counter(SAMPLE_TEXT).most_common(16)))
+    text = "".join(c for c in SAMPLE_TEXT if c in vocab)[:400]
+    rows = tuple(map(tuple, one_hot(text, vocab).tolist()))
+    return dict(cell="rnn_tanh", hidden_size=16, input_size=len(vocab), T=len(text), signal="custom",
+                custom=rows, text=text)
+
+
+#: Scenarios --panel may pick besides those above (made on demand).
+EXTRA = {"text_T400_H16": ("RNN tanh reading 400 characters, H=16", _text_settings)}
+
+
 def p95(values):
     return float(np.percentile(values, 95))
 
 
-def open_window(app, settings):
+def open_window(app, settings, panel=None):
     c = Controller()
     c.update(**settings)
     c.recompute()
     window = MainWindow(c)
+    if panel:
+        window.showPanel(panel)  # the view in front of its tab group while the slider moves
     window.show()
     c.waitForIdle()
     c.toEnd()
@@ -128,8 +149,8 @@ def drag_latency(app, window, slider, drags):
     return lat, float(np.median(paint)), n, float(np.median(cpu)), float(np.median(fpr))
 
 
-def scenario(app, label, settings, values, drags):
-    window = open_window(app, settings)
+def scenario(app, label, settings, values, drags, panel=None):
+    window = open_window(app, settings, panel)
     slider = window.controls.groupSliders["recurrent_scale"].slider  # the QSlider a user drags
     one = one_change_latency(app, window, slider, values)
     drag, paint, frames, cpu, fpr = drag_latency(app, window, slider, drags)
@@ -237,7 +258,9 @@ def worker_cancel(app):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--scenario", action="append", choices=[k for k, _, _ in SCENARIOS])
+    ap.add_argument("--scenario", action="append", choices=[k for k, _, _ in SCENARIOS] + list(EXTRA))
+    ap.add_argument("--panel", help="bring this panel to the front of its tab group (statespace: "
+                                    "stateSpacePanel, diagramPanel, textPanel); figures get its name")
     ap.add_argument("--only-sliders", action="store_true", help="skip play mode, worker and launch")
     args = ap.parse_args()
     n = 30 if args.quick else 80
@@ -253,12 +276,15 @@ def main():
     close_window(app, w)
     print(f"slider → painted frame (offscreen, 1600x1000, real sliders; one change: {n} changes with the GUI"
           f" idle before; drag: {drags} synthetic drags, 120 moves of 3 px every 8 ms)")
-    for key, label, settings in SCENARIOS:
-        if args.scenario and key not in args.scenario:
-            continue
-        r = scenario(app, label, settings, values, drags)
+    chosen = [(k, lab, st) for k, lab, st in SCENARIOS if not args.scenario or k in args.scenario]
+    chosen += [(k, lab, make()) for k, (lab, make) in EXTRA.items() if args.scenario and k in args.scenario]
+    if args.panel:
+        print(f"with {args.panel} in front of its tab group")
+    for key, label, settings in chosen:
+        r = scenario(app, label, settings, values, drags, args.panel)
+        name = f"{key}_{args.panel}" if args.panel else key
         for k, v in r.items():
-            summary[f"slider_{key}_{k}_ms"] = round(v, 1)
+            summary[f"slider_{name}_{k}_ms"] = round(v, 1)
     if not args.only_sliders:
         print("play mode")
         rate, skipped, per = play_mode(app, 2.0 if args.quick else 4.0)
