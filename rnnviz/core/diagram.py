@@ -35,6 +35,7 @@ from ..engine.explain import explain
 from . import model as M
 from .equations import equation_frame
 from .format import Frag, fmt, num, rich
+from .text import visible
 
 __all__ = ["CellDiagram", "CellModel", "DiagramFrame", "Edge", "Node", "NodeValue", "cell_model", "diagram_frame",
            "formula_groups", "SHOW_NUMBERS"]
@@ -80,10 +81,13 @@ class NodeValue:
     levels: tuple  # the colour map's (lo, hi), as on the heatmaps
     pre: float | None = None  # gate blocks: the unit's pre-activation
     pre_vector: np.ndarray | None = None  # … of every unit, for small cells (≤ SHOW_NUMBERS)
+    note: str | None = None  # what to write instead of the scalar (y_t of classes: "'e' 0.41")
 
     @property
     def text(self) -> str:
         """The scalar as the equation panel writes numbers ("−0.212"), or the vector."""
+        if self.note is not None:
+            return self.note
         if self.scalar is not None:
             return fmt(self.scalar)
         return self.vector_text or ""
@@ -141,6 +145,12 @@ class CellDiagram:
         lhs = rich(node.name.replace("t−1", str(self.t)).replace("_t", f"_{self.t + 1}"), ())
         if node.id == "cat":
             return (Row(lhs, Frag("what every block reads")),)
+        if node.id == "out:y":
+            lhs = rich(f"y_{self.t + 1}", ())
+            rhs = node.name.split(" = ", 1)[1].replace("_t", f"_{self.t + 1}")
+            said = v.note or v.vector_text or (fmt(v.scalar) if v.scalar is not None else f"{v.vector.size} values")
+            return (Row(lhs, Frag(rhs)), Row(Frag(), Frag(said + (" (the most likely class, its probability)"
+                                                                 if v.note else ""))))
         if v.scalar is None:
             return (Row(lhs, Frag(v.vector_text or f"{v.vector.size} values")),)
         return (Row(lhs + f"[{self.unit}]", num(v.scalar, bold=True)),)
@@ -172,6 +182,7 @@ class CellModel:
     levels: dict  # node id -> (lo, hi)
     sources: dict  # node id -> how its vector is made (see _vector)
     bounds: tuple
+    output: tuple | None = None  # (engine.train.Output, class labels or None): y_t's layer
 
     def at(self, t: int, unit: int) -> CellDiagram:
         """The diagram at 0-based step ``t`` for ``unit`` (both clamped)."""
@@ -192,13 +203,16 @@ class CellModel:
         with np.errstate(all="ignore"):
             for n in self.nodes:
                 v = vectors[n.id] = self._vector(n, state, vectors, t)
-                scalar = None if n.id in ("in:x", "cat") else float(v[unit])
-                if n.id == "in:x" and v.size == 1:
+                scalar = None if n.id in ("in:x", "cat", "out:y") else float(v[unit])
+                if n.id in ("in:x", "out:y") and v.size == 1:
                     scalar = float(v[0])
-                p = pv = None
+                p = pv = note = None
                 if n.op == "gate":
                     p, pv = pre.get(n.gate or n.id[5:], (None, None))
-                values[n.id] = NodeValue(scalar, v, self.levels[n.id], p, pv)
+                if n.id == "out:y" and self.output is not None and self.output[1] is not None:
+                    k = int(np.argmax(v))  # classes: the most likely one and its probability
+                    scalar, note = float(v[k]), f"'{visible(self.output[1][k])}' {fmt(float(v[k]))}"
+                values[n.id] = NodeValue(scalar, v, self.levels[n.id], p, pv, note)
         head = f"{cr.label} — unit {unit}, step t = {t + 1}"
         return CellDiagram(cr.key, cr.label, f"cell:{cr.key}", head, t, unit, tr.H, self.nodes, self.edges, values,
                            self.bounds, cr)
@@ -231,11 +245,15 @@ class CellModel:
         if how == "act":
             name, src = arg
             return apply(name, vectors[src].copy())
+        if how == "y":
+            return arg[t]
         raise ValueError(f"unknown node source {how!r}")
 
 
-def cell_model(cr) -> CellModel:
-    """The diagram structure of cell result ``cr`` (its layout from ``CellKind.diagram``)."""
+def cell_model(cr, output: tuple | None = None) -> CellModel:
+    """The diagram structure of cell result ``cr`` (its layout from ``CellKind.diagram``).
+    ``output`` = (engine.train.Output, class labels or None) adds the output layer's y_t, to
+    the right of h_t (a model trained in the Train mode)."""
     tr = cr.trace
     cell = tr.cell
     kind = kind_of(cell.kind)
@@ -342,16 +360,36 @@ def cell_model(cr) -> CellModel:
         part = by_id[produced[s]].get("part", ()) if produced[s] in by_id else ()
         add(f"out:{s}", "output", f"{s}ₜ", f"{s}_t", (produced[s],), ("state", s), lv=state_levels[s], part=part)
 
+    if output is not None:
+        from ..engine.train.output import softmax
+
+        fc, labels = output
+        h = np.asarray(tr.h, np.float64)
+        with np.errstate(all="ignore"):
+            # classes: the probabilities (the loss applies the softmax to the layer's logits)
+            ys = np.asarray(softmax(fc.logits(h)) if labels is not None else fc.forward(h), np.float64)
+        g = "softmax" if labels is not None else {"identity": "", "sigmoid": "σ", "softmax": "softmax"}[fc.activation]
+        if g in ("σ", "softmax"):
+            y_lv = (0.0, 1.0)
+        else:
+            finite = np.abs(ys[np.isfinite(ys)])
+            top = float(finite.max()) if finite.size and finite.max() > 0 else 1.0
+            y_lv = (-top, top)
+        add("out:y", "output", "yₜ", f"y_t = {g}(W_hy h_t + b_y)", ("out:h",), ("y", ys), lv=y_lv,
+            cmap="sequential" if g else "diverging")
     # a node right before an output shows its value there, once
-    feeds_out = {n["inputs"][0] for n in nodes if n["op"] == "output"}
+    feeds_out = {n["inputs"][0] for n in nodes if n["op"] == "output" and n["id"] != "out:y"}
     placed = _place(nodes, pos)
+    if output is not None:  # y_t one column right of h_t, on its wire
+        hx, hy = placed["out:h"]
+        placed["out:y"] = (hx + 2.0, hy)
     built = []
     for n in nodes:
         n = dict(n)
         if n["id"] in feeds_out:
             n["tag"] = False
         n["pos"] = placed[n["id"]]
-        n["tag_offset"] = tuple(tags.get(n["id"], (0.0, 0.0)))
+        n["tag_offset"] = tuple(tags.get(n["id"], (0.0, 1.0) if n["id"] == "out:y" else (0.0, 0.0)))  # y: under its wire
         built.append(Node(**n))
     edges = []
     for n in built:
@@ -359,7 +397,8 @@ def cell_model(cr) -> CellModel:
             how = routes.get((src, n.id), routes.get((src, "*"), "vh"))
             edges.append(Edge(src, n.id, _route(placed[src], n.pos, how)))
     xs_, ys_ = [p[0] for p in placed.values()], [p[1] for p in placed.values()]
-    return CellModel(cr, tuple(built), tuple(edges), levels, sources, (min(xs_), min(ys_), max(xs_), max(ys_)))
+    return CellModel(cr, tuple(built), tuple(edges), levels, sources, (min(xs_), min(ys_), max(xs_), max(ys_)),
+                     output)
 
 
 def _place(nodes: list, pos: dict) -> dict:

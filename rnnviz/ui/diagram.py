@@ -116,6 +116,21 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         cell = self._cell(key)
         return "" if cell is None else _formula_html(cell, node_id, self.look, self.look.font_pt + 1)
 
+    def _outputLayer(self, frame):
+        """(Output, class labels or None) of the Train mode's model shown in Explore, else None."""
+        from .training import existing_training
+
+        tc = existing_training(self._controller)
+        ex = tc.explored if tc is not None else None
+        if ex is None or self._controller.loadedName != ex.name or len(frame.result.cells) != 1:
+            return None
+        fc = ex.model.fc
+        if ex.task.chars is not None:
+            return fc, tuple(ex.task.chars.chars)
+        if ex.task.loss == "xent":
+            return fc, tuple(str(k) for k in range(fc.output_size))
+        return fc, None
+
     def formulaText(self, key: str, node_id: str) -> str:
         """The formula of a node as plain text (the equation panel's rows for it)."""
         cell = self._cell(key)
@@ -199,7 +214,8 @@ class DiagramPanel(Panel, QtWidgets.QWidget):
         old = self._diagram
         if frame.result is not self._result:
             self._result = frame.result
-            self._models = tuple(cell_model(cr) for cr in frame.result.cells)
+            out = self._outputLayer(frame)
+            self._models = tuple(cell_model(cr, out) for cr in frame.result.cells)
         new = diagram_frame(frame, self._models)
         steps = old is not None and old.step != new.step and [c.key for c in old.cells] == [c.key for c in new.cells]
         if animate and steps:

@@ -110,3 +110,28 @@ def test_a_session_view_may_bring_a_panel_forward():
     assert b'"panel"' not in plain and CS.loads_session(plain).panel is None  # older files stay as they were
     with pytest.raises(InputError, match="view.panel"):
         CS.loads_session(blob.replace(b'"diagramPanel"', b'"no such; panel"'), "x.rnnviz")
+
+
+@pytest.mark.parametrize("key", ["rnn_tanh", "lstm"])
+def test_the_output_layer_is_y_right_of_h_with_the_layer_s_numbers(key):
+    from rnnviz.engine.train.output import init_output, softmax
+
+    cr = _result(key).cells[0]
+    h = cr.trace.h
+    assert "out:y" not in {n.id for n in cell_model(cr).nodes}  # no output layer: no y
+    fc = init_output(3, 2, seed=1, activation="sigmoid")
+    m = cell_model(cr, (fc, None))
+    y = m.at(4, 0)
+    assert y.node("out:y").inputs == ("out:h",) and y.node("out:y").pos[0] > y.node("out:h").pos[0]
+    np.testing.assert_allclose(y.values["out:y"].vector, fc.forward(h[4].astype(np.float64)))
+    assert y.values["out:y"].levels == (0.0, 1.0) and y.values["out:y"].scalar is None  # two outputs: a strip
+    rows = y.formula("out:y")
+    assert rows[0].rhs.plain == "σ(W_hy h_5 + b_y)"
+    # classes: the probabilities, and the most likely class written with its probability
+    logits = init_output(3, 3, seed=2)
+    m = cell_model(cr, (logits, ("a", "b", " ")))
+    v = m.at(2, 1).values["out:y"]
+    p = softmax(logits.logits(h[2].astype(np.float64)))
+    np.testing.assert_allclose(v.vector, p)
+    k = int(np.argmax(p))
+    assert v.scalar == pytest.approx(p[k]) and v.text == f"'{'ab␣'[k]}' {fmt(p[k])}"

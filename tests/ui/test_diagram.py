@@ -141,3 +141,35 @@ def test_the_lesson_brings_the_diagram_forward_with_its_numbers(qtbot, controlle
     text = w.session.lesson.text
     for node in ("gate:f", "gate:i", "gate:o", "out:c", "out:h"):
         assert f"{float(shown[('lstm', node)].replace('−', '-')):.2f}" in text
+
+
+def test_a_trained_model_s_output_layer_appears_right_of_h(qtbot, controller):
+    from rnnviz.ui import training as UT
+    from rnnviz.ui.main_window import MainWindow
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.show()
+    tc = UT.training_for(controller)
+    tc.configure(length=8, hidden_size=4, batch=8, test_batch=16, test_every=2, cell="gru")
+    tc.step()
+    tc.exploreModel()
+    r = controller.settle()
+    w.showPanel("diagramPanel")
+    panel = w.panels["diagramPanel"]
+    panel.settle()
+    key = r.cells[0].key
+    model = tc.session.models()["gru"]
+    text = panel.formulaText(key, "out:y")
+    assert text.startswith(f"y_{controller.step + 1} = ")
+    assert "W_hy h" in text
+    from rnnviz.engine.train.output import softmax
+
+    h = r.cells[0].trace.h[controller.step].astype(np.float64)
+    want = softmax(model.fc.logits(h)) if tc.explored.task.loss == "xent" else model.fc.forward(h)
+    np.testing.assert_allclose(panel._cell(key).values["out:y"].vector, want, rtol=1e-6)
+    controller.update(cell="lstm")  # another network: no output layer
+    controller.settle()
+    panel.settle()
+    with pytest.raises(StopIteration):
+        panel._cell(controller.result.cells[0].key).node("out:y")
