@@ -930,6 +930,9 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         self.setTheme(self.look)
         self.hide()
 
+    def isRelevant(self) -> bool:
+        return self.row is not None  # compact columns: no tab without a trained model shown
+
     def _onResult(self, result) -> None:
         ex = self.train.explored
         c = self.controller

@@ -90,3 +90,26 @@ def test_a_lesson_opens_on_its_tab_in_compact_presenter_mode(qtbot, controller):
     QtWidgets.QApplication.processEvents()
     assert w.fadingPanel.isVisible()
     w.presenter.leave()
+
+
+def test_compact_columns_show_no_tab_of_a_panel_with_nothing_to_show(qtbot, controller):
+    """The output row (no trained model shown) and the reading view (no text) get no tab, in
+    the column's tab groups and in compact presenter mode."""
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    w.presenter.enter(fullscreen=False)
+    QtWidgets.QApplication.processEvents()
+    assert w.isCompact()
+    for pid in ("outputPanel", "textPanel"):
+        tabs = w.panelContainer(pid)
+        assert not tabs.isTabVisible(tabs.indexOf(w.panels[pid])), pid
+    shown = [w.panelContainer("statePanel").tabText(i) for i in range(w.panelContainer("statePanel").count())
+             if w.panelContainer("statePanel").isTabVisible(i)]
+    assert "Hidden state" in shown and "Output row" not in shown
+    w.presenter.leave()
+    QtWidgets.QApplication.processEvents()
+    tabs = w.tabs["views"]
+    assert not tabs.isTabVisible(tabs.indexOf(w.panels["textPanel"]))
