@@ -336,7 +336,7 @@ class ChainRowFrame:
     colour: str  # role: "cell:gru"
     influence: np.ndarray  # (T,) the engine's ‖∂h_t/∂x₁‖
     ratio: np.ndarray  # (T,) influence / influence[0]; NaN where h is inf/NaN
-    grew: np.ndarray  # (T,) bool: more of x₁ than at step 1 (exploding)
+    grew: np.ndarray  # (T,) bool: exploding, over EXPLODING_RATIO × the influence at step 1
     bad: np.ndarray  # (T,) bool: h or the influence not finite
     overflow_from: int | None  # first 0-based step where h is inf/NaN
     shade: np.ndarray  # (T,) chain_shade(ratio): 0 white … 1 navy; NaN: the overflow fill
@@ -358,6 +358,11 @@ class ChainRowFrame:
             return ~self.bad & (np.nan_to_num(self.shade, nan=0.0) > 0.55)
 
 
+#: The x₁ chain calls a step "exploding" when x₁'s influence there is more than this many times
+#: its step-1 value: real growth, not a rise from 0.06 to 0.15 (issue 10).
+EXPLODING_RATIO = 10.0
+
+
 def chain_row(cr) -> ChainRowFrame:
     infl = np.asarray(cr.trace.influence, dtype=np.float64)
     bad = ~np.isfinite(infl)
@@ -370,7 +375,7 @@ def chain_row(cr) -> ChainRowFrame:
         i0 = infl[0] if infl.size else np.nan
         ratio = np.where(infl == 0, 0.0, infl / i0)
     ratio[bad] = np.nan
-    grew = np.nan_to_num(ratio, nan=0.0) > 1.0 + 1e-12
+    grew = np.nan_to_num(ratio, nan=0.0) > EXPLODING_RATIO
     return ChainRowFrame(cr.key, cr.label, f"cell:{cr.key}", infl, ratio, grew, bad, overflow_from,
                          chain_shade(ratio), tuple(_runs(bad)))
 
@@ -546,7 +551,7 @@ class FadingFrame:
         text = (f"{head}\n‖∂h{sub_digits(t + 1)}/∂x₁‖ = {fmt_value(row.influence[t])}"
                 f"\n{fmt_percent(row.ratio[t])} of step 1")
         if row.grew[t]:
-            text += "  ⚠ grew: exploding"
+            text += f"  ⚠ exploding: over {EXPLODING_RATIO:g}× step 1"
         return text
 
 
@@ -712,7 +717,7 @@ def _status(f: FadingFrame, cur: int, short: int = 0) -> Frag:
                         f"‖ = {fmt_value(row.influence[cur])} \u00a0→\u00a0 ",
                         Span(fmt_percent(row.ratio[cur]), bold=True), "" if short else " of step 1 left")
             if row.grew[cur]:
-                text = text + " \u00a0" + Span("⚠ exploding" if short else "⚠ growing: exploding", role="grew",
+                text = text + " \u00a0" + Span("⚠ exploding" if short else f"⚠ exploding: over {EXPLODING_RATIO:g}×", role="grew",
                                                 bold=True)
             elif short:
                 pass

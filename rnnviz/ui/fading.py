@@ -27,7 +27,7 @@ from . import theme
 from ..core import text as TX
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
 from ..core.format import sub_digits as sub
-from ..core.frames import CHAIN_DECADES, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
+from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
@@ -468,7 +468,7 @@ class ChainView(QtWidgets.QWidget):
             tx = min(max(tx - w / 2, x - 4), x + bar_w - w + 6)
             p.drawText(QtCore.QPointF(tx, bar.bottom() + 3 + small.ascent()), text)
         x += bar_w + 18
-        items = [("grew", "exploding"), ("bad", "inf/NaN"), ("empty", "not revealed")]
+        items = [("grew", f"exploding (>{EXPLODING_RATIO:g}×)"), ("bad", "inf/NaN"), ("empty", "not revealed")]
         for kind, text in items:
             need = 16 + 5 + fm.horizontalAdvance(text) + 14
             if x + need > self.width():

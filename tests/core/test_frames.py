@@ -410,3 +410,16 @@ def test_the_legend_takes_a_corner_no_curve_passes_through():
     s = M.Settings(cell="compare", T=200, hidden_size=12, update_bias=5.0, forget_bias=5.0)
     f = build_frame(M.compute(s), ViewState(step=s.T - 1))
     assert f.fading.legend_corner != "top-right"
+
+
+def test_exploding_means_over_ten_times_step_one_not_any_rise():
+    """Issue 10: the chain called a rise from 0.06 to 0.15 "exploding"."""
+    from types import SimpleNamespace
+
+    from rnnviz.core.frames import EXPLODING_RATIO, chain_row
+
+    infl = np.array([0.06, 0.15, 0.5, 0.61, 0.59, 3.0])  # ×2.5, ×8.3, ×10.2, ×9.8, ×50
+    cr = SimpleNamespace(key="rnn_tanh", label="RNN (tanh)", trace=SimpleNamespace(influence=infl, nonfinite=None))
+    row = chain_row(cr)
+    assert EXPLODING_RATIO == 10.0
+    assert row.grew.tolist() == [False, False, False, True, False, True]

@@ -275,7 +275,10 @@ def test_exploding_relu(qtbot, make_panel, controller):
     np.testing.assert_allclose(ratio[: nf.t], infl[: nf.t] / infl[0], rtol=1e-12)
     assert np.isnan(ratio[nf.t :]).all()  # where h is inf the chain is hatched, not white
     row = panel.chain.rows()[0]
-    assert row.grew[1 : nf.t].all() and row.bad[nf.t :].all()
+    from rnnviz.core.frames import EXPLODING_RATIO
+
+    assert (row.grew[: nf.t] == (ratio[: nf.t] > EXPLODING_RATIO)).all() and row.grew[3 : nf.t].all()
+    assert row.bad[nf.t :].all()
     # the curve stops where h overflowed; an overflow marker sits at the top
     shown = panel.curves()["influence"].getData()[1]
     assert np.isfinite(shown[: nf.t]).all() and not np.isfinite(shown[nf.t :]).any()
