@@ -65,10 +65,13 @@ def _add_load_options(p: argparse.ArgumentParser, layer: bool = True) -> None:
     if layer:
         g.add_argument("--layer", metavar="NAME", default=None,
                        help="the Keras recurrent layer to show, when the model's are parallel branches")
+        g.add_argument("--module", metavar="NAME", default=None,
+                       help="which recurrent module of a file holding several: a state_dict key prefix "
+                            "(encoder.rnn) or an ONNX node name")
 
 
 def _load_options(args) -> dict:
-    names = ("activation", "recurrent_activation", "reset_after", "go_backwards", "layer")
+    names = ("activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module")
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -121,8 +124,6 @@ def cmd_trace(argv) -> int:
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
         kw.update({k: v for k, v in _load_options(args).items() if k != "layer"})
-        if args.module is not None:
-            kw["module"] = args.module
         try:
             args.layer = int(args.layer)
         except ValueError:  # a name: load that Keras layer (and those it reads from); trace it

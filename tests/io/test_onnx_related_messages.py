@@ -83,3 +83,33 @@ def test_real_torchscript_archive(tmp_path):
         warnings.simplefilter("ignore")  # torch.jit.save is deprecated: students still have such files
         torch.jit.save(torch.jit.trace(torch.nn.Linear(3, 4), torch.zeros(1, 3)), str(path))
     assert "is a TorchScript archive" in input_error(path)
+
+
+def test_module_as_a_default_applies_where_a_file_has_modules(tmp_path):
+    """``rnnviz FILE --module NAME`` and ``rnnviz render``: set_defaults(module=…) picks the module
+    of every file that has several, and leaves files without modules alone."""
+    from rnnviz.engine import init_cell
+    from rnnviz.io.weights import set_defaults
+
+    enc, dec = init_cell("gru", 3, 4, seed=1), init_cell("lstm", 4, 5, seed=2)
+    arrays = {}
+    for prefix, cell in (("encoder.rnn", enc), ("decoder.rnn", dec)):
+        for name, field in (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
+            arrays[f"{prefix}.{name}_l0"] = getattr(cell, field)
+    path = tmp_path / "seq2seq.npz"
+    np.savez(path, **arrays)
+    try:
+        set_defaults(module="decoder.rnn")
+        np.testing.assert_array_equal(load_weights(path).W_hh, dec.W_hh)
+        assert load_weights(FIXTURES / "keras_gru.keras").kind == "gru"  # no modules: the default is moot
+        assert load_weights(path, module="encoder.rnn").kind == "gru"  # an argument wins
+    finally:
+        set_defaults()
+    assert "pick one with module=NAME" in input_error(path)
+
+
+def test_render_takes_module(tmp_path):
+    from rnnviz.cli import _render_parser
+
+    args = _render_parser().parse_args(["seq2seq.npz", "--module", "decoder.rnn", "-o", "x.png"])
+    assert args.module == "decoder.rnn"

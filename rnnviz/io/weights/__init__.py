@@ -56,7 +56,7 @@ WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not Non
 
 
 #: The keyword arguments of :func:`load_weights` that say what a file leaves open.
-LOAD_OPTIONS = ("nonlinearity", "activation", "recurrent_activation", "reset_after", "go_backwards", "layer")
+LOAD_OPTIONS = ("nonlinearity", "activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module")
 _defaults: dict = {}
 
 
@@ -122,8 +122,9 @@ def load_weights(
         (:class:`LayerChoiceError`, with the layer names, when a ``layer`` must be picked).
     """
     given = dict(nonlinearity=nonlinearity, reset_after=reset_after, activation=activation,
-                 recurrent_activation=recurrent_activation, go_backwards=go_backwards, layer=layer)
+                 recurrent_activation=recurrent_activation, go_backwards=go_backwards, layer=layer, module=module)
     opts = {k: (v if v is not None else _defaults.get(k)) for k, v in given.items()}
+    module = opts["module"]
     nonlinearity, reset_after = opts["nonlinearity"], opts["reset_after"]
     for name in ("nonlinearity", "activation", "recurrent_activation"):
         if opts[name] is not None and opts[name] not in ACTIVATIONS:
@@ -161,6 +162,8 @@ def load_weights(
         else:
             raise InputError(f"layer={printable(opts['layer'])!r} picks a Keras layer by name; this file's "
                              "layers are numbered (trace one with --layer K)", shown(fspath))
+    if module is not None and "module" not in fmt.options and given["module"] is None:
+        module = None  # a default (the command line's --module) for files without modules
     if module is not None and "module" not in fmt.options:
         raise InputError(
             f"module= does not apply to {ext} files (it picks a module of a PyTorch state_dict or an ONNX model)",
