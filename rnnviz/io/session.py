@@ -64,6 +64,7 @@ MAX_NAME = 4096
 MAX_PANEL = 100  # view.panel: a panel id
 #: Magnitude limits: beyond them float32 arithmetic in the engine overflows before it starts.
 MAX_SETTING = 1e6
+MAX_CELL_SIZE = 4096  # an LSTM's cell width behind a projection (W_hr)
 MAX_NUMBER = 1e30
 PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 SPEED_RANGE = (0.5, 30.0)  # controller.SPEED_RANGE, repeated so this module needs no Qt
@@ -234,6 +235,8 @@ def _cell_doc(cell: Cell, key: str | None = None) -> dict:
     for name in PARAMS:
         arr = getattr(cell, name)
         out[name] = _rows(arr) if arr.ndim == 2 else [float(v) for v in arr]
+    if getattr(cell, "W_hr", None) is not None:  # PyTorch's proj_size: h = W_hr (o ⊙ tanh c)
+        out["W_hr"] = _rows(cell.W_hr)
     # Keras extras a weights file gave (io.weights.FileCell), written only when set.
     if getattr(cell, "go_backwards", False):
         out["go_backwards"] = True
@@ -601,7 +604,7 @@ class _Reader:
         if not isinstance(d, dict):
             raise _Problem(f"{where} must be an object")
         self.known(d, where, extra + ("kind", "nonlinearity", "recurrent_activation", "reset_after",
-                                      "recurrent_bias", "go_backwards", "mask_value") + PARAMS)
+                                      "recurrent_bias", "go_backwards", "mask_value", "W_hr") + PARAMS)
         kind = self.choice(d, "kind", f"{where}.kind", tuple(CELL_KINDS))
         nl = self.choice(d, "nonlinearity", f"{where}.nonlinearity", tuple(ACTIVATIONS))
         ra = self.choice(d, "recurrent_activation", f"{where}.recurrent_activation", tuple(ACTIVATIONS))
@@ -614,8 +617,18 @@ class _Reader:
             max_H = self.schema.fields["hidden_size"].limits[1]
             if not 1 <= H <= max_H:
                 raise _Problem(f"{label}W_hh has shape {W_hh.shape}; hidden sizes go up to {max_H}")
-        expect = {"W_ih": (G * H, D), "W_hh": (G * H, H), "b_ih": (G * H,), "b_hh": (G * H,)}
         arrays = {"W_hh": W_hh}
+        C = H  # the cell's own width; with a projection W_hr (P = H, C) it is W_hr's
+        if "W_hr" in d:
+            if kind != "lstm":
+                raise _Problem(f"{label}W_hr (a projection) is an LSTM's; this cell is a {kind}")
+            W_hr = arrays["W_hr"] = self.matrix(d["W_hr"], f"{label}W_hr", weights=True)
+            if W_hr.shape[0] != H:
+                raise _Problem(f"{label}W_hr has shape {_shape(W_hr.shape)}; expected ({H}, cell size)")
+            C = W_hr.shape[1]
+            if not 1 <= C <= MAX_CELL_SIZE:
+                raise _Problem(f"{label}W_hr has shape {_shape(W_hr.shape)}; cell sizes go up to {MAX_CELL_SIZE}")
+        expect = {"W_ih": (G * C, D), "W_hh": (G * C, H), "b_ih": (G * C,), "b_hh": (G * C,)}
         for name in ("W_ih", "b_ih", "b_hh"):
             v = self.field(d, name, f"{where}.{name}")
             if name.startswith("W"):

@@ -357,3 +357,35 @@ def test_settings_schema_matches_core_model():
     assert CS.SCHEMA.make(CS.SCHEMA.plain(s)) == s
     assert CS.SCHEMA.gate_blocks(CS.SCHEMA.plain(s)) == 3
     assert CS.SCHEMA.base_cell("gru", CS.SCHEMA.plain(s)).W_hh[0, 1] == 2.0
+
+
+@pytest.mark.parametrize("name", ["torch_lstm_proj.npz", "torch_lstm_proj_stacked.npz"])
+def test_an_lstm_with_a_projection_saves_and_reopens(name, tmp_path):
+    """PyTorch's proj_size: W_hr (P, C) is written, and the file reopens with the same numbers."""
+    from pathlib import Path
+
+    from rnnviz.core.app import App
+
+    app = App()
+    app.load_weights(Path(__file__).resolve().parent.parent / "fixtures" / name)
+    app.recompute()
+    data = CS.SessionData(app.settings, loaded=app.loaded, loaded_name=app.loaded_name)
+    path = tmp_path / "proj.rnnviz"
+    CS.save_session(path, data)
+    back = CS.load_session(path)
+    for a, b in zip(getattr(back.loaded, "layers", (back.loaded,)), getattr(app.loaded, "layers", (app.loaded,))):
+        np.testing.assert_array_equal(a.W_hr, b.W_hr)
+        np.testing.assert_array_equal(a.W_hh, b.W_hh)
+    assert CS.dumps_session(back) == path.read_bytes()
+    again = App()
+    again.restore(back.settings, loaded=back.loaded, loaded_name=back.loaded_name)
+    np.testing.assert_array_equal(again.result.cells[0].trace.h, app.result.cells[0].trace.h)
+    # a projection where none can be, or of the wrong width, is one clear line
+    doc = json.loads(path.read_text())
+    layer = doc["model"]["layers"][-1]
+    bad = dict(layer, W_hr=[row[:-1] for row in layer["W_hr"]][:-1])
+    for cell, words in ((bad, "W_hr has shape"), (dict(layer, kind="gru"), "is an LSTM's")):
+        doc["model"]["layers"][-1] = cell
+        path.write_text(json.dumps(doc))
+        with pytest.raises(InputError, match=words):
+            CS.load_session(path)
