@@ -20,7 +20,11 @@ import numpy as np
 from .cells import Cell
 from .run import Trace, run
 
-__all__ = ["Bidirectional", "BidirectionalTrace", "run_bidirectional"]
+__all__ = ["Bidirectional", "BidirectionalTrace", "MERGE_MODES", "run_bidirectional"]
+
+#: How the two directions' h make the layer's output (Keras's ``merge_mode``; PyTorch and ONNX
+#: concatenate): [h→ | h←], h→ + h←, h→ ⊙ h←, (h→ + h←)/2.
+MERGE_MODES = ("concat", "sum", "mul", "ave")
 
 
 @dataclass(frozen=True, eq=False)
@@ -29,8 +33,13 @@ class Bidirectional:
 
     forward: Cell | None
     backward: Cell
+    merge_mode: str = "concat"
 
     def __post_init__(self):
+        if self.merge_mode not in MERGE_MODES:
+            raise ValueError(f"unknown merge_mode {self.merge_mode!r}; expected one of {', '.join(MERGE_MODES)}")
+        if self.forward is None and self.merge_mode != "concat":
+            raise ValueError("a reverse-only layer has nothing to merge")
         if self.forward is not None:
             f, b = self.forward, self.backward
             if (f.input_size, f.hidden_size) != (b.input_size, b.hidden_size):
@@ -54,7 +63,10 @@ class Bidirectional:
 
     @property
     def hidden_size(self) -> int:
-        """The width of the output h: 2H for both directions, H for reverse only."""
+        """The width of the output h: 2H for both directions concatenated, H merged or for
+        reverse only."""
+        if self.merge_mode != "concat":
+            return self.backward.hidden_size
         return sum(cell.hidden_size for _, cell in self.directions)
 
     @property
@@ -64,7 +76,8 @@ class Bidirectional:
     def __repr__(self) -> str:
         if self.forward is None:
             return f"Bidirectional(reverse only: {self.backward!r})"
-        return f"Bidirectional(forward={self.forward!r}, backward={self.backward!r})"
+        merge = "" if self.merge_mode == "concat" else f", merge_mode={self.merge_mode!r}"
+        return f"Bidirectional(forward={self.forward!r}, backward={self.backward!r}{merge})"
 
 
 @dataclass(frozen=True, eq=False)
@@ -79,9 +92,15 @@ class BidirectionalTrace:
 
     @property
     def h(self) -> np.ndarray:
-        """The frameworks' output layout: (T, 2H) = [forward | backward], in input order."""
+        """The frameworks' output, in input order: (T, 2H) = [forward | backward] (concat), or
+        the merged (T, H) of Keras's merge modes sum, mul and ave."""
         parts = [t.h if name == "forward" else t.h[::-1] for name, t in self._traces()]
-        return np.ascontiguousarray(np.concatenate(parts, axis=1))
+        mode = self.model.merge_mode
+        if mode == "concat":
+            return np.ascontiguousarray(np.concatenate(parts, axis=1))
+        f, b = parts
+        out = f + b if mode == "sum" else f * b if mode == "mul" else (f + b) / 2
+        return np.ascontiguousarray(out.astype(f.dtype, copy=False))
 
     def _traces(self):
         both = (("forward", self.forward), ("backward", self.backward))

@@ -620,7 +620,7 @@ class _Reader:
         arrays = {"W_hh": W_hh}
         C = H  # the cell's own width; with a projection W_hr (P = H, C) it is W_hr's
         if "W_hr" in d:
-            if kind != "lstm":
+            if not CELL_KINDS[kind].projection:
                 raise _Problem(f"{label}W_hr (a projection) is an LSTM's; this cell is a {kind}")
             W_hr = arrays["W_hr"] = self.matrix(d["W_hr"], f"{label}W_hr", weights=True)
             if W_hr.shape[0] != H:

@@ -239,10 +239,11 @@ def test_masking_before_an_unread_layer_is_refused(tmp_path):
         load_weights(rewrite(FIXTURES / "k3_masking.keras", tmp_path / "d.keras", edit))
 
 
-def test_bidirectional_stays_refused(tmp_path):
+def test_a_bidirectional_without_its_layer_is_refused(tmp_path):
+    """(Bidirectional itself is read: tests/io/test_keras_bidirectional.py.)"""
     def edit(c):
         layer_of(c, "GRU")["class_name"] = "Bidirectional"
-    with pytest.raises(InputError, match="bidirectional layers are not supported"):
+    with pytest.raises(InputError, match="a Bidirectional layer without the config of the layer it wraps"):
         load_weights(rewrite(FIXTURES / "k3_gru_backwards.keras", tmp_path / "b.keras", edit))
 
 

@@ -349,7 +349,7 @@ def set_layer(which, *, new_class=None, **changes):
 @pytest.mark.parametrize(
     "src, edit, needle",
     [
-        ("keras_gru", set_layer("GRU", new_class="Bidirectional"), "bidirectional"),
+        ("keras_gru", set_layer("GRU", new_class="Bidirectional"), "Bidirectional layer without the config"),
         ("keras_gru", set_layer("GRU", new_class="ConvLSTM1D"), "not a supported recurrent layer"),
         ("keras_gru", set_layer("GRU", new_class="Sequential"), "nested models"),
         ("keras_gru", set_layer("GRU", activation="selu"), "selu"),

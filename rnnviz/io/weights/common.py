@@ -142,6 +142,8 @@ class FileStack(Stack):
 
 def notes_of(model) -> tuple:
     """What loading ``model`` assumed or should say, one line each (empty for most files)."""
+    if hasattr(model, "directions"):  # a Bidirectional: its first direction carries them
+        model = model.directions[0][1]
     layers = getattr(model, "layers", (model,))
     return tuple(getattr(layers[0], "notes", ())) if layers else ()
 
@@ -269,7 +271,8 @@ def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None,
     cells = [c if c.go_backwards or c.mask_value is not None or c.notes else _plain(c) for c in cells]
     directions = [spec.get("direction") for spec in specs]
     if any(directions):
-        return _directions(cells, directions, path)
+        merge = next((spec["merge_mode"] for spec in specs if spec.get("merge_mode")), "concat")
+        return _directions(cells, directions, path, merge)
     if len(cells) == 1:
         return cells[0]
     try:
@@ -278,15 +281,15 @@ def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None,
         raise InputError(f"the layers do not stack: {one_line(exc)}", path) from None
 
 
-def _directions(cells: list, directions: list, path: str):
+def _directions(cells: list, directions: list, path: str, merge_mode: str = "concat"):
     """A :class:`Bidirectional` from cells marked "forward"/"backward" (a reverse-only layer has
-    only "backward")."""
+    only "backward"), merged as ``merge_mode`` says (Keras's; the others concatenate)."""
     from ...engine.bidirectional import Bidirectional
 
     if directions not in (["forward", "backward"], ["backward"]):
         raise InputError(f"cannot pair the directions {directions}; rnnviz runs one bidirectional layer", path)
     try:
-        return Bidirectional(cells[0] if len(cells) == 2 else None, cells[-1])
+        return Bidirectional(cells[0] if len(cells) == 2 else None, cells[-1], merge_mode)
     except ValueError as exc:
         raise InputError(one_line(exc), path) from None
 

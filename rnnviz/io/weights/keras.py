@@ -167,7 +167,7 @@ def _keras_specs(f, config: Any, path: str, budget: Budget, version: str | None,
             raise InputError(f"layer {entry['label']!r}: the weights have no layers/{vars_path} group", path)
         datasets = _numbered_vars(group, f"layers/{vars_path}", entry["label"], path)
         specs.append(_cell_spec(datasets, entry, path, budget))
-    if config is None:
+    if config is None and not any(spec.get("direction") for spec in specs):  # a Bidirectional pairs its own
         specs = _order_bare(specs, path)
     return specs
 
@@ -311,7 +311,7 @@ def _plan_from_config(config: Any, path: str, version: str | None = None, layer:
         elif cls == "RNN":
             cells = _rnn_cells(cfg, label, h5_name, path)
         elif cls == "Bidirectional":
-            raise InputError(f"layer {label!r}: bidirectional layers are not supported", path)
+            cells = _bidirectional_cells(cfg, label, h5_name, path, legacy)
         elif cls in _MODELS:
             raise InputError(f"layer {label!r}: nested models are not supported", path)
         else:
@@ -336,6 +336,9 @@ def _plan_from_config(config: Any, path: str, version: str | None = None, layer:
                 "go_backwards": bool(cfg.get("go_backwards")) and k == 0,
                 "notes": [],
             }
+            if cls == "Bidirectional":  # the engine runs the backward cell over the reversed input
+                entry.update(direction=("forward", "backward")[k], merge_mode=cfg.get("merge_mode"),
+                             label=f"{label} ({('forward', 'backward')[k]})", go_backwards=False)
             options = CELL_KINDS[kind].cell_options
             if "recurrent_activation" in options:
                 entry["recurrent_activation"] = _activation(
@@ -352,6 +355,37 @@ def _plan_from_config(config: Any, path: str, version: str | None = None, layer:
     chain = _chain(by_name, nodes, recurrent, path, layer)
     plan = [e for name in chain for e in recurrent[name]]
     return plan
+
+
+def _bidirectional_cells(cfg: Mapping, label: str, h5_name: str, path: str, legacy: bool) -> list:
+    """The two directions of a ``Bidirectional`` layer: (kind, config, h5 group) each. Keras
+    runs the backward layer with go_backwards=True and, for sequences, flips its output back to
+    the input's order: exactly the engine's backward direction."""
+    from ...engine.bidirectional import MERGE_MODES
+
+    if legacy:
+        raise InputError(f"layer {label!r}: a Bidirectional layer in a legacy HDF5 file is not supported; "
+                         "save the model as .keras", path)
+    mode = cfg.get("merge_mode", "concat")
+    if mode not in MERGE_MODES:
+        raise InputError(f"layer {label!r}: merge_mode={mode!r} is not supported (concat, sum, mul and ave are; "
+                         "None returns the two directions apart)", path)
+    fwd = cfg.get("layer")
+    if not isinstance(fwd, Mapping):
+        raise InputError(f"layer {label!r}: a Bidirectional layer without the config of the layer it wraps", path)
+    bwd = cfg.get("backward_layer") or fwd
+    out = []
+    for d, sub in (("forward", fwd), ("backward", bwd)):
+        sub_cls = sub.get("class_name") if isinstance(sub, Mapping) else None
+        if sub_cls not in _KERAS_LAYERS:
+            raise InputError(f"layer {label!r}: a Bidirectional of {sub_cls!r} is not supported "
+                             "(SimpleRNN, GRU and LSTM are)", path)
+        sub_cfg = sub.get("config") or {}
+        if d == "forward" and sub_cfg.get("go_backwards"):
+            raise InputError(f"layer {label!r}: a Bidirectional whose forward layer reads backwards is not "
+                             "supported", path)
+        out.append((_KERAS_LAYERS[sub_cls], sub_cfg, f"{h5_name}/{d}_layer/cell"))
+    return out
 
 
 def _rnn_cells(cfg: Mapping, label: str, h5_name: str, path: str) -> list:
@@ -511,8 +545,17 @@ def _plan_from_h5(layers_group, path: str) -> list[dict]:
             continue
         has = {n: child(group, n, f"{where}/{n}", path) is not None
                for n in ("forward_layer", "backward_layer", "cell", "layer")}
+        if has["forward_layer"] and has["backward_layer"]:
+            for d in ("forward", "backward"):  # no config: merge_mode is an assumption (noted)
+                entry = _bare_entry(f"{name}/{d}_layer/cell", f"{name} ({d})")
+                entry.update(direction=d, merge_mode="concat")
+                if d == "forward":
+                    entry["notes"] = [f"layer {name!r}: assumed merge_mode='concat' (Keras's default): a "
+                                      ".weights.h5 file does not record it (load the .keras file)"]
+                plan.append(entry)
+            continue
         if has["forward_layer"] or has["backward_layer"]:
-            raise InputError(f"layer {name!r}: bidirectional layers are not supported", path)
+            raise InputError(f"layer {name!r}: a bidirectional layer needs both directions", path)
         if not has["cell"]:
             if _RECURRENT_HINT.search(name) and has["layer"]:
                 raise InputError(
@@ -730,6 +773,8 @@ def _cell_spec(datasets: list, entry: dict, path: str, budget: Budget) -> dict:
         "notes": tuple(entry.get("notes", ())),
         "mask_value": entry.get("mask_value"),
     }
+    if entry.get("direction"):  # one direction of a Bidirectional layer
+        spec["direction"], spec["merge_mode"] = entry["direction"], entry.get("merge_mode") or "concat"
     if "reset_after" in info.cell_options:
         spec["reset_after"] = reset_after
     if entry.get("bare"):  # nothing but the shapes: every other flag is the options' or a default
