@@ -481,12 +481,13 @@ def repr_options(cell) -> str:
 #: rnnviz.core.diagram's layout (after Olah's): the memory c runs along the top, f's ⊙ keeps it,
 #: i ⊙ g writes, o ⊙ tanh(c) reads it out as h.
 DIAGRAM = {
-    "pos": {"in:c": (0, 0), "in:h": (0, 4), "in:x": (0, 5), "cat": (0.5, 4), "gate:f": (1.4, 3),
-            "gate:i": (2.4, 3), "gate:g": (3.4, 3), "gate:o": (4.4, 3), "mul:f·c_prev": (1.4, 0),
-            "mul:i·g": (3.4, 1.5), "add:c": (3.4, 0), "op:tanh(c)": (5.4, 1.5), "mul:o·tanh(c)": (5.4, 3),
-            "out:c": (6.9, 0), "out:h": (6.9, 3)},
+    # the blocks start 1.8 right of the inputs: h_{t−1}'s value above its wire clears f's block
+    "pos": {"in:c": (0, 0), "in:h": (0, 4), "in:x": (0, 5), "cat": (0.5, 4), "gate:f": (1.8, 3),
+            "gate:i": (2.8, 3), "gate:g": (3.8, 3), "gate:o": (4.8, 3), "mul:f·c_prev": (1.8, 0),
+            "mul:i·g": (3.8, 1.5), "add:c": (3.8, 0), "op:tanh(c)": (5.8, 1.5), "mul:o·tanh(c)": (5.8, 3),
+            "out:c": (7.3, 0), "out:h": (7.3, 3)},
     "routes": {("cat", "*"): "hv", ("in:x", "cat"): "hv", ("add:c", "op:tanh(c)"): "hv"},
-    "tags": {"in:x": (0.6, 1), "in:c": (0, 1)},
+    "tags": {"in:x": (0.6, 1), "in:c": (0, 1), "op:tanh(c)": (0.25, -0.14)},  # tanh(c)'s value clears its pill
 }
 
 KIND = CellKind(
