@@ -71,6 +71,11 @@ LIMITS = dict(length=(2, 500), hidden_size=(1, 256), batch=(1, 1024), truncate=(
               test_batch=(1, 4096), test_every=(1, 1000), seed=(0, 2**31 - 1), layers=(1, 4))
 #: The text task's text, in characters (what a session file's text field holds at most).
 MAX_TEXT = 20_000
+#: The text task's vocabulary at most: the model's input and output size V (one-hot input, a
+#: softmax over V classes), which a session reopens and Explore draws.
+MAX_VOCAB = 256
+#: One batch (training or test) holds at most this many input values, B × T × D.
+MAX_BATCH_VALUES = 1 << 24
 #: For every-step losses the contributions ∂L_T/∂x_k take a second backward pass; it runs
 #: every this many updates (a last-step loss gets them free, at every update).
 CONTRIB_EVERY = 5
@@ -133,9 +138,17 @@ class TrainConfig:
             raise ValueError(f"the text has {len(self.text):,} characters; at most {MAX_TEXT:,}")
         if self.task == "text" and (len(self.text) <= self.length or len(set(self.text)) < 2):
             raise ValueError(f"the text needs more than {self.length} characters and two different ones")
+        if self.task == "text" and len(set(self.text)) > MAX_VOCAB:
+            raise ValueError(f"the text uses {len(set(self.text)):,} different characters; at most {MAX_VOCAB}")
         if self.task == "input" and len(self.series) <= self.length:
             raise ValueError(f"the current input has {len(self.series)} steps; the task needs more than "
                              f"T = {self.length}")
+        D = len(set(self.text)) if self.task == "text" else 2
+        for name in ("batch", "test_batch"):
+            n = getattr(self, name) * self.length * D
+            if n > MAX_BATCH_VALUES:
+                raise ValueError(f"{name} × T × D = {n:,} input values; at most {MAX_BATCH_VALUES:,} "
+                                 "(a smaller batch or T)")
         return self
 
 

@@ -18,6 +18,7 @@ The panels (registered in slot "train" of :mod:`rnnviz.ui.panels`) draw snapshot
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 
 import numpy as np
@@ -113,7 +114,25 @@ class TrainController(QtCore.QObject):
         """Settings and trained models from a session or lesson; shows the mode it names."""
         self.session.restore(state)
         self.poll()
+        self._reattach()
         self.setMode(state.mode)
+
+    def _reattach(self) -> None:
+        """After a session opens: if Explore shows one of the trained cells (a session saved
+        after "Explore this model"), the output row belongs to it again."""
+        c = self.controller
+        self.explored = None
+        loaded = c.loaded
+        if loaded is None or not self.session.updates:
+            return
+        snap = self.session.snapshot()
+        xs, ys, mask = self.session.test_sequence(0)
+        for run in snap.runs:
+            rnn = run.model.rnn.layers[0] if len(run.model.rnn) == 1 else run.model.rnn
+            if _same_weights(rnn, loaded):
+                self.explored = Explored(c.loadedName, run.model, ys, mask, snap.task)
+                self.exploring.emit(c.loadedName)
+                return
 
     def setMode(self, mode: str) -> None:
         if mode != self.mode:
@@ -202,6 +221,27 @@ class TrainController(QtCore.QObject):
     def exportModel(self, key: str, path: str) -> None:
         """Write the trained model ``key`` with PyTorch's names. Raises InputError or OSError."""
         TR.export_model(self.session.models()[key], path)
+
+
+def _same_weights(a, b) -> bool:
+    """Two cells or stacks with the same kind, shapes and parameters."""
+    from ..engine.cells import as_stack
+
+    la, lb = as_stack(a).layers, as_stack(b).layers
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        if not (dataclasses.is_dataclass(x) and dataclasses.is_dataclass(y)):
+            return False
+        for f in dataclasses.fields(x):
+            u, v = getattr(x, f.name), getattr(y, f.name, None)
+            if isinstance(u, np.ndarray) or isinstance(v, np.ndarray):
+                u, v = np.asarray(u), np.asarray(v)
+                if u.shape != v.shape or not np.allclose(u, v, rtol=1e-12, atol=1e-12):
+                    return False
+            elif u != v:
+                return False
+    return True
 
 
 # ====================================================================== controls
@@ -924,6 +964,7 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         controller.resultChanged.connect(self._onResult)
         controller.stepChanged.connect(self._onStep)
         controller.loadedChanged.connect(lambda _n: self._onResult(controller.result))
+        self.train.exploring.connect(lambda _n: self._onResult(controller.result))
         self.setTheme(self.look)
         self.hide()
 

@@ -128,3 +128,41 @@ def test_the_output_row_shows_the_trained_output_layer_under_the_hidden_state(wi
     c.update(cell="gru")  # another network: the row goes
     c.settle()
     assert not out.isVisible()
+
+
+def test_a_trained_text_model_shown_in_explore_saves_and_reopens_with_the_same_outputs(qtbot, controller, tmp_path):
+    """A text model's one-hot input has a vocabulary-sized D (beyond the 16 the controls offer a
+    built-in cell): its session must reopen, Explore showing the same run and output row."""
+    from rnnviz.ui.controller import Controller
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    tc = UT.training_for(controller)
+    tc.configure(task="text", length=12, hidden_size=6, batch=4, test_batch=4)
+    tc.step()
+    tc.step()
+    D = tc.snapshot.task.input_size
+    assert D > 16
+    tc.exploreModel()
+    r = controller.settle()
+    assert controller.settings.input_size == D
+    out = w.panels["outputPanel"]
+    y_before = out.row.y.copy()
+    path = str(tmp_path / "text.rnnviz")
+    assert w.session.saveAs(path)
+
+    c2 = Controller()
+    w2 = MainWindow(c2)
+    qtbot.addWidget(w2)
+    shown = []
+    w2.showError = lambda title, msg: shown.append(msg)
+    assert w2.session.open(path), shown
+    r2 = c2.settle()
+    assert c2.settings.input_size == D and c2.loadedName == controller.loadedName
+    assert np.allclose(r2.xs, r.xs)
+    assert np.allclose(r2.cells[0].trace.h, r.cells[0].trace.h, atol=1e-12)
+    tc2 = UT.training_for(c2)
+    assert tc2.session.updates == 2 and tc2.explored is not None
+    out2 = w2.panels["outputPanel"]
+    assert out2.row is not None and np.allclose(out2.row.y, y_before, atol=1e-6)
+    assert not w2.session.modified
