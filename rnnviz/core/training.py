@@ -331,6 +331,7 @@ class TrainSession:
         self._version = 0
         self._rate = 0.0
         self._error = None
+        self._builds = 0
         self._build((config or TrainConfig()).check())
 
     # ---------------------------------------------------------------- reading
@@ -354,6 +355,14 @@ class TrainSession:
     @property
     def version(self) -> int:
         return self._version
+
+    @property
+    def revision(self) -> tuple:
+        """Changes whenever what a session file keeps of the training does: the settings, the
+        number of updates, and the models' start (a restore gives a new one; untrained models
+        are the seed's, whichever build made them)."""
+        with self._lock:
+            return (self._config, self._updates, self._builds if self._updates else 0)
 
     def snapshot(self) -> TrainSnapshot:
         with self._lock:
@@ -479,6 +488,7 @@ class TrainSession:
     def _build(self, config: TrainConfig) -> None:
         task = task_info(config)
         self._config, self._task = config, task
+        self._builds += 1
         self._updates = 0
         self._error = None
         self._rate = 0.0
