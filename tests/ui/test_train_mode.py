@@ -166,3 +166,37 @@ def test_a_trained_text_model_shown_in_explore_saves_and_reopens_with_the_same_o
     out2 = w2.panels["outputPanel"]
     assert out2.row is not None and np.allclose(out2.row.y, y_before, atol=1e-6)
     assert not w2.session.modified
+
+
+def test_training_marks_the_session_unsaved_and_closing_asks(window, tmp_path, monkeypatch):
+    from rnnviz.core.session import load_session
+    from rnnviz.ui import session as S
+
+    s = window.session
+    tc = UT.training_for(window.controller)
+    path = str(tmp_path / "t.rnnviz")
+    assert s.saveAs(path)
+    assert not s.modified and not window.isWindowModified()
+    window.panels["trainControls"].stepButton.click()  # one update: the model the file holds changed
+    assert s.modified and window.isWindowModified() and s.needsSaving()
+    s.confirmDiscard = True
+    asked = []
+    monkeypatch.setattr(S, "ask_save", lambda w, name, doing: asked.append((name, doing)) or "save")
+    assert window.close()
+    assert asked == [("t.rnnviz", "closing")]
+    assert load_session(path).training.updates == 1 == tc.session.updates
+    assert not s.modified
+
+
+def test_an_untitled_window_asks_after_training_but_not_for_switching_modes(window, monkeypatch):
+    from rnnviz.ui import session as S
+
+    s = window.session
+    s._markSaved(S.capture(window.controller))  # as the window starts: nothing to save
+    window.modes.setCurrentIndex(0)
+    window.modes.setCurrentIndex(1)
+    assert not s.needsSaving()
+    UT.training_for(window.controller).step()
+    assert s.needsSaving()  # a trained network is worth asking about, as a changed one is
+    UT.training_for(window.controller).reset()
+    assert not s.modified  # back to the untrained models the seed gives, as saved
