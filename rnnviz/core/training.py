@@ -46,7 +46,7 @@ from ..engine.train import (
 
 __all__ = [
     "CELL_CHOICES", "COMPARE_CELLS", "LIVE_FIELDS", "MAX_ROWS", "TASK_CHOICES", "RunView", "TaskInfo",
-    "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "export_model", "state_from_plain",
+    "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "EXPORT_SUFFIXES", "export_model", "state_from_plain",
     "state_plain", "OutputRow", "output_row", "single_blas_thread", "task_info",
 ]
 
@@ -721,20 +721,30 @@ def single_blas_thread() -> bool:
     return done
 
 
+#: What the Train mode exports a trained model as: RNNModel's names, or Keras 3's layout.
+EXPORT_SUFFIXES = (".safetensors", ".npz", ".weights.h5")
+
+
 def export_model(model, path) -> None:
-    """Write a trained model (engine.train.Model) with PyTorch's names (``rnn.weight_ih_l0`` …
-    ``fc.bias``, float64) to ``.safetensors`` or ``.npz``, atomically, so ``RNNModel.load_state_dict``
-    takes it. Raises InputError for another suffix."""
+    """Write a trained model (engine.train.Model) atomically: with PyTorch's names
+    (``rnn.weight_ih_l0`` … ``fc.bias``, float64) to ``.safetensors`` or ``.npz``, so
+    ``RNNModel.load_state_dict`` takes it, or as a Keras 3 ``.weights.h5`` (float32) of
+    ``Sequential([Input((None, D)), <cell>(H, return_sequences=True) …, Dense(O)])``.
+    Raises InputError for another suffix or a model the format cannot hold."""
     import os
 
     from ..engine.errors import InputError
     from ..io.weights import FORMATS
+    from ..io.weights.keras_write import SUFFIX as KERAS, write_keras_weights
 
     fspath = os.fsdecode(path)
+    if fspath.lower().endswith(KERAS):
+        write_keras_weights(fspath, model.rnn.layers, (model.fc.W_hy, model.fc.b_y))
+        return
     ext = os.path.splitext(fspath)[1].lower()
     if ext not in (".safetensors", ".npz"):
-        raise InputError(f"cannot export a trained model as {ext or '(no extension)'}; expected .safetensors "
-                         "or .npz", fspath)
+        raise InputError(f"cannot export a trained model as {ext or '(no extension)'}; expected "
+                         f"{', '.join(EXPORT_SUFFIXES)}", fspath)
     tensors = {n: np.ascontiguousarray(a, dtype=np.float64) for n, a in model.state_dict().items()}
     import warnings
 

@@ -245,6 +245,10 @@ def _same_weights(a, b) -> bool:
 
 
 # ====================================================================== controls
+#: The Export dialog's filters: PyTorch's names (RNNModel) or Keras 3's layout.
+EXPORT_FILTER = ("PyTorch RNNModel, safetensors (*.safetensors);;PyTorch RNNModel, npz (*.npz);;"
+                 "Keras 3 weights (*.weights.h5)")
+EXPORT_SUFFIX_OF = dict(zip(EXPORT_FILTER.split(";;"), TR.EXPORT_SUFFIXES))
 def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
     s = QtWidgets.QSpinBox()
     s.setRange(lo, hi)
@@ -330,7 +334,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.exploreButton = QtWidgets.QPushButton("Explore this model")
         self.exploreButton.setToolTip("Step through a test sequence with the trained cell in the Explore views")
         self.exportButton = QtWidgets.QPushButton("Export model…")
-        self.exportButton.setToolTip("Save the trained model with PyTorch's names (.safetensors or .npz)")
+        self.exportButton.setToolTip("Save the trained model with PyTorch's names (.safetensors or .npz) "
+                                     "or as Keras 3 weights (.weights.h5)")
         buttons.addWidget(self.trainButton, 0, 0)
         buttons.addWidget(self.stepButton, 0, 1)
         buttons.addWidget(self.resetButton, 0, 2)
@@ -366,7 +371,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.stepButton.clicked.connect(self.train.step)
         self.resetButton.clicked.connect(self.train.reset)
         self.exploreButton.clicked.connect(self._onExplore)
-        self.exportButton.clicked.connect(self._onExport)
+        self.exportButton.clicked.connect(self.exportDialog)
         self.sampleButton.clicked.connect(self._onSample)
         self._shownConfig = None
         self.train.snapshotChanged.connect(self.showSnapshot)
@@ -415,7 +420,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         if modes is not None:
             modes.setCurrentIndex(0)
 
-    def _onExport(self) -> None:
+    def exportDialog(self) -> None:
+        """Export model…: ask for a cell (when several) and a file, write it; a failure is a dialog."""
         from ..engine import InputError
 
         self.train.pause()
@@ -427,11 +433,12 @@ class TrainControls(Panel, QtWidgets.QWidget):
             if not ok:
                 return
             key = runs[labels.index(choice)].key
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export trained model (PyTorch names)",
-                                                        f"trained-{key}.safetensors",
-                                                        "safetensors (*.safetensors);;npz (*.npz)")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export trained model", f"trained-{key}.safetensors", EXPORT_FILTER)
         if not path:
             return
+        if not path.lower().endswith(TR.EXPORT_SUFFIXES):  # typed without a suffix: the filter's
+            path += EXPORT_SUFFIX_OF.get(chosen, ".safetensors")
         try:
             self.train.exportModel(key, path)
         except (InputError, OSError) as err:
