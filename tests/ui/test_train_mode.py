@@ -200,3 +200,22 @@ def test_an_untitled_window_asks_after_training_but_not_for_switching_modes(wind
     assert s.needsSaving()  # a trained network is worth asking about, as a changed one is
     UT.training_for(window.controller).reset()
     assert not s.modified  # back to the untrained models the seed gives, as saved
+
+
+def test_file_export_trained_model_writes_keras_weights(window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from rnnviz.engine import run
+    from rnnviz.io import load_weights
+
+    tc = UT.training_for(window.controller)
+    tc.configure(cell="lstm")
+    tc.step()
+    path = str(tmp_path / "trained")  # typed without a suffix: the chosen filter's
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (path, "Keras 3 weights (*.weights.h5)"))
+    window.action("export.trained").trigger()
+    back = load_weights(path + ".weights.h5")
+    xs = tc.session.test_sequence(0)[0]
+    model = tc.session.models()["lstm"]
+    assert np.allclose(run(back, xs, influence=False).h, run(model.rnn, xs, influence=False).h, atol=1e-5)
