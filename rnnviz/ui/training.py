@@ -249,8 +249,48 @@ def _same_weights(a, b) -> bool:
 EXPORT_FILTER = ("PyTorch RNNModel, safetensors (*.safetensors);;PyTorch RNNModel, npz (*.npz);;"
                  "Keras 3 weights (*.weights.h5)")
 EXPORT_SUFFIX_OF = dict(zip(EXPORT_FILTER.split(";;"), TR.EXPORT_SUFFIXES))
+class _Refusing:
+    """A spin box that says what it refuses: a keystroke its validator drops, or a finished
+    entry out of range that it would silently put back (``sigRefused``: one line)."""
+
+    def _refused(self, text: str) -> None:
+        text = text.strip()
+        prefix, suffix = self.prefix(), self.suffix()
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)]
+        if not text.strip() or text == self.specialValueText():
+            return
+        name = self.accessibleName() or "value"
+        lo = self.textFromValue(self.minimum())
+        if self.specialValueText():
+            lo += f" ({self.specialValueText()})"
+        self.sigRefused.emit(f"{name}: {text.strip()!r} is not accepted; enter a number from {lo} to "
+                             f"{self.textFromValue(self.maximum())}")
+
+    def validate(self, text, pos):
+        result = super().validate(text, pos)
+        state = result[0] if isinstance(result, tuple) else result
+        if state == QtGui.QValidator.State.Invalid:
+            self._refused(text)
+        return result
+
+    def fixup(self, text):
+        self._refused(text)
+        return super().fixup(text)
+
+
+class _SpinBox(_Refusing, QtWidgets.QSpinBox):
+    sigRefused = QtCore.Signal(str)
+
+
+class _DoubleSpinBox(_Refusing, QtWidgets.QDoubleSpinBox):
+    sigRefused = QtCore.Signal(str)
+
+
 def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
-    s = QtWidgets.QSpinBox()
+    s = _SpinBox()
     s.setRange(lo, hi)
     s.setValue(value)
     if special:
@@ -262,7 +302,7 @@ def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
 
 
 def _dspin(lo, hi, value, decimals, special=None, tip=None) -> QtWidgets.QDoubleSpinBox:
-    s = QtWidgets.QDoubleSpinBox()
+    s = _DoubleSpinBox()
     s.setRange(lo, hi)
     s.setDecimals(decimals)
     s.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
@@ -313,16 +353,41 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.truncateSpin = _spin(*lim["truncate"], c.truncate, special="full BPTT",
                                   tip="Each loss term's gradient flows back at most this many steps")
         self.seedSpin = _spin(0, 99_999, c.seed, tip="Seeds the weights and every batch")
+        self.stepsSpin = _spin(*lim["steps"], c.steps, special="no limit", tip="Stop after this many updates")
         rows = (("Task", self.taskCombo), ("Length T", self.lengthSpin), ("Cell", self.cellCombo),
                 ("Hidden units H", self.hiddenSpin), ("Optimiser", self.optimizerCombo),
                 ("Learning rate", self.lrSpin), ("Momentum", self.momentumSpin), ("Clip norm", self.clipSpin),
-                ("Batch", self.batchSpin), ("Truncate BPTT", self.truncateSpin), ("Seed", self.seedSpin))
+                ("Batch", self.batchSpin), ("Truncate BPTT", self.truncateSpin), ("Steps", self.stepsSpin),
+                ("Seed", self.seedSpin))
         self._labels = []
         for text, w in rows:
             label = QtWidgets.QLabel(text)
             self._labels.append(label)
+            w.setAccessibleName(text)
             form.addRow(label, w)
         lay.addLayout(form)
+        # the text task's text: typed, pasted or opened; applied with "Use this text"
+        self.textEdit = QtWidgets.QPlainTextEdit()
+        self.textEdit.setPlaceholderText("The text to learn (type or paste)")
+        self.textEdit.setMaximumHeight(90)
+        self.textEdit.setPlainText(c.text)
+        self.useTextButton = QtWidgets.QPushButton("Use this text")
+        self.openTextButton = QtWidgets.QPushButton("Open text…")
+        self._textRow = QtWidgets.QWidget()
+        textLay = QtWidgets.QVBoxLayout(self._textRow)
+        textLay.setContentsMargins(0, 0, 0, 0)
+        textLay.addWidget(self.textEdit)
+        textButtons = QtWidgets.QHBoxLayout()
+        textButtons.addWidget(self.useTextButton)
+        textButtons.addWidget(self.openTextButton)
+        textLay.addLayout(textButtons)
+        lay.addWidget(self._textRow)
+        #: why the last value was refused (one line), cleared by the next accepted change
+        self.messageLabel = QtWidgets.QLabel()
+        self.messageLabel.setObjectName("trainMessage")
+        self.messageLabel.setWordWrap(True)
+        self.messageLabel.hide()
+        lay.addWidget(self.messageLabel)
 
         buttons = QtWidgets.QGridLayout()
         self.trainButton = QtWidgets.QPushButton("Train")
@@ -361,12 +426,16 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
                         "length": self.lengthSpin, "hidden_size": self.hiddenSpin, "lr": self.lrSpin,
                         "momentum": self.momentumSpin, "clip": self.clipSpin, "batch": self.batchSpin,
-                        "truncate": self.truncateSpin, "seed": self.seedSpin}
+                        "truncate": self.truncateSpin, "steps": self.stepsSpin, "seed": self.seedSpin}
         for name, w in self._fields.items():
             if isinstance(w, QtWidgets.QComboBox):
                 w.currentIndexChanged.connect(lambda _i, n=name, w=w: self._onField(n, w.currentData()))
             else:
                 w.valueChanged.connect(lambda v, n=name: self._onField(n, v))
+                w.sigRefused.connect(lambda text, n=name: self._onRefused(n, text))
+        self.useTextButton.clicked.connect(lambda: self._configure(text=self.textEdit.toPlainText()))
+        self.openTextButton.clicked.connect(self._onOpenText)
+        self.train.errorOccurred.connect(self.showMessage)
         self.trainButton.clicked.connect(self.train.toggle)
         self.stepButton.clicked.connect(self.train.step)
         self.resetButton.clicked.connect(self.train.reset)
@@ -374,6 +443,9 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.exportButton.clicked.connect(self.exportDialog)
         self.sampleButton.clicked.connect(self._onSample)
         self._shownConfig = None
+        self._shownText = c.text
+        self._refusedNow = False
+        self._refusedField = None
         self.train.snapshotChanged.connect(self.showSnapshot)
         self.train.runningChanged.connect(self._onRunning)
         self.setTheme(self.look)
@@ -390,7 +462,60 @@ class TrainControls(Panel, QtWidgets.QWidget):
         changes = {name: value}
         if name == "task" and value == "input":
             changes["series"] = self._currentInput()
+        # the value a spin box kept after refusing a keystroke (typed 20, got 2): say so, still
+        keep = self._refusedField == name
+        self._refusedField = None
+        message = self.messageLabel.text()
+        if self._configure(**changes) and keep:
+            shown = self._fields[name].textFromValue(value)
+            self.showMessage(f"{message} (now {shown})")
+
+    def _onRefused(self, name: str, text: str) -> None:
+        self._refusedField = name
+        self.showMessage(text)
+
+    def _configure(self, **changes) -> bool:
+        """Apply ``changes``; a refused one leaves the settings as they stand, shown again, and
+        says why in :attr:`messageLabel`."""
+        self._refusedNow = False
         self.train.configure(**changes)
+        if self._refusedNow:
+            self._showConfig(self.train.session.config)  # the controls show what stands
+            return False
+        self.showMessage("")
+        return True
+
+    def showMessage(self, text: str) -> None:
+        """One line under the controls saying why a value was refused ("": none). The window's
+        status bar shows it too, for a moment."""
+        text = str(text).splitlines()[0] if text else ""
+        if text:
+            self._refusedNow = True
+        self.messageLabel.setText(text)
+        self.messageLabel.setVisible(bool(text))
+        window = self.window()
+        if text and isinstance(window, QtWidgets.QMainWindow) and window is not self:
+            window.statusBar().showMessage(text, 8000)
+
+    def _onOpenText(self) -> None:
+        from ..engine import InputError
+        from ..io.training import read_text
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a text to learn", "", "Text (*.txt);;All files (*)")
+        if not path:
+            return
+        try:
+            text = read_text(path)
+        except (InputError, OSError) as err:
+            self.showMessage(str(err))
+            return
+        if len(text) > TR.MAX_TEXT:
+            self.showMessage(f"{path}: the text has {len(text):,} characters; the Train mode learns at most "
+                             f"{TR.MAX_TEXT:,}")
+            return
+        with QtCore.QSignalBlocker(self.textEdit):
+            self.textEdit.setPlainText(text)
+        self._configure(task="text", text=text)
 
     def _currentInput(self) -> tuple:
         from ..core.model import build_inputs
@@ -459,6 +584,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
         text = snap.task.chars is not None
         self.sampleButton.setVisible(text)
         self.sampleText.setVisible(text)
+        self._textRow.setVisible(c.task == "text")
         status = status_text(snap)
         if status != self.statusLabel.text():
             self.statusLabel.setText(status)
@@ -474,6 +600,10 @@ class TrainControls(Panel, QtWidgets.QWidget):
                 else:
                     w.setValue(v)
         self.momentumSpin.setEnabled(c.optimizer == "sgd")
+        if c.text != self._shownText:  # a new text came (a lesson, a file): what is typed stays otherwise
+            self._shownText = c.text
+            with QtCore.QSignalBlocker(self.textEdit):
+                self.textEdit.setPlainText(c.text)
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -482,6 +612,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         for w in self.findChildren(QtWidgets.QWidget):
             w.setFont(look.font())
         self._title.setFont(look.font(look.title_pt, bold=True))
+        self.messageLabel.setStyleSheet(f"QLabel#trainMessage {{ color: {look.warning_fg}; "
+                                        f"background: {look.warning_bg}; padding: 3px; }}")
 
 
 def status_text(snap: TR.TrainSnapshot) -> str:

@@ -219,3 +219,78 @@ def test_file_export_trained_model_writes_keras_weights(window, tmp_path, monkey
     xs = tc.session.test_sequence(0)[0]
     model = tc.session.models()["lstm"]
     assert np.allclose(run(back, xs, influence=False).h, run(model.rnn, xs, influence=False).h, atol=1e-5)
+
+
+def _type(spin, text):
+    from PySide6 import QtCore
+    from PySide6.QtTest import QTest
+
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    QTest.keyClicks(spin, text)
+    QTest.keyClick(spin, QtCore.Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize("field, typed, name", [
+    ("lrSpin", "20", "Learning rate"),
+    ("batchSpin", "5000", "Batch"),
+    ("hiddenSpin", "x", "Hidden units H"),
+    ("clipSpin", "-1", "Clip norm"),
+    ("truncateSpin", "9999", "Truncate BPTT"),
+    ("stepsSpin", "9999999", "Steps"),
+    ("lengthSpin", "1", "Length T"),
+])
+def test_a_typed_bad_value_is_refused_with_a_line_naming_the_control(window, field, typed, name):
+    controls = window.panels["trainControls"]
+    _type(getattr(controls, field), typed)
+    text = controls.messageLabel.text()
+    assert controls.messageLabel.isVisible() and text.startswith(f"{name}: ") and "not accepted" in text
+    assert "\n" not in text and "from" in text
+    assert window.statusBar().currentMessage() == text
+    config = UT.training_for(window.controller).session.config
+    assert config.check() == config and config.lr <= 10 and config.batch <= 1024
+
+
+def test_a_value_the_session_refuses_shows_why_and_the_controls_show_what_stands(window):
+    controls = window.panels["trainControls"]
+    tc = UT.training_for(window.controller)
+    controls.lengthSpin.setValue(400)  # the Explore input has 30 steps: too few for T = 400
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("input"))
+    assert tc.session.config.task == "adding"
+    assert controls.taskCombo.currentData() == "adding"  # not left showing a task that is not used
+    assert "current input has 30 steps" in controls.messageLabel.text() and controls.messageLabel.isVisible()
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("sine"))  # accepted: the line goes
+    assert tc.session.config.task == "sine" and not controls.messageLabel.isVisible()
+
+
+def test_the_text_task_takes_a_typed_or_opened_text_and_says_why_it_refuses_one(window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    controls = window.panels["trainControls"]
+    tc = UT.training_for(window.controller)
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("text"))
+    assert controls.textEdit.isVisible()
+    controls.textEdit.setPlainText("aaaa")
+    controls.useTextButton.click()
+    assert "two different" in controls.messageLabel.text()
+    assert tc.session.config.text != "aaaa" and controls.textEdit.toPlainText() == "aaaa"  # kept to fix
+    controls.textEdit.setPlainText("the cat sat on the mat. " * 3)
+    controls.useTextButton.click()
+    assert tc.session.config.text == "the cat sat on the mat. " * 3 and not controls.messageLabel.isVisible()
+    bad = tmp_path / "bin.txt"
+    bad.write_bytes(b"\x00\x01\x02")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    controls.openTextButton.click()
+    assert "bin.txt" in controls.messageLabel.text() and "binary" in controls.messageLabel.text()
+    good = tmp_path / "good.txt"
+    good.write_text("to be or not to be, that is the question. " * 2, encoding="utf-8")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    controls.openTextButton.click()
+    assert tc.session.config.text == good.read_text(encoding="utf-8")
+    assert controls.textEdit.toPlainText() == tc.session.config.text
+
+
+def test_the_steps_control_sets_the_limit(window):
+    controls = window.panels["trainControls"]
+    controls.stepsSpin.setValue(7)
+    assert UT.training_for(window.controller).session.config.steps == 7
