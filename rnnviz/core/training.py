@@ -332,6 +332,7 @@ class TrainSession:
         self._rate = 0.0
         self._error = None
         self._builds = 0
+        self._hold_until = 0.0
         self._build((config or TrainConfig()).check())
 
     # ---------------------------------------------------------------- reading
@@ -453,6 +454,21 @@ class TrainSession:
             done += 1
         return done
 
+    def hold(self, seconds: float) -> None:
+        """Let the worker wait up to ``seconds`` from now before its next update (or its next
+        cell's): the GUI thread has a frame to compute and paint, and a worker holding the
+        interpreter through numpy-heavy updates makes it wait at every return from Qt."""
+        self._hold_until = max(self._hold_until, time.monotonic() + float(seconds))
+
+    def _held(self) -> None:
+        if threading.current_thread() is not self._thread:
+            return
+        while not self._stop.is_set():
+            wait = self._hold_until - time.monotonic()  # a newer hold may extend it meanwhile
+            if wait <= 0:
+                return
+            self._stop.wait(min(wait, 0.25))
+
     def run_until(self, steps: int) -> None:
         """Train on this thread until ``steps`` updates in all (tests, lessons' checks, benchmarks)."""
         while self._updates < steps and self._update():
@@ -553,7 +569,9 @@ class TrainSession:
             clip = config.clip or None
             truncate = config.truncate or None
             results = []
-            for run, opt in zip(runs, opts):
+            for n, (run, opt) in enumerate(zip(runs, opts)):
+                if n:
+                    self._held()  # between cells: the update still completes (pause keeps a whole one)
                 try:
                     model, state, info = update(run.model, opt, run.opt_state, xs, ys, mask, loss=task.loss,
                                                 clip=clip, truncate=truncate, dtype=self._dtype)
@@ -602,7 +620,8 @@ class TrainSession:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if not self._update():
+            self._held()
+            if self._stop.is_set() or not self._update():
                 break
             time.sleep(0)  # let the GUI thread have the interpreter between updates
         with self._lock:

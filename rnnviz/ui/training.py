@@ -35,6 +35,14 @@ __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "Gradient
 
 #: The views poll the session this often (ms): 15 repaints a second at most.
 POLL_MS = 66
+#: Python's thread switch interval (s) while training runs. The worker holds the interpreter
+#: for whole numpy-heavy updates; each time the GUI thread returns from Qt (hundreds of times
+#: per painted frame) it waits up to this long to get it back. CPython's default 5 ms left the
+#: plots at about 6 repaints a second; 1 ms hands the interpreter back sooner.
+TRAIN_SWITCH_INTERVAL = 0.001
+#: After an Explore change (a slider, a step) the worker waits this long (s) before its next
+#: update or cell, so the frame is computed and painted without waiting for the interpreter.
+EXPLORE_HOLD_S = 0.05
 #: log₁₀ decades the gradient heatmap spans below its largest value.
 DECADES = 8.0
 
@@ -58,6 +66,24 @@ def _one_blas_thread() -> None:
     if not _blas_limited:
         _blas_limited = True
         TR.single_blas_thread()
+
+
+_switching: set = set()  # ids of the TrainControllers whose training asked for fast switching
+_default_interval = None
+
+
+def _fast_switching(key: int, on: bool) -> None:
+    """Python's switch interval is TRAIN_SWITCH_INTERVAL while any window trains, else as it was."""
+    global _default_interval
+    import sys
+
+    if on and not _switching:
+        _default_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(_default_interval, TRAIN_SWITCH_INTERVAL))
+    (_switching.add if on else _switching.discard)(key)
+    if not on and not _switching and _default_interval is not None:
+        sys.setswitchinterval(_default_interval)
+        _default_interval = None
 
 
 class Explored:
@@ -95,11 +121,18 @@ class TrainController(QtCore.QObject):
         self._timer.timeout.connect(self.poll)
         self._snapshot = self.session.snapshot()
         session = self.session
-        self.destroyed.connect(lambda *_: session.close())
+        for sig in (controller.settingsChanged, controller.stepChanged, controller.selectedUnitChanged):
+            sig.connect(self._onExploreChange)
+        key = id(self)
+        self.destroyed.connect(lambda *_: (session.close(), _fast_switching(key, False)))
 
     @property
     def snapshot(self) -> TR.TrainSnapshot:
         return self._snapshot
+
+    def _onExploreChange(self, *_) -> None:
+        if self._running:
+            self.session.hold(EXPLORE_HOLD_S)
 
     @property
     def used(self) -> bool:
@@ -156,6 +189,7 @@ class TrainController(QtCore.QObject):
             self.runningChanged.emit(running)
             if not running:
                 self._timer.stop()
+                _fast_switching(id(self), False)
                 if self._snapshot.error:
                     self.errorOccurred.emit(self._snapshot.error)
 
@@ -172,6 +206,7 @@ class TrainController(QtCore.QObject):
 
     def start(self) -> None:
         _one_blas_thread()
+        _fast_switching(id(self), True)
         self.session.start()
         self._timer.start()
         self.poll()
@@ -969,9 +1004,15 @@ class ContribPanel(_PlotPanel):
 
 
 def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
+    """(−m, m) around the largest finite |value|, m rounded up to 1, 2 or 5 × 10^k: while the
+    weights train the colour bars' axes (a repaint each) change only now and then, not at
+    every poll (they were 2 of every 3 axis repaints in the Train mode)."""
     finite = np.abs(a[np.isfinite(a)])
     m = float(finite.max()) if finite.size else 0.0
-    m = m if m > 0 else 1e-12
+    if not m > 0:
+        return (-1e-12, 1e-12)
+    k = 10.0 ** np.floor(np.log10(m))
+    m = float(next(f * k for f in (1, 2, 5, 10) if f * k >= m * (1 - 1e-12)))
     return (-m, m)
 
 
@@ -1044,8 +1085,9 @@ class WeightsPanel(_PlotPanel):
         lv, lc = symmetric_levels(self.value), symmetric_levels(self.delta)
         self.valueImage.setImage(self.value, levels=lv, autoLevels=False)
         self.changeImage.setImage(self.delta, levels=lc, autoLevels=False)
-        self.valueBar.setLevels(lv)
-        self.changeBar.setLevels(lc)
+        for bar, levels in ((self.valueBar, lv), (self.changeBar, lc)):
+            if tuple(bar.levels()) != levels:  # each change repaints the bar's axis
+                bar.setLevels(levels)
         label = self.paramCombo.currentText()
         look = self.look
         if self._titled != (label, look):  # a plot title's change re-lays the plot out: only when it must

@@ -352,3 +352,16 @@ def test_the_text_task_bounds_its_vocabulary_and_batches():
     TrainConfig(task="text", text=text[: TR.MAX_VOCAB] * 2).check()
     with pytest.raises(ValueError, match="input values"):
         TrainConfig(task="text", text=text[: TR.MAX_VOCAB] * 2, length=500, test_batch=4096).check()
+
+
+def test_hold_keeps_the_worker_waiting_and_pause_still_stops_it_at_once():
+    s = session()
+    s.hold(30.0)  # the GUI thread has a frame to paint
+    s.start()
+    time.sleep(0.3)
+    assert s.updates == 0 and s.running
+    t0 = time.monotonic()
+    s.pause()
+    assert time.monotonic() - t0 < 1.0 and not s.running
+    s.step()  # on the caller's thread: no hold
+    assert s.updates == 1

@@ -294,3 +294,22 @@ def test_the_steps_control_sets_the_limit(window):
     controls = window.panels["trainControls"]
     controls.stepsSpin.setValue(7)
     assert UT.training_for(window.controller).session.config.steps == 7
+
+
+def test_the_weights_colour_bars_change_range_only_now_and_then():
+    assert UT.symmetric_levels(np.array([0.3, -0.71])) == (-1.0, 1.0)
+    assert UT.symmetric_levels(np.array([0.013])) == (-0.02, 0.02)
+    assert UT.symmetric_levels(np.array([5.0])) == (-5.0, 5.0)
+    assert UT.symmetric_levels(np.zeros(3)) == (-1e-12, 1e-12)
+
+
+def test_an_explore_change_while_training_holds_the_worker(window, monkeypatch):
+    tc = UT.training_for(window.controller)
+    held = []
+    monkeypatch.setattr(tc.session, "hold", lambda s: held.append(s))
+    window.controller.setStep(3)
+    assert held == []  # not training: nothing to hold
+    tc._running = True  # as poll() sees a running worker
+    window.controller.setStep(4)
+    assert held == [UT.EXPLORE_HOLD_S]
+    tc._running = False
