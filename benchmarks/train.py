@@ -13,6 +13,19 @@ time of a few updates; rnnviz and torch are timed alternately so both see the sa
 Targets (issue 9): LSTM and GRU at H=32, T=50, B=32 ≤ 1.0× PyTorch; at H=128, T=100, B=32
 ≤ 1.5×; the tanh RNN at H=32, T=50, B=32 ≤ 1.0×. Peak memory: tracemalloc's peak of one
 rnnviz update (NumPy's allocations), and the process's maximum resident set at the end.
+
+    python benchmarks/train.py --app [--seconds S]      # the live app, offscreen
+    tools/xvfb-run-app python benchmarks/train.py --app  # the same in a real X11 window
+
+``--app`` opens the real window on the Train tab with the classroom defaults and RNN, GRU and
+LSTM side by side (the adding problem, T = 20, H = 16, Adam 1e-2, clip 1, batch 32) and trains
+on the worker thread as the Train button does. It prints updates per second, repaints per
+second of each Train plot (paint events of its view), the GUI thread's CPU share and its
+profile (``--profile``: cProfile's top functions on the GUI thread while it trains), then, with
+training still running, the Explore tab's recurrent-weights slider → painted frame (median,
+p95; benchmarks/gui.py's measure), and the process's resident memory at the start and its
+peak. Targets (issue 9): ≥ 20 updates/s; plots repaint ≥ 10 times/s; slider → frame p95 ≤ 50 ms.
+Ends with one JSON line.
 """
 
 from __future__ import annotations
@@ -133,8 +146,127 @@ def peak_mib(step) -> float:
     return peak / 2**20
 
 
+def _rss_mib() -> float:
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return float("nan")
+
+
+def live_app(seconds: float, changes: int, profile: bool) -> dict:
+    """The live app's training rates (see the module docstring)."""
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path.insert(0, here)
+    from PySide6 import QtCore, QtWidgets
+
+    from gui import one_change_latency, p95
+    from rnnviz.ui import training as UT
+    from rnnviz.ui.controller import Controller
+    from rnnviz.ui.main_window import MainWindow
+
+    app = QtWidgets.QApplication.instance() or QtWidgets.QApplication([])
+    rss0 = _rss_mib()
+    c = Controller()
+    c.recompute()
+    window = MainWindow(c)
+    window.resize(1600, 1000)
+    window.show()
+    c.waitForIdle()
+    window.modes.setCurrentIndex(1)
+    tc = UT.training_for(c)
+    tc.configure(cell="compare")  # the classroom defaults otherwise
+    for _ in range(20):
+        app.processEvents()
+
+    class Paints(QtCore.QObject):
+        def __init__(self):
+            super().__init__()
+            self.count = {}
+            self.views = {}
+            for pid in ("lossPanel", "gradientPanel", "contribPanel", "weightsPanel"):
+                for view in window.panels[pid].findChildren(QtWidgets.QGraphicsView):
+                    self.views[view.viewport()] = pid
+                    view.viewport().installEventFilter(self)
+            self.count = {pid: 0 for pid in set(self.views.values())}
+
+        def eventFilter(self, obj, ev):
+            if ev.type() == QtCore.QEvent.Type.Paint and obj in self.views:
+                self.count[self.views[obj]] += 1
+            return False
+
+    paints = Paints()
+
+    def pump(duration: float) -> None:
+        end = time.perf_counter() + duration
+        while time.perf_counter() < end:
+            app.processEvents(QtCore.QEventLoop.ProcessEventsFlag.AllEvents, 20)
+            time.sleep(0.001)
+
+    config = tc.session.config
+    print(f"live app ({os.environ.get('QT_QPA_PLATFORM')}): Train tab, {', '.join(config.cells)} side by side, "
+          f"{config.task} T={config.length}, H={config.hidden_size}, {config.optimizer} lr {config.lr}, "
+          f"clip {config.clip}, batch {config.batch}; {seconds:.0f} s")
+    tc.start()
+    pump(1.0)  # warm up: the first snapshots, the plots' first layout
+    for pid in paints.count:
+        paints.count[pid] = 0
+    u0, t0, cpu0 = tc.session.updates, time.perf_counter(), time.thread_time()
+    prof = None
+    if profile:
+        import cProfile
+
+        prof = cProfile.Profile()
+        prof.enable()
+    pump(seconds)
+    if prof is not None:
+        prof.disable()
+    wall = time.perf_counter() - t0
+    gui_cpu = (time.thread_time() - cpu0) / wall
+    ups = (tc.session.updates - u0) / wall
+    repaints = {pid: n / wall for pid, n in sorted(paints.count.items())}
+    print(f"  updates/s {ups:6.1f} (target ≥ 20)    GUI thread CPU {100 * gui_cpu:4.0f} % of wall time")
+    print("  plot repaints/s " + ", ".join(f"{pid} {r:4.1f}" for pid, r in repaints.items()) + " (target ≥ 10)")
+    if prof is not None:
+        import io
+        import pstats
+
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).sort_stats("cumulative").print_stats(18)
+        print("  GUI thread profile while training (cumulative):")
+        print("\n".join("    " + line for line in out.getvalue().splitlines()[6:32] if line.strip()))
+
+    # Explore's slider while training goes on (the Train plots hidden: drawn when shown again)
+    window.modes.setCurrentIndex(0)
+    pump(0.5)
+    slider = window.controls.groupSliders["recurrent_scale"].slider
+    u1, t1 = tc.session.updates, time.perf_counter()
+    values = [slider.minimum() + (k * 7) % max(1, slider.maximum() - slider.minimum()) for k in range(changes)]
+    lat = one_change_latency(app, window, slider, values)
+    ups_explore = (tc.session.updates - u1) / (time.perf_counter() - t1)
+    running = tc.session.running
+    tc.pause()
+    print(f"  Explore slider → painted frame while training: median {statistics.median(lat):5.1f} ms, "
+          f"p95 {p95(lat):5.1f} ms (target ≤ 50; {len(lat)} changes; training {ups_explore:.1f} updates/s"
+          f"{'' if running else ', stopped'})")
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  memory: resident {rss0:.0f} MiB before the window, {_rss_mib():.0f} MiB now, peak {peak:.0f} MiB")
+    window.close()
+    app.processEvents()
+    return {"platform": os.environ.get("QT_QPA_PLATFORM"), "updates_per_s": round(ups, 1),
+            "repaints_per_s": {k: round(v, 1) for k, v in repaints.items()},
+            "gui_cpu_share": round(gui_cpu, 3), "slider_frame_median_ms": round(statistics.median(lat), 1),
+            "slider_frame_p95_ms": round(p95(lat), 1), "updates_per_s_during_slider": round(ups_explore, 1),
+            "rss_start_mib": round(rss0, 1), "peak_rss_mib": round(peak, 1)}
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--app", action="store_true", help="the live app's training rates (see above)")
+    ap.add_argument("--seconds", type=float, default=10.0, help="--app: seconds of training measured")
+    ap.add_argument("--changes", type=int, default=40, help="--app: slider changes while training")
+    ap.add_argument("--profile", action="store_true", help="--app: cProfile of the GUI thread while training")
     ap.add_argument("--repeats", type=int, default=11)
     ap.add_argument("--per", type=int, default=5, help="updates per timing (default 5)")
     ap.add_argument("--quick", action="store_true", help="3 repeats of 2 updates")
@@ -142,6 +274,9 @@ def main():
     ap.add_argument("--cpu", action="store_true", help="time CPU use instead of wall clock")
     ap.add_argument("--float64", action="store_true", help="also time rnnviz in float64")
     args = ap.parse_args()
+    if args.app:
+        print(json.dumps(live_app(args.seconds, args.changes, args.profile)))
+        return
     global CLOCK
     if args.cpu:
         CLOCK = time.process_time

@@ -3,7 +3,7 @@
     rnnviz train (--task NAME [task options] | --data DATA.npz) [--weights INIT] [--cell rnn|rnn-relu|gru|lstm]
                  [--hidden H] [--layers L] [--loss mse|xent] [--optimizer sgd|adam] [--lr LR] [--momentum M]
                  [--clip NORM] [--batch B] [--steps N] [--truncate K] [--seed S] [--dtype float32|float64]
-                 -o OUT.safetensors|OUT.npz [--json]
+                 -o OUT.safetensors|OUT.npz|OUT.weights.h5 [--json]
 
 Thin, as ``cli.py``: it checks the options, reads the files through ``rnnviz.io.training``, runs
 ``rnnviz.engine.train.update`` once per step and writes OUT atomically. Every bad option or file
@@ -153,7 +153,8 @@ def parser() -> argparse.ArgumentParser:
     o.add_argument("--seed", type=_whole(0, 2**63 - 1), default=0, metavar="S", help="seed of everything random (default 0)")
     o.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="working precision, also of the saved weights (default float32)")
-    p.add_argument("-o", "--output", metavar="OUT", required=True, help="OUT.safetensors or OUT.npz")
+    p.add_argument("-o", "--output", metavar="OUT", required=True, help="OUT.safetensors, OUT.npz (RNNModel's names) or OUT.weights.h5 (Keras 3: "
+                   "Sequential([Input((None, D)), <cell>(H, return_sequences=True), …, Dense(O)]))")
     p.add_argument("--json", action="store_true",
                    help='print one line at the end: {"steps", "loss_first", "loss_last", "metric"}')
     return p
@@ -182,12 +183,12 @@ def _inputs(args) -> list[tuple[str, str]]:
 
 def _check_output(args) -> None:
     from .io.limits import output_problem, same_file, shown
-    from .io.training import MODEL_SUFFIXES
+    from .io.training import SAVE_SUFFIXES
 
     out = args.output
-    suffix = next((s for s in MODEL_SUFFIXES if out.lower().endswith(s)), None)
+    suffix = next((s for s in SAVE_SUFFIXES if out.lower().endswith(s)), None)
     if suffix is None:
-        raise _Bad(f"{shown(out)}: the output must be a .safetensors or .npz file")
+        raise _Bad(f"{shown(out)}: the output must be a .safetensors, .npz or Keras .weights.h5 file")
     problem = output_problem(out, suffix, f"a {suffix} file", writable=False)
     if problem:
         raise _Bad(problem)
@@ -447,6 +448,7 @@ def _metric(model, src, dtype) -> float:
 
 
 def _save(args, model, dtype, summary, src) -> int:
+    from .engine.errors import InputError
     from .io.limits import reason, same_file, shown
     from .io.training import save_model
 
@@ -458,6 +460,8 @@ def _save(args, model, dtype, summary, src) -> int:
         save_model(model, out, dtype)
     except OSError as err:
         return _fail(f"{shown(out)}: cannot write ({reason(err)})")
+    except InputError as err:  # a model the format cannot hold
+        return _fail(str(err))
     if args.json:
         print(json.dumps(summary))
     else:

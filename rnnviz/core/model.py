@@ -16,6 +16,7 @@ import numpy as np
 from ..engine import SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
 from ..engine.cells import CHOICES, as_stack, kind_of
 from ..engine.cells import COMPARE as COMPARED
+from ..io.limits import MAX_HIDDEN, MAX_INPUT
 
 #: The Compare choice: the registry's compared cells side by side on the same input, sizes and seed.
 COMPARE = "compare"
@@ -43,7 +44,14 @@ MAX_ENTRY_SLIDERS = 64
 #: ε of the perturbation curve (the curve shown is ‖Δh‖ / ε).
 EPS = 1e-3
 
+#: What the controls offer for a built-in (randomly initialised) cell: sizes whose heatmaps,
+#: sliders and tables stay readable.
 LIMITS = dict(hidden_size=(1, 256), input_size=(1, 16), T=(1, 100_000))
+#: What a loaded or trained model may have, and so a session that shows one: a text model's
+#: one-hot input has a vocabulary-sized D (26 letters and more). The same bounds as every
+#: weights reader's (io.limits), so a session reopens whatever the app could open; a
+#: session's size (io.session.MAX_BYTES) bounds the rest.
+MODEL_LIMITS = dict(hidden_size=(1, MAX_HIDDEN), input_size=(1, MAX_INPUT), T=LIMITS["T"])
 
 
 @dataclass(frozen=True)

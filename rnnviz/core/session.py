@@ -24,8 +24,10 @@ __all__ = [
     "to_document",
 ]
 
-#: Whole-number settings and their ranges (the seed is any non-negative 32-bit integer).
-INT_LIMITS = dict(M.LIMITS, seed=(0, 2**31 - 1))
+#: Whole-number settings and their ranges (the seed is any non-negative 32-bit integer). A
+#: loaded or trained model's sizes may go beyond what the controls offer a built-in cell.
+INT_LIMITS = dict(M.MODEL_LIMITS, seed=(0, 2**31 - 1))
+BUILTIN_LIMITS = dict(M.LIMITS)
 _CHOICES = {"cell": M.CELL_CHOICES, "signal": M.SIGNALS}
 _KINDS = {"custom": "rows", "overrides": "entries"}
 
@@ -34,7 +36,7 @@ def _field(f: dataclasses.Field) -> Field:
     if f.name in _KINDS:
         return Field(_KINDS[f.name], f.default)
     if f.name in INT_LIMITS:
-        return Field("int", f.default, limits=INT_LIMITS[f.name])
+        return Field("int", f.default, limits=INT_LIMITS[f.name], builtin=BUILTIN_LIMITS.get(f.name))
     if f.name in _CHOICES:
         return Field("choice", f.default, choices=_CHOICES[f.name])
     if isinstance(f.default, bool):

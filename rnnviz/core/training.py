@@ -46,7 +46,7 @@ from ..engine.train import (
 
 __all__ = [
     "CELL_CHOICES", "COMPARE_CELLS", "LIVE_FIELDS", "MAX_ROWS", "TASK_CHOICES", "RunView", "TaskInfo",
-    "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "export_model", "state_from_plain",
+    "TrainConfig", "TrainSession", "TrainSnapshot", "TrainingState", "EXPORT_SUFFIXES", "export_model", "state_from_plain",
     "state_plain", "OutputRow", "output_row", "single_blas_thread", "task_info",
 ]
 
@@ -71,6 +71,11 @@ LIMITS = dict(length=(2, 500), hidden_size=(1, 256), batch=(1, 1024), truncate=(
               test_batch=(1, 4096), test_every=(1, 1000), seed=(0, 2**31 - 1), layers=(1, 4))
 #: The text task's text, in characters (what a session file's text field holds at most).
 MAX_TEXT = 20_000
+#: The text task's vocabulary at most: the model's input and output size V (one-hot input, a
+#: softmax over V classes), which a session reopens and Explore draws.
+MAX_VOCAB = 256
+#: One batch (training or test) holds at most this many input values, B × T × D.
+MAX_BATCH_VALUES = 1 << 24
 #: For every-step losses the contributions ∂L_T/∂x_k take a second backward pass; it runs
 #: every this many updates (a last-step loss gets them free, at every update).
 CONTRIB_EVERY = 5
@@ -133,9 +138,17 @@ class TrainConfig:
             raise ValueError(f"the text has {len(self.text):,} characters; at most {MAX_TEXT:,}")
         if self.task == "text" and (len(self.text) <= self.length or len(set(self.text)) < 2):
             raise ValueError(f"the text needs more than {self.length} characters and two different ones")
+        if self.task == "text" and len(set(self.text)) > MAX_VOCAB:
+            raise ValueError(f"the text uses {len(set(self.text)):,} different characters; at most {MAX_VOCAB}")
         if self.task == "input" and len(self.series) <= self.length:
             raise ValueError(f"the current input has {len(self.series)} steps; the task needs more than "
                              f"T = {self.length}")
+        D = len(set(self.text)) if self.task == "text" else 2
+        for name in ("batch", "test_batch"):
+            n = getattr(self, name) * self.length * D
+            if n > MAX_BATCH_VALUES:
+                raise ValueError(f"{name} × T × D = {n:,} input values; at most {MAX_BATCH_VALUES:,} "
+                                 "(a smaller batch or T)")
         return self
 
 
@@ -318,6 +331,8 @@ class TrainSession:
         self._version = 0
         self._rate = 0.0
         self._error = None
+        self._builds = 0
+        self._hold_until = 0.0
         self._build((config or TrainConfig()).check())
 
     # ---------------------------------------------------------------- reading
@@ -341,6 +356,14 @@ class TrainSession:
     @property
     def version(self) -> int:
         return self._version
+
+    @property
+    def revision(self) -> tuple:
+        """Changes whenever what a session file keeps of the training does: the settings, the
+        number of updates, and the models' start (a restore gives a new one; untrained models
+        are the seed's, whichever build made them)."""
+        with self._lock:
+            return (self._config, self._updates, self._builds if self._updates else 0)
 
     def snapshot(self) -> TrainSnapshot:
         with self._lock:
@@ -431,6 +454,21 @@ class TrainSession:
             done += 1
         return done
 
+    def hold(self, seconds: float) -> None:
+        """Let the worker wait up to ``seconds`` from now before its next update (or its next
+        cell's): the GUI thread has a frame to compute and paint, and a worker holding the
+        interpreter through numpy-heavy updates makes it wait at every return from Qt."""
+        self._hold_until = max(self._hold_until, time.monotonic() + float(seconds))
+
+    def _held(self) -> None:
+        if threading.current_thread() is not self._thread:
+            return
+        while not self._stop.is_set():
+            wait = self._hold_until - time.monotonic()  # a newer hold may extend it meanwhile
+            if wait <= 0:
+                return
+            self._stop.wait(min(wait, 0.25))
+
     def run_until(self, steps: int) -> None:
         """Train on this thread until ``steps`` updates in all (tests, lessons' checks, benchmarks)."""
         while self._updates < steps and self._update():
@@ -466,6 +504,7 @@ class TrainSession:
     def _build(self, config: TrainConfig) -> None:
         task = task_info(config)
         self._config, self._task = config, task
+        self._builds += 1
         self._updates = 0
         self._error = None
         self._rate = 0.0
@@ -530,7 +569,9 @@ class TrainSession:
             clip = config.clip or None
             truncate = config.truncate or None
             results = []
-            for run, opt in zip(runs, opts):
+            for n, (run, opt) in enumerate(zip(runs, opts)):
+                if n:
+                    self._held()  # between cells: the update still completes (pause keeps a whole one)
                 try:
                     model, state, info = update(run.model, opt, run.opt_state, xs, ys, mask, loss=task.loss,
                                                 clip=clip, truncate=truncate, dtype=self._dtype)
@@ -579,7 +620,8 @@ class TrainSession:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
-            if not self._update():
+            self._held()
+            if self._stop.is_set() or not self._update():
                 break
             time.sleep(0)  # let the GUI thread have the interpreter between updates
         with self._lock:
@@ -698,20 +740,30 @@ def single_blas_thread() -> bool:
     return done
 
 
+#: What the Train mode exports a trained model as: RNNModel's names, or Keras 3's layout.
+EXPORT_SUFFIXES = (".safetensors", ".npz", ".weights.h5")
+
+
 def export_model(model, path) -> None:
-    """Write a trained model (engine.train.Model) with PyTorch's names (``rnn.weight_ih_l0`` …
-    ``fc.bias``, float64) to ``.safetensors`` or ``.npz``, atomically, so ``RNNModel.load_state_dict``
-    takes it. Raises InputError for another suffix."""
+    """Write a trained model (engine.train.Model) atomically: with PyTorch's names
+    (``rnn.weight_ih_l0`` … ``fc.bias``, float64) to ``.safetensors`` or ``.npz``, so
+    ``RNNModel.load_state_dict`` takes it, or as a Keras 3 ``.weights.h5`` (float32) of
+    ``Sequential([Input((None, D)), <cell>(H, return_sequences=True) …, Dense(O)])``.
+    Raises InputError for another suffix or a model the format cannot hold."""
     import os
 
     from ..engine.errors import InputError
     from ..io.weights import FORMATS
+    from ..io.weights.keras_write import SUFFIX as KERAS, write_keras_weights
 
     fspath = os.fsdecode(path)
+    if fspath.lower().endswith(KERAS):
+        write_keras_weights(fspath, model.rnn.layers, (model.fc.W_hy, model.fc.b_y))
+        return
     ext = os.path.splitext(fspath)[1].lower()
     if ext not in (".safetensors", ".npz"):
-        raise InputError(f"cannot export a trained model as {ext or '(no extension)'}; expected .safetensors "
-                         "or .npz", fspath)
+        raise InputError(f"cannot export a trained model as {ext or '(no extension)'}; expected "
+                         f"{', '.join(EXPORT_SUFFIXES)}", fspath)
     tensors = {n: np.ascontiguousarray(a, dtype=np.float64) for n, a in model.state_dict().items()}
     import warnings
 

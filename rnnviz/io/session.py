@@ -81,14 +81,17 @@ class Field:
     ``kind`` is "int" (``limits`` (lo, hi)), "float" (``limits`` or ±MAX_SETTING), "bool",
     "choice" (``choices``: value → label), "rows" (``custom``: rows of input_size numbers),
     "entries" (``overrides``: ((param, row, col), value) pairs) or "text" (at most MAX_TEXT
-    characters). ``default`` is the value a
-    document of an older version gets, and types a field version 1 did not have.
+    characters). ``default`` is the value a document of an older version gets, and types a
+    field version 1 did not have. ``builtin`` (an "int"'s optional (lo, hi)) is the narrower
+    range a built-in cell keeps: ``limits`` is then what a loaded model may have (a trained
+    text model's input size is its vocabulary).
     """
 
     kind: str
     default: Any = None
     limits: tuple | None = None
     choices: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    builtin: tuple | None = None
 
 
 class SettingsSchema(Protocol):
@@ -572,6 +575,10 @@ class _Reader:
         return model, name, layer, s
 
     def builtin(self, d: dict, s: dict):
+        for name, f in self.schema.fields.items():  # before any built-in cell is made
+            if f.builtin is not None and not f.builtin[0] <= s[name] <= f.builtin[1]:
+                raise _Problem(f"settings.{name} = {s[name]} is out of range for a built-in cell "
+                               f"({f.builtin[0]} … {f.builtin[1]}); only a loaded model may be larger")
         items = self.field(d, "cells", "model.cells")
         keys = self.schema.kinds(s)
         if not isinstance(items, list) or len(items) != len(keys):

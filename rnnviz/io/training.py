@@ -5,7 +5,8 @@ unpickles, and raises a one-line :class:`~rnnviz.engine.errors.InputError` namin
 
 * :func:`load_model` / :func:`save_model`: a :class:`~rnnviz.engine.train.Model` under the names
   of PyTorch's ``RNNModel`` (``rnn.weight_ih_l0 … rnn.bias_hh_l{L-1}``, ``fc.weight``,
-  ``fc.bias``), as ``.safetensors`` or ``.npz``, written atomically in the dtype asked for.
+  ``fc.bias``), as ``.safetensors`` or ``.npz``, written atomically in the dtype asked for
+  (:func:`save_model` also writes a Keras 3 ``.weights.h5``).
 * :func:`read_data`: DATA.npz: ``xs`` (B, T, D), ``ys`` float (B, T, O) or int (B, T), and an
   optional 0/1 ``mask`` (B, T).
 * :func:`read_series`: one column of a ``.csv`` (by header name or 0-based index) or a ``.npy``.
@@ -25,6 +26,8 @@ from ..engine.cells import as_stack
 from ..engine.errors import InputError
 from ..engine.train import Model, Output
 from .atomic import atomic_write
+from .weights.keras_write import SUFFIX as KERAS_SUFFIX
+from .weights.keras_write import write_keras_weights
 from .weights.safetensors import metadata_of, write_safetensors
 from .limits import (
     MAX_INPUT, MAX_METADATA_BYTES, MAX_STEPS, MiB, Budget, check_array, check_json,
@@ -32,10 +35,12 @@ from .limits import (
     size_text,
 )
 
-__all__ = ["MODEL_SUFFIXES", "MAX_TEXT_BYTES", "load_model", "read_data", "read_series", "read_text", "save_model"]
+__all__ = ["MODEL_SUFFIXES", "SAVE_SUFFIXES", "MAX_TEXT_BYTES", "load_model", "read_data", "read_series", "read_text", "save_model"]
 
 #: What a model file may be (read and written).
 MODEL_SUFFIXES = (".safetensors", ".npz")
+#: What a model may be saved as: also a Keras 3 ``.weights.h5`` (written, not read back as a model).
+SAVE_SUFFIXES = MODEL_SUFFIXES + (KERAS_SUFFIX,)
 #: A text for the character-level task (a novel is about 1 MiB).
 MAX_TEXT_BYTES = 16 * MiB
 #: Outputs O of the output layer (classes, or regression targets).
@@ -190,12 +195,18 @@ def save_model(model: Model, path: str | os.PathLike, dtype=np.float64) -> None:
     ``safetensors.torch.load_file``, or ``torch.from_numpy`` of each ``.npz`` array). The
     ``.safetensors`` file also records each layer's kind and activations, as
     :func:`rnnviz.io.save_weights` does; an ``.npz`` records none (a ReLU RNN is then read
-    back with ``nonlinearity="relu"``). OSErrors name ``path``."""
+    back with ``nonlinearity="relu"``). ``.weights.h5`` is Keras 3's layout of
+    ``Sequential([Input((None, D)), LSTM(H, return_sequences=True) …, Dense(O)])``
+    (:mod:`rnnviz.io.weights.keras_write`). InputError for a model Keras cannot hold; OSErrors
+    name ``path``."""
     fspath = os.fsdecode(path)
     suffix = _suffix(fspath)
     dtype = np.dtype(dtype)
     if dtype not in (np.dtype(np.float32), np.dtype(np.float64)):
         raise ValueError(f"a model is saved as float32 or float64, not {dtype}")
+    if fspath.lower().endswith(KERAS_SUFFIX):
+        write_keras_weights(fspath, model.rnn.layers, (model.fc.W_hy, model.fc.b_y), dtype=dtype)
+        return
     state = model.state_dict(dtype)
     if suffix == ".safetensors":
         atomic_write(fspath, lambda tmp: write_safetensors(tmp, state, metadata_of(model.rnn.layers)))
@@ -203,7 +214,7 @@ def save_model(model: Model, path: str | os.PathLike, dtype=np.float64) -> None:
         atomic_write(fspath, lambda tmp: _write_npz(tmp, state))
     else:
         raise InputError(f"cannot save a model as {printable(suffix or '(no extension)')}; "
-                         f"expected {' or '.join(MODEL_SUFFIXES)}", shown(fspath))
+                         f"expected {', '.join(SAVE_SUFFIXES)}", shown(fspath))
 
 
 # ============================================================================ DATA.npz

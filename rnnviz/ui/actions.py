@@ -118,6 +118,7 @@ def _export_items():
     yield ActionSpec("export.gif", "&Animation as GIF…", lambda w: w.exporter.askGif(), menu="file.export",
                      separator=True)
     yield ActionSpec("export.mp4", "Animation as &MP4…", lambda w: w.exporter.askMp4(), menu="file.export")
+    yield ActionSpec("export.trained", "&Trained model (PyTorch or Keras)…", lambda w: w.panels["trainControls"].exportDialog(), menu="file.export", separator=True)  # noqa: E501
 
 
 def _fill_recent(window, menu: QtWidgets.QMenu) -> None:

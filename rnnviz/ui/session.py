@@ -77,6 +77,7 @@ def open_guarded(window, title: str, path, load) -> bool:
     """
     c = window.controller
     before = capture(c)
+    before_state = _current(c)
     try:
         load()
     except Exception as exc:  # noqa: BLE001 - the last line of defence of an open path
@@ -84,7 +85,7 @@ def open_guarded(window, title: str, path, load) -> bool:
         if err is not exc and not isinstance(exc, MemoryError):  # a bug in a reader: say where
             print(f"rnnviz: unexpected error opening {shown(path)}:", file=sys.stderr)
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        if not _same_state(_snapshot_of(capture(c)), _snapshot_of(before)):
+        if not _same_state(_current(c), before_state):
             apply_session(c, before)
         window.showError(title, str(err))
         return False
@@ -145,9 +146,37 @@ def add_recent(path: str) -> None:
     prefs.add_recent(path)
 
 
-def _snapshot_of(data: SessionData) -> tuple:
-    return (data.settings, data.loaded, data.loaded_name, data.layer, data.step, data.reveal_all,
-            data.unit, data.speed)
+def _snapshot_of(data: SessionData, training: tuple = (None, None)) -> tuple:
+    """What the unsaved-changes marker compares: the network first (settings, model, layer and
+    the Train mode's :func:`_training_token`), then the view (step, …, the mode shown)."""
+    return (data.settings, data.loaded, data.loaded_name, data.layer, training[0], data.step, data.reveal_all,
+            data.unit, data.speed, training[1])
+
+
+#: How much of a snapshot is the network (an untitled window asks before closing only when it changed).
+_NETWORK = 5
+
+
+def _training_token(controller) -> tuple:
+    """(the training's revision — settings, updates, models —, the mode shown), or Nones
+    before the window has a Train mode. Cheap: no parameter is copied."""
+    from . import training
+
+    tc = training._controllers.get(controller)
+    return (None, None) if tc is None else (tc.session.revision, tc.mode)
+
+
+def _current(controller) -> tuple:
+    return _snapshot_of(_capture_view(controller), _training_token(controller))
+
+
+def _capture_view(controller) -> SessionData:
+    """:func:`capture` without the training section (what the marker compares needs none)."""
+    return SessionData(
+        settings=controller.settings, loaded=controller.loaded, loaded_name=controller.loadedName,
+        layer=controller.layer, step=controller.step, reveal_all=controller.revealAll,
+        unit=controller.selectedUnit, speed=controller.speed,
+    )
 
 
 def _same_state(a: tuple, b: tuple, upto: int | None = None) -> bool:
@@ -180,13 +209,18 @@ class SessionManager(QtCore.QObject):
         self.path: str | None = None
         self.lesson: Lesson | None = None
         self.confirmDiscard = QtGui.QGuiApplication.platformName() != "offscreen"
-        self._reference = _snapshot_of(capture(c))
         self._modified = False
         self._baseTitle = window.windowTitle().replace("[*]", "")
         self._fixing = False
         for sig in (c.settingsChanged, c.stepChanged, c.revealAllChanged, c.selectedUnitChanged,
                     c.speedChanged, c.loadedChanged, c.layerChanged):
             sig.connect(self._refresh)
+        from .training import training_for
+
+        tc = training_for(c)  # training changes the model the session holds: the marker follows
+        tc.snapshotChanged.connect(self._refresh)
+        tc.modeChanged.connect(self._refresh)
+        self._reference = _current(c)
         window.windowTitleChanged.connect(self._fixTitle)
         window.installEventFilter(self)
         self._fixTitle(window.windowTitle())
@@ -227,17 +261,19 @@ class SessionManager(QtCore.QObject):
             return False
         if self.path is not None:
             return True
-        return not _same_state(_snapshot_of(capture(self.controller)), self._reference, upto=4)
+        return not _same_state(_current(self.controller), self._reference, upto=_NETWORK)
 
     def _refresh(self, *_):
-        modified = not _same_state(_snapshot_of(capture(self.controller)), self._reference)
+        modified = not _same_state(_current(self.controller), self._reference)
         if modified != self._modified:
             self._modified = modified
             self.window.setWindowModified(modified)
             self.modifiedChanged.emit(modified)
 
-    def _markSaved(self, data: SessionData) -> None:
-        self._reference = _snapshot_of(data)
+    def _markSaved(self, data: SessionData, training: tuple | None = None) -> None:
+        """``data`` is what the file holds now; ``training`` the Train mode's token when it was
+        captured (default: as it is now)."""
+        self._reference = _snapshot_of(data, _training_token(self.controller) if training is None else training)
         self._refresh()
 
     def _desiredTitle(self) -> str:
@@ -345,6 +381,8 @@ class SessionManager(QtCore.QObject):
                 return False
             if not path.lower().endswith(SUFFIX):
                 path += SUFFIX
+        # the token before the capture: an update that lands in between leaves the window marked
+        training = _training_token(self.controller)
         data = capture(self.controller, self.lesson)
         try:
             blob = dumps_session(data)
@@ -359,7 +397,7 @@ class SessionManager(QtCore.QObject):
             self.window.showError("Cannot save session", f"{shown(path)}: cannot write ({why})")
             return False
         self.path = path
-        self._markSaved(data)
+        self._markSaved(data, training)
         self._fixTitle(self.window.windowTitle())
         add_recent(path)
         self.recentChanged.emit()

@@ -18,6 +18,7 @@ The panels (registered in slot "train" of :mod:`rnnviz.ui.panels`) draw snapshot
 
 from __future__ import annotations
 
+import dataclasses
 import weakref
 
 import numpy as np
@@ -35,6 +36,14 @@ __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "Gradient
 
 #: The views poll the session this often (ms): 15 repaints a second at most.
 POLL_MS = 66
+#: Python's thread switch interval (s) while training runs. The worker holds the interpreter
+#: for whole numpy-heavy updates; each time the GUI thread returns from Qt (hundreds of times
+#: per painted frame) it waits up to this long to get it back. CPython's default 5 ms left the
+#: plots at about 6 repaints a second; 1 ms hands the interpreter back sooner.
+TRAIN_SWITCH_INTERVAL = 0.001
+#: After an Explore change (a slider, a step) the worker waits this long (s) before its next
+#: update or cell, so the frame is computed and painted without waiting for the interpreter.
+EXPLORE_HOLD_S = 0.05
 #: log₁₀ decades the gradient heatmap spans below its largest value.
 DECADES = 8.0
 
@@ -58,6 +67,24 @@ def _one_blas_thread() -> None:
     if not _blas_limited:
         _blas_limited = True
         TR.single_blas_thread()
+
+
+_switching: set = set()  # ids of the TrainControllers whose training asked for fast switching
+_default_interval = None
+
+
+def _fast_switching(key: int, on: bool) -> None:
+    """Python's switch interval is TRAIN_SWITCH_INTERVAL while any window trains, else as it was."""
+    global _default_interval
+    import sys
+
+    if on and not _switching:
+        _default_interval = sys.getswitchinterval()
+        sys.setswitchinterval(min(_default_interval, TRAIN_SWITCH_INTERVAL))
+    (_switching.add if on else _switching.discard)(key)
+    if not on and not _switching and _default_interval is not None:
+        sys.setswitchinterval(_default_interval)
+        _default_interval = None
 
 
 class Explored:
@@ -95,11 +122,18 @@ class TrainController(QtCore.QObject):
         self._timer.timeout.connect(self.poll)
         self._snapshot = self.session.snapshot()
         session = self.session
-        self.destroyed.connect(lambda *_: session.close())
+        for sig in (controller.settingsChanged, controller.stepChanged, controller.selectedUnitChanged):
+            sig.connect(self._onExploreChange)
+        key = id(self)
+        self.destroyed.connect(lambda *_: (session.close(), _fast_switching(key, False)))
 
     @property
     def snapshot(self) -> TR.TrainSnapshot:
         return self._snapshot
+
+    def _onExploreChange(self, *_) -> None:
+        if self._running:
+            self.session.hold(EXPLORE_HOLD_S)
 
     @property
     def used(self) -> bool:
@@ -114,7 +148,25 @@ class TrainController(QtCore.QObject):
         """Settings and trained models from a session or lesson; shows the mode it names."""
         self.session.restore(state)
         self.poll()
+        self._reattach()
         self.setMode(state.mode)
+
+    def _reattach(self) -> None:
+        """After a session opens: if Explore shows one of the trained cells (a session saved
+        after "Explore this model"), the output row belongs to it again."""
+        c = self.controller
+        self.explored = None
+        loaded = c.loaded
+        if loaded is None or not self.session.updates:
+            return
+        snap = self.session.snapshot()
+        xs, ys, mask = self.session.test_sequence(0)
+        for run in snap.runs:
+            rnn = run.model.rnn.layers[0] if len(run.model.rnn) == 1 else run.model.rnn
+            if _same_weights(rnn, loaded):
+                self.explored = Explored(c.loadedName, run.model, ys, mask, snap.task)
+                self.exploring.emit(c.loadedName)
+                return
 
     def setMode(self, mode: str) -> None:
         if mode != self.mode:
@@ -138,6 +190,7 @@ class TrainController(QtCore.QObject):
             self.runningChanged.emit(running)
             if not running:
                 self._timer.stop()
+                _fast_switching(id(self), False)
                 if self._snapshot.error:
                     self.errorOccurred.emit(self._snapshot.error)
 
@@ -154,6 +207,7 @@ class TrainController(QtCore.QObject):
 
     def start(self) -> None:
         _one_blas_thread()
+        _fast_switching(id(self), True)
         self.session.start()
         self._timer.start()
         self.poll()
@@ -207,9 +261,74 @@ class TrainController(QtCore.QObject):
         TR.export_model(self.session.models()[key], path)
 
 
+def _same_weights(a, b) -> bool:
+    """Two cells or stacks with the same kind, shapes and parameters."""
+    from ..engine.cells import as_stack
+
+    la, lb = as_stack(a).layers, as_stack(b).layers
+    if len(la) != len(lb):
+        return False
+    for x, y in zip(la, lb):
+        if not (dataclasses.is_dataclass(x) and dataclasses.is_dataclass(y)):
+            return False
+        for f in dataclasses.fields(x):
+            u, v = getattr(x, f.name), getattr(y, f.name, None)
+            if isinstance(u, np.ndarray) or isinstance(v, np.ndarray):
+                u, v = np.asarray(u), np.asarray(v)
+                if u.shape != v.shape or not np.allclose(u, v, rtol=1e-12, atol=1e-12):
+                    return False
+            elif u != v:
+                return False
+    return True
+
+
 # ====================================================================== controls
+#: The Export dialog's filters: PyTorch's names (RNNModel) or Keras 3's layout.
+EXPORT_FILTER = ("PyTorch RNNModel, safetensors (*.safetensors);;PyTorch RNNModel, npz (*.npz);;"
+                 "Keras 3 weights (*.weights.h5)")
+EXPORT_SUFFIX_OF = dict(zip(EXPORT_FILTER.split(";;"), TR.EXPORT_SUFFIXES))
+class _Refusing:
+    """A spin box that says what it refuses: a keystroke its validator drops, or a finished
+    entry out of range that it would silently put back (``sigRefused``: one line)."""
+
+    def _refused(self, text: str) -> None:
+        text = text.strip()
+        prefix, suffix = self.prefix(), self.suffix()
+        if text.startswith(prefix):
+            text = text[len(prefix):]
+        if suffix and text.endswith(suffix):
+            text = text[: -len(suffix)]
+        if not text.strip() or text == self.specialValueText():
+            return
+        name = self.accessibleName() or "value"
+        lo = self.textFromValue(self.minimum())
+        if self.specialValueText():
+            lo += f" ({self.specialValueText()})"
+        self.sigRefused.emit(f"{name}: {text.strip()!r} is not accepted; enter a number from {lo} to "
+                             f"{self.textFromValue(self.maximum())}")
+
+    def validate(self, text, pos):
+        result = super().validate(text, pos)
+        state = result[0] if isinstance(result, tuple) else result
+        if state == QtGui.QValidator.State.Invalid:
+            self._refused(text)
+        return result
+
+    def fixup(self, text):
+        self._refused(text)
+        return super().fixup(text)
+
+
+class _SpinBox(_Refusing, QtWidgets.QSpinBox):
+    sigRefused = QtCore.Signal(str)
+
+
+class _DoubleSpinBox(_Refusing, QtWidgets.QDoubleSpinBox):
+    sigRefused = QtCore.Signal(str)
+
+
 def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
-    s = QtWidgets.QSpinBox()
+    s = _SpinBox()
     s.setRange(lo, hi)
     s.setValue(value)
     if special:
@@ -221,7 +340,7 @@ def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
 
 
 def _dspin(lo, hi, value, decimals, special=None, tip=None) -> QtWidgets.QDoubleSpinBox:
-    s = QtWidgets.QDoubleSpinBox()
+    s = _DoubleSpinBox()
     s.setRange(lo, hi)
     s.setDecimals(decimals)
     s.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
@@ -272,16 +391,41 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.truncateSpin = _spin(*lim["truncate"], c.truncate, special="full BPTT",
                                   tip="Each loss term's gradient flows back at most this many steps")
         self.seedSpin = _spin(0, 99_999, c.seed, tip="Seeds the weights and every batch")
+        self.stepsSpin = _spin(*lim["steps"], c.steps, special="no limit", tip="Stop after this many updates")
         rows = (("Task", self.taskCombo), ("Length T", self.lengthSpin), ("Cell", self.cellCombo),
                 ("Hidden units H", self.hiddenSpin), ("Optimiser", self.optimizerCombo),
                 ("Learning rate", self.lrSpin), ("Momentum", self.momentumSpin), ("Clip norm", self.clipSpin),
-                ("Batch", self.batchSpin), ("Truncate BPTT", self.truncateSpin), ("Seed", self.seedSpin))
+                ("Batch", self.batchSpin), ("Truncate BPTT", self.truncateSpin), ("Steps", self.stepsSpin),
+                ("Seed", self.seedSpin))
         self._labels = []
         for text, w in rows:
             label = QtWidgets.QLabel(text)
             self._labels.append(label)
+            w.setAccessibleName(text)
             form.addRow(label, w)
         lay.addLayout(form)
+        # the text task's text: typed, pasted or opened; applied with "Use this text"
+        self.textEdit = QtWidgets.QPlainTextEdit()
+        self.textEdit.setPlaceholderText("The text to learn (type or paste)")
+        self.textEdit.setMaximumHeight(90)
+        self.textEdit.setPlainText(c.text)
+        self.useTextButton = QtWidgets.QPushButton("Use this text")
+        self.openTextButton = QtWidgets.QPushButton("Open text…")
+        self._textRow = QtWidgets.QWidget()
+        textLay = QtWidgets.QVBoxLayout(self._textRow)
+        textLay.setContentsMargins(0, 0, 0, 0)
+        textLay.addWidget(self.textEdit)
+        textButtons = QtWidgets.QHBoxLayout()
+        textButtons.addWidget(self.useTextButton)
+        textButtons.addWidget(self.openTextButton)
+        textLay.addLayout(textButtons)
+        lay.addWidget(self._textRow)
+        #: why the last value was refused (one line), cleared by the next accepted change
+        self.messageLabel = QtWidgets.QLabel()
+        self.messageLabel.setObjectName("trainMessage")
+        self.messageLabel.setWordWrap(True)
+        self.messageLabel.hide()
+        lay.addWidget(self.messageLabel)
 
         buttons = QtWidgets.QGridLayout()
         self.trainButton = QtWidgets.QPushButton("Train")
@@ -293,7 +437,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self.exploreButton = QtWidgets.QPushButton("Explore this model")
         self.exploreButton.setToolTip("Step through a test sequence with the trained cell in the Explore views")
         self.exportButton = QtWidgets.QPushButton("Export model…")
-        self.exportButton.setToolTip("Save the trained model with PyTorch's names (.safetensors or .npz)")
+        self.exportButton.setToolTip("Save the trained model with PyTorch's names (.safetensors or .npz) "
+                                     "or as Keras 3 weights (.weights.h5)")
         buttons.addWidget(self.trainButton, 0, 0)
         buttons.addWidget(self.stepButton, 0, 1)
         buttons.addWidget(self.resetButton, 0, 2)
@@ -319,19 +464,26 @@ class TrainControls(Panel, QtWidgets.QWidget):
         self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
                         "length": self.lengthSpin, "hidden_size": self.hiddenSpin, "lr": self.lrSpin,
                         "momentum": self.momentumSpin, "clip": self.clipSpin, "batch": self.batchSpin,
-                        "truncate": self.truncateSpin, "seed": self.seedSpin}
+                        "truncate": self.truncateSpin, "steps": self.stepsSpin, "seed": self.seedSpin}
         for name, w in self._fields.items():
             if isinstance(w, QtWidgets.QComboBox):
                 w.currentIndexChanged.connect(lambda _i, n=name, w=w: self._onField(n, w.currentData()))
             else:
                 w.valueChanged.connect(lambda v, n=name: self._onField(n, v))
+                w.sigRefused.connect(lambda text, n=name: self._onRefused(n, text))
+        self.useTextButton.clicked.connect(lambda: self._configure(text=self.textEdit.toPlainText()))
+        self.openTextButton.clicked.connect(self._onOpenText)
+        self.train.errorOccurred.connect(self.showMessage)
         self.trainButton.clicked.connect(self.train.toggle)
         self.stepButton.clicked.connect(self.train.step)
         self.resetButton.clicked.connect(self.train.reset)
         self.exploreButton.clicked.connect(self._onExplore)
-        self.exportButton.clicked.connect(self._onExport)
+        self.exportButton.clicked.connect(self.exportDialog)
         self.sampleButton.clicked.connect(self._onSample)
         self._shownConfig = None
+        self._shownText = c.text
+        self._refusedNow = False
+        self._refusedField = None
         self.train.snapshotChanged.connect(self.showSnapshot)
         self.train.runningChanged.connect(self._onRunning)
         self.setTheme(self.look)
@@ -348,7 +500,60 @@ class TrainControls(Panel, QtWidgets.QWidget):
         changes = {name: value}
         if name == "task" and value == "input":
             changes["series"] = self._currentInput()
+        # the value a spin box kept after refusing a keystroke (typed 20, got 2): say so, still
+        keep = self._refusedField == name
+        self._refusedField = None
+        message = self.messageLabel.text()
+        if self._configure(**changes) and keep:
+            shown = self._fields[name].textFromValue(value)
+            self.showMessage(f"{message} (now {shown})")
+
+    def _onRefused(self, name: str, text: str) -> None:
+        self._refusedField = name
+        self.showMessage(text)
+
+    def _configure(self, **changes) -> bool:
+        """Apply ``changes``; a refused one leaves the settings as they stand, shown again, and
+        says why in :attr:`messageLabel`."""
+        self._refusedNow = False
         self.train.configure(**changes)
+        if self._refusedNow:
+            self._showConfig(self.train.session.config)  # the controls show what stands
+            return False
+        self.showMessage("")
+        return True
+
+    def showMessage(self, text: str) -> None:
+        """One line under the controls saying why a value was refused ("": none). The window's
+        status bar shows it too, for a moment."""
+        text = str(text).splitlines()[0] if text else ""
+        if text:
+            self._refusedNow = True
+        self.messageLabel.setText(text)
+        self.messageLabel.setVisible(bool(text))
+        window = self.window()
+        if text and isinstance(window, QtWidgets.QMainWindow) and window is not self:
+            window.statusBar().showMessage(text, 8000)
+
+    def _onOpenText(self) -> None:
+        from ..engine import InputError
+        from ..io.training import read_text
+
+        path, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a text to learn", "", "Text (*.txt);;All files (*)")
+        if not path:
+            return
+        try:
+            text = read_text(path)
+        except (InputError, OSError) as err:
+            self.showMessage(str(err))
+            return
+        if len(text) > TR.MAX_TEXT:
+            self.showMessage(f"{path}: the text has {len(text):,} characters; the Train mode learns at most "
+                             f"{TR.MAX_TEXT:,}")
+            return
+        with QtCore.QSignalBlocker(self.textEdit):
+            self.textEdit.setPlainText(text)
+        self._configure(task="text", text=text)
 
     def _currentInput(self) -> tuple:
         from ..core.model import build_inputs
@@ -378,7 +583,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         if modes is not None:
             modes.setCurrentIndex(0)
 
-    def _onExport(self) -> None:
+    def exportDialog(self) -> None:
+        """Export model…: ask for a cell (when several) and a file, write it; a failure is a dialog."""
         from ..engine import InputError
 
         self.train.pause()
@@ -390,11 +596,12 @@ class TrainControls(Panel, QtWidgets.QWidget):
             if not ok:
                 return
             key = runs[labels.index(choice)].key
-        path, _ = QtWidgets.QFileDialog.getSaveFileName(self, "Export trained model (PyTorch names)",
-                                                        f"trained-{key}.safetensors",
-                                                        "safetensors (*.safetensors);;npz (*.npz)")
+        path, chosen = QtWidgets.QFileDialog.getSaveFileName(
+            self, "Export trained model", f"trained-{key}.safetensors", EXPORT_FILTER)
         if not path:
             return
+        if not path.lower().endswith(TR.EXPORT_SUFFIXES):  # typed without a suffix: the filter's
+            path += EXPORT_SUFFIX_OF.get(chosen, ".safetensors")
         try:
             self.train.exportModel(key, path)
         except (InputError, OSError) as err:
@@ -415,6 +622,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
         text = snap.task.chars is not None
         self.sampleButton.setVisible(text)
         self.sampleText.setVisible(text)
+        self._textRow.setVisible(c.task == "text")
         status = status_text(snap)
         if status != self.statusLabel.text():
             self.statusLabel.setText(status)
@@ -430,6 +638,10 @@ class TrainControls(Panel, QtWidgets.QWidget):
                 else:
                     w.setValue(v)
         self.momentumSpin.setEnabled(c.optimizer == "sgd")
+        if c.text != self._shownText:  # a new text came (a lesson, a file): what is typed stays otherwise
+            self._shownText = c.text
+            with QtCore.QSignalBlocker(self.textEdit):
+                self.textEdit.setPlainText(c.text)
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -438,6 +650,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         for w in self.findChildren(QtWidgets.QWidget):
             w.setFont(look.font())
         self._title.setFont(look.font(look.title_pt, bold=True))
+        self.messageLabel.setStyleSheet(f"QLabel#trainMessage {{ color: {look.warning_fg}; "
+                                        f"background: {look.warning_bg}; padding: 3px; }}")
 
 
 def status_text(snap: TR.TrainSnapshot) -> str:
@@ -793,9 +1007,15 @@ class ContribPanel(_PlotPanel):
 
 
 def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
+    """(−m, m) around the largest finite |value|, m rounded up to 1, 2 or 5 × 10^k: while the
+    weights train the colour bars' axes (a repaint each) change only now and then, not at
+    every poll (they were 2 of every 3 axis repaints in the Train mode)."""
     finite = np.abs(a[np.isfinite(a)])
     m = float(finite.max()) if finite.size else 0.0
-    m = m if m > 0 else 1e-12
+    if not m > 0:
+        return (-1e-12, 1e-12)
+    k = 10.0 ** np.floor(np.log10(m))
+    m = float(next(f * k for f in (1, 2, 5, 10) if f * k >= m * (1 - 1e-12)))
     return (-m, m)
 
 
@@ -868,8 +1088,9 @@ class WeightsPanel(_PlotPanel):
         lv, lc = symmetric_levels(self.value), symmetric_levels(self.delta)
         self.valueImage.setImage(self.value, levels=lv, autoLevels=False)
         self.changeImage.setImage(self.delta, levels=lc, autoLevels=False)
-        self.valueBar.setLevels(lv)
-        self.changeBar.setLevels(lc)
+        for bar, levels in ((self.valueBar, lv), (self.changeBar, lc)):
+            if tuple(bar.levels()) != levels:  # each change repaints the bar's axis
+                bar.setLevels(levels)
         label = self.paramCombo.currentText()
         look = self.look
         if self._titled != (label, look):  # a plot title's change re-lays the plot out: only when it must
@@ -927,6 +1148,7 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         controller.resultChanged.connect(self._onResult)
         controller.stepChanged.connect(self._onStep)
         controller.loadedChanged.connect(lambda _n: self._onResult(controller.result))
+        self.train.exploring.connect(lambda _n: self._onResult(controller.result))
         self.setTheme(self.look)
         self.hide()
 

@@ -294,3 +294,74 @@ def test_a_bad_training_section_is_one_line_naming_the_file(tmp_path, edit, matc
 def test_a_text_longer_than_a_session_holds_is_refused():
     with pytest.raises(ValueError, match="at most"):
         TrainConfig(task="text", text="ab" * (TR.MAX_TEXT // 2 + 1)).check()
+
+
+def test_a_session_with_a_trained_text_model_in_explore_reopens(tmp_path):
+    """D = the vocabulary (> the 16 inputs the controls give a built-in cell)."""
+    from rnnviz.core.model import LIMITS, Settings
+    from rnnviz.core.session import SessionData, load_session, save_session
+
+    s = session(task="text", length=10, batch=4, test_batch=4)
+    s.step(2)
+    cell = s.models()["rnn_tanh"].rnn.layers[0]
+    D = cell.input_size
+    assert D > LIMITS["input_size"][1]
+    xs = s.test_sequence(0)[0]
+    settings = Settings(cell="rnn_tanh", hidden_size=cell.hidden_size, input_size=D, T=len(xs), signal="custom",
+                        custom=tuple(tuple(float(v) for v in row) for row in xs))
+    path = tmp_path / "text.rnnviz"
+    save_session(path, SessionData(settings, loaded=cell, loaded_name="trained", training=s.state()))
+    back = load_session(path)
+    assert back.settings == settings
+    assert np.array_equal(back.loaded.W_ih, cell.W_ih) and np.array_equal(back.loaded.W_hh, cell.W_hh)
+    assert back.training.config.text == s.config.text
+
+
+def test_a_built_in_cell_keeps_the_controls_limits_in_a_session(tmp_path):
+    import json
+
+    from rnnviz.core.model import Settings
+    from rnnviz.core.session import dumps_session, load_session
+    from rnnviz.engine import InputError
+
+    doc = json.loads(dumps_session(_default_session()))
+    doc["settings"]["input_size"] = 17  # a built-in cell of D = 17 is not what the app makes
+    path = tmp_path / "big.rnnviz"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="built-in cell") as err:
+        load_session(path)
+    assert "big.rnnviz" in str(err.value)
+    doc["settings"]["input_size"] = 10**6  # beyond any model: refused before anything is built
+    path.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="out of range"):
+        load_session(path)
+    assert Settings().input_size == 1
+
+
+def _default_session():
+    from rnnviz.core.model import Settings
+    from rnnviz.core.session import SessionData
+
+    return SessionData(Settings())
+
+
+def test_the_text_task_bounds_its_vocabulary_and_batches():
+    text = "".join(chr(0x4E00 + k) for k in range(TR.MAX_VOCAB + 1)) * 2
+    with pytest.raises(ValueError, match="different characters"):
+        TrainConfig(task="text", text=text).check()
+    TrainConfig(task="text", text=text[: TR.MAX_VOCAB] * 2).check()
+    with pytest.raises(ValueError, match="input values"):
+        TrainConfig(task="text", text=text[: TR.MAX_VOCAB] * 2, length=500, test_batch=4096).check()
+
+
+def test_hold_keeps_the_worker_waiting_and_pause_still_stops_it_at_once():
+    s = session()
+    s.hold(30.0)  # the GUI thread has a frame to paint
+    s.start()
+    time.sleep(0.3)
+    assert s.updates == 0 and s.running
+    t0 = time.monotonic()
+    s.pause()
+    assert time.monotonic() - t0 < 1.0 and not s.running
+    s.step()  # on the caller's thread: no hold
+    assert s.updates == 1

@@ -274,7 +274,7 @@ def test_bad_outputs(tmp_path, capsys):
     data = tmp_path / "data.npz"
     np.savez(data, xs=xs, ys=ys, mask=mask)
     before = data.read_bytes()
-    for out, words in ((tmp_path / "o.txt", "must be a .safetensors or .npz"),
+    for out, words in ((tmp_path / "o.txt", "must be a .safetensors, .npz or Keras .weights.h5"),
                        (tmp_path / "nope" / "o.npz", "does not exist"),
                        (data, "would destroy it"),
                        (tmp_path / "." / "data.npz", "would destroy it")):

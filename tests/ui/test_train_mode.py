@@ -128,3 +128,188 @@ def test_the_output_row_shows_the_trained_output_layer_under_the_hidden_state(wi
     c.update(cell="gru")  # another network: the row goes
     c.settle()
     assert not out.isVisible()
+
+
+def test_a_trained_text_model_shown_in_explore_saves_and_reopens_with_the_same_outputs(qtbot, controller, tmp_path):
+    """A text model's one-hot input has a vocabulary-sized D (beyond the 16 the controls offer a
+    built-in cell): its session must reopen, Explore showing the same run and output row."""
+    from rnnviz.ui.controller import Controller
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    tc = UT.training_for(controller)
+    tc.configure(task="text", length=12, hidden_size=6, batch=4, test_batch=4)
+    tc.step()
+    tc.step()
+    D = tc.snapshot.task.input_size
+    assert D > 16
+    tc.exploreModel()
+    r = controller.settle()
+    assert controller.settings.input_size == D
+    out = w.panels["outputPanel"]
+    y_before = out.row.y.copy()
+    path = str(tmp_path / "text.rnnviz")
+    assert w.session.saveAs(path)
+
+    c2 = Controller()
+    w2 = MainWindow(c2)
+    qtbot.addWidget(w2)
+    shown = []
+    w2.showError = lambda title, msg: shown.append(msg)
+    assert w2.session.open(path), shown
+    r2 = c2.settle()
+    assert c2.settings.input_size == D and c2.loadedName == controller.loadedName
+    assert np.allclose(r2.xs, r.xs)
+    assert np.allclose(r2.cells[0].trace.h, r.cells[0].trace.h, atol=1e-12)
+    tc2 = UT.training_for(c2)
+    assert tc2.session.updates == 2 and tc2.explored is not None
+    out2 = w2.panels["outputPanel"]
+    assert out2.row is not None and np.allclose(out2.row.y, y_before, atol=1e-6)
+    assert not w2.session.modified
+
+
+def test_training_marks_the_session_unsaved_and_closing_asks(window, tmp_path, monkeypatch):
+    from rnnviz.core.session import load_session
+    from rnnviz.ui import session as S
+
+    s = window.session
+    tc = UT.training_for(window.controller)
+    path = str(tmp_path / "t.rnnviz")
+    assert s.saveAs(path)
+    assert not s.modified and not window.isWindowModified()
+    window.panels["trainControls"].stepButton.click()  # one update: the model the file holds changed
+    assert s.modified and window.isWindowModified() and s.needsSaving()
+    s.confirmDiscard = True
+    asked = []
+    monkeypatch.setattr(S, "ask_save", lambda w, name, doing: asked.append((name, doing)) or "save")
+    assert window.close()
+    assert asked == [("t.rnnviz", "closing")]
+    assert load_session(path).training.updates == 1 == tc.session.updates
+    assert not s.modified
+
+
+def test_an_untitled_window_asks_after_training_but_not_for_switching_modes(window, monkeypatch):
+    from rnnviz.ui import session as S
+
+    s = window.session
+    s._markSaved(S.capture(window.controller))  # as the window starts: nothing to save
+    window.modes.setCurrentIndex(0)
+    window.modes.setCurrentIndex(1)
+    assert not s.needsSaving()
+    UT.training_for(window.controller).step()
+    assert s.needsSaving()  # a trained network is worth asking about, as a changed one is
+    UT.training_for(window.controller).reset()
+    assert not s.modified  # back to the untrained models the seed gives, as saved
+
+
+def test_file_export_trained_model_writes_keras_weights(window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from rnnviz.engine import run
+    from rnnviz.io import load_weights
+
+    tc = UT.training_for(window.controller)
+    tc.configure(cell="lstm")
+    tc.step()
+    path = str(tmp_path / "trained")  # typed without a suffix: the chosen filter's
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        lambda *a, **k: (path, "Keras 3 weights (*.weights.h5)"))
+    window.action("export.trained").trigger()
+    back = load_weights(path + ".weights.h5")
+    xs = tc.session.test_sequence(0)[0]
+    model = tc.session.models()["lstm"]
+    assert np.allclose(run(back, xs, influence=False).h, run(model.rnn, xs, influence=False).h, atol=1e-5)
+
+
+def _type(spin, text):
+    from PySide6 import QtCore
+    from PySide6.QtTest import QTest
+
+    spin.setFocus()
+    spin.lineEdit().selectAll()
+    QTest.keyClicks(spin, text)
+    QTest.keyClick(spin, QtCore.Qt.Key.Key_Return)
+
+
+@pytest.mark.parametrize("field, typed, name", [
+    ("lrSpin", "20", "Learning rate"),
+    ("batchSpin", "5000", "Batch"),
+    ("hiddenSpin", "x", "Hidden units H"),
+    ("clipSpin", "-1", "Clip norm"),
+    ("truncateSpin", "9999", "Truncate BPTT"),
+    ("stepsSpin", "9999999", "Steps"),
+    ("lengthSpin", "1", "Length T"),
+])
+def test_a_typed_bad_value_is_refused_with_a_line_naming_the_control(window, field, typed, name):
+    controls = window.panels["trainControls"]
+    _type(getattr(controls, field), typed)
+    text = controls.messageLabel.text()
+    assert controls.messageLabel.isVisible() and text.startswith(f"{name}: ") and "not accepted" in text
+    assert "\n" not in text and "from" in text
+    assert window.statusBar().currentMessage() == text
+    config = UT.training_for(window.controller).session.config
+    assert config.check() == config and config.lr <= 10 and config.batch <= 1024
+
+
+def test_a_value_the_session_refuses_shows_why_and_the_controls_show_what_stands(window):
+    controls = window.panels["trainControls"]
+    tc = UT.training_for(window.controller)
+    controls.lengthSpin.setValue(400)  # the Explore input has 30 steps: too few for T = 400
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("input"))
+    assert tc.session.config.task == "adding"
+    assert controls.taskCombo.currentData() == "adding"  # not left showing a task that is not used
+    assert "current input has 30 steps" in controls.messageLabel.text() and controls.messageLabel.isVisible()
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("sine"))  # accepted: the line goes
+    assert tc.session.config.task == "sine" and not controls.messageLabel.isVisible()
+
+
+def test_the_text_task_takes_a_typed_or_opened_text_and_says_why_it_refuses_one(window, tmp_path, monkeypatch):
+    from PySide6 import QtWidgets
+
+    controls = window.panels["trainControls"]
+    tc = UT.training_for(window.controller)
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("text"))
+    assert controls.textEdit.isVisible()
+    controls.textEdit.setPlainText("aaaa")
+    controls.useTextButton.click()
+    assert "two different" in controls.messageLabel.text()
+    assert tc.session.config.text != "aaaa" and controls.textEdit.toPlainText() == "aaaa"  # kept to fix
+    controls.textEdit.setPlainText("the cat sat on the mat. " * 3)
+    controls.useTextButton.click()
+    assert tc.session.config.text == "the cat sat on the mat. " * 3 and not controls.messageLabel.isVisible()
+    bad = tmp_path / "bin.txt"
+    bad.write_bytes(b"\x00\x01\x02")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(bad), ""))
+    controls.openTextButton.click()
+    assert "bin.txt" in controls.messageLabel.text() and "binary" in controls.messageLabel.text()
+    good = tmp_path / "good.txt"
+    good.write_text("to be or not to be, that is the question. " * 2, encoding="utf-8")
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getOpenFileName", lambda *a, **k: (str(good), ""))
+    controls.openTextButton.click()
+    assert tc.session.config.text == good.read_text(encoding="utf-8")
+    assert controls.textEdit.toPlainText() == tc.session.config.text
+
+
+def test_the_steps_control_sets_the_limit(window):
+    controls = window.panels["trainControls"]
+    controls.stepsSpin.setValue(7)
+    assert UT.training_for(window.controller).session.config.steps == 7
+
+
+def test_the_weights_colour_bars_change_range_only_now_and_then():
+    assert UT.symmetric_levels(np.array([0.3, -0.71])) == (-1.0, 1.0)
+    assert UT.symmetric_levels(np.array([0.013])) == (-0.02, 0.02)
+    assert UT.symmetric_levels(np.array([5.0])) == (-5.0, 5.0)
+    assert UT.symmetric_levels(np.zeros(3)) == (-1e-12, 1e-12)
+
+
+def test_an_explore_change_while_training_holds_the_worker(window, monkeypatch):
+    tc = UT.training_for(window.controller)
+    held = []
+    monkeypatch.setattr(tc.session, "hold", lambda s: held.append(s))
+    window.controller.setStep(3)
+    assert held == []  # not training: nothing to hold
+    tc._running = True  # as poll() sees a running worker
+    window.controller.setStep(4)
+    assert held == [UT.EXPLORE_HOLD_S]
+    tc._running = False
