@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import apply, derivative, symbol
-from ..buffers import aligned, aligned_empty
+from ..buffers import FRESH, aligned, aligned_empty
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
                      preactivation, prev, project, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
@@ -146,18 +146,20 @@ def _projection(cell, dtype):
     return readonly(aligned(cell.W_hr.T.astype(dtype)))[0]
 
 
-def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 and c0 (B, H); arrays (T, B, ·),
     gates in PyTorch's block order i, f, g, o (the fast path keeps its own, see ``gate_cols``).
-    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
+    Every step writes into preallocated arrays (lent by ``ws``, a
+    :class:`~rnnviz.engine.buffers.Scratch`): nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     act_, rec = cell.nonlinearity, cell.recurrent_activation
-    Hs = np.empty((T, B, H), dtype)
-    C = np.empty((T, B, H), dtype)
-    TC = np.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
-    hh = np.empty((B, 4 * H), dtype)
-    tmp = np.empty((B, H), dtype)
+    Hs = ws.empty((T, B, H), dtype)
+    C = ws.empty((T, B, H), dtype)
+    TC = ws.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
+    hh = ws.empty((B, 4 * H), dtype)
+    tmp = ws.empty((B, H), dtype)
+    G = ws.empty((T, B, 4 * H), dtype)
     h, c = h0, c0
     mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     if act_ == "tanh" and rec == "sigmoid":
@@ -165,7 +167,7 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
         # is then exp, add and reciprocal of the product itself, cheaper than NumPy's float32
         # tanh. e^−a overflows to inf for a < −88 (float32), and 1 / inf = 0 is σ's value there.
         W_ih, W_hhT, bias = _batch_params(cell, np.dtype(dtype))
-        G = np.matmul(x, W_ih.T)
+        np.matmul(x, W_ih.T, out=G)
         G += bias
         one = dtype(1.0)
         S, I, F, O, Gg = G[..., : 3 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H : 3 * H], G[..., 3 * H :]
@@ -185,7 +187,7 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
                 h = mul(o, tc, out=h_out)
         return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2), {"tc": TC})
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
-    G = np.matmul(x, W_ih.T)
+    np.matmul(x, W_ih.T, out=G)
     G += b_ih + b_hh
     for g, c_out, tc, h_out in zip(G, C, TC, Hs):
         matmul(h, W_hhT, out=hh)
@@ -201,20 +203,20 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3), {"tc": TC})
 
 
-def backward_batch(rec: LayerRecord, g):
+def backward_batch(rec: LayerRecord, g, ws=FRESH):
     """Full BPTT through a batched record (training), the adjoint of the module notes swept
     over every step with preallocated buffers.
 
     ``g`` (T, B, H) is ∂L/∂h_t from outside the layer (the output layer, the layer above).
     Returns ``(A, A, dh)``: the projections' shared cotangent ā (T, B, 4H) in PyTorch's block
-    order and dh (T, B, H), the total ∂L/∂h_t.
+    order and dh (T, B, H), the total ∂L/∂h_t; ``ws`` lends both.
     """
     if rec.gate_cols == (0, 1, 3, 2):
-        return _backward_fast(rec, g)
-    return _backward_any(rec, g)
+        return _backward_fast(rec, g, ws)
+    return _backward_any(rec, g, ws)
 
 
-def _backward_fast(rec: LayerRecord, g):
+def _backward_fast(rec: LayerRecord, g, ws):
     """σ and tanh (the fast forward's layout i, f, o, g): the coefficients Z are made step by
     step from the gates (σ' = σ − σ², tanh' = 1 − tanh²) while they are in cache, which beats
     whole-sequence passes over (T, B, 4H) arrays."""
@@ -222,14 +224,14 @@ def _backward_fast(rec: LayerRecord, g):
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
     G, C, TC = rec.G, rec.c, rec.saved["tc"]
-    A = np.empty((T, B, 4 * H), dtype)
+    A = ws.empty((T, B, 4 * H), dtype)
     A4 = A.reshape(T, B, 4, H)
     W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
-    gc = np.zeros((B, H), dtype)
-    gct = np.empty((B, H), dtype)
-    ds = np.empty((B, 3 * H), dtype)
-    u = np.empty((B, H), dtype)
+    dh, live = _outside(g, dtype, ws)
+    gc = ws.zeros((B, H), dtype)
+    gct = ws.empty((B, H), dtype)
+    ds = ws.empty((B, 3 * H), dtype)
+    u = ws.empty((B, H), dtype)
     one = dtype.type(1.0)
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
     for t in range(T - 1, -1, -1):
@@ -260,7 +262,7 @@ def _backward_fast(rec: LayerRecord, g):
     return A, A, dh
 
 
-def _backward_any(rec: LayerRecord, g):
+def _backward_any(rec: LayerRecord, g, ws):
     """Any activations: the coefficients Z computed for all steps at once, in the buffer that
     becomes ā."""
     cell = rec.cell
@@ -271,7 +273,7 @@ def _backward_any(rec: LayerRecord, g):
     i, f, gg, o = (rec.gate(k) for k in "ifgo")
     C = rec.c
     tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
-    A = np.empty((T, B, 4 * H), dtype)
+    A = ws.empty((T, B, 4 * H), dtype)
     A4 = A.reshape(T, B, 4, H)
     d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
     np.multiply(d_i, gg, out=A4[:, :, 0])
@@ -282,9 +284,9 @@ def _backward_any(rec: LayerRecord, g):
     o_dtanh = derivative(act_, tc)
     o_dtanh *= o
     W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
-    gc = np.zeros((B, H), dtype)
-    gct = np.empty((B, H), dtype)
+    dh, live = _outside(g, dtype, ws)
+    gc = ws.zeros((B, H), dtype)
+    gct = ws.empty((B, H), dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     for t in range(T - 1, -1, -1):
         gh, a, a4 = dh[t], A[t], A4[t]

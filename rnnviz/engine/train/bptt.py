@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..buffers import FRESH, scratch
 from ..cells import kind_of
 from ..cells.common import batch_state, weights
 from .losses import cross_entropy, mse
@@ -67,8 +68,8 @@ def _check(model: Model, xs, dtype):
     return xs
 
 
-def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
-    """Each layer's batched record, bottom up (time-major)."""
+def _records(model: Model, xs_tm, dtype, h0=None, c0=None, ws=FRESH):
+    """Each layer's batched record, bottom up (time-major), its arrays lent by ``ws``."""
     records = []
     x = xs_tm
     B = xs_tm.shape[1]
@@ -77,7 +78,7 @@ def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
         H = cell.hidden_size
         h = batch_state(None if h0 is None else h0[k], B, H, dtype)
         c = batch_state(None if c0 is None else c0[k], B, H, dtype) if kind.has_cell_state else None
-        rec = kind.forward_batch(cell, x, h, c, dtype)
+        rec = kind.forward_batch(cell, x, h, c, dtype, ws=ws)
         records.append(rec)
         x = rec.h
     return records
@@ -134,12 +135,14 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
                 from_above = adj.a_ih @ W_ih
 
 
-def _product(A, W):
+def _product(A, W, ws=FRESH):
     """A (T, B, M) @ W (M, N) as one 2-D product (a 3-D matmul runs one small product per step)."""
-    return (A.reshape(-1, A.shape[-1]) @ W).reshape(A.shape[:-1] + (W.shape[-1],))
+    out = ws.empty(A.shape[:-1] + (W.shape[-1],), np.result_type(A, W))
+    np.matmul(A.reshape(-1, A.shape[-1]), W, out=out.reshape(-1, W.shape[-1]))
+    return out
 
 
-def _sweep(records, g_top):
+def _sweep(records, g_top, ws=FRESH):
     """Full BPTT one layer at a time, top down, each in one sweep of its kind's
     ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
     once the layer above is done, everything its input h receives is known, A_ih W_ih at every
@@ -149,11 +152,11 @@ def _sweep(records, g_top):
     g, dh = g_top, None
     for l in range(L - 1, -1, -1):
         rec = records[l]
-        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g)
+        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g, ws=ws)
         if l == L - 1:
             dh = dh_l
         if l > 0:
-            g = _product(A_ih[l], weights(rec)[0])
+            g = _product(A_ih[l], weights(rec)[0], ws)
     return A_ih, A_hh, dh, [None] * L
 
 
@@ -197,6 +200,15 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
     dtype : float32 or float64, the working precision of the whole pass
     h0, c0 : optional per-layer initial states, each (H,) or (B, H); default zeros (constants)
     """
+    with scratch() as ws:
+        g = _loss_and_grads(model, xs, targets, mask, loss, truncate, dtype, h0, c0, ws)
+        # dh lives in the scratch arrays, which go back to the pool: the caller gets a copy
+        return Gradients(g.loss, g.grads, g.y, g.dh.transpose(1, 0, 2).copy().transpose(1, 0, 2), g.dx)
+
+
+def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype, h0, c0, ws) -> Gradients:
+    """:func:`loss_and_grads` with the working arrays lent by ``ws``: ``dh`` is one of them
+    (every other field is the caller's)."""
     if loss not in LOSS_NAMES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSS_NAMES)}")
     if truncate is not None and (int(truncate) != truncate or truncate < 1):
@@ -206,7 +218,7 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
     B, T, _ = xs.shape
     fc = model.fc
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)
+        records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0, ws)
         h_top = records[-1].h  # (T, B, H)
         m_tm = None if mask is None else np.asarray(mask).T
         z = fc.logits(h_top)  # (T, B, O)
@@ -223,11 +235,11 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
         O, H_top = W_hy.shape
         grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
                     "fc.bias": gz.reshape(-1, O).sum(axis=0)}
-        g_top = _product(gz, W_hy)  # (T, B, H): the loss's direct ∂L/∂h_t
+        g_top = _product(gz, W_hy, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
-            A_ih, A_hh, dh, coeffs = _sweep(records, g_top)
+            A_ih, A_hh, dh, coeffs = _sweep(records, g_top, ws)
         else:
             A_ih, A_hh, dh, coeffs = _stepwise(records, g_top, None if full else int(truncate), B, dtype)
 
