@@ -142,22 +142,30 @@ def _product(A, W, ws=FRESH):
     return out
 
 
+def _contiguous(a, ws):
+    out = ws.empty(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
 def _sweep(records, g_top, ws=FRESH):
     """Full BPTT one layer at a time, top down, each in one sweep of its kind's
     ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
     once the layer above is done, everything its input h receives is known, A_ih W_ih at every
-    step in one product. Returns (A_ih, A_hh, dh of the top layer, coefficients: None each)."""
+    step in one product. Returns (A_ih, A_hh, dh of the top layer, dx of the bottom one,
+    coefficients: None each). A kind's sweep may return that A_ih W_ih itself, a fourth array."""
     L = len(records)
     A_ih, A_hh = [None] * L, [None] * L
     g, dh = g_top, None
     for l in range(L - 1, -1, -1):
         rec = records[l]
-        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g, ws=ws)
+        out = kind_of(rec.cell).backward_batch(rec, g, ws=ws)
+        A_ih[l], A_hh[l], dh_l = out[:3]
+        dx = out[3] if len(out) > 3 else _product(A_ih[l], weights(rec)[0], ws)
         if l == L - 1:
             dh = dh_l
-        if l > 0:
-            g = _product(A_ih[l], weights(rec)[0], ws)
-    return A_ih, A_hh, dh, [None] * L
+        g = dx
+    return A_ih, A_hh, dh, dx, [None] * L
 
 
 def _stepwise(records, g_top, truncate, B, dtype):
@@ -202,13 +210,18 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
     """
     with scratch() as ws:
         g = _loss_and_grads(model, xs, targets, mask, loss, truncate, dtype, h0, c0, ws)
-        # dh lives in the scratch arrays, which go back to the pool: the caller gets a copy
-        return Gradients(g.loss, g.grads, g.y, g.dh.transpose(1, 0, 2).copy().transpose(1, 0, 2), g.dx)
+        # dh and dx may live in the scratch arrays, which go back to the pool: the caller gets copies
+        return Gradients(g.loss, g.grads, g.y, _copy(g.dh), _copy(g.dx))
+
+
+def _copy(d):
+    """A copy of d (B, T, ·), a view of time-major memory, in the same layout."""
+    return d.transpose(1, 0, 2).copy().transpose(1, 0, 2)
 
 
 def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype, h0, c0, ws) -> Gradients:
-    """:func:`loss_and_grads` with the working arrays lent by ``ws``: ``dh`` is one of them
-    (every other field is the caller's)."""
+    """:func:`loss_and_grads` with the working arrays lent by ``ws``: ``dh`` and ``dx`` may be
+    among them (every other field is the caller's)."""
     if loss not in LOSS_NAMES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSS_NAMES)}")
     if truncate is not None and (int(truncate) != truncate or truncate < 1):
@@ -220,6 +233,8 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0, ws)
         h_top = records[-1].h  # (T, B, H)
+        if not h_top.flags.c_contiguous:  # a unit-major kernel's view: one copy for the products below
+            h_top = _contiguous(h_top, ws)
         m_tm = None if mask is None else np.asarray(mask).T
         z = fc.logits(h_top)  # (T, B, O)
         y = fc.activate(z)
@@ -239,9 +254,10 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
-            A_ih, A_hh, dh, coeffs = _sweep(records, g_top, ws)
+            A_ih, A_hh, dh, dx, coeffs = _sweep(records, g_top, ws)
         else:
             A_ih, A_hh, dh, coeffs = _stepwise(records, g_top, None if full else int(truncate), B, dtype)
+            dx = _product(A_ih[0], weights(records[0])[0])
 
         grads = {}
         for l, rec in enumerate(records):
@@ -250,5 +266,4 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parts):
                 grads[f"rnn.{name}_l{l}"] = np.asarray(g, dtype=dtype)
         grads.update({n: np.asarray(g, dtype=dtype) for n, g in grads_fc.items()})
-        dx = _product(A_ih[0], weights(records[0])[0])
     return Gradients(value, grads, y.transpose(1, 0, 2), dh.transpose(1, 0, 2), dx.transpose(1, 0, 2))

@@ -50,14 +50,15 @@ def update(model: Model, optimizer, opt_state, xs, ys, mask=None, loss: str = "m
         g = _loss_and_grads(model, xs, ys, mask, loss, truncate, dtype, None, None, ws)
         if not np.isfinite(g.loss):
             raise FloatingPointError(f"the loss became {g.loss}; lower the learning rate or clip the gradient")
-        dh_norm = _step_norms(g.dh, ws)  # g.dh is lent by ws: only its norms leave
+        dh_norm = _step_norms(g.dh, ws)  # g.dh and g.dx may be lent by ws: only their norms leave
+        dx_norm = _step_norms(g.dx, ws)
     grads = g.grads
     if clip is not None:
         grads, norm = clip_grad_norm(grads, clip)
     else:
         norm = float(np.sqrt(sum(float(np.vdot(a, a)) for a in grads.values())))
     params, opt_state = optimizer.step(model.state_dict(np.dtype(dtype)), grads, opt_state)
-    info = UpdateInfo(g.loss, norm, dh_norm, _step_norms(g.dx), g.y)
+    info = UpdateInfo(g.loss, norm, dh_norm, dx_norm, g.y)
     return model.with_state(params), opt_state, info
 
 
