@@ -46,6 +46,13 @@ def project(x, W_ih, bias, dtype) -> np.ndarray:
     return out
 
 
+def project_batch(x, W_ih, out) -> np.ndarray:
+    """x W_ihᵀ for a batch x (T, B, D) into ``out`` (T, B, G·H), as one 2-D product (a 3-D
+    matmul runs one small product per step)."""
+    np.matmul(x.reshape(-1, x.shape[-1]), W_ih.T, out=out.reshape(-1, out.shape[-1]))
+    return out
+
+
 def prev(first, seq):
     """The sequence shifted by one step: (first, seq[0], …, seq[T−2])."""
     return np.concatenate([first[None, :], seq[:-1]], axis=0)

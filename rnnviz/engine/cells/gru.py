@@ -37,7 +37,7 @@ import numpy as np
 from ..activations import apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned, aligned_empty
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
-                     prev, project, renormalise, weights)
+                     prev, project, project_batch, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -119,7 +119,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     saved = {}
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
     G = ws.empty((T, B, 3 * H), dtype)
-    np.matmul(x, W_ih.T, out=G)
+    project_batch(x, W_ih, G)
     RZ, R, Z, N = G[..., : 2 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H :]
     if cell.reset_after:
         G += b_ih

@@ -37,7 +37,7 @@ import numpy as np
 from ..activations import apply, derivative, symbol
 from ..buffers import FRESH, aligned, aligned_empty, scratch
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
-                     preactivation, prev, project, readonly, renormalise, weights)
+                     preactivation, prev, project, project_batch, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -218,7 +218,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     h, c = h0, c0
     mul, add, matmul = np.multiply, np.add, np.matmul
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
-    np.matmul(x, W_ih.T, out=G)
+    project_batch(x, W_ih, G)
     G += b_ih + b_hh
     for g, c_out, tc, h_out in zip(G, C, TC, Hs):
         matmul(h, W_hhT, out=hh)

@@ -30,7 +30,7 @@ import numpy as np
 from ..activations import apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
-                     project, renormalise, weights)
+                     project, project_batch, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
 
 # ------------------------------------------------------------------ layout
@@ -62,7 +62,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act = cell.nonlinearity
     Hs = ws.empty(x.shape[:2] + (cell.hidden_size,), dtype)
-    np.matmul(x, W_ih.T, out=Hs)  # each step's row becomes h' in place
+    project_batch(x, W_ih, Hs)  # each step's row becomes h' in place
     Hs += b_ih + b_hh
     tmp = ws.empty(Hs.shape[1:], dtype)
     h = h0
