@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "SYMBOLS", "apply", "derivative", "sigmoid", "symbol"]
+__all__ = ["ACTIVATIONS", "SYMBOLS", "apply", "derivative", "derivative_into", "sigmoid", "symbol"]
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -78,6 +78,20 @@ def apply(name: str, a: np.ndarray) -> np.ndarray:
 def derivative(name: str, y: np.ndarray) -> np.ndarray:
     """f'(a) for the activation ``name``, computed from its output ``y = f(a)``."""
     return _DERIVATIVES[name](y)
+
+
+def derivative_into(name: str, y: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """:func:`derivative` written into ``out`` (y's shape), the same arithmetic without a new
+    array for the two smooth activations."""
+    one = out.dtype.type(1.0)
+    if name == "tanh":
+        np.multiply(y, y, out=out)
+        return np.subtract(one, out, out=out)
+    if name == "sigmoid":
+        np.subtract(one, y, out=out)
+        return np.multiply(y, out, out=out)
+    np.copyto(out, _DERIVATIVES[name](y))
+    return out
 
 
 def sigmoid(a) -> np.ndarray:

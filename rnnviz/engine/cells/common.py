@@ -8,7 +8,7 @@ import functools
 import numpy as np
 
 from ..activations import apply
-from ..buffers import aligned, aligned_empty
+from ..buffers import FRESH, aligned, aligned_empty
 from .kind import Preactivation
 
 #: Tangents are rescaled whenever their norm leaves [LO, HI]; the scale is kept as a logarithm.
@@ -43,6 +43,13 @@ def project(x, W_ih, bias, dtype) -> np.ndarray:
     out = aligned_empty((x.shape[0], W_ih.shape[0]), dtype)
     np.matmul(x, W_ih.T, out=out)
     out += bias
+    return out
+
+
+def project_batch(x, W_ih, out) -> np.ndarray:
+    """x W_ihᵀ for a batch x (T, B, D) into ``out`` (T, B, G·H), as one 2-D product (a 3-D
+    matmul runs one small product per step)."""
+    np.matmul(x.reshape(-1, x.shape[-1]), W_ih.T, out=out.reshape(-1, out.shape[-1]))
     return out
 
 
@@ -105,12 +112,12 @@ def batch_state(v, B: int, H: int, dtype) -> np.ndarray:
     return np.ascontiguousarray(np.broadcast_to(np.asarray(v, dtype=dtype), (B, H)))
 
 
-def outside_gradient(g, dtype):
+def outside_gradient(g, dtype, ws=FRESH):
     """(dh, live) for a backward sweep: dh (T, B, H) holding g at the last step (the sweep
     fills the others, each step's own g added where ``live[t]``: a loss on the last step only
-    adds nothing elsewhere)."""
+    adds nothing elsewhere). ``ws`` lends dh (a :class:`~rnnviz.engine.buffers.Scratch`)."""
     g = np.asarray(g)
-    dh = np.empty(g.shape, dtype)
+    dh = ws.empty(g.shape, dtype)
     dh[-1] = g[-1]
     live = np.any(g != 0, axis=tuple(range(1, g.ndim)))
     return dh, live

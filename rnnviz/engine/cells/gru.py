@@ -34,10 +34,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, symbol
-from ..buffers import aligned, aligned_empty
+from ..activations import apply, derivative, derivative_into, symbol
+from ..buffers import FRESH, aligned, aligned_empty
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
-                     prev, project, renormalise, weights)
+                     prev, project, project_batch, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -104,24 +104,26 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, (0, 1, 2), saved)
 
 
-def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 (B, H); arrays (T, B, ·),
     gates in PyTorch's block order, with W_hn h + b_hn saved (reset_after) for the adjoint.
-    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
+    Every step writes into preallocated arrays (lent by ``ws``, a
+    :class:`~rnnviz.engine.buffers.Scratch`): nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act, rec = cell.nonlinearity, cell.recurrent_activation
-    Hs = np.empty((T, B, H), dtype)
-    tmp = np.empty((B, H), dtype)
+    Hs = ws.empty((T, B, H), dtype)
+    tmp = ws.empty((B, H), dtype)
     h = h0
     saved = {}
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
-    G = np.matmul(x, W_ih.T)
+    G = ws.empty((T, B, 3 * H), dtype)
+    project_batch(x, W_ih, G)
     RZ, R, Z, N = G[..., : 2 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H :]
     if cell.reset_after:
         G += b_ih
-        HH = np.empty((T, B, 3 * H), dtype)  # W_hh h + b_hh at every step; its n block is saved
+        HH = ws.empty((T, B, 3 * H), dtype)  # W_hh h + b_hh at every step; its n block is saved
         for rz, r, z, n, hh, h_out in zip(RZ, R, Z, N, HH, Hs):
             matmul(h, W_hhT, out=hh)
             add(hh, b_hh, out=hh)
@@ -138,8 +140,8 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     else:
         G += b_ih + b_hh
         W_rzT, W_nT = aligned(W_hhT[:, : 2 * H]), aligned(W_hhT[:, 2 * H :])
-        hh = np.empty((B, 2 * H), dtype)
-        hn = np.empty((B, H), dtype)
+        hh = ws.empty((B, 2 * H), dtype)
+        hn = ws.empty((B, H), dtype)
         for rz, r, z, n, h_out in zip(RZ, R, Z, N, Hs):
             matmul(h, W_rzT, out=hh)
             add(rz, hh, out=rz)
@@ -154,14 +156,15 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     return LayerRecord(cell, x, h0, None, Hs, None, G, (0, 1, 2), saved)
 
 
-def backward_batch(rec: LayerRecord, g):
+def backward_batch(rec: LayerRecord, g, ws=FRESH):
     """Full BPTT through a batched record (training), the adjoint of the module notes swept
     over every step with preallocated buffers.
 
     ``g`` (T, B, H) is ∂L/∂h_t from outside the layer. Returns ``(A_ih, A_hh, dh)``: the
     projections' cotangents (T, B, 3H) in PyTorch's block order (reset_before: A_hh's n block
     is that of W_hn (r ⊙ h) + b_hn, the same as A_ih's) and dh (T, B, H), the total ∂L/∂h_t.
-    The coefficients Z are computed for all steps at once, in the buffer that becomes A_hh.
+    The coefficients Z are computed for all steps at once, in the buffer that becomes A_hh;
+    ``ws`` lends every array.
     """
     cell = rec.cell
     H = cell.hidden_size
@@ -169,20 +172,22 @@ def backward_batch(rec: LayerRecord, g):
     dtype = rec.h.dtype
     act, recact = cell.nonlinearity, cell.recurrent_activation
     r, z, n = (rec.gate(k) for k in "rzn")
-    A = np.empty((T, B, 3 * H), dtype)
+    A = ws.empty((T, B, 3 * H), dtype)
     A3 = A.reshape(T, B, 3, H)
-    zn = derivative(act, n)
-    zn *= 1.0 - z  # (1 − z) ⊙ tanh'(n) = ∂h'/∂a_n
+    zn = derivative_into(act, n, ws.empty((T, B, H), dtype))
+    d = ws.empty((T, B, H), dtype)  # each derivative in turn
+    np.subtract(dtype.type(1.0), z, out=d)
+    zn *= d  # (1 − z) ⊙ tanh'(n) = ∂h'/∂a_n
     Zz = A3[:, :, 1]
     np.subtract(rec.h[:-1], n[1:], out=Zz[1:])
     np.subtract(rec.h0, n[0], out=Zz[0])  # h_{t−1} − n
-    Zz *= derivative(recact, z)
+    Zz *= derivative_into(recact, z, d)
     W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
-    tmp = np.empty((B, H), dtype)
+    dh, live = _outside(g, dtype, ws)
+    tmp = ws.empty((B, H), dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     if cell.reset_after:
-        np.multiply(derivative(recact, r), rec.hn, out=A3[:, :, 0])
+        np.multiply(derivative_into(recact, r, d), rec.hn, out=A3[:, :, 0])
         A3[:, :, 0] *= zn
         np.multiply(r, zn, out=A3[:, :, 2])
         for t in range(T - 1, -1, -1):
@@ -194,16 +199,18 @@ def backward_batch(rec: LayerRecord, g):
                 add(dh[t - 1], tmp, out=dh[t - 1])
                 if live[t - 1]:
                     add(dh[t - 1], g[t - 1], out=dh[t - 1])
-        A_ih = A.copy()
+        A_ih = ws.empty(A.shape, dtype)
+        np.copyto(A_ih[..., : 2 * H], A[..., : 2 * H])
         np.multiply(dh, zn, out=A_ih[..., 2 * H :])
         return A_ih, A, dh
     # reset_before: ū = (ḡ ⊙ zn) W_hn, and ā = [ū ⊙ σ'_r ⊙ h_{t−1}, ḡ ⊙ Z_z, ḡ ⊙ zn]
     Zr = A3[:, :, 0]
-    np.multiply(rec.h[:-1], derivative(recact, r[1:]), out=Zr[1:])
-    np.multiply(rec.h0, derivative(recact, r[0]), out=Zr[0])
+    derivative_into(recact, r, d)
+    np.multiply(rec.h[:-1], d[1:], out=Zr[1:])
+    np.multiply(rec.h0, d[0], out=Zr[0])
     A3[:, :, 2] = zn
     W_rz, W_n = np.ascontiguousarray(W_hh[: 2 * H]), np.ascontiguousarray(W_hh[2 * H :])
-    gu = np.empty((B, H), dtype)
+    gu = ws.empty((B, H), dtype)
     for t in range(T - 1, -1, -1):
         gh, a3 = dh[t], A3[t]
         mul(a3[:, 1:], gh[:, None, :], out=a3[:, 1:])

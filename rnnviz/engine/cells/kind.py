@@ -16,9 +16,9 @@ The function fields, with ``k`` a kind's tangent coefficients (``tangent_coeffs(
     label_of(cell) -> str
     param_symbols(cell, gate) -> {"W_ih": "W_iz", "W_hh": "W_hz", "b_ih": "b_iz", "b_hh": "b_hz"}
     repr_options(cell) -> str                       (", nonlinearity='relu'" in Cell's repr)
-    forward_batch(cell, x, h0, c0, dtype) -> LayerRecord     training: x (T, B, D), arrays (T, B, ·)
+    forward_batch(cell, x, h0, c0, dtype, ws) -> LayerRecord training: x (T, B, D), arrays (T, B, ·)
     param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   from stacked vjp adjoints
-    backward_batch(rec, g) -> (A_ih, A_hh, dh)      training, optional: one sweep of full BPTT
+    backward_batch(rec, g, ws) -> (A_ih, A_hh, dh)  training, optional: one sweep of full BPTT
 
 ``tangent_coeffs`` and ``vjp`` index only the last axis, so the same functions serve a batched
 record (``rnnviz.engine.train`` passes rows (B, H) with coefficients (B, ·) per step).
@@ -214,16 +214,18 @@ class CellKind:
     #: record has (T, B, ·) arrays that ``tangent_coeffs`` and ``vjp`` read as they read a single
     #: sequence's; and the parameters' gradients from the projections' adjoints (see ``Adjoint``).
     #:
-    #:     forward_batch(cell, x, h0, c0, dtype) -> LayerRecord      x (T, B, D), h0/c0 (B, H)
+    #:     forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord   x (T, B, D), h0/c0 (B, H)
     #:     param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   A_* (T, B, G·H)
     forward_batch: Callable | None = None
     param_grads: Callable | None = None
     #: Training, optional: full BPTT through one batched record in one sweep (no truncation),
     #: the fast path of ``rnnviz.engine.train``; it must give what stacking ``vjp`` over the
     #: steps gives. ``g`` is ∂L/∂h_t from outside the layer; ``dh`` the total ∂L/∂h_t. A_hh may
-    #: be A_ih itself. ``param_grads`` is then called with ``k=None``.
+    #: be A_ih itself. ``param_grads`` is then called with ``k=None``. Both batched functions
+    #: take their arrays from ``ws`` (a ``buffers.Scratch``; training lends them from a
+    #: per-thread pool, so nothing they return may outlive the pass).
     #:
-    #:     backward_batch(rec, g) -> (A_ih, A_hh, dh)     g, dh (T, B, H); A_* (T, B, G·H)
+    #:     backward_batch(rec, g, ws=FRESH) -> (A_ih, A_hh, dh)   g, dh (T, B, H); A_* (T, B, G·H)
     backward_batch: Callable | None = None
     #: The Cell options the kind reads besides its weights and ``recurrent_bias``: every kind
     #: has a "nonlinearity"; the gated ones a "recurrent_activation"; the GRU a "reset_after".

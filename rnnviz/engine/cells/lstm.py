@@ -35,9 +35,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import apply, derivative, symbol
-from ..buffers import aligned, aligned_empty
+from ..buffers import FRESH, aligned, aligned_empty, scratch
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
-                     preactivation, prev, project, readonly, renormalise, weights)
+                     preactivation, prev, project, project_batch, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
 
 # ------------------------------------------------------------------ layout and gates
@@ -64,14 +64,21 @@ def _fast_params(cell, dtype):
 
 @functools.lru_cache(maxsize=4)
 def _batch_params(cell, dtype):
-    """Rows reordered to i, f, o, g with the sigmoid rows negated (training's batched forward)."""
-    H = cell.hidden_size
-    order = np.r_[0 : 2 * H, 3 * H : 4 * H, 2 * H : 3 * H]
-    sign = np.r_[np.full(3 * H, -1.0), np.ones(H)]
-    W_ih = np.ascontiguousarray(cell.W_ih[order] * sign[:, None], dtype=dtype)
-    W_hhT = aligned((cell.W_hh[order] * sign[:, None]).T.astype(dtype))
-    bias = ((cell.b_ih + cell.b_hh)[order] * sign).astype(dtype)
-    return readonly(W_ih, W_hhT, bias)
+    """The batched fast path's weights (see ``forward_batch``): ``W`` (4H, H + D + 1), the rows
+    in the order i, f, o, g with the sigmoid rows negated, the columns [W_hh | W_ih | b]
+    (b = b_ih + b_hh), and ``W_back`` (H + D, 4H), [W_hh | W_ih]ᵀ in PyTorch's rows."""
+    H, D = cell.hidden_size, cell.input_size
+    W = np.empty((4 * H, H + D + 1), dtype)
+    b = cell.b_ih + cell.b_hh
+    for rows, src, sign in ((slice(0, 2 * H), slice(0, 2 * H), -1.0), (slice(2 * H, 3 * H), slice(3 * H, 4 * H), -1.0),
+                            (slice(3 * H, 4 * H), slice(2 * H, 3 * H), 1.0)):
+        W[rows, :H] = sign * cell.W_hh[src]
+        W[rows, H : H + D] = sign * cell.W_ih[src]
+        W[rows, H + D] = sign * b[src]
+    W_back = np.empty((H + D, 4 * H), dtype)
+    W_back[:H] = cell.W_hh.T
+    W_back[H:] = cell.W_ih.T
+    return readonly(W, W_back)
 
 
 # ------------------------------------------------------------------ forward
@@ -140,52 +147,78 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     return LayerRecord(cell, x, np.asarray(h0, dtype), np.asarray(c0, dtype), Hs, C, G, gate_cols)
 
 
+def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
+    """σ and tanh, batched: every array is kept unit-major, (T, ·, B), so that each gate's
+    block of a step is one contiguous run and every ufunc is one flat loop (row-major (B, 4H)
+    blocks cost NumPy one inner loop per sequence, a third of the time at B = 32).
+
+    ``HX[t] = [h_{t−1}; x_t; 1]`` (H + D + 1, B) and ``W = [W_hh | W_ih | b]`` (rows i, f, o, g,
+    the sigmoid rows negated) make each step's pre-activations one product, ``W HX[t]``, and
+    the parameters' gradient one product over all steps (``param_grads``). With the negated
+    rows, d = 1 + e^{−a} = 1/σ(a) is exp and add of the product itself, and dividing by d
+    multiplies by σ; e^{−a} overflows to inf for very negative a, and x / inf = 0 is the
+    product with σ = 0 there. After the loop σ = 1/d replaces d in G for the adjoint.
+    The record's arrays are (T, B, ·) views of these.
+    """
+    T, B, D = x.shape
+    H = cell.hidden_size
+    W, _ = _batch_params(cell, np.dtype(dtype))
+    HX = ws.empty((T + 1, H + D + 1, B), dtype)
+    np.copyto(HX[0, :H], h0.T)
+    np.copyto(HX[:T, H : H + D], x.transpose(0, 2, 1))
+    HX[:T, H + D] = 1
+    G = ws.empty((T, 4 * H, B), dtype)
+    C = ws.empty((T, H, B), dtype)
+    TC = ws.empty((T, H, B), dtype)  # tanh(c_t), kept for the adjoint
+    tmp = ws.empty((H, B), dtype)
+    c = ws.empty((H, B), dtype)
+    np.copyto(c, c0.T)
+    one = dtype(1.0)
+    add, div, matmul, tanh, exp = np.add, np.divide, np.matmul, np.tanh, np.exp
+    D3, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
+    with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
+        for hx, g, d, i, f, o, gg, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, C, TC, HX[1:, :H]):
+            matmul(W, hx, out=g)
+            exp(d, out=d)
+            add(d, one, out=d)
+            tanh(gg, out=gg)
+            c = div(c, f, out=c_out)
+            div(gg, i, out=tmp)
+            add(c, tmp, out=c)
+            tanh(c, out=tc)
+            div(tc, o, out=h_out)
+    np.reciprocal(D3, out=D3)
+    T_ = (0, 2, 1)
+    return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
+                       {"tc": TC.transpose(T_), "hx": HX})
+
+
 @functools.lru_cache(maxsize=4)
 def _projection(cell, dtype):
     """W_hrᵀ (H, P) in the working dtype, 64-byte aligned: m W_hrᵀ projects a row m."""
     return readonly(aligned(cell.W_hr.T.astype(dtype)))[0]
 
 
-def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
+def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 and c0 (B, H); arrays (T, B, ·),
     gates in PyTorch's block order i, f, g, o (the fast path keeps its own, see ``gate_cols``).
-    Every step writes into preallocated arrays: nothing is allocated inside the loop."""
+    Every step writes into preallocated arrays (lent by ``ws``, a
+    :class:`~rnnviz.engine.buffers.Scratch`): nothing is allocated inside the loop."""
     T, B = x.shape[:2]
     H = cell.hidden_size
     act_, rec = cell.nonlinearity, cell.recurrent_activation
-    Hs = np.empty((T, B, H), dtype)
-    C = np.empty((T, B, H), dtype)
-    TC = np.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
-    hh = np.empty((B, 4 * H), dtype)
-    tmp = np.empty((B, H), dtype)
-    h, c = h0, c0
-    mul, add, matmul, tanh = np.multiply, np.add, np.matmul, np.tanh
     if act_ == "tanh" and rec == "sigmoid":
-        # The fast path's layout (i, f, o, g), with the sigmoid rows negated: σ(a) = 1 / (1 + e^−a)
-        # is then exp, add and reciprocal of the product itself, cheaper than NumPy's float32
-        # tanh. e^−a overflows to inf for a < −88 (float32), and 1 / inf = 0 is σ's value there.
-        W_ih, W_hhT, bias = _batch_params(cell, np.dtype(dtype))
-        G = np.matmul(x, W_ih.T)
-        G += bias
-        one = dtype(1.0)
-        S, I, F, O, Gg = G[..., : 3 * H], G[..., :H], G[..., H : 2 * H], G[..., 2 * H : 3 * H], G[..., 3 * H :]
-        exp, recip = np.exp, np.reciprocal
-        with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
-            for g, s, i, f, o, gg, c_out, tc, h_out in zip(G, S, I, F, O, Gg, C, TC, Hs):
-                matmul(h, W_hhT, out=hh)
-                add(g, hh, out=g)
-                exp(s, out=s)
-                add(s, one, out=s)
-                recip(s, out=s)
-                tanh(gg, out=gg)
-                c = mul(f, c, out=c_out)
-                mul(i, gg, out=tmp)
-                add(c, tmp, out=c)
-                tanh(c, out=tc)
-                h = mul(o, tc, out=h_out)
-        return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 3, 2), {"tc": TC})
+        return _forward_fast(cell, x, h0, c0, dtype, ws)
+    Hs = ws.empty((T, B, H), dtype)
+    C = ws.empty((T, B, H), dtype)
+    TC = ws.empty((T, B, H), dtype)  # tanh(c_t), kept for the adjoint
+    hh = ws.empty((B, 4 * H), dtype)
+    tmp = ws.empty((B, H), dtype)
+    G = ws.empty((T, B, 4 * H), dtype)
+    h, c = h0, c0
+    mul, add, matmul = np.multiply, np.add, np.matmul
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
-    G = np.matmul(x, W_ih.T)
+    project_batch(x, W_ih, G)
     G += b_ih + b_hh
     for g, c_out, tc, h_out in zip(G, C, TC, Hs):
         matmul(h, W_hhT, out=hh)
@@ -201,40 +234,52 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     return LayerRecord(cell, x, h0, c0, Hs, C, G, (0, 1, 2, 3), {"tc": TC})
 
 
-def backward_batch(rec: LayerRecord, g):
+def backward_batch(rec: LayerRecord, g, ws=FRESH):
     """Full BPTT through a batched record (training), the adjoint of the module notes swept
     over every step with preallocated buffers.
 
     ``g`` (T, B, H) is ∂L/∂h_t from outside the layer (the output layer, the layer above).
     Returns ``(A, A, dh)``: the projections' shared cotangent ā (T, B, 4H) in PyTorch's block
-    order and dh (T, B, H), the total ∂L/∂h_t.
+    order and dh (T, B, H), the total ∂L/∂h_t; ``ws`` lends both.
     """
     if rec.gate_cols == (0, 1, 3, 2):
-        return _backward_fast(rec, g)
-    return _backward_any(rec, g)
+        return _backward_fast(rec, g, ws)
+    return _backward_any(rec, g, ws)
 
 
-def _backward_fast(rec: LayerRecord, g):
-    """σ and tanh (the fast forward's layout i, f, o, g): the coefficients Z are made step by
-    step from the gates (σ' = σ − σ², tanh' = 1 − tanh²) while they are in cache, which beats
-    whole-sequence passes over (T, B, 4H) arrays."""
+def _backward_fast(rec: LayerRecord, g, ws):
+    """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g: the
+    coefficients Z are made step by step from the gates (σ' = σ − σ², tanh' = 1 − tanh²)
+    while they are in cache, which beats whole-sequence passes over (T, 4H, B) arrays.
+    Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all steps in one product."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
-    G, C, TC = rec.G, rec.c, rec.saved["tc"]
-    A = np.empty((T, B, 4 * H), dtype)
-    A4 = A.reshape(T, B, 4, H)
-    W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
-    gc = np.zeros((B, H), dtype)
-    gct = np.empty((B, H), dtype)
-    ds = np.empty((B, 3 * H), dtype)
-    u = np.empty((B, H), dtype)
+    T_ = (0, 2, 1)
+    G, C, TC = rec.G.transpose(T_), rec.c.transpose(T_), rec.saved["tc"].transpose(T_)
+    _, W_back = _batch_params(rec.cell, dtype)
+    W_hhT, W_ihT = W_back[:H], W_back[H:]  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
+    A = ws.empty((T, 4 * H, B), dtype)
+    A4 = A.reshape(T, 4, H, B)
+    g = np.asarray(g)
+    live = np.any(g != 0, axis=(1, 2))
+    gT = g.transpose(T_)
+    if live[:-1].any():  # a loss at earlier steps: read it unit-major, like everything else
+        gT = ws.empty((T, H, B), dtype)
+        np.copyto(gT, g.transpose(T_))
+    dh = ws.empty((T, H, B), dtype)
+    np.copyto(dh[-1], gT[-1])
+    gc = ws.zeros((H, B), dtype)
+    gct = ws.empty((H, B), dtype)
+    ds = ws.empty((3 * H, B), dtype)
+    u = ws.empty((H, B), dtype)
+    c0 = ws.empty((H, B), dtype)
+    np.copyto(c0, rec.c0.T)
     one = dtype.type(1.0)
     mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
     for t in range(T - 1, -1, -1):
         gt, tc, gh, a4 = G[t], TC[t], dh[t], A4[t]
-        s, i, f, o, gg = gt[:, : 3 * H], gt[:, :H], gt[:, H : 2 * H], gt[:, 2 * H : 3 * H], gt[:, 3 * H :]
+        s, i, f, o, gg = gt[: 3 * H], gt[:H], gt[H : 2 * H], gt[2 * H : 3 * H], gt[3 * H :]
         mul(s, s, out=ds)
         sub(s, ds, out=ds)  # σ'(i, f, o)
         mul(tc, tc, out=u)
@@ -242,25 +287,28 @@ def _backward_fast(rec: LayerRecord, g):
         mul(u, o, out=u)
         mul(u, gh, out=gct)
         add(gct, gc, out=gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
-        mul(ds[:, 2 * H :], tc, out=a4[:, 3])
-        mul(a4[:, 3], gh, out=a4[:, 3])  # ā_o = ḡ ⊙ σ'_o ⊙ tanh(c)
-        mul(ds[:, :H], gg, out=a4[:, 0])
-        mul(a4[:, 0], gct, out=a4[:, 0])  # ā_i = c̃ ⊙ σ'_i ⊙ g
-        mul(ds[:, H : 2 * H], C[t - 1] if t else rec.c0, out=a4[:, 1])
-        mul(a4[:, 1], gct, out=a4[:, 1])  # ā_f = c̃ ⊙ σ'_f ⊙ c_{t−1}
+        mul(ds[2 * H :], tc, out=a4[3])
+        mul(a4[3], gh, out=a4[3])  # ā_o = ḡ ⊙ σ'_o ⊙ tanh(c)
+        mul(ds[:H], gg, out=a4[0])
+        mul(a4[0], gct, out=a4[0])  # ā_i = c̃ ⊙ σ'_i ⊙ g
+        mul(ds[H : 2 * H], C[t - 1] if t else c0, out=a4[1])
+        mul(a4[1], gct, out=a4[1])  # ā_f = c̃ ⊙ σ'_f ⊙ c_{t−1}
         mul(gg, gg, out=u)
         sub(one, u, out=u)
         mul(u, i, out=u)
-        mul(u, gct, out=a4[:, 2])  # ā_g = c̃ ⊙ tanh'(g) ⊙ i
+        mul(u, gct, out=a4[2])  # ā_g = c̃ ⊙ tanh'(g) ⊙ i
         if t:
             mul(gct, f, out=gc)
-            matmul(A[t], W_hh, out=dh[t - 1])
+            matmul(W_hhT, A[t], out=dh[t - 1])
             if live[t - 1]:
-                add(dh[t - 1], g[t - 1], out=dh[t - 1])
-    return A, A, dh
+                add(dh[t - 1], gT[t - 1], out=dh[t - 1])
+    dx = ws.empty((T, W_ihT.shape[0], B), dtype)
+    np.matmul(W_ihT, A, out=dx)
+    A = A.transpose(T_)
+    return A, A, dh.transpose(T_), dx.transpose(T_)
 
 
-def _backward_any(rec: LayerRecord, g):
+def _backward_any(rec: LayerRecord, g, ws):
     """Any activations: the coefficients Z computed for all steps at once, in the buffer that
     becomes ā."""
     cell = rec.cell
@@ -271,7 +319,7 @@ def _backward_any(rec: LayerRecord, g):
     i, f, gg, o = (rec.gate(k) for k in "ifgo")
     C = rec.c
     tc = rec.saved["tc"] if "tc" in rec.saved else apply(act_, C.copy())
-    A = np.empty((T, B, 4 * H), dtype)
+    A = ws.empty((T, B, 4 * H), dtype)
     A4 = A.reshape(T, B, 4, H)
     d_i, d_f, d_o = derivative(recact, i), derivative(recact, f), derivative(recact, o)
     np.multiply(d_i, gg, out=A4[:, :, 0])
@@ -282,9 +330,9 @@ def _backward_any(rec: LayerRecord, g):
     o_dtanh = derivative(act_, tc)
     o_dtanh *= o
     W_hh = np.ascontiguousarray(cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
-    gc = np.zeros((B, H), dtype)
-    gct = np.empty((B, H), dtype)
+    dh, live = _outside(g, dtype, ws)
+    gc = ws.zeros((B, H), dtype)
+    gct = ws.empty((B, H), dtype)
     mul, add, matmul = np.multiply, np.add, np.matmul
     for t in range(T - 1, -1, -1):
         gh, a, a4 = dh[t], A[t], A4[t]
@@ -423,8 +471,24 @@ def vjp(k: Coeffs, t: int, gh, gc, full: bool = False) -> Adjoint:
 
 
 def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
-    """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record: W_hh reads h_{t−1}."""
-    return grads_from_adjoints(rec, A_ih, A_hh)
+    """∂L/∂(W_ih, W_hh, b_ih, b_hh) from the adjoints of a batched record: W_hh reads h_{t−1}.
+
+    For the fast path's record and sweep (unit-major ā), [∂W_hh | ∂W_ih | ∂b] is the one
+    product Σ_t ā_t HX[t]ᵀ over all steps and sequences (see ``_forward_fast``)."""
+    HX = rec.saved.get("hx")
+    A = A_ih.transpose(0, 2, 1)
+    if HX is None or A_hh is not A_ih or not A.flags.c_contiguous:
+        return grads_from_adjoints(rec, A_ih, A_hh)
+    T, G4, B = A.shape
+    H, K = G4 // 4, HX.shape[1]
+    with scratch() as ws:  # the sum over (t, b) wants them (·, T, B): one copy each
+        A2 = ws.empty((G4, T, B), A.dtype)
+        np.copyto(A2, A.transpose(1, 0, 2))
+        X2 = ws.empty((K, T, B), A.dtype)
+        np.copyto(X2, HX[:T].transpose(1, 0, 2))
+        dW = A2.reshape(G4, T * B) @ X2.reshape(K, T * B).T
+    db = dW[:, K - 1].copy()
+    return dW[:, H : K - 1].copy(), dW[:, :H].copy(), db, db.copy()
 
 
 # ------------------------------------------------------------------ one unit, by hand

@@ -27,10 +27,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, symbol
-from ..buffers import aligned
+from ..activations import apply, derivative, derivative_into, symbol
+from ..buffers import FRESH, aligned
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
-                     project, renormalise, weights)
+                     project, project_batch, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, LayerRecord, UnitParts
 
 # ------------------------------------------------------------------ layout
@@ -56,13 +56,15 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, ())
 
 
-def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
-    """A batch through the layer, time-major: x (T, B, D), h0 (B, H); the record's h is (T, B, H)."""
+def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
+    """A batch through the layer, time-major: x (T, B, D), h0 (B, H); the record's h is (T, B, H).
+    ``ws`` (a :class:`~rnnviz.engine.buffers.Scratch`) lends the record's arrays."""
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act = cell.nonlinearity
-    Hs = np.matmul(x, W_ih.T)  # each step's row becomes h' in place
+    Hs = ws.empty(x.shape[:2] + (cell.hidden_size,), dtype)
+    project_batch(x, W_ih, Hs)  # each step's row becomes h' in place
     Hs += b_ih + b_hh
-    tmp = np.empty(Hs.shape[1:], dtype)
+    tmp = ws.empty(Hs.shape[1:], dtype)
     h = h0
     for a in Hs:
         np.matmul(h, W_hhT, out=tmp)
@@ -72,15 +74,16 @@ def forward_batch(cell, x, h0, c0, dtype) -> LayerRecord:
     return LayerRecord(cell, x, h0, None, Hs, None, G, ())
 
 
-def backward_batch(rec: LayerRecord, g):
+def backward_batch(rec: LayerRecord, g, ws=FRESH):
     """Full BPTT through a batched record (training): ``g`` (T, B, H) is ∂L/∂h_t from outside
     the layer; returns ``(A, A, dh)``, the shared cotangent ā = ḡ ⊙ act'(a) (T, B, H) and dh,
-    the total ∂L/∂h_t, swept over every step with preallocated buffers."""
+    the total ∂L/∂h_t, swept over every step with preallocated buffers (lent by ``ws``)."""
     T, B, H = rec.h.shape
     dtype = rec.h.dtype
-    A = derivative(rec.cell.nonlinearity, rec.h).astype(dtype, copy=False)  # s, then ā = ḡ ⊙ s in place
+    A = ws.empty(rec.h.shape, dtype)  # s = act'(a), then ā = ḡ ⊙ s in place
+    derivative_into(rec.cell.nonlinearity, rec.h, A)
     W_hh = np.ascontiguousarray(rec.cell.W_hh, dtype=dtype)
-    dh, live = _outside(g, dtype)
+    dh, live = _outside(g, dtype, ws)
     mul, add, matmul = np.multiply, np.add, np.matmul
     for t in range(T - 1, -1, -1):
         a = mul(A[t], dh[t], out=A[t])

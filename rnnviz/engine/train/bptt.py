@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..buffers import FRESH, scratch
 from ..cells import kind_of
 from ..cells.common import batch_state, weights
 from .losses import cross_entropy, mse
@@ -67,8 +68,8 @@ def _check(model: Model, xs, dtype):
     return xs
 
 
-def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
-    """Each layer's batched record, bottom up (time-major)."""
+def _records(model: Model, xs_tm, dtype, h0=None, c0=None, ws=FRESH):
+    """Each layer's batched record, bottom up (time-major), its arrays lent by ``ws``."""
     records = []
     x = xs_tm
     B = xs_tm.shape[1]
@@ -77,7 +78,7 @@ def _records(model: Model, xs_tm, dtype, h0=None, c0=None):
         H = cell.hidden_size
         h = batch_state(None if h0 is None else h0[k], B, H, dtype)
         c = batch_state(None if c0 is None else c0[k], B, H, dtype) if kind.has_cell_state else None
-        rec = kind.forward_batch(cell, x, h, c, dtype)
+        rec = kind.forward_batch(cell, x, h, c, dtype, ws=ws)
         records.append(rec)
         x = rec.h
     return records
@@ -134,27 +135,37 @@ def _window(steps, inject, lo: int, hi: int, A_ih, A_hh, dh_seen):
                 from_above = adj.a_ih @ W_ih
 
 
-def _product(A, W):
+def _product(A, W, ws=FRESH):
     """A (T, B, M) @ W (M, N) as one 2-D product (a 3-D matmul runs one small product per step)."""
-    return (A.reshape(-1, A.shape[-1]) @ W).reshape(A.shape[:-1] + (W.shape[-1],))
+    out = ws.empty(A.shape[:-1] + (W.shape[-1],), np.result_type(A, W))
+    np.matmul(A.reshape(-1, A.shape[-1]), W, out=out.reshape(-1, W.shape[-1]))
+    return out
 
 
-def _sweep(records, g_top):
+def _contiguous(a, ws):
+    out = ws.empty(a.shape, a.dtype)
+    np.copyto(out, a)
+    return out
+
+
+def _sweep(records, g_top, ws=FRESH):
     """Full BPTT one layer at a time, top down, each in one sweep of its kind's
     ``backward_batch``: a layer's states reach only its own later steps and the layer above, so
     once the layer above is done, everything its input h receives is known, A_ih W_ih at every
-    step in one product. Returns (A_ih, A_hh, dh of the top layer, coefficients: None each)."""
+    step in one product. Returns (A_ih, A_hh, dh of the top layer, dx of the bottom one,
+    coefficients: None each). A kind's sweep may return that A_ih W_ih itself, a fourth array."""
     L = len(records)
     A_ih, A_hh = [None] * L, [None] * L
     g, dh = g_top, None
     for l in range(L - 1, -1, -1):
         rec = records[l]
-        A_ih[l], A_hh[l], dh_l = kind_of(rec.cell).backward_batch(rec, g)
+        out = kind_of(rec.cell).backward_batch(rec, g, ws=ws)
+        A_ih[l], A_hh[l], dh_l = out[:3]
+        dx = out[3] if len(out) > 3 else _product(A_ih[l], weights(rec)[0], ws)
         if l == L - 1:
             dh = dh_l
-        if l > 0:
-            g = _product(A_ih[l], weights(rec)[0])
-    return A_ih, A_hh, dh, [None] * L
+        g = dx
+    return A_ih, A_hh, dh, dx, [None] * L
 
 
 def _stepwise(records, g_top, truncate, B, dtype):
@@ -197,6 +208,20 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
     dtype : float32 or float64, the working precision of the whole pass
     h0, c0 : optional per-layer initial states, each (H,) or (B, H); default zeros (constants)
     """
+    with scratch() as ws:
+        g = _loss_and_grads(model, xs, targets, mask, loss, truncate, dtype, h0, c0, ws)
+        # dh and dx may live in the scratch arrays, which go back to the pool: the caller gets copies
+        return Gradients(g.loss, g.grads, g.y, _copy(g.dh), _copy(g.dx))
+
+
+def _copy(d):
+    """A copy of d (B, T, ·), a view of time-major memory, in the same layout."""
+    return d.transpose(1, 0, 2).copy().transpose(1, 0, 2)
+
+
+def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype, h0, c0, ws) -> Gradients:
+    """:func:`loss_and_grads` with the working arrays lent by ``ws``: ``dh`` and ``dx`` may be
+    among them (every other field is the caller's)."""
     if loss not in LOSS_NAMES:
         raise ValueError(f"unknown loss {loss!r}; expected one of {', '.join(LOSS_NAMES)}")
     if truncate is not None and (int(truncate) != truncate or truncate < 1):
@@ -206,8 +231,10 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
     B, T, _ = xs.shape
     fc = model.fc
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0)
+        records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0, ws)
         h_top = records[-1].h  # (T, B, H)
+        if not h_top.flags.c_contiguous:  # a unit-major kernel's view: one copy for the products below
+            h_top = _contiguous(h_top, ws)
         m_tm = None if mask is None else np.asarray(mask).T
         z = fc.logits(h_top)  # (T, B, O)
         y = fc.activate(z)
@@ -223,13 +250,14 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
         O, H_top = W_hy.shape
         grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
                     "fc.bias": gz.reshape(-1, O).sum(axis=0)}
-        g_top = _product(gz, W_hy)  # (T, B, H): the loss's direct ∂L/∂h_t
+        g_top = _product(gz, W_hy, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):
-            A_ih, A_hh, dh, coeffs = _sweep(records, g_top)
+            A_ih, A_hh, dh, dx, coeffs = _sweep(records, g_top, ws)
         else:
             A_ih, A_hh, dh, coeffs = _stepwise(records, g_top, None if full else int(truncate), B, dtype)
+            dx = _product(A_ih[0], weights(records[0])[0])
 
         grads = {}
         for l, rec in enumerate(records):
@@ -238,5 +266,4 @@ def loss_and_grads(model: Model, xs, targets, mask=None, loss: str = "mse", trun
             for name, g in zip(("weight_ih", "weight_hh", "bias_ih", "bias_hh"), parts):
                 grads[f"rnn.{name}_l{l}"] = np.asarray(g, dtype=dtype)
         grads.update({n: np.asarray(g, dtype=dtype) for n, g in grads_fc.items()})
-        dx = _product(A_ih[0], weights(records[0])[0])
     return Gradients(value, grads, y.transpose(1, 0, 2), dh.transpose(1, 0, 2), dx.transpose(1, 0, 2))

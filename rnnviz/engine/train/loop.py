@@ -17,7 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .bptt import loss_and_grads
+from ..buffers import FRESH, scratch
+from .bptt import _loss_and_grads
 from .model import Model
 from .optim import clip_grad_norm
 
@@ -45,16 +46,26 @@ class UpdateInfo:
 def update(model: Model, optimizer, opt_state, xs, ys, mask=None, loss: str = "mse", clip: float | None = None,
            truncate: int | None = None, dtype=np.float64):
     """(new model, new optimiser state, :class:`UpdateInfo`) after one step on the batch."""
-    g = loss_and_grads(model, xs, ys, mask, loss=loss, truncate=truncate, dtype=dtype)
-    if not np.isfinite(g.loss):
-        raise FloatingPointError(f"the loss became {g.loss}; lower the learning rate or clip the gradient")
+    with scratch() as ws:
+        g = _loss_and_grads(model, xs, ys, mask, loss, truncate, dtype, None, None, ws)
+        if not np.isfinite(g.loss):
+            raise FloatingPointError(f"the loss became {g.loss}; lower the learning rate or clip the gradient")
+        dh_norm = _step_norms(g.dh, ws)  # g.dh and g.dx may be lent by ws: only their norms leave
+        dx_norm = _step_norms(g.dx, ws)
     grads = g.grads
     if clip is not None:
         grads, norm = clip_grad_norm(grads, clip)
     else:
         norm = float(np.sqrt(sum(float(np.vdot(a, a)) for a in grads.values())))
     params, opt_state = optimizer.step(model.state_dict(np.dtype(dtype)), grads, opt_state)
-    info = UpdateInfo(g.loss, norm,
-                      np.sqrt(np.sum(np.square(g.dh, dtype=np.float64), axis=(0, 2))),
-                      np.sqrt(np.sum(np.square(g.dx, dtype=np.float64), axis=(0, 2))), g.y)
+    info = UpdateInfo(g.loss, norm, dh_norm, dx_norm, g.y)
     return model.with_state(params), opt_state, info
+
+
+def _step_norms(d, ws=FRESH) -> np.ndarray:
+    """(T,) ‖d[:, t]‖ over the batch and units of d (B, T, N) (a view of time-major memory, as
+    bptt returns it), squared and summed in float64."""
+    tm = d.transpose(1, 0, 2)
+    sq = ws.empty(tm.shape, np.float64)
+    np.square(tm, out=sq, dtype=np.float64)
+    return np.sqrt(np.sum(sq.transpose(1, 0, 2), axis=(0, 2)))
