@@ -119,10 +119,14 @@ def rank_mask(h, inside, top: int | None = TOP_UNITS) -> list[UnitMatch]:
         return []
     hi, ho = h[inside], h[~inside]
     with np.errstate(invalid="ignore", divide="ignore"):
-        span = np.nanmax(h, axis=0) - np.nanmin(h, axis=0)
-        m_in, m_out = np.nanmean(hi, axis=0), np.nanmean(ho, axis=0)
+        # the plain reductions, twice as fast; the NaN-skipping ones only when a NaN shows up
+        span = h.max(axis=0) - h.min(axis=0)
+        m_in, m_out, low = hi.mean(axis=0), ho.mean(axis=0), hi.min(axis=0)
+        if np.isnan(span).any() or np.isnan(m_in).any() or np.isnan(m_out).any():
+            span = np.nanmax(h, axis=0) - np.nanmin(h, axis=0)
+            m_in, m_out, low = np.nanmean(hi, axis=0), np.nanmean(ho, axis=0), np.nanmin(hi, axis=0)
         score = np.where(span > 0, (m_in - m_out) / np.where(span > 0, span, 1.0), 0.0)
-        separated = np.mean(ho < np.nanmin(hi, axis=0)[None, :], axis=0)
+        separated = np.mean(ho < low[None, :], axis=0)
     score = np.nan_to_num(score, nan=0.0)
     order = np.lexsort((np.arange(h.shape[1]), -separated, -score))  # score, then separation, then unit
     if top is not None:

@@ -71,11 +71,19 @@ def test_rank_units_keeps_up_with_a_dragged_selection_on_10000_characters():
     h = np.random.default_rng(1).uniform(-1, 1, size=(TX.MAX_TEXT, 128))
     TX.rank_units(h, 10, 20)
     times = []
-    for k in range(20):
-        t0 = time.perf_counter()
+    for k in range(20):  # CPU time: a loaded machine is slow, not wrong
+        t0 = time.process_time()
         TX.rank_units(h, 1000 + k, 1400 + 3 * k)
-        times.append(time.perf_counter() - t0)
+        times.append(time.process_time() - t0)
     assert float(np.median(times)) < 0.05  # well under a frame of a mouse drag
+
+
+def test_rank_units_skips_nan_steps():
+    h = np.random.default_rng(2).uniform(-0.2, 0.2, size=(50, 3))
+    h[10:15, 1] += 1.0
+    h[30, :] = np.nan  # a step where h overflowed
+    best = TX.rank_units(h, 10, 15)[0]
+    assert best.unit == 1 and np.isfinite(best.score) and best.separated == pytest.approx(44 / 45)  # the NaN step is not below
 
 
 def test_occurrences_include_overlapping_ones():
