@@ -609,6 +609,15 @@ class ControlPanel(Panel, QtWidgets.QWidget):
             self.layerRow.hide()
         for spin in (self.hiddenSpin, self.inputSpin, self.seedSpin):
             spin.setEnabled(not name)
+        # a loaded or trained model may be wider than the built-in cells (a text model's D is its
+        # vocabulary): the disabled boxes show its sizes, not the built-in limit
+        limits = M.MODEL_LIMITS if name else M.LIMITS
+        for spin, key in ((self.hiddenSpin, "hidden_size"), (self.inputSpin, "input_size")):
+            with QtCore.QSignalBlocker(spin):
+                spin.setRange(*limits[key])
+        H, D = self._layerSizes(c.settings)
+        _set_spin(self.hiddenSpin, H)
+        _set_spin(self.inputSpin, D)
         self._entryKey = None  # the same shape may now hold different weights
         self._syncEntries(c.settings)  # even when the settings compare equal to the old ones
 

@@ -179,3 +179,16 @@ def test_a_10000_character_text_stays_responsive(window, qtbot):
     bar = panel.scroll.verticalScrollBar()
     r = canvas.cellRect(9000)
     assert bar.value() <= r.top() <= bar.value() + panel.scroll.viewport().height()
+
+
+def test_the_sizes_shown_are_the_model_s_even_above_the_built_in_limits(window):
+    from rnnviz.core import model as M
+
+    tc, panel = explore_text_model(window, steps=2)
+    controls = window.controls
+    D = len(tc.session.snapshot().task.chars.chars)
+    assert D > M.LIMITS["input_size"][1]  # 26 characters > 16
+    assert controls.inputSpin.value() == D and not controls.inputSpin.isEnabled()
+    window.controller.update(cell="gru")  # built-in cells again: the built-in limits
+    window.controller.settle()
+    assert controls.inputSpin.maximum() == M.LIMITS["input_size"][1]
