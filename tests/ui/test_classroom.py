@@ -87,3 +87,33 @@ def test_the_overflow_banner_moves_no_plot_and_covers_no_side_control(qtbot, pre
     assert c.waitForIdle()
     assert w.banner.isVisible()
     w.presenter.leave()
+
+
+# ---------------------------------------------------------------- the start page
+
+
+@pytest.mark.parametrize("size", [(1024, 768), (1280, 720), (1920, 1080)])
+def test_every_lesson_summary_on_the_start_page_shows_whole(qtbot, size):
+    from rnnviz.io.lessons import lesson_info, list_lessons
+
+    w = _window(qtbot, size=size)
+    start = w.startPanel
+    start.show()
+    _settle()
+    assert w.rect().contains(_rect(start.card, w))
+    for b in (start.openButton, start.dismissButton):
+        assert _rect(start.card, w).contains(_rect(b, w))
+    scroll = start.lessonScroll
+    view = _rect(scroll.viewport(), w)
+    for name, title in list_lessons():
+        choice = start.lessonButtons[name]
+        label = choice.label
+        assert lesson_info(name).one_line() in choice.text()  # the whole summary, not a shortened one
+        # the label has the height its wrapped text needs, and the whole width of the list
+        assert label.height() >= label.heightForWidth(label.width()) - 1, (name, label.height())
+        assert _rect(choice, w).left() >= view.left() and _rect(choice, w).right() <= view.right(), name
+        # a lesson below the list's edge scrolls into view when it gets the keyboard focus
+        choice.setFocus(QtCore.Qt.FocusReason.TabFocusReason)
+        _settle()
+        assert view.contains(_rect(choice, w)), (name, _rect(choice, w).getRect(), view.getRect())
+    start.hide()
