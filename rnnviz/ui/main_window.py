@@ -470,7 +470,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in self.panels.values():
             if panel.look != look:
                 panel.setTheme(look)
-        for part in (self.banner, self.lessonPanel, self.startPanel):
+        for part in (self.banner, self.lessonPanel, self.startPanel, self.modes):
             part.setTheme(look)
         self.presenter.setOverlayTheme(look)
         self.focusKeys.setTheme(look)

@@ -117,3 +117,74 @@ def test_every_lesson_summary_on_the_start_page_shows_whole(qtbot, size):
         _settle()
         assert view.contains(_rect(choice, w)), (name, _rect(choice, w).getRect(), view.getRect())
     start.hide()
+
+
+# ---------------------------------------------------------------- the presenter hint
+
+
+@pytest.mark.parametrize("lesson", [None, "gru-update-gate", "compare"])
+def test_the_presenter_hint_covers_no_plot_and_no_control(qtbot, lesson):
+    from PySide6 import QtGui
+
+    w = _window(qtbot, **({"cell": "compare", "T": 100, "hidden_size": 32} if lesson == "compare" else {}))
+    if lesson not in (None, "compare"):
+        w.session.openLesson(lesson)
+        assert w.controller.waitForIdle()
+    p = w.presenter
+    p.enter(fullscreen=False)
+    for size in ((1024, 740), (1280, 692), (1920, 1050)):
+        for _ in range(10):
+            w.resize(*size)
+            _settle()
+        p.hint.showFor()  # (as entering presenter mode shows it)
+        _settle()
+        hint = _rect(p.hint, w)
+        assert p.hint.isVisible() and w.rect().contains(hint), size
+        covered = [f"{type(x).__name__} {r.getRect()}" for x, r in _live(w, exclude=[p.hint, p.stepOverlay])
+                   if r.intersects(hint)]
+        assert covered == [], (size, hint.getRect())
+        # the keys show whole, in a font a teacher can read
+        fm = QtGui.QFontMetrics(p.hint.font())
+        need = fm.boundingRect(p.hint.contentsRect(), QtCore.Qt.TextFlag.TextWordWrap, p.hint.text())
+        room = p.hint.contentsRect()
+        assert need.width() <= room.width() and need.height() <= room.height(), (size, need, room)
+        assert p.hint.font().pointSize() >= 10, size
+        for part in ("PageDown", "PageUp", "Space", "L lessons", "? help"):
+            assert part in p.hintText()
+    w.controller.setStep(3)  # the first step brings the counter back
+    assert not p.hint.isVisible()
+    p.leave()
+
+
+# ---------------------------------------------------------------- the Explore | Train switch
+
+
+def test_the_mode_switch_scales_with_presenter_mode_and_is_easy_to_hit(qtbot):
+    from PySide6 import QtGui
+
+    w = _window(qtbot)
+    bar = w.modes.bar
+
+    def measure():
+        sizes = [bar.tabSizeHint(i) for i in range(bar.count())]
+        return bar.font().pointSizeF(), sizes
+
+    normal_pt, normal_sizes = measure()
+    # it fits the menu bar whole, and each segment is a comfortable target with its text inside
+    assert bar.isVisible() and _rect(w.menuBar(), w).contains(_rect(bar, w))
+    fm = QtGui.QFontMetrics(bar.font())
+    for i, size in enumerate(normal_sizes):
+        assert size.height() >= 28 and size.width() >= 60, size
+        assert size.width() >= fm.horizontalAdvance(bar.tabText(i)) + 16
+    w.presenter.enter(fullscreen=False)
+    _settle()
+    presenter_pt, presenter_sizes = measure()
+    assert presenter_pt >= 1.5 * normal_pt - 0.01
+    for a, b in zip(normal_sizes, presenter_sizes):
+        assert b.height() >= 1.3 * a.height() and b.height() >= 40 and b.width() >= 1.3 * a.width(), (a, b)
+    w.presenter.leave()
+    _settle()
+    assert measure()[0] == normal_pt
+    qtbot.mouseClick(bar, QtCore.Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert w.modes.currentIndex() == 1  # a click anywhere on the segment switches
+    w.modes.setCurrentIndex(0)
