@@ -39,9 +39,9 @@ class WarningBanner(QtWidgets.QLabel):
 
     It floats over the top edge of the views (:meth:`follow`) instead of taking a row of the
     layout, so nothing moves when it appears: a slider dragged past the overflow point stays
-    under the pointer and the plots keep their size. It covers the views' titles (and tab bar)
-    while shown, never the side controls or the transport bar; its × hides it until the
-    message changes.
+    under the pointer and the plots keep their size. It lies just under the views' tab bars and
+    covers their titles while shown, never the side controls, a tab bar or the transport bar;
+    its × hides it until the message changes.
     """
 
     MARGIN = 4
@@ -90,8 +90,16 @@ class WarningBanner(QtWidgets.QLabel):
         target = next((t for t in self._targets if t.isVisibleTo(self.parentWidget())), None)
         if target is None or self.parentWidget() is None:
             return
-        box = QtCore.QRect(target.mapTo(self.parentWidget(), QtCore.QPoint(0, 0)), target.size())
+        parent = self.parentWidget()
+        box = QtCore.QRect(target.mapTo(parent, QtCore.QPoint(0, 0)), target.size())
         box = box.adjusted(self.MARGIN, self.MARGIN, -self.MARGIN, -self.MARGIN)
+        top = box.top()
+        for bar in target.findChildren(QtWidgets.QTabBar):  # below the views' tabs: they stay usable
+            if bar.isVisibleTo(parent) and bar.height() > 0:
+                r = QtCore.QRect(bar.mapTo(parent, QtCore.QPoint(0, 0)), bar.size())
+                if r.top() <= box.top() + 2 * self.MARGIN and r.intersects(box):
+                    top = max(top, r.bottom() + 1)
+        box.setTop(top)
         height = min(self.heightForWidth(box.width()), box.height())
         self.setGeometry(box.left(), box.top(), box.width(), max(height, 0))
         self.closeButton.move(self.width() - self.closeButton.width() - 2, 2)
@@ -108,7 +116,7 @@ class WarningBanner(QtWidgets.QLabel):
             self._dismissed = ""
             return
         parts = ["⚠  " + "   ·   ".join(messages)
-                 + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover."] if messages else []
+                 + " — the values exploded: move the sliders back (recurrent scale) to recover."] if messages else []
         if notes:  # what loading the file assumed, and masked steps (core.model.Result.notes)
             parts.append("ℹ  " + "   ·   ".join(notes))
         self.setText("\n".join(parts))
