@@ -13,7 +13,7 @@ import ast
 import contextvars
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -45,12 +45,20 @@ def fnum(v: float, role: str | None = None, paren: bool = False) -> Frag:
 
 @dataclass(frozen=True)
 class Row:
-    """One line 'lhs = rhs' of an aligned block; ``gap`` puts space above it."""
+    """One line 'lhs = rhs' of an aligned block; ``gap`` puts space above it.
+
+    ``kind`` says what the line is, so a small panel can leave some out (:func:`brief`):
+    "input" (x_t, h_{t−1}), "symbols" (an equation in symbols), "products" (its products
+    written out), "values" (its values, ending in the result) or "" (anything else).
+    ``short`` is a values line's one-line form, "σ(0.431) = 0.606", without the sum.
+    """
 
     lhs: Frag
     rhs: Frag
     muted: bool = False
     gap: bool = False
+    kind: str = ""
+    short: Frag | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -138,9 +146,9 @@ def numbers(e, cell, small: bool) -> list[Row]:
 
     # the inputs, so every product below can be traced back to them
     if e.x.size <= 4:
-        rows.append(Row(sub("x", s), vector(e.x)))
+        rows.append(Row(sub("x", s), vector(e.x), kind="input"))
     if e.h_prev.size <= 4:
-        rows.append(Row(sub("h", p), vector(e.h_prev)))
+        rows.append(Row(sub("h", p), vector(e.h_prev), kind="input"))
 
     for g, pre in e.pre.items():
         act = symbol(pre.activation)
@@ -152,12 +160,13 @@ def numbers(e, cell, small: bool) -> list[Row]:
             lhs, result = gsym(g), num(pre.value, gate_role(g), bold=True)
         # non-breaking spaces inside "σ( " and " )" keep the brackets on their terms' line
         opening, closing = Frag(f"{act}({NBSP}"), Frag(f"{NBSP})")
-        rows.append(Row(lhs, opening + join(sym, " + ") + closing, muted=True, gap=bool(rows)))
+        rows.append(Row(lhs, opening + join(sym, " + ") + closing, muted=True, gap=bool(rows), kind="symbols"))
         if small:
-            rows.append(Row(Frag(), opening + join(prod, " + ") + closing))
+            rows.append(Row(Frag(), opening + join(prod, " + ") + closing, kind="products"))
         # non-breaking spaces in the tail: if the line wraps, it wraps before "= σ(…) = …"
-        tail = Frag(f" ={NBSP}") + f"{act}(" + fnum(pre.pre) + Frag(f"){NBSP}={NBSP}") + result
-        rows.append(Row(Frag(), opening + join(val, " + ") + closing + tail))
+        applied = Frag(f"{act}(") + fnum(pre.pre) + Frag(f"){NBSP}={NBSP}") + result
+        rows.append(Row(Frag(), opening + join(val, " + ") + closing + Frag(f" ={NBSP}") + applied, kind="values",
+                        short=applied))
 
     for line in e.lines:  # the state updates after the gates (GRU: h; LSTM: c, then h)
         rows += update_rows(line, e, gsym, gval)
@@ -192,7 +201,8 @@ def update_rows(line, e, gsym, gval) -> list[Row]:
     if any(f.form != "{}" and not f.form.startswith("(") and f.result is not None
            for term in line.terms for f in term):
         val = val + " = " + join([_product(applied, term) for term in line.terms], " + ")
-    return [Row(lhs, sym, muted=True, gap=True), Row(Frag(), val + " = " + num(line.value, bold=True))]
+    return [Row(lhs, sym, muted=True, gap=True, kind="symbols"),
+            Row(Frag(), val + " = " + num(line.value, bold=True), kind="values")]
 
 
 def _product(show, term) -> Frag:
@@ -270,10 +280,28 @@ def collapse(rows) -> list[Row]:
         if r.muted:
             pending = r
         elif pending is not None and not r.lhs:
-            out.append(Row(pending.lhs, r.rhs, gap=pending.gap))
+            out.append(replace(r, lhs=pending.lhs, gap=pending.gap))
             pending = None
         else:
             out.append(r)
+    return out
+
+
+def without_products(rows) -> list[Row]:
+    """``rows`` without the written-out products (the values lines still add up)."""
+    return [r for r in rows if r.kind != "products"]
+
+
+def brief(rows, inputs: bool = False) -> list[Row]:
+    """One line per equation, for a panel with room for little more than the results: the
+    symbols and products left out, and each activation's sum with them ("i_5[3] =
+    σ(0.6175) = 0.650"; a state update keeps its values, "c_5[3] = 0.980·1.42 + … = 1.80");
+    the inputs x_t and h_{t−1} too, unless ``inputs``."""
+    out = []
+    for r in collapse(without_products(rows)):
+        if r.kind == "input" and not inputs:
+            continue
+        out.append(Row(r.lhs, r.short if r.short is not None else r.rhs, kind=r.kind))
     return out
 
 

@@ -11,10 +11,11 @@ them into HTML with the theme's colours and fits the font to the panel.
 from __future__ import annotations
 
 import html as _html
+import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..core.equations import Row, collapse
+from ..core.equations import Row, brief, collapse, without_products
 from ..core.format import MINUS, Frag, fmt, parse  # noqa: F401 - fmt, parse: the panel's number format
 from . import theme
 from .panels import Panel
@@ -155,6 +156,16 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._flush()
         return self._fit[2][2] if self._fit else True
 
+    def showsProducts(self) -> bool:
+        """False when presenter mode left the written-out products out (normal mode keeps them)."""
+        self._flush()
+        return self._fit[2][3] if self._fit else True
+
+    def isBrief(self) -> bool:
+        """True when presenter mode shows one line per equation (the sums left out)."""
+        self._flush()
+        return bool(self._fit[2][4]) if self._fit else False
+
     def sizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(560, 440)
 
@@ -246,12 +257,59 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             self._view.setToolTip(self._exact)
         self._plain, self._html = frag.p, frag.h
 
+    def _candidates(self) -> list[tuple]:
+        """What the fitter tries, best first: (pt, general?, symbols?, products?, brief), brief
+        being 0 (every line), 1 (one line per equation, with the inputs) or 2 (without them).
+
+        Normal mode shrinks the font before it leaves anything out. Presenter mode (a theme
+        scaled up) keeps the font at least its scale × BODY_PT, so the equations stay
+        1.5× their normal size, and leaves lines out instead: the cell's equations, the
+        products, the symbols, and then the sums inside each activation (:func:`brief`). Only
+        a window too small even for that shrinks the font further.
+        """
+        body = self._bodyPt
+        if self.look.font_scale <= 1.0:
+            out = [(pt, True, True, True, 0) for pt in range(body, 12, -1)]
+            out += [(pt, False, True, True, 0) for pt in range(body, 11, -1)]
+            return out + [(pt, False, False, True, 0) for pt in range(body, MIN_PT - 1, -1)]
+        floor = min(body, math.floor(self.look.font_scale * BODY_PT))
+        kinds = {r.kind for r in self._frame.equation.numbers} if self._frame is not None \
+            and self._frame.equation is not None else set()
+        kept = "products" not in kinds  # a form leaves the products out only where there are some
+        forms = [(True, True, True, 0), (False, True, True, 0)]
+        if not kept:
+            forms += [(False, True, False, 0)]
+        forms += [(False, False, kept, 0), (False, False, kept, 1)]
+        if "input" in kinds:
+            forms += [(False, False, kept, 2)]
+        out = [(pt, *form) for form in forms for pt in range(body, floor - 1, -1)]
+        return out + [(pt, *forms[-1]) for pt in range(floor - 1, MIN_PT - 1, -1)]
+
+    def omitted(self) -> str:
+        """What presenter mode leaves out to keep the equations large ("" when nothing is)."""
+        self._flush()
+        return _omitted(self._fit[2]) if self._fit and self.look.font_scale > 1.0 else ""
+
+    def _note(self, candidate: tuple, width: int) -> str:
+        """The one-line note saying what ``candidate`` leaves out: the longest wording that
+        fits ``width`` on one line ("" for normal mode or when nothing is left out)."""
+        whole = _omitted(candidate)
+        if not whole or self.look.font_scale <= 1.0:
+            return ""
+        fm = QtGui.QFontMetrics(theme.font(_note_pt(candidate[0])))
+        room = width - 2 * self._probe.documentMargin() - 4
+        parts = [short for name, short, on in _LEFT_OUT if on(candidate)]
+        forms = [f"Not shown: {whole} (F11: every line)", "Not shown: " + ", ".join(parts),
+                 "Shortened (F11: every line)", "Shortened"]
+        return next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
+
     def _fitted(self) -> _Html:
         """The content at the largest size at which it fits the view now.
 
         When space runs out, first the cell's general equations go (the unit's own equations
         repeat them with indices), then those symbolic lines too, leaving the numbers: they
         matter most at the back of the room. Only then does the font shrink below 12 pt.
+        (Presenter mode keeps its large font and leaves out more: see :meth:`_candidates`.)
         The size depends on the numbers shown, never on the steps shown before: the search
         starts from the last size used for this layout and moves up or down from there
         (usually one or two trial layouts).
@@ -263,12 +321,9 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._exact = eq.exact
         vp = self._view.viewport().size()
         if not self.isVisible() or vp.width() < 50 or vp.height() < 50:
-            return _render(eq, self._bodyPt, True, True, self.look)
-        signature = eq.signature + (vp.width(), vp.height())
-        body = self._bodyPt
-        candidates = [(pt, True, True) for pt in range(body, 12, -1)]
-        candidates += [(pt, False, True) for pt in range(body, 11, -1)]
-        candidates += [(pt, False, False) for pt in range(body, MIN_PT - 1, -1)]
+            return _render(eq, self._bodyPt, True, True, True, 0, self.look)
+        signature = eq.signature + (vp.width(), vp.height(), self.look.font_scale)
+        candidates = self._candidates()
         self._probe.setTextWidth(vp.width())
         tried = {}
 
@@ -276,7 +331,8 @@ class EquationPanel(Panel, QtWidgets.QWidget):
 
         def fits(k: int) -> bool:
             if k not in tried:
-                out = _render(eq, *candidates[k], self.look)
+                note = self._note(candidates[k], vp.width())
+                out = _render(eq, *candidates[k], self.look, note)
                 self._probe.setDefaultFont(theme.font(candidates[k][0]))
                 self._probe.setHtml(out.h)
                 size = self._probe.size()
@@ -296,23 +352,57 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             k = min(k + 1, len(candidates) - 1)
             fits(k)
         self._fit = (signature, k, candidates[k])
+        omitted = _omitted(candidates[k]) if self.look.font_scale > 1.0 else ""
+        if omitted:
+            self._exact += f"\nPresenter mode leaves out {omitted}; F11 shows every line."
         return tried[k][0]
 
 
-def _render(eq, pt: int, general: bool, symbolic: bool, look: theme.Theme) -> _Html:
+#: What a fitted form can leave out: (how the note names it, its short name, is it left out?)
+_LEFT_OUT = (
+    ("the cell's equations", "equations", lambda c: not c[1]),
+    ("the products", "products", lambda c: not c[3]),
+    ("the symbols", "symbols", lambda c: not c[2]),
+    ("the sums", "sums", lambda c: c[4] > 0),
+    ("the inputs", "inputs", lambda c: c[4] > 1),
+)
+
+
+def _omitted(candidate: tuple) -> str:
+    """"the products, the symbols and the sums": what ``candidate`` leaves out."""
+    names = [name for name, _short, on in _LEFT_OUT if on(candidate)]
+    return ", ".join(names[:-1]) + " and " + names[-1] if len(names) > 1 else "".join(names)
+
+
+def _note_pt(pt: int) -> int:
+    return max(pt - 3, MIN_PT)
+
+
+def _render(eq, pt: int, general: bool, symbolic: bool, products: bool, short: int, look: theme.Theme,
+            note: str = "") -> _Html:
     """The whole panel at body size ``pt`` in the colours of ``look``; ``general`` adds the
-    cell's equations, ``symbolic`` the unit's equations in symbols above its numbers."""
+    cell's equations, ``symbolic`` the unit's equations in symbols above its numbers,
+    ``products`` the written-out products; ``short`` shows one line per equation (its
+    sums left out; 2: its inputs too); ``note`` is a muted line under the head (what is left out)."""
     head = eq.head
+    # "GRU — unit 3, step t = 5" wraps after the dash or the comma, never inside "t = 5"
+    label, dash, where = head.rpartition(" — ")
+    where = ", ".join(part.replace(" ", "&nbsp;") for part in _html.escape(where).split(", "))
     out = _Html(head + "\n", f'<p style="font-size:{pt + 2}pt; font-weight:bold;'
-                             f' color:{role_colour(eq.head_role, look)}; margin:0">{_html.escape(head)}</p>')
+                             f' color:{role_colour(eq.head_role, look)}; margin:0">{_html.escape(label + dash)}{where}</p>')
+    if note:
+        out = out + _Html(note + "\n", f'<p style="font-size:{_note_pt(pt)}pt; color:{look.muted};'
+                                       f' margin:0; white-space:nowrap">{_html.escape(note)}</p>')
     if eq.note is not None:
-        out = out + _Html(eq.note.plain + "\n", f'<p style="font-size:{max(pt - 3, MIN_PT)}pt; color:{look.muted};'
+        out = out + _Html(eq.note.plain + "\n", f'<p style="font-size:{_note_pt(pt)}pt; color:{look.muted};'
                                                  f' margin:0">{frag_html(eq.note, look)}</p>')
     if general:
         out = out + _table(eq.general, max(pt - 2, MIN_PT), look)
         out = out + _Html("\n", "<hr/>")
-    rows = eq.numbers if symbolic else collapse(eq.numbers)
-    return out + _table(rows, pt, look)
+    if short:
+        return out + _table(brief(eq.numbers, inputs=short < 2), pt, look)
+    rows = eq.numbers if products else without_products(eq.numbers)
+    return out + _table(rows if symbolic else collapse(rows), pt, look)
 
 
 def _table(rows, pt: int, look: theme.Theme) -> _Html:

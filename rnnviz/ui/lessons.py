@@ -249,6 +249,14 @@ class _Choice(QtWidgets.QFrame):
     def mousePressEvent(self, event) -> None:
         event.accept()
 
+    def focusInEvent(self, event) -> None:
+        super().focusInEvent(event)
+        scroll = self.parentWidget()
+        while scroll is not None and not isinstance(scroll, QtWidgets.QScrollArea):
+            scroll = scroll.parentWidget()
+        if scroll is not None:  # Tab through the lessons: the one with the focus scrolls into view
+            scroll.ensureWidgetVisible(self, 0, 4)
+
     def keyPressEvent(self, event) -> None:
         if event.key() in (QtCore.Qt.Key.Key_Return, QtCore.Qt.Key.Key_Enter, QtCore.Qt.Key.Key_Space):
             self.clicked.emit()
@@ -291,9 +299,25 @@ class StartPanel(QtWidgets.QFrame):
             label = QtWidgets.QLabel(title)
             self.columnTitles.append(label)
             col.addWidget(label)
-            col.addLayout(box)
-            col.addStretch(1)
+            # each column scrolls: eleven lessons with their summaries are taller than a
+            # 768-pixel projector, and squeezed into it they were cut mid-sentence
+            inner = QtWidgets.QWidget()
+            inner.setObjectName("startList")
+            inner_lay = QtWidgets.QVBoxLayout(inner)
+            inner_lay.setContentsMargins(0, 0, 6, 0)
+            inner_lay.addLayout(box)
+            inner_lay.addStretch(1)
+            scroll = QtWidgets.QScrollArea()
+            scroll.setObjectName("startScroll")
+            scroll.setWidget(inner)
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
+            scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+            scroll.viewport().setAutoFillBackground(False)
+            col.addWidget(scroll, 1)
             cols.addLayout(col, 3 if box is self.lessonBox else 2)
+            if box is self.lessonBox:
+                self.lessonScroll = scroll
         lay.addLayout(cols, 1)
         buttons = QtWidgets.QHBoxLayout()
         self.openButton = QtWidgets.QPushButton("Open a session file…")
@@ -322,7 +346,8 @@ class StartPanel(QtWidgets.QFrame):
         c = _colours(look)
         self.setStyleSheet(f"#startPanel {{ background: {c['shade']}; }}"
                            f"#startCard {{ background: {c['card']}; border-radius: 10px; }}"
-                           f"#startCard QLabel {{ color: {c['text']}; }}")
+                           f"#startCard QLabel {{ color: {c['text']}; }}"
+                           "#startScroll, #startList { background: transparent; }")
         self.heading.setFont(theme.font(look.pt(22), bold=True))
         self.subheading.setFont(theme.font(look.pt(13)))
         for label in self.columnTitles:
@@ -363,9 +388,10 @@ class StartPanel(QtWidgets.QFrame):
             self.recentButtons[p] = b
             self.recentBox.addWidget(b)
         if not files:
-            hint = QtWidgets.QLabel(f"None yet. {actions.describe('session.save')} keeps the exact view —\n"
+            hint = QtWidgets.QLabel(f"None yet. {actions.describe('session.save')} keeps the exact view — "
                                     "network, input, step — to open here next time.")
             hint.setFont(theme.font(self._look.pt(12)))
+            hint.setWordWrap(True)
             hint.setStyleSheet(f"color: {_colours(self._look)['muted']}")
             self.recentBox.addWidget(hint)
 
@@ -408,7 +434,10 @@ class StartPanel(QtWidgets.QFrame):
         top = w.menuBar().height() if w.menuBar().isVisible() else 0
         self.setGeometry(0, top, w.width(), w.height() - top)
         cw = min(1100, self.width() - 40)
-        ch = min(max(self.card.sizeHint().height(), 300), self.height() - 40)
+        # as tall as the lessons need, up to the window's height (then the lessons scroll)
+        lessons = self.lessonScroll
+        need = self.card.sizeHint().height() - lessons.sizeHint().height() + lessons.widget().sizeHint().height()
+        ch = min(max(need, 300), self.height() - 40)
         self.card.setGeometry((self.width() - cw) // 2, max(20, (self.height() - ch) // 2), cw, ch)
 
     def eventFilter(self, obj, event) -> bool:

@@ -35,31 +35,94 @@ def export_filters() -> list[tuple[str, str]]:
 
 
 class WarningBanner(QtWidgets.QLabel):
-    """A visible strip at the top of the window for overflow and similar warnings."""
+    """A strip for overflow and similar warnings, laid over the top edge of the views.
+
+    It floats over the top edge of the views (:meth:`follow`) instead of taking a row of the
+    layout, so nothing moves when it appears: a slider dragged past the overflow point stays
+    under the pointer and the plots keep their size. It lies just under the views' tab bars and
+    covers their titles while shown, never the side controls, a tab bar or the transport bar;
+    its × hides it until the message changes.
+    """
+
+    MARGIN = 4
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setWordWrap(True)
+        self._targets: tuple = ()
+        self._dismissed = ""  # the text the × hid
+        self.closeButton = QtWidgets.QToolButton(self)
+        self.closeButton.setText("×")
+        self.closeButton.setAutoRaise(True)
+        self.closeButton.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
+        self.closeButton.setToolTip("Hide this message (it returns when the message changes)")
+        self.closeButton.clicked.connect(self.dismiss)
         self.setTheme(theme.LIGHT)
         self.hide()
 
     def setTheme(self, look: theme.Theme) -> None:
         self.setFont(look.font(look.title_pt, bold=True))
+        side = QtGui.QFontMetrics(self.font()).height() + 12  # the × in a square as tall as a line
+        self.closeButton.setFont(self.font())
+        self.closeButton.setFixedSize(side, side)
+        self.closeButton.setStyleSheet(f"QToolButton {{ color: {look.warning_fg}; border: none; }}")
         self.setStyleSheet(
             f"QLabel {{ background: {look.warning_bg}; color: {look.warning_fg};"
-            f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px 10px; }}"
+            f" border: 2px solid {look.warning_fg}; border-radius: 4px; padding: 6px {side + 4}px 6px 10px; }}"
         )
+        self.place()
+
+    def follow(self, *targets: QtWidgets.QWidget) -> None:
+        """Lie over the top edge of the first of ``targets`` that is shown (the views; else
+        the Train page), now and whenever one moves, changes size or is shown."""
+        self._targets = targets
+        for target in targets:
+            target.installEventFilter(self)
+        self.place()
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj in self._targets and ev.type() in (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.Move,
+                                                  QtCore.QEvent.Type.Show, QtCore.QEvent.Type.Hide):
+            self.place()
+        return False
+
+    def place(self) -> None:
+        target = next((t for t in self._targets if t.isVisibleTo(self.parentWidget())), None)
+        if target is None or self.parentWidget() is None:
+            return
+        parent = self.parentWidget()
+        box = QtCore.QRect(target.mapTo(parent, QtCore.QPoint(0, 0)), target.size())
+        box = box.adjusted(self.MARGIN, self.MARGIN, -self.MARGIN, -self.MARGIN)
+        top = box.top()
+        for bar in target.findChildren(QtWidgets.QTabBar):  # below the views' tabs: they stay usable
+            if bar.isVisibleTo(parent) and bar.height() > 0:
+                r = QtCore.QRect(bar.mapTo(parent, QtCore.QPoint(0, 0)), bar.size())
+                if r.top() <= box.top() + 2 * self.MARGIN and r.intersects(box):
+                    top = max(top, r.bottom() + 1)
+        box.setTop(top)
+        height = min(self.heightForWidth(box.width()), box.height())
+        self.setGeometry(box.left(), box.top(), box.width(), max(height, 0))
+        self.closeButton.move(self.width() - self.closeButton.width() - 2, 2)
+        self.raise_()
+
+    def dismiss(self) -> None:
+        self._dismissed = self.text()
+        self.hide()
 
     def showWarnings(self, messages: list[str], notes: list[str] = ()) -> None:
         if not messages and not notes:
             self.hide()
             self.clear()
+            self._dismissed = ""
             return
         parts = ["⚠  " + "   ·   ".join(messages)
-                 + "  — the values exploded; move the sliders back (e.g. recurrent scale) to recover."] if messages else []
+                 + " — the values exploded: move the sliders back (recurrent scale) to recover."] if messages else []
         if notes:  # what loading the file assumed, and masked steps (core.model.Result.notes)
             parts.append("ℹ  " + "   ·   ".join(notes))
         self.setText("\n".join(parts))
+        if self.text() == self._dismissed:
+            return
+        self.place()
         self.show()
 
 
@@ -297,7 +360,6 @@ class MainWindow(QtWidgets.QMainWindow):
         lay = QtWidgets.QVBoxLayout(central)
         lay.setContentsMargins(6, 6, 6, 0)
         lay.setSpacing(4)
-        lay.addWidget(self.banner)
         explore = QtWidgets.QWidget()  # the Explore mode's page; the Train mode's is beside it
         explore_lay = QtWidgets.QVBoxLayout(explore)
         explore_lay.setContentsMargins(0, 0, 0, 0)
@@ -308,6 +370,8 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.modes = build_modes(self, explore)
         lay.addWidget(self.modes, 1)
+        self.banner.setParent(central)  # over the views' top edge, outside the layout: nothing jumps
+        self.banner.follow(views, self.modes)
         self.setCentralWidget(central)
 
     # ------------------------------------------------------------------ compact columns
@@ -436,7 +500,7 @@ class MainWindow(QtWidgets.QMainWindow):
         for panel in self.panels.values():
             if panel.look != look:
                 panel.setTheme(look)
-        for part in (self.banner, self.lessonPanel, self.startPanel):
+        for part in (self.banner, self.lessonPanel, self.startPanel, self.modes):
             part.setTheme(look)
         self.presenter.setOverlayTheme(look)
         self.focusKeys.setTheme(look)

@@ -272,10 +272,21 @@ class StepOverlay(QtWidgets.QLabel):
 
 
 class HintOverlay(QtWidgets.QLabel):
-    """The presenter-only hint, shown for a few seconds after entering presenter mode."""
+    """The presenter-only hint, shown for a few seconds after entering presenter mode.
 
-    def __init__(self, window):
-        super().__init__(HINT_TEXT, window)
+    It lies exactly over the big step counter (:class:`StepOverlay`), in the room the transport
+    bar keeps for it, so it covers no plot, no axis and no control; the counter shows again
+    when the hint goes (after HINT_MS, or at the first step: then the class needs the step).
+    The keys are written on two lines in the largest font that fits that box.
+    """
+
+    MIN_PT = 8
+
+    def __init__(self, window, counter: StepOverlay | None = None):
+        super().__init__(window)
+        self._counter = counter
+        self.setText(HINT_TEXT)
+        self.setWordWrap(True)
         self.setAttribute(QtCore.Qt.WidgetAttribute.WA_TransparentForMouseEvents)
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self._timer = QtCore.QTimer(self)
@@ -288,8 +299,8 @@ class HintOverlay(QtWidgets.QLabel):
     def setTheme(self, look: theme.Theme) -> None:
         self._look = look
         self.setFont(theme.font(look.font_pt, bold=True))
-        self.setStyleSheet("QLabel { color: #FFFFFF; background: rgba(20, 22, 26, 225); border: 2px solid #E69F00;"
-                           " border-radius: 8px; padding: 6px 16px; }")
+        self.setStyleSheet("QLabel { color: #FFFFFF; background: rgb(20, 22, 26); border: 3px solid #E69F00;"
+                           " border-radius: 10px; padding: 2px 8px; }")
         self.place()
 
     def showFor(self, ms: int = HINT_MS) -> None:
@@ -299,27 +310,41 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer.start(ms)
 
     def place(self) -> None:
-        """Just above the transport bar, centred on the left view column: over that column's
-        bottom edge, where its axis titles are, so it hides none of the bar's live controls and
-        none of the equations' numbers. The font shrinks to fit the column (else the window)."""
+        """Over the step counter's box (else the bottom-right corner), in the largest font
+        (down to MIN_PT) at which the keys fit it on two lines."""
         w = self.parentWidget()
-        transport = w.panels.get("transport")
-        column = getattr(w, "columns", {}).get("left")
-        area = w.rect().adjusted(4, 0, -4, 0)
-        if column is not None and column.isVisible():
-            area = QtCore.QRect(column.mapTo(w, QtCore.QPoint(0, 0)), column.size())
+        counter = self._counter
+        if counter is not None:
+            counter.place()
+            box = counter.geometry()
+            # a screen narrower than the bar needs: the counter spreads over the bar's right
+            # end; the hint keeps to the part of its box right of the bar's controls
+            transport = w.panels.get("transport") if hasattr(w, "panels") else None
+            if transport is not None and transport.isVisible():
+                kinds = (QtWidgets.QAbstractButton, QtWidgets.QAbstractSlider, QtWidgets.QAbstractSpinBox)
+                for x in transport.findChildren(QtWidgets.QWidget):
+                    if isinstance(x, kinds) and x.isVisible():
+                        r = QtCore.QRect(x.mapTo(w, QtCore.QPoint(0, 0)), x.size())
+                        if r.intersects(box):
+                            box.setLeft(min(r.right() + 4, box.right()))
+        else:
+            box = QtCore.QRect(w.width() - 404, w.height() - 64, 400, 60)
+        parts = HINT_TEXT.split(" · ")
+        half = len(parts) // 2  # the stepping keys, then the rest
+        text = " · ".join(parts[:half]) + "\n" + " · ".join(parts[half:])
+        if self.text() != text:
+            self.setText(text)
+        room = box.adjusted(0, 0, -2 * 8 - 6, -2 * 2 - 6)  # less the padding and the border
         pt = max(self._look.font_pt, 11)
-        self.setFont(theme.font(pt, bold=True))
-        self.adjustSize()
-        while self.width() > area.width() - 8 and pt > 8:
+        while pt > self.MIN_PT:
+            fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
+            need = fm.boundingRect(QtCore.QRect(0, 0, room.width(), 10_000), QtCore.Qt.TextFlag.TextWordWrap, text)
+            if need.width() <= room.width() and need.height() <= room.height():
+                break
             pt -= 1
+        if self.font().pointSize() != pt:
             self.setFont(theme.font(pt, bold=True))
-            self.adjustSize()
-        bottom = w.height() - 12
-        if transport is not None and transport.isVisible():
-            bottom = transport.mapTo(w, QtCore.QPoint(0, 0)).y() - 6
-        left = area.left() + (area.width() - self.width()) // 2
-        self.move(min(max(left, 4), max(w.width() - self.width() - 4, 4)), bottom - self.height())
+        self.setGeometry(box)
 
 
 # ---------------------------------------------------------------- presenter
@@ -339,11 +364,12 @@ class Presenter(QtCore.QObject):
         self._splitterSizes: list = []
         self._base = theme.make(prefs.theme_name(), prefs.colour_blind())
         self.stepOverlay = StepOverlay(window)
-        self.hint = HintOverlay(window)
+        self.hint = HintOverlay(window, self.stepOverlay)
         self.help = HelpOverlay(window)
         self.black = BlackScreen(window)
         c = window.controller
         c.stepChanged.connect(self._updateStep)
+        c.stepChanged.connect(lambda *_: self.hint.hide())  # the first step: the counter, not the keys
         c.settingsChanged.connect(self._updateStep)
         c.resultChanged.connect(self._updateStep)
         self._updateStep()
@@ -507,7 +533,8 @@ class Presenter(QtCore.QObject):
             self._stack()
 
     def _stack(self) -> None:
-        """Counter and hint over the views; the shortcut list and the black screen over all."""
+        """Counter and hint (over the counter) over the views; the shortcut list and the black
+        screen over all."""
         for o in (self.stepOverlay, self.hint, self.help, self.black):
             o.raise_()
 

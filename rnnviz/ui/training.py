@@ -1275,6 +1275,19 @@ class Modes(QtWidgets.QStackedWidget):
         self.addWidget(widget)
         return self.bar.addTab(title)
 
+    def setTheme(self, look) -> None:
+        """The switch at the theme's scale (1.5× in presenter mode), as two segments large
+        enough to read and hit from the back of a room: the shown mode dark on light."""
+        self.bar.setFont(look.font(look.font_pt, bold=True))
+        line = QtGui.QFontMetrics(self.bar.font()).height()
+        self.bar.setStyleSheet(
+            f"QTabBar::tab {{ min-height: {max(28, round(1.6 * line))}px; min-width: {3 * line}px;"
+            f" padding: 0px {max(10, line // 2)}px; margin: 1px 0px 1px 2px; border: 1px solid {look.border};"
+            f" border-radius: 5px; background: {look.button}; color: {look.foreground}; }}"
+            f" QTabBar::tab:selected {{ background: {look.foreground}; color: {look.background};"
+            f" border-color: {look.foreground}; }}"
+            f" QTabBar::tab:hover:!selected {{ border-color: {look.cursor}; }}")
+
     def tabText(self, index: int) -> str:
         return self.bar.tabText(index)
 
