@@ -564,7 +564,7 @@ def test_work_after_the_frame_runs_when_nothing_is_painted(qtbot):
     c = Controller()  # no window: nothing calls frameDone
     ran = []
     c._later(lambda: ran.append(1))
-    qtbot.waitUntil(lambda: ran == [1], timeout=2000)
+    qtbot.waitUntil(lambda: ran == [1], timeout=10_000)
     c.attachWindow()  # a window that paints nothing: the fallback timer runs it
     c._later(lambda: ran.append(2))
-    qtbot.waitUntil(lambda: ran == [1, 2], timeout=2000)
+    qtbot.waitUntil(lambda: ran == [1, 2], timeout=10_000)

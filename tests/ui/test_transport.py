@@ -40,9 +40,9 @@ def test_play_and_pause(bar, controller, qtbot):
     QTest.mouseClick(bar.playButton, LEFT)
     assert controller.isPlaying()
     assert "Pause" in bar.playButton.toolTip()
-    with qtbot.waitSignal(controller.stepChanged, timeout=2000):
+    with qtbot.waitSignal(controller.stepChanged, timeout=10_000):
         pass
-    qtbot.waitUntil(lambda: bar.scrubber.value() >= 3, timeout=2000)
+    qtbot.waitUntil(lambda: bar.scrubber.value() >= 3, timeout=10_000)
     QTest.mouseClick(bar.playButton, LEFT)
     assert not controller.isPlaying()
     assert "Play" in bar.playButton.toolTip()
@@ -50,7 +50,7 @@ def test_play_and_pause(bar, controller, qtbot):
     # the controller stopping by itself at the end shows up too
     controller.setStep(28)
     controller.setPlaying(True)
-    qtbot.waitUntil(lambda: not controller.isPlaying(), timeout=2000)
+    qtbot.waitUntil(lambda: not controller.isPlaying(), timeout=10_000)
     assert "Play" in bar.playButton.toolTip() and bar.stepLabel.text() == "t = 30 / 30"
 
 
