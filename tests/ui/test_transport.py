@@ -119,7 +119,7 @@ def test_busy_bar_shows_only_while_computing(bar, controller, qtbot):
         controller.update(cell="lstm", hidden_size=128, T=1200)
         controller.recompute()
     assert bar.busyBar.isVisibleTo(bar)
-    assert controller.waitForIdle(60_000)
+    assert controller.waitForIdle(300_000)
     assert not bar.busyBar.isVisibleTo(bar)
     assert bar.scrubber.maximum() == 1200
 

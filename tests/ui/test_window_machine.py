@@ -154,13 +154,13 @@ class WindowMachine(RuleBasedStateMachine):
 
     @rule()
     def wait_until_idle(self):
-        self.qtbot.waitUntil(lambda: self.c.idle, timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.c.idle, timeout=300_000)
         assert_window_shows_the_engine(self.w)
 
     def teardown(self):
         if getattr(self, "c", None) is None:
             return
-        self.qtbot.waitUntil(lambda: self.c.idle, timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.c.idle, timeout=300_000)
         assert_window_shows_the_engine(self.w)
         self.w.close()
 
