@@ -168,5 +168,5 @@ class WindowMachine(RuleBasedStateMachine):
 def test_window_machine(qtbot):
     WindowMachine.qtbot = qtbot
     run_state_machine_as_test(WindowMachine, settings=settings(
-        max_examples=8, stateful_step_count=8, deadline=None,
+        max_examples=6, stateful_step_count=8, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
