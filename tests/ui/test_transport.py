@@ -40,9 +40,9 @@ def test_play_and_pause(bar, controller, qtbot):
     QTest.mouseClick(bar.playButton, LEFT)
     assert controller.isPlaying()
     assert "Pause" in bar.playButton.toolTip()
-    with qtbot.waitSignal(controller.stepChanged, timeout=10_000):
+    with qtbot.waitSignal(controller.stepChanged, timeout=60_000):
         pass
-    qtbot.waitUntil(lambda: bar.scrubber.value() >= 3, timeout=10_000)
+    qtbot.waitUntil(lambda: bar.scrubber.value() >= 3, timeout=60_000)
     QTest.mouseClick(bar.playButton, LEFT)
     assert not controller.isPlaying()
     assert "Play" in bar.playButton.toolTip()
@@ -50,7 +50,7 @@ def test_play_and_pause(bar, controller, qtbot):
     # the controller stopping by itself at the end shows up too
     controller.setStep(28)
     controller.setPlaying(True)
-    qtbot.waitUntil(lambda: not controller.isPlaying(), timeout=10_000)
+    qtbot.waitUntil(lambda: not controller.isPlaying(), timeout=60_000)
     assert "Play" in bar.playButton.toolTip() and bar.stepLabel.text() == "t = 30 / 30"
 
 
@@ -115,7 +115,7 @@ def test_busy_bar_shows_only_while_computing(bar, controller, qtbot):
     controller.busyChanged.emit(False)
     assert not bar.busyBar.isVisibleTo(bar)
     # a real background run: an LSTM past the controller's synchronous limit
-    with qtbot.waitSignal(controller.busyChanged, check_params_cb=lambda b: b, timeout=5000):
+    with qtbot.waitSignal(controller.busyChanged, check_params_cb=lambda b: b, timeout=30_000):
         controller.update(cell="lstm", hidden_size=128, T=1200)
         controller.recompute()
     assert bar.busyBar.isVisibleTo(bar)
