@@ -237,7 +237,7 @@ def _paths(v, prefix=()):
             yield from _paths(x, prefix + (k,))
 
 
-@hsettings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_fuzz_json_structure(valid_blob, data):
     doc = json.loads(valid_blob)

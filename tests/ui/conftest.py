@@ -51,3 +51,38 @@ def controller(qapp):
     assert c.waitForIdle()
     yield c
     c.setPlaying(False)
+
+
+@pytest.fixture(scope="module")
+def module_window_factory(qapp, tmp_path_factory):
+    """Build a MainWindow shared by a module's tests that only look at it (exports, menus):
+    a window takes about a second to build. Its preferences live in a folder of its own; it is
+    closed, and must not have leaked anything, when the module ends."""
+    from PySide6.QtTest import QTest
+
+    from rnnviz.ui.controller import Controller
+    from rnnviz.ui.main_window import MainWindow
+
+    made = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path_factory.mktemp("module-settings")))
+
+        def make(size=(1400, 900), **settings):
+            c = Controller()
+            if settings:
+                c.update(**settings)
+            c.recompute()
+            w = MainWindow(c)
+            made.append(w)
+            w.resize(*size)
+            w.show()
+            assert QTest.qWaitForWindowExposed(w)
+            assert c.waitForIdle()
+            return w
+
+        yield make
+        for w in made:
+            w.controller.setPlaying(False)
+            w.close()
+            w.deleteLater()
+        QtWidgets.QApplication.processEvents()

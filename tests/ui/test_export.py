@@ -34,6 +34,21 @@ def window(qtbot):
     c.setPlaying(False)
 
 
+@pytest.fixture(scope="module")
+def _one_window(module_window_factory):
+    return module_window_factory(size=(1600, 1000), cell="gru")
+
+
+@pytest.fixture
+def shown(_one_window):
+    """The same window as ``window``, built once for the tests that only export what it shows;
+    each must leave it as it found it."""
+    w = _one_window
+    before = (w.controller.settings, w.controller.step, w.size(), w.controller.isPlaying())
+    yield w
+    assert (w.controller.settings, w.controller.step, w.size(), w.controller.isPlaying()) == before
+
+
 @pytest.fixture
 def save_as(monkeypatch):
     """Answer every save dialog with the next path of a list."""
@@ -71,8 +86,8 @@ def _array(image: QtGui.QImage) -> np.ndarray:
 
 
 # ---------------------------------------------------------------------- menu
-def test_the_export_menu_sits_above_quit(window):
-    file = next(a.menu() for a in window.menuBar().actions() if a.text().replace("&", "") == "File")
+def test_the_export_menu_sits_above_quit(shown):
+    file = next(a.menu() for a in shown.menuBar().actions() if a.text().replace("&", "") == "File")
     texts = [a.text().replace("&", "") for a in file.actions()]
     assert "Export" in texts and texts.index("Export") < texts.index("Quit")
     export = next(a.menu() for a in file.actions() if a.text().replace("&", "") == "Export")
@@ -87,27 +102,27 @@ def test_the_export_menu_sits_above_quit(window):
 
 # ---------------------------------------------------------------------- PNG
 @pytest.mark.parametrize("attr", [None] + PANELS)
-def test_png_of_each_panel_at_2x(window, tmp_path, attr):
-    widget = X.target_widget(window, attr)
+def test_png_of_each_panel_at_2x(shown, tmp_path, attr):
+    widget = X.target_widget(shown, attr)
     path = str(tmp_path / "p.png")
-    assert window.exporter.exportPng(attr, path, scale=2)
+    assert shown.exporter.exportPng(attr, path, scale=2)
     image = QtGui.QImage(path)
     assert not image.isNull()
     assert (image.width(), image.height()) == (2 * widget.width(), 2 * widget.height())
     assert _not_blank(image)
 
 
-def test_png_resolution_choices(window, tmp_path):
+def test_png_resolution_choices(shown, tmp_path):
     for scale in (1, 3):
-        size = X.export_png(window.fadingPanel, str(tmp_path / f"s{scale}.png"), scale=scale)
-        assert (size.width(), size.height()) == (scale * window.fadingPanel.width(), scale * window.fadingPanel.height())
-    X.export_png(window, str(tmp_path / "w.png"), width=1000)
+        size = X.export_png(shown.fadingPanel, str(tmp_path / f"s{scale}.png"), scale=scale)
+        assert (size.width(), size.height()) == (scale * shown.fadingPanel.width(), scale * shown.fadingPanel.height())
+    X.export_png(shown, str(tmp_path / "w.png"), width=1000)
     image = QtGui.QImage(str(tmp_path / "w.png"))
-    assert image.width() == 1000 and image.height() == round(1000 * window.height() / window.width())
+    assert image.width() == 1000 and image.height() == round(1000 * shown.height() / shown.width())
 
 
-def test_png_at_2x_is_drawn_at_that_size_not_pixel_doubled(window):
-    a = _array(X.render_image(window.fadingPanel, scale=2))
+def test_png_at_2x_is_drawn_at_that_size_not_pixel_doubled(shown):
+    a = _array(X.render_image(shown.fadingPanel, scale=2))
     h, w = (a.shape[0] // 2) * 2, (a.shape[1] // 2) * 2
     blocks = a[:h, :w].reshape(h // 2, 2, w // 2, 2, 3)
     uneven = (blocks.max(axis=(1, 3)) != blocks.min(axis=(1, 3))).any(axis=-1)
@@ -162,31 +177,31 @@ def _check_svg(path, widget_size, min_shapes=20):
 
 
 @pytest.mark.parametrize("attr", [None] + PANELS)
-def test_svg_of_each_panel(window, tmp_path, attr):
-    widget = X.target_widget(window, attr)
+def test_svg_of_each_panel(shown, tmp_path, attr):
+    widget = X.target_widget(shown, attr)
     path = str(tmp_path / "p.svg")
-    assert window.exporter.exportSvg(attr, path)
+    assert shown.exporter.exportSvg(attr, path)
     data = open(path, encoding="utf-8").read()
     assert data.startswith("<?xml") and "<svg" in data
-    height = widget.height() - (window.menuBar().height() if attr is None else 0)
+    height = widget.height() - (shown.menuBar().height() if attr is None else 0)
     root = _check_svg(path, (widget.width(), height), min_shapes=1 if attr == "equationPanel" else 20)
     # portable: no viewer-dependent strokes, no Qt-only font names
     assert not [e for e in root.iter() if e.get("vector-effect") == "non-scaling-stroke"]
     assert not [e for e in root.iter() if e.get("font-family") == "Sans Serif"]
 
 
-def test_svg_shows_the_window_texts(window, tmp_path):
+def test_svg_shows_the_window_texts(shown, tmp_path):
     path = str(tmp_path / "w.svg")
-    X.export_svg(window, path)
+    X.export_svg(shown, path)
     texts = "".join(e.text or "" for e in ET.parse(path).getroot().iter(SVG + "text"))
     assert "GRU" in texts and "step t" in texts
-    step = window.controller.step + 1
+    step = shown.controller.step + 1
     assert f"t = {step}" in texts
 
 
-def test_svg_looks_like_the_panel(window, tmp_path):
+def test_svg_looks_like_the_panel(shown, tmp_path):
     """Drawn back with Qt's renderer, the SVG matches the PNG of the same panel."""
-    panel = window.fadingPanel
+    panel = shown.fadingPanel
     path = str(tmp_path / "f.svg")
     X.export_svg(panel, path)
     renderer = QtSvg.QSvgRenderer(path)
@@ -201,11 +216,11 @@ def test_svg_looks_like_the_panel(window, tmp_path):
 
 
 @pytest.mark.parametrize("attr", [None, "fadingPanel", "gatePanel"])
-def test_making_the_svg_portable_keeps_the_picture(window, monkeypatch, attr):
+def test_making_the_svg_portable_keeps_the_picture(shown, monkeypatch, attr):
     """At its own size Qt draws the raw and the portable SVG alike: moving strokes to device
     coordinates and renaming fonts changed nothing it can see (zoomed in, the portable strokes
     grow with the picture, as they should)."""
-    widget = X.target_widget(window, attr)
+    widget = X.target_widget(shown, attr)
     portable = X.svg_bytes(widget)
     monkeypatch.setattr(X, "portable_svg", lambda data: data)
     raw = X.svg_bytes(widget)

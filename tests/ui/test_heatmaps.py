@@ -160,7 +160,7 @@ def test_click_selects_unit_and_selection_follows_controller(qtbot, controller):
     controller.setStep(10)
     view = panel.graphicsView()
     pos = view.mapFromScene(panel.sceneCentreOf("h", 3, 5))
-    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000) as blocker:
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=30_000) as blocker:
         qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
     assert blocker.args == [5]
     assert controller.selectedUnit == 5
@@ -365,7 +365,7 @@ def test_gate_click_selects_unit(qtbot, controller):
     controller.setStep(10)
     view = panel.graphicsView()
     pos = view.mapFromScene(panel.sceneCentreOf("f", 4, 6))
-    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000):
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=30_000):
         qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=pos)
     assert controller.selectedUnit == 6
     for heat in panel._heat.values():
@@ -414,7 +414,7 @@ def test_gate_bars_hover_and_click(qtbot, controller):
         QtWidgets.QToolTip.showText = original
     assert shown == [f"z[unit 2] at t = 9: {z[8, 2]:.4f} (update gate)"]
     view = panel.graphicsView()
-    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=2000):
+    with qtbot.waitSignal(controller.selectedUnitChanged, timeout=30_000):
         qtbot.mouseClick(view.viewport(), QtCore.Qt.MouseButton.LeftButton, pos=view.mapFromScene(scene_pos))
     assert controller.selectedUnit == 2
 

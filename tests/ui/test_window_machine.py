@@ -154,13 +154,13 @@ class WindowMachine(RuleBasedStateMachine):
 
     @rule()
     def wait_until_idle(self):
-        self.qtbot.waitUntil(lambda: self.c.idle, timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.c.idle, timeout=300_000)
         assert_window_shows_the_engine(self.w)
 
     def teardown(self):
         if getattr(self, "c", None) is None:
             return
-        self.qtbot.waitUntil(lambda: self.c.idle, timeout=60_000)
+        self.qtbot.waitUntil(lambda: self.c.idle, timeout=300_000)
         assert_window_shows_the_engine(self.w)
         self.w.close()
 
@@ -168,5 +168,5 @@ class WindowMachine(RuleBasedStateMachine):
 def test_window_machine(qtbot):
     WindowMachine.qtbot = qtbot
     run_state_machine_as_test(WindowMachine, settings=settings(
-        max_examples=8, stateful_step_count=8, deadline=None,
+        max_examples=6, stateful_step_count=8, deadline=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture]))
