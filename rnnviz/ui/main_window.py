@@ -293,6 +293,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self._oneFrame = _OneFramePerPass(self)
         c.attachWindow()  # work "after the frame" now waits for this window's next frame
         prefs.restore_geometry(self)
+        if self.lessonPanel.lesson is None:
+            self.lessonPanel.hide()  # a restored window state would show the last lesson's dock empty
         self.setTheme(self.presenter.currentTheme())
         if QtGui.QGuiApplication.platformName() != "offscreen" and c.loaded is None:
             self.startPanel.show()

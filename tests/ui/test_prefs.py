@@ -167,3 +167,20 @@ def test_fuzzed_values_never_crash(store_dir, qapp, lines):
         text += f"[{group}]\n{name}={value}\n"
     (store_dir / prefs.FILE_NAME).write_text(text, encoding="utf-8")
     _check_all_readers()
+
+
+def test_a_window_closed_with_a_lesson_reopens_without_an_empty_lesson_dock(store_dir, qtbot):
+    from rnnviz.ui.controller import Controller
+    from rnnviz.ui.main_window import MainWindow
+
+    w = MainWindow(Controller())
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert w.session.openLesson("vanishing-memory") and w.lessonPanel.isVisible()
+    prefs.save_geometry(w)  # as closing does: the dock's visibility goes into the window state
+    w2 = MainWindow(Controller())
+    qtbot.addWidget(w2)
+    w2.show()
+    qtbot.waitExposed(w2)
+    assert w2.lessonPanel.lesson is None and not w2.lessonPanel.isVisible()
