@@ -959,10 +959,13 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             return
         left = self.plot.getAxis("left")
         font = theme.font(self.look.axis_pt + 1)
-        room = self.vb.boundingRect().height() - 4
+        # the label is a text item with margins, and its subscripts may come from a wider
+        # fallback font: leave it that room ("(lo" was cut at 1920×1080 in presenter mode)
+        room = self.vb.boundingRect().height() - 2 * left.label.document().documentMargin() - 4
         full = f.ylabel
         forms = [full, full.replace("  (log scale)", " (log)"), full.replace("  (log scale)", "").replace(" / ", "/")]
-        text = next((t for t in forms if QtGui.QFontMetricsF(font).horizontalAdvance(t) <= room), forms[-1])
+        fm = QtGui.QFontMetricsF(font)
+        text = next((t for t in forms if 1.08 * fm.horizontalAdvance(t) <= room), forms[-1])
         if left.labelText != text:
             left.setLabel(text, **left.labelStyle)
 

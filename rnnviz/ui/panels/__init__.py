@@ -145,7 +145,7 @@ def _builtin() -> dict[str, PanelSpec]:
                       export="text", tab="views"),
             # in presenter mode half the column: equations at 1.5× need the height (issue 8)
             PanelSpec("equationPanel", "Equations panel", _factory("..equations", "EquationPanel"), "right", 1, 4,
-                      export="equations", presenter_share=0.5),
+                      export="equations", presenter_share=0.42),
             PanelSpec("transport", "Transport bar", _factory("..transport", "TransportBar"), "bottom"),
             # the Train mode: its controls, then the plots in a 2 × 2 grid (by order)
             PanelSpec("trainControls", "Train controls", _factory("..training", "TrainControls"), "train", 0),
