@@ -268,14 +268,19 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         a window too small even for that shrinks the font further.
         """
         body = self._bodyPt
-        if self.look.font_scale <= 1.0:
-            out = [(pt, True, True, True, 0) for pt in range(body, 12, -1)]
-            out += [(pt, False, True, True, 0) for pt in range(body, 11, -1)]
-            return out + [(pt, False, False, True, 0) for pt in range(body, MIN_PT - 1, -1)]
-        floor = min(body, math.floor(self.look.font_scale * BODY_PT))
         kinds = {r.kind for r in self._frame.equation.numbers} if self._frame is not None \
             and self._frame.equation is not None else set()
         kept = "products" not in kinds  # a form leaves the products out only where there are some
+        if self.look.font_scale <= 1.0:
+            out = [(pt, True, True, True, 0) for pt in range(body, 12, -1)]
+            out += [(pt, False, True, True, 0) for pt in range(body, 11, -1)]
+            out += [(pt, False, False, True, 0) for pt in range(body, MIN_PT - 1, -1)]
+            # a small window where even MIN_PT does not fit (a gated cell at 1024×768): lines
+            # go, said in the note, rather than a scroll bar (the products first, then the sums)
+            last = [] if kept else [(MIN_PT, False, False, False, 0)]
+            last += [(MIN_PT, False, False, kept, 1)] + ([(MIN_PT, False, False, kept, 2)] if "input" in kinds else [])
+            return out + last
+        floor = min(body, math.floor(self.look.font_scale * BODY_PT))
         forms = [(True, True, True, 0), (False, True, True, 0)]
         if not kept:
             forms += [(False, True, False, 0)]
@@ -288,19 +293,21 @@ class EquationPanel(Panel, QtWidgets.QWidget):
     def omitted(self) -> str:
         """What presenter mode leaves out to keep the equations large ("" when nothing is)."""
         self._flush()
-        return _omitted(self._fit[2]) if self._fit and self.look.font_scale > 1.0 else ""
+        if not self._fit:
+            return ""
+        return _omitted(self._fit[2]) if self.look.font_scale > 1.0 or _shortened(self._fit[2]) else ""
 
     def _note(self, candidate: tuple, width: int) -> str:
         """The one-line note saying what ``candidate`` leaves out: the longest wording that
         fits ``width`` on one line ("" for normal mode or when nothing is left out)."""
         whole = _omitted(candidate)
-        if not whole or self.look.font_scale <= 1.0:
-            return ""
+        if not whole or (self.look.font_scale <= 1.0 and not _shortened(candidate)):
+            return ""  # normal mode says so only when it had to leave numbers out
         fm = QtGui.QFontMetrics(theme.font(_note_pt(candidate[0])))
         room = width - 2 * self._probe.documentMargin() - 4
         parts = [short for name, short, on in _LEFT_OUT if on(candidate)]
-        forms = [f"Not shown: {whole} (F11: every line)", "Not shown: " + ", ".join(parts),
-                 "Shortened (F11: every line)", "Shortened"]
+        hint = "F11: every line" if self.look.font_scale > 1.0 else "a larger window: every line"
+        forms = [f"Not shown: {whole} ({hint})", "Not shown: " + ", ".join(parts), f"Shortened ({hint})", "Shortened"]
         return next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
 
     def _fitted(self) -> _Html:
@@ -352,9 +359,11 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             k = min(k + 1, len(candidates) - 1)
             fits(k)
         self._fit = (signature, k, candidates[k])
-        omitted = _omitted(candidates[k]) if self.look.font_scale > 1.0 else ""
+        omitted = _omitted(candidates[k]) if self.look.font_scale > 1.0 or _shortened(candidates[k]) else ""
         if omitted:
-            self._exact += f"\nPresenter mode leaves out {omitted}; F11 shows every line."
+            who = "Presenter mode leaves" if self.look.font_scale > 1.0 else "This small panel leaves"
+            self._exact += f"\n{who} out {omitted}; " + ("F11 shows every line." if self.look.font_scale > 1.0
+                                                           else "a larger window shows every line.")
         return tried[k][0]
 
 
@@ -366,6 +375,11 @@ _LEFT_OUT = (
     ("the sums", "sums", lambda c: c[4] > 0),
     ("the inputs", "inputs", lambda c: c[4] > 1),
 )
+
+
+def _shortened(candidate: tuple) -> bool:
+    """Whether ``candidate`` leaves numbers out (the products or the sums), not just the symbols."""
+    return not candidate[3] or candidate[4] > 0
 
 
 def _omitted(candidate: tuple) -> str:

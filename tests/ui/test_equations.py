@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from PySide6 import QtCore
+from PySide6 import QtCore, QtWidgets
 
 from rnnviz.engine.explain import equations, explain
 from rnnviz.ui.controller import Controller
@@ -413,3 +413,27 @@ def _fit_paths(qtbot, panel, size):
         sizes[path] = (pan.pointSize(), pan.showsGeneralEquations(), pan.showsSymbols())
         pan.close()
     assert len(set(sizes.values())) == 1, sizes
+
+
+def test_a_small_normal_panel_leaves_lines_out_before_it_scrolls(qtbot):
+    """Normal mode tries every font down to MIN_PT with every number first; only then do the
+    products and sums go, and the note says so (a gated cell in a 1024×768 window)."""
+    from rnnviz.ui import equations as UE
+    from rnnviz.ui.controller import Controller
+    from rnnviz.ui.main_window import MainWindow
+
+    c = Controller()
+    c.update(cell="lstm", hidden_size=4, T=20)
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    panel = w.equationPanel
+    cands = panel._candidates()
+    full = [k for k, cand in enumerate(cands) if cand[3] and cand[4] == 0]
+    short = [k for k, cand in enumerate(cands) if not cand[3] or cand[4] > 0]
+    assert short and max(full) < min(short)  # numbers go only after the last full form
+    assert all(cands[k][0] == UE.MIN_PT for k in short)
+    assert panel._note(cands[full[-1]], 2000) == ""  # the symbols alone go silently, as before
+    note = panel._note(cands[short[-1]], 2000)
+    assert note.startswith("Not shown:") and "a larger window" in note and "sums" in note
