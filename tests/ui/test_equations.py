@@ -5,7 +5,7 @@ import os
 
 import numpy as np
 import pytest
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from rnnviz.engine.explain import equations, explain
 from rnnviz.ui.controller import Controller
