@@ -10,6 +10,7 @@ tab with the fading plot and draws only while shown.
 
 from __future__ import annotations
 
+import dataclasses
 import html
 
 import numpy as np
@@ -239,8 +240,7 @@ class TextPanel(Panel, QtWidgets.QWidget):
         self._dirty = False
         self._tf: TX.TextFrame | None = None
         self._ranked: list[TX.UnitMatch] = []
-        self._output_key = None
-        self._output = None
+        self._cache = None  # (result, unit, trained model's name, TextFrame) of the last run drawn
 
         self.setAutoFillBackground(True)
         self.title = QtWidgets.QLabel("Text")
@@ -362,10 +362,20 @@ class TextPanel(Panel, QtWidgets.QWidget):
             self._draw()
 
     def textFrame(self) -> TX.TextFrame | None:
-        """The TextFrame of the current frame (made now if the panel has not drawn it)."""
-        if self._frame is None:
+        """The TextFrame of the current frame (made now if the panel has not drawn it). What
+        depends on the run and the unit is made once; a step only moves the cursor."""
+        f = self._frame
+        if f is None:
             return None
-        return TX.text_frame(self._frame, self._outputFor(self._frame))
+        ex = self._trained()
+        name = None if ex is None else ex.name
+        cached = self._cache
+        if cached is None or cached[0] is not f.result or cached[1:3] != (f.unit, name):
+            output = None if ex is None else (TX.next_char_probs(ex.model, f.result.cells[0].trace.h),
+                                              ex.task.chars.chars)
+            cached = self._cache = (f.result, f.unit, name, TX.text_frame(f, output))
+        base = cached[3]
+        return None if base is None else dataclasses.replace(base, revealed=f.revealed, current=f.step)
 
     def _trained(self):
         """The Train mode's model shown in Explore, if it is a character model."""
@@ -376,17 +386,6 @@ class TextPanel(Panel, QtWidgets.QWidget):
         if ex is None or ex.task.chars is None or self.controller.loadedName != ex.name:
             return None
         return ex
-
-    def _outputFor(self, frame):
-        ex = self._trained()
-        if ex is None:
-            return None
-        h = frame.result.cells[0].trace.h
-        key = (id(frame.result), ex.name)
-        if key != self._output_key:  # once per run, not per step
-            self._output_key = key
-            self._output = (TX.next_char_probs(ex.model, h), ex.task.chars.chars)
-        return self._output
 
     def _draw(self) -> None:
         self._dirty = False
