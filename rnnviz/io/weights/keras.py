@@ -501,31 +501,28 @@ def _list(recurrent: dict) -> str:
     return ", ".join(repr(n) for n in recurrent)
 
 
-def _recurrent_ancestor(node: dict, by_name: dict, recurrent: dict) -> str | None:
-    """The first recurrent layer found above ``node`` (breadth first), or None."""
+def _ancestor(node: dict, by_name: dict, found) -> dict | None:
+    """The first layer above ``node`` (breadth first) for which ``found(layer)`` holds, or None."""
     queue, seen = list(node["parents"]), set()
     while queue:
         name = queue.pop(0)
         if name in seen or name not in by_name:
             continue
         seen.add(name)
-        if name in recurrent:
-            return name
-        queue.extend(by_name[name]["parents"])
-    return None
-
-
-def _ancestor_of_class(node: dict, by_name: dict, cls: str) -> dict | None:
-    queue, seen = list(node["parents"]), set()
-    while queue:
-        name = queue.pop(0)
-        if name in seen or name not in by_name:
-            continue
-        seen.add(name)
-        if by_name[name]["cls"] == cls:
+        if found(by_name[name]):
             return by_name[name]
         queue.extend(by_name[name]["parents"])
     return None
+
+
+def _recurrent_ancestor(node: dict, by_name: dict, recurrent: dict) -> str | None:
+    """The first recurrent layer found above ``node`` (breadth first), or None."""
+    above = _ancestor(node, by_name, lambda layer: layer["name"] in recurrent)
+    return None if above is None else above["name"]
+
+
+def _ancestor_of_class(node: dict, by_name: dict, cls: str) -> dict | None:
+    return _ancestor(node, by_name, lambda layer: layer["cls"] == cls)
 
 
 def _bare_entry(name: str, label: str | None = None) -> dict:
