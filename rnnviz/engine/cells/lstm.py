@@ -402,42 +402,17 @@ def jvp(k: Coeffs, t: int, dx, dh, dc):
 def tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_tick) -> float:
     """Steps 2…T of one layer (x₁ no longer enters): ``out[t] = ‖dh_t‖``, in place.
 
-    ``dh``, ``dc`` are in row layout, (K, H) or (H,); the algebra of :func:`jvp`, unrolled
-    with preallocated buffers, since this loop is what the influence costs.
+    ``dh``, ``dc`` are in row layout, (K, H) or (H,) — dh (K, P) or (P,) through a projection;
+    the algebra of :func:`jvp`, unrolled with preallocated buffers, since this loop is what the
+    influence costs.
     """
     H = k.cell.cell_size
-    Z, keep, extra, W = k.Z, k.f, k.o_dtanh, k.W_hh
-    if k.W_hr is not None:
-        return _projected_tangent_loop(k, dh, dc, log_scale, out, tick)
-    WT = aligned(W.T)
-    A = np.empty(dh.shape[:-1] + (W.shape[0],), dh.dtype)
-    A0, A1, A2, A3 = (A[..., j * H : (j + 1) * H] for j in range(4))
-    mul, add, matmul, vdot = np.multiply, np.add, np.matmul, np.vdot
-    scale = float(np.exp(log_scale))
-    for t in tick(range(1, out.shape[0])):
-        matmul(dh, WT, out=A)
-        mul(A, Z[t], out=A)
-        mul(keep[t], dc, out=dc)
-        add(dc, A0, out=dc)
-        add(dc, A1, out=dc)
-        add(dc, A2, out=dc)
-        mul(extra[t], dc, out=dh)
-        add(dh, A3, out=dh)
-        n2 = float(vdot(dh, dh))
-        out[t] = np.sqrt(n2) * scale
-        if not LO2 < n2 < HI2:
-            log_scale, scale = renormalise(dh, dc, n2, log_scale, scale)
-    return log_scale
-
-
-def _projected_tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray, tick=no_tick) -> float:
-    """:func:`tangent_loop` through a projection: dh (K, P) or (P,), dc (K, H) or (H,)."""
-    H = k.cell.cell_size
     Z, keep, extra = k.Z, k.f, k.o_dtanh
-    WT, W_hrT = aligned(k.W_hh.T), aligned(k.W_hr.T)
+    WT = aligned(k.W_hh.T)
+    W_hrT = None if k.W_hr is None else aligned(k.W_hr.T)
     A = np.empty(dh.shape[:-1] + (4 * H,), dh.dtype)
     A0, A1, A2, A3 = (A[..., j * H : (j + 1) * H] for j in range(4))
-    dm = np.empty(dc.shape, dc.dtype)
+    dm = dh if W_hrT is None else np.empty(dc.shape, dc.dtype)  # o ⊙ tanh c's tangent, before W_hr
     mul, add, matmul, vdot = np.multiply, np.add, np.matmul, np.vdot
     scale = float(np.exp(log_scale))
     for t in tick(range(1, out.shape[0])):
@@ -449,7 +424,8 @@ def _projected_tangent_loop(k: Coeffs, dh, dc, log_scale: float, out: np.ndarray
         add(dc, A2, out=dc)
         mul(extra[t], dc, out=dm)
         add(dm, A3, out=dm)
-        matmul(dm, W_hrT, out=dh)
+        if W_hrT is not None:
+            matmul(dm, W_hrT, out=dh)
         n2 = float(vdot(dh, dh))
         out[t] = np.sqrt(n2) * scale
         if not LO2 < n2 < HI2:
