@@ -27,7 +27,8 @@ def input_error(path, **kwargs) -> str:
     return text
 
 
-def test_encoder_decoder_state_dict_needs_a_module(tmp_path):
+def seq2seq_arrays():
+    """An encoder–decoder state_dict's recurrent arrays: (arrays, encoder GRU, decoder LSTM)."""
     from rnnviz.engine import init_cell
 
     enc, dec = init_cell("gru", 3, 4, seed=1), init_cell("lstm", 4, 5, seed=2)
@@ -35,6 +36,11 @@ def test_encoder_decoder_state_dict_needs_a_module(tmp_path):
     for prefix, cell in (("encoder.rnn", enc), ("decoder.rnn", dec)):
         for name, field in (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
             arrays[f"{prefix}.{name}_l0"] = getattr(cell, field)
+    return arrays, enc, dec
+
+
+def test_encoder_decoder_state_dict_needs_a_module(tmp_path):
+    arrays, enc, dec = seq2seq_arrays()
     arrays["decoder.fc.weight"] = np.zeros((2, 5))
     path = tmp_path / "seq2seq.npz"
     np.savez(path, **arrays)
@@ -88,14 +94,9 @@ def test_real_torchscript_archive(tmp_path):
 def test_module_as_a_default_applies_where_a_file_has_modules(tmp_path):
     """``rnnviz FILE --module NAME`` and ``rnnviz render``: set_defaults(module=…) picks the module
     of every file that has several, and leaves files without modules alone."""
-    from rnnviz.engine import init_cell
     from rnnviz.io.weights import set_defaults
 
-    enc, dec = init_cell("gru", 3, 4, seed=1), init_cell("lstm", 4, 5, seed=2)
-    arrays = {}
-    for prefix, cell in (("encoder.rnn", enc), ("decoder.rnn", dec)):
-        for name, field in (("weight_ih", "W_ih"), ("weight_hh", "W_hh"), ("bias_ih", "b_ih"), ("bias_hh", "b_hh")):
-            arrays[f"{prefix}.{name}_l0"] = getattr(cell, field)
+    arrays, enc, dec = seq2seq_arrays()
     path = tmp_path / "seq2seq.npz"
     np.savez(path, **arrays)
     try:
