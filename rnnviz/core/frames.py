@@ -912,6 +912,13 @@ class ResultFrame:
         return f
 
     @cached_property
+    def symbols(self) -> tuple | None:
+        """The character each step reads when the input is text (every time axis shows them)."""
+        from .text import symbols
+
+        return symbols(self.result.settings)
+
+    @cached_property
     def rho_key(self) -> tuple:
         """What ρ depends on: the readout is refreshed only when this changes."""
         s = self.result.settings
@@ -957,6 +964,10 @@ class Frame:
     @property
     def unit(self) -> int:
         return int(min(max(self.view.unit, 0), self.H - 1))
+
+    @property
+    def symbols(self) -> tuple | None:
+        return self.base.symbols
 
     @property
     def revealed(self) -> int:

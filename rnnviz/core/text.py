@@ -195,7 +195,7 @@ def text_frame(frame, output=None) -> TextFrame | None:
     """The reading view's frame for a :class:`~rnnviz.core.frames.Frame`, or None when the run
     does not read text. ``output`` (T, V) are the output layer's probabilities per step, in the
     vocabulary of ``vocab`` = the model's characters, as ``(probs, vocab)``."""
-    syms = symbols(frame.result.settings)
+    syms = frame.symbols
     if syms is None:
         return None
     h = frame.result.cells[0].trace.h

@@ -24,7 +24,6 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
-from ..core import text as TX
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
 from ..core.format import sub_digits as sub
 from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
@@ -852,7 +851,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
-        self.plot.getAxis("bottom").setSymbols(TX.symbols(frame.result.settings))
+        self.plot.getAxis("bottom").setSymbols(frame.symbols)
         self._fitYLabel()  # the backward view's curve is on the same axis
         self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1

@@ -18,7 +18,6 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
-from ..core import text as TX
 from ..core.format import MINUS, fmt_value
 from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
 from .equations import frag_html
@@ -320,7 +319,7 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
 
     def _showSymbols(self, frame) -> None:
         """The characters of a run that reads text under every step axis."""
-        syms = TX.symbols(frame.result.settings)
+        syms = frame.symbols
         for h in self._heat.values():
             axis = h.plot.getAxis("bottom")
             if isinstance(axis, SymbolTicks):
