@@ -327,8 +327,8 @@ class _DoubleSpinBox(_Refusing, QtWidgets.QDoubleSpinBox):
     sigRefused = QtCore.Signal(str)
 
 
-def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
-    s = _SpinBox()
+def _spin(lo, hi, value, special=None, tip=None, box=None) -> QtWidgets.QSpinBox:
+    s = box if box is not None else _SpinBox()
     s.setRange(lo, hi)
     s.setValue(value)
     if special:
@@ -341,16 +341,9 @@ def _spin(lo, hi, value, special=None, tip=None) -> QtWidgets.QSpinBox:
 
 def _dspin(lo, hi, value, decimals, special=None, tip=None) -> QtWidgets.QDoubleSpinBox:
     s = _DoubleSpinBox()
-    s.setRange(lo, hi)
-    s.setDecimals(decimals)
+    s.setDecimals(decimals)  # before the value: it is rounded to them
     s.setStepType(QtWidgets.QAbstractSpinBox.StepType.AdaptiveDecimalStepType)
-    s.setValue(value)
-    if special:
-        s.setSpecialValueText(special)
-    if tip:
-        s.setToolTip(tip)
-    s.setKeyboardTracking(False)
-    return s
+    return _spin(lo, hi, value, special, tip, box=s)
 
 
 class TrainControls(Panel, QtWidgets.QWidget):
