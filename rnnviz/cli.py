@@ -88,7 +88,9 @@ def _trace_parser() -> argparse.ArgumentParser:
         description="Run a trained cell over an input sequence and save everything it computed.",
     )
     p.add_argument("weights", metavar="WEIGHTS", help=".pt/.pth, .npz, .safetensors, .keras, .weights.h5 or .onnx")
-    p.add_argument("input", metavar="INPUT", help=".csv (one row per step, one column per feature) or .npy")
+    p.add_argument("input", metavar="INPUT", nargs="?",
+                   help=".csv (one row per step, one column per feature) or .npy; for a model with an embedding, "
+                        "its token ids (one column), or a .txt of text (with a vocabulary)")
     p.add_argument("-o", "--output", metavar="OUT.npz", required=True, help="where to write the trace")
     p.add_argument("--nonlinearity", choices=("tanh", "relu"), default=None,
                    help="activation of a vanilla RNN when the file does not say (default tanh)")
@@ -98,7 +100,61 @@ def _trace_parser() -> argparse.ArgumentParser:
                    help="which recurrent module of a file holding several: a state_dict key prefix "
                         "(encoder.rnn) or an ONNX node name")
     _add_load_options(p, layer=False)
+    _add_token_options(p)
     return p
+
+
+def _add_token_options(p: argparse.ArgumentParser, vocab_only: bool = False) -> None:
+    """A whole model's input: token ids or text, and the vocabulary that reads text."""
+    g = p.add_argument_group("a model with an embedding (token ids in, the head's outputs y)")
+    g.add_argument("--vocab", metavar="FILE", default=None,
+                   help="the vocabulary: a JSON list of tokens (index = id) or one token per line; a .keras "
+                        "file's StringLookup/TextVectorization vocabulary is used without it")
+    if vocab_only:
+        return
+    x = g.add_mutually_exclusive_group()
+    x.add_argument("--text", metavar="TEXT", default=None,
+                   help="the input as text, tokenised with the vocabulary (per character when its tokens are "
+                        "single characters, else on whitespace)")
+    x.add_argument("--ids", metavar="IDS", default=None, help="the input as token ids, e.g. '3 1 4 1'")
+
+
+def _token_ids(model, args, path):
+    """The token ids of ``--ids``, ``--text``, or INPUT (ids as .csv/.npy, text as .txt)."""
+    import numpy as np
+
+    from .engine import InputError
+    from .io.limits import MAX_STEPS, open_regular, read_at_most
+    from .io.sequences import read_sequence
+    from .io.weights import parse_ids
+
+    unknown: list = []
+    try:
+        if args.ids is not None:
+            ids = parse_ids(args.ids)
+        elif args.text is not None or (path or "").lower().endswith(".txt"):
+            text = args.text
+            if text is None:
+                with open_regular(path, "text file") as fh:
+                    blob = read_at_most(fh, 4 * MAX_STEPS, "the text file", _shown(path))
+                try:
+                    text = blob.decode("utf-8-sig")
+                except UnicodeDecodeError:
+                    raise InputError("is not UTF-8 text", _shown(path)) from None
+            ids, unknown = model.encode(text)
+        else:
+            rows = read_sequence(path, input_size=1)[:, 0]
+            if not np.all(rows == np.round(rows)):
+                raise InputError("holds numbers that are not whole: a model with an embedding reads token ids",
+                                 _shown(path))
+            ids = rows.astype(np.int64)
+        if len(ids) > MAX_STEPS:
+            raise ValueError(f"{len(ids):,} tokens; at most {MAX_STEPS:,}")
+        xs = model.inputs(ids)
+    except ValueError as err:
+        where = args.weights if args.ids is not None or args.text is not None else path
+        raise InputError(str(err), _shown(where)) from None
+    return ids, xs, unknown
 
 
 def cmd_trace(argv) -> int:
@@ -109,7 +165,7 @@ def cmd_trace(argv) -> int:
     from .io.sequences import read_sequence
     from .io.trace import savez
     from .engine.bidirectional import Bidirectional, run_bidirectional
-    from .io.weights import load_weights
+    from .io.weights import load_model
 
     args = _trace_parser().parse_args(argv)
     from .io.limits import output_problem
@@ -118,7 +174,8 @@ def cmd_trace(argv) -> int:
     problem = output_problem(out, ".npz", "an .npz file", writable=False)
     if problem:
         return _fail(problem)
-    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input)))
+    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input),
+                                   ("vocabulary file", args.vocab)))
     if problem:
         return _fail(problem)
     try:
@@ -128,18 +185,36 @@ def cmd_trace(argv) -> int:
             args.layer = int(args.layer)
         except ValueError:  # a name: load that Keras layer (and those it reads from); trace it
             kw["layer"], args.layer = args.layer, -1
-        model = load_weights(args.weights, bidirectional=True, **kw)
+        whole = load_model(args.weights, vocab=args.vocab, bidirectional=True, **kw)
+        model = whole.rnn
         layers = getattr(model, "layers", (model,))
         if not -len(layers) <= args.layer < len(layers):
             raise InputError(
                 f"has {len(layers)} layer{'s' if len(layers) != 1 else ''}; --layer {args.layer} is out of range",
                 args.weights,
             )
-        xs = read_sequence(args.input, input_size=layers[0].input_size)
+        ids = None
+        if whole.embedding is None and (args.text is not None or args.ids is not None):
+            raise InputError("has no embedding: its input is vectors (INPUT as .csv or .npy), not --text or --ids",
+                             args.weights)
+        tokens = args.text is not None or args.ids is not None
+        if args.input is None and not tokens:
+            raise InputError("no input: give INPUT" + (" or --text/--ids" if whole.embedding is not None else ""),
+                             args.weights)
+        if args.input is not None and tokens:
+            raise InputError("give INPUT or --text/--ids, not both", args.weights)
+        if whole.embedding is not None:
+            ids, xs, unknown = _token_ids(whole, args, args.input)
+        else:
+            xs = read_sequence(args.input, input_size=layers[0].input_size)
     except InputError as err:
         return _fail(str(err))
 
     _print_notes(model)  # only once the input is good: a bad input gets its one line alone
+    if ids is not None and unknown:
+        shown = ", ".join(repr(t) for t in unknown[:5]) + (" …" if len(unknown) > 5 else "")
+        print(f"rnnviz: note: {len(unknown)} token{'s' if len(unknown) > 1 else ''} not in the vocabulary read as "
+              f"its out-of-vocabulary id {whole.vocab.oov}: {shown}", file=sys.stderr)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", NonFiniteWarning)
         if isinstance(model, Bidirectional):  # h (T, 2H) = [forward | backward], and each direction's arrays
@@ -150,7 +225,18 @@ def cmd_trace(argv) -> int:
         if issubclass(w.category, NonFiniteWarning):
             print(f"rnnviz: warning: {w.message}", file=sys.stderr)
     arrays = {k: np.ascontiguousarray(v) for k, v in trace.arrays().items()}
-    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input)))
+    if ids is not None:
+        arrays["ids"] = np.asarray(ids, dtype=np.int64)
+    if whole.head is not None:  # the head reads the last layer's output (the merged one of both directions)
+        last = trace if isinstance(model, Bidirectional) or args.layer in (-1, len(layers) - 1) else None
+        if last is None:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", NonFiniteWarning)
+                last = run(model, xs, influence=False)
+        with np.errstate(all="ignore"):
+            arrays["y"] = np.ascontiguousarray(whole.outputs(last.h))
+    problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input),
+                                   ("vocabulary file", args.vocab)))
     if problem:  # checked again: a run takes time, and a name can change meanwhile
         return _fail(problem)
     try:

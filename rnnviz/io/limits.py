@@ -38,6 +38,9 @@ GiB = 1 << 30
 MAX_HIDDEN = 4096
 MAX_INPUT = 4096
 MAX_LAYERS = 64
+#: Tokens of a vocabulary, rows of an embedding and outputs of a head (a word model's 50,000
+#: and more fit); a vocabulary file is read up to MAX_METADATA_BYTES.
+MAX_VOCAB = 1 << 20
 #: Time steps T of an input sequence, and its values T·D (128 MiB as float64).
 MAX_STEPS = 1_000_000
 MAX_SEQUENCE_VALUES = 1 << 24
@@ -247,6 +250,12 @@ def check_weight_shapes(name: str, shape, path: str, *, hidden_axis: int | None 
             f"4·H = {4 * MAX_HIDDEN}",
             path,
         )
+
+
+def check_vocab_size(name: str, n: int, path: str) -> None:
+    """Refuse a declared count of tokens, embedding rows or head outputs beyond MAX_VOCAB."""
+    if int(n) > MAX_VOCAB:
+        raise refuse(f"{name} declares {int(n):,} entries; rnnviz reads at most {MAX_VOCAB:,}", path)
 
 
 class Budget:

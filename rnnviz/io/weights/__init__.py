@@ -30,6 +30,7 @@ Nothing here ever unpickles: NumPy reads with ``allow_pickle=False`` and PyTorch
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import warnings
 
@@ -42,11 +43,17 @@ from ...engine.errors import InputError
 from . import keras, npz, onnx, safetensors, torch
 from ..limits import printable, shown
 from .common import (
-    FileCell, FileStack, Format, LayerChoiceError, build, check_readable, notes_of, one_line, torch_mismatches,
+    FileCell, FileStack, Format, LayerChoiceError, as_file_cell as _as_file_cell, build, check_readable, notes_of,
+    one_line, torch_mismatches, with_notes,
 )
+from .whole import WholeModel, parse_ids
+from ...engine.embedding import Embedding
+from ...engine.train.output import Output
+from ..vocab import Vocabulary, read_vocab
 
-__all__ = ["load_weights", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format", "FileCell",
-           "FileStack", "LayerChoiceError", "notes_of", "set_defaults", "LOAD_OPTIONS"]
+__all__ = ["load_weights", "load_model", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format", "FileCell",
+           "FileStack", "LayerChoiceError", "WholeModel", "Vocabulary", "notes_of", "parse_ids", "read_vocab",
+           "set_defaults", "LOAD_OPTIONS"]
 
 #: The format modules, in the order their suffixes are listed in messages.
 _MODULES = (npz, safetensors, torch, keras, onnx)
@@ -56,7 +63,8 @@ WRITE_EXTENSIONS = tuple(s for s, fmt in FORMATS.items() if fmt.write is not Non
 
 
 #: The keyword arguments of :func:`load_weights` that say what a file leaves open.
-LOAD_OPTIONS = ("nonlinearity", "activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module")
+LOAD_OPTIONS = ("nonlinearity", "activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module",
+                "vocab")
 _defaults: dict = {}
 
 
@@ -123,6 +131,12 @@ def load_weights(
     """
     given = dict(nonlinearity=nonlinearity, reset_after=reset_after, activation=activation,
                  recurrent_activation=recurrent_activation, go_backwards=go_backwards, layer=layer, module=module)
+    return _load(path, given, bidirectional)[0]
+
+
+def _load(path, given: dict, bidirectional: bool, whole: bool = False):
+    """load_weights's work: (the model, the reader's specs); with ``whole``, the specs carry the
+    parts around the recurrent layers (:class:`~.parts.Specs`) where the format has them."""
     opts = {k: (v if v is not None else _defaults.get(k)) for k, v in given.items()}
     module = opts["module"]
     nonlinearity, reset_after = opts["nonlinearity"], opts["reset_after"]
@@ -170,6 +184,7 @@ def load_weights(
             shown(fspath),
         )
     opts["module"] = module
+    opts["whole"] = True if whole else None
     try:
         check_readable(fspath, allow_dir=fmt.directory)
         specs = fmt.read(fspath, **{k: opts[k] for k in fmt.options if opts.get(k) is not None})
@@ -182,7 +197,9 @@ def load_weights(
                 "forwards only",
                 fspath,
             )
-        return model
+        if whole:
+            return model, specs, _whole(model, getattr(specs, "parts", {}), fspath)
+        return model, specs
     except LayerChoiceError as exc:
         raise LayerChoiceError(printable(exc.problem), shown(fspath), exc.choices) from None
     except InputError as exc:
@@ -198,6 +215,123 @@ def load_weights(
         raise InputError(f"cannot read {_describe(ext)}: nested too deeply", shown(fspath)) from None
     except Exception as exc:  # noqa: BLE001 — any failure inside a reader is a bad file
         raise InputError(f"cannot read {_describe(ext)}: {one_line(exc)}", shown(fspath)) from None
+
+
+def load_model(
+    path: str | os.PathLike, vocab: str | os.PathLike | None = None, nonlinearity: str | None = None,
+    reset_after: bool | None = None, *, activation: str | None = None, recurrent_activation: str | None = None,
+    go_backwards: bool | None = None, layer: str | None = None, module: str | None = None,
+    bidirectional: bool = False,
+) -> WholeModel:
+    """The whole model in ``path``: the embedding before the recurrent layers, the layers (what
+    :func:`load_weights` returns, with the same options) and the output head after them.
+
+    A PyTorch state_dict's embedding and head are the modules beside the recurrent one
+    (``embedding.weight``, ``fc.weight``/``fc.bias``); a Keras model's are the ``Embedding``
+    layer before the recurrent chain and the ``Dense`` layer after it (activation linear,
+    sigmoid or softmax). Either may be absent; ``notes`` says what was assumed or not read.
+
+    ``vocab`` is a vocabulary file (a JSON list or one token per line) naming the embedding's
+    ids; without it a ``.keras`` file's own StringLookup / TextVectorization vocabulary is
+    used when there is one. InputError (one line naming the file) for every problem.
+    """
+    given = dict(nonlinearity=nonlinearity, reset_after=reset_after, activation=activation,
+                 recurrent_activation=recurrent_activation, go_backwards=go_backwards, layer=layer, module=module)
+    whole = _load(path, given, bidirectional, whole=True)[2]
+    chosen = vocab if vocab is not None else _defaults.get("vocab")
+    if chosen is None:
+        return whole
+    if whole.embedding is None:
+        if vocab is None:
+            return whole  # a default (--vocab) for a model that reads vectors: it does not apply
+        raise InputError(f"has no embedding, so a vocabulary ({shown(os.fsdecode(chosen))}) does not apply: the "
+                         "model reads vectors, not token ids", shown(os.fsdecode(path)))
+    table = read_vocab(chosen)
+    if table.size > whole.embedding.vocab_size:
+        raise InputError(f"has {table.size:,} tokens, but the embedding of {shown(os.fsdecode(path))} has "
+                         f"{whole.embedding.vocab_size:,} rows (ids 0 … {whole.embedding.vocab_size - 1})",
+                         shown(os.fsdecode(chosen)))
+    return dataclasses.replace(whole, vocab=table, rnn=with_notes(whole.rnn, _vocab_notes(table)))
+
+
+def _vocab_notes(vocab: Vocabulary) -> list[str]:
+    if vocab.oov is None:
+        return []
+    return [f"{vocab.source}: a token it lacks reads id {vocab.oov} ({vocab.token(vocab.oov)!r}, its "
+            "out-of-vocabulary token)"]
+
+
+def _whole(model, parts: dict, path: str) -> WholeModel:
+    """The :class:`WholeModel` of a model and the parts its reader found, checked."""
+    notes = list(parts.get("notes", ()))
+    embedding = head = None
+    names = [None, None]
+    pad_value = None
+    emb = parts.get("embedding")
+    if emb is not None:
+        try:
+            embedding = Embedding(emb["weight"], mask_zero=bool(emb.get("mask_zero")))
+        except ValueError as exc:
+            raise InputError(f"{emb['label']}: {one_line(exc)}", path) from None
+        D = model.input_size
+        if embedding.dim != D:
+            raise InputError(f"the embedding {emb['label']!r} gives rows of {embedding.dim}, but the recurrent "
+                             f"layers read D = {D} inputs", path)
+        names[0] = emb["label"]
+        if embedding.mask_zero:
+            pad_value = _pad_value(embedding.weight)
+            model = _with_mask_value(model, pad_value, path)
+            notes.append(f"Embedding {emb['label']!r} has mask_zero=True: a step that reads id 0 is skipped (it keeps "
+                         "the previous state and output)")
+    hd = parts.get("head")
+    if hd is not None:
+        try:
+            head = Output(hd["W"], hd["b"], hd["activation"])
+        except ValueError as exc:
+            raise InputError(f"{hd['label']}: {one_line(exc)}", path) from None
+        width = model.hidden_size
+        if head.input_size != width:
+            raise InputError(f"the head {hd['label']!r} reads {head.input_size} units, but the recurrent layers give "
+                             f"h of {width}", path)
+        names[1] = hd["label"]
+        if hd.get("last_only"):
+            notes.append(f"the model returns the head's output at the last step only (return_sequences=False): "
+                         f"y_T is its prediction; earlier steps show what {hd['label']!r} gives for h_t")
+    vocab = parts.get("vocab")
+    if vocab is not None and embedding is not None and vocab.size > embedding.vocab_size:
+        raise InputError(f"{vocab.source} has {vocab.size:,} tokens but the embedding has {embedding.vocab_size:,} "
+                         "rows", path)
+    if vocab is not None:
+        notes.extend(_vocab_notes(vocab))
+    if notes:
+        model = with_notes(model, notes)
+    return WholeModel(model, embedding, head, vocab if embedding is not None else None,
+                      bool(hd and hd.get("last_only")), tuple(names), pad_value)
+
+
+def _pad_value(E: np.ndarray) -> float:
+    """A value no row of E (id ≥ 1) holds in every entry: the padding rows are filled with it."""
+    rows = E[1:]
+    if not np.any(np.all(rows == 0.0, axis=1)):
+        return 0.0
+    return float(np.ceil(np.max(np.abs(E)))) + 1.0
+
+
+def _with_mask_value(model, value: float, path: str):
+    from dataclasses import replace as _replace
+
+    if isinstance(model, Bidirectional):
+        raise InputError("an Embedding with mask_zero=True before a bidirectional layer is not supported", path)
+    layers = list(as_stack(model).layers)
+    first = layers[0]
+    if getattr(first, "mask_value", None) is not None:
+        raise InputError("masks its input twice (Embedding mask_zero=True and a Masking layer)", path)
+    if not isinstance(first, FileCell):
+        first = _as_file_cell(first)
+    layers[0] = _replace(first, mask_value=float(value))
+    if len(layers) == 1:
+        return layers[0]
+    return FileStack(tuple(layers))
 
 
 def save_weights(model: Cell | Stack, path: str | os.PathLike) -> None:

@@ -148,6 +148,30 @@ def notes_of(model) -> tuple:
     return tuple(getattr(layers[0], "notes", ())) if layers else ()
 
 
+def as_file_cell(cell: Cell) -> FileCell:
+    """``cell`` as a :class:`FileCell` (which can carry notes and a mask value)."""
+    if isinstance(cell, FileCell):
+        return cell
+    return FileCell(cell.kind, cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, nonlinearity=cell.nonlinearity,
+                    recurrent_activation=cell.recurrent_activation, reset_after=cell.reset_after,
+                    recurrent_bias=cell.recurrent_bias, W_hr=cell.W_hr)
+
+
+def with_notes(model, notes) -> Any:
+    """``model`` (a Cell, Stack or Bidirectional) with ``notes`` added to what :func:`notes_of`
+    says (on its first layer, as :func:`build` puts them)."""
+    from ...engine.bidirectional import Bidirectional
+
+    notes = tuple(dict.fromkeys(tuple(notes_of(model)) + tuple(notes)))
+    if isinstance(model, Bidirectional):
+        name, cell = model.directions[0]
+        cell = replace(as_file_cell(cell), notes=notes)
+        return replace(model, **{name: cell})
+    layers = list(getattr(model, "layers", (model,)))
+    layers[0] = replace(as_file_cell(layers[0]), notes=notes)
+    return layers[0] if not isinstance(model, Stack) else FileStack(tuple(layers))
+
+
 def _plain(cell: FileCell) -> Cell:
     return Cell(cell.kind, cell.W_ih, cell.W_hh, cell.b_ih, cell.b_hh, nonlinearity=cell.nonlinearity,
                 recurrent_activation=cell.recurrent_activation, reset_after=cell.reset_after,
@@ -295,7 +319,7 @@ def _directions(cells: list, directions: list, path: str, merge_mode: str = "con
 
 
 def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str] | None = None,
-                budget: Budget | None = None, module: str | None = None):
+                budget: Budget | None = None, module: str | None = None, whole: bool = False):
     """Layer specs from a flat ``name -> array`` mapping in PyTorch's naming.
 
     A mapping with several recurrent modules (keys under different prefixes: an encoder and a
@@ -303,6 +327,8 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
 
     ``arrays`` values may be lazy: a :class:`LazyArray` (its declared shape is checked against
     the limits before it is read), anything with ``__array__`` or a zero-argument callable.
+    ``whole``: also the embedding and the head beside the recurrent module
+    (:func:`~.parts.torch_parts`), returned as :class:`~.parts.Specs`.
     """
     budget = budget or Budget(path)
     groups: dict[str, dict[tuple[str, int | None], str]] = {}
@@ -404,6 +430,10 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         if kind_of(spec["kind"]).torch_nonlinearities and "nonlinearity" not in meta:
             spec["assumed"] = ("nonlinearity",)  # a state_dict never records it
         specs.append(spec)
+    if whole:
+        from .parts import Specs, torch_parts
+
+        return Specs(specs, torch_parts(arrays, prefix, specs, path, budget))
     return specs
 
 

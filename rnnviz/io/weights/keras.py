@@ -53,7 +53,7 @@ _RECURRENT_HINT = re.compile(r"RNN|GRU|LSTM|Recurrent|Bidirectional", re.IGNOREC
 _MODELS = ("Sequential", "Functional", "Model")
 
 
-def _read_keras(path: str, layer: str | None = None) -> list[dict]:
+def _read_keras(path: str, layer: str | None = None, whole: bool = False) -> list[dict]:
     budget = Budget(path)
     if os.path.isdir(path):  # saved with zipped=False
         config_path = os.path.join(path, "config.json")
@@ -71,7 +71,7 @@ def _read_keras(path: str, layer: str | None = None) -> list[dict]:
         # h5py reads the weights file in place: only the datasets it needs, each checked.
         with open_regular(weights_path, _KERAS_WEIGHTS) as fh:
             with open_h5(fh, path, f"HDF5 file ({_KERAS_WEIGHTS} in the folder)") as f:
-                return _keras_specs(f, config, path, budget, version, layer)
+                return _keras_specs(f, config, path, budget, version, layer, whole)
     with open_regular(path, ".keras archive") as fh:
         head = fh.read(8)
         if head[:1] == b"\x80":
@@ -99,7 +99,7 @@ def _read_keras(path: str, layer: str | None = None) -> list[dict]:
                 version = _version(read_member(z, "metadata.json", path, MAX_METADATA_BYTES, budget), path)
             weights_bytes = read_member(z, _KERAS_WEIGHTS, path, MAX_ARRAY_BYTES, budget)
     with open_h5(io.BytesIO(weights_bytes), path, f"HDF5 file ({_KERAS_WEIGHTS} in the archive)") as f:
-        return _keras_specs(f, config, path, budget, version, layer)
+        return _keras_specs(f, config, path, budget, version, layer, whole)
 
 
 def _config(blob: bytes, path: str, what: str = "config.json") -> Any:
@@ -126,7 +126,7 @@ def _major(version: str | None) -> int | None:
     return int(m[1]) if m else None
 
 
-def _read_weights_h5(path: str, layer: str | None = None) -> list[dict]:
+def _read_weights_h5(path: str, layer: str | None = None, whole: bool = False) -> list[dict]:
     with open_regular(path, "weights file") as fh:
         head = fh.read(8)
         if not head.startswith(_HDF5_MAGIC):
@@ -136,11 +136,12 @@ def _read_weights_h5(path: str, layer: str | None = None) -> list[dict]:
         size = os.fstat(fh.fileno()).st_size
         with open_h5(fh, path) as f:
             if child(f, "model_weights", "model_weights", path) is not None or "layer_names" in f.attrs:
-                return _legacy_specs(f, path, Budget(path), size, layer)
+                return _legacy_specs(f, path, Budget(path), size, layer, whole)
             return _keras_specs(f, None, path, Budget(path), None, layer)
 
 
-def _keras_specs(f, config: Any, path: str, budget: Budget, version: str | None, layer: str | None) -> list[dict]:
+def _keras_specs(f, config: Any, path: str, budget: Budget, version: str | None, layer: str | None,
+                 whole: bool = False) -> list[dict]:
     """Layer specs from a Keras 3 weights file, guided by the model's config when there is one."""
     import h5py
 
@@ -169,7 +170,59 @@ def _keras_specs(f, config: Any, path: str, budget: Budget, version: str | None,
         specs.append(_cell_spec(datasets, entry, path, budget))
     if config is None and not any(spec.get("direction") for spec in specs):  # a Bidirectional pairs its own
         specs = _order_bare(specs, path)
+    if whole and config is not None:
+        def read(name, h5_name, label):
+            where = f"layers/{h5_name}/vars"
+            group = child(layers_group, f"{h5_name}/vars", where, path)
+            if not isinstance(group, h5py.Group):
+                raise InputError(f"layer {label!r}: the weights have no {where} group", path)
+            n = len(h5_names(group, where, path))
+            out = []
+            for i in range(n):
+                ds = child(group, str(i), f"{where}/{i}", path)
+                if not isinstance(ds, h5py.Dataset):
+                    raise InputError(f"layer {label!r}: {where}/{i} is not a weight array", path)
+                out.append(numeric(read_dataset(ds, f"{where}/{i}", path, budget), f"{where}/{i}", path))
+            if not out:
+                raise InputError(f"layer {label!r}: {where} holds no weights", path)
+            return out
+
+        return _with_parts(specs, config, plan, read, path, legacy=False)
     return specs
+
+
+def _with_parts(specs: list[dict], config: Any, plan: list[dict], read, path: str, legacy: bool):
+    """The specs with the Embedding before the chain and the Dense head after it (:mod:`.keras_parts`)."""
+    from .keras_parts import keras_parts
+    from .parts import Specs
+
+    model_class, nodes = _graph(config, path)
+    chain = list(dict.fromkeys(e["layer"] for e in plan))
+    last = next(n for n in nodes if n["name"] == chain[-1])
+    cfg = last["cfg"]
+    if last["cls"] == "Bidirectional" and isinstance(cfg.get("layer"), Mapping):
+        cfg = cfg["layer"].get("config") or {}
+    parts = keras_parts(nodes, _h5_names(nodes, model_class, legacy), chain, read, path,
+                        frozenset(_KERAS_PASSTHROUGH), bool(cfg.get("return_sequences", False)))
+    if "embedding" in parts and specs:  # read now: the note that it is not read no longer holds
+        specs[0]["notes"] = tuple(n for n in specs[0].get("notes", ()) if not n.startswith(
+            f"Embedding {parts['embedding']['label']!r} has mask_zero=True, but rnnviz reads"))
+    return Specs(specs, parts)
+
+
+def _h5_names(nodes: list[dict], model_class: str, legacy: bool) -> dict[str, str]:
+    """Each layer's group in the weights file: its name (legacy HDF5), else its class in snake
+    case, numbered in model order (Keras 3: ``lstm``, ``lstm_1``, …)."""
+    used: dict[str, int] = {}
+    out = {}
+    for node in nodes:
+        if node["cls"] == "InputLayer" and model_class == "Sequential":
+            continue
+        key = _snake_case(node["cls"])
+        n = used.get(key, -1) + 1
+        used[key] = n
+        out[node["name"]] = node["name"] if legacy else (key if n == 0 else f"{key}_{n}")
+    return out
 
 
 def _numbered_vars(vars_group, where_vars: str, label: str, path: str) -> list:
@@ -295,16 +348,13 @@ def _plan_from_config(config: Any, path: str, version: str | None = None, layer:
     model_class, nodes = _graph(config, path)
     major = _major(version)
     by_name = {n["name"]: n for n in nodes}
-    used: dict[str, int] = {}
+    groups = _h5_names(nodes, model_class, legacy)
     recurrent: dict[str, list[dict]] = {}  # layer name -> its cells' entries (several: StackedRNNCells)
     for node in nodes:
         cls, cfg, label = node["cls"], node["cfg"], node["name"]
-        if cls == "InputLayer" and model_class == "Sequential":
-            continue  # Sequential.layers, which the weights file follows, omits it
-        key = _snake_case(cls)
-        n = used.get(key, -1) + 1
-        used[key] = n
-        h5_name = label if legacy else (key if n == 0 else f"{key}_{n}")
+        if label not in groups:
+            continue  # Sequential.layers, which the weights file follows, omits the InputLayer
+        h5_name = groups[label]
         cells = None
         if cls in _KERAS_LAYERS:
             cells = [(_KERAS_LAYERS[cls], cfg, h5_name + "/cell")]
@@ -571,7 +621,7 @@ def _plan_from_h5(layers_group, path: str) -> list[dict]:
 # ------------------------------------------------------------------------------ legacy HDF5
 
 
-def _legacy_specs(f, path: str, budget: Budget, size: int, layer: str | None) -> list[dict]:
+def _legacy_specs(f, path: str, budget: Budget, size: int, layer: str | None, whole: bool = False) -> list[dict]:
     """``model.save("m.h5")`` (model_config + model_weights) or Keras 2's ``save_weights("w.h5")``."""
     import h5py
 
@@ -582,9 +632,10 @@ def _legacy_specs(f, path: str, budget: Budget, size: int, layer: str | None) ->
     if not isinstance(weights, h5py.Group):
         raise InputError("model_weights is not a group", path)
     blob = _text_attr(f, "model_config", path, size, MAX_METADATA_BYTES)
+    config = None
     if blob is not None:
-        plan = _plan_from_config(_config(blob.encode("utf-8"), path, "the model_config attribute"), path,
-                                 version, layer, legacy=True)
+        config = _config(blob.encode("utf-8"), path, "the model_config attribute")
+        plan = _plan_from_config(config, path, version, layer, legacy=True)
     else:
         if layer is not None:
             raise InputError("layer=NAME needs the model's config; this weights-only HDF5 file has none", path)
@@ -609,6 +660,23 @@ def _legacy_specs(f, path: str, budget: Budget, size: int, layer: str | None) ->
             raise InputError(f"layer {entry['label']!r}: {where} holds {len(cells)} cells' weights; "
                              f"the config says {entry['n_cells']}", path)
         specs.append(_cell_spec(cells[entry["cell_index"]], entry, path, budget))
+    if whole and config is not None:
+        def read(name, h5_name, label):
+            where = f"model_weights/{h5_name}"
+            group = child(weights, h5_name, where, path)
+            if not isinstance(group, h5py.Group):
+                raise InputError(f"layer {label!r}: the file has no {where} group", path)
+            out = []
+            for wname in _name_list(group, "weight_names", where, path):
+                ds = child(group, wname, f"{where}/{wname}", path)
+                if not isinstance(ds, h5py.Dataset):
+                    raise InputError(f"layer {label!r}: {where}/{wname} is not a weight array", path)
+                out.append(numeric(read_dataset(ds, f"{where}/{wname}", path, budget), f"{where}/{wname}", path))
+            if not out:
+                raise InputError(f"layer {label!r}: {where} holds no weights", path)
+            return out
+
+        return _with_parts(specs, config, plan, read, path, legacy=True)
     return specs
 
 
@@ -918,7 +986,7 @@ class _TooLong(Exception):
 
 
 FORMATS = (
-    Format(".keras", "the .keras archive", read=_read_keras, directory=True, options=("layer",)),
-    Format(".weights.h5", "the Keras weights file", read=_read_weights_h5, options=("layer",)),
-    Format(".h5", "the HDF5 file", read=_read_weights_h5, options=("layer",)),
+    Format(".keras", "the .keras archive", read=_read_keras, directory=True, options=("layer", "whole")),
+    Format(".weights.h5", "the Keras weights file", read=_read_weights_h5, options=("layer", "whole")),
+    Format(".h5", "the HDF5 file", read=_read_weights_h5, options=("layer", "whole")),
 )

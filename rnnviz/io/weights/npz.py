@@ -17,7 +17,7 @@ from .common import PICKLE, ZIP_MAGIC, Format, LazyArray, torch_specs
 _NPY_MAGIC = b"\x93NUMPY"
 
 
-def _read_npz(path: str, module: str | None = None) -> list[dict]:
+def _read_npz(path: str, module: str | None = None, whole: bool = False) -> list[dict]:
     # Read with zipfile and NumPy's header parser, not np.load: each member's declared shape is
     # checked against the limits before a byte of it is inflated, and then exactly the declared
     # bytes are read (a deflate bomb or a lying member cannot make it read more).
@@ -37,7 +37,7 @@ def _read_npz(path: str, module: str | None = None) -> list[dict]:
                 key = name[:-4] if name.endswith(".npy") else name
                 member = _Member(z, info, path)
                 arrays[key] = LazyArray(member.declared, member.read)
-            return torch_specs(arrays, path, budget=budget, module=module)
+            return torch_specs(arrays, path, budget=budget, module=module, whole=whole)
 
 
 class _Member:
@@ -109,4 +109,4 @@ def _npz_losses(layers: tuple[Cell, ...]) -> str:
     return ", ".join(lost)
 
 
-FORMATS = (Format(".npz", "the .npz file", read=_read_npz, write=_save, options=("module",)),)
+FORMATS = (Format(".npz", "the .npz file", read=_read_npz, write=_save, options=("module", "whole")),)

@@ -19,7 +19,7 @@ _ITEMSIZE = {"BOOL": 1, "U8": 1, "I8": 1, "F8_E5M2": 1, "F8_E4M3": 1, "I16": 2, 
              "BF16": 2, "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8}
 
 
-def _read_safetensors(path: str, module: str | None = None) -> list[dict]:
+def _read_safetensors(path: str, module: str | None = None, whole: bool = False) -> list[dict]:
     from safetensors import safe_open
 
     # No pickle sniffing here: the first byte is the header length, and 0x80 is a valid one.
@@ -48,7 +48,7 @@ def _read_safetensors(path: str, module: str | None = None) -> list[dict]:
             key: LazyArray(lambda key=key: declared(key), lambda key=key: f.get_tensor(key))
             for key in f.keys()
         }
-        return torch_specs(arrays, path, metadata, module=module)
+        return torch_specs(arrays, path, metadata, module=module, whole=whole)
 
 
 
@@ -104,4 +104,4 @@ def write_safetensors(path: str, arrays: Mapping[str, np.ndarray], metadata: Map
             fh.write(blob)
 
 
-FORMATS = (Format(".safetensors", "the .safetensors file", read=_read_safetensors, write=_save, options=("module",)),)
+FORMATS = (Format(".safetensors", "the .safetensors file", read=_read_safetensors, write=_save, options=("module", "whole")),)

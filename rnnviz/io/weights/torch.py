@@ -18,7 +18,7 @@ _PT_HINT = (
 )
 
 
-def _read_torch(path: str, module: str | None = None) -> list[dict]:
+def _read_torch(path: str, module: str | None = None, whole: bool = False) -> list[dict]:
     stored = _check_archive(path)  # first: a TorchScript archive or a pickle is named without torch
     try:
         import torch
@@ -86,6 +86,7 @@ def _read_torch(path: str, module: str | None = None) -> list[dict]:
         {k: LazyArray(lambda v=v: (tuple(v.shape), v.element_size()), to_numpy(v)) for k, v in flat.items()},
         path,
         module=module,
+        whole=whole,
     )
 
 
@@ -135,6 +136,6 @@ def _is_torchscript(z) -> bool:
 
 
 FORMATS = (
-    Format(".pt", "the PyTorch file", read=_read_torch, options=("module",)),
-    Format(".pth", "the PyTorch file", read=_read_torch, options=("module",)),
+    Format(".pt", "the PyTorch file", read=_read_torch, options=("module", "whole")),
+    Format(".pth", "the PyTorch file", read=_read_torch, options=("module", "whole")),
 )
