@@ -71,7 +71,7 @@ def _add_load_options(p: argparse.ArgumentParser, layer: bool = True) -> None:
 
 
 def _load_options(args) -> dict:
-    names = ("activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module")
+    names = ("activation", "recurrent_activation", "reset_after", "go_backwards", "layer", "module", "vocab")
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
 
 
@@ -180,7 +180,7 @@ def cmd_trace(argv) -> int:
         return _fail(problem)
     try:
         kw = {"nonlinearity": args.nonlinearity} if args.nonlinearity else {}
-        kw.update({k: v for k, v in _load_options(args).items() if k != "layer"})
+        kw.update({k: v for k, v in _load_options(args).items() if k not in ("layer", "vocab")})
         try:
             args.layer = int(args.layer)
         except ValueError:  # a name: load that Keras layer (and those it reads from); trace it
@@ -292,6 +292,7 @@ def _render_parser() -> argparse.ArgumentParser:
     p.add_argument("--speed", type=float, default=None, metavar="S",
                    help="playing speed in steps per second, the GIF's and video's frame rate (default 4)")
     _add_load_options(p)
+    _add_token_options(p)
     return p
 
 
@@ -357,7 +358,9 @@ def cmd_render(argv) -> int:
         render(out, args.file, lesson=args.lesson, cell=args.cell, step=args.step, size=args.size,
                all_steps=args.all_steps, gif=gif, gif_steps=args.gif_steps, gif_width=args.gif_width, speed=args.speed,
                mp4=mp4, mp4_steps=args.mp4_steps, mp4_width=args.mp4_width,
-               theme=args.theme, colour_blind=args.colour_blind, presenter=args.presenter, **settings)
+               theme=args.theme, colour_blind=args.colour_blind, presenter=args.presenter,
+               tokens=(args.text, True) if args.text is not None else (args.ids, False) if args.ids is not None
+               else None, **settings)
     except InputError as err:
         return _fail(str(err))
     except OSError as err:
@@ -373,13 +376,16 @@ def _use_load_options(args, notes: bool = False) -> None:
     set_defaults(**_load_options(args))
     path = getattr(args, "file", None)
     if notes and path and not path.lower().endswith(".rnnviz") and os.path.exists(path):
+        from .core.wholemodel import shown_notes
         from .engine import InputError
-        from .io.weights import load_weights
+        from .io.weights import load_model
 
         try:
-            _print_notes(load_weights(path))
+            whole = load_model(path)  # the whole model, as the app opens it
         except InputError:
-            pass  # the app or render reports it
+            return  # the app or render reports it
+        for note in (*whole.notes, *shown_notes(whole)):
+            print(f"rnnviz: note: {note}", file=sys.stderr)
 
 
 def _app_parser() -> argparse.ArgumentParser:
@@ -402,6 +408,7 @@ def _app_parser() -> argparse.ArgumentParser:
                    help="a session (.rnnviz) or weights file to open (.pt, .npz, .safetensors, .keras, .weights.h5)")
     p.add_argument("--lesson", metavar="NAME", default=None, help="open a built-in lesson (see 'rnnviz lessons')")
     _add_load_options(p)
+    _add_token_options(p, vocab_only=True)
     return p
 
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 
 os.environ["KERAS_BACKEND"] = "torch"
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_keras_fixtures_common import normalise_keras_archive  # noqa: E402 - deflated, fixed dates
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "whole")
 CHARS = sorted(set("hello world"))  # " dehlorw"
@@ -151,6 +155,7 @@ def keras_cases() -> None:
         out, state = cell(torch.tensor(x[None]), state)
         cs.append(state[1].detach().numpy()[0])
     model.save(os.path.join(OUT, "k3_char.keras"))
+    normalise_keras_archive(os.path.join(OUT, "k3_char.keras"))
     model.save(os.path.join(OUT, "k3_char.h5"))  # legacy HDF5, as model.save("m.h5") writes
     save_npz("k3_char", ids=ids, xs=xs, h=h, c=np.array(cs), y=y, text=np.array(text))
     print(f"k3_char: Embedding({V}, 4) → LSTM(5) → Dense({V}, softmax)")
@@ -178,6 +183,7 @@ def keras_cases() -> None:
     y_last = clf(ids[None]).detach().numpy()[0]
     check("k3_padded y_T", y[-1], y_last)
     clf.save(os.path.join(OUT, "k3_padded.keras"))
+    normalise_keras_archive(os.path.join(OUT, "k3_padded.keras"))
     clf.save(os.path.join(OUT, "k3_padded.h5"))
     save_npz("k3_padded", ids=ids, xs=xs, h=h, y=y, y_last=y_last, mask=mask)
     print("k3_padded: Embedding(10, 3, mask_zero=True) → GRU(4) → Dense(1, sigmoid)")

@@ -15,12 +15,16 @@ softmax)``. Each ``<case>.expected.npz`` holds ``text``, ``ids`` (what the looku
 from __future__ import annotations
 
 import os
+import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
 
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from make_keras_fixtures_common import normalise_keras_archive  # noqa: E402 - deflated, fixed dates
 
 OUT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "fixtures", "whole")
 CHARS = sorted(set("hello world"))
@@ -59,6 +63,7 @@ def main() -> None:
     h = lstm(xs[None]).numpy()[0]
     y = model(tf.constant([[text]])).numpy()[0]
     model.save(os.path.join(OUT, "k2_textvec.keras"))
+    normalise_keras_archive(os.path.join(OUT, "k2_textvec.keras"))
     np.savez(os.path.join(OUT, "k2_textvec.expected.npz"), text=np.array(text), ids=ids, xs=xs, h=h,
              c=lstm_c(lstm, xs), y=y, vocabulary=np.array(vec.get_vocabulary()))
     print("k2_textvec:", vec.get_vocabulary(), ids)
@@ -79,6 +84,7 @@ def main() -> None:
     h = gru(xs[None]).numpy()[0]
     y = model(words).numpy()[0]
     model.save(os.path.join(OUT, "k2_lookup.keras"))
+    normalise_keras_archive(os.path.join(OUT, "k2_lookup.keras"))
     np.savez(os.path.join(OUT, "k2_lookup.expected.npz"), text=np.array(sentence), ids=ids, xs=xs, h=h, y=y,
              vocabulary=np.array(look.get_vocabulary()))
     print("k2_lookup:", look.get_vocabulary(), ids)

@@ -35,6 +35,8 @@ class Source:
 
     model: object  # Cell | Stack
     name: str
+    #: The file's whole model (io.weights.WholeModel) when it has an embedding or a head
+    whole: object = None
 
 
 @evented
@@ -196,28 +198,76 @@ class App:
 
         ``options``: what the file may leave open (``io.load_weights``'s ``activation``, …,
         ``layer``)."""
-        from ..io import load_weights
+        from ..io import load_model
         from ..io.limits import shown
 
-        model = load_weights(path, nonlinearity=nonlinearity, **options)
+        from ..io.weights import with_notes
+        from .wholemodel import shown_notes
+
+        whole = load_model(path, nonlinearity=nonlinearity, **options)
+        model = whole.rnn
+        extra = shown_notes(whole)
+        if extra:
+            model = with_notes(model, extra)
         # printable: the name goes into the title and session files (UTF-8; a name that is not
         # UTF-8 holds surrogate escapes that cannot be written)
-        self.use_model(model, shown(os.path.basename(path)))
+        self.use_model(model, shown(os.path.basename(path)), whole=whole if whole.whole else None)
 
-    def use_model(self, model, name: str) -> None:
-        """Show ``model`` (a Cell or Stack) with the sliders reset."""
+    def use_model(self, model, name: str, whole=None) -> None:
+        """Show ``model`` (a Cell or Stack) with the sliders reset. ``whole``: the file's whole
+        model (``io.weights.WholeModel``); with an embedding, the input becomes its token ids."""
         stack = as_stack(model)
         first, last = stack.layers[0], stack.layers[-1]
         s = self.settings
+        tokens = {}
+        if whole is not None and whole.embedding is not None:
+            from .wholemodel import default_ids, input_changes
+
+            tokens = input_changes(whole, default_ids(whole))
         with self.state.events.paused():  # listeners see the new model and settings together
-            self.state.source = Source(model, name)
+            self.state.source = Source(model, name, whole)
             self.state.layer = -1
             self.state.settings = s.replace(
                 cell=choice_of(last), hidden_size=last.hidden_size, input_size=first.input_size, overrides=(),
                 input_scale=1.0, recurrent_scale=1.0, bias_shift=0.0, forget_bias=0.0, update_bias=0.0,
                 custom=resize_rows(s.custom, first.input_size) if s.custom else (),
             )
+            if tokens:
+                self.state.settings = self.state.settings.replace(**tokens)
+        if tokens and self.state.step > self.settings.T - 1:
+            self.set_step(self.settings.T - 1)
         self.schedule_recompute()
+
+    @property
+    def whole(self):
+        """The loaded file's whole model (io.weights.WholeModel), or None."""
+        src = self.state.source
+        return None if src is None else src.whole
+
+    def use_vocab(self, path: str) -> None:
+        """Name the loaded model's token ids with the vocabulary file ``path`` (InputError, and
+        nothing changes, if it is not one or does not fit). A character vocabulary labels the
+        current input's steps with its characters."""
+        from .wholemodel import ids_of, input_changes, with_vocab
+
+        whole = with_vocab(self.whole, path)
+        src = self.state.source
+        ids = ids_of(whole, M.build_inputs(self.settings))
+        with self.state.events.paused():
+            self.state.source = Source(src.model, src.name, whole)
+            if self.settings.signal == "custom" and len(ids) and (ids >= 0).all():
+                self.state.settings = self.settings.replace(text=input_changes(whole, ids)["text"])
+        self.schedule_recompute()
+
+    def read_tokens(self, entry: str, as_text: bool) -> None:
+        """Make the loaded model's input the token ids ``entry`` (or, ``as_text``, its text in the
+        vocabulary). Raises ValueError with a one-line problem and changes nothing then."""
+        from .wholemodel import read_tokens
+
+        whole = self.whole
+        if whole is None or whole.embedding is None:
+            raise ValueError("the model shown has no embedding: its input is vectors")
+        self.update(**read_tokens(whole, entry, as_text))
 
     def set_layer(self, layer: int) -> None:
         if self.loaded is None:

@@ -695,6 +695,14 @@ class OutputRow:
     mask: np.ndarray
     classes: bool
     chars: tuple | None = None  # the text task's symbols (class index -> character)
+    # A loaded model's head (core.wholemodel.head_row): no targets; what each class is, the
+    # token each step read, the head's name, whether the model returns y_T only, and whether
+    # y is bounded in [0, 1].
+    labels: tuple | None = None
+    inputs: tuple | None = None
+    head: str | None = None
+    last_only: bool = False
+    bounded: bool = True
 
 
 def output_row(model, h, ys, mask, task: TaskInfo) -> OutputRow:

@@ -131,6 +131,12 @@ def _open_with_options(window) -> None:
     load_options.ask(window)
 
 
+def _tokens():
+    from . import tokens
+
+    return tokens
+
+
 def _presenting(w) -> bool:
     return w.presenter.isActive()
 
@@ -173,6 +179,12 @@ TABLE: tuple = (
       shortcuts=("Ctrl+Shift+O",), help="", separator=True),
     A("file.openWeightsOptions", "Open weights with o&ptions…", _open_with_options, menu="file"),
     A("file.openInput", "Open &input sequence (CSV/NPY)…", lambda w: w.openInputDialog(), menu="file"),
+    A("file.tokens", "Type token ids or te&xt…", lambda w: _tokens().ask_tokens(w), menu="file",
+      enabled=lambda w: _tokens().has_embedding(w.controller), sync=lambda w: (w.controller.loadedChanged,),
+      tooltip="The input of a model with an embedding: token ids, or text in its vocabulary"),
+    A("file.vocab", "Open &vocabulary…", lambda w: _tokens().ask_vocab(w), menu="file",
+      enabled=lambda w: _tokens().has_embedding(w.controller), sync=lambda w: (w.controller.loadedChanged,),
+      tooltip="A JSON list of tokens or one token per line: the token each id of the embedding stands for"),
     A("file.exportWeights", "E&xport weights…", lambda w: w.exportWeightsDialog(), menu="file"),
     A("file.seedExample", "Use the seed document's example", lambda w: w.controller.useSeedExample(), menu="file"),
     MenuSpec("file.export", "&Export", parent="file", items=_export_items),

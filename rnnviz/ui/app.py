@@ -215,14 +215,15 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
            gif_steps: tuple[int, int] | None = None, gif_width: int | None = None, speed: float | None = None,
            theme: str = "light", colour_blind: bool = False, presenter: bool = False, lesson: str | None = None,
            mp4: str | None = None, mp4_steps: tuple[int, int] | None = None, mp4_width: int | None = None,
-           **settings) -> None:
+           tokens: tuple[str, bool] | None = None, **settings) -> None:
     """Draw exactly the window a user would see to ``out`` (PNG), with no display.
 
     ``path`` is a weights file or a .rnnviz session, ``lesson`` a built-in lesson's name (their
     step and view are kept unless ``step`` / ``all_steps`` are given). ``step`` is 1-based
     (default: the last step). ``gif`` and ``mp4`` also write the stepping animation (steps
     ``gif_steps`` / ``mp4_steps``, frames ``gif_width`` / ``mp4_width`` wide) at ``speed``
-    steps per second. Raises InputError for a bad weights file and
+    steps per second. ``tokens`` = (text, True) or (ids, False): the input of a model with an
+    embedding (``App.read_tokens``). Raises InputError for a bad weights file and
     OSError (naming the file) when a file cannot be written; writes atomically.
     """
     os.environ["QT_QPA_PLATFORM"] = "offscreen"
@@ -242,6 +243,15 @@ def render(out: str | None, path: str | None = None, cell: str | None = None, st
             controller.loadWeights(path)
     except Exception as exc:  # noqa: BLE001 - a MemoryError or a reader's bug: one line, exit 2
         raise as_input_error(exc, path) from None
+    if tokens is not None:
+        from ..engine.errors import InputError
+
+        if path is None or data is not None:
+            raise InputError("--text and --ids are the input of a weights file with an embedding", path)
+        try:
+            controller.app.read_tokens(*tokens)
+        except ValueError as exc:
+            raise InputError(str(exc), path) from None
     changes = dict(settings)
     if cell:
         changes["cell"] = CELL_KEYS[cell]

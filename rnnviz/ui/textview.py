@@ -371,8 +371,12 @@ class TextPanel(Panel, QtWidgets.QWidget):
         name = None if ex is None else ex.name
         cached = self._cache
         if cached is None or cached[0] is not f.result or cached[1:3] != (f.unit, name):
-            output = None if ex is None else (TX.next_char_probs(ex.model, f.result.cells[0].trace.h),
-                                              ex.task.chars.chars)
+            if ex is None:  # a loaded character model's own head, if it has one
+                from ..core.wholemodel import next_token_probs
+
+                output = next_token_probs(self.controller.app.whole, f.result)
+            else:
+                output = (TX.next_char_probs(ex.model, f.result.cells[0].trace.h), ex.task.chars.chars)
             cached = self._cache = (f.result, f.unit, name, TX.text_frame(f, output))
         base = cached[3]
         return None if base is None else dataclasses.replace(base, revealed=f.revealed, current=f.step)
@@ -395,7 +399,7 @@ class TextPanel(Panel, QtWidgets.QWidget):
         for w in (self.scroll, self.sideBox, self.legendLabel):
             w.setVisible(not none)
         self.messageLabel.setVisible(none)
-        self.readButton.setEnabled(self._trained() is not None)
+        self.readButton.setEnabled(self._trained() is not None or self._vocabModel() is not None)
         if none:
             self.title.setText(f"<b style='font-size:{self.look.title_pt}pt'>Text</b>")
             self.messageLabel.setText(
@@ -464,9 +468,19 @@ class TextPanel(Panel, QtWidgets.QWidget):
         self.controller.setSelectedUnit(int(item.data(QtCore.Qt.ItemDataRole.UserRole)))
 
     # ------------------------------------------------------------ reading a text
+    def _vocabModel(self):
+        """The loaded file's whole model when it reads text (an embedding and a vocabulary)."""
+        whole = self.controller.app.whole
+        return whole if whole is not None and whole.embedding is not None and whole.vocab is not None else None
+
     def askText(self) -> None:
         ex = self._trained()
         if ex is None:
+            whole = self._vocabModel()
+            if whole is not None:
+                from .tokens import ask_tokens
+
+                ask_tokens(self.window(), as_text=True)  # the window's File ▸ Type token ids or text…
             return
         # the text it was trained on, to start from (the test windows are pieces of it)
         start = self._trainingText() or ("".join(self._tf.chars) if self._tf else "")

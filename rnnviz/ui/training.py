@@ -1143,7 +1143,7 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         controller.loadedChanged.connect(lambda _n: self._onResult(controller.result))
         self.train.exploring.connect(lambda _n: self._onResult(controller.result))
         self.setTheme(self.look)
-        self.hide()
+        self._onResult(controller.result)  # hidden unless the run already has an output layer (a file's head)
 
     def isRelevant(self) -> bool:
         return self.row is not None  # compact columns: no tab without a trained model shown
@@ -1152,10 +1152,14 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         ex = self.train.explored
         c = self.controller
         if ex is None or result is None or c.loadedName != ex.name or result.T != len(ex.mask):
-            self.row = None
-            self.hide()
-            return
-        self.row = TR.output_row(ex.model, result.cells[0].trace.h, ex.ys, ex.mask, ex.task)
+            from ..core.wholemodel import result_row  # a loaded file's own head, if it has one
+
+            self.row = result_row(c.app.whole, result)
+            if self.row is None:
+                self.hide()
+                return
+        else:
+            self.row = TR.output_row(ex.model, result.cells[0].trace.h, ex.ys, ex.mask, ex.task)
         self._draw()
         self.show()
 
@@ -1164,6 +1168,11 @@ class OutputPanel(Panel, QtWidgets.QWidget):
 
     def _draw(self) -> None:
         row, look = self.row, self.look
+        if row.head is not None:
+            from .headrow import draw_head
+
+            draw_head(self, row)
+            return
         T = len(row.y)
         t = np.arange(1, T + 1, dtype=np.float64)
         bottom = self.plot.getAxis("bottom")

@@ -133,6 +133,7 @@ def test_render_reports_a_reader_memory_error_in_one_line(tmp_path, capsys, monk
         raise MemoryError
 
     monkeypatch.setattr(rnnviz.io, "load_weights", raising)
+    monkeypatch.setattr(rnnviz.io, "load_model", raising)  # what the app opens weights files with
     save_npz(tmp_path / "w.npz")
     assert main(["render", str(tmp_path / "w.npz"), "-o", str(tmp_path / "w.png")]) == 2
     assert capsys.readouterr().err == f"rnnviz: {tmp_path / 'w.npz'}: not enough memory to read it\n"
@@ -192,6 +193,7 @@ def test_a_reader_that_raises_anything_changes_nothing(window, tmp_path, monkeyp
     CS.save_session(tmp_path / "good.rnnviz", S.capture(c))
     before, result = state(window), c.result
     monkeypatch.setattr(rnnviz.io, "load_weights", raising)
+    monkeypatch.setattr(rnnviz.io, "load_model", raising)  # what the app opens weights files with
     monkeypatch.setattr(rnnviz.io.sequences, "read_sequence", raising)
     monkeypatch.setattr(S, "load_session", raising)
     opens = [(window.openWeights, "good.npz"), (window.openInput, "good.csv"),

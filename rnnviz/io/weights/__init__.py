@@ -53,7 +53,7 @@ from ..vocab import Vocabulary, read_vocab
 
 __all__ = ["load_weights", "load_model", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format", "FileCell",
            "FileStack", "LayerChoiceError", "WholeModel", "Vocabulary", "notes_of", "parse_ids", "read_vocab",
-           "set_defaults", "LOAD_OPTIONS"]
+           "set_defaults", "with_notes", "LOAD_OPTIONS"]
 
 #: The format modules, in the order their suffixes are listed in messages.
 _MODULES = (npz, safetensors, torch, keras, onnx)

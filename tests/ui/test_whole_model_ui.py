@@ -1,0 +1,63 @@
+"""A whole model in the window: the Output row shows the file's head, and tokens can be typed."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from rnnviz.ui.controller import Controller
+from rnnviz.ui.main_window import MainWindow
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "whole"
+
+
+@pytest.fixture
+def window(qtbot):
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert c.waitForIdle()
+    yield w
+    c.setPlaying(False)
+
+
+def test_the_output_row_shows_the_heads_probabilities_and_text_can_be_typed(window, qtbot):
+    from rnnviz.ui import tokens
+
+    c = window.controller
+    panel = window.panels["outputPanel"]
+    assert panel.row is None and not panel.isVisibleTo(window)
+    assert window.openWeights(str(FIXTURES / "k2_textvec.keras"))
+    assert c.waitForIdle()
+    assert panel.isVisibleTo(window) and panel.row is not None and panel.row.classes
+    assert tokens.apply_tokens(c, "Hello World", as_text=True) is None
+    assert c.waitForIdle()
+    ref = np.load(FIXTURES / "k2_textvec.expected.npz")
+    np.testing.assert_allclose(panel.row.y, ref["y"], atol=1e-5)
+    shown = panel.image.image  # (classes, steps): what the row draws is the head's y
+    np.testing.assert_allclose(shown, panel.row.y.T)
+    ticks = panel.plot.getAxis("bottom")._tickLevels[0]
+    assert ticks[0][1].startswith("h\n")  # the character read, then the top class
+    assert "not one" in tokens.apply_tokens(c, "1 x", as_text=False)
+    # the Text tab reads the text and the head's guesses
+    text = window.panels["textPanel"]
+    window.showPanel("textPanel")
+    qtbot.waitUntil(lambda: text.textFrame() is not None)
+    tf = text.textFrame()
+    assert "".join(tf.chars) == "hello world" and tf.guess is not None
+
+
+def test_a_file_without_a_head_hides_the_row_and_the_token_actions(window):
+    c = window.controller
+    assert window.openWeights(str(FIXTURES.parent / "torch_gru.pt"))
+    assert c.waitForIdle()
+    assert window.panels["outputPanel"].row is None
+    assert not window.action("file.tokens").isEnabled()
+    assert window.openWeights(str(FIXTURES / "torch_char.pt"))
+    assert c.waitForIdle()
+    assert window.action("file.tokens").isEnabled()
+    row = window.panels["outputPanel"].row
+    assert row is not None and row.head == "fc"
