@@ -12,7 +12,7 @@ from . import theme
 
 #: Steps and classes up to which every one gets its label.
 MAX_LABELLED_STEPS = 40
-MAX_LABELLED_CLASSES = 8  # more do not fit the row's height: the top class is named under each step
+MAX_LABELLED_CLASSES = 5  # more do not fit the row's height: the top class is named under each step
 
 
 def _token(t: str) -> str:
