@@ -381,7 +381,7 @@ def _use_load_options(args, notes: bool = False) -> None:
         from .io.weights import load_model
 
         try:
-            whole = load_model(path)  # the whole model, as the app opens it
+            whole = load_model(path, bidirectional=True)  # the whole model, as the app opens it
         except InputError:
             return  # the app or render reports it
         for note in (*whole.notes, *shown_notes(whole)):

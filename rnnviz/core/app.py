@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal, evented
 
-from ..engine.cells import as_stack, choice_of
+from ..engine.bidirectional import layers_of
+from ..engine.cells import choice_of
 from . import model as M
 from .frames import editable_cell, spectral_radius
 from .service import ComputeService
@@ -204,7 +205,7 @@ class App:
         from ..io.weights import with_notes
         from .wholemodel import shown_notes
 
-        whole = load_model(path, nonlinearity=nonlinearity, **options)
+        whole = load_model(path, nonlinearity=nonlinearity, bidirectional=True, **options)
         model = whole.rnn
         extra = shown_notes(whole)
         if extra:
@@ -214,9 +215,10 @@ class App:
         self.use_model(model, shown(os.path.basename(path)), whole=whole if whole.whole else None)
 
     def use_model(self, model, name: str, whole=None) -> None:
-        """Show ``model`` (a Cell or Stack) with the sliders reset. ``whole``: the file's whole
-        model (``io.weights.WholeModel``); with an embedding, the input becomes its token ids."""
-        stack = as_stack(model)
+        """Show ``model`` (a Cell, a Stack, or a Bidirectional layer: both directions side by
+        side) with the sliders reset. ``whole``: the file's whole model
+        (``io.weights.WholeModel``); with an embedding, the input becomes its token ids."""
+        stack = layers_of(model)
         first, last = stack.layers[0], stack.layers[-1]
         s = self.settings
         tokens = {}
@@ -272,7 +274,7 @@ class App:
     def set_layer(self, layer: int) -> None:
         if self.loaded is None:
             return
-        n = len(as_stack(self.loaded))
+        n = len(layers_of(self.loaded))
         layer = range(n)[layer]
         if layer == range(n)[self.state.layer]:
             return

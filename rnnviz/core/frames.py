@@ -23,6 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
+from ..engine.bidirectional import Bidirectional, layers_of
 from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from . import model as M
 from .equations import EquationFrame, equation_frame
@@ -313,8 +314,15 @@ def chain_shade(ratio: np.ndarray, decades: float = CHAIN_DECADES) -> np.ndarray
     return np.where(np.isnan(r), np.nan, a)
 
 
+#: A bidirectional layer's chain rows: its labels "LSTM → forward" are too wide for them.
+DIRECTION_SHORT = {"fwd →": M.DIRECTIONS["forward"], "bwd ←": M.DIRECTIONS["backward"]}
+
+
 def short_label(label: str) -> str:
-    """``RNN (tanh)`` → ``RNN``: the chain's row labels."""
+    """``RNN (tanh)`` → ``RNN``, ``LSTM ← backward`` → ``bwd ←``: the chain's row labels."""
+    for short, text in DIRECTION_SHORT.items():
+        if label.endswith(" " + text):
+            return short
     return label.split(" (")[0].split(" ×")[0]
 
 
@@ -741,7 +749,10 @@ def _base_rho(key: str, hidden_size: int, input_size: int, seed: int, overrides:
     # Cells are hashed by identity: the cache holds the loaded model, so its id is never reused.
     s = M.Settings(hidden_size=hidden_size, input_size=input_size, seed=seed, overrides=overrides,
                    single_bias=single_bias)
-    if loaded is not None:
+    if isinstance(loaded, Bidirectional):  # one direction's ρ (the forward one's by default)
+        stack = as_stack(dict(loaded.directions).get(key, layers_of(loaded).layers[0]))
+        cell = stack.layers[layer]
+    elif loaded is not None:
         stack = as_stack(loaded)
         cell = stack.layers[layer]
         if len(stack) == 1:
@@ -834,6 +845,8 @@ def editable_cell(s: M.Settings, loaded=None):
     """The active single cell before the group sliders (what per-entry sliders edit), or None."""
     if s.cell == "compare":
         return None
+    if isinstance(loaded, Bidirectional):
+        return None
     if loaded is not None:
         stack = as_stack(loaded)
         return M.apply_overrides(stack.layers[0], s.overrides) if len(stack) == 1 else None
@@ -843,6 +856,8 @@ def editable_cell(s: M.Settings, loaded=None):
 def entry_count(s: M.Settings, loaded=None) -> int | None:
     """How many parameters the per-entry sliders would need, without building the cell."""
     if s.cell == "compare":
+        return None
+    if isinstance(loaded, Bidirectional):
         return None
     if loaded is not None:
         stack = as_stack(loaded)
@@ -857,6 +872,8 @@ def entry_readout(s: M.Settings, loaded=None, loaded_name: str | None = None) ->
     if cell is None:
         if s.cell == "compare":
             hint = "One slider per weight is available for a single cell, not in Compare mode."
+        elif isinstance(loaded, Bidirectional):
+            hint = "One slider per weight is available for one direction, not for a bidirectional layer."
         elif n is None:
             hint = "One slider per weight is available for a single layer, not for a stack."
         else:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engine import SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
+from ..engine.bidirectional import Bidirectional, layers_of
 from ..engine.cells import CHOICES, as_stack, kind_of
 from ..engine.cells import COMPARE as COMPARED
 from ..io.limits import MAX_HIDDEN, MAX_INPUT
@@ -151,7 +152,24 @@ def apply_groups(cell: Cell, s: Settings) -> Cell:
     return cell.with_params(W_ih=cell.W_ih * s.input_scale, W_hh=cell.W_hh * s.recurrent_scale, b_ih=b_ih)
 
 
+#: A bidirectional layer's runs, by key: the forward direction reads x₁ … x_T, the backward
+#: one x_T … x₁ (its step t reads x_{T+1−t}: the views show each direction in its own order).
+DIRECTIONS = {"forward": "→ forward", "backward": "← backward"}
+
+
+def run_keys(s: Settings, loaded=None) -> list[str]:
+    """The runs a result holds: the cell choices (three in Compare), a loaded model's
+    ``"loaded"``, or a bidirectional layer's ``"forward"`` and ``"backward"``."""
+    if loaded is None:
+        return s.kinds
+    if isinstance(loaded, Bidirectional):
+        return [name for name, _ in loaded.directions]
+    return ["loaded"]
+
+
 def build_model(key: str, s: Settings, loaded: Cell | Stack | None = None) -> Cell | Stack:
+    if isinstance(loaded, Bidirectional):  # one direction; the scale sliders act on both
+        return apply_groups(dict(loaded.directions)[key], s)
     if loaded is not None:
         stack = as_stack(loaded)
         layers = [apply_groups(c, s) for c in stack.layers]
@@ -268,12 +286,24 @@ class Result:
     def notes(self) -> list[str]:
         """What loading the model assumed (``io.weights.notes_of``), and the steps a mask skipped."""
         out: list[str] = []
+        keys = [cr.key for cr in self.cells]
+        if "backward" in keys:
+            T = self.T
+            back = f"reads x{_sub(T)} … x₁, so its step t is input x{_sub(T + 1)}₋ₜ and its x₁ is x{_sub(T)}"
+            out.append(f"bidirectional layer: → forward reads x₁ … x{_sub(T)}; ← backward {back}"
+                       if "forward" in keys else f"the layer runs in reverse: it {back}")
         for cr in self.cells:
-            out.extend(getattr(as_stack(cr.model).layers[0], "notes", ()))
+            for note in getattr(as_stack(cr.model).layers[0], "notes", ()):
+                if note not in out:
+                    out.append(note)
             mask = getattr(cr.trace, "mask", None)
             if mask is not None and not mask.all():
                 out.append(_masked_steps(mask))
         return out
+
+
+def _sub(n: int) -> str:
+    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _masked_steps(mask: np.ndarray) -> str:
@@ -293,9 +323,8 @@ def _masked_steps(mask: np.ndarray) -> str:
 def cost(s: Settings, loaded=None) -> float:
     """Rough multiply-adds of one full run (all cells): decides what runs off the GUI thread."""
     if loaded is not None:
-        stack = as_stack(loaded)
-        per = sum(c.W_hh.size + c.W_ih.size for c in stack.layers)
-        return float(s.T * per)
+        per = sum(c.W_hh.size + c.W_ih.size for c in layers_of(loaded).layers)
+        return float(s.T * per * len(run_keys(s, loaded)))
     G = GATE_BLOCKS
     return float(sum(s.T * G[k] * s.hidden_size * (s.hidden_size + s.input_size) for k in s.kinds))
 
@@ -304,8 +333,8 @@ def influence_cost(s: Settings, loaded=None) -> float:
     """Multiply-adds of the x1 influence: T·G·H²·D (D tangent directions carried forward)."""
     G = GATE_BLOCKS
     if loaded is not None:
-        stack = as_stack(loaded)
-        return float(s.T * stack.input_size * sum(c.W_hh.size for c in stack.layers))
+        stack = layers_of(loaded)
+        return float(s.T * stack.input_size * sum(c.W_hh.size for c in stack.layers) * len(run_keys(s, loaded)))
     return float(sum(s.T * G[k] * s.hidden_size**2 * s.input_size for k in s.kinds))
 
 
@@ -322,7 +351,7 @@ def compute(s: Settings, loaded=None, layer: int = -1, slow: bool = True, progre
     from ..engine import NonFiniteWarning
 
     xs = build_inputs(s)
-    keys = s.kinds if loaded is None else ["loaded"]
+    keys = run_keys(s, loaded)
     results = []
     n = len(keys) * (2 if slow else 1)
     done = 0
@@ -336,10 +365,13 @@ def compute(s: Settings, loaded=None, layer: int = -1, slow: bool = True, progre
     for k, key in enumerate(keys):
         model = build_model(key, s, loaded)
         label = CELL_CHOICES.get(key, _loaded_label(model))
+        if key in DIRECTIONS:
+            label = f"{label} {DIRECTIONS[key]}"
+        seq = np.ascontiguousarray(xs[::-1]) if key == "backward" else xs
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", NonFiniteWarning)
             # float32, PyTorch's default: values overflow where a PyTorch model's would
-            trace = run(model, xs, influence=not reuse, layer=layer, progress=part)
+            trace = run(model, seq, influence=not reuse, layer=layer, progress=part)
         if reuse:
             trace = dataclasses.replace(trace, influence=previous.cells[k].trace.influence)
         done += 1
@@ -365,7 +397,8 @@ def complete(result: Result, progress=None) -> Result:
         if cr.stale_influence:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NonFiniteWarning)
-                fresh = run(cr.model, result.xs, influence=True, layer=trace.layer, progress=part)
+                seq = np.ascontiguousarray(result.xs[::-1]) if cr.key == "backward" else result.xs
+                fresh = run(cr.model, seq, influence=True, layer=trace.layer, progress=part)
             # the same run again, so only the influence is new: keep the arrays the views hold
             trace = dataclasses.replace(trace, influence=fresh.influence)
         pert, back = slow_curves(trace, result.settings.backward, progress=part)

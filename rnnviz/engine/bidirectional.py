@@ -17,10 +17,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .cells import Cell
+from .cells import Cell, Stack, as_stack
 from .run import Trace, run
 
-__all__ = ["Bidirectional", "BidirectionalTrace", "MERGE_MODES", "run_bidirectional"]
+__all__ = ["Bidirectional", "BidirectionalTrace", "MERGE_MODES", "layers_of", "run_bidirectional"]
 
 #: How the two directions' h make the layer's output (Keras's ``merge_mode``; PyTorch and ONNX
 #: concatenate): [h→ | h←], h→ + h←, h→ ⊙ h←, (h→ + h←)/2.
@@ -132,3 +132,12 @@ def run_bidirectional(model: Bidirectional, xs, influence: bool = True, dtype=np
         seq = xs if name == "forward" else np.ascontiguousarray(xs[::-1])
         traces[name] = run(cell, seq, influence=influence, dtype=dtype, progress=tick)
     return BidirectionalTrace(model, xs, traces.get("forward"), traces["backward"])
+
+
+def layers_of(model) -> Stack:
+    """The layers that give a model's sizes and its ρ readout: a :class:`Bidirectional`'s
+    forward direction (its backward one for a reverse-only layer; both share D and H), else
+    the model as a stack."""
+    if isinstance(model, Bidirectional):
+        model = model.forward if model.forward is not None else model.backward
+    return as_stack(model)

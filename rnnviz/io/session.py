@@ -47,6 +47,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from ..engine.activations import ACTIVATIONS
+from ..engine.bidirectional import MERGE_MODES, Bidirectional, layers_of
 from ..engine.cells import CELL_KINDS, Cell, Stack, as_stack
 from ..engine.errors import InputError
 from .limits import MAX_LAYERS, check_json, open_regular, printable, read_at_most, reason, shown, size_text
@@ -177,6 +178,11 @@ def to_document(data: SessionData, schema: SettingsSchema) -> dict:
     if data.loaded is None:
         cells = [_cell_doc(schema.base_cell(key, s), key) for key in schema.kinds(s)]
         doc["model"] = {"source": "built-in", "cells": cells}
+    elif isinstance(data.loaded, Bidirectional):
+        b = data.loaded
+        doc["model"] = {"source": "loaded", "name": data.loaded_name, "merge_mode": b.merge_mode,
+                        "directions": {"forward": None if b.forward is None else _cell_doc(b.forward),
+                                       "backward": _cell_doc(b.backward)}}
     else:
         layers = [_cell_doc(c) for c in as_stack(data.loaded).layers]
         doc["model"] = {"source": "loaded", "name": data.loaded_name, "layer": int(data.layer), "layers": layers}
@@ -410,7 +416,7 @@ class _Reader:
         self.known(view, "view", ("t", "reveal_all", "unit", "speed", "panel"))
         t = self.integer(view, "t", "view.t", 1, settings["T"])
         reveal = self.boolean(view, "reveal_all", "view.reveal_all")
-        H = settings["hidden_size"] if loaded is None else as_stack(loaded).layers[layer].hidden_size
+        H = settings["hidden_size"] if loaded is None else layers_of(loaded).layers[layer].hidden_size
         unit = self.integer(view, "unit", "view.unit", 0, H - 1)
         speed = self.number(view, "speed", "view.speed", *SPEED_RANGE)
         panel = None
@@ -544,12 +550,14 @@ class _Reader:
         if source == "built-in":
             self.known(d, "model", ("source", "cells"))
             return self.builtin(d, s)
-        self.known(d, "model", ("source", "name", "layer", "layers"))
+        self.known(d, "model", ("source", "name", "layer", "layers", "directions", "merge_mode"))
         if len(self.schema.kinds(s)) > 1:
             raise _Problem("a loaded model cannot be shown in Compare mode (settings.cell)")
         name = self.field(d, "name", "model.name")
         if name is not None and not (isinstance(name, str) and _encodable(name) and len(name) <= MAX_NAME):
             raise _Problem("model.name must be a file name or null")
+        if "directions" in d:
+            return self.bidirectional(d, s), name, -1, s
         layers = self.field(d, "layers", "model.layers")
         if not isinstance(layers, list) or not layers:
             raise _Problem("model.layers must be a non-empty list of cells")
@@ -573,6 +581,33 @@ class _Reader:
             raise _Problem("settings.overrides set b_hh, but the model has a single bias")
         model = cells[0] if n == 1 else Stack(tuple(cells))
         return model, name, layer, s
+
+    def bidirectional(self, d: dict, s: dict) -> Bidirectional:
+        """A bidirectional layer: ``directions`` {forward: cell or null, backward: cell} and its
+        ``merge_mode`` (how the frameworks merge the two h; the views show each direction)."""
+        if "layers" in d or "layer" in d:
+            raise _Problem("model has both directions and layers; a bidirectional model is one layer")
+        dirs = self.field(d, "directions", "model.directions")
+        if not isinstance(dirs, dict):
+            raise _Problem("model.directions must be an object {forward, backward}")
+        self.known(dirs, "model.directions", ("forward", "backward"))
+        mode = self.choice(d, "merge_mode", "model.merge_mode", MERGE_MODES)
+        H, D = s["hidden_size"], s["input_size"]
+        back = self.cell(self.field(dirs, "backward", "model.directions.backward"), "model.directions.backward",
+                         "backward direction: ", D, H)
+        fwd = dirs.get("forward")
+        if fwd is not None:
+            fwd = self.cell(fwd, "model.directions.forward", "forward direction: ", D, H)
+        key = self.schema.key_of(back)
+        if s["cell"] != key or (fwd is not None and self.schema.key_of(fwd) != key):
+            raise _Problem(f"settings.cell is {s['cell']!r} but the directions are "
+                           f"{', '.join(repr(self.schema.key_of(c)) for c in (fwd, back) if c is not None)}")
+        if s["overrides"]:
+            raise _Problem("settings.overrides need a single-layer model, not a bidirectional one")
+        try:
+            return Bidirectional(fwd, back, mode)
+        except ValueError as exc:
+            raise _Problem(f"model.directions: {exc}") from None
 
     def builtin(self, d: dict, s: dict):
         for name, f in self.schema.fields.items():  # before any built-in cell is made

@@ -42,6 +42,7 @@ def _cell_colours(palette: tuple) -> dict:
     """Colours by cell choice key (and "loaded"), from the registry's colour slots."""
     colours = {key: palette[c.slot % len(palette)] for key, c in CHOICES.items()}
     colours["loaded"] = palette[0]
+    colours["forward"], colours["backward"] = palette[0], palette[1]  # a bidirectional layer's directions
     return colours
 
 

@@ -193,8 +193,8 @@ def _load(path, given: dict, bidirectional: bool, whole: bool = False):
         if isinstance(model, Bidirectional) and not bidirectional:
             which = "runs in reverse" if model.forward is None else "is bidirectional"
             raise InputError(
-                f"{which}; rnnviz trace runs it (h_forward, h_backward), the app runs recurrent layers "
-                "forwards only",
+                f"{which}; rnnviz trace runs it (h_forward, h_backward) and the app shows both "
+                "directions, but this needs a layer that runs forwards",
                 fspath,
             )
         if whole:
