@@ -150,7 +150,7 @@ class App:
         self.schedule_recompute()
 
     def restore(self, settings: M.Settings, loaded=None, loaded_name: str | None = None, layer: int = -1,
-                step: int = 0, reveal_all: bool = False, unit: int = 0) -> None:
+                step: int = 0, reveal_all: bool = False, unit: int = 0, whole=None) -> None:
         """Replace the whole state at once (opening a session or a lesson) and recompute now.
 
         Validate before calling: this trusts its arguments.
@@ -160,7 +160,7 @@ class App:
         with st.events.unit.blocked():  # clamped against the new run when it arrives
             st.unit = max(0, int(unit))
         with st.events.paused():  # listeners see the new model and settings together
-            st.source = None if loaded is None else Source(loaded, loaded_name or "")
+            st.source = None if loaded is None else Source(loaded, loaded_name or "", whole)
             st.layer = layer if loaded is not None else -1
             st.settings = settings
         self.recompute()

@@ -158,6 +158,9 @@ class SessionData:
     panel: str | None = None  # a panel id to bring to the front (view.panel), or None
     #: The Train mode, as the schema's ``training`` hook made it from the document (None: none).
     training: Any = None
+    #: A loaded file's whole model (io.weights.WholeModel: its embedding, head and vocabulary
+    #: around ``loaded``), or None.
+    whole: Any = None
 
     def replace(self, **changes) -> "SessionData":
         return dataclasses.replace(self, **changes)
@@ -186,6 +189,8 @@ def to_document(data: SessionData, schema: SettingsSchema) -> dict:
     else:
         layers = [_cell_doc(c) for c in as_stack(data.loaded).layers]
         doc["model"] = {"source": "loaded", "name": data.loaded_name, "layer": int(data.layer), "layers": layers}
+    if data.loaded is not None and data.whole is not None and data.whole.whole:
+        doc["model"]["whole"] = _whole_doc(data.whole)
     doc["input"] = {"xs": _rows(schema.inputs(s))}
     doc["view"] = {"t": int(data.step) + 1, "reveal_all": bool(data.reveal_all), "unit": int(data.unit),
                    "speed": float(data.speed)}
@@ -251,6 +256,26 @@ def _cell_doc(cell: Cell, key: str | None = None) -> dict:
         out["go_backwards"] = True
     if getattr(cell, "mask_value", None) is not None:
         out["mask_value"] = float(cell.mask_value)
+    return out
+
+
+def _whole_doc(whole) -> dict:
+    """A file's embedding, head and vocabulary (the parts of a whole model around its recurrent
+    layers); each part only when the file had it."""
+    out: dict = {}
+    if whole.embedding is not None:
+        out["embedding"] = {"weight": _rows(whole.embedding.weight), "mask_zero": bool(whole.embedding.mask_zero)}
+        if whole.pad_value is not None:
+            out["embedding"]["pad_value"] = float(whole.pad_value)
+    if whole.head is not None:
+        out["head"] = {"W_hy": _rows(whole.head.W_hy), "b_y": [float(v) for v in whole.head.b_y],
+                       "activation": whole.head.activation}
+    if whole.vocab is not None:
+        v = whole.vocab
+        out["vocab"] = {"tokens": list(v.tokens), "oov": v.oov, "source": v.source, "lower": bool(v.lower),
+                        "strip_punctuation": bool(v.strip_punctuation), "per_char": bool(v.per_char)}
+    out["last_only"] = bool(whole.last_only)
+    out["names"] = [n if isinstance(n, str) else None for n in whole.names]
     return out
 
 
@@ -372,6 +397,7 @@ class _Reader:
     def __init__(self, path, schema: SettingsSchema):
         self.path = path
         self.schema = schema
+        self._whole = None  # model.whole, once model() has read it
 
     # ------------------------------------------------------------------ parse
     def read(self, blob: bytes) -> SessionData:
@@ -426,7 +452,7 @@ class _Reader:
                 raise _Problem(f"view.panel must be a panel's id (letters, digits, _), not {_short(panel)}")
         training = self.training(doc["training"]) if "training" in doc else None
         return SessionData(self.schema.make(settings), loaded, name, layer, t - 1, reveal, unit, speed, lesson,
-                           panel, training)
+                           panel, training, self._whole)
 
     def training(self, v):
         """The structure and numbers of the training section, then the schema's meaning of it."""
@@ -550,14 +576,16 @@ class _Reader:
         if source == "built-in":
             self.known(d, "model", ("source", "cells"))
             return self.builtin(d, s)
-        self.known(d, "model", ("source", "name", "layer", "layers", "directions", "merge_mode"))
+        self.known(d, "model", ("source", "name", "layer", "layers", "directions", "merge_mode", "whole"))
         if len(self.schema.kinds(s)) > 1:
             raise _Problem("a loaded model cannot be shown in Compare mode (settings.cell)")
         name = self.field(d, "name", "model.name")
         if name is not None and not (isinstance(name, str) and _encodable(name) and len(name) <= MAX_NAME):
             raise _Problem("model.name must be a file name or null")
         if "directions" in d:
-            return self.bidirectional(d, s), name, -1, s
+            model = self.bidirectional(d, s)
+            self._whole = self.whole(d["whole"], model, s) if "whole" in d else None
+            return model, name, -1, s
         layers = self.field(d, "layers", "model.layers")
         if not isinstance(layers, list) or not layers:
             raise _Problem("model.layers must be a non-empty list of cells")
@@ -580,7 +608,82 @@ class _Reader:
         if any(p == "b_hh" for (p, _r, _c), _v in s["overrides"]) and not cells[0].recurrent_bias:
             raise _Problem("settings.overrides set b_hh, but the model has a single bias")
         model = cells[0] if n == 1 else Stack(tuple(cells))
+        self._whole = self.whole(d["whole"], model, s) if "whole" in d else None
         return model, name, layer, s
+
+    def whole(self, v, rnn, s: dict):
+        """``model.whole``: the embedding (V, D), the head (O, H) and the vocabulary of a whole
+        model around the loaded recurrent layers, checked against their widths."""
+        from ..engine.embedding import Embedding
+        from ..engine.train.output import OUTPUT_ACTIVATIONS, Output
+        from .limits import MAX_VOCAB
+        from .weights.whole import WholeModel
+
+        if not isinstance(v, dict):
+            raise _Problem("model.whole must be an object")
+        self.known(v, "model.whole", ("embedding", "head", "vocab", "last_only", "names"))
+        stack = layers_of(rnn)
+        embedding = head = vocab = pad = None
+        if "embedding" in v:
+            e = v["embedding"]
+            if not isinstance(e, dict):
+                raise _Problem("model.whole.embedding must be an object")
+            self.known(e, "model.whole.embedding", ("weight", "mask_zero", "pad_value"))
+            E = self.matrix(self.field(e, "weight", "model.whole.embedding.weight"), "model.whole.embedding.weight",
+                            max_rows=MAX_VOCAB, weights=True)
+            if E.shape[1] != stack.input_size:
+                raise _Problem(f"model.whole.embedding.weight rows have {E.shape[1]} numbers; the first layer "
+                               f"reads {stack.input_size}")
+            mask_zero = self.boolean(e, "mask_zero", "model.whole.embedding.mask_zero")
+            if "pad_value" in e:
+                pad = self.number(e, "pad_value", "model.whole.embedding.pad_value", -MAX_NUMBER, MAX_NUMBER)
+            embedding = Embedding(E, mask_zero)
+        if "head" in v:
+            h = v["head"]
+            if not isinstance(h, dict):
+                raise _Problem("model.whole.head must be an object")
+            self.known(h, "model.whole.head", ("W_hy", "b_y", "activation"))
+            W = self.matrix(self.field(h, "W_hy", "model.whole.head.W_hy"), "model.whole.head.W_hy",
+                            max_rows=MAX_VOCAB, weights=True)
+            H = getattr(rnn, "hidden_size", stack.layers[-1].hidden_size)
+            if W.shape[1] != H:
+                raise _Problem(f"model.whole.head.W_hy rows have {W.shape[1]} numbers; the last layer's h has {H}")
+            b = self.vector(self.field(h, "b_y", "model.whole.head.b_y"), "model.whole.head.b_y")
+            if b.shape != (W.shape[0],):
+                raise _Problem(f"model.whole.head.b_y has {b.size} numbers; W_hy has {W.shape[0]} rows")
+            head = Output(W, b, self.choice(h, "activation", "model.whole.head.activation", OUTPUT_ACTIVATIONS))
+        if "vocab" in v:
+            vocab = self.vocabulary(v["vocab"], MAX_VOCAB)
+            if embedding is not None and vocab.size > embedding.vocab_size:
+                raise _Problem(f"model.whole.vocab has {vocab.size} tokens; the embedding has "
+                               f"{embedding.vocab_size} rows")
+        last_only = self.boolean(v, "last_only", "model.whole.last_only") if "last_only" in v else False
+        names = v.get("names", [None, None])
+        if (not isinstance(names, list) or len(names) != 2
+                or not all(n is None or (isinstance(n, str) and len(n) <= MAX_NAME) for n in names)):
+            raise _Problem("model.whole.names must be two layer names (or nulls)")
+        return WholeModel(rnn, embedding, head, vocab, last_only, tuple(names), pad)
+
+    def vocabulary(self, v, limit: int):
+        from .vocab import Vocabulary
+
+        if not isinstance(v, dict):
+            raise _Problem("model.whole.vocab must be an object")
+        self.known(v, "model.whole.vocab", ("tokens", "oov", "source", "lower", "strip_punctuation", "per_char"))
+        tokens = self.field(v, "tokens", "model.whole.vocab.tokens")
+        if not isinstance(tokens, list) or not tokens or len(tokens) > limit:
+            raise _Problem(f"model.whole.vocab.tokens must be a list of 1 to {limit:,} tokens")
+        if not all(t is None or (isinstance(t, str) and len(t) <= MAX_NAME and _encodable(t)) for t in tokens):
+            raise _Problem("model.whole.vocab.tokens must hold strings (or null for an unnamed id)")
+        oov = v.get("oov")
+        if oov is not None and not (_is_int(oov) and 0 <= oov < len(tokens)):
+            raise _Problem(f"model.whole.vocab.oov must be an id below {len(tokens)} or null")
+        flags = {k: self.boolean(v, k, f"model.whole.vocab.{k}") for k in ("lower", "strip_punctuation", "per_char")
+                 if k in v}
+        source = v.get("source", "the vocabulary")
+        if not (isinstance(source, str) and len(source) <= MAX_NAME and _encodable(source)):
+            raise _Problem("model.whole.vocab.source must be a short text")
+        return Vocabulary(tuple(tokens), oov, source, **flags)
 
     def bidirectional(self, d: dict, s: dict) -> Bidirectional:
         """A bidirectional layer: ``directions`` {forward: cell or null, backward: cell} and its

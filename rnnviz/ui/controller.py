@@ -204,8 +204,8 @@ class Controller(QtCore.QObject):
         self.app.update(**changes)
 
     def restore(self, settings: M.Settings, loaded=None, loaded_name: str | None = None, layer: int = -1,
-                step: int = 0, reveal_all: bool = False, unit: int = 0) -> None:
-        self.app.restore(settings, loaded, loaded_name, layer, step, reveal_all, unit)
+                step: int = 0, reveal_all: bool = False, unit: int = 0, whole=None) -> None:
+        self.app.restore(settings, loaded, loaded_name, layer, step, reveal_all, unit, whole)
 
     def setEntry(self, param: str, row: int, col: int, value: float) -> None:
         self.app.set_entry(param, row, col, value)

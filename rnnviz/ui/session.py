@@ -35,7 +35,7 @@ def capture(controller, lesson: Lesson | None = None) -> SessionData:
         settings=controller.settings, loaded=controller.loaded, loaded_name=controller.loadedName,
         layer=controller.layer, step=controller.step, reveal_all=controller.revealAll,
         unit=controller.selectedUnit, speed=controller.speed, lesson=lesson,
-        training=_training_state(controller),
+        training=_training_state(controller), whole=controller.app.whole,
     )
 
 
@@ -51,7 +51,7 @@ def _training_state(controller):
 def apply_session(controller, data: SessionData) -> None:
     """Put ``data`` into ``controller`` (no window needed: the render command uses this)."""
     controller.restore(data.settings, loaded=data.loaded, loaded_name=data.loaded_name, layer=data.layer,
-                       step=data.step, reveal_all=data.reveal_all, unit=data.unit)
+                       step=data.step, reveal_all=data.reveal_all, unit=data.unit, whole=data.whole)
     controller.setSpeed(data.speed)
     if data.training is not None:
         from .training import training_for

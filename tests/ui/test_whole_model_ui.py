@@ -61,3 +61,44 @@ def test_a_file_without_a_head_hides_the_row_and_the_token_actions(window):
     assert window.action("file.tokens").isEnabled()
     row = window.panels["outputPanel"].row
     assert row is not None and row.head == "fc"
+
+
+def test_a_session_keeps_the_embedding_head_and_vocabulary(window, tmp_path, qtbot):
+    import json
+
+    from rnnviz.core.session import SCHEMA
+    from rnnviz.engine.errors import InputError
+    from rnnviz.io.session import load_session
+    from rnnviz.ui import tokens
+
+    c = window.controller
+    assert window.openWeights(str(FIXTURES / "k2_textvec.keras"))
+    assert c.waitForIdle()
+    assert tokens.apply_tokens(c, "Hello World", as_text=True) is None
+    assert c.waitForIdle()
+    panel = window.panels["outputPanel"]
+    y = panel.row.y.copy()
+    path = tmp_path / "whole.rnnviz"
+    assert window.session.saveAs(str(path))
+    data = load_session(path, SCHEMA)
+    w = c.app.whole
+    np.testing.assert_array_equal(data.whole.embedding.weight, w.embedding.weight)
+    np.testing.assert_array_equal(data.whole.head.W_hy, w.head.W_hy)
+    assert data.whole.head.activation == w.head.activation
+    assert data.whole.vocab.tokens == w.vocab.tokens and data.whole.vocab.oov == w.vocab.oov
+    # a plain model in between, then the session: the Output row is the head's again
+    assert window.openWeights(str(FIXTURES.parent / "torch_gru.pt"))
+    assert c.waitForIdle() and panel.row is None
+    assert window.session.open(str(path))
+    assert c.waitForIdle()
+    qtbot.waitUntil(lambda: panel.row is not None)
+    np.testing.assert_allclose(panel.row.y, y, atol=1e-12)
+    assert c.settings.text == "hello world"
+    # a head that does not fit the recurrent layer is one line naming the field
+    doc = json.loads(path.read_text())
+    doc["model"]["whole"]["head"]["W_hy"] = [row[:-1] for row in doc["model"]["whole"]["head"]["W_hy"]]
+    bad = tmp_path / "bad.rnnviz"
+    bad.write_text(json.dumps(doc))
+    with pytest.raises(InputError, match="model.whole.head.W_hy rows have") as info:
+        load_session(bad, SCHEMA)
+    assert "\n" not in str(info.value)
