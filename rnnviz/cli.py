@@ -164,7 +164,7 @@ def cmd_trace(argv) -> int:
     from .io.atomic import atomic_write
     from .io.sequences import read_sequence
     from .io.trace import savez
-    from .engine.bidirectional import Bidirectional, run_bidirectional
+    from .engine.bidirectional import Bidirectional, BidirectionalStack, run_bidirectional, run_bidirectional_stack
     from .io.weights import load_model
 
     args = _trace_parser().parse_args(argv)
@@ -219,6 +219,8 @@ def cmd_trace(argv) -> int:
         warnings.simplefilter("always", NonFiniteWarning)
         if isinstance(model, Bidirectional):  # h (T, 2H) = [forward | backward], and each direction's arrays
             trace = run_bidirectional(model, xs, influence=True)
+        elif isinstance(model, BidirectionalStack):  # the traced layer's; x₁ (x_T) through the layers below
+            trace = run_bidirectional_stack(model, xs, layer=args.layer)
         else:
             trace = run(model, xs, influence=True, layer=args.layer)
     for w in caught:
@@ -232,7 +234,8 @@ def cmd_trace(argv) -> int:
         if last is None:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NonFiniteWarning)
-                last = run(model, xs, influence=False)
+                last = (run_bidirectional_stack(model, xs, influence=False) if isinstance(model, BidirectionalStack)
+                        else run(model, xs, influence=False))
         with np.errstate(all="ignore"):
             arrays["y"] = np.ascontiguousarray(whole.outputs(last.h))
     problem = _over_an_input(out, (("weights file", args.weights), ("input file", args.input),

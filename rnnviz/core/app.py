@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal, evented
 
-from ..engine.bidirectional import layers_of
+from ..engine.bidirectional import Bidirectional, BidirectionalStack, layers_of
 from ..engine.cells import choice_of
 from . import model as M
 from .frames import editable_cell, spectral_radius
@@ -113,6 +113,12 @@ class App:
     def active_model(self):
         """The active model after all sliders (first cell in Compare mode)."""
         s = self.settings
+        if isinstance(self.loaded, (Bidirectional, BidirectionalStack)):
+            from ..engine.errors import InputError
+
+            raise InputError("a bidirectional model has two directions per layer, which an exported weights file "
+                             "of one stack cannot hold; save a session, or use rnnviz trace for its arrays",
+                             self.state.source.name)
         return M.build_model(s.kinds[0], s, self.loaded)
 
     def spectral_radius(self, key: str | None = None) -> float:

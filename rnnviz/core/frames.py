@@ -23,7 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..engine.bidirectional import Bidirectional, layers_of
+from ..engine.bidirectional import Bidirectional, BidirectionalStack, layers_of
 from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from . import model as M
 from .equations import EquationFrame, equation_frame
@@ -749,7 +749,10 @@ def _base_rho(key: str, hidden_size: int, input_size: int, seed: int, overrides:
     # Cells are hashed by identity: the cache holds the loaded model, so its id is never reused.
     s = M.Settings(hidden_size=hidden_size, input_size=input_size, seed=seed, overrides=overrides,
                    single_bias=single_bias)
-    if isinstance(loaded, Bidirectional):  # one direction's ρ (the forward one's by default)
+    if isinstance(loaded, BidirectionalStack):  # a direction of the traced layer
+        b = loaded.layers[layer]
+        cell = dict(b.directions).get(key, b.forward)
+    elif isinstance(loaded, Bidirectional):  # one direction's ρ (the forward one's by default)
         stack = as_stack(dict(loaded.directions).get(key, layers_of(loaded).layers[0]))
         cell = stack.layers[layer]
     elif loaded is not None:
@@ -845,7 +848,7 @@ def editable_cell(s: M.Settings, loaded=None):
     """The active single cell before the group sliders (what per-entry sliders edit), or None."""
     if s.cell == "compare":
         return None
-    if isinstance(loaded, Bidirectional):
+    if isinstance(loaded, (Bidirectional, BidirectionalStack)):
         return None
     if loaded is not None:
         stack = as_stack(loaded)
@@ -857,7 +860,7 @@ def entry_count(s: M.Settings, loaded=None) -> int | None:
     """How many parameters the per-entry sliders would need, without building the cell."""
     if s.cell == "compare":
         return None
-    if isinstance(loaded, Bidirectional):
+    if isinstance(loaded, (Bidirectional, BidirectionalStack)):
         return None
     if loaded is not None:
         stack = as_stack(loaded)
@@ -872,7 +875,7 @@ def entry_readout(s: M.Settings, loaded=None, loaded_name: str | None = None) ->
     if cell is None:
         if s.cell == "compare":
             hint = "One slider per weight is available for a single cell, not in Compare mode."
-        elif isinstance(loaded, Bidirectional):
+        elif isinstance(loaded, (Bidirectional, BidirectionalStack)):
             hint = "One slider per weight is available for one direction, not for a bidirectional layer."
         elif n is None:
             hint = "One slider per weight is available for a single layer, not for a stack."

@@ -14,7 +14,9 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..engine import SEED_EXAMPLE_INPUTS, Cell, Stack, backward_flow, init_cell, perturbation, run
-from ..engine.bidirectional import Bidirectional, layers_of
+from ..engine.bidirectional import (
+    Bidirectional, BidirectionalStack, layers_of, perturbation_stack, run_bidirectional_stack,
+)
 from ..engine.cells import CHOICES, as_stack, kind_of
 from ..engine.cells import COMPARE as COMPARED
 from ..io.limits import MAX_HIDDEN, MAX_INPUT
@@ -162,6 +164,8 @@ def run_keys(s: Settings, loaded=None) -> list[str]:
     ``"loaded"``, or a bidirectional layer's ``"forward"`` and ``"backward"``."""
     if loaded is None:
         return s.kinds
+    if isinstance(loaded, BidirectionalStack):
+        return ["forward", "backward"]
     if isinstance(loaded, Bidirectional):
         return [name for name, _ in loaded.directions]
     return ["loaded"]
@@ -220,6 +224,9 @@ class CellResult:
     #: True while trace.influence is the previous run's (see compute(previous=…)); the
     #: exact one follows with the slow curves.
     stale_influence: bool = False
+    #: A direction of a bidirectional stack's traced layer: (the stack after the sliders, the
+    #: layer). Its x₁ influence and nudge curve come through the layers below.
+    stack: tuple | None = None
 
     def __post_init__(self):
         if not self.levels:  # computed where the run happens (a worker thread for big runs)
@@ -351,6 +358,8 @@ def compute(s: Settings, loaded=None, layer: int = -1, slow: bool = True, progre
     from ..engine import NonFiniteWarning
 
     xs = build_inputs(s)
+    if isinstance(loaded, BidirectionalStack):
+        return _compute_stack(s, xs, loaded, layer, slow, progress)
     keys = run_keys(s, loaded)
     results = []
     n = len(keys) * (2 if slow else 1)
@@ -383,6 +392,35 @@ def compute(s: Settings, loaded=None, layer: int = -1, slow: bool = True, progre
     return Result(s, xs, results, complete=slow)
 
 
+def _scaled_stack(s: Settings, loaded: BidirectionalStack) -> BidirectionalStack:
+    """The stack with the scale sliders applied to every direction of every layer."""
+    return BidirectionalStack(tuple(Bidirectional(apply_groups(b.forward, s), apply_groups(b.backward, s), b.merge_mode)
+                                    for b in loaded.layers))
+
+
+def _compute_stack(s: Settings, xs, loaded: BidirectionalStack, layer: int, slow: bool, progress) -> Result:
+    """A bidirectional stack's traced layer: its two directions, each in its own order, with
+    the exact influence of x₁ (forward) or x_T (backward) through the layers below."""
+    import warnings
+
+    from ..engine import NonFiniteWarning
+
+    stack = _scaled_stack(s, loaded)
+    layer = range(len(stack))[layer]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteWarning)
+        st = run_bidirectional_stack(stack, xs, layer=layer, influence=True, progress=progress)
+    label = kind_of(stack.kind).label_of(stack.layers[layer].backward)
+    cells = []
+    for key in ("forward", "backward"):
+        trace = getattr(st.trace, key)
+        cr = CellResult(key, f"{label} layer {layer + 1} of {len(stack)} {DIRECTIONS[key]}", trace.model.layers[0],
+                        trace, stack=(stack, layer))
+        cells.append(cr)
+    result = Result(s, xs, cells, complete=False)
+    return complete(result) if slow else result
+
+
 def complete(result: Result, progress=None) -> Result:
     """The slow parts of a fast result: exact influence where it was stale, perturbation, backward."""
     import warnings
@@ -391,9 +429,20 @@ def complete(result: Result, progress=None) -> Result:
 
     cells = []
     n = len(result.cells)
+    nudged = None
     for k, cr in enumerate(result.cells):
         part = (lambda f, k=k: progress((k + f) / n)) if progress else None
         trace = cr.trace
+        if cr.stack is not None:  # a bidirectional stack's direction: x₁ (x_T) nudged at the stack's input
+            if nudged is None:
+                with np.errstate(all="ignore"):
+                    nudged = perturbation_stack(*cr.stack[:1], result.xs, layer=cr.stack[1], eps=EPS)
+            pert = nudged[cr.key] / EPS
+            pert = pert if cr.key == "forward" else np.ascontiguousarray(pert[::-1])
+            with np.errstate(all="ignore"):
+                back = backward_flow(trace, progress=part) if result.settings.backward else None
+            cells.append(dataclasses.replace(cr, perturbation=pert, backward=back))
+            continue
         if cr.stale_influence:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", NonFiniteWarning)

@@ -47,7 +47,7 @@ from typing import Any, Mapping, Protocol
 import numpy as np
 
 from ..engine.activations import ACTIVATIONS
-from ..engine.bidirectional import MERGE_MODES, Bidirectional, layers_of
+from ..engine.bidirectional import MERGE_MODES, Bidirectional, BidirectionalStack, layers_of
 from ..engine.cells import CELL_KINDS, Cell, Stack, as_stack
 from ..engine.errors import InputError
 from .limits import MAX_LAYERS, check_json, open_regular, printable, read_at_most, reason, shown, size_text
@@ -181,6 +181,10 @@ def to_document(data: SessionData, schema: SettingsSchema) -> dict:
     if data.loaded is None:
         cells = [_cell_doc(schema.base_cell(key, s), key) for key in schema.kinds(s)]
         doc["model"] = {"source": "built-in", "cells": cells}
+    elif isinstance(data.loaded, BidirectionalStack):
+        doc["model"] = {"source": "loaded", "name": data.loaded_name, "layer": int(data.layer),
+                        "bidirectional_layers": [{"merge_mode": b.merge_mode, "forward": _cell_doc(b.forward),
+                                                  "backward": _cell_doc(b.backward)} for b in data.loaded.layers]}
     elif isinstance(data.loaded, Bidirectional):
         b = data.loaded
         doc["model"] = {"source": "loaded", "name": data.loaded_name, "merge_mode": b.merge_mode,
@@ -576,12 +580,17 @@ class _Reader:
         if source == "built-in":
             self.known(d, "model", ("source", "cells"))
             return self.builtin(d, s)
-        self.known(d, "model", ("source", "name", "layer", "layers", "directions", "merge_mode", "whole"))
+        self.known(d, "model", ("source", "name", "layer", "layers", "directions", "merge_mode", "whole",
+                                "bidirectional_layers"))
         if len(self.schema.kinds(s)) > 1:
             raise _Problem("a loaded model cannot be shown in Compare mode (settings.cell)")
         name = self.field(d, "name", "model.name")
         if name is not None and not (isinstance(name, str) and _encodable(name) and len(name) <= MAX_NAME):
             raise _Problem("model.name must be a file name or null")
+        if "bidirectional_layers" in d:
+            model, layer = self.bidirectional_stack(d, s)
+            self._whole = self.whole(d["whole"], model, s) if "whole" in d else None
+            return model, name, layer, s
         if "directions" in d:
             model = self.bidirectional(d, s)
             self._whole = self.whole(d["whole"], model, s) if "whole" in d else None
@@ -684,6 +693,42 @@ class _Reader:
         if not (isinstance(source, str) and len(source) <= MAX_NAME and _encodable(source)):
             raise _Problem("model.whole.vocab.source must be a short text")
         return Vocabulary(tuple(tokens), oov, source, **flags)
+
+    def bidirectional_stack(self, d: dict, s: dict):
+        """Bidirectional layers in a row: ``bidirectional_layers`` [{forward, backward, merge_mode}, …]
+        (layer k+1 reads layer k's merged output), and the traced ``layer``."""
+        if "layers" in d or "directions" in d:
+            raise _Problem("model has bidirectional_layers and also layers or directions; give one of them")
+        items = self.field(d, "bidirectional_layers", "model.bidirectional_layers")
+        if not isinstance(items, list) or not 2 <= len(items) <= MAX_LAYERS:
+            raise _Problem(f"model.bidirectional_layers must list 2 to {MAX_LAYERS} layers")
+        layers, D = [], s["input_size"]
+        n = len(items)
+        layer = self.integer(d, "layer", "model.layer", -n, n - 1)
+        for k, item in enumerate(items):
+            where = f"model.bidirectional_layers[{k}]"
+            if not isinstance(item, dict):
+                raise _Problem(f"{where} must be an object {{forward, backward, merge_mode}}")
+            self.known(item, where, ("forward", "backward", "merge_mode"))
+            mode = self.choice(item, "merge_mode", f"{where}.merge_mode", MERGE_MODES)
+            H = s["hidden_size"] if k == n - 1 else None
+            pair = [self.cell(self.field(item, name, f"{where}.{name}"), f"{where}.{name}", f"layer {k} {name}: ", D, H)
+                    for name in ("forward", "backward")]
+            try:
+                layers.append(Bidirectional(pair[0], pair[1], mode))
+            except ValueError as exc:
+                raise _Problem(f"{where}: {exc}") from None
+            D = layers[-1].hidden_size
+        try:
+            model = BidirectionalStack(tuple(layers))
+        except ValueError as exc:
+            raise _Problem(f"model.bidirectional_layers: {exc}") from None
+        key = self.schema.key_of(model.layers[-1].backward)
+        if s["cell"] != key:
+            raise _Problem(f"settings.cell is {s['cell']!r} but the loaded model is {key!r}")
+        if s["overrides"]:
+            raise _Problem("settings.overrides need a single-layer model, not a bidirectional one")
+        return model, layer
 
     def bidirectional(self, d: dict, s: dict) -> Bidirectional:
         """A bidirectional layer: ``directions`` {forward: cell or null, backward: cell} and its

@@ -13,7 +13,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
+from ..engine.bidirectional import layers_of
+from ..engine.cells import CELL_KINDS, CHOICES, kind_of
 from ..core import model as M
 from ..core.format import fixed, fmt
 from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
@@ -595,7 +596,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
     def _onLoaded(self, name) -> None:
         c = self._controller
         if name:
-            n = len(as_stack(c.loaded)) if c.loaded is not None else 1
+            n = len(layers_of(c.loaded)) if c.loaded is not None else 1
             self.loadedLabel.setText(f"From file: {name}" + (f"  ({n} layers)" if n > 1 else ""))
             self.loadedLabel.show()
             with QtCore.QSignalBlocker(self.layerCombo):
@@ -635,7 +636,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
         c = self._controller
         if c.loaded is None:
             return s.hidden_size, s.input_size
-        layers = as_stack(c.loaded).layers
+        layers = layers_of(c.loaded).layers
         cell = layers[range(len(layers))[c.layer]]
         return cell.hidden_size, cell.input_size
 

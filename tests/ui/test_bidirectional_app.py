@@ -121,3 +121,48 @@ def test_a_session_with_directions_and_layers_is_one_clear_line(tmp_path):
     with pytest.raises(InputError, match="a bidirectional model is one layer") as info:
         load_session(bad, SCHEMA)
     assert "\n" not in str(info.value)
+
+
+STACK = FIX / "bidirectional_stack"
+
+
+def test_a_bidirectional_stack_shows_the_chosen_layer_with_x1_through_the_layers_below(window, tmp_path, monkeypatch):
+    from rnnviz.core.session import SCHEMA
+
+    monkeypatch.setattr(window, "showError", lambda title, text: None)
+    c = window.controller
+    exp = np.load(STACK / "torch_lstm2.expected.npz")
+    assert window.openWeights(str(STACK / "torch_lstm2.npz"))
+    assert c.waitForIdle()
+    c.update(signal="custom", custom=tuple(map(tuple, exp["xs"].tolist())), T=exp["xs"].shape[0])
+    assert c.waitForIdle()
+    fwd, back = c.result.cells
+    assert fwd.label == "LSTM layer 2 of 2 → forward"
+    np.testing.assert_allclose(fwd.trace.h, exp["h"][:, :4], atol=1e-5)
+    np.testing.assert_allclose(back.trace.h, exp["h"][::-1, 4:], atol=1e-5)
+    np.testing.assert_allclose(fwd.trace.influence, exp["influence_forward"], rtol=1e-4)
+    np.testing.assert_allclose(back.trace.influence, exp["influence_backward"][::-1], rtol=1e-4)
+    assert window.controls.layerCombo.count() == 2 and window.controls.layerRow.isVisibleTo(window)
+    assert window.controls.hiddenSpin.value() == 4 and window.controls.inputSpin.value() == 8
+    c.setLayer(0)
+    assert c.waitForIdle()
+    assert c.result.cells[0].label == "LSTM layer 1 of 2 → forward"
+    assert window.controls.inputSpin.value() == 3
+    # export has no file format for two directions per layer: one line, the session stays
+    assert not window.exportWeights(str(tmp_path / "out.npz"))
+    path = tmp_path / "stack.rnnviz"
+    assert window.session.saveAs(str(path))
+    data = load_session(path, SCHEMA)
+    assert data.layer == 0 and len(data.loaded.layers) == 2
+    again = M.compute(data.settings, data.loaded, data.layer)
+    np.testing.assert_allclose(again.cells[1].trace.influence, c.result.cells[1].trace.influence, rtol=1e-6)
+
+
+def test_exporting_a_bidirectional_layer_is_refused_in_a_dialog_not_a_crash(window, tmp_path, monkeypatch):
+    shown = []
+    monkeypatch.setattr(window, "showError", lambda title, text: shown.append(text))
+    assert window.openWeights(str(KERAS / "gru_sum.keras"))
+    assert window.controller.waitForIdle()
+    assert not window.exportWeights(str(tmp_path / "out.npz"))
+    assert len(shown) == 1 and "two directions" in shown[0] and "\n" not in shown[0]
+    assert not (tmp_path / "out.npz").exists()

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
-from ...engine.bidirectional import Bidirectional
+from ...engine.bidirectional import Bidirectional, BidirectionalStack
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
 from . import keras, npz, onnx, safetensors, torch
@@ -190,8 +190,8 @@ def _load(path, given: dict, bidirectional: bool, whole: bool = False):
         specs = fmt.read(fspath, **{k: opts[k] for k in fmt.options if opts.get(k) is not None})
         model = build(specs, nonlinearity, reset_after, fspath, activation=opts["activation"],
                       recurrent_activation=opts["recurrent_activation"], go_backwards=opts["go_backwards"])
-        if isinstance(model, Bidirectional) and not bidirectional:
-            which = "runs in reverse" if model.forward is None else "is bidirectional"
+        if isinstance(model, (Bidirectional, BidirectionalStack)) and not bidirectional:
+            which = "runs in reverse" if getattr(model, "forward", True) is None else "is bidirectional"
             raise InputError(
                 f"{which}; rnnviz trace runs it (h_forward, h_backward) and the app shows both "
                 "directions, but this needs a layer that runs forwards",

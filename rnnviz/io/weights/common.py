@@ -142,6 +142,8 @@ class FileStack(Stack):
 
 def notes_of(model) -> tuple:
     """What loading ``model`` assumed or should say, one line each (empty for most files)."""
+    if hasattr(model, "layers") and hasattr(model.layers[0], "directions"):  # a BidirectionalStack
+        model = model.layers[0]
     if hasattr(model, "directions"):  # a Bidirectional: its first direction carries them
         model = model.directions[0][1]
     layers = getattr(model, "layers", (model,))
@@ -163,6 +165,8 @@ def with_notes(model, notes) -> Any:
     from ...engine.bidirectional import Bidirectional
 
     notes = tuple(dict.fromkeys(tuple(notes_of(model)) + tuple(notes)))
+    if hasattr(model, "layers") and isinstance(model.layers[0], Bidirectional):  # a BidirectionalStack
+        return replace(model, layers=(with_notes(model.layers[0], notes),) + tuple(model.layers[1:]))
     if isinstance(model, Bidirectional):
         name, cell = model.directions[0]
         cell = replace(as_file_cell(cell), notes=notes)
@@ -295,8 +299,8 @@ def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None,
     cells = [c if c.go_backwards or c.mask_value is not None or c.notes else _plain(c) for c in cells]
     directions = [spec.get("direction") for spec in specs]
     if any(directions):
-        merge = next((spec["merge_mode"] for spec in specs if spec.get("merge_mode")), "concat")
-        return _directions(cells, directions, path, merge)
+        merge = [spec.get("merge_mode") for spec in specs if spec.get("direction") == "forward"]
+        return _directions(cells, directions, path, merge or "concat")
     if len(cells) == 1:
         return cells[0]
     try:
@@ -308,12 +312,19 @@ def build(specs: list[dict], nonlinearity: str | None, reset_after: bool | None,
 def _directions(cells: list, directions: list, path: str, merge_mode: str = "concat"):
     """A :class:`Bidirectional` from cells marked "forward"/"backward" (a reverse-only layer has
     only "backward"), merged as ``merge_mode`` says (Keras's; the others concatenate)."""
-    from ...engine.bidirectional import Bidirectional
+    from ...engine.bidirectional import Bidirectional, BidirectionalStack
 
-    if directions not in (["forward", "backward"], ["backward"]):
-        raise InputError(f"cannot pair the directions {directions}; rnnviz runs one bidirectional layer", path)
+    modes = merge_mode if isinstance(merge_mode, list) else [merge_mode] * max(1, len(cells) // 2)
+    if directions == ["backward"]:
+        pairs = [(None, cells[0])]
+    elif len(directions) % 2 == 0 and directions == ["forward", "backward"] * (len(directions) // 2):
+        pairs = [(cells[k], cells[k + 1]) for k in range(0, len(cells), 2)]
+    else:
+        raise InputError(f"cannot pair the directions {directions}: a bidirectional stack is forward, backward "
+                         "for every layer", path)
     try:
-        return Bidirectional(cells[0] if len(cells) == 2 else None, cells[-1], merge_mode)
+        layers = [Bidirectional(f, b, m or "concat") for (f, b), m in zip(pairs, modes)]
+        return layers[0] if len(layers) == 1 else BidirectionalStack(tuple(layers))
     except ValueError as exc:
         raise InputError(one_line(exc), path) from None
 
@@ -377,12 +388,6 @@ def torch_specs(arrays: Mapping[str, Any], path: str, metadata: Mapping[str, str
         )
 
     bidirectional = any(param.endswith("_reverse") for param, _ in group)
-    if bidirectional and len(order) > 1:
-        raise InputError(
-            f"is a bidirectional RNN with {len(order)} layers; rnnviz runs one bidirectional layer "
-            "(num_layers=1)",
-            path,
-        )
     layer_meta = _parse_metadata(metadata, len(order), path) if metadata else [{}] * len(order)
     specs = []
     steps = [(k, layer, rev) for k, layer in enumerate(order) for rev in (("", "_reverse") if bidirectional else ("",))]
