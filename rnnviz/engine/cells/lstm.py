@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, symbol
+from ..activations import apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned, aligned_empty, scratch
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
                      preactivation, prev, project, project_batch, readonly, renormalise, weights)
@@ -482,6 +482,64 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
     return dW[:, H : K - 1].copy(), dW[:, :H].copy(), db, db.copy()
 
 
+# ------------------------------------------------------------------ the state-space map
+def step_jacobian(cell, x, s):
+    """(f(s), J(s)) for states s = [h; c] (B, P + H) and one input x (D,), float64: the step
+    s ↦ f(s, x) and its Jacobian ``J[b, i, j] = ∂f_i/∂s_j`` (B, S, S), the module notes'
+    tangent written out as matrices, in one pass (the state-space search's Newton step)::
+
+        ∂c'/∂h = Σ_{k = i, f, g} diag(Z_k) W_hk      ∂c'/∂c = diag(f)
+        ∂m/∂h = diag(o ⊙ tanh'(c')) ∂c'/∂h + diag(Z_o) W_ho     ∂m/∂c = diag(o ⊙ tanh'(c') ⊙ f)
+
+    with m = o ⊙ tanh(c') and h' = m, or W_hr m through a projection. The arrays are kept
+    unit-major, (·, B), so that every gate block is one contiguous run (the states are few:
+    the cost is the number of calls)."""
+    H, P = cell.cell_size, cell.hidden_size
+    act_, rec = cell.nonlinearity, cell.recurrent_activation
+    s = np.asarray(s, dtype=np.float64)
+    B, S = s.shape[0], P + H
+    W_hh = cell.W_hh
+    a = W_hh @ s[:, :P].T  # (4H, B)
+    a += (cell.W_ih @ x + cell.b_ih + cell.b_hh)[:, None]
+    apply(rec, a[: 2 * H])
+    apply(act_, a[2 * H : 3 * H])
+    apply(rec, a[3 * H :])
+    i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+    c = np.ascontiguousarray(s[:, P:].T)
+    c_new = f * c
+    c_new += i * g
+    tc = apply(act_, c_new.copy())
+    Z = np.empty((4, H, B))
+    for k, (y, name, by) in enumerate(((i, rec, g), (f, rec, c), (g, act_, i), (o, rec, tc))):
+        derivative_into(name, y, Z[k])
+        Z[k] *= by
+    o_dtanh = derivative_into(act_, tc, np.empty((H, B)))
+    o_dtanh *= o
+    ZW = Z[:, :, :, None] * W_hh.reshape(4, H, 1, P)  # (4, H, B, P): diag(Z_k) W_hk
+    dc_dh = ZW[0] + ZW[1]
+    dc_dh += ZW[2]
+    dm_dh = o_dtanh[:, :, None] * dc_dh
+    dm_dh += ZW[3]
+    m_dc = o_dtanh * f  # ∂m/∂c, diagonal
+    m = o * tc
+    J = np.zeros((B, S, S))
+    out = np.empty((B, S))
+    Jd = J.reshape(B, S * S)  # the diagonals of J's blocks as strided views: J[:, r + u, q + u] = Jd[:, (r + u) S + q + u]
+    J[:, P:, :P] = dc_dh.transpose(1, 0, 2)
+    Jd[:, P * S + P :: S + 1] = f.T  # ∂c'/∂c
+    out[:, P:] = c_new.T
+    if cell.W_hr is None:
+        J[:, :P, :P] = dm_dh.transpose(1, 0, 2)
+        Jd[:, P : P * S : S + 1] = m_dc.T
+        out[:, :P] = m.T
+    else:
+        W_hr = cell.W_hr
+        np.matmul(W_hr, dm_dh.transpose(1, 0, 2), out=J[:, :P, :P])
+        np.multiply(W_hr, m_dc.T[:, None, :], out=J[:, :P, P:])
+        out[:, :P] = (W_hr @ m).T
+    return out, J
+
+
 # ------------------------------------------------------------------ one unit, by hand
 def param_symbols(cell, gate: str) -> dict:
     return {"W_ih": f"W_i{gate}", "W_hh": f"W_h{gate}", "b_ih": f"b_i{gate}", "b_hh": f"b_h{gate}"}
@@ -568,6 +626,7 @@ KIND = CellKind(
     forward_batch=forward_batch,
     param_grads=param_grads,
     backward_batch=backward_batch,
+    step_jacobian=step_jacobian,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",
