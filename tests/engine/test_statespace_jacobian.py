@@ -1,5 +1,6 @@
-"""A kind's one-pass ``step_jacobian`` (the LSTM's) gives the step and the Jacobian that its
-batched forward and adjoint give, and the Jacobian is the finite differences of the step."""
+"""Each kind's one-pass ``step_jacobian`` gives the step and the Jacobian that its batched
+forward and adjoint give (``StepMap.adjoint_jacobian``), and the Jacobian is the finite
+differences of the step."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ from rnnviz.engine.cells import Cell, init_cell, kind_of
 from rnnviz.engine.cells import lstm
 from rnnviz.engine.statespace import step_map
 
+CASES = [("rnn", {}), ("rnn", {"nonlinearity": "relu"}), ("gru", {}), ("gru", {"reset_after": False}),
+         ("lstm", {}), ("lstm", {"nonlinearity": "relu"}), ("lstm", {"recurrent_activation": "hard_sigmoid"})]
 
-def lstm_cell(H=3, D=2, seed=0, **options) -> Cell:
-    c = init_cell("lstm", D, H, seed=seed)
+
+def strong_cell(kind, H=3, D=2, seed=0, **options) -> Cell:
+    c = init_cell(kind, D, H, seed=seed, **{k: v for k, v in options.items() if k in ("nonlinearity", "reset_after")})
     rng = np.random.default_rng(seed + 10)
     # weights large enough that the gates leave their linear middle
     return c.with_params(W_hh=2.0 * rng.normal(size=c.W_hh.shape), W_ih=rng.normal(size=c.W_ih.shape),
-                         b_ih=rng.normal(size=c.b_ih.shape), **options)
+                         b_ih=rng.normal(size=c.b_ih.shape), b_hh=rng.normal(size=c.b_hh.shape),
+                         **{k: v for k, v in options.items() if k == "recurrent_activation"})
 
 
 def fd(f, s, eps=1e-6):
@@ -30,11 +35,10 @@ def fd(f, s, eps=1e-6):
     return J
 
 
-@pytest.mark.parametrize("options", [{}, {"nonlinearity": "relu"},
-                                     {"recurrent_activation": "hard_sigmoid"}])
-def test_the_lstm_step_jacobian_is_the_adjoint_one(options):
-    cell = lstm_cell(**options)
-    assert kind_of(cell).step_jacobian is lstm.step_jacobian
+@pytest.mark.parametrize("kind, options", CASES)
+def test_the_step_jacobian_is_the_adjoint_one(kind, options):
+    cell = strong_cell(kind, **options)
+    assert kind_of(cell).step_jacobian is not None
     x = np.array([0.4, -0.7])
     m = step_map(cell, x)
     s = np.random.default_rng(3).uniform(-1.5, 1.5, (9, m.size))
@@ -43,7 +47,7 @@ def test_the_lstm_step_jacobian_is_the_adjoint_one(options):
     np.testing.assert_allclose(f, f_ref, rtol=0, atol=1e-14)
     np.testing.assert_allclose(J, J_ref, rtol=0, atol=1e-13)
     np.testing.assert_allclose(f, m(s), rtol=0, atol=1e-14)
-    if not options:  # the smooth activations: finite differences agree everywhere
+    if "relu" not in options.values() and "hard_sigmoid" not in options.values():  # smooth: FD everywhere
         np.testing.assert_allclose(J, fd(m, s), rtol=0, atol=1e-7)
 
 
