@@ -72,14 +72,16 @@ class StepMap:
         H = self.cell.hidden_size
         #: S: the state's length (H, or 2H with a cell state)
         object.__setattr__(self, "size", 2 * H if kind.has_cell_state else H)
+        #: the unit cotangents on each output, [∂L/∂h | ∂L/∂c] (S, S): the identity
+        object.__setattr__(self, "_units", np.eye(self.size))
 
     def _record(self, s: np.ndarray):
         H = self.cell.hidden_size
         B = s.shape[0]
         h0 = np.ascontiguousarray(s[:, :H])
         c0 = np.ascontiguousarray(s[:, H:]) if self.has_cell_state else None
-        xb = np.broadcast_to(self.x, (1, B, self.x.shape[0]))
-        return self.kind.forward_batch(self.cell, np.ascontiguousarray(xb), h0, c0, np.float64)
+        xb = np.repeat(self.x[None, None, :], B, axis=1)
+        return self.kind.forward_batch(self.cell, xb, h0, c0, np.float64)
 
     @staticmethod
     def _state(rec) -> np.ndarray:
@@ -95,22 +97,25 @@ class StepMap:
     def with_jacobian(self, s) -> tuple[np.ndarray, np.ndarray]:
         """(f(s), J(s)): states (B, S) and Jacobians (B, S, S), ``J[b, i, j] = ∂f_i/∂s_j``.
 
-        Row i of J is the adjoint of the unit cotangent on output i; the S cotangents go
-        through the kind's ``vjp`` as one stack (S, B, H), one call for every row.
+        The kind's ``step_jacobian`` when it has one (one pass), else :meth:`adjoint_jacobian`.
         """
+        s = np.atleast_2d(np.asarray(s, dtype=np.float64))
+        if self.kind.step_jacobian is not None:
+            return self.kind.step_jacobian(self.cell, self.x, s)
+        return self.adjoint_jacobian(s)
+
+    def adjoint_jacobian(self, s) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`with_jacobian` from the kind's batched forward and adjoint: row i of J is
+        the adjoint of the unit cotangent on output i; the S cotangents go through the kind's
+        ``vjp`` as one stack (S, B, H), one call for every row."""
         s = np.atleast_2d(np.asarray(s, dtype=np.float64))
         kind = self.kind
         rec = self._record(s)
         k = kind.tangent_coeffs(rec)
         B, H = s.shape[0], self.cell.hidden_size
         S = self.size
-        units = np.arange(H)
-        gh = np.zeros((S, B, H))
-        gh[units, :, units] = 1.0
-        gc = None
-        if self.has_cell_state:
-            gc = np.zeros((S, B, H))
-            gc[H + units, :, units] = 1.0
+        gh = np.broadcast_to(self._units[:, None, :H], (S, B, H))
+        gc = np.broadcast_to(self._units[:, None, H:], (S, B, H)) if self.has_cell_state else None
         adj = kind.vjp(k, 0, gh, gc)
         J = np.empty((B, S, S))
         J[:, :, :H] = adj.h.transpose(1, 0, 2)
@@ -225,8 +230,9 @@ def _unique_index(s: np.ndarray, step: float):
 def _newton_step(J: np.ndarray, r: np.ndarray):
     """(step, ok) of Newton's method on f(s) − s = 0 for Jacobians J (B, S, S) and residuals
     r (B, S); ``ok`` is False where J − I is singular. A step longer than MAX_STEP is shortened."""
-    S = r.shape[1]
-    A = J - np.eye(S)
+    B, S = r.shape
+    A = np.array(J)
+    A.reshape(B, S * S)[:, :: S + 1] -= 1.0  # J − I, on the flattened diagonals
     if S == 2:  # Cramer's rule: no LAPACK call per iteration for the plane
         det = A[:, 0, 0] * A[:, 1, 1] - A[:, 0, 1] * A[:, 1, 0]
         ok = np.abs(det) > 1e-14

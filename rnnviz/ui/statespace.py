@@ -42,6 +42,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self._pathItems: list[pg.PlotDataItem] = []
         self._variantItems: list[pg.PlotDataItem] = []
         self._pathKeys = None
+        self._fixedKey = None  # what fixedItem shows
 
         self.setAutoFillBackground(True)
         # the title and the status line in one label that wraps: a short panel keeps its plot
@@ -164,6 +165,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         super().setTheme(look)
         self._style()
         self._pathKeys = None  # the paths take the new colours
+        self._fixedKey = None
         self._shown = None
         if self._frame is not None:
             self._dirty = True
@@ -231,7 +233,8 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self._grid = self._flowGrid()
         self.title.setText(f"<b style='font-size:{self.look.title_pt}pt'>{html.escape(f.title)}</b>"
                            + (f"&nbsp;&nbsp; {html.escape(f.status)}" if f.status else ""))
-        self.title.setToolTip(f.status)
+        if self.title.toolTip() != f.status:
+            self.title.setToolTip(f.status)
         none = f.mode == "none"
         self.graphics.setVisible(not none)
         self.legendLabel.setVisible(not none)
@@ -244,7 +247,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
             self.legendLabel.setText("")
             return
         if old is None or (old.xlabel, old.ylabel) != (f.xlabel, f.ylabel):
-            theme.style_plot(self.plot, self.look, left=f.ylabel, bottom=f.xlabel)
+            self._setAxisLabels(f.xlabel, f.ylabel)
         self._showPaths(f)
         self._showFixed(f)
         if f.arrows is not None and f.arrows.size:
@@ -270,6 +273,15 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self.vb.updateMatrix()
         for t in self._labels:
             t.updateTransform()
+
+    def _setAxisLabels(self, bottom: str, left: str) -> None:
+        """The axis titles only (PCA's carry the explained variance, new at every change):
+        restyling the axes as :func:`theme.style_plot` does re-lays out each label four times."""
+        style = {"font-size": f"{self.look.axis_pt + 1}pt", "color": self.look.foreground}
+        for side, text in (("bottom", bottom), ("left", left)):
+            ax = self.plot.getAxis(side)
+            if ax.labelText != text or ax.labelStyle != style:
+                ax.setLabel(text, **style)
 
     def _showPaths(self, f) -> None:
         keys = (tuple(p.key for p in f.paths), tuple(p.key for p in f.variants))
@@ -299,16 +311,17 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
             item.setData(p.xy[:n, 0], p.xy[:n, 1])
         for item, p in zip(self._variantItems, f.variants):
             item.setData(p.xy[:n, 0], p.xy[:n, 1])
-        spots = []
-        scale = self.look.font_scale
-        for p in f.paths:
-            x, y = p.xy[f.current]
-            if np.isfinite(x) and np.isfinite(y):
-                spots.append(dict(pos=(float(x), float(y)), size=22 * scale, symbol="o", brush=pg.mkBrush(None),
-                                  pen=pg.mkPen(self.look.cursor, width=3.5)))
-        self.currentItem.setData(spots)
+        now = np.array([p.xy[f.current] for p in f.paths], dtype=np.float64).reshape(-1, 2)
+        now = now[np.all(np.isfinite(now), axis=1)]
+        # one look for every ring: arrays, not a dict per spot (ScatterPlotItem styles each dict)
+        self.currentItem.setData(pos=now, size=22 * self.look.font_scale, symbol="o", brush=pg.mkBrush(None),
+                                 pen=pg.mkPen(self.look.cursor, width=3.5))
 
     def _showFixed(self, f) -> None:
+        key = tuple((tuple(p.xy), p.stability, p.colour, p.text) for p in f.fixed)
+        if key == self._fixedKey:
+            return  # PCA (none) or a step that moved no fixed point
+        self._fixedKey = key
         spots = []
         size = 17 * self.look.font_scale
         for p in f.fixed:

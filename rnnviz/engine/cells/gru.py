@@ -390,6 +390,49 @@ def param_grads(k, rec: LayerRecord, A_ih, A_hh):
     return dW_ih, dW_hh, db_ih, db_hh
 
 
+# ------------------------------------------------------------------ the state-space map
+def step_jacobian(cell, x, s):
+    """(f(s), J(s)) for states s = h (B, H) and one input x (D,), float64, in one pass (the
+    state-space search's Newton step), with u = W_hn h + b_hn and h' = n + z ⊙ (h − n)::
+
+        ∂r/∂h = diag(σ'_r) W_hr      ∂z/∂h = diag(σ'_z) W_hz
+        ∂a_n/∂h = diag(u) ∂r/∂h + diag(r) W_hn              (reset_after)
+        ∂a_n/∂h = W_hn (diag(h) ∂r/∂h + diag(r))            (reset before)
+        ∂h'/∂h = diag(1 − z) diag(φ'(a_n)) ∂a_n/∂h + diag(h − n) ∂z/∂h + diag(z)
+    """
+    H = cell.hidden_size
+    act, rec = cell.nonlinearity, cell.recurrent_activation
+    h = np.asarray(s, dtype=np.float64)
+    W = cell.W_hh.reshape(3, H, H)
+    gx = cell.W_ih @ x + cell.b_ih  # (3H,)
+    rz = h @ cell.W_hh[: 2 * H].T
+    rz += gx[: 2 * H] + cell.b_hh[: 2 * H]
+    apply(rec, rz)
+    r, z = rz[:, :H], rz[:, H:]
+    dr = derivative(rec, r)[:, :, None] * W[0]  # (B, H, H)
+    dz = derivative(rec, z)[:, :, None] * W[1]
+    if cell.reset_after:
+        u = h @ W[2].T + cell.b_hh[2 * H :]
+        n = r * u
+        da = u[:, :, None] * dr
+        da += r[:, :, None] * W[2]
+    else:
+        rh = r * h
+        n = rh @ W[2].T + cell.b_hh[2 * H :]
+        inner = h[:, :, None] * dr
+        inner[:, np.arange(H), np.arange(H)] += r
+        da = np.matmul(W[2], inner)
+    n += gx[2 * H :]
+    apply(act, n)
+    hn = h - n
+    J = ((1.0 - z) * derivative(act, n))[:, :, None] * da
+    J += hn[:, :, None] * dz
+    J[:, np.arange(H), np.arange(H)] += z
+    out = hn * z
+    out += n
+    return out, J
+
+
 # ------------------------------------------------------------------ one unit, by hand
 def param_symbols(cell, gate: str) -> dict:
     return {"W_ih": f"W_i{gate}", "W_hh": f"W_h{gate}", "b_ih": f"b_i{gate}", "b_hh": f"b_h{gate}"}
@@ -482,6 +525,7 @@ KIND = CellKind(
     forward_batch=forward_batch,
     param_grads=param_grads,
     backward_batch=backward_batch,
+    step_jacobian=step_jacobian,
     cell_options=("nonlinearity", "recurrent_activation", "reset_after"),
     torch_nonlinearities=(),
     keras_layer="GRU",

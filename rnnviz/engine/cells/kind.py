@@ -19,6 +19,7 @@ The function fields, with ``k`` a kind's tangent coefficients (``tangent_coeffs(
     forward_batch(cell, x, h0, c0, dtype, ws) -> LayerRecord training: x (T, B, D), arrays (T, B, ·)
     param_grads(k, rec, A_ih, A_hh) -> (dW_ih, dW_hh, db_ih, db_hh)   from stacked vjp adjoints
     backward_batch(rec, g, ws) -> (A_ih, A_hh, dh)  training, optional: one sweep of full BPTT
+    step_jacobian(cell, x, s) -> (f, J)             state space: a step and ∂f/∂s, batched
 
 ``tangent_coeffs`` and ``vjp`` index only the last axis, so the same functions serve a batched
 record (``rnnviz.engine.train`` passes rows (B, H) with coefficients (B, ·) per step).
@@ -227,6 +228,14 @@ class CellKind:
     #:
     #:     backward_batch(rec, g, ws=FRESH) -> (A_ih, A_hh, dh)   g, dh (T, B, H); A_* (T, B, G·H)
     backward_batch: Callable | None = None
+    #: The state space (``rnnviz.engine.statespace``): one step s ↦ f(s, x) from states s (B, S)
+    #: (h, or [h; c] with a cell state) for one input x (D,), in float64, with its Jacobian
+    #: (B, S, S) in one pass (the Newton search runs a few per frame). It must give what
+    #: ``forward_batch`` and ``vjp`` give (``StepMap.adjoint_jacobian``, the tests' reference,
+    #: and the path taken for a kind that leaves it None).
+    #:
+    #:     step_jacobian(cell, x, s) -> (f (B, S), J (B, S, S))   J[b, i, j] = ∂f_i/∂s_j
+    step_jacobian: Callable | None = None
     #: The Cell options the kind reads besides its weights and ``recurrent_bias``: every kind
     #: has a "nonlinearity"; the gated ones a "recurrent_activation"; the GRU a "reset_after".
     cell_options: tuple = ("nonlinearity",)

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, symbol
+from ..activations import apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned, aligned_empty, scratch
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
                      preactivation, prev, project, project_batch, readonly, renormalise, weights)
@@ -174,19 +174,20 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     c = ws.empty((H, B), dtype)
     np.copyto(c, c0.T)
     one = dtype(1.0)
-    add, div, matmul, tanh, exp = np.add, np.divide, np.matmul, np.tanh, np.exp
+    # np.dot and positional outputs: the cheapest calls (each step is a dozen small ones)
+    add, div, dot, tanh, exp = np.add, np.divide, np.dot, np.tanh, np.exp
     D3, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
     with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
         for hx, g, d, i, f, o, gg, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, C, TC, HX[1:, :H]):
-            matmul(W, hx, out=g)
-            exp(d, out=d)
-            add(d, one, out=d)
-            tanh(gg, out=gg)
-            c = div(c, f, out=c_out)
-            div(gg, i, out=tmp)
-            add(c, tmp, out=c)
-            tanh(c, out=tc)
-            div(tc, o, out=h_out)
+            dot(W, hx, g)
+            exp(d, d)
+            add(d, one, d)
+            tanh(gg, gg)
+            c = div(c, f, c_out)
+            div(gg, i, tmp)
+            add(c, tmp, c)
+            tanh(c, tc)
+            div(tc, o, h_out)
     np.reciprocal(D3, out=D3)
     T_ = (0, 2, 1)
     return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
@@ -247,11 +248,19 @@ def backward_batch(rec: LayerRecord, g, ws=FRESH):
     return _backward_any(rec, g, ws)
 
 
+#: The backward sweep makes its coefficients this many bytes of ā at a time (see ``_backward_fast``).
+_CHUNK_BYTES = 256 * 1024
+
+
 def _backward_fast(rec: LayerRecord, g, ws):
-    """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g: the
-    coefficients Z are made step by step from the gates (σ' = σ − σ², tanh' = 1 − tanh²)
-    while they are in cache, which beats whole-sequence passes over (T, 4H, B) arrays.
-    Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all steps in one product."""
+    """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g.
+
+    Only c̃ and ∂L/∂h are sequential. The coefficients Z (σ' = σ − σ², tanh' = 1 − tanh²) and
+    o ⊙ tanh'(c) are made for a block of steps at a time (about ``_CHUNK_BYTES`` of ā), in
+    passes over the whole block written into the buffer that becomes ā, just before those
+    steps are swept and while they are in cache. A step is then c̃, two products with Z and
+    one matrix product. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all
+    steps in one product."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
@@ -259,8 +268,13 @@ def _backward_fast(rec: LayerRecord, g, ws):
     G, C, TC = rec.G.transpose(T_), rec.c.transpose(T_), rec.saved["tc"].transpose(T_)
     _, W_back = _batch_params(rec.cell, dtype)
     W_hhT, W_ihT = W_back[:H], W_back[H:]  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
+    one = dtype.type(1.0)
+    mul, add, sub, dot = np.multiply, np.add, np.subtract, np.dot
     A = ws.empty((T, 4 * H, B), dtype)
     A4 = A.reshape(T, 4, H, B)
+    K = max(1, min(T, _CHUNK_BYTES // A[0].nbytes))
+    DS = ws.empty((K, 3 * H, B), dtype)
+    P = ws.empty((K, H, B), dtype)
     g = np.asarray(g)
     live = np.any(g != 0, axis=(1, 2))
     gT = g.transpose(T_)
@@ -271,37 +285,38 @@ def _backward_fast(rec: LayerRecord, g, ws):
     np.copyto(dh[-1], gT[-1])
     gc = ws.zeros((H, B), dtype)
     gct = ws.empty((H, B), dtype)
-    ds = ws.empty((3 * H, B), dtype)
-    u = ws.empty((H, B), dtype)
-    c0 = ws.empty((H, B), dtype)
-    np.copyto(c0, rec.c0.T)
-    one = dtype.type(1.0)
-    mul, add, sub, matmul = np.multiply, np.add, np.subtract, np.matmul
-    for t in range(T - 1, -1, -1):
-        gt, tc, gh, a4 = G[t], TC[t], dh[t], A4[t]
-        s, i, f, o, gg = gt[: 3 * H], gt[:H], gt[H : 2 * H], gt[2 * H : 3 * H], gt[3 * H :]
-        mul(s, s, out=ds)
-        sub(s, ds, out=ds)  # σ'(i, f, o)
-        mul(tc, tc, out=u)
-        sub(one, u, out=u)
-        mul(u, o, out=u)
-        mul(u, gh, out=gct)
-        add(gct, gc, out=gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
-        mul(ds[2 * H :], tc, out=a4[3])
-        mul(a4[3], gh, out=a4[3])  # ā_o = ḡ ⊙ σ'_o ⊙ tanh(c)
-        mul(ds[:H], gg, out=a4[0])
-        mul(a4[0], gct, out=a4[0])  # ā_i = c̃ ⊙ σ'_i ⊙ g
-        mul(ds[H : 2 * H], C[t - 1] if t else c0, out=a4[1])
-        mul(a4[1], gct, out=a4[1])  # ā_f = c̃ ⊙ σ'_f ⊙ c_{t−1}
-        mul(gg, gg, out=u)
-        sub(one, u, out=u)
-        mul(u, i, out=u)
-        mul(u, gct, out=a4[2])  # ā_g = c̃ ⊙ tanh'(g) ⊙ i
-        if t:
-            mul(gct, f, out=gc)
-            matmul(W_hhT, A[t], out=dh[t - 1])
-            if live[t - 1]:
-                add(dh[t - 1], gT[t - 1], out=dh[t - 1])
+    F = G[:, H : 2 * H]
+    for hi in range(T, 0, -K):
+        lo = max(0, hi - K)
+        n = hi - lo
+        # Z in PyTorch's block order i, f, g, o, and o ⊙ tanh'(c), for the steps lo … hi − 1
+        s, gg, z, ds, p, tc = G[lo:hi, : 3 * H], G[lo:hi, 3 * H :], A4[lo:hi], DS[:n], P[:n], TC[lo:hi]
+        mul(s, s, ds)
+        sub(s, ds, ds)  # σ'(i, f, o)
+        mul(ds[:, :H], gg, z[:, 0])  # σ'_i ⊙ g
+        if lo:
+            mul(ds[:, H : 2 * H], C[lo - 1 : hi - 1], z[:, 1])  # σ'_f ⊙ c_{t−1}
+        else:
+            mul(ds[1:, H : 2 * H], C[: hi - 1], z[1:, 1])
+            mul(ds[0, H : 2 * H], rec.c0.T, z[0, 1])
+        mul(gg, gg, z[:, 2])
+        sub(one, z[:, 2], z[:, 2])
+        mul(z[:, 2], G[lo:hi, :H], z[:, 2])  # tanh'(g) ⊙ i
+        mul(ds[:, 2 * H :], tc, z[:, 3])  # σ'_o ⊙ tanh(c)
+        mul(tc, tc, p)
+        sub(one, p, p)
+        mul(p, G[lo:hi, 2 * H : 3 * H], p)  # o ⊙ tanh'(c)
+        for t, gh, p_t, z_ifg, z_o in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z[::-1, :3],
+                                          z[::-1, 3]):
+            mul(gh, p_t, gct)
+            add(gct, gc, gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
+            mul(z_ifg, gct, z_ifg)  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
+            mul(z_o, gh, z_o)  # ā_o = ḡ ⊙ Z_o
+            if t:
+                mul(gct, F[t], gc)
+                dot(W_hhT, A[t], dh[t - 1])
+                if live[t - 1]:
+                    add(dh[t - 1], gT[t - 1], dh[t - 1])
     dx = ws.empty((T, W_ihT.shape[0], B), dtype)
     np.matmul(W_ihT, A, out=dx)
     A = A.transpose(T_)
@@ -467,6 +482,64 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
     return dW[:, H : K - 1].copy(), dW[:, :H].copy(), db, db.copy()
 
 
+# ------------------------------------------------------------------ the state-space map
+def step_jacobian(cell, x, s):
+    """(f(s), J(s)) for states s = [h; c] (B, P + H) and one input x (D,), float64: the step
+    s ↦ f(s, x) and its Jacobian ``J[b, i, j] = ∂f_i/∂s_j`` (B, S, S), the module notes'
+    tangent written out as matrices, in one pass (the state-space search's Newton step)::
+
+        ∂c'/∂h = Σ_{k = i, f, g} diag(Z_k) W_hk      ∂c'/∂c = diag(f)
+        ∂m/∂h = diag(o ⊙ tanh'(c')) ∂c'/∂h + diag(Z_o) W_ho     ∂m/∂c = diag(o ⊙ tanh'(c') ⊙ f)
+
+    with m = o ⊙ tanh(c') and h' = m, or W_hr m through a projection. The arrays are kept
+    unit-major, (·, B), so that every gate block is one contiguous run (the states are few:
+    the cost is the number of calls)."""
+    H, P = cell.cell_size, cell.hidden_size
+    act_, rec = cell.nonlinearity, cell.recurrent_activation
+    s = np.asarray(s, dtype=np.float64)
+    B, S = s.shape[0], P + H
+    W_hh = cell.W_hh
+    a = W_hh @ s[:, :P].T  # (4H, B)
+    a += (cell.W_ih @ x + cell.b_ih + cell.b_hh)[:, None]
+    apply(rec, a[: 2 * H])
+    apply(act_, a[2 * H : 3 * H])
+    apply(rec, a[3 * H :])
+    i, f, g, o = a[:H], a[H : 2 * H], a[2 * H : 3 * H], a[3 * H :]
+    c = np.ascontiguousarray(s[:, P:].T)
+    c_new = f * c
+    c_new += i * g
+    tc = apply(act_, c_new.copy())
+    Z = np.empty((4, H, B))
+    for k, (y, name, by) in enumerate(((i, rec, g), (f, rec, c), (g, act_, i), (o, rec, tc))):
+        derivative_into(name, y, Z[k])
+        Z[k] *= by
+    o_dtanh = derivative_into(act_, tc, np.empty((H, B)))
+    o_dtanh *= o
+    ZW = Z[:, :, :, None] * W_hh.reshape(4, H, 1, P)  # (4, H, B, P): diag(Z_k) W_hk
+    dc_dh = ZW[0] + ZW[1]
+    dc_dh += ZW[2]
+    dm_dh = o_dtanh[:, :, None] * dc_dh
+    dm_dh += ZW[3]
+    m_dc = o_dtanh * f  # ∂m/∂c, diagonal
+    m = o * tc
+    J = np.zeros((B, S, S))
+    out = np.empty((B, S))
+    Jd = J.reshape(B, S * S)  # the diagonals of J's blocks as strided views: J[:, r + u, q + u] = Jd[:, (r + u) S + q + u]
+    J[:, P:, :P] = dc_dh.transpose(1, 0, 2)
+    Jd[:, P * S + P :: S + 1] = f.T  # ∂c'/∂c
+    out[:, P:] = c_new.T
+    if cell.W_hr is None:
+        J[:, :P, :P] = dm_dh.transpose(1, 0, 2)
+        Jd[:, P : P * S : S + 1] = m_dc.T
+        out[:, :P] = m.T
+    else:
+        W_hr = cell.W_hr
+        np.matmul(W_hr, dm_dh.transpose(1, 0, 2), out=J[:, :P, :P])
+        np.multiply(W_hr, m_dc.T[:, None, :], out=J[:, :P, P:])
+        out[:, :P] = (W_hr @ m).T
+    return out, J
+
+
 # ------------------------------------------------------------------ one unit, by hand
 def param_symbols(cell, gate: str) -> dict:
     return {"W_ih": f"W_i{gate}", "W_hh": f"W_h{gate}", "b_ih": f"b_i{gate}", "b_hh": f"b_h{gate}"}
@@ -553,6 +626,7 @@ KIND = CellKind(
     forward_batch=forward_batch,
     param_grads=param_grads,
     backward_batch=backward_batch,
+    step_jacobian=step_jacobian,
     cell_options=("nonlinearity", "recurrent_activation"),
     torch_nonlinearities=(),
     keras_layer="LSTM",

@@ -155,6 +155,17 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
     return grads_from_adjoints(rec, A_ih, A_hh)
 
 
+# ------------------------------------------------------------------ the state-space map
+def step_jacobian(cell, x, s):
+    """(f(s), J(s)) for states s = h (B, H) and one input x (D,), float64, in one pass:
+    h' = φ(a) and ∂h'/∂h = diag(φ'(a)) W_hh (the state-space search's Newton step)."""
+    s = np.asarray(s, dtype=np.float64)
+    a = s @ cell.W_hh.T
+    a += cell.W_ih @ x + cell.b_ih + cell.b_hh
+    h = apply(cell.nonlinearity, a)
+    return h, derivative(cell.nonlinearity, h)[:, :, None] * cell.W_hh
+
+
 # ------------------------------------------------------------------ one unit, by hand
 def param_symbols(cell, gate: str = "h") -> dict:
     return {"W_ih": "W_ih", "W_hh": "W_hh", "b_ih": "b_ih" if cell.recurrent_bias else "b", "b_hh": "b_hh"}
@@ -215,6 +226,7 @@ KIND = CellKind(
     forward_batch=forward_batch,
     param_grads=param_grads,
     backward_batch=backward_batch,
+    step_jacobian=step_jacobian,
     cell_options=("nonlinearity",),
     torch_nonlinearities=("tanh", "relu"),
     keras_layer="SimpleRNN",

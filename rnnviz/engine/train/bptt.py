@@ -142,6 +142,19 @@ def _product(A, W, ws=FRESH):
     return out
 
 
+def _outside(gz, W_hy, ws):
+    """The loss's own ∂L/∂h_t = gz_t W_hy (T, B, H), made only at the steps the loss reads (a
+    loss at the last step alone, as the recall and adding tasks have, is one small product
+    instead of T); the other steps are zeros."""
+    live = np.flatnonzero(np.any(gz != 0, axis=(1, 2)))
+    if len(live) * 2 > gz.shape[0]:
+        return _product(gz, W_hy, ws)
+    out = ws.zeros(gz.shape[:-1] + (W_hy.shape[-1],), np.result_type(gz, W_hy))
+    for t in live:
+        np.matmul(gz[t], W_hy, out=out[t])
+    return out
+
+
 def _contiguous(a, ws):
     out = ws.empty(a.shape, a.dtype)
     np.copyto(out, a)
@@ -250,7 +263,7 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
         O, H_top = W_hy.shape
         grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
                     "fc.bias": gz.reshape(-1, O).sum(axis=0)}
-        g_top = _product(gz, W_hy, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
+        g_top = _outside(gz, W_hy, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):

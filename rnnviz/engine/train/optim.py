@@ -109,13 +109,23 @@ class Adam:
         step_size = self.lr / bc1
         new_params, m_new, v_new = {}, {}, {}
         for name, p in params.items():
+            # the notes' formulas term by term, in place on new arrays (fewer temporaries)
             g = grads[name]
             t = p.dtype.type
-            m = state["m"][name]
-            m = m + t(1 - b1) * (g - m)
-            v = state["v"][name] * t(b2) + t(1 - b2) * g * g
-            denom = np.sqrt(v) / t(bc2_sqrt) + t(self.eps)
-            new_params[name] = p - t(step_size) * (m / denom)
+            m0 = state["m"][name]
+            m = np.subtract(g, m0)
+            m *= t(1 - b1)
+            m += m0
+            v = state["v"][name] * t(b2)
+            g2 = t(1 - b2) * g
+            g2 *= g
+            v += g2
+            step = np.sqrt(v)
+            step /= t(bc2_sqrt)
+            step += t(self.eps)  # the denominator
+            np.divide(m, step, out=step)
+            step *= t(step_size)
+            new_params[name] = p - step
             m_new[name], v_new[name] = m, v
         return new_params, {"step": s, "m": m_new, "v": v_new}
 
