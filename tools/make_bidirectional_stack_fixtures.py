@@ -9,7 +9,8 @@ and for the top layer ``influence_forward[t]`` = ‖∂h→_{t+1}/∂x_1‖_F an
 ``influence_backward[t]`` = ‖∂h←_{t+1}/∂x_T‖_F from autograd Jacobians.
 Keras 3 (torch backend): two ``Bidirectional`` layers in a Sequential (LSTM concat, then GRU
 sum); ``keras_lstm_gru.keras`` and its ``.expected.npz`` with ``xs`` and ``h`` (the model's
-output) and ``h_l0`` (the first Bidirectional's). This script does not import rnnviz.
+output) and ``h_l0`` (the first Bidirectional's). ``torch_bigru_head``: Embedding → GRU
+(bidirectional) → Linear, its ``y`` logits for ``ids``. This script does not import rnnviz.
 """
 
 from __future__ import annotations
@@ -46,6 +47,23 @@ def torch_cases() -> None:
         print(f"{name}: h {h.shape}")
 
 
+def torch_whole_case() -> None:
+    """An embedding, a bidirectional GRU and a Linear head over its (T, 2H) output."""
+    import torch
+
+    torch.manual_seed(21)
+    emb, rnn, fc = torch.nn.Embedding(6, D), torch.nn.GRU(D, H, bidirectional=True), torch.nn.Linear(2 * H, 6)
+    ids = np.array([1, 4, 2, 5, 0, 3])
+    with torch.no_grad():
+        y = fc(rnn(emb(torch.tensor(ids)))[0]).numpy().astype(np.float64)
+    sd = {f"embedding.{k}": v for k, v in emb.state_dict().items()}
+    sd.update({f"rnn.{k}": v for k, v in rnn.state_dict().items()})
+    sd.update({f"fc.{k}": v for k, v in fc.state_dict().items()})
+    np.savez(os.path.join(OUT, "torch_bigru_head.npz"), **{k: v.numpy() for k, v in sd.items()})
+    np.savez(os.path.join(OUT, "torch_bigru_head.expected.npz"), ids=ids, y=y)
+    print(f"torch_bigru_head: y {y.shape}")
+
+
 def keras_case() -> None:
     os.environ["KERAS_BACKEND"] = "torch"
     import keras
@@ -66,4 +84,8 @@ def keras_case() -> None:
 
 if __name__ == "__main__":
     os.makedirs(OUT, exist_ok=True)
-    keras_case() if "--keras" in sys.argv else torch_cases()
+    if "--keras" in sys.argv:
+        keras_case()
+    else:
+        torch_cases()
+        torch_whole_case()

@@ -102,6 +102,8 @@ def torch_cases() -> None:
         xs = model.embedding(ids)[0]
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     torch.save(state, os.path.join(OUT, "torch_char.pt"))
+    # the same state_dict without torch's format, for the tests that run without torch
+    np.savez(os.path.join(OUT, "torch_char.state.npz"), **{k: v.numpy() for k, v in state.items()})
     with open(os.path.join(OUT, "torch_char.vocab.json"), "w", encoding="utf-8") as fh:
         json.dump(CHARS, fh)
     save_npz("torch_char", ids=ids[0].numpy(), xs=xs.numpy(), h=h[0].numpy(), c=lstm_c(model.rnn, xs),
@@ -116,6 +118,7 @@ def torch_cases() -> None:
         h, y = tagger(tids)
         xs = tagger.word_embeddings(tids)
     torch.save(tagger.state_dict(), os.path.join(OUT, "torch_tagger.pt"))
+    np.savez(os.path.join(OUT, "torch_tagger.state.npz"), **{k: v.numpy() for k, v in tagger.state_dict().items()})
     with open(os.path.join(OUT, "torch_tagger.vocab.txt"), "w", encoding="utf-8") as fh:
         fh.write("\n".join(WORDS) + "\n")
     save_npz("torch_tagger", ids=tids.numpy(), xs=xs.numpy(), h=h.numpy(), y=y.numpy(), text=np.array(sentence))

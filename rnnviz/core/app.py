@@ -239,6 +239,7 @@ class App:
                 cell=choice_of(last), hidden_size=last.hidden_size, input_size=first.input_size, overrides=(),
                 input_scale=1.0, recurrent_scale=1.0, bias_shift=0.0, forget_bias=0.0, update_bias=0.0,
                 custom=resize_rows(s.custom, first.input_size) if s.custom else (),
+                text="",  # the characters of the last model's rows: a new model's token input sets its own
             )
             if tokens:
                 self.state.settings = self.state.settings.replace(**tokens)

@@ -938,6 +938,18 @@ class ResultFrame:
 
         return symbols(self.result.settings)
 
+    def symbols_of(self, cell_label: str | None) -> tuple | None:
+        """The characters under the step axis of the run labelled ``cell_label``: a
+        bidirectional layer's backward run reads them last first. ``None`` (an axis every run
+        shares) gets them only when all runs read in the input's order."""
+        syms = self.symbols
+        if syms is None:
+            return None
+        backward = [cr.label for cr in self.result.cells if cr.key == "backward"]
+        if cell_label is None:
+            return None if backward else syms
+        return tuple(reversed(syms)) if cell_label in backward else syms
+
     @cached_property
     def rho_key(self) -> tuple:
         """What ρ depends on: the readout is refreshed only when this changes."""
@@ -988,6 +1000,9 @@ class Frame:
     @property
     def symbols(self) -> tuple | None:
         return self.base.symbols
+
+    def symbols_of(self, cell_label: str | None) -> tuple | None:
+        return self.base.symbols_of(cell_label)
 
     @property
     def revealed(self) -> int:

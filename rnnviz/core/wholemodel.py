@@ -101,21 +101,43 @@ def head_row(whole, h, xs) -> OutputRow:
                      last_only=whole.last_only, bounded=head.activation != "identity" or classes)
 
 
+def last_layer_h(result, loaded) -> np.ndarray:
+    """What the head reads for ``result`` (a run of ``loaded`` after the sliders): the last
+    layer's output, (T, 2H) = [h→ | h←] or merged for a bidirectional layer, in input order;
+    run again only when the result traced a lower layer."""
+    import warnings
+
+    from ..engine import NonFiniteWarning, run
+    from ..engine.bidirectional import Bidirectional, BidirectionalTrace, run_bidirectional_stack
+
+    cells = {cr.key: cr for cr in result.cells}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", NonFiniteWarning)
+        back = cells.get("backward")
+        if back is not None and back.stack is not None:  # a bidirectional stack's layer
+            stack, layer = back.stack
+            if layer != len(stack) - 1:
+                return run_bidirectional_stack(stack, result.xs, influence=False).h
+            top = stack.layers[-1]
+            fwd = cells["forward"]
+            return BidirectionalTrace(Bidirectional(fwd.model, back.model, top.merge_mode), result.xs,
+                                      fwd.trace, back.trace).h
+        if back is not None and isinstance(loaded, Bidirectional):
+            fwd = cells.get("forward")
+            model = Bidirectional(None if fwd is None else fwd.model, back.model, loaded.merge_mode)
+            return BidirectionalTrace(model, result.xs, None if fwd is None else fwd.trace, back.trace).h
+        trace = result.cells[0].trace
+        if trace.layer != len(trace.model.layers) - 1:
+            return run(trace.model, result.xs, influence=False).h
+        return trace.h
+
+
 def result_row(whole, result) -> OutputRow | None:
     """The Output row of ``whole``'s head for ``result`` (a run of its recurrent layers), or
     None when it has no head. The head reads the last layer, whichever layer the run traced."""
     if whole is None or whole.head is None or result is None or not result.cells:
         return None
-    trace = result.cells[0].trace
-    h = trace.h
-    if trace.layer != len(trace.model.layers) - 1:
-        import warnings
-
-        from ..engine import NonFiniteWarning, run
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", NonFiniteWarning)
-            h = run(trace.model, result.xs, influence=False).h
+    h = last_layer_h(result, whole.rnn)
     if h.shape[1] != whole.head.input_size:
         return None
     with np.errstate(all="ignore"):

@@ -851,7 +851,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
-        self.plot.getAxis("bottom").setSymbols(frame.symbols)
+        self.plot.getAxis("bottom").setSymbols(frame.symbols_of(None))  # one axis for every run
         self._fitYLabel()  # the backward view's curve is on the same axis
         self.chain.setRows(self._rows, self._T, f)
         self._shown_n = -1

@@ -319,11 +319,12 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
 
     def _showSymbols(self, frame) -> None:
         """The characters of a run that reads text under every step axis."""
-        syms = frame.symbols
+        runs = {cr.label for cr in frame.result.cells}
         for h in self._heat.values():
             axis = h.plot.getAxis("bottom")
-            if isinstance(axis, SymbolTicks):
-                axis.setSymbols(syms)
+            if isinstance(axis, SymbolTicks):  # a single run's maps have no cell label
+                label = h.cell_label if h.cell_label in runs else frame.result.cells[0].label
+                axis.setSymbols(frame.symbols_of(label))
 
     @staticmethod
     def _part(frame):

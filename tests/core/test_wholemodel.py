@@ -49,7 +49,7 @@ def test_text_through_the_app_gives_the_frameworks_h_and_y():
 def test_a_linear_torch_head_is_shown_as_softmax_with_a_note():
     ref = expected("torch_tagger")
     app = App()
-    app.load_weights(str(FIXTURES / "torch_tagger.pt"), vocab=str(FIXTURES / "torch_tagger.vocab.txt"))
+    app.load_weights(str(FIXTURES / "torch_tagger.state.npz"), vocab=str(FIXTURES / "torch_tagger.vocab.txt"))
     app.read_tokens(str(ref["text"]), as_text=True)
     r = app.settle()
     row = W.result_row(app.whole, r)
@@ -83,7 +83,7 @@ def test_a_sigmoid_head_of_one_output_and_its_mask():
 ])
 def test_bad_token_input_changes_nothing(entry, as_text, message):
     app = App()
-    app.load_weights(str(FIXTURES / "torch_char.pt"), vocab=str(FIXTURES / "torch_char.vocab.json"))
+    app.load_weights(str(FIXTURES / "torch_char.state.npz"), vocab=str(FIXTURES / "torch_char.vocab.json"))
     app.settle()
     before = app.settings
     with pytest.raises(ValueError, match=message):
@@ -93,7 +93,7 @@ def test_bad_token_input_changes_nothing(entry, as_text, message):
 
 def test_a_vocabulary_opened_later_labels_the_steps(tmp_path):
     app = App()
-    app.load_weights(str(FIXTURES / "torch_char.pt"))
+    app.load_weights(str(FIXTURES / "torch_char.state.npz"))
     app.read_tokens("3 2 4 4 5", as_text=False)
     app.settle()
     assert app.settings.text == ""

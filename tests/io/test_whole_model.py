@@ -37,8 +37,8 @@ def expected(case: str) -> dict:
 
 # (file, vocabulary file, case, head activation)
 CASES = [
-    ("torch_char.pt", "torch_char.vocab.json", "torch_char", "identity"),
-    ("torch_tagger.pt", "torch_tagger.vocab.txt", "torch_tagger", "identity"),
+    ("torch_char.state.npz", "torch_char.vocab.json", "torch_char", "identity"),
+    ("torch_tagger.state.npz", "torch_tagger.vocab.txt", "torch_tagger", "identity"),
     ("k3_char.keras", None, "k3_char", "softmax"),
     ("k3_char.h5", None, "k3_char", "softmax"),
     ("k3_padded.keras", None, "k3_padded", "sigmoid"),
@@ -71,8 +71,8 @@ def test_whole_model_agrees_with_the_framework(name, vocab, case, activation):
 
 
 @pytest.mark.parametrize("name, vocab, case", [
-    ("torch_char.pt", "torch_char.vocab.json", "torch_char"),
-    ("torch_tagger.pt", "torch_tagger.vocab.txt", "torch_tagger"),
+    ("torch_char.state.npz", "torch_char.vocab.json", "torch_char"),
+    ("torch_tagger.state.npz", "torch_tagger.vocab.txt", "torch_tagger"),
     ("k2_textvec.keras", None, "k2_textvec"),
     ("k2_lookup.keras", None, "k2_lookup"),
 ])
@@ -87,29 +87,29 @@ def test_text_becomes_the_frameworks_ids(name, vocab, case):
 
 
 def test_the_vocabulary_decides_characters_or_words():
-    assert load_model(FIXTURES / "torch_char.pt", vocab=FIXTURES / "torch_char.vocab.json").vocab.per_char
-    words = load_model(FIXTURES / "torch_tagger.pt", vocab=FIXTURES / "torch_tagger.vocab.txt").vocab
+    assert load_model(FIXTURES / "torch_char.state.npz", vocab=FIXTURES / "torch_char.vocab.json").vocab.per_char
+    words = load_model(FIXTURES / "torch_tagger.state.npz", vocab=FIXTURES / "torch_tagger.vocab.txt").vocab
     assert not words.per_char and words.oov == 0  # "<unk>" is its OOV token
-    m = load_model(FIXTURES / "torch_tagger.pt", vocab=FIXTURES / "torch_tagger.vocab.txt")
+    m = load_model(FIXTURES / "torch_tagger.state.npz", vocab=FIXTURES / "torch_tagger.vocab.txt")
     assert any("reads id 0 ('<unk>'" in n for n in m.notes)
 
 
 def test_load_weights_still_reads_the_recurrent_part_alone():
-    cell = load_weights(FIXTURES / "torch_char.pt")
+    cell = load_weights(FIXTURES / "torch_char.state.npz")
     assert not notes_of(cell)  # nothing about a head it did not read
     assert "no step is masked" in " ".join(notes_of(load_weights(FIXTURES / "k3_padded.keras")))
 
 
 def test_torch_notes_say_what_a_state_dict_does_not_record():
-    notes = " ".join(load_model(FIXTURES / "torch_char.pt").notes)
+    notes = " ".join(load_model(FIXTURES / "torch_char.state.npz").notes)
     assert "embedding → rnn → fc" in notes and "forward()" in notes
     assert "logits" in notes
 
 
 def test_a_model_without_a_head_or_an_embedding():
-    m = load_model(Path(__file__).resolve().parent.parent / "fixtures" / "torch_gru_in_model.pt")
+    m = load_model(Path(__file__).resolve().parent.parent / "fixtures" / "torch_gru_in_model.npz")
     assert m.embedding is None and m.head is not None and m.head.output_size == 2
-    m = load_model(Path(__file__).resolve().parent.parent / "fixtures" / "torch_gru.pt")
+    m = load_model(Path(__file__).resolve().parent.parent / "fixtures" / "torch_gru.npz")
     assert not m.whole
     with pytest.raises(ValueError, match="no embedding"):
         m.inputs([1, 2])
@@ -242,23 +242,23 @@ def test_a_bad_vocabulary_file_is_one_line_naming_it(tmp_path, content, message)
 def test_a_vocabulary_larger_than_the_embedding_is_refused(tmp_path):
     (tmp_path / "big.json").write_text(json.dumps([chr(97 + k) for k in range(20)]))
     with pytest.raises(InputError, match="20 tokens, but the embedding .* has 8 rows") as err:
-        load_model(FIXTURES / "torch_char.pt", vocab=tmp_path / "big.json")
+        load_model(FIXTURES / "torch_char.state.npz", vocab=tmp_path / "big.json")
     assert "big.json" in str(err.value)
 
 
 def test_a_vocabulary_for_a_model_without_an_embedding_is_refused(tmp_path):
     with pytest.raises(InputError, match="has no embedding"):
-        load_model(FIXTURES.parent / "torch_gru.pt", vocab=FIXTURES / "torch_char.vocab.json")
+        load_model(FIXTURES.parent / "torch_gru.npz", vocab=FIXTURES / "torch_char.vocab.json")
 
 
 def test_unknown_tokens_are_named():
-    m = load_model(FIXTURES / "torch_char.pt", vocab=FIXTURES / "torch_char.vocab.json")
+    m = load_model(FIXTURES / "torch_char.state.npz", vocab=FIXTURES / "torch_char.vocab.json")
     with pytest.raises(ValueError, match=r"lacks 2 characters of the text: 'x', 'y'"):
         m.encode("hexy")
 
 
 def test_ids_out_of_range_and_bad_ids():
-    m = load_model(FIXTURES / "torch_char.pt")
+    m = load_model(FIXTURES / "torch_char.state.npz")
     with pytest.raises(ValueError, match=r"token ids 8, 12 outside 0 … 7"):
         m.inputs([1, 8, 12])
     with pytest.raises(ValueError, match="not one"):
@@ -272,7 +272,7 @@ def test_ids_out_of_range_and_bad_ids():
 def test_trace_writes_ids_and_y(tmp_path, capsys):
     out = tmp_path / "t.npz"
     ref = expected("torch_char")
-    rc = main(["trace", str(FIXTURES / "torch_char.pt"), "--vocab", str(FIXTURES / "torch_char.vocab.json"),
+    rc = main(["trace", str(FIXTURES / "torch_char.state.npz"), "--vocab", str(FIXTURES / "torch_char.vocab.json"),
                "--text", str(ref["text"]), "-o", str(out)])
     assert rc == 0
     with np.load(out) as t:
@@ -296,7 +296,7 @@ def test_trace_of_a_lower_layer_still_writes_the_heads_y(tmp_path):
     ref = expected("torch_tagger")
     out = tmp_path / "t.npz"
     ids = " ".join(str(i) for i in ref["ids"])
-    assert main(["trace", str(FIXTURES / "torch_tagger.pt"), "--ids", ids, "--layer", "0", "-o", str(out)]) == 0
+    assert main(["trace", str(FIXTURES / "torch_tagger.state.npz"), "--ids", ids, "--layer", "0", "-o", str(out)]) == 0
     with np.load(out) as t:
         assert_close("trace y", t["y"], ref["y"])
 
@@ -309,15 +309,25 @@ def test_trace_of_a_lower_layer_still_writes_the_heads_y(tmp_path):
 ])
 def test_trace_refusals_are_one_line(tmp_path, capsys, args, message):
     out = tmp_path / "t.npz"
-    assert main(["trace", str(FIXTURES / "torch_char.pt"), *args, "-o", str(out)]) == 2
+    assert main(["trace", str(FIXTURES / "torch_char.state.npz"), *args, "-o", str(out)]) == 2
     err = capsys.readouterr().err
-    assert message in err and err.count("\n") == 1 and "torch_char.pt" in err
+    assert message in err and err.count("\n") == 1 and "torch_char.state.npz" in err
     assert not out.exists()
 
 
 def test_trace_with_a_bad_vocabulary_names_it(tmp_path, capsys):
     (tmp_path / "v.json").write_text("[1]")
-    assert main(["trace", str(FIXTURES / "torch_char.pt"), "--vocab", str(tmp_path / "v.json"), "--ids", "1",
+    assert main(["trace", str(FIXTURES / "torch_char.state.npz"), "--vocab", str(tmp_path / "v.json"), "--ids", "1",
                  "-o", str(tmp_path / "t.npz")]) == 2
     err = capsys.readouterr().err
     assert "v.json" in err and err.count("\n") == 1
+
+
+def test_the_pytorch_files_read_as_their_npz_copies():
+    pytest.importorskip("torch")
+    for name in ("torch_char", "torch_tagger"):
+        a, b = load_model(FIXTURES / f"{name}.pt"), load_model(FIXTURES / f"{name}.state.npz")
+        np.testing.assert_array_equal(a.embedding.weight, b.embedding.weight)
+        np.testing.assert_array_equal(a.head.W_hy, b.head.W_hy)
+        for x, y in zip(getattr(a.rnn, "layers", (a.rnn,)), getattr(b.rnn, "layers", (b.rnn,))):
+            np.testing.assert_array_equal(x.W_hh, y.W_hh)

@@ -166,3 +166,30 @@ def test_exporting_a_bidirectional_layer_is_refused_in_a_dialog_not_a_crash(wind
     assert not window.exportWeights(str(tmp_path / "out.npz"))
     assert len(shown) == 1 and "two directions" in shown[0] and "\n" not in shown[0]
     assert not (tmp_path / "out.npz").exists()
+
+
+def test_the_head_of_a_bidirectional_model_reads_both_directions(window):
+    from rnnviz.engine.train.output import softmax
+    from rnnviz.ui import tokens
+
+    c = window.controller
+    assert window.openWeights(str(STACK / "torch_bigru_head.npz"))
+    assert c.waitForIdle()
+    exp = np.load(STACK / "torch_bigru_head.expected.npz")
+    assert tokens.apply_tokens(c, " ".join(map(str, exp["ids"])), as_text=False) is None
+    assert c.waitForIdle()
+    row = window.panels["outputPanel"].row
+    assert row is not None  # the head reads (T, 2H) = [h→ | h←], as the Linear did
+    np.testing.assert_allclose(row.y, softmax(exp["y"]), atol=1e-5)
+
+
+def test_the_backward_run_s_axes_read_the_text_last_first(window):
+    c, exp = _open_with_fixture_input(window, "gru_sum")
+    c.update(text="abcdef")
+    assert c.waitForIdle()
+    assert c.settings.text == "abcdef"
+    state = window.statePanel
+    axes = {h.cell_label: h.plot.getAxis("bottom").symbols for h in state._heat.values()}
+    assert axes["GRU → forward"] == tuple("abcdef")
+    assert axes["GRU ← backward"] == tuple("fedcba")  # its step 1 reads x_T
+    assert window.fadingPanel.plot.getAxis("bottom").symbols is None  # one axis for both orders: numbers

@@ -52,11 +52,11 @@ def test_the_output_row_shows_the_heads_probabilities_and_text_can_be_typed(wind
 
 def test_a_file_without_a_head_hides_the_row_and_the_token_actions(window):
     c = window.controller
-    assert window.openWeights(str(FIXTURES.parent / "torch_gru.pt"))
+    assert window.openWeights(str(FIXTURES.parent / "torch_gru.npz"))
     assert c.waitForIdle()
     assert window.panels["outputPanel"].row is None
     assert not window.action("file.tokens").isEnabled()
-    assert window.openWeights(str(FIXTURES / "torch_char.pt"))
+    assert window.openWeights(str(FIXTURES / "torch_char.state.npz"))
     assert c.waitForIdle()
     assert window.action("file.tokens").isEnabled()
     row = window.panels["outputPanel"].row
@@ -87,7 +87,7 @@ def test_a_session_keeps_the_embedding_head_and_vocabulary(window, tmp_path, qtb
     assert data.whole.head.activation == w.head.activation
     assert data.whole.vocab.tokens == w.vocab.tokens and data.whole.vocab.oov == w.vocab.oov
     # a plain model in between, then the session: the Output row is the head's again
-    assert window.openWeights(str(FIXTURES.parent / "torch_gru.pt"))
+    assert window.openWeights(str(FIXTURES.parent / "torch_gru.npz"))
     assert c.waitForIdle() and panel.row is None
     assert window.session.open(str(path))
     assert c.waitForIdle()
@@ -102,3 +102,16 @@ def test_a_session_keeps_the_embedding_head_and_vocabulary(window, tmp_path, qtb
     with pytest.raises(InputError, match="model.whole.head.W_hy rows have") as info:
         load_session(bad, SCHEMA)
     assert "\n" not in str(info.value)
+
+
+def test_opening_a_plain_model_after_a_character_model_drops_its_text(window):
+    from rnnviz.ui import tokens
+
+    c = window.controller
+    assert window.openWeights(str(FIXTURES / "k2_textvec.keras"))
+    assert c.waitForIdle()
+    assert tokens.apply_tokens(c, "Hello World", as_text=True) is None
+    assert c.waitForIdle() and c.settings.text == "hello world"
+    assert window.openWeights(str(FIXTURES.parent / "torch_gru.npz"))
+    assert c.waitForIdle()
+    assert c.settings.text == "" and c.frame.symbols is None
