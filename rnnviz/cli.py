@@ -129,6 +129,7 @@ def _token_ids(model, args, path):
     from .io.weights import parse_ids
 
     unknown: list = []
+    trimmed = False
     try:
         if args.ids is not None:
             ids = parse_ids(args.ids)
@@ -141,6 +142,11 @@ def _token_ids(model, args, path):
                     text = blob.decode("utf-8-sig")
                 except UnicodeDecodeError:
                     raise InputError("is not UTF-8 text", _shown(path)) from None
+                # an editor ends the file with a line break: that one is not part of the text
+                ending = "\r\n" if text.endswith("\r\n") else "\n" if text.endswith("\n") else ""
+                if ending:
+                    text = text[: -len(ending)]
+                    trimmed = True
             ids, unknown = model.encode(text)
         else:
             rows = read_sequence(path, input_size=1)[:, 0]
@@ -154,6 +160,9 @@ def _token_ids(model, args, path):
     except ValueError as err:
         where = args.weights if args.ids is not None or args.text is not None else path
         raise InputError(str(err), _shown(where)) from None
+    if trimmed:
+        print(f"rnnviz: note: {_shown(path)}: the line break that ends the file is not read as a token",
+              file=sys.stderr)
     return ids, xs, unknown
 
 
@@ -210,6 +219,13 @@ def cmd_trace(argv) -> int:
     except InputError as err:
         return _fail(str(err))
 
+    if whole.head is not None:
+        from .io.limits import MAX_ARRAY_BYTES
+
+        T, O = len(xs), whole.head.output_size
+        if T * O * 8 > MAX_ARRAY_BYTES:
+            return _fail(f"{args.weights}: y would hold {T:,} steps × {O:,} outputs ({T * O * 8 / 2**20:,.0f} MiB); "
+                         f"rnnviz writes at most {MAX_ARRAY_BYTES // 2**20} MiB per array: trace a shorter input")
     _print_notes(model)  # only once the input is good: a bad input gets its one line alone
     if ids is not None and unknown:
         shown = ", ".join(repr(t) for t in unknown[:5]) + (" …" if len(unknown) > 5 else "")

@@ -20,6 +20,7 @@ from ..engine.bidirectional import (
 from ..engine.cells import CHOICES, as_stack, kind_of
 from ..engine.cells import COMPARE as COMPARED
 from ..io.limits import MAX_HIDDEN, MAX_INPUT
+from .format import sub_digits
 
 #: The Compare choice: the registry's compared cells side by side on the same input, sizes and seed.
 COMPARE = "compare"
@@ -296,8 +297,8 @@ class Result:
         keys = [cr.key for cr in self.cells]
         if "backward" in keys:
             T = self.T
-            back = f"reads x{_sub(T)} … x₁, so its step t is input x{_sub(T + 1)}₋ₜ and its x₁ is x{_sub(T)}"
-            out.append(f"bidirectional layer: → forward reads x₁ … x{_sub(T)}; ← backward {back}"
+            back = f"reads x{sub_digits(T)} … x₁, so its step t is input x{sub_digits(T + 1)}₋ₜ and its x₁ is x{sub_digits(T)}"
+            out.append(f"bidirectional layer: → forward reads x₁ … x{sub_digits(T)}; ← backward {back}"
                        if "forward" in keys else f"the layer runs in reverse: it {back}")
         for cr in self.cells:
             for note in getattr(as_stack(cr.model).layers[0], "notes", ()):
@@ -307,10 +308,6 @@ class Result:
             if mask is not None and not mask.all():
                 out.append(_masked_steps(mask))
         return out
-
-
-def _sub(n: int) -> str:
-    return str(n).translate(str.maketrans("0123456789", "₀₁₂₃₄₅₆₇₈₉"))
 
 
 def _masked_steps(mask: np.ndarray) -> str:

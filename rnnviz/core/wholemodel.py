@@ -71,13 +71,29 @@ def ids_of(whole, xs) -> np.ndarray:
     return np.array([index.get(r.tobytes(), -1) for r in rows], dtype=np.int64)
 
 
+#: The Output row computes at most this many head values (steps × outputs) for a run: a
+#: vocabulary-sized head over a long text would take gigabytes and seconds per frame.
+MAX_ROW_VALUES = 1 << 22
+
+
+def row_steps(whole) -> int:
+    """How many steps of a run the Output row shows the head for (all of them up to
+    MAX_ROW_VALUES values)."""
+    return max(1, MAX_ROW_VALUES // max(1, whole.head.output_size))
+
+
 def shown_notes(whole) -> list[str]:
-    """What the app adds to the file's notes: how it shows a linear head of several outputs."""
+    """What the app adds to the file's notes: how it shows a linear head of several outputs,
+    and how many steps a very wide head is shown for."""
     head = whole.head
+    out = []
     if head is not None and head.activation == "identity" and head.output_size > 1:
-        return [f"the Output row shows softmax of {whole.names[1]!r}'s logits as class probabilities "
-                "(assumed: a classifier trained with cross-entropy); rnnviz trace writes the logits as y"]
-    return []
+        out.append(f"the Output row shows softmax of {whole.names[1]!r}'s logits as class probabilities "
+                   "(assumed: a classifier trained with cross-entropy); rnnviz trace writes the logits as y")
+    if head is not None and row_steps(whole) < MAX_TOKENS:
+        out.append(f"the head has {head.output_size:,} outputs: the Output row shows it for runs of at most "
+                   f"{row_steps(whole):,} steps")
+    return out
 
 
 def head_row(whole, h, xs) -> OutputRow:
@@ -136,6 +152,8 @@ def result_row(whole, result) -> OutputRow | None:
     """The Output row of ``whole``'s head for ``result`` (a run of its recurrent layers), or
     None when it has no head. The head reads the last layer, whichever layer the run traced."""
     if whole is None or whole.head is None or result is None or not result.cells:
+        return None
+    if result.T > row_steps(whole):  # said in shown_notes
         return None
     h = last_layer_h(result, whole.rnn)
     if h.shape[1] != whole.head.input_size:

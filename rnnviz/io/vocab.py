@@ -104,18 +104,21 @@ def vocabulary(tokens, source: str, oov=..., path: str | None = None, **options)
     id is the first OOV token's unless ``oov`` says (None: there is none). InputError (naming
     ``path``) if it is not one."""
     tokens = list(tokens)
+    # the message names the file once: "vocab.json: token 'a' is listed twice", not "vocab.json: vocab.json: …"
+    own = path is not None and os.path.basename(os.fspath(path)) == source
+    it, prefix = ("it", "") if own else (source, f"{source}: ")
     if not tokens:
-        raise InputError(f"{source} holds no tokens", path)
+        raise InputError(f"{it} holds no tokens", path)
     if len(tokens) > MAX_VOCAB:
-        raise InputError(f"{source} holds {len(tokens):,} tokens; rnnviz reads at most {MAX_VOCAB:,}", path)
+        raise InputError(f"{it} holds {len(tokens):,} tokens; rnnviz reads at most {MAX_VOCAB:,}", path)
     for k, t in enumerate(tokens):
         if t is not None and not isinstance(t, str):
-            raise InputError(f"{source}: token {k} is {type(t).__name__}, not text", path)
+            raise InputError(f"{prefix}token {k} is {type(t).__name__}, not text", path)
     seen: dict[str, int] = {}
     for k, t in enumerate(tokens):
         if t:
             if t in seen:
-                raise InputError(f"{source}: token {printable(repr(t))} is listed twice (ids {seen[t]} and {k})", path)
+                raise InputError(f"{prefix}token {printable(repr(t))} is listed twice (ids {seen[t]} and {k})", path)
             seen[t] = k
     if oov is ...:
         oov = next((k for k, t in enumerate(tokens) if t in OOV_TOKENS), None)

@@ -102,3 +102,17 @@ def test_a_vocabulary_opened_later_labels_the_steps(tmp_path):
     (tmp_path / "big.json").write_text('["' + '","'.join("abcdefghijkl") + '"]')
     with pytest.raises(InputError, match="12 tokens, but the model's embedding has 8 rows"):
         app.use_vocab(str(tmp_path / "big.json"))
+
+
+def test_the_output_row_of_a_very_wide_head_stops_at_a_bounded_run(monkeypatch):
+    import rnnviz.core.wholemodel as W
+    from rnnviz.core import model as M
+    from rnnviz.io.weights import load_model
+
+    whole = load_model(Path(__file__).resolve().parent.parent / "fixtures" / "whole" / "torch_char.state.npz")
+    monkeypatch.setattr(W, "MAX_ROW_VALUES", 8 * 5)  # 5 steps of its 8 outputs
+    s = M.Settings(**W.input_changes(whole, [1, 2, 3, 4, 5]), cell="lstm", hidden_size=5, input_size=4)
+    assert W.result_row(whole, M.compute(s, whole.rnn)) is not None
+    s6 = M.Settings(**W.input_changes(whole, [1, 2, 3, 4, 5, 6]), cell="lstm", hidden_size=5, input_size=4)
+    assert W.result_row(whole, M.compute(s6, whole.rnn)) is None
+    assert any("for runs of at most 5 steps" in n for n in W.shown_notes(whole))

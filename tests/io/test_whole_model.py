@@ -331,3 +331,37 @@ def test_the_pytorch_files_read_as_their_npz_copies():
         np.testing.assert_array_equal(a.head.W_hy, b.head.W_hy)
         for x, y in zip(getattr(a.rnn, "layers", (a.rnn,)), getattr(b.rnn, "layers", (b.rnn,))):
             np.testing.assert_array_equal(x.W_hh, y.W_hh)
+
+
+def test_a_stringlookup_with_two_oov_ids_numbers_its_words_from_two():
+    # keras.layers.StringLookup(vocabulary=["cat", "dog"], num_oov_indices=2): ids 0 and 1 are
+    # OOV, "cat" is 2 and "dog" is 3 (Keras's documented layout; the ids used to be one too small)
+    from rnnviz.io.weights.keras_parts import _lookup_vocab
+
+    layer = {"cls": "StringLookup", "name": "lookup",
+             "cfg": {"vocabulary": ["cat", "dog"], "num_oov_indices": 2, "mask_token": None, "oov_token": "[UNK]"}}
+    vocab, note = _lookup_vocab(layer, "m.keras")
+    ids, _ = vocab.encode("cat dog")
+    assert list(ids) == [2, 3] and vocab.size == 4 and "hashes unknown tokens" in note
+
+
+def test_trace_refuses_a_y_too_large_to_write_in_one_line(tmp_path, monkeypatch, capsys):
+    import rnnviz.io.limits as limits
+
+    monkeypatch.setattr(limits, "MAX_ARRAY_BYTES", 1000)  # its weights fit; 23 steps × 8 outputs do not
+    out = tmp_path / "t.npz"
+    rc = main(["trace", str(FIXTURES / "torch_char.state.npz"), "--vocab", str(FIXTURES / "torch_char.vocab.json"),
+               "--text", "hello world hello world", "-o", str(out)])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2 and not out.exists() and "\n" not in err
+    assert "y would hold 23 steps × 8 outputs" in err and "torch_char.state.npz" in err
+
+
+def test_a_text_file_s_final_line_break_is_not_a_token(tmp_path, capsys):
+    src = tmp_path / "in.txt"
+    src.write_text("hello world\n", encoding="utf-8")
+    out = tmp_path / "t.npz"
+    assert main(["trace", str(FIXTURES / "torch_char.state.npz"), str(src), "--vocab",
+                 str(FIXTURES / "torch_char.vocab.json"), "-o", str(out)]) == 0
+    assert len(np.load(out)["ids"]) == 11
+    assert "the line break that ends the file is not read as a token" in capsys.readouterr().err

@@ -160,7 +160,8 @@ def _lookup_vocab(layer: dict, path: str):
     if not isinstance(n_oov, int) or n_oov < 0:
         return None, f"{cls} {name!r}: num_oov_indices={n_oov!r} is not a count: no vocabulary"
     check_vocab_size(f"{cls} {name!r}'s vocabulary", len(listed), path)
-    tokens = ([mask] if mask is not None else []) + [oov_token] * min(n_oov, 1) + list(listed)
+    # ids: [mask], then num_oov_indices OOV ids (the first named by oov_token), then the list
+    tokens = ([mask] if mask is not None else []) + ([oov_token] + [None] * (n_oov - 1) if n_oov else []) + list(listed)
     oov = (1 if mask is not None else 0) if n_oov == 1 else None
     options: dict = {}
     note = None
