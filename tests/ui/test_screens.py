@@ -15,7 +15,7 @@ from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 
 #: The projectors and screens, less a window manager's title bar.
-SCREENS = ((1024, 740), (1280, 692), (1920, 1050))
+SCREENS = ((1024, 740), (1280, 692), (1366, 740), (1920, 1050))
 
 
 def _needed_width(w: QtWidgets.QWidget) -> tuple[float, int] | None:
@@ -126,7 +126,7 @@ def test_every_screen_fits(qtbot, lesson):
             assert least.width() <= size[0] and least.height() <= size[1], (mode, size, least)
             assert (w.width(), w.height()) == size, (mode, size, w.size(), least)
             assert layout_problems(w) == [], (mode, size)
-            eq, tick = _fonts(w, whole=mode == "presenter")
+            eq, tick = _fonts(w, whole=True)
             if mode == "normal":
                 normal_fonts[size] = (eq, tick)
             else:
