@@ -50,7 +50,8 @@ class Row:
     ``kind`` says what the line is, so a small panel can leave some out (:func:`brief`):
     "input" (x_t, h_{t−1}), "symbols" (an equation in symbols), "products" (its products
     written out), "values" (its values, ending in the result) or "" (anything else).
-    ``short`` is a values line's one-line form, "σ(0.431) = 0.606", without the sum.
+    ``short`` is a values line's one-line form: "σ(0.431) = 0.606", without the sum; a state
+    update without its functions applied, "0.552·tanh(1.80) = 0.523".
     """
 
     lhs: Frag
@@ -198,11 +199,14 @@ def update_rows(line, e, gsym, gval) -> list[Row]:
     lhs = styled(sub(line.target, s) + f"[{u}]", None, bold=True)
     sym = join([_product(symbolic, term) for term in line.terms], " + ")
     val = join([_product(numeric, term) for term in line.terms], " + ")
+    result = " = " + num(line.value, bold=True)
+    short = None
     if any(f.form != "{}" and not f.form.startswith("(") and f.result is not None
            for term in line.terms for f in term):
+        short = val + result  # without the functions applied: "0.552·tanh(1.80) = 0.523"
         val = val + " = " + join([_product(applied, term) for term in line.terms], " + ")
     return [Row(lhs, sym, muted=True, gap=True, kind="symbols"),
-            Row(Frag(), val + " = " + num(line.value, bold=True), kind="values")]
+            Row(Frag(), val + result, kind="values", short=short)]
 
 
 def _product(show, term) -> Frag:
@@ -295,7 +299,8 @@ def without_products(rows) -> list[Row]:
 def brief(rows, inputs: bool = False) -> list[Row]:
     """One line per equation, for a panel with room for little more than the results: the
     symbols and products left out, and each activation's sum with them ("i_5[3] =
-    σ(0.6175) = 0.650"; a state update keeps its values, "c_5[3] = 0.980·1.42 + … = 1.80");
+    σ(0.6175) = 0.650"; a state update keeps its values, "c_5[3] = 0.980·1.42 + … = 1.80",
+    and leaves out the step that applies its functions, "h_5[3] = 0.552·tanh(1.80) = 0.523");
     the inputs x_t and h_{t−1} too, unless ``inputs``."""
     out = []
     for r in collapse(without_products(rows)):

@@ -64,6 +64,9 @@ class _Html:
         return _Html(self.p + other.p, self.h + other.h)
 
 
+#: The text's margin inside the panel, and for one line per equation (a small panel's last resort).
+MARGIN, TIGHT_MARGIN = 8, 4
+
 #: The fitted size grows only when the text fills at most this share of the panel's height.
 GROW_ROOM = 0.92
 
@@ -85,6 +88,7 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._exact = ""  # tooltip: the unit's values in full precision
         self._dirty = True
         self._fit: tuple | None = None  # (layout signature, index, (pt, general?, symbols?)) last used
+        self._fits = False  # whether the text shown fits its view whole
         self._bodyPt = BODY_PT  # the largest size the fitter tries, at the theme's scale
 
         self._tabs = QtWidgets.QTabBar(self)
@@ -100,13 +104,12 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._view.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
         self._view.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
         self._view.setFont(theme.font(self._bodyPt))
-        self._view.document().setDocumentMargin(8)
+        self._view.document().setDocumentMargin(MARGIN)
         pal = self._view.palette()
         pal.setColor(QtGui.QPalette.ColorRole.Base, QtGui.QColor(self.look.background))
         pal.setColor(QtGui.QPalette.ColorRole.Text, QtGui.QColor(self.look.foreground))
         self._view.setPalette(pal)
         self._probe = QtGui.QTextDocument(self)  # measures candidate sizes off screen
-        self._probe.setDocumentMargin(self._view.document().documentMargin())
 
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
@@ -253,6 +256,11 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         self._since.start()
         frag = self._fitted()
         if frag.h != self._html:  # parsing and laying out the HTML is most of the cost
+            self._view.document().setDocumentMargin(_margin(self._fit[2]) if self._fit else MARGIN)
+            # Text that fits needs no scroll bar, and must not get one: left over from the
+            # text before, it would narrow the view by its width, rewrap a line and stay.
+            Policy = QtCore.Qt.ScrollBarPolicy
+            self._view.setVerticalScrollBarPolicy(Policy.ScrollBarAlwaysOff if self._fits else Policy.ScrollBarAsNeeded)
             self._view.setHtml(frag.h)
             self._view.setToolTip(self._exact)
         self._plain, self._html = frag.p, frag.h
@@ -297,18 +305,32 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             return ""
         return _omitted(self._fit[2]) if self.look.font_scale > 1.0 or _shortened(self._fit[2]) else ""
 
-    def _note(self, candidate: tuple, width: int) -> str:
+    def _note(self, candidate: tuple, width: int, beside: str = "") -> str:
         """The one-line note saying what ``candidate`` leaves out: the longest wording that
-        fits ``width`` on one line ("" for normal mode or when nothing is left out)."""
+        fits ``width`` on one line ("" for normal mode or when nothing is left out). With
+        ``beside`` (the head), the wording that fits on the head's line after it, or "" if none."""
         whole = _omitted(candidate)
         if not whole or (self.look.font_scale <= 1.0 and not _shortened(candidate)):
             return ""  # normal mode says so only when it had to leave numbers out
         fm = QtGui.QFontMetrics(theme.font(_note_pt(candidate[0])))
-        room = width - 2 * self._probe.documentMargin() - 4
+        room = width - 2 * _margin(candidate) - 4
+        if beside:
+            room -= QtGui.QFontMetrics(theme.font(candidate[0] + 2, bold=True)).horizontalAdvance(beside + HEAD_GAP)
         parts = [short for name, short, on in _LEFT_OUT if on(candidate)]
         hint = "F11: every line" if self.look.font_scale > 1.0 else "a larger window: every line"
         forms = [f"Not shown: {whole} ({hint})", "Not shown: " + ", ".join(parts), f"Shortened ({hint})", "Shortened"]
-        return next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
+        fitting = next((f for f in forms if fm.horizontalAdvance(f) <= room), None)
+        return fitting if fitting is not None or beside else forms[-1]
+
+    def _notes(self, candidate: tuple, width: int, head: str) -> tuple[str, bool]:
+        """(the note for ``candidate``, whether it goes on the head's line). One line per
+        equation (:func:`brief`) is the last resort of a small panel: its note joins the head
+        when a wording fits there, so the lines left keep their room."""
+        if candidate[4] > 0:
+            beside = self._note(candidate, width, head)
+            if beside:
+                return beside, True
+        return self._note(candidate, width), False
 
     def _fitted(self) -> _Html:
         """The content at the largest size at which it fits the view now.
@@ -326,7 +348,10 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             text = "Equations appear when the network has run."
             return _Html(text, _html.escape(text))
         self._exact = eq.exact
-        vp = self._view.viewport().size()
+        # the room without scroll bars: text that fits shows none (measured with one shown, a
+        # fit would be 14 px narrower than its view, and the next layout would differ)
+        vp = self._view.contentsRect().size()
+        self._fits = False
         if not self.isVisible() or vp.width() < 50 or vp.height() < 50:
             return _render(eq, self._bodyPt, True, True, True, 0, self.look)
         signature = eq.signature + (vp.width(), vp.height(), self.look.font_scale)
@@ -338,9 +363,10 @@ class EquationPanel(Panel, QtWidgets.QWidget):
 
         def fits(k: int) -> bool:
             if k not in tried:
-                note = self._note(candidates[k], vp.width())
-                out = _render(eq, *candidates[k], self.look, note)
+                note, inline = self._notes(candidates[k], vp.width(), eq.head)
+                out = _render(eq, *candidates[k], self.look, note, inline)
                 self._probe.setDefaultFont(theme.font(candidates[k][0]))
+                self._probe.setDocumentMargin(_margin(candidates[k]))
                 self._probe.setHtml(out.h)
                 size = self._probe.size()
                 heights[k] = size.height()
@@ -359,6 +385,7 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             k = min(k + 1, len(candidates) - 1)
             fits(k)
         self._fit = (signature, k, candidates[k])
+        self._fits = tried[k][1]
         omitted = _omitted(candidates[k]) if self.look.font_scale > 1.0 or _shortened(candidates[k]) else ""
         if omitted:
             who = "Presenter mode leaves" if self.look.font_scale > 1.0 else "This small panel leaves"
@@ -392,19 +419,34 @@ def _note_pt(pt: int) -> int:
     return max(pt - 3, MIN_PT)
 
 
+def _margin(candidate: tuple) -> int:
+    """The text's margin in the panel: narrower for one line per equation (the last resort)."""
+    return TIGHT_MARGIN if candidate[4] > 0 else MARGIN
+
+
+#: Between the head and a note on its line.
+HEAD_GAP = "\u2003"
+
+
 def _render(eq, pt: int, general: bool, symbolic: bool, products: bool, short: int, look: theme.Theme,
-            note: str = "") -> _Html:
+            note: str = "", inline: bool = False) -> _Html:
     """The whole panel at body size ``pt`` in the colours of ``look``; ``general`` adds the
     cell's equations, ``symbolic`` the unit's equations in symbols above its numbers,
     ``products`` the written-out products; ``short`` shows one line per equation (its
-    sums left out; 2: its inputs too); ``note`` is a muted line under the head (what is left out)."""
+    sums left out; 2: its inputs too); ``note`` is a muted line under the head (what is left
+    out), or with ``inline`` the end of the head's line."""
     head = eq.head
     # "GRU — unit 3, step t = 5" wraps after the dash or the comma, never inside "t = 5"
     label, dash, where = head.rpartition(" — ")
     where = ", ".join(part.replace(" ", "&nbsp;") for part in _html.escape(where).split(", "))
-    out = _Html(head + "\n", f'<p style="font-size:{pt + 2}pt; font-weight:bold;'
-                             f' color:{role_colour(eq.head_role, look)}; margin:0">{_html.escape(label + dash)}{where}</p>')
-    if note:
+    after = ""
+    if note and inline:
+        after = (f'{HEAD_GAP}<span style="font-size:{_note_pt(pt)}pt; font-weight:normal;'
+                 f' color:{look.muted}">{_html.escape(note)}</span>')
+    out = _Html(head + (HEAD_GAP + note if after else "") + "\n",
+                f'<p style="font-size:{pt + 2}pt; font-weight:bold; color:{role_colour(eq.head_role, look)};'
+                f' margin:0{"; white-space:nowrap" if after else ""}">{_html.escape(label + dash)}{where}{after}</p>')
+    if note and not inline:
         out = out + _Html(note + "\n", f'<p style="font-size:{_note_pt(pt)}pt; color:{look.muted};'
                                        f' margin:0; white-space:nowrap">{_html.escape(note)}</p>')
     if eq.note is not None:
@@ -413,15 +455,16 @@ def _render(eq, pt: int, general: bool, symbolic: bool, products: bool, short: i
     if general:
         out = out + _table(eq.general, max(pt - 2, MIN_PT), look)
         out = out + _Html("\n", "<hr/>")
-    if short:
-        return out + _table(brief(eq.numbers, inputs=short < 2), pt, look)
+    if short:  # the last resort of a small panel: the lines close together too
+        return out + _table(brief(eq.numbers, inputs=short < 2), pt, look, tight=True)
     rows = eq.numbers if products else without_products(eq.numbers)
     return out + _table(rows if symbolic else collapse(rows), pt, look)
 
 
-def _table(rows, pt: int, look: theme.Theme) -> _Html:
+def _table(rows, pt: int, look: theme.Theme, tight: bool = False) -> _Html:
     plain = "".join(f"{r.lhs.plain} = {r.rhs.plain}\n" if r.lhs else f"    = {r.rhs.plain}\n" for r in rows)
     gap = max(pt // 2, 4)
+    pad, margin = (0, 2) if tight else (1, 4)
     cells = []
     for r in rows:
         td = f' style="padding-top:{gap}px"' if r.gap else ""
@@ -430,8 +473,8 @@ def _table(rows, pt: int, look: theme.Theme) -> _Html:
             rhs = f'<span style="color:{look.muted}">{rhs}</span>'
         cells.append(f'<tr><td align="right"{td}>{frag_html(r.lhs, look)}</td><td align="center"{td}>&nbsp;=&nbsp;</td>'
                      f'<td{td}>{rhs}</td></tr>')
-    return _Html(plain, f'<table cellspacing="0" cellpadding="1" style="font-size:{pt}pt; margin-top:4px;'
-                        f' margin-bottom:4px">{"".join(cells)}</table>')
+    return _Html(plain, f'<table cellspacing="0" cellpadding="{pad}" style="font-size:{pt}pt; margin-top:{margin}px;'
+                        f' margin-bottom:{margin}px">{"".join(cells)}</table>')
 
 
 __all__ = ["EquationPanel", "frag_html", "role_colour", "fmt", "parse", "MINUS", "Row"]

@@ -374,6 +374,20 @@ class Presenter(QtCore.QObject):
         c.resultChanged.connect(self._updateStep)
         self._updateStep()
         window.installEventFilter(self)
+        self._modesFollowed = False  # the window makes its modes after its presenter
+
+    def _onMode(self, *_) -> None:
+        """The step counter and the stepping keys' hint belong to the Explore mode: in the
+        Train mode they would only cover its plots."""
+        if not self._active:
+            return
+        modes = getattr(self.window, "modes", None)
+        explore = modes is None or modes.currentIndex() == 0
+        self.stepOverlay.setVisible(explore)
+        if explore:
+            self.stepOverlay.place()
+        else:
+            self.hint.hide()
 
     # ------------------------------------------------------------ state
     def isActive(self) -> bool:
@@ -406,6 +420,12 @@ class Presenter(QtCore.QObject):
         self._active = True
         for x in hidden:
             x.hide()
+        if not self._modesFollowed:
+            w.modes.currentChanged.connect(self._onMode)
+            self._modesFollowed = True
+        w.modes.setPresenting(True)  # the menu bar is hidden: the Explore | Train switch stays in view
+        # that bar takes a row: the lesson's own title bar ("Lesson", ×) gives its row back
+        w.lessonPanel.setTitleBarWidget(QtWidgets.QWidget(w.lessonPanel))
         w.setTheme(self._base.scaled(PRESENTER_SCALE))
         if fullscreen:
             w.showFullScreen()
@@ -413,9 +433,9 @@ class Presenter(QtCore.QObject):
         self._shareColumns()
         QtCore.QTimer.singleShot(0, self, self._shareColumns)  # again once full screen has its size
         self._updateStep()
-        self.stepOverlay.show()
         self.stepOverlay.place()
         self.hint.showFor(HINT_MS)
+        self._onMode()
         self._stack()
         self.activeChanged.emit(True)
 
@@ -434,6 +454,11 @@ class Presenter(QtCore.QObject):
         geometry, state, hidden, fullscreen = self._restore
         self._restore = None
         w.setCompact(False)
+        w.modes.setPresenting(False)
+        blank = w.lessonPanel.titleBarWidget()
+        w.lessonPanel.setTitleBarWidget(None)
+        if blank is not None:
+            blank.deleteLater()
         w.setTheme(self._base)
         for x in hidden:
             x.show()

@@ -18,6 +18,8 @@ The panels (registered in slot "train" of :mod:`rnnviz.ui.panels`) draw snapshot
 
 from __future__ import annotations
 
+import math
+
 import dataclasses
 import weakref
 
@@ -356,7 +358,7 @@ class TrainControls(Panel, QtWidgets.QWidget):
         super().__init__(parent)
         self.train = training_for(controller)
         self.setMinimumWidth(250)
-        self.setMaximumWidth(380)
+        self.setMaximumWidth(440)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(6, 4, 6, 6)
         self._title = QtWidgets.QLabel("Train a network")
@@ -437,11 +439,13 @@ class TrainControls(Panel, QtWidgets.QWidget):
         buttons.addWidget(self.resetButton, 0, 2)
         buttons.addWidget(self.exploreButton, 1, 0, 1, 3)
         buttons.addWidget(self.exportButton, 2, 0, 1, 3)
-        lay.addLayout(buttons)
+        # the buttons and the status first, under the title: at presenter size on a 768-pixel
+        # projector the settings scroll, and Train / Step / Reset must stay in view
+        lay.insertLayout(1, buttons)
         self.statusLabel = QtWidgets.QLabel()
         self.statusLabel.setWordWrap(True)
         self.statusLabel.setTextInteractionFlags(QtCore.Qt.TextInteractionFlag.TextSelectableByMouse)
-        lay.addWidget(self.statusLabel)
+        lay.insertWidget(2, self.statusLabel)
         self.sampleText = QtWidgets.QPlainTextEdit()
         self.sampleText.setReadOnly(True)
         self.sampleText.setPlaceholderText("Text the model writes (text task)")
@@ -451,9 +455,10 @@ class TrainControls(Panel, QtWidgets.QWidget):
         lay.addWidget(self.sampleText)
         lay.addStretch(1)
 
-        for combo in (self.taskCombo, self.cellCombo, self.optimizerCombo):
+        # wide enough for "Adding problem" and "RNN (tanh)" whole; longer choices are cut
+        for combo, chars in ((self.taskCombo, 14), (self.cellCombo, 10), (self.optimizerCombo, 6)):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-            combo.setMinimumContentsLength(8)
+            combo.setMinimumContentsLength(chars)
         self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
                         "length": self.lengthSpin, "hidden_size": self.hiddenSpin, "lr": self.lrSpin,
                         "momentum": self.momentumSpin, "clip": self.clipSpin, "batch": self.batchSpin,
@@ -688,8 +693,48 @@ def _plot_widget(look: theme.Theme) -> pg.PlotWidget:
     return w
 
 
+def fitting(forms, pt: int, width: float) -> str:
+    """The first (longest) of ``forms`` that fits ``width`` pixels in bold ``pt`` points; the
+    last if none does. A title's wordings, longest first: a narrow plot at presenter size (a
+    1024 × 768 projector) shows a shorter one, never a cut one."""
+    fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
+    return next((f for f in forms if fm.horizontalAdvance(f) <= width), forms[-1])
+
+
+#: What pyqtgraph's title item takes beside its text (its margins), in pixels.
+TITLE_PAD = 24
+
+
+def _any_width(label: pg.LabelItem) -> pg.LabelItem:
+    """``label`` (a title) asks its layout for no least width: pyqtgraph sets it to the text's
+    at every resize, so a panel sized for a long title could never shrink to a shorter one.
+    The panel picks a wording that fits instead (:func:`fitting`)."""
+    def update_min(label=label):
+        pg.LabelItem.updateMin(label)
+        label.setMinimumWidth(0)
+        label._sizeHint[QtCore.Qt.SizeHint.MinimumSize] = (0, label._sizeHint[QtCore.Qt.SizeHint.MinimumSize][1])
+        label.updateGeometry()
+
+    label.updateMin = update_min
+    update_min()
+    return label
+
+
+def _set_title(plot: pg.PlotItem, forms, look: theme.Theme, width: float) -> None:
+    """``plot``'s title in the longest of ``forms`` that fits ``width`` (the whole one in the
+    tooltip); set only when it changes (each change lays the plot out again)."""
+    axis = plot.getAxis("left")  # the title spans the plot's own column, right of its axis
+    title = fitting(forms, look.title_pt, width - max(axis.width(), axis.minimumWidth()) - TITLE_PAD)
+    if getattr(plot, "_rnnvizTitle", None) != (title, look):
+        plot._rnnvizTitle = (title, look)
+        plot.setTitle(title, size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+        _any_width(plot.titleLabel)  # a title never widens the plot past its widget
+        plot.titleLabel.setToolTip(forms[0] if title != forms[0] else "")
+
+
 class _PlotPanel(Panel, QtWidgets.QWidget):
-    """A panel that redraws from the newest snapshot, at most once per poll."""
+    """A panel that redraws from the newest snapshot, at most once per poll. A panel with
+    titles sets them in :meth:`_fitTitles`, again whenever its width changes."""
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -713,6 +758,26 @@ class _PlotPanel(Panel, QtWidgets.QWidget):
 
     def settle(self) -> None:
         self.showSnapshot(self.train.snapshot)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        if ev.size().width() != ev.oldSize().width():
+            self._fitTitles()
+            self.updateGeometry()  # a shorter title may need less width
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        """At least as wide as the plots' own layout needs (axes, colour bars, titles): a
+        plot narrower than that is cut at its right edge, not squeezed."""
+        hint = super().minimumSizeHint()
+        for view in self.findChildren(pg.GraphicsView):
+            item = getattr(view, "centralWidget", None)
+            if item is not None:
+                least = item.effectiveSizeHint(QtCore.Qt.SizeHint.MinimumSize)
+                hint = hint.expandedTo(QtCore.QSize(math.ceil(least.width()) + 2 * view.frameWidth(), 0))
+        return hint
+
+    def _fitTitles(self) -> None:
+        """Set the titles in the wording that fits the panel's width (none by default)."""
 
     def showSnapshot(self, snap) -> None:  # pragma: no cover - overridden
         raise NotImplementedError
@@ -817,14 +882,23 @@ class LossPanel(_PlotPanel):
             self.baseline.setValue(np.log10(base) if base > 0 else 0.0)
             self.chance.setVisible(False)
 
+    TITLES = ("Loss: train (thin) and test (thick)", "Loss: train thin, test thick", "Loss: train, test", "Loss")
+
+    def _fitTitles(self) -> None:
+        _set_title(self.lossPlot, self.TITLES, self.look, self.graphics.width())
+
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
         self.graphics.setBackground(look.background)
-        theme.style_plot(self.lossPlot, look, "Loss: train (thin) and test (thick)", "loss", "update")
+        theme.style_plot(self.lossPlot, look, None, "loss", "update")
+        self._fitTitles()
         theme.style_plot(self.accPlot, look, None, "test accuracy", "update")
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")
         self._style()
+        if getattr(self, "curves", None):  # the legend's entries keep the size they were made in: made again
+            self._keys = ()
+            self.showSnapshot(self.train.snapshot)
 
 
 def gradient_levels(rows: list) -> tuple[float, float]:
@@ -852,6 +926,24 @@ def log_rows(rows: np.ndarray) -> np.ndarray:
 class GradientPanel(_PlotPanel):
     """log₁₀ ‖∂L/∂h_t‖: time step t across, one row per update (the newest at the top)."""
 
+    TITLES = ("log₁₀ ‖∂L/∂h_t‖ over step t (→) and update (↑)", "log₁₀ ‖∂L/∂h_t‖: step t →, update ↑",
+              "log₁₀ ‖∂L/∂h_t‖")
+    caption = None
+
+    def _title(self) -> str:
+        return fitting(self.TITLES, self.look.title_pt, self.graphics.width() - TITLE_PAD)
+
+    def _fitTitles(self) -> None:
+        plots = list(self.plots.values())
+        if len(plots) > 1:  # one heatmap per cell, side by side: each titled with its cell's name
+            taken = (self.bar.width() if self.bar is not None else 0) + plots[0].getAxis("left").width()
+            room = (self.graphics.width() - taken) / len(plots) + TITLE_PAD // 2
+            for plot in plots:
+                label = plot._rnnvizLabel
+                _set_title(plot, (label, label.split(" (")[0], ""), self.look, room)
+        if self.caption is not None and self.caption.text != self._title():
+            self.caption.setText(self._title(), size=f"{self.look.title_pt}pt", color=self.look.foreground, bold=True)
+
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
         self.graphics = pg.GraphicsLayoutWidget()
@@ -877,8 +969,8 @@ class GradientPanel(_PlotPanel):
             img.setLookupTable(theme.lut("inferno" if not look.colour_blind else theme.CB_SEQUENTIAL))
             plot.addItem(img)
             plot.setMouseEnabled(x=False, y=False)
-            theme.style_plot(plot, look, r.label if len(snap.runs) > 1 else None,
-                             "update" if k == 0 else None, "step t")
+            theme.style_plot(plot, look, None, "update" if k == 0 else None, "step t")
+            plot._rnnvizLabel = r.label if len(snap.runs) > 1 else None  # its title (_fitTitles)
             plot.disableAutoRange()
             plot.setXRange(0.5, snap.config.length + 0.5, padding=0)
             if k:
@@ -892,9 +984,10 @@ class GradientPanel(_PlotPanel):
         self.bar.axis.setTextPen(look.foreground)
         self.bar.setImageItem(list(self.images.values()))
         self.graphics.addItem(self.bar, row=0, col=len(snap.runs))
-        title = "log₁₀ ‖∂L/∂h_t‖ over step t (→) and update (↑)"
-        self.graphics.addLabel(title, row=1, col=0, colspan=len(snap.runs) + 1, size=f"{look.title_pt}pt",
-                               color=look.foreground, bold=True)
+        self.caption = self.graphics.addLabel(self._title(), row=1, col=0, colspan=len(snap.runs) + 1,
+                                              size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+        _any_width(self.caption)
+        QtCore.QTimer.singleShot(0, self, self._fitTitles)  # once the new plots have their widths
         self._keys = tuple(r.key for r in snap.runs)
         self._yExtent = None
         cache_decorations(self.graphics)
@@ -936,6 +1029,12 @@ class GradientPanel(_PlotPanel):
 
 class ContribPanel(_PlotPanel):
     """‖∂L_T/∂x_k‖ for k = 1 … T on a log scale: how much each earlier input moves the last loss."""
+
+    TITLES = ("Contributions ‖∂L_T/∂x_k‖ (log scale)", "Contributions ‖∂L_T/∂x_k‖", "‖∂L_T/∂x_k‖ (log scale)",
+              "‖∂L_T/∂x_k‖")
+
+    def _fitTitles(self) -> None:
+        _set_title(self.plot, self.TITLES, self.look, self.plotWidget.width())
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
@@ -993,10 +1092,14 @@ class ContribPanel(_PlotPanel):
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
         self.plotWidget.setBackground(look.background)
-        theme.style_plot(self.plot, look, "Contributions ‖∂L_T/∂x_k‖ (log scale)", "‖∂L_T/∂x_k‖", "input step k")
+        theme.style_plot(self.plot, look, None, "‖∂L_T/∂x_k‖", "input step k")
+        self._fitTitles()
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")
         self._style()
+        if getattr(self, "curves", None):  # the legend's entries keep the size they were made in: made again
+            self._keys = ()
+            self.showSnapshot(self.train.snapshot)
 
 
 def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
@@ -1028,9 +1131,10 @@ class WeightsPanel(_PlotPanel):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
         self._caption = QtWidgets.QLabel("Weights")
+        # it takes the room the choices leave, in the longest wording that fits (_fitTitles)
         self._caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
-        top.addWidget(self._caption)
-        top.addStretch(1)
+        self._captions = ("Weights",)
+        top.addWidget(self._caption, 1)
         top.addWidget(self.cellCombo)
         top.addWidget(self.paramCombo)
         self._lay.addLayout(top)
@@ -1084,15 +1188,39 @@ class WeightsPanel(_PlotPanel):
         for bar, levels in ((self.valueBar, lv), (self.changeBar, lc)):
             if tuple(bar.levels()) != levels:  # each change repaints the bar's axis
                 bar.setLevels(levels)
-        label = self.paramCombo.currentText()
-        look = self.look
-        if self._titled != (label, look):  # a plot title's change re-lays the plot out: only when it must
-            self._titled = (label, look)
-            self.valuePlot.setTitle(f"{label} now", size=f"{look.title_pt}pt", color=look.foreground, bold=True)
-            self.changePlot.setTitle("its change since the start", size=f"{look.title_pt}pt",
-                                     color=look.foreground, bold=True)
-        norm = float(np.linalg.norm(change))
-        self._caption.setText(f"Weights: ‖Δ{label.split()[0]}‖ = {norm:.3g} since the start")
+        self._label = self.paramCombo.currentText()
+        self._fitTitles()
+        norm, name = float(np.linalg.norm(change)), self._label.split()[0]
+        self._captions = (f"Weights: ‖Δ{name}‖ = {norm:.3g} since the start", f"‖Δ{name}‖ = {norm:.3g} since the start",
+                          f"‖Δ{name}‖ = {norm:.3g}", "")
+        self._fitCaption()
+
+    def _fitCaption(self) -> None:
+        fm = QtGui.QFontMetrics(self._caption.font())
+        room = self._caption.contentsRect().width()
+        text = next((f for f in self._captions if fm.horizontalAdvance(f) <= room), "")
+        if self._caption.text() != text:
+            self._caption.setText(text)
+        self._caption.setToolTip(self._captions[0])
+
+    def _fitTitles(self) -> None:
+        label, look = getattr(self, "_label", None), self.look
+        if label is None:
+            return
+        # each matrix has half of what its colour bar and its axis leave
+        taken = sum(max(x.width(), x.minimumWidth()) for x in (self.valueBar, self.changeBar,
+                                                               self.valuePlot.getAxis("left"),
+                                                               self.changePlot.getAxis("left")))
+        room = (self.graphics.width() - taken) / 2 - 12
+        titles = (fitting((f"{label} now", label.split()[0], ""), look.title_pt, room),
+                  fitting(("its change since the start", "its change", "change", "Δ", ""), look.title_pt, room))
+        if self._titled != (titles, look):  # a plot title's change re-lays the plot out: only when it must
+            self._titled = (titles, look)
+            for plot, title in zip((self.valuePlot, self.changePlot), titles):
+                plot.setTitle(title, size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+                _any_width(plot.titleLabel)
+        if hasattr(self, "_captions"):
+            QtCore.QTimer.singleShot(0, self, self._fitCaption)  # once the row has its new width
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -1102,8 +1230,8 @@ class WeightsPanel(_PlotPanel):
             bar.setColorMap(cmap)
             bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
             bar.axis.setTextPen(look.foreground)
-        for p in (self.valuePlot, self.changePlot):
-            theme.style_plot(p, look, None, "row", "column")
+        theme.style_plot(self.valuePlot, look, None, "row", "column")
+        theme.style_plot(self.changePlot, look, None, None, "column")  # the same rows as beside it
         self._caption.setFont(look.font(look.title_pt, bold=True))
         for w in (self.cellCombo, self.paramCombo):
             w.setFont(look.font())
@@ -1243,9 +1371,12 @@ class TrainPage(QtWidgets.QWidget):
             scroll.setWidget(window.panels[controls[0].id])
             scroll.setWidgetResizable(True)
             scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-            scroll.setMinimumWidth(scroll.widget().minimumWidth() + 24)
             lay.addWidget(scroll)
             self.controlsScroll = scroll
+            # as wide as the controls need at the theme's size (presenter mode's labels are
+            # 1.5× wider): the column follows each font change
+            scroll.widget().installEventFilter(self)
+            self._fitControls()
         grid = QtWidgets.QSplitter(QtCore.Qt.Orientation.Vertical)
         rows = [QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal) for _ in range((len(plots) + 1) // 2)]
         for k, spec in enumerate(plots):
@@ -1257,14 +1388,30 @@ class TrainPage(QtWidgets.QWidget):
         lay.addWidget(grid, 1)
         self.grid = grid
 
+    def _fitControls(self) -> None:
+        scroll = self.controlsScroll
+        bar = scroll.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        need = scroll.widget().minimumSizeHint().width() + bar + 2 * scroll.frameWidth()
+        if scroll.minimumWidth() != need:
+            scroll.setMinimumWidth(need)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.LayoutRequest):
+            self._fitControls()
+        return False
+
 
 class Modes(QtWidgets.QStackedWidget):
     """The Explore and Train pages, switched by a tab bar in the menu bar's corner (``bar``):
-    the switch takes no height from the views (the window must fit a 1024 × 768 projector)."""
+    the switch takes no height from the views (the window must fit a 1024 × 768 projector).
+    Presenter mode hides the menu bar; the switch then moves to a bar of its own at the top
+    right of the screen (``presenterBar``, see :meth:`setPresenting`)."""
 
     def __init__(self, parent=None):
         super().__init__(parent)
         self.setObjectName("modes")
+        self.presenterBar: QtWidgets.QToolBar | None = None
+        self._window = None
         self.bar = QtWidgets.QTabBar()
         self.bar.setObjectName("modeBar")
         self.bar.setDocumentMode(True)
@@ -1293,6 +1440,44 @@ class Modes(QtWidgets.QStackedWidget):
     def tabText(self, index: int) -> str:
         return self.bar.tabText(index)
 
+    def attach(self, window) -> None:
+        """Put the switch in the corner of ``window``'s menu bar, and make the bar that holds
+        it in presenter mode (hidden until then)."""
+        self._window = window
+        window.menuBar().setCornerWidget(self.bar, QtCore.Qt.Corner.TopRightCorner)
+        tools = QtWidgets.QToolBar("Explore | Train")
+        tools.setObjectName("presenterModeBar")
+        tools.setMovable(False)
+        tools.setFloatable(False)
+        tools.toggleViewAction().setVisible(False)  # not a choice in the window's context menu
+        tools.setContextMenuPolicy(QtCore.Qt.ContextMenuPolicy.PreventContextMenu)
+        holder = QtWidgets.QWidget()
+        row = QtWidgets.QHBoxLayout(holder)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addStretch(1)
+        holder.setSizePolicy(QtWidgets.QSizePolicy.Policy.Expanding, QtWidgets.QSizePolicy.Policy.Preferred)
+        tools.addWidget(holder)
+        window.addToolBar(QtCore.Qt.ToolBarArea.TopToolBarArea, tools)
+        tools.hide()
+        self.presenterBar, self._row = tools, row
+
+    def setPresenting(self, on: bool) -> None:
+        """Presenter mode hides the menu bar: the switch goes to the top of the screen, at its
+        right end as in the menu bar, and back to the menu bar's corner afterwards."""
+        if self.presenterBar is None:
+            return
+        if on:
+            self._row.addWidget(self.bar)  # takes it out of the menu bar's corner
+            self.bar.show()
+            self.presenterBar.show()
+        else:
+            self.presenterBar.hide()
+            self._window.menuBar().setCornerWidget(self.bar, QtCore.Qt.Corner.TopRightCorner)
+            self.bar.show()
+
+    def isPresenting(self) -> bool:
+        return self.presenterBar is not None and self.bar.parentWidget() is not self._window.menuBar()
+
     def _follow(self, index: int) -> None:
         if self.bar.currentIndex() != index:
             with QtCore.QSignalBlocker(self.bar):
@@ -1301,12 +1486,12 @@ class Modes(QtWidgets.QStackedWidget):
 
 def build_modes(window, explore: QtWidgets.QWidget) -> Modes:
     """The Explore page (``explore``) and the Train page of ``window``, and their switch in
-    the corner of the menu bar."""
+    the corner of the menu bar (in presenter mode, at the top of the screen)."""
     tabs = Modes()
     tabs.addTab(explore, "Explore")
     tabs.addTab(TrainPage(window), "Train")
-    window.menuBar().setCornerWidget(tabs.bar, QtCore.Qt.Corner.TopRightCorner)
-    # presenter mode hides the menu bar, and the switch with it: Ctrl+T still switches
+    tabs.attach(window)
+    # Ctrl+T switches too, whatever has the focus
     toggle = QtGui.QShortcut(QtGui.QKeySequence("Ctrl+T"), window)
     toggle.setContext(QtCore.Qt.ShortcutContext.WindowShortcut)
     toggle.activated.connect(lambda: tabs.setCurrentIndex(1 - tabs.currentIndex()))

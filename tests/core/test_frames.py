@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from rnnviz.core import model as M
-from rnnviz.core.equations import Row, check, collapse
+from rnnviz.core.equations import Row, brief, check, collapse
 from rnnviz.core.format import (
     Frag,
     Span,
@@ -340,7 +340,19 @@ def test_every_equation_line_can_be_checked_by_hand(cell):
             for u in range(H):
                 rows = build_frame(r, ViewState(step=t, unit=u), loaded).equation.numbers
                 assert check(rows) == [], (cell, H, D, t, u)
+                assert check(brief(rows, inputs=True)) == [], (cell, H, D, t, u)  # a small panel's lines too
                 assert any("·" in row.rhs.plain for row in rows if not row.muted)
+
+
+def test_a_brief_state_update_leaves_out_the_step_that_applies_its_functions():
+    """One line per equation (a small panel): "h = 0.552·tanh(1.80) = 0.523", the line that
+    would wrap in a 1024×768 window without the middle "= 0.552·0.946"; the full form keeps it."""
+    r = M.compute(M.Settings(cell="lstm", hidden_size=4, T=6, signal="sine"))
+    rows = build_frame(r, ViewState(step=4, unit=3)).equation.numbers
+    full = next(row.rhs.plain for row in collapse(rows) if row.lhs.plain.startswith("h_5"))
+    short = next(row.rhs.plain for row in brief(rows) if row.lhs.plain.startswith("h_5"))
+    assert full.count(" = ") == 2 and short.count(" = ") == 1 and "tanh(" in short
+    assert full.startswith(short.split(" = ")[0]) and full.endswith(short.split(" = ")[1])
 
 
 def test_the_seed_example_shows_checkable_digits():

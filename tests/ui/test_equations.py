@@ -437,3 +437,29 @@ def test_a_small_normal_panel_leaves_lines_out_before_it_scrolls(qtbot):
     assert panel._note(cands[full[-1]], 2000) == ""  # the symbols alone go silently, as before
     note = panel._note(cands[short[-1]], 2000)
     assert note.startswith("Not shown:") and "a larger window" in note and "sums" in note
+
+
+def test_a_panel_at_its_last_resort_fits_whole_with_the_note_on_the_head_line(qtbot, panel):
+    """A gated cell in a 1024×768 window with a lesson open (issue 8): one line per equation,
+    the note beside the head, and every line shows without a scroll bar, also after text that
+    did not fit (a scroll bar left over from it narrowed the view and rewrapped a line)."""
+    from rnnviz.ui import equations as UE
+
+    c = make_controller(cell="lstm", hidden_size=12, T=150, forget_bias=5.0)
+    c.setStep(149)
+    pan = panel(c)
+    pan.resize(375, 500)
+    pan.show()
+    qtbot.waitExposed(pan)
+    pan.settle()
+    assert not pan.isBrief()
+    pan.resize(375, 147)  # the panel's height in the LSTM lesson at 1024×768
+    qtbot.waitUntil(lambda: pan._fit is not None and pan._fit[0][-3:-1] == (375, 147))
+    pan.settle()
+    assert pan.isBrief() and pan.pointSize() == UE.MIN_PT
+    head = pan.text().splitlines()[0]
+    assert head.startswith(c.frame.equation.head + UE.HEAD_GAP) and ("Shortened" in head or "Not shown" in head)
+    view = pan.textBrowser()
+    qtbot.waitUntil(lambda: view.document().size().height() <= view.viewport().height())
+    assert view.verticalScrollBar().maximum() == 0 and view.document().idealWidth() <= view.viewport().width()
+    assert "h_150[0] = " in pan.text() and "This small panel leaves out" in view.toolTip()

@@ -15,7 +15,7 @@ from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 
 #: The projectors and screens, less a window manager's title bar.
-SCREENS = ((1024, 740), (1280, 692), (1920, 1050))
+SCREENS = ((1024, 740), (1280, 692), (1366, 740), (1920, 1050))
 
 
 def _needed_width(w: QtWidgets.QWidget) -> tuple[float, int] | None:
@@ -126,7 +126,7 @@ def test_every_screen_fits(qtbot, lesson):
             assert least.width() <= size[0] and least.height() <= size[1], (mode, size, least)
             assert (w.width(), w.height()) == size, (mode, size, w.size(), least)
             assert layout_problems(w) == [], (mode, size)
-            eq, tick = _fonts(w, whole=mode == "presenter")
+            eq, tick = _fonts(w, whole=True)
             if mode == "normal":
                 normal_fonts[size] = (eq, tick)
             else:
@@ -135,3 +135,88 @@ def test_every_screen_fits(qtbot, lesson):
                 # equations keep that size by leaving lines out (the panel says which).
                 assert eq >= math.floor(1.5 * normal_fonts[size][0]), ("equations", size, eq, normal_fonts[size])
     w.presenter.leave()
+
+
+def graphics_cut(window: QtWidgets.QWidget) -> list[str]:
+    """Plot titles, axis labels and legend entries (pyqtgraph text items) that their view cuts
+    off: each must lie inside its view's visible part."""
+    import pyqtgraph as pg
+
+    problems = []
+    for view in window.findChildren(pg.GraphicsView):
+        if not view.isVisibleTo(window) or view.scene() is None or view.width() == 0:
+            continue
+        seen = view.mapToScene(view.viewport().rect()).boundingRect().adjusted(-1, -1, 1, 1)
+        for item in view.scene().items():
+            if isinstance(item, QtWidgets.QGraphicsTextItem) and item.isVisible() and item.toPlainText().strip():
+                box = item.sceneBoundingRect()
+                # the text's own box, less the item's margins (pyqtgraph pads its text items)
+                pad = item.document().documentMargin()
+                box = box.adjusted(pad, pad, -pad, -pad)
+                if not seen.contains(box):
+                    problems.append(f"{item.toPlainText()[:50]!r} at {box.getRect()} outside {seen.getRect()}")
+    return problems
+
+
+def test_the_train_mode_fits_every_small_screen(qtbot):
+    """Issue 9's Train mode at 1024×768 and 1280×720, normal and presenter: nothing crosses the
+    window's edge, no label, button, plot title or axis label is cut, the presenter's type is
+    at least 1.5× the normal one, and the Explore | Train switch stays in view (the menu bar,
+    its place in normal mode, is hidden in presenter mode)."""
+    from rnnviz.ui.training import training_for
+
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.resize(*SCREENS[0])
+    w.show()
+    qtbot.waitExposed(w)
+    w.startPanel.hide()
+    w.modes.setCurrentIndex(1)
+    tc = training_for(c)
+    for _ in range(3):
+        tc.step()
+    qtbot.waitUntil(lambda: tc.snapshot.updates >= 3, timeout=60_000)
+    _settle()
+    normal = {}
+    for mode in ("normal", "presenter"):
+        if mode == "presenter":
+            w.presenter.enter(fullscreen=False)
+            _settle()
+            assert not w.presenter.stepOverlay.isVisible()  # t = … / T belongs to Explore
+        bar = w.modes.bar
+        assert bar.isVisible() and w.isAncestorOf(bar)
+        for size in SCREENS[:2]:
+            for _ in range(10):
+                w.resize(*size)
+                _settle()
+                if (w.width(), w.height()) == size:
+                    break
+            least = w.minimumSizeHint().expandedTo(w.minimumSize())
+            assert least.width() <= size[0] and least.height() <= size[1], (mode, size, least)
+            assert (w.width(), w.height()) == size, (mode, size, w.size())
+            for pid in ("lossPanel", "contribPanel", "gradientPanel", "weightsPanel"):
+                w.panels[pid].settle()
+            _settle()
+            assert layout_problems(w) == [], (mode, size)
+            assert graphics_cut(w) == [], (mode, size)
+            box = QtCore.QRect(bar.mapTo(w, QtCore.QPoint(0, 0)), bar.size())
+            assert w.rect().contains(box), (mode, size, box)
+            fonts = (w.panels["trainControls"].taskCombo.font().pointSizeF(),
+                     w.panels["lossPanel"].lossPlot.getAxis("left").style["tickFont"].pointSizeF(),
+                     float(w.panels["lossPanel"].lossPlot.titleLabel.opts["size"].rstrip("pt")))
+            if mode == "normal":
+                normal[size] = fonts
+            else:
+                assert all(f >= 1.5 * n - 0.01 for f, n in zip(fonts, normal[size])), (size, fonts, normal[size])
+    # in presenter mode a click on the switch goes back to Explore, and the counter comes back
+    qtbot.mouseClick(bar, QtCore.Qt.MouseButton.LeftButton, pos=bar.tabRect(0).center())
+    assert w.modes.currentIndex() == 0
+    _settle()
+    assert w.presenter.stepOverlay.isVisible()
+    qtbot.mouseClick(bar, QtCore.Qt.MouseButton.LeftButton, pos=bar.tabRect(1).center())
+    assert w.modes.currentIndex() == 1
+    w.presenter.leave()
+    _settle()
+    assert w.menuBar().isAncestorOf(bar) and not w.modes.presenterBar.isVisible()
