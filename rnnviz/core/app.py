@@ -259,11 +259,14 @@ class App:
         current input's steps with its characters."""
         from .wholemodel import ids_of, input_changes, with_vocab
 
+        from ..io.weights import notes_of, with_notes
+
         whole = with_vocab(self.whole, path)
         src = self.state.source
         ids = ids_of(whole, M.build_inputs(self.settings))
-        with self.state.events.paused():
-            self.state.source = Source(src.model, src.name, whole)
+        added = [n for n in notes_of(whole.rnn) if n not in notes_of(src.model)]
+        with self.state.events.paused():  # the banner shows the model's notes: the vocabulary's join them
+            self.state.source = Source(with_notes(src.model, added) if added else src.model, src.name, whole)
             if self.settings.signal == "custom" and len(ids) and (ids >= 0).all():
                 self.state.settings = self.settings.replace(text=input_changes(whole, ids)["text"])
         self.schedule_recompute()

@@ -173,17 +173,12 @@ def next_token_probs(whole, result):
 
 
 def with_vocab(whole, path):
-    """``whole`` with the vocabulary file ``path`` (InputError naming it if it does not fit)."""
-    import dataclasses
-
+    """``whole`` with the vocabulary file ``path`` (InputError naming it if it does not fit);
+    its notes (``whole.notes``) say what the vocabulary assumes, as when a file is opened."""
     from ..engine.errors import InputError
     from ..io.limits import shown
-    from ..io.weights import read_vocab
+    from ..io.weights import attach_vocab
 
-    if whole is None or whole.embedding is None:
+    if whole is None:
         raise InputError("the model shown has no embedding, so a vocabulary does not apply", shown(path))
-    vocab = read_vocab(path)
-    if vocab.size > whole.embedding.vocab_size:
-        raise InputError(f"has {vocab.size:,} tokens, but the model's embedding has {whole.embedding.vocab_size:,} "
-                         "rows", shown(path))
-    return dataclasses.replace(whole, vocab=vocab)
+    return attach_vocab(whole, path)

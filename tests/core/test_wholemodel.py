@@ -100,7 +100,7 @@ def test_a_vocabulary_opened_later_labels_the_steps(tmp_path):
     app.use_vocab(str(FIXTURES / "torch_char.vocab.json"))
     assert app.settings.text == "hello"
     (tmp_path / "big.json").write_text('["' + '","'.join("abcdefghijkl") + '"]')
-    with pytest.raises(InputError, match="12 tokens, but the model's embedding has 8 rows"):
+    with pytest.raises(InputError, match="12 tokens, but the embedding of the model has 8 rows"):
         app.use_vocab(str(tmp_path / "big.json"))
 
 
@@ -116,3 +116,16 @@ def test_the_output_row_of_a_very_wide_head_stops_at_a_bounded_run(monkeypatch):
     s6 = M.Settings(**W.input_changes(whole, [1, 2, 3, 4, 5, 6]), cell="lstm", hidden_size=5, input_size=4)
     assert W.result_row(whole, M.compute(s6, whole.rnn)) is None
     assert any("for runs of at most 5 steps" in n for n in W.shown_notes(whole))
+
+
+def test_a_vocabulary_opened_later_says_what_unknown_tokens_read(tmp_path):
+    import json
+
+    app = App()
+    app.load_weights(str(FIXTURES / "torch_char.state.npz"))
+    chars = json.loads((FIXTURES / "torch_char.vocab.json").read_text())
+    (tmp_path / "unk.json").write_text(json.dumps(chars[:-1] + ["[UNK]"]))
+    app.use_vocab(str(tmp_path / "unk.json"))
+    app.settle()
+    oov = len(chars) - 1
+    assert any(f"a token it lacks reads id {oov} ('[UNK]'" in n for n in app.result.notes())

@@ -345,3 +345,23 @@ def test_a_session_keeps_go_backwards_and_the_mask(tmp_path):
         got = getattr(back.loaded, "layers", (back.loaded,))
         assert [getattr(c, "go_backwards", False) for c in got] == [getattr(c, "go_backwards", False) for c in layers]
         assert getattr(got[0], "mask_value", None) == getattr(layers[0], "mask_value", None)
+
+
+def test_zero_output_for_mask_is_refused_not_run_as_a_kept_output(tmp_path):
+    import json
+    import zipfile
+
+    src = Path(__file__).resolve().parent.parent / "fixtures" / "keras_issue10" / "k3_masking.keras"
+    dst = tmp_path / "zero.keras"
+    with zipfile.ZipFile(src) as zin, zipfile.ZipFile(dst, "w") as zout:
+        for item in zin.infolist():
+            blob = zin.read(item.filename)
+            if item.filename == "config.json":
+                text = blob.decode()
+                assert '"zero_output_for_mask": false' in text
+                blob = text.replace('"zero_output_for_mask": false', '"zero_output_for_mask": true').encode()
+                json.loads(blob)
+            zout.writestr(item, blob)
+    with pytest.raises(InputError, match="zero_output_for_mask=True") as info:
+        load_weights(dst)
+    assert "\n" not in str(info.value)

@@ -365,3 +365,16 @@ def test_a_text_file_s_final_line_break_is_not_a_token(tmp_path, capsys):
                  str(FIXTURES / "torch_char.vocab.json"), "-o", str(out)]) == 0
     assert len(np.load(out)["ids"]) == 11
     assert "the line break that ends the file is not read as a token" in capsys.readouterr().err
+
+
+def test_a_vocabulary_given_for_every_file_is_said_never_silent():
+    from rnnviz.io.weights import set_defaults
+
+    set_defaults(vocab=str(FIXTURES / "torch_char.vocab.json"))
+    try:
+        m = load_model(FIXTURES / "torch_char.state.npz")
+    finally:
+        set_defaults()
+    assert m.vocab is not None
+    assert any("named by torch_char.vocab.json (given with --vocab)" in n for n in m.notes)
+    assert not any("--vocab" in n for n in load_model(FIXTURES / "torch_char.state.npz").notes)

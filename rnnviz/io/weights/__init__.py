@@ -52,7 +52,7 @@ from ...engine.train.output import Output
 from ..vocab import Vocabulary, read_vocab
 
 __all__ = ["load_weights", "load_model", "save_weights", "READ_EXTENSIONS", "WRITE_EXTENSIONS", "Format", "FileCell",
-           "FileStack", "LayerChoiceError", "WholeModel", "Vocabulary", "notes_of", "parse_ids", "read_vocab",
+           "FileStack", "LayerChoiceError", "attach_vocab", "WholeModel", "Vocabulary", "notes_of", "parse_ids", "read_vocab",
            "set_defaults", "with_notes", "LOAD_OPTIONS"]
 
 #: The format modules, in the order their suffixes are listed in messages.
@@ -246,12 +246,28 @@ def load_model(
             return whole  # a default (--vocab) for a model that reads vectors: it does not apply
         raise InputError(f"has no embedding, so a vocabulary ({shown(os.fsdecode(chosen))}) does not apply: the "
                          "model reads vectors, not token ids", shown(os.fsdecode(path)))
-    table = read_vocab(chosen)
+    return attach_vocab(whole, chosen, shown(os.path.basename(os.fsdecode(path))), from_defaults=vocab is None)
+
+
+def attach_vocab(whole: WholeModel, vocab_path, model_name: str = "the model", from_defaults: bool = False
+                 ) -> WholeModel:
+    """``whole`` with the vocabulary file ``vocab_path`` naming its embedding's ids, and the
+    notes that says (its OOV id; that it replaces the file's own; that it came with --vocab).
+    InputError naming the vocabulary file if it is not one or has more tokens than rows."""
+    where = shown(os.fsdecode(vocab_path))
+    if whole.embedding is None:
+        raise InputError(f"{model_name} has no embedding, so a vocabulary does not apply", where)
+    table = read_vocab(vocab_path)
     if table.size > whole.embedding.vocab_size:
-        raise InputError(f"has {table.size:,} tokens, but the embedding of {shown(os.fsdecode(path))} has "
-                         f"{whole.embedding.vocab_size:,} rows (ids 0 … {whole.embedding.vocab_size - 1})",
-                         shown(os.fsdecode(chosen)))
-    return dataclasses.replace(whole, vocab=table, rnn=with_notes(whole.rnn, _vocab_notes(table)))
+        raise InputError(f"has {table.size:,} tokens, but the embedding of {model_name} has "
+                         f"{whole.embedding.vocab_size:,} rows (ids 0 … {whole.embedding.vocab_size - 1})", where)
+    notes = _vocab_notes(table)
+    name = shown(os.path.basename(os.fsdecode(vocab_path)))
+    if from_defaults:  # the command line's --vocab, for every file this process opens
+        notes.insert(0, f"its token ids are named by {name} (given with --vocab)")
+    if whole.vocab is not None:
+        notes.insert(0, f"{name} replaces the file's own vocabulary ({whole.vocab.source})")
+    return dataclasses.replace(whole, vocab=table, rnn=with_notes(whole.rnn, notes))
 
 
 def _vocab_notes(vocab: Vocabulary) -> list[str]:

@@ -537,6 +537,12 @@ def _chain(by_name: dict, nodes: list, recurrent: dict, path: str, layer: str | 
             )
     masking = mask_of.get(chain[0])
     if masking is not None:
+        for name in chain:  # Keras then outputs zeros at masked steps; rnnviz keeps the previous output
+            cfg = by_name[name]["cfg"]
+            inner = cfg.get("layer", {}).get("config", {}) if isinstance(cfg.get("layer"), dict) else {}
+            if cfg.get("zero_output_for_mask") or inner.get("zero_output_for_mask"):
+                raise InputError(f"layer {name!r} has zero_output_for_mask=True (zeros at masked steps), which "
+                                 "rnnviz does not reproduce: it keeps the previous output there", path)
         value = masking["cfg"].get("mask_value", 0.0)
         if not isinstance(value, (int, float)) or isinstance(value, bool) or not np.isfinite(value):
             raise InputError(f"layer {_describe(masking)}: mask_value {value!r} is not a number", path)

@@ -73,6 +73,7 @@ def keras_parts(nodes: list[dict], h5_names: dict[str, str], chain: list[str], r
             (E,) = read(emb["name"], h5_names[emb["name"]], emb["name"])[:1]
             if E.ndim != 2:
                 raise InputError(f"Embedding {emb['name']!r}: embeddings have shape {E.shape}; expected (V, D)", path)
+            check_vocab_size(f"Embedding {emb['name']!r}", E.shape[0], path)
             dim = emb["cfg"].get("input_dim")
             if isinstance(dim, int) and dim != E.shape[0]:
                 raise InputError(f"Embedding {emb['name']!r}: config says input_dim={dim}, the weights have "
