@@ -829,6 +829,8 @@ class LossPanel(_PlotPanel):
             self._curve(self.lossPlot, r.key, "test", f"{r.label} (test)")
             self._curve(self.accPlot, r.key, "test_acc", None)
         self._keys = tuple(r.key for r in snap.runs)
+        # one cell: its name is in the status and the legend would only cover the curves
+        self.legend.setVisible(len(snap.runs) > 1)
         self._style()
         cache_decorations(self.graphics)
 
@@ -1061,6 +1063,7 @@ class ContribPanel(_PlotPanel):
             self.legend.clear()
             for r in snap.runs:
                 self.curves[r.key] = self.plot.plot(name=r.label, symbol="o", symbolSize=5)
+            self.legend.setVisible(len(snap.runs) > 1)  # one cell: named in the status, no legend over the curve
             self._keys = keys
             self._style()
             cache_decorations(self.plotWidget)

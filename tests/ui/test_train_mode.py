@@ -313,3 +313,16 @@ def test_an_explore_change_while_training_holds_the_worker(window, monkeypatch):
     window.controller.setStep(4)
     assert held == [UT.EXPLORE_HOLD_S]
     tc._running = False
+
+
+def test_a_legend_appears_only_when_it_tells_cells_apart(window):
+    tc = UT.training_for(window.controller)
+    controls = window.panels["trainControls"]
+    controls.stepButton.click()
+    loss, contrib = window.panels["lossPanel"], window.panels["contribPanel"]
+    # one cell: the status names it, and a legend would only cover its curves
+    assert not loss.legend.isVisible() and not contrib.legend.isVisible()
+    tc.configure(cell="compare")
+    controls.stepButton.click()
+    assert len(tc.snapshot.runs) == 3
+    assert loss.legend.isVisible() and contrib.legend.isVisible()
