@@ -48,8 +48,9 @@ class Scratch:
         self._lent = []
 
     def empty(self, shape, dtype) -> np.ndarray:
-        shape = (shape,) if isinstance(shape, (int, np.integer)) else tuple(int(n) for n in shape)
-        dtype = np.dtype(dtype)
+        # called a score of times per training update: the plain cases first, without a generator
+        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
+        dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
         if self._pool is None:
             return np.empty(shape, dtype)
         key = (shape, dtype.str)

@@ -472,12 +472,17 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
         return grads_from_adjoints(rec, A_ih, A_hh)
     T, G4, B = A.shape
     H, K = G4 // 4, HX.shape[1]
-    with scratch() as ws:  # the sum over (t, b) wants them (·, T, B): one copy each
-        A2 = ws.empty((G4, T, B), A.dtype)
-        np.copyto(A2, A.transpose(1, 0, 2))
-        X2 = ws.empty((K, T, B), A.dtype)
-        np.copyto(X2, HX[:T].transpose(1, 0, 2))
-        dW = A2.reshape(G4, T * B) @ X2.reshape(K, T * B).T
+    with scratch() as ws:
+        if T * G4 * K * A.itemsize <= 2**21:  # small: one product per step, batched, summed (no copies)
+            per = ws.empty((T, G4, K), A.dtype)
+            np.matmul(A, HX[:T].transpose(0, 2, 1), out=per)
+            dW = per.sum(axis=0)
+        else:  # the sum over (t, b) as one product wants them (·, T, B): one copy each
+            A2 = ws.empty((G4, T, B), A.dtype)
+            np.copyto(A2, A.transpose(1, 0, 2))
+            X2 = ws.empty((K, T, B), A.dtype)
+            np.copyto(X2, HX[:T].transpose(1, 0, 2))
+            dW = A2.reshape(G4, T * B) @ X2.reshape(K, T * B).T
     db = dW[:, K - 1].copy()
     return dW[:, H : K - 1].copy(), dW[:, :H].copy(), db, db.copy()
 
