@@ -40,6 +40,8 @@ STATUS_MIN_PT = 4
 DOWNSAMPLE_ABOVE = 2000
 #: Fixed width of the plot's left axis, so the chain below lines up and has a label gutter.
 LEFT_AXIS_WIDTH = 78
+#: Below this many pixels of plot the chain of boxes under it is hidden (the curves are the lesson).
+MIN_PLOT_HEIGHT = 150
 
 #: The backward toggle's text, longest first: the panel uses the longest that fits its width.
 BACKWARD_TEXTS = ("Backward view: ‖∂h_T/∂h_t‖ (gradient flow in BPTT)", "Backward view: ‖∂h_T/∂h_t‖",
@@ -657,6 +659,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.vb.sigResized.connect(self.chain.update)
         self.vb.sigResized.connect(self._placeLegend)  # the legend's share of the plot changed
         self.vb.sigResized.connect(self._fitYLabel)
+        self.vb.sigResized.connect(self._fitTicks)
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
@@ -694,6 +697,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.backwardCheck.setText(text)
         super().resizeEvent(ev)
         self._fitStatus()
+        self._fitChain()
 
     def _fitStatus(self) -> None:
         """The status line in the largest font, down to STATUS_MIN_PT below the panel's, at
@@ -734,6 +738,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
         self.statusLabel.setFont(theme.font(self.look.font_pt))
         self._fitStatus()
+        self._fitChain()  # presenter mode's larger type wants a taller plot
         self.graphics.setBackground(self.look.background)
         theme.style_plot(self.plot, self.look, left=self.plot.getAxis("left").labelText,
                          bottom=self.plot.getAxis("bottom").labelText)
@@ -847,7 +852,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         ticks = tuple(f.ticks)
         if (ticks, self._T) != self._ticks:
             self._ticks = (ticks, self._T)
-            self.plot.getAxis("left").setTicks([list(ticks), []])
+            self._shownTicks = None
+            self._fitTicks()
             values = np.array([v for v, _ in ticks], dtype=np.float64)
             self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
         self.cursor.setBounds([1, self._T])
@@ -949,6 +955,31 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             marker.hide()
             self.plot.addItem(marker, ignoreBounds=True)
             self._markers.append(marker)
+
+    def _fitTicks(self, *_args) -> None:
+        """The decade labels the y axis has room for: every k-th one when the plot is short (at
+        1024×768 with a lesson open forty decades were stacked on 60 pixels); the grid keeps
+        every decade."""
+        if self._ticks is None:
+            return
+        ticks = list(self._ticks[0])
+        height = self.vb.boundingRect().height()
+        pitch = 1.6 * QtGui.QFontMetricsF(theme.font(self.look.axis_pt)).height()
+        room = max(2, int(height // pitch)) if height > 0 else len(ticks)
+        step = max(1, -(-len(ticks) // room))
+        shown = ticks[::step] if step > 1 else ticks
+        if shown != getattr(self, "_shownTicks", None):
+            self._shownTicks = shown
+            self.plot.getAxis("left").setTicks([shown, []])
+
+    def _fitChain(self) -> None:
+        """The chain of boxes only when the plot keeps a readable height beside it: a short panel
+        (a lesson open on a 768-pixel projector) gives the chain's rows to the curves."""
+        spacing = self.layout().spacing()
+        total = self.graphics.height() + (self.chain.height() + spacing if not self.chain.isHidden() else 0)
+        show = total - self.chain.maximumHeight() - spacing >= MIN_PLOT_HEIGHT * max(1.0, self.look.font_scale)
+        if show == self.chain.isHidden():
+            self.chain.setVisible(show)
 
     def _fitYLabel(self) -> None:
         """The y label, or a shorter form when the plot is too short for it ("(log scale" was

@@ -263,7 +263,7 @@ class StepOverlay(QtWidgets.QLabel):
         transport = w.panels.get("transport")
         readout = getattr(transport, "stepLabel", None)
         if readout is not None and transport.isVisible():
-            transport.makeRoomForOverlay(width)  # the bar makes room for the counter over its readout
+            transport.makeRoomForOverlay(width, height)  # the bar makes room for the counter over its readout
             left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 2  # within the bar's spacing
             top = transport.mapTo(w, QtCore.QPoint(0, 0)).y()
             width = max(width, right - left)

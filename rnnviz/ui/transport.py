@@ -273,13 +273,16 @@ class TransportBar(Panel, QtWidgets.QWidget):
     _readoutWidth = 0  # what "t = T / T" needs
     _overlayWidth = 0  # what presenter mode's step counter over the readout needs (0: none)
 
-    def makeRoomForOverlay(self, width: int) -> None:
+    def makeRoomForOverlay(self, width: int, height: int = 0) -> None:
         """Presenter mode's step counter covers the readout: keep ``width`` pixels for it
-        (0 when it goes); the readout's least width follows, up or down."""
+        (0 when it goes) and be at least ``height`` tall, so that the counter stays inside the
+        bar and covers none of the views above it; the readout's least width follows."""
         self._overlayWidth = width
         least = max(self._readoutWidth, width)
         if self.stepLabel.minimumWidth() != least:
             self.stepLabel.setMinimumWidth(least)
+        if self.minimumHeight() != height:
+            self.setMinimumHeight(height)
 
     def _onStep(self, t: int) -> None:
         with QtCore.QSignalBlocker(self.scrubber):

@@ -412,3 +412,35 @@ def test_the_legend_covers_no_curve(qtbot, make_panel, controller, size):
         for xi, yi in zip(x, y):
             if np.isfinite(yi):
                 assert not box.contains(vb.mapViewToScene(QtCore.QPointF(xi, yi))), (key, xi, yi)
+
+
+def test_a_short_panel_gives_the_chain_s_rows_to_the_curves(make_panel, qtbot):
+    from rnnviz.ui.fading import MIN_PLOT_HEIGHT
+
+    c = Controller()
+    c.update(cell="compare", T=200)
+    c.recompute()
+    assert c.waitForIdle()
+    tall = make_panel(c, (600, 620))
+    assert tall.chain.isVisible() and tall.graphics.height() >= MIN_PLOT_HEIGHT
+    short = make_panel(c, (600, 330))  # the race with a lesson open on a 1024×768 projector
+    qtbot.waitUntil(lambda: not short.chain.isVisible() and short.graphics.height() >= MIN_PLOT_HEIGHT)
+    short.resize(600, 620)
+    qtbot.waitUntil(lambda: short.chain.isVisible())
+
+
+def test_a_short_plot_labels_every_k_th_decade_without_overlaps(make_panel, qtbot):
+    c = Controller()
+    c.update(cell="compare", T=200)
+    c.recompute()
+    assert c.waitForIdle()
+    panel = make_panel(c, (600, 300))
+    ticks = panel.plot.getAxis("left")._tickLevels[0]
+    every = list(c.frame.fading.ticks)
+    assert len(every) >= 5 and 2 <= len(ticks) < len(every)  # forty decades on a short plot
+    assert all(t in every for t in ticks)
+    ys = sorted(panel.vb.mapViewToScene(QtCore.QPointF(1, v)).y() for v, _ in ticks)
+    font_h = QtGui.QFontMetricsF(panel.plot.getAxis("left").style.get("tickFont") or panel.font()).height()
+    assert min(b - a for a, b in zip(ys, ys[1:])) >= font_h  # labels a line apart: none overlap
+    grid_values = set(np.round(panel.grid.yData[::2], 9))
+    assert grid_values == set(np.round([v for v, _ in every], 9))  # the grid keeps every decade
