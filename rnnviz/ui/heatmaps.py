@@ -488,6 +488,9 @@ class GatePanel(_HeatmapPanel):
         self._colour_bars: dict[str, pg.ColorBarItem] = {}
         self._step_label: pg.LabelItem | None = None
         self._titles: dict[str, str] = {}
+        self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter form) of a Compare gate map
+        self._shownTitles: dict[str, str] = {}
+        self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
         self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
         self._cells: list = []  # (cell result, [keys]) of the gated cells shown
@@ -615,6 +618,9 @@ class GatePanel(_HeatmapPanel):
         self._colour_bars.clear()
         self._descriptions.clear()
         self._titles.clear()
+        self._compareTitles.clear()
+        self._shownTitles.clear()
+        self._columns = max(1, len(gated))
         self._step_label = None
         ci = self._glw.ci
         header = dict(size=f"{self.look.font_pt + 2}pt", bold=True)
@@ -695,11 +701,32 @@ class GatePanel(_HeatmapPanel):
         self._titles[key] = m.title
         label = self._descriptions.get(key)
         if label is None:
-            self._heat[key].plot.setTitle(m.title, size=f"{self.look.font_pt}pt", color=self.look.foreground,
-                                          bold=True)
+            self._compareTitles[key] = (m.title, m.title.split(" (")[0])  # "r — reset (0 = ignore h)", "r — reset"
+            self._shownTitles.pop(key, None)
+            self._fitCompareTitle(key)
         else:
             label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{self.look.font_pt + 1}pt",
                           color=self.look.foreground)
+
+    def _fitCompareTitle(self, key: str) -> None:
+        """A Compare gate title whole, or its name alone when the heatmap is too narrow for it
+        ("r — reset (0 = ignore" was cut at 1024×768)."""
+        forms = self._compareTitles.get(key)
+        heat = self._heat.get(key)
+        if forms is None or heat is None:
+            return
+        plot = heat.plot
+        room = self._glw.width() / self._columns - plot.getAxis("left").width() - 12
+        fm = QtGui.QFontMetrics(theme.font(self.look.font_pt, bold=True))
+        text = next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
+        if self._shownTitles.get(key) != text:
+            self._shownTitles[key] = text
+            plot.setTitle(text, size=f"{self.look.font_pt}pt", color=self.look.foreground, bold=True)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        for key in list(self._compareTitles):
+            self._fitCompareTitle(key)
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})

@@ -450,3 +450,15 @@ def test_colour_bars_write_big_numbers_as_the_equations_do(qtbot, controller):
     assert axis.tickStrings([-3.5e8, 0.0, 3.5e8], 1.0, 1.0) == ["−3.5×10⁸", "0", "3.5×10⁸"]
     assert axis.tickStrings([-0.5, 0.0, 0.5], 1.0, 0.5) == ["−0.5", "0", "0.5"]
 
+
+
+def test_compare_gate_titles_drop_their_meaning_when_the_heatmaps_are_narrow(qtbot, controller):
+    _configure(controller, cell="compare")
+    panel = _panel(qtbot, GatePanel, controller, show=True)
+    key = next(k for k in panel._compareTitles if k.endswith("/r"))
+    full, short = panel._compareTitles[key]
+    assert full.startswith("r — reset (") and short == "r — reset"
+    qtbot.waitUntil(lambda: panel._shownTitles.get(key) == full)  # 900 px: room for the whole title
+    panel.resize(300, 560)  # a 1024×768 projector with a lesson open
+    qtbot.waitUntil(lambda: panel._shownTitles.get(key) == short)
+    assert panel._heat[key].plot.titleLabel.text == short
