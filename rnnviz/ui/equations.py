@@ -28,6 +28,10 @@ MIN_PT = theme.BASE_FONT_PT - 1
 
 #: Render at most this often while steps arrive quickly (≈ 15 per second).
 MIN_INTERVAL_MS = 66
+#: … and while a mouse button is held (a slider dragged, the chain scrubbed): the numbers
+#: change faster than anyone reads them, and each layout takes the GUI thread a few ms that
+#: the next frame of the drag would wait for. The last change is always shown.
+DRAG_INTERVAL_MS = 200
 
 
 
@@ -237,8 +241,10 @@ class EquationPanel(Panel, QtWidgets.QWidget):
     def _schedule(self, *_) -> None:
         self._dirty = True
         if self.isVisible() and not self._timer.isActive():
-            elapsed = self._since.elapsed() if self._since.isValid() else MIN_INTERVAL_MS
-            self._timer.start(max(0, MIN_INTERVAL_MS - elapsed))
+            held = QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
+            interval = DRAG_INTERVAL_MS if held else MIN_INTERVAL_MS
+            elapsed = self._since.elapsed() if self._since.isValid() else interval
+            self._timer.start(max(0, interval - elapsed))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

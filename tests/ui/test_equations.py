@@ -463,3 +463,25 @@ def test_a_panel_at_its_last_resort_fits_whole_with_the_note_on_the_head_line(qt
     qtbot.waitUntil(lambda: view.document().size().height() <= view.viewport().height())
     assert view.verticalScrollBar().maximum() == 0 and view.document().idealWidth() <= view.viewport().width()
     assert "h_150[0] = " in pan.text() and "This small panel leaves out" in view.toolTip()
+
+
+def test_while_a_slider_is_dragged_the_equations_follow_at_a_slower_pace(panel, qtbot, monkeypatch):
+    from PySide6 import QtWidgets
+
+    from rnnviz.ui import equations as E
+
+    c = make_controller()
+    p = panel(c)
+    p.resize(600, 400)
+    p.show()
+    qtbot.waitExposed(p)
+    p.settle()
+    c.setStep(3)
+    assert p._timer.isActive() and p._timer.interval() <= E.MIN_INTERVAL_MS
+    p.settle()
+    held = QtCore.Qt.MouseButton.LeftButton
+    monkeypatch.setattr(QtWidgets.QApplication, "mouseButtons", staticmethod(lambda: held))
+    c.setStep(4)
+    assert p._timer.isActive() and p._timer.interval() > E.MIN_INTERVAL_MS
+    qtbot.waitUntil(lambda: not p._timer.isActive(), timeout=2000)
+    assert "t = 5" in p._plain  # the timer itself showed the last change (text() would flush)
