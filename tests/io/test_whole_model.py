@@ -378,3 +378,11 @@ def test_a_vocabulary_given_for_every_file_is_said_never_silent():
     assert m.vocab is not None
     assert any("named by torch_char.vocab.json (given with --vocab)" in n for n in m.notes)
     assert not any("--vocab" in n for n in load_model(FIXTURES / "torch_char.state.npz").notes)
+
+
+def test_reading_text_per_character_is_said_not_assumed():
+    m = load_model(FIXTURES / "torch_char.state.npz", vocab=FIXTURES / "torch_char.vocab.json")
+    assert m.vocab.per_char
+    assert any("single characters, so text is read one character per token" in n for n in m.notes)
+    words = load_model(FIXTURES / "torch_tagger.state.npz", vocab=FIXTURES / "torch_tagger.vocab.txt")
+    assert not words.vocab.per_char and not any("one character per token" in n for n in words.notes)

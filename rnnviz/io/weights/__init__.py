@@ -271,10 +271,13 @@ def attach_vocab(whole: WholeModel, vocab_path, model_name: str = "the model", f
 
 
 def _vocab_notes(vocab: Vocabulary) -> list[str]:
-    if vocab.oov is None:
-        return []
-    return [f"{vocab.source}: a token it lacks reads id {vocab.oov} ({vocab.token(vocab.oov)!r}, its "
-            "out-of-vocabulary token)"]
+    out = []
+    if vocab.per_char:  # a file of tokens says nothing of how text splits: its tokens decide
+        out.append(f"{vocab.source}: its tokens are single characters, so text is read one character per token")
+    if vocab.oov is not None:
+        out.append(f"{vocab.source}: a token it lacks reads id {vocab.oov} ({vocab.token(vocab.oov)!r}, its "
+                   "out-of-vocabulary token)")
+    return out
 
 
 def _whole(model, parts: dict, path: str) -> WholeModel:
@@ -336,8 +339,10 @@ def _pad_value(E: np.ndarray) -> float:
 def _with_mask_value(model, value: float, path: str):
     from dataclasses import replace as _replace
 
-    if isinstance(model, Bidirectional):
-        raise InputError("an Embedding with mask_zero=True before a bidirectional layer is not supported", path)
+    if isinstance(model, (Bidirectional, BidirectionalStack)):
+        raise InputError("an Embedding with mask_zero=True before a bidirectional layer is not supported: Keras's "
+                         "Bidirectional outputs zeros at masked steps (zero_output_for_mask), rnnviz keeps the "
+                         "previous output", path)
     layers = list(as_stack(model).layers)
     first = layers[0]
     if getattr(first, "mask_value", None) is not None:

@@ -181,4 +181,8 @@ def _lookup_vocab(layer: dict, path: str):
     if n_oov > 1:
         note = (f"{cls} {name!r} hashes unknown tokens into {n_oov} ids, which rnnviz cannot reproduce: a token "
                 "it lacks is refused")
-    return vocabulary(tokens, f"{cls} {name!r}", oov=oov, path=path, **options), note
+    vocab = vocabulary(tokens, f"{cls} {name!r}", oov=oov, path=path, **options)
+    if vocab.per_char and "per_char" not in options:  # StringLookup keeps no split: its tokens decide
+        inferred = f"{cls} {name!r}: its tokens are single characters, so text is read one character per token"
+        note = inferred if note is None else f"{note}; {inferred}"
+    return vocab, note
