@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cells import Cell, Stack, as_stack
+from .cells.base import Layered
 from .cells.common import HI, LO
 from .run import Trace, run
 
@@ -139,7 +140,7 @@ def run_bidirectional(model: Bidirectional, xs, influence: bool = True, dtype=np
 
 
 @dataclass(frozen=True, eq=False)
-class BidirectionalStack:
+class BidirectionalStack(Layered):
     """Bidirectional layers stacked (PyTorch ``num_layers > 1, bidirectional=True``, Keras
     ``Bidirectional`` layers in a row): layer k+1 reads layer k's merged output in the input's
     time order, [h→ | h←] for concat (2H wide)."""
@@ -160,25 +161,6 @@ class BidirectionalStack:
             if k and layer.input_size != layers[k - 1].hidden_size:
                 raise ValueError(f"layer {k} reads D = {layer.input_size}, but layer {k - 1} gives "
                                  f"{layers[k - 1].hidden_size} ({layers[k - 1].merge_mode} of its two directions)")
-
-    @property
-    def kind(self) -> str:
-        return self.layers[-1].kind
-
-    @property
-    def input_size(self) -> int:
-        return self.layers[0].input_size
-
-    @property
-    def hidden_size(self) -> int:
-        return self.layers[-1].hidden_size
-
-    @property
-    def n_params(self) -> int:
-        return sum(layer.n_params for layer in self.layers)
-
-    def __len__(self) -> int:
-        return len(self.layers)
 
     def __repr__(self) -> str:
         return f"BidirectionalStack({', '.join(map(repr, self.layers))})"
@@ -347,22 +329,11 @@ def _tangent_sequence(jvp, k, dX, sX, T: int, reverse: bool):
 
 
 @dataclass(frozen=True, eq=False)
-class _Layers:
+class _Layers(Layered):
     """A bidirectional stack's forward cells, for sizes only (they do not chain as a Stack:
     layer k+1 reads both directions of layer k)."""
 
     layers: tuple
-
-    def __len__(self) -> int:
-        return len(self.layers)
-
-    @property
-    def input_size(self) -> int:
-        return self.layers[0].input_size
-
-    @property
-    def hidden_size(self) -> int:
-        return self.layers[-1].hidden_size
 
 
 def layers_of(model):

@@ -86,3 +86,20 @@ def module_window_factory(qapp, tmp_path_factory):
             w.close()
             w.deleteLater()
         QtWidgets.QApplication.processEvents()
+
+
+@pytest.fixture
+def shown_window(qtbot):
+    """The main window on a computed default run, shown; playing stopped at teardown."""
+    from rnnviz.ui.controller import Controller
+    from rnnviz.ui.main_window import MainWindow
+
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.show()
+    qtbot.waitExposed(w)
+    assert c.waitForIdle()
+    yield w
+    c.setPlaying(False)

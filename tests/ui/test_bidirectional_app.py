@@ -9,24 +9,14 @@ from rnnviz.core import model as M
 from rnnviz.engine.bidirectional import run_bidirectional
 from rnnviz.io import load_weights
 from rnnviz.io.session import SessionData, load_session
-from rnnviz.ui.controller import Controller
-from rnnviz.ui.main_window import MainWindow
 
 FIX = Path(__file__).resolve().parent.parent / "fixtures"
 KERAS = FIX / "keras_bidirectional"
 
 
 @pytest.fixture
-def window(qtbot):
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert c.waitForIdle()
-    yield w
-    c.setPlaying(False)
+def window(shown_window):
+    return shown_window
 
 
 def _open_with_fixture_input(window, name):

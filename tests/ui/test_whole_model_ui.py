@@ -5,23 +5,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from rnnviz.ui.controller import Controller
-from rnnviz.ui.main_window import MainWindow
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "whole"
 
 
 @pytest.fixture
-def window(qtbot):
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert c.waitForIdle()
-    yield w
-    c.setPlaying(False)
+def window(shown_window):
+    return shown_window
 
 
 def test_the_output_row_shows_the_heads_probabilities_and_text_can_be_typed(window, qtbot):

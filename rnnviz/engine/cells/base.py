@@ -185,29 +185,14 @@ class Cell:
         return f"Cell({self.kind!r}, D={self.input_size}, H={self.cell_size}{extra})"
 
 
-@dataclass(frozen=True, eq=False)
-class Stack:
-    """Stacked layers: layer k+1's input at step t is layer k's hidden state at step t."""
+class Layered:
+    """The sizes of a model made of ``layers``, bottom first: what :class:`Stack` and the
+    bidirectional stacks (``engine.bidirectional``) share."""
 
-    layers: tuple[Cell, ...] = field(default_factory=tuple)
-
-    def __post_init__(self):
-        layers = tuple(self.layers)
-        if not layers:
-            raise ValueError("a stack needs at least one layer")
-        for k in range(1, len(layers)):
-            if layers[k].input_size != layers[k - 1].hidden_size:
-                raise ValueError(
-                    f"layer {k} expects input size {layers[k].input_size} but layer {k - 1} "
-                    f"has hidden size {layers[k - 1].hidden_size}"
-                )
-        object.__setattr__(self, "layers", layers)
+    __slots__ = ()
 
     def __len__(self) -> int:
         return len(self.layers)
-
-    def __getitem__(self, k: int) -> Cell:
-        return self.layers[k]
 
     @property
     def kind(self) -> str:
@@ -224,6 +209,28 @@ class Stack:
     @property
     def n_params(self) -> int:
         return sum(c.n_params for c in self.layers)
+
+
+@dataclass(frozen=True, eq=False)
+class Stack(Layered):
+    """Stacked layers: layer k+1's input at step t is layer k's hidden state at step t."""
+
+    layers: tuple[Cell, ...] = field(default_factory=tuple)
+
+    def __post_init__(self):
+        layers = tuple(self.layers)
+        if not layers:
+            raise ValueError("a stack needs at least one layer")
+        for k in range(1, len(layers)):
+            if layers[k].input_size != layers[k - 1].hidden_size:
+                raise ValueError(
+                    f"layer {k} expects input size {layers[k].input_size} but layer {k - 1} "
+                    f"has hidden size {layers[k - 1].hidden_size}"
+                )
+        object.__setattr__(self, "layers", layers)
+
+    def __getitem__(self, k: int) -> Cell:
+        return self.layers[k]
 
     def __repr__(self) -> str:
         return f"Stack({list(self.layers)!r})"
