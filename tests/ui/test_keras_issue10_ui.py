@@ -4,23 +4,13 @@ from pathlib import Path
 
 import pytest
 
-from rnnviz.ui.controller import Controller
-from rnnviz.ui.main_window import MainWindow
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 @pytest.fixture
-def window(qtbot):
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert c.waitForIdle()
-    yield w
-    c.setPlaying(False)
+def window(shown_window):
+    return shown_window
 
 
 def test_sidebar_sizes_follow_the_traced_layer_and_the_banner_says_what_was_assumed(window):

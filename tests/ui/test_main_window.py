@@ -18,16 +18,8 @@ Key = QtCore.Qt.Key
 
 
 @pytest.fixture
-def window(qtbot):
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.show()
-    qtbot.waitExposed(w)
-    assert c.waitForIdle()
-    yield w
-    c.setPlaying(False)
+def window(shown_window):
+    return shown_window
 
 
 def test_opens_on_the_default_lesson(window):
