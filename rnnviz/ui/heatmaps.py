@@ -488,7 +488,8 @@ class GatePanel(_HeatmapPanel):
         self._colour_bars: dict[str, pg.ColorBarItem] = {}
         self._step_label: pg.LabelItem | None = None
         self._titles: dict[str, str] = {}
-        self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter form) of a Compare gate map
+        self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter forms…) of a Compare gate map
+        self._headers: list = []  # Compare: (label item, (text, shorter form), colour) of each cell's column
         self._shownTitles: dict[str, str] = {}
         self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
@@ -507,6 +508,7 @@ class GatePanel(_HeatmapPanel):
         self._stack.addWidget(self._message)
         self._stack.addWidget(self._glw)
         self._showMessage(None)
+        self._glw.installEventFilter(self)  # Compare's titles follow the heatmaps' width
         if controller.frame is not None:
             self.setFrame(controller.frame)
 
@@ -581,6 +583,7 @@ class GatePanel(_HeatmapPanel):
         structure = (compare,) + tuple((c.label, tuple(m.name for m in c.maps)) for c in gates.cells)
         if structure != self._structure:
             self._build(gates.cells, compare)
+            self._fitHeaders()
             cache_decorations(self._glw)
             self._structure = structure
         self._stack.setCurrentWidget(self._glw)
@@ -620,6 +623,7 @@ class GatePanel(_HeatmapPanel):
         self._titles.clear()
         self._compareTitles.clear()
         self._shownTitles.clear()
+        self._headers = []
         self._columns = max(1, len(gated))
         self._step_label = None
         ci = self._glw.ci
@@ -635,7 +639,9 @@ class GatePanel(_HeatmapPanel):
             ci.layout.setColumnStretchFactor(gi, 1)
             gates = [m.name for m in cf.maps]
             colour = _colour(cf.colour, self.look)
-            sub.addLabel(f"{cf.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
+            head = sub.addLabel(f"{cf.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
+            if compare:  # "LSTM gates", then "LSTM": its text is the column's least width
+                self._headers.append((head, (f"{cf.label} gates", cf.label.split(" (")[0]), colour))
             n_sig = sum(g not in CANDIDATES for g in gates)
             for row, m in enumerate(cf.maps, start=1):
                 key, g = m.key, m.name
@@ -701,7 +707,8 @@ class GatePanel(_HeatmapPanel):
         self._titles[key] = m.title
         label = self._descriptions.get(key)
         if label is None:
-            self._compareTitles[key] = (m.title, m.title.split(" (")[0])  # "r — reset (0 = ignore h)", "r — reset"
+            # "r — reset (0 = ignore h)", "r — reset", "r": a title's text is its plot's least width
+            self._compareTitles[key] = (m.title, m.title.split(" (")[0], m.name)
             self._shownTitles.pop(key, None)
             self._fitCompareTitle(key)
         else:
@@ -716,17 +723,40 @@ class GatePanel(_HeatmapPanel):
         if forms is None or heat is None:
             return
         plot = heat.plot
-        room = self._glw.width() / self._columns - plot.getAxis("left").width() - 12
+        room = self._columnRoom() - plot.getAxis("left").width() - 12
         fm = QtGui.QFontMetrics(theme.font(self.look.font_pt, bold=True))
         text = next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
         if self._shownTitles.get(key) != text:
             self._shownTitles[key] = text
             plot.setTitle(text, size=f"{self.look.font_pt}pt", color=self.look.foreground, bold=True)
 
-    def resizeEvent(self, ev) -> None:
-        super().resizeEvent(ev)
+    def _columnRoom(self) -> float:
+        """The width one cell's column of Compare heatmaps has: the panel's, less the colour bars'."""
+        bars = max((b.minimumWidth() for b in self._colour_bars.values()), default=0.0)
+        return (self._glw.width() - bars - 8) / self._columns
+
+    def _fitHeaders(self) -> None:
+        """Each Compare column's header whole, or the cell's name alone when narrow."""
+        room = self._columnRoom() - 8
+        header = dict(size=f"{self.look.font_pt + 2}pt", bold=True)
+        fm = QtGui.QFontMetrics(theme.font(self.look.font_pt + 2, bold=True))
+        for item, forms, colour in self._headers:
+            text = next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
+            if item.text != text:
+                item.setText(text, color=colour, **header)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self._glw and ev.type() == QtCore.QEvent.Type.Resize and self._compareTitles:
+            # the view's new width (not the panel's old one); the texts set the columns' least
+            # width, so once they are shorter the layout is fitted to the view again
+            QtCore.QTimer.singleShot(0, self, self._fitCompareTexts)  # dropped if the panel goes first
+        return super().eventFilter(obj, ev)
+
+    def _fitCompareTexts(self) -> None:
+        self._fitHeaders()
         for key in list(self._compareTitles):
             self._fitCompareTitle(key)
+        self._glw.ci.setGeometry(QtCore.QRectF(0, 0, self._glw.width(), self._glw.height()))
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})

@@ -456,9 +456,13 @@ def test_compare_gate_titles_drop_their_meaning_when_the_heatmaps_are_narrow(qtb
     _configure(controller, cell="compare")
     panel = _panel(qtbot, GatePanel, controller, show=True)
     key = next(k for k in panel._compareTitles if k.endswith("/r"))
-    full, short = panel._compareTitles[key]
-    assert full.startswith("r — reset (") and short == "r — reset"
+    full, name, letter = panel._compareTitles[key]
+    assert full.startswith("r — reset (") and name == "r — reset" and letter == "r"
     qtbot.waitUntil(lambda: panel._shownTitles.get(key) == full)  # 900 px: room for the whole title
-    panel.resize(300, 560)  # a 1024×768 projector with a lesson open
-    qtbot.waitUntil(lambda: panel._shownTitles.get(key) == short)
-    assert panel._heat[key].plot.titleLabel.text == short
+    assert [h[0].text for h in panel._headers] == ["GRU gates", "LSTM gates"]
+    panel.resize(250, 560)  # a 1024×768 projector with a lesson open
+    qtbot.waitUntil(lambda: panel._shownTitles.get(key) == letter)
+    assert panel._heat[key].plot.titleLabel.text == letter
+    assert [h[0].text for h in panel._headers] == ["GRU", "LSTM"]
+    # the texts no longer set the columns' least width: the heatmaps and colour bars fit the panel
+    qtbot.waitUntil(lambda: panel._glw.ci.boundingRect().width() <= panel._glw.width() + 1)
