@@ -456,7 +456,8 @@ class TrainControls(Panel, QtWidgets.QWidget):
         lay.addStretch(1)
 
         # wide enough for "Adding problem" and "RNN (tanh)" whole; longer choices are cut
-        for combo, chars in ((self.taskCombo, 14), (self.cellCombo, 10), (self.optimizerCombo, 6)):
+        # "Adding problem", "Recall x₁ (sign)", "Sine: next value" whole (14 cut the first by a letter)
+        for combo, chars in ((self.taskCombo, 16), (self.cellCombo, 10), (self.optimizerCombo, 6)):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(chars)
         self._fields = {"task": self.taskCombo, "cell": self.cellCombo, "optimizer": self.optimizerCombo,
@@ -1233,8 +1234,8 @@ class WeightsPanel(_PlotPanel):
             bar.setColorMap(cmap)
             bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
             bar.axis.setTextPen(look.foreground)
-        theme.style_plot(self.valuePlot, look, None, "row", "column")
-        theme.style_plot(self.changePlot, look, None, None, "column")  # the same rows as beside it
+        theme.style_plot(self.valuePlot, look, None, "row", "col")  # "column" ran under the colour bar
+        theme.style_plot(self.changePlot, look, None, None, "col")  # the same rows as beside it
         self._caption.setFont(look.font(look.title_pt, bold=True))
         for w in (self.cellCombo, self.paramCombo):
             w.setFont(look.font())
