@@ -771,41 +771,68 @@ class FadingPanel(Panel, QtWidgets.QWidget):
     # ------------------------------------------------------------ accessors
     def curves(self) -> dict[str, pg.PlotDataItem]:
         """The plot items by key (see the class docstring)."""
+        self._applyPending()
         return {k: c.item for k, c in self._curves.items()}
 
     def chainValues(self, label: str | None = None) -> np.ndarray:
         """What the chain shows for one cell (key or label; default the first): influence[t] /
         influence[0] for the revealed steps, NaN where h is inf/NaN. The colour is
         :func:`chain_shade` of this."""
+        self._applyPending()
         row = self._row(label)
         if row is None:
             return np.zeros(0)
         return row.ratio[: self._revealed()].copy()
 
     def revealedSteps(self) -> int:
+        self._applyPending()
         return self._revealed()
 
     def yRange(self) -> tuple[float, float]:
         """The fixed y range in decades (log10 units)."""
+        self._applyPending()
         return self._yrange
 
     def statusText(self) -> str:
+        self._applyPending()
         return QtGui.QTextDocumentFragment.fromHtml(self.statusLabel.text()).toPlainText()
 
     def toolTipAtStep(self, t: int) -> str:
         """The plot's hover text at 0-based step ``t``."""
+        self._applyPending()
         if self._frame is None:
             return ""
         return self._fading.tooltip(t, self._revealed())
 
     def markerPoints(self) -> list[tuple[float, float]]:
         """(step t, influence) of each visible current-step marker."""
+        self._applyPending()
         return [(m.pos().x(), 10.0 ** m.pos().y()) for m in self._markers if m.isVisible()]
 
     # ------------------------------------------------------------ frame → view
     def setFrame(self, frame) -> None:
-        """Draw a :class:`~rnnviz.core.frames.Frame`: curves, ticks and chain when its result or
-        backward toggle is new, else only what the step moves."""
+        """Draw a :class:`~rnnviz.core.frames.Frame` now if the panel is on screen, else when it
+        is shown or asked (another tab in front of it paid ~2 ms a slider tick for nothing)."""
+        self._pending = frame
+        if self.isVisible() or self._frame is None:
+            self._applyPending()
+
+    def showEvent(self, ev) -> None:
+        super().showEvent(ev)
+        self._applyPending()
+
+    def settle(self) -> None:
+        """Draw the frame that came while the panel was hidden (export, tests)."""
+        self._applyPending()
+
+    def _applyPending(self) -> None:
+        frame, self._pending = getattr(self, "_pending", None), None
+        if frame is not None:
+            self._show(frame)
+
+    def _show(self, frame) -> None:
+        """Curves, ticks and chain when the frame's result or backward toggle is new, else only
+        what the step moves."""
         old, self._frame = self._frame, frame
         blocked = self.backwardCheck.blockSignals(True)
         self.backwardCheck.setChecked(frame.view.backward)

@@ -103,7 +103,10 @@ def test_time_axes_read_the_characters(window):
     assert fading.symbols == tuple(text)
     window.controller.update(signal="sine")  # no longer text: numbers again
     window.controller.settle()
-    assert axis.symbols is None and fading.symbols is None
+    assert axis.symbols is None
+    assert fading.symbols == tuple(text)  # the Text tab is in front: the fading view draws when shown
+    window.showPanel("fadingPanel")
+    assert fading.symbols is None
 
 
 def test_selecting_a_span_ranks_the_units_and_a_click_picks_one(window, qtbot):
