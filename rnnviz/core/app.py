@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 from psygnal import Signal, evented
 
-from ..engine.bidirectional import Bidirectional, BidirectionalStack, layers_of
+from ..engine.bidirectional import is_bidirectional, layers_of
 from ..engine.cells import choice_of
 from . import model as M
 from .frames import editable_cell, spectral_radius
@@ -113,7 +113,7 @@ class App:
     def active_model(self):
         """The active model after all sliders (first cell in Compare mode)."""
         s = self.settings
-        if isinstance(self.loaded, (Bidirectional, BidirectionalStack)):
+        if is_bidirectional(self.loaded):
             from ..engine.errors import InputError
 
             raise InputError("a bidirectional model has two directions per layer, which an exported weights file "

@@ -23,7 +23,7 @@ from functools import cached_property
 
 import numpy as np
 
-from ..engine.bidirectional import Bidirectional, BidirectionalStack, layers_of
+from ..engine.bidirectional import Bidirectional, BidirectionalStack, is_bidirectional, layers_of
 from ..engine.cells import CELL_KINDS, CHOICES, as_stack, kind_of
 from . import model as M
 from .equations import EquationFrame, equation_frame
@@ -848,7 +848,7 @@ def editable_cell(s: M.Settings, loaded=None):
     """The active single cell before the group sliders (what per-entry sliders edit), or None."""
     if s.cell == "compare":
         return None
-    if isinstance(loaded, (Bidirectional, BidirectionalStack)):
+    if is_bidirectional(loaded):
         return None
     if loaded is not None:
         stack = as_stack(loaded)
@@ -860,7 +860,7 @@ def entry_count(s: M.Settings, loaded=None) -> int | None:
     """How many parameters the per-entry sliders would need, without building the cell."""
     if s.cell == "compare":
         return None
-    if isinstance(loaded, (Bidirectional, BidirectionalStack)):
+    if is_bidirectional(loaded):
         return None
     if loaded is not None:
         stack = as_stack(loaded)
@@ -875,7 +875,7 @@ def entry_readout(s: M.Settings, loaded=None, loaded_name: str | None = None) ->
     if cell is None:
         if s.cell == "compare":
             hint = "One slider per weight is available for a single cell, not in Compare mode."
-        elif isinstance(loaded, (Bidirectional, BidirectionalStack)):
+        elif is_bidirectional(loaded):
             hint = "One slider per weight is available for one direction, not for a bidirectional layer."
         elif n is None:
             hint = "One slider per weight is available for a single layer, not for a stack."

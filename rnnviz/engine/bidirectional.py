@@ -23,7 +23,7 @@ from .cells.common import HI, LO
 from .run import Trace, run
 
 __all__ = ["Bidirectional", "BidirectionalStack", "BidirectionalStackTrace", "BidirectionalTrace", "MERGE_MODES",
-           "layers_of", "perturbation_stack", "run_bidirectional", "run_bidirectional_stack"]
+           "is_bidirectional", "layers_of", "perturbation_stack", "run_bidirectional", "run_bidirectional_stack"]
 
 #: How the two directions' h make the layer's output (Keras's ``merge_mode``; PyTorch and ONNX
 #: concatenate): [h→ | h←], h→ + h←, h→ ⊙ h←, (h→ + h←)/2.
@@ -364,3 +364,9 @@ def perturbation_stack(model: BidirectionalStack, xs, layer: int = -1, eps: floa
             d = np.linalg.norm(a - b, axis=1)
         out[name] = d if name == "forward" else np.ascontiguousarray(d[::-1])
     return out
+
+
+def is_bidirectional(model) -> bool:
+    """Whether ``model`` has two directions per layer (a :class:`Bidirectional` layer, reverse
+    only included, or a :class:`BidirectionalStack`)."""
+    return isinstance(model, (Bidirectional, BidirectionalStack))

@@ -563,6 +563,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         super().__init__(parent)
         self.controller = controller
         self._frame = None  # the core.frames.Frame drawn
+        self._pending = None  # a frame that came while the panel was hidden (drawn when shown)
         self._fading = None
         self._result = None
         self._rows: list[ChainRow] = []
@@ -826,7 +827,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self._applyPending()
 
     def _applyPending(self) -> None:
-        frame, self._pending = getattr(self, "_pending", None), None
+        frame, self._pending = self._pending, None
         if frame is not None:
             self._show(frame)
 

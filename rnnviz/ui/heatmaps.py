@@ -490,7 +490,6 @@ class GatePanel(_HeatmapPanel):
         self._titles: dict[str, str] = {}
         self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter forms…) of a Compare gate map
         self._headers: list = []  # Compare: (label item, (text, shorter form), colour) of each cell's column
-        self._shownTitles: dict[str, str] = {}
         self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
         self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
@@ -622,7 +621,6 @@ class GatePanel(_HeatmapPanel):
         self._descriptions.clear()
         self._titles.clear()
         self._compareTitles.clear()
-        self._shownTitles.clear()
         self._headers = []
         self._columns = max(1, len(gated))
         self._step_label = None
@@ -709,7 +707,6 @@ class GatePanel(_HeatmapPanel):
         if label is None:
             # "r — reset (0 = ignore h)", "r — reset", "r": a title's text is its plot's least width
             self._compareTitles[key] = (m.title, m.title.split(" (")[0], m.name)
-            self._shownTitles.pop(key, None)
             self._fitCompareTitle(key)
         else:
             label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{self.look.font_pt + 1}pt",
@@ -723,11 +720,8 @@ class GatePanel(_HeatmapPanel):
         if forms is None or heat is None:
             return
         plot = heat.plot
-        room = self._columnRoom() - plot.getAxis("left").width() - 12
-        fm = QtGui.QFontMetrics(theme.font(self.look.font_pt, bold=True))
-        text = next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
-        if self._shownTitles.get(key) != text:
-            self._shownTitles[key] = text
+        text = theme.fitting(forms, self.look.font_pt, self._columnRoom() - plot.getAxis("left").width() - 12)
+        if plot.titleLabel.text != text:
             plot.setTitle(text, size=f"{self.look.font_pt}pt", color=self.look.foreground, bold=True)
 
     def _columnRoom(self) -> float:
@@ -739,9 +733,8 @@ class GatePanel(_HeatmapPanel):
         """Each Compare column's header whole, or the cell's name alone when narrow."""
         room = self._columnRoom() - 8
         header = dict(size=f"{self.look.font_pt + 2}pt", bold=True)
-        fm = QtGui.QFontMetrics(theme.font(self.look.font_pt + 2, bold=True))
         for item, forms, colour in self._headers:
-            text = next((f for f in forms if fm.horizontalAdvance(f) <= room), forms[-1])
+            text = theme.fitting(forms, self.look.font_pt + 2, room)
             if item.text != text:
                 item.setText(text, color=colour, **header)
 

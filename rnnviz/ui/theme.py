@@ -200,6 +200,14 @@ def font(pt: int, bold: bool = False) -> QtGui.QFont:
     return f
 
 
+def fitting(forms, pt: int, width: float) -> str:
+    """The first (longest) of ``forms`` that fits ``width`` pixels in bold ``pt`` points; the
+    last if none does. A title's wordings, longest first: a narrow plot at presenter size (a
+    1024 × 768 projector) shows a shorter one, never a cut one."""
+    fm = QtGui.QFontMetrics(font(pt, bold=True))
+    return next((f for f in forms if fm.horizontalAdvance(f) <= width), forms[-1])
+
+
 def style_plot(plot: pg.PlotItem, t: Theme, title: str | None = None, left: str | None = None,
                bottom: str | None = None):
     """Titles and axis labels sized for the back of a classroom, in the colours of ``t``."""

@@ -694,14 +694,6 @@ def _plot_widget(look: theme.Theme) -> pg.PlotWidget:
     return w
 
 
-def fitting(forms, pt: int, width: float) -> str:
-    """The first (longest) of ``forms`` that fits ``width`` pixels in bold ``pt`` points; the
-    last if none does. A title's wordings, longest first: a narrow plot at presenter size (a
-    1024 × 768 projector) shows a shorter one, never a cut one."""
-    fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
-    return next((f for f in forms if fm.horizontalAdvance(f) <= width), forms[-1])
-
-
 #: What pyqtgraph's title item takes beside its text (its margins), in pixels.
 TITLE_PAD = 24
 
@@ -725,7 +717,7 @@ def _set_title(plot: pg.PlotItem, forms, look: theme.Theme, width: float) -> Non
     """``plot``'s title in the longest of ``forms`` that fits ``width`` (the whole one in the
     tooltip); set only when it changes (each change lays the plot out again)."""
     axis = plot.getAxis("left")  # the title spans the plot's own column, right of its axis
-    title = fitting(forms, look.title_pt, width - max(axis.width(), axis.minimumWidth()) - TITLE_PAD)
+    title = theme.fitting(forms, look.title_pt, width - max(axis.width(), axis.minimumWidth()) - TITLE_PAD)
     if getattr(plot, "_rnnvizTitle", None) != (title, look):
         plot._rnnvizTitle = (title, look)
         plot.setTitle(title, size=f"{look.title_pt}pt", color=look.foreground, bold=True)
@@ -934,7 +926,7 @@ class GradientPanel(_PlotPanel):
     caption = None
 
     def _title(self) -> str:
-        return fitting(self.TITLES, self.look.title_pt, self.graphics.width() - TITLE_PAD)
+        return theme.fitting(self.TITLES, self.look.title_pt, self.graphics.width() - TITLE_PAD)
 
     def _fitTitles(self) -> None:
         plots = list(self.plots.values())
@@ -1216,8 +1208,8 @@ class WeightsPanel(_PlotPanel):
                                                                self.valuePlot.getAxis("left"),
                                                                self.changePlot.getAxis("left")))
         room = (self.graphics.width() - taken) / 2 - 12
-        titles = (fitting((f"{label} now", label.split()[0], ""), look.title_pt, room),
-                  fitting(("its change since the start", "its change", "change", "Δ", ""), look.title_pt, room))
+        titles = (theme.fitting((f"{label} now", label.split()[0], ""), look.title_pt, room),
+                  theme.fitting(("its change since the start", "its change", "change", "Δ", ""), look.title_pt, room))
         if self._titled != (titles, look):  # a plot title's change re-lays the plot out: only when it must
             self._titled = (titles, look)
             for plot, title in zip((self.valuePlot, self.changePlot), titles):

@@ -37,7 +37,7 @@ import warnings
 import numpy as np
 
 from ...engine.activations import ACTIVATIONS
-from ...engine.bidirectional import Bidirectional, BidirectionalStack
+from ...engine.bidirectional import Bidirectional, is_bidirectional
 from ...engine.cells import Cell, Stack, as_stack
 from ...engine.errors import InputError
 from . import keras, npz, onnx, safetensors, torch
@@ -190,7 +190,7 @@ def _load(path, given: dict, bidirectional: bool, whole: bool = False):
         specs = fmt.read(fspath, **{k: opts[k] for k in fmt.options if opts.get(k) is not None})
         model = build(specs, nonlinearity, reset_after, fspath, activation=opts["activation"],
                       recurrent_activation=opts["recurrent_activation"], go_backwards=opts["go_backwards"])
-        if isinstance(model, (Bidirectional, BidirectionalStack)) and not bidirectional:
+        if is_bidirectional(model) and not bidirectional:
             which = "runs in reverse" if getattr(model, "forward", True) is None else "is bidirectional"
             raise InputError(
                 f"{which}; rnnviz trace runs it (h_forward, h_backward) and the app shows both "
@@ -339,7 +339,7 @@ def _pad_value(E: np.ndarray) -> float:
 def _with_mask_value(model, value: float, path: str):
     from dataclasses import replace as _replace
 
-    if isinstance(model, (Bidirectional, BidirectionalStack)):
+    if is_bidirectional(model):
         raise InputError("an Embedding with mask_zero=True before a bidirectional layer is not supported: Keras's "
                          "Bidirectional outputs zeros at masked steps (zero_output_for_mask), rnnviz keeps the "
                          "previous output", path)
