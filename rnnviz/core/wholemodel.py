@@ -11,6 +11,8 @@ through a softmax, which a note says), else the values.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from ..io.limits import MAX_STEPS
@@ -59,14 +61,22 @@ def read_tokens(whole, entry: str, as_text: bool) -> dict:
     return input_changes(whole, ids)
 
 
-def ids_of(whole, xs) -> np.ndarray:
-    """The token id each input row is (−1 for a row that is no embedding row), from the rows."""
-    E = whole.embedding.weight
+@functools.lru_cache(maxsize=4)
+def _row_index(embedding, pad_value) -> dict:
+    """Each embedding row's bytes → its id, made once per embedding (it was made again for
+    every result, a dict of V entries at every slider tick)."""
+    E = embedding.weight
     index: dict[bytes, int] = {}
     for k in range(len(E) - 1, -1, -1):  # the first id wins where rows repeat
         index[np.ascontiguousarray(E[k], dtype=np.float64).tobytes()] = k
-    if whole.pad_value is not None:
-        index[np.full(E.shape[1], whole.pad_value, dtype=np.float64).tobytes()] = 0
+    if pad_value is not None:
+        index[np.full(E.shape[1], pad_value, dtype=np.float64).tobytes()] = 0
+    return index
+
+
+def ids_of(whole, xs) -> np.ndarray:
+    """The token id each input row is (−1 for a row that is no embedding row), from the rows."""
+    index = _row_index(whole.embedding, whole.pad_value)
     rows = np.ascontiguousarray(xs, dtype=np.float64)
     return np.array([index.get(r.tobytes(), -1) for r in rows], dtype=np.int64)
 
@@ -148,6 +158,7 @@ def last_layer_h(result, loaded) -> np.ndarray:
         return trace.h
 
 
+@functools.lru_cache(maxsize=4)  # the Output row and the Text tab both ask for each result
 def result_row(whole, result) -> OutputRow | None:
     """The Output row of ``whole``'s head for ``result`` (a run of its recurrent layers), or
     None when it has no head. The head reads the last layer, whichever layer the run traced."""
