@@ -69,7 +69,7 @@ LESSONS = {
         title="The LSTM remembers",
         summary="A forget-gate bias of +5 keeps f ≈ 1, and x₁ is still there after 150 steps.",
         settings=dict(cell="lstm", hidden_size=12, T=150, forget_bias=5.0, signal="impulse"),
-        view=dict(t=150, reveal_all=False, unit=0, speed=8.0),
+        view=dict(t=150, reveal_all=False, unit=0, speed=8.0, panel="gatePanel"),  # "the f rows"
         text=(
             "An LSTM whose forget-gate biases are raised by +5, so the forget gate f stays near 1 (bright "
             "yellow in the f rows of the gate map). The cell state follows **c_t = f ⊙ c_{t−1} + i ⊙ g**: "

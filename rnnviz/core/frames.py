@@ -200,8 +200,11 @@ def state_frame(result) -> StateFrame:
             else:
                 m = _heatmap(key, a, array, levels, "diverging", title, a, colour,
                              cr.label if compare else None)
-            short = f"{cr.label if compare else name}: {a}" + (" · NaN grey" if title.endswith("= NaN") else "")
-            out.append(dataclasses.replace(m, short_titles=(short,)))
+            nan = " · NaN grey" if title.endswith("= NaN") else ""
+            who = cr.label if compare else name
+            # shorter and shorter for a narrow column (1024 px): the cell's short name, then h alone
+            shorts = dict.fromkeys((f"{who}: {a}{nan}", f"{short_label(who)}: {a}{nan}", f"{a}{nan}"))
+            out.append(dataclasses.replace(m, short_titles=tuple(shorts)))
     return StateFrame(tuple(out))
 
 

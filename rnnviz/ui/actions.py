@@ -211,7 +211,10 @@ TABLE: tuple = (
     A("theme.colourBlind", "&Colour-blind-safe colours", lambda w, on: w.presenter.setColourBlind(on),
       menu="view", checkable=True, checked=lambda w: w.presenter.baseTheme().colour_blind,
       sync=lambda w: (w.presenter.themeChanged,)),
-    A("view.lessonText", "&Lesson text", menu="view", separator=True,
+    A("view.controls", "Side &controls", lambda w, on: w.setControlsShown(on), menu="view", separator=True,
+      shortcuts=("Ctrl+B",), help="Fold / unfold the side controls", checkable=True,
+      checked=lambda w: w.controlsShown(), sync=lambda w: (w.controlsShownChanged,)),
+    A("view.lessonText", "&Lesson text", menu="view",
       provided=lambda w: w.lessonPanel.toggleViewAction()),
 
     MenuSpec("help", "&Help"),

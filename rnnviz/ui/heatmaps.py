@@ -19,7 +19,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
 from ..core.format import MINUS, fmt_value
-from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image
+from ..core.frames import CANDIDATES, MAX_COLUMNS, display_image, short_label
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
@@ -471,6 +471,44 @@ class StatePanel(_HeatmapPanel):
             self._bars[key] = bar
 
 
+class _FittedNote(QtWidgets.QLabel):
+    """A word-wrapped rich-text note in the largest size up to its own that fits the panel
+    (a short column at 1024×768 would cut the last lines of the presenter-sized text)."""
+
+    MIN_PT = 8
+
+    def __init__(self):
+        super().__init__()
+        self._pt = 12
+        self.setWordWrap(True)
+        self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
+        self.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        # the panel's size is the column's: the note never asks for more
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Ignored)
+
+    def setPointSize(self, pt: int) -> None:
+        self._pt = pt
+        self.fit()
+
+    def pointSize(self) -> int:
+        return self.font().pointSize()
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self.fit()
+
+    def fit(self) -> None:
+        width, height = self.width(), self.height()
+        pt = self._pt
+        while pt > self.MIN_PT:
+            self.setFont(theme.font(pt))
+            if self.heightForWidth(width) <= height:
+                break
+            pt -= 1
+        if self.font().pointSize() != pt:
+            self.setFont(theme.font(pt))
+
+
 class GatePanel(_HeatmapPanel):
     """The gates of a GRU (r, z, n) or LSTM (i, f, g, o) as heatmaps, plus the current step's bars.
 
@@ -494,11 +532,8 @@ class GatePanel(_HeatmapPanel):
         self._descriptions: dict[str, pg.LabelItem] = {}
         self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
         self._cells: list = []  # (cell result, [keys]) of the gated cells shown
-        self._message = QtWidgets.QLabel()
-        self._message.setWordWrap(True)
-        self._message.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
-        self._message.setFont(theme.font(self.look.title_pt + 3))
-        self._message.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        self._message = _FittedNote()
+        self._message.setPointSize(self.look.title_pt + 3)
         self._message.setMargin(24)
         self._message.setStyleSheet(f"background: {self.look.background}; color: {self.look.foreground};")
         self._message_plain = ""
@@ -542,7 +577,7 @@ class GatePanel(_HeatmapPanel):
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
-        self._message.setFont(theme.font(self.look.pt(theme.BASE_TITLE_PT + 3)))
+        self._message.setPointSize(self.look.pt(theme.BASE_TITLE_PT + 3))
         self._message.setStyleSheet(f"background: {self.look.background}; color: {self.look.foreground};")
         if self._frame is None:  # the note before the first run: its gate colours follow the theme
             self._showMessage(None)
@@ -557,6 +592,7 @@ class GatePanel(_HeatmapPanel):
             paragraphs, plain = gates.message, gates.message_plain
         self._message_plain = plain
         self._message.setText("".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs))
+        self._message.fit()
         self._stack.setCurrentWidget(self._message)
 
     @staticmethod
@@ -638,8 +674,9 @@ class GatePanel(_HeatmapPanel):
             gates = [m.name for m in cf.maps]
             colour = _colour(cf.colour, self.look)
             head = sub.addLabel(f"{cf.label} gates", row=0, col=0, colspan=heat_col + 1, color=colour, **header)
-            if compare:  # "LSTM gates", then "LSTM": its text is the column's least width
-                self._headers.append((head, (f"{cf.label} gates", cf.label.split(" (")[0]), colour))
+            if compare:  # "LSTM gates", then "LSTM" ("bwd ←"): its text is the column's least width
+                forms = dict.fromkeys((f"{cf.label} gates", cf.label.split(" (")[0], short_label(cf.label)))
+                self._headers.append((head, tuple(forms), colour))
             n_sig = sum(g not in CANDIDATES for g in gates)
             for row, m in enumerate(cf.maps, start=1):
                 key, g = m.key, m.name

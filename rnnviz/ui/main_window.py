@@ -129,6 +129,57 @@ class WarningBanner(QtWidgets.QLabel):
 #: The view columns' shares of the width (left: state and gates; right: fading and equations).
 COLUMN_STRETCH = {"left": 11, "right": 9}
 
+#: A normal window shorter than this (768-pixel screens) shows the left column's panels — the
+#: hidden state, the gates — as tabs, each with the whole column's height.
+COMPACT_LEFT_BELOW = 820
+
+#: A window narrower than this (a 1024- or 1280-pixel projector) folds the side controls into a
+#: strip at its left edge, so the views get the width; the strip (or Ctrl+B) unfolds them.
+FOLD_CONTROLS_BELOW = 1300
+
+
+class ControlsStrip(QtWidgets.QAbstractButton):
+    """The side controls' fold: a narrow full-height button reading "Controls" upwards, its
+    arrow pointing where a click moves the controls (out to the views, or back)."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._folded = True
+        self.setAccessibleName("Controls")
+        self.setCursor(QtCore.Qt.CursorShape.PointingHandCursor)
+        self.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)  # the keys stay with the views
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Expanding)
+
+    def label(self) -> str:
+        """What it reads, upwards (not ``text()``: that is a horizontal button's)."""
+        return "Controls  " + ("▾" if self._folded else "▴")  # written upwards: ▾ points right
+
+    def setFolded(self, folded: bool) -> None:
+        self._folded = folded
+        self.setToolTip(("Show" if folded else "Fold") + " the side controls (Ctrl+B; View ▸ Side controls)")
+        self.update()
+
+    def sizeHint(self) -> QtCore.QSize:
+        fm = self.fontMetrics()
+        return QtCore.QSize(fm.height() + 10, fm.horizontalAdvance(self.label()) + 24)
+
+    def minimumSizeHint(self) -> QtCore.QSize:
+        return self.sizeHint()
+
+    def paintEvent(self, ev) -> None:
+        p = QtGui.QPainter(self)
+        pal = self.palette()
+        role = QtGui.QPalette.ColorRole
+        p.fillRect(self.rect(), pal.color(role.Midlight if self.underMouse() or self.isDown() else role.Button))
+        p.setPen(pal.color(role.Mid))
+        p.drawRect(self.rect().adjusted(0, 0, -1, -1))
+        p.setPen(pal.color(role.ButtonText))
+        p.translate(0, self.height())
+        p.rotate(-90)  # bottom to top, the letters' feet towards the views
+        box = QtCore.QRect(0, 0, self.height() - 12, self.width())
+        p.drawText(box, QtCore.Qt.AlignmentFlag.AlignVCenter | QtCore.Qt.AlignmentFlag.AlignRight, self.label())
+        p.end()
+
 
 def _first_size() -> tuple[int, int]:
     """The default size, shrunk to the screen's available area on a real display (the
@@ -235,6 +286,9 @@ class MainWindow(QtWidgets.QMainWindow):
     is :meth:`theme`; :meth:`setTheme` hands a new one to every part.
     """
 
+    #: The side controls were folded (False) or unfolded (True).
+    controlsShownChanged = QtCore.Signal(bool)
+
     def __init__(self, controller: Controller | None = None, parent=None):
         super().__init__(parent)
         from .export import Exporter
@@ -271,6 +325,7 @@ class MainWindow(QtWidgets.QMainWindow):
         # the parts; the order of their event filters matters: the session may refuse a close
         # before the presenter saves the preferences
         self.presenter = Presenter(self)
+        self.presenter.activeChanged.connect(lambda on: on or self._fitNormalColumns())
         self.exporter = Exporter(self)
         self.session = SessionManager(self)
         self.lessonPanel = LessonPanel(self.session, self)
@@ -315,8 +370,21 @@ class MainWindow(QtWidgets.QMainWindow):
         scroll.setWidget(side if len(ids("side")) != 1 else self.panels[ids("side")[0]])
         scroll.setWidgetResizable(True)
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
-        scroll.setMinimumWidth(scroll.widget().sizeHint().width() + 24)
+        bar = scroll.style().pixelMetric(QtWidgets.QStyle.PixelMetric.PM_ScrollBarExtent)
+        scroll.setMinimumWidth(scroll.widget().minimumSizeHint().width() + bar + 2 * scroll.frameWidth())
         self.controlsScroll = scroll
+        self.controlsStrip = ControlsStrip()
+        self.controlsStrip.setFolded(False)
+        self.controlsStrip.clicked.connect(lambda: self.setControlsShown(not self.controlsShown()))
+        self.controlsStrip.hide()  # shown while the controls are folded, or the window is narrow
+        self.sideColumn = QtWidgets.QWidget()  # the controls, or their folded strip
+        side_col = QtWidgets.QHBoxLayout(self.sideColumn)
+        side_col.setContentsMargins(0, 0, 0, 0)
+        side_col.setSpacing(0)
+        side_col.addWidget(self.controlsStrip)
+        side_col.addWidget(scroll)
+        self._narrow: bool | None = None  # below FOLD_CONTROLS_BELOW at the last resize
+        self._sideWidth = 0  # the unfolded controls' width, kept while they are folded
 
         views = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
         self.viewsArea = views  # takes the keyboard back after an edit (focusViews)
@@ -350,7 +418,7 @@ class MainWindow(QtWidgets.QMainWindow):
             views.addWidget(col)
             views.setStretchFactor(k, COLUMN_STRETCH[slot])
         main = QtWidgets.QSplitter(QtCore.Qt.Orientation.Horizontal)
-        main.addWidget(scroll)
+        main.addWidget(self.sideColumn)
         main.addWidget(views)
         main.setStretchFactor(0, 0)
         main.setStretchFactor(1, 1)
@@ -376,38 +444,87 @@ class MainWindow(QtWidgets.QMainWindow):
         self.banner.follow(views, self.modes)
         self.setCentralWidget(central)
 
+    # ------------------------------------------------------------------ side controls
+    def controlsShown(self) -> bool:
+        return not self.controlsScroll.isHidden()
+
+    def setControlsShown(self, on: bool) -> None:
+        """Unfold (True) or fold the side controls into their strip at the window's left edge."""
+        if on == self.controlsShown():
+            return
+        main = self.splitters[0]
+        if not on:
+            self._sideWidth = main.sizes()[0]
+        self.controlsScroll.setHidden(not on)
+        self._placeStrip()
+        # the column is as wide as the strip when folded; unfolded, as wide as it was
+        strip = self.controlsStrip.sizeHint().width() if self.controlsStrip.isVisibleTo(self) else 0
+        self.sideColumn.setMaximumWidth((1 << 24) - 1 if on else strip)  # QWIDGETSIZE_MAX
+        total = sum(main.sizes())
+        side = max(self._sideWidth, self.sideColumn.minimumSizeHint().width()) if on else strip
+        if total > 0:
+            main.setSizes([side, max(total - side, 0)])
+        if not on and self.controlsScroll.isAncestorOf(QtWidgets.QApplication.focusWidget()):
+            self.focusViews()
+        self.controlsShownChanged.emit(on)
+
+    def resizeEvent(self, ev) -> None:
+        super().resizeEvent(ev)
+        self._fitNormalColumns()
+        presenter = getattr(self, "presenter", None)
+        if presenter is not None and presenter.isActive():
+            return  # presenter mode hides the whole side column; its fold is the normal window's
+        narrow = self.width() < FOLD_CONTROLS_BELOW
+        if narrow != self._narrow:  # only when the width crosses the line: a choice made stays
+            self._narrow = narrow
+            self.setControlsShown(not narrow)
+            self._placeStrip()
+
+    def _placeStrip(self) -> None:
+        shown = self.controlsShown()
+        self.controlsStrip.setFolded(not shown)
+        self.controlsStrip.setVisible(not shown or bool(self._narrow))
+
     # ------------------------------------------------------------------ compact columns
     def isCompact(self) -> bool:
         return bool(self._compact)
 
-    def setCompact(self, on: bool) -> None:
-        """Compact columns (presenter mode on a small screen): each view column becomes one tab
+    def compactSlots(self) -> tuple[str, ...]:
+        """The view columns shown as one tab widget each (:meth:`setCompact`)."""
+        return tuple(self._compact)
+
+    def setCompact(self, on: bool, slots: tuple[str, ...] = ("left", "right")) -> None:
+        """Compact columns (a short screen): each view column of ``slots`` becomes one tab
         widget holding its panels — those of a tab group as tabs of their own — so the panel
         shown gets the whole column. Off: the panels go back to their places and sizes."""
-        if on == self.isCompact():
+        want = tuple(s for s in self.columns if s in slots) if on else ()
+        if want == tuple(self._compact):
             return
-        if on:
-            for slot, col in self.columns.items():
-                sizes = col.sizes()
-                items = [col.widget(i) for i in range(col.count())]  # panels and tab groups
-                tabs = QtWidgets.QTabWidget()
-                tabs.setObjectName(f"compact-{slot}")
-                tabs.setDocumentMode(True)
-                tabs.setUsesScrollButtons(False)
-                tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
-                tabs.setFont(self._theme.font(self._theme.font_pt))
-                for spec in panel_specs(slot):
-                    tabs.addTab(self.panels[spec.id], _tab_title(spec))
-                for item in items:
-                    if item in self.tabs.values():
-                        item.hide()  # an emptied tab group stays in the column, hidden
-                col.addWidget(tabs)
-                self._compact[slot] = (tabs, items, sizes)
-                front = self.panels.get(self._front)
-                if front is not None and tabs.indexOf(front) >= 0:
-                    tabs.setCurrentWidget(front)
-            self._updateTabs()
-            return
+        if self._compact:
+            self._uncompact()
+        for slot in want:
+            col = self.columns[slot]
+            sizes = col.sizes()
+            items = [col.widget(i) for i in range(col.count())]  # panels and tab groups
+            tabs = QtWidgets.QTabWidget()
+            tabs.setObjectName(f"compact-{slot}")
+            tabs.setDocumentMode(True)
+            tabs.setUsesScrollButtons(False)
+            tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
+            tabs.setFont(self._theme.font(self._theme.font_pt))
+            for spec in panel_specs(slot):
+                tabs.addTab(self.panels[spec.id], _tab_title(spec))
+            for item in items:
+                if item in self.tabs.values():
+                    item.hide()  # an emptied tab group stays in the column, hidden
+            col.addWidget(tabs)
+            self._compact[slot] = (tabs, items, sizes)
+            front = self.panels.get(self._front)
+            if front is not None and tabs.indexOf(front) >= 0:
+                tabs.setCurrentWidget(front)
+        self._updateTabs()
+
+    def _uncompact(self) -> None:
         for slot, (tabs, items, sizes) in self._compact.items():
             col = self.columns[slot]
             for spec in panel_specs(slot):
@@ -424,13 +541,22 @@ class MainWindow(QtWidgets.QMainWindow):
         self._compact = {}
         self._updateTabs()
 
+    def _fitNormalColumns(self) -> None:
+        """In the normal window (presenter mode has its own rule), a window less than
+        COMPACT_LEFT_BELOW pixels tall shows the left column's panels as tabs: the state
+        heatmaps and four gate rows do not both fit the views' height on a 768-pixel screen."""
+        presenter = getattr(self, "presenter", None)
+        if presenter is not None and presenter.isActive():
+            return
+        self.setCompact(self.height() < COMPACT_LEFT_BELOW, slots=("left",))
+
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side
         column, the tab widget of a tabbed panel), which presenter mode hides for
         ``presenter_hide`` panels and sizes for ``presenter_share``."""
         spec = self.panelSpecs[panel_id]
         if spec.slot == "side":
-            return self.controlsScroll
+            return self.sideColumn
         if spec.slot in self._compact:
             return self._compact[spec.slot][0]
         return self.tabs[spec.tab] if spec.tab is not None else self.panels[panel_id]

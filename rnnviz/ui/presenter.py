@@ -262,8 +262,10 @@ class StepOverlay(QtWidgets.QLabel):
         right, bottom = w.width() - self.MARGIN, w.height() - self.MARGIN
         transport = w.panels.get("transport")
         readout = getattr(transport, "stepLabel", None)
-        if readout is not None and transport.isVisible():
-            transport.makeRoomForOverlay(width, height)  # the bar makes room for the counter over its readout
+        # the bar makes room for the counter over its readout while the counter is shown (the
+        # window's resizes place it in normal mode too: there it must not take the bar's room)
+        if readout is not None and transport.isVisible() and not self.isHidden():
+            transport.makeRoomForOverlay(width, height)
             left = readout.mapTo(w, QtCore.QPoint(0, 0)).x() - 2  # within the bar's spacing
             top = transport.mapTo(w, QtCore.QPoint(0, 0)).y()
             width = max(width, right - left)
@@ -487,7 +489,7 @@ class Presenter(QtCore.QObject):
         panels at 1.5× type do not fit a 768-pixel projector."""
         w = self.window
         compact = self._active and w.height() < COMPACT_BELOW
-        if compact != w.isCompact():
+        if (tuple(w.columns) if compact else ()) != w.compactSlots():  # both columns, or none
             w.setCompact(compact)
             if not compact:
                 self._shareColumns()

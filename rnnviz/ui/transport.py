@@ -126,7 +126,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
             b = QtWidgets.QToolButton()
             b.setIcon(transport_icon(kind))
             b.setIconSize(QtCore.QSize(ICON_PX, ICON_PX))
-            b.setMinimumSize(44, 44)
+            b.setMinimumSize(ICON_PX + 12, ICON_PX + 14)  # as setTheme sizes them
             b.setToolTip(tip)
             b.setFocusPolicy(QtCore.Qt.FocusPolicy.NoFocus)
             b.setAutoRepeat(kind in ("back", "forward"))  # hold to keep stepping
@@ -139,7 +139,7 @@ class TransportBar(Panel, QtWidgets.QWidget):
         self.startButton = button("start", "Jump to the first step t = 1  (Home)", lambda: self._controller.toStart())
         self.backButton = button("back", "One step back  (←)", lambda: self._controller.stepBack())
         self.playButton = button("play", "Play  (Space)", lambda: self._controller.togglePlaying())
-        self.playButton.setMinimumSize(56, 48)
+        self.playButton.setMinimumSize(ICON_PX + 24, ICON_PX + 18)
         self.playButton.setIconSize(QtCore.QSize(ICON_PX + 6, ICON_PX + 6))
         self.playButton.setStyleSheet(
             f"QToolButton {{ background: {t.cursor}; border: 1px solid #8A5A00; border-radius: 6px; }}"

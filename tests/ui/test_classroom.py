@@ -75,7 +75,7 @@ def test_the_overflow_banner_moves_no_plot_and_covers_no_side_control(qtbot, pre
     assert w.rect().contains(banner)
     assert banner.height() >= w.banner.heightForWidth(banner.width())  # its text shows whole
     # it lies over the views' top edge: never over the side controls or the transport bar
-    for panel in [w.controlsScroll, w.transport, *w.findChildren(QtWidgets.QTabBar)]:
+    for panel in [w.sideColumn, w.transport, *w.findChildren(QtWidgets.QTabBar)]:
         if panel.isVisibleTo(w) and panel.width() > 0:
             assert not banner.intersects(_rect(panel, w)), type(panel).__name__
     # its × hides it until the message changes; back to normal it goes, and comes back again

@@ -70,7 +70,7 @@ def test_presenter_mode_on_a_small_screen_shows_one_panel_per_column(qtbot, cont
     assert w.isCompact()
     w.presenter.leave()
     QtWidgets.QApplication.processEvents()
-    assert not w.isCompact()
+    assert w.compactSlots() == ("left",)  # the normal window's rule at this height
     assert [right.widget(i) for i in range(right.count())] == before
     assert w.fadingPanel.isVisible() and w.equationPanel.isVisible()
     assert w.tabs["views"].currentWidget() is w.fadingPanel
@@ -113,3 +113,31 @@ def test_compact_columns_show_no_tab_of_a_panel_with_nothing_to_show(qtbot, cont
     QtWidgets.QApplication.processEvents()
     tabs = w.tabs["views"]
     assert not tabs.isTabVisible(tabs.indexOf(w.panels["textPanel"]))
+
+
+def test_a_short_normal_window_shows_the_left_columns_panels_as_tabs(qtbot, controller):
+    """At 768 pixels the LSTM's two state heatmaps and four gate rows cannot share a column:
+    each gets the whole column, a tab away; a taller window splits the column again."""
+    from rnnviz.ui.main_window import COMPACT_LEFT_BELOW
+
+    controller.update(cell="lstm")
+    controller.recompute()
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    QtWidgets.QApplication.processEvents()
+    assert w.height() < COMPACT_LEFT_BELOW and w.compactSlots() == ("left",)
+    left = w.panelContainer("statePanel")
+    assert left is w.panelContainer("gatePanel") and isinstance(left, QtWidgets.QTabWidget)
+    w.showPanel("gatePanel")
+    QtWidgets.QApplication.processEvents()
+    assert w.gatePanel.isVisible() and not w.statePanel.isVisible()
+    assert w.gatePanel.height() > 0.8 * w.columns["left"].height()
+    # the right column keeps the x1 plot and the equations together
+    assert w.fadingPanel.isVisible() and w.equationPanel.isVisible()
+    w.resize(1600, 1000)
+    QtWidgets.QApplication.processEvents()
+    assert not w.isCompact()
+    assert w.statePanel.isVisible() and w.gatePanel.isVisible()

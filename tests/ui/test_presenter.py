@@ -88,7 +88,7 @@ def test_presenter_hides_controls_menu_and_status_but_keeps_views(window, qtbot)
     kept = [window.transport, window.statePanel, window.gatePanel, window.fadingPanel, window.equationPanel]
     p.enter()
     qtbot.waitUntil(window.isFullScreen)
-    assert window.controlsScroll.isHidden()
+    assert window.sideColumn.isHidden()
     assert window.menuBar().isHidden()
     assert window.statusBar().isHidden()
     for w in kept:  # on a small screen, one panel per column: the others are a tab away
@@ -101,7 +101,7 @@ def test_presenter_hides_controls_menu_and_status_but_keeps_views(window, qtbot)
     if window.controller.result.warnings():
         qtbot.waitUntil(window.banner.isVisible)
     p.leave()
-    assert not window.controlsScroll.isHidden()
+    assert not window.sideColumn.isHidden()
     assert not window.menuBar().isHidden()
     assert not window.statusBar().isHidden()
 
@@ -421,7 +421,7 @@ def test_prepare_render_sets_theme_and_presenter_mode_without_saving(qtbot, sett
         assert (w.width(), w.height()) == (1300, 760)
         t = w.theme()
         assert t.dark and t.colour_blind and t.font_scale == presenter.PRESENTER_SCALE
-        assert p.stepOverlay.isVisible() and w.controlsScroll.isHidden()
+        assert p.stepOverlay.isVisible() and w.sideColumn.isHidden()
         assert prefs.store().value(prefs.THEME_KEY) is None  # a render never changes the preferences
     finally:
         w.presenter.leave()

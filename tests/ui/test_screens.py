@@ -12,7 +12,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.io.lessons import list_lessons
 from rnnviz.ui.controller import Controller
-from rnnviz.ui.main_window import MainWindow
+from rnnviz.ui.main_window import FOLD_CONTROLS_BELOW, ControlsStrip, MainWindow
 
 #: The projectors and screens, less a window manager's title bar.
 SCREENS = ((1024, 740), (1280, 692), (1366, 740), (1920, 1050))
@@ -20,6 +20,8 @@ SCREENS = ((1024, 740), (1280, 692), (1366, 740), (1920, 1050))
 
 def _needed_width(w: QtWidgets.QWidget) -> tuple[float, int] | None:
     """(width the text needs, width it has) for a single-line label or a button; else None."""
+    if isinstance(w, ControlsStrip):  # written upwards: its height is the text's room
+        return w.fontMetrics().horizontalAdvance(w.label()) + 8, w.height()
     if isinstance(w, QtWidgets.QAbstractButton):
         if not w.text():
             return None
@@ -220,3 +222,41 @@ def test_the_train_mode_fits_every_small_screen(qtbot):
     w.presenter.leave()
     _settle()
     assert w.menuBar().isAncestorOf(bar) and not w.modes.presenterBar.isVisible()
+
+
+def test_a_narrow_window_folds_the_side_controls_and_they_unfold_on_demand(qtbot):
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.resize(1600, 900)
+    w.show()
+    qtbot.waitExposed(w)
+    _settle()
+    assert w.controlsShown() and not w.controlsStrip.isVisible()
+    wide_views = w.viewsArea.width()
+    w.resize(1024, 740)
+    _settle()
+    # at a projector's width the views get the controls' room; the strip says where they went
+    assert not w.controlsShown() and w.controlsStrip.isVisible()
+    assert w.controlsStrip.label().startswith("Controls")
+    assert w.viewsArea.width() > 1024 - 100 > wide_views * 1024 / 1600
+    assert layout_problems(w) == []
+    qtbot.mouseClick(w.controlsStrip, QtCore.Qt.MouseButton.LeftButton)
+    _settle()
+    # unfolded, strip and all, the window still fits the 1024-pixel screen
+    assert w.controlsShown() and w.controlsStrip.isVisible() and w.controlsScroll.isVisible()
+    assert w.minimumSizeHint().width() <= 1024 and w.width() == 1024
+    assert layout_problems(w) == []
+    action = w.windowActions["view.controls"]
+    assert action.isChecked()
+    qtbot.keyClick(w, QtCore.Qt.Key.Key_B, QtCore.Qt.KeyboardModifier.ControlModifier)
+    _settle()
+    assert not w.controlsShown() and not action.isChecked()
+    # a choice made stays while the width stays on its side of the line; crossing it unfolds
+    w.resize(FOLD_CONTROLS_BELOW - 50, 740)
+    _settle()
+    assert not w.controlsShown()
+    w.resize(FOLD_CONTROLS_BELOW + 100, 900)
+    _settle()
+    assert w.controlsShown() and not w.controlsStrip.isVisible()
