@@ -929,8 +929,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
                 marker.show()
         if st.value_text is not None:
             self.valueText.setText(st.value_text)
-            self.valueText.setAnchor(st.value_anchor)
             self.valueText.setPos(*st.value_pos)
+            self._anchorValueText(st.value_anchor)
             self.valueText.show()
         else:
             self.valueText.hide()
@@ -1027,6 +1027,34 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if left.labelText != text:
             left.setLabel(text, **left.labelStyle)
 
+    def _anchorValueText(self, anchor: tuple | None = None) -> None:
+        """The frame's side of the marker for the value label, unless the legend lies there (at
+        t = 1 the only point is at the top left, and the legend, in the free top-right corner,
+        covered the label's "(100 %)"): then its mirror image, or else just below (above) the
+        legend, whichever stays inside the plot."""
+        if anchor is None:
+            anchor = self._valueAnchor
+        self._valueAnchor = anchor
+        text = self.valueText
+        text.setAnchor(anchor)
+        if not self.legend.isVisible():
+            return
+        legend, inside = self.legend.sceneBoundingRect(), self.vb.sceneBoundingRect()
+        ax, ay = anchor
+        h = max(text.sceneBoundingRect().height(), 1.0)
+        tries = [(ax, ay), (ax, 1.0 - ay), (1.0 - ax, ay), (1.0 - ax, 1.0 - ay)]
+        r = text.sceneBoundingRect()
+        # the anchor is in text heights: a larger y lifts the label
+        tries += [(ax, ay - (legend.bottom() + 2 - r.top()) / h), (ax, ay + (r.bottom() - legend.top() + 2) / h)]
+        for a in tries:
+            text.setAnchor(a)
+            r = text.sceneBoundingRect()
+            if inside.contains(r) and not r.intersects(legend):
+                return
+        text.setAnchor(anchor)
+
+    _valueAnchor = (0.0, 0.0)
+
     def _placeLegend(self, *_args) -> None:
         """The legend where it covers no curve (issue 8: in the race it covered the GRU and
         LSTM curves, the lesson's point): a corner the frame finds free for the legend's
@@ -1060,6 +1088,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if view != self._view:
             self._view = view
             self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+        if self.valueText.isVisible():
+            self._anchorValueText()  # the legend's new place (or the view's new size)
 
     def _makeLegendRow(self, columns: int) -> pg.LegendItem:
         legend = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",

@@ -414,6 +414,22 @@ def test_the_legend_covers_no_curve(qtbot, make_panel, controller, size):
                 assert not box.contains(vb.mapViewToScene(QtCore.QPointF(xi, yi))), (key, xi, yi)
 
 
+@pytest.mark.parametrize("size", [(540, 420), (900, 520)])
+def test_the_legend_covers_no_value_label(qtbot, make_panel, controller, size):
+    """At t = 1 the only point is at the top left and the legend in the free top-right corner:
+    its value label "0.567  (100 %)" went under the legend in a narrow panel."""
+    panel = make_panel(controller, size)
+    panel.setTheme(panel.look.scaled(1.5))  # presenter-size text: the widest label and legend
+    for step in (0, 1, 5, controller.settings.T - 1):
+        controller.setStep(step)
+        QtWidgets.QApplication.processEvents()
+        label, legend = panel.valueText.sceneBoundingRect(), panel.legend.sceneBoundingRect()
+        assert panel.valueText.isVisible() and panel.legend.isVisible()
+        assert not label.intersects(legend), (step, label, legend)
+        assert panel.vb.sceneBoundingRect().contains(label), step
+        assert panel.valueText.toPlainText().startswith(fmt_value(controller.result.cells[0].trace.influence[step]))
+
+
 def test_a_short_panel_gives_the_chain_s_rows_to_the_curves(make_panel, qtbot):
     from rnnviz.ui.fading import MIN_PLOT_HEIGHT
 
