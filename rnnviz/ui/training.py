@@ -688,10 +688,36 @@ def decades(values) -> tuple[float, float] | None:
     return (float(lo), float(hi if hi > lo else lo + 1))
 
 
-def _plot_widget(look: theme.Theme) -> pg.PlotWidget:
-    w = pg.PlotWidget(background=look.background)
+def _plot_widget(look: theme.Theme, log_y: bool = False) -> pg.PlotWidget:
+    w = pg.PlotWidget(background=look.background, axisItems={"left": ReadableLogAxis("left")} if log_y else None)
     w.setMinimumSize(200, 150)
     return w
+
+
+class ReadableLogAxis(pg.AxisItem):
+    """A log axis whose labels between the decades give way before they would overlap: a short
+    plot labels the decades only, a taller one 2 and 5 × 10ⁿ too, a tall one every 1…9 × 10ⁿ
+    (pyqtgraph labels them all: "0.9 0.8 0.7 …" ran into each other at 1024 × 768)."""
+
+    #: log10 of the closest neighbour of each multiplier's tick, for a label of one font height
+    GAPS = {1: 0.0, 2: math.log10(2), 5: math.log10(2)}
+    OTHERS = math.log10(10 / 9)
+
+    def logTickStrings(self, values, scale, spacing):
+        strings = super().logTickStrings(values, scale, spacing)
+        lo, hi = self.range
+        length = self.geometry().height() if self.orientation in ("left", "right") else self.geometry().width()
+        if hi <= lo or length <= 0:
+            return strings
+        per_decade = length / (hi - lo)
+        font = self.style.get("tickFont") or self.font()
+        need = 1.15 * QtGui.QFontMetricsF(font).height()
+        out = []
+        for v, text in zip(values, strings):
+            mult = round(10 ** (v - math.floor(v + 1e-9)))
+            gap = self.GAPS.get(mult, self.OTHERS)
+            out.append(text if mult == 1 or gap * per_decade >= need else "")
+        return out
 
 
 #: What pyqtgraph's title item takes beside its text (its margins), in pixels.
@@ -783,7 +809,7 @@ class LossPanel(_PlotPanel):
         super().__init__(controller, parent)
         self.graphics = pg.GraphicsLayoutWidget()
         self._lay.addWidget(self.graphics)
-        self.lossPlot = self.graphics.addPlot(row=0, col=0)
+        self.lossPlot = self.graphics.addPlot(row=0, col=0, axisItems={"left": ReadableLogAxis("left")})
         self.lossPlot.setLogMode(y=True)
         self.accPlot = self.graphics.addPlot(row=1, col=0)
         self.accPlot.setXLink(self.lossPlot)
@@ -1033,7 +1059,7 @@ class ContribPanel(_PlotPanel):
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
-        self.plotWidget = _plot_widget(self.look)
+        self.plotWidget = _plot_widget(self.look, log_y=True)
         self.plot = self.plotWidget.getPlotItem()
         self.plot.setLogMode(y=True)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
@@ -1111,6 +1137,11 @@ def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
     return (-m, m)
 
 
+#: The weights panel changes its arrangement only for a matrix this much larger (no flicker
+#: at the crossing).
+STACK_GAIN = 1.15
+
+
 class WeightsPanel(_PlotPanel):
     """One weight matrix of one cell now, and its change since the start (diverging maps)."""
 
@@ -1150,10 +1181,9 @@ class WeightsPanel(_PlotPanel):
         self.changeBar = pg.ColorBarItem(values=(-1, 1), interactive=False, width=14, colorMapMenu=False)
         self.valueBar.setImageItem(self.valueImage)
         self.changeBar.setImageItem(self.changeImage)
-        self.graphics.addItem(self.valueBar, row=0, col=1)
-        self.graphics.addItem(self.changeBar, row=0, col=3)
-        for col in (0, 2):
-            self.graphics.ci.layout.setColumnStretchFactor(col, 1)
+        self._stacked = None
+        self._arrange(False)
+        self.graphics.installEventFilter(self)  # the arrangement follows the plots' own size
         self._keys = ()
         self._titled = None
         cache_decorations(self.graphics)
@@ -1191,6 +1221,43 @@ class WeightsPanel(_PlotPanel):
                           f"‖Δ{name}‖ = {norm:.3g}", "")
         self._fitCaption()
 
+    def eventFilter(self, obj, ev) -> bool:
+        if obj is self.graphics and ev.type() == QtCore.QEvent.Type.Resize:
+            self._arrange(self._wantStacked())
+        return super().eventFilter(obj, ev)
+
+    def isStacked(self) -> bool:
+        """The change below the matrix (a tall narrow panel), not beside it."""
+        return bool(self._stacked)
+
+    def _wantStacked(self) -> bool:
+        """Whichever arrangement gives each matrix the larger square: side by side, a
+        1024-pixel screen left each about 40 pixels wide, a strip."""
+        g = self.graphics
+        across = sum(max(x.width(), x.minimumWidth()) for x in (self.valueBar, self.valuePlot.getAxis("left")))
+        down = self.valuePlot.getAxis("bottom").height() + (self.valuePlot.titleLabel.height() or 20)
+        beside = min((g.width() - 2 * across) / 2, g.height() - down)
+        below = min(g.width() - across, (g.height() - 2 * down) / 2)
+        return below > beside * STACK_GAIN if not self._stacked else below * STACK_GAIN >= beside
+
+    def _arrange(self, stacked: bool) -> None:
+        if stacked == self._stacked:
+            return
+        ci = self.graphics.ci
+        if self._stacked is not None:
+            for item in (self.valuePlot, self.valueBar, self.changePlot, self.changeBar):
+                ci.removeItem(item)
+        self._stacked = stacked
+        places = ((0, 0), (0, 1), (1, 0), (1, 1)) if stacked else ((0, 0), (0, 1), (0, 2), (0, 3))
+        for item, (row, col) in zip((self.valuePlot, self.valueBar, self.changePlot, self.changeBar), places):
+            self.graphics.addItem(item, row=row, col=col)
+        for col in range(4):
+            ci.layout.setColumnStretchFactor(col, 1 if col in (0, 2) and not stacked or col == 0 else 0)
+        for row in range(2):
+            ci.layout.setRowStretchFactor(row, 1)
+        self._titled = None  # the titles' room changed
+        self._fitTitles()
+
     def _fitCaption(self) -> None:
         fm = QtGui.QFontMetrics(self._caption.font())
         room = self._caption.contentsRect().width()
@@ -1207,7 +1274,7 @@ class WeightsPanel(_PlotPanel):
         taken = sum(max(x.width(), x.minimumWidth()) for x in (self.valueBar, self.changeBar,
                                                                self.valuePlot.getAxis("left"),
                                                                self.changePlot.getAxis("left")))
-        room = (self.graphics.width() - taken) / 2 - 12
+        room = (self.graphics.width() - taken / (1 if not self._stacked else 2)) / (1 if self._stacked else 2) - 12
         titles = (theme.fitting((f"{label} now", label.split()[0], ""), look.title_pt, room),
                   theme.fitting(("its change since the start", "its change", "change", "Δ", ""), look.title_pt, room))
         if self._titled != (titles, look):  # a plot title's change re-lays the plot out: only when it must

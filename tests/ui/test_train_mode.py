@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from PySide6 import QtWidgets
 
 from rnnviz.ui import training as UT
 from rnnviz.ui.main_window import MainWindow
@@ -326,3 +327,48 @@ def test_a_legend_appears_only_when_it_tells_cells_apart(window):
     controls.stepButton.click()
     assert len(tc.snapshot.runs) == 3
     assert loss.legend.isVisible() and contrib.legend.isVisible()
+
+
+def test_the_weights_panel_puts_the_change_below_the_matrix_when_it_is_tall_and_narrow(window, qtbot):
+    """Side by side in a narrow panel (Train mode at 1024 × 768) each matrix was a strip about
+    40 pixels wide; below each other they get the panel's width. The images stay the session's."""
+    weights = window.panels["weightsPanel"]
+    ci = weights.graphics.ci
+    for size, stacked in (((300, 420), True), ((900, 300), False), ((320, 440), True)):
+        weights.graphics.setFixedSize(*size)
+        qtbot.waitUntil(lambda stacked=stacked: weights.isStacked() == stacked)
+        value_row = ci.items[weights.valuePlot][0][0]
+        change_row, change_col = ci.items[weights.changePlot][0]
+        assert (change_row > value_row) == stacked and (change_col == 0) == stacked
+        assert weights.valuePlot.getViewBox().width() > 0.4 * size[0] * (1 if stacked else 0.5)
+    weights.graphics.setMinimumSize(0, 0)
+    weights.graphics.setMaximumSize(16777215, 16777215)
+    window.panels["trainControls"].stepButton.click()
+    r, = UT.training_for(window.controller).snapshot.runs
+    assert np.allclose(weights.delta, r.change()["rnn.weight_hh_l0"], atol=1e-6)
+    assert np.array_equal(weights.changeImage.image, weights.delta)
+
+
+def test_a_log_axis_labels_only_the_ticks_it_has_room_for(qtbot):
+    import pyqtgraph as pg
+
+    plot = pg.PlotWidget(axisItems={"left": UT.ReadableLogAxis("left")})
+    qtbot.addWidget(plot)
+    plot.setLogMode(y=True)
+    plot.setYRange(-1.05, 1.05, padding=0)  # 0.09 … 11: two decades
+    plot.show()
+    qtbot.waitExposed(plot)
+    axis = plot.getAxis("left")
+
+    def labels(height):
+        plot.resize(300, height)
+        QtWidgets.QApplication.processEvents()
+        out = []
+        for _spacing, values in axis.tickValues(-1.05, 1.05, axis.geometry().height()):
+            out += [s for s in axis.tickStrings(values, 1.0, 1.0) if s]
+        return out
+
+    few, some, every = labels(90), labels(400), labels(2000)
+    assert set(few) == {"0.1", "1", "10¹"}
+    assert {"0.2", "0.5", "2", "5"} <= set(some) and "0.3" not in some
+    assert {"0.3", "0.9", "3", "9"} <= set(every)
