@@ -89,6 +89,7 @@ def _colour_bar(cmap: str, levels, look: theme.Theme, label: str | None = None) 
     bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
     bar.axis.enableAutoSIPrefix(False)
     _use_our_notation(bar.axis)
+    _room_for_labels(bar.axis)
     _fit_bar_axis(bar, levels)
     if label:
         bar.getAxis("left").setLabel(label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
@@ -105,6 +106,26 @@ def _use_our_notation(axis: pg.AxisItem) -> None:
         return [s.replace("-", MINUS) for s in default(values, scale, spacing)]
 
     axis.tickStrings = strings
+
+
+def _room_for_labels(axis: pg.AxisItem) -> None:
+    """Ticks only as dense as their labels fit: a short colour bar (three Compare heatmaps in
+    presenter type) ran "1.0 0.5 0 −0.5 −1.0" into each other; it labels −1, 0, 1 instead."""
+    default = axis.tickSpacing
+
+    def spacing(lo, hi, size):
+        levels = default(lo, hi, size)
+        if not levels or hi <= lo:
+            return levels
+        font = axis.style.get("tickFont") or axis.font()
+        line = 1.15 * QtGui.QFontMetricsF(font).height()
+        major = levels[0][0]
+        for step in (major * k for k in (1, 2, 5, 10, 20, 50, 100)):
+            if step * size / (hi - lo) >= line:  # neighbouring labels a line apart
+                return [(step, 0.0)] if step != major else levels
+        return [(major * 100, 0.0)]
+
+    axis.tickSpacing = spacing
 
 
 def _set_bar_scale(bar: pg.ColorBarItem, m) -> None:
@@ -528,6 +549,7 @@ class GatePanel(_HeatmapPanel):
         self._titles: dict[str, str] = {}
         self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter forms…) of a Compare gate map
         self._headers: list = []  # Compare: (label item, (text, shorter form), colour) of each cell's column
+        self._barLabels: list = []  # Compare: (colour bar, its label's forms, longest first)
         self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
         self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
@@ -658,6 +680,7 @@ class GatePanel(_HeatmapPanel):
         self._titles.clear()
         self._compareTitles.clear()
         self._headers = []
+        self._barLabels = []
         self._columns = max(1, len(gated))
         self._step_label = None
         ci = self._glw.ci
@@ -717,6 +740,9 @@ class GatePanel(_HeatmapPanel):
             bars.addLabel(" ", row=0, col=0, **header)
             shared = _colour_bar(self.look.sequential, (0.0, 1.0), self.look, label="0 = closed · 1 = open")
             cand_bar = _colour_bar(self.look.diverging, (-1.0, 1.0), self.look, label="candidates")
+            # the bars' labels run along them: shorter forms for short bars (_fitBarLabels)
+            self._barLabels = [(shared, ("0 = closed · 1 = open", "0 closed · 1 open", "gates")),
+                               (cand_bar, ("candidates", "cand.", ""))]
             bars.addItem(shared, row=1, col=0)
             bars.addItem(cand_bar, row=2, col=0)
             bars.layout.setRowStretchFactor(1, 5)
@@ -782,7 +808,19 @@ class GatePanel(_HeatmapPanel):
             QtCore.QTimer.singleShot(0, self, self._fitCompareTexts)  # dropped if the panel goes first
         return super().eventFilter(obj, ev)
 
+    def _fitBarLabels(self) -> None:
+        """Each Compare colour bar's label whole along the bar, in the longest form that fits
+        (the candidates' label was cut to "andidates" on a short bar in presenter type)."""
+        for bar, forms in self._barLabels:
+            axis = bar.getAxis("left")
+            room = bar.axis.height() - 4
+            text = theme.fitting(forms, self.look.axis_pt, room)
+            if axis.labelText != text:
+                axis.setLabel(text, **axis.labelStyle)
+                axis.showLabel(bool(text))
+
     def _fitCompareTexts(self) -> None:
+        self._fitBarLabels()
         self._fitHeaders()
         for key in list(self._compareTitles):
             self._fitCompareTitle(key)

@@ -129,6 +129,8 @@ class LessonPanel(QtWidgets.QDockWidget):
         self.scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         self.scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setWidget(self.scroll)
+        # the scroll area gives the label its new width after the panel's own resize: fit again then
+        self.scroll.viewport().installEventFilter(self)
         self.lesson: Lesson | None = None
         self._look = theme.LIGHT
         self.setTheme(self._look)
@@ -176,7 +178,9 @@ class LessonPanel(QtWidgets.QDockWidget):
         self._fitHeight()
 
     def eventFilter(self, obj, event) -> bool:
-        if event.type() == QtCore.QEvent.Type.Resize and obj is self.parentWidget():
+        if event.type() == QtCore.QEvent.Type.Resize and (
+                obj is self.parentWidget()
+                or obj is self.scroll.viewport() and event.size().width() != event.oldSize().width()):
             self._fitHeight()
         return False
 

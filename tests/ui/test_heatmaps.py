@@ -466,3 +466,34 @@ def test_compare_gate_titles_drop_their_meaning_when_the_heatmaps_are_narrow(qtb
     assert [h[0].text for h in panel._headers] == ["GRU", "LSTM"]
     # the texts no longer set the columns' least width: the heatmaps and colour bars fit the panel
     qtbot.waitUntil(lambda: panel._glw.ci.boundingRect().width() <= panel._glw.width() + 1)
+
+
+def test_short_colour_bars_label_only_ticks_a_line_apart_and_compare_bar_labels_fit(qtbot, controller):
+    """Three Compare heatmaps in presenter type: "1.0 0.5 0 −0.5 −1.0" ran into each other on
+    each bar, and the candidates bar's label was cut to "andidates"."""
+    from PySide6 import QtGui
+
+    _configure(controller, cell="compare", T=60, hidden_size=12)
+    state, gates = _panel(qtbot, StatePanel, controller), _panel(qtbot, GatePanel, controller)
+    for panel, size in ((state, (900, 330)), (gates, (900, 300))):
+        panel.setTheme(panel.look.scaled(1.5))
+        panel.resize(*size)
+        panel.show()
+        qtbot.waitExposed(panel)
+    qtbot.wait(50)  # the Compare texts are fitted once the view has its size
+    QtWidgets.QApplication.processEvents()
+    bars = list(state._bars.values()) + list({id(b): b for b in gates.colourBars().values()}.values())
+    assert len(bars) == 5
+    for bar in bars:
+        axis = bar.axis
+        line = QtGui.QFontMetricsF(axis.style["tickFont"]).height()
+        lo, hi = bar.levels()
+        (spacing, values), *_ = axis.tickValues(lo, hi, axis.height())
+        assert len(values) >= 1
+        assert spacing * axis.height() / (hi - lo) >= line, (spacing, axis.height())
+    for bar, forms in gates._barLabels:
+        left = bar.getAxis("left")
+        assert left.labelText in forms
+        shown = QtGui.QFontMetricsF(QtGui.QFont(left.label.font())).horizontalAdvance(left.labelText)
+        assert shown <= bar.axis.height(), (left.labelText, bar.axis.height())
+    assert [b.getAxis("left").labelText for b, _ in gates._barLabels][1] != "candidates"  # a short bar

@@ -219,3 +219,30 @@ def test_panels_follow_the_theme(window):
     panel.setTheme(theme.LIGHT)
     start.setTheme(theme.LIGHT)
     start.hide()
+
+
+def test_the_lesson_text_is_as_tall_as_its_lines_at_the_width_it_ends_up_with(window, qtbot):
+    """The scroll area gives the text its new width after the panel's own resize (or when its
+    scroll bar comes and goes): in a real window the panel kept the height of a narrower
+    layout, 90 empty pixels above the views."""
+    assert L.open_lesson_in_window(window, "the-race")
+    panel = window.lessonPanel
+
+    def fitted():
+        QtWidgets.QApplication.processEvents()
+        need = panel.label.heightForWidth(panel.scroll.viewport().width())
+        # as tall as its lines, or at its share of the window with the rest a scroll away
+        return panel.scroll.height() == need or panel.scroll.verticalScrollBar().maximum() > 0
+
+    for size in ((1100, 900), (1900, 1000), (1000, 1000)):
+        window.resize(*size)
+        qtbot.waitUntil(lambda: panel.label.width() > size[0] - 100)
+        assert fitted(), size
+    # the text's width changes while the panel's does not: half the room, more lines
+    wide, lines = panel.scroll.viewport().width(), panel.scroll.height()
+    panel.scroll.setViewportMargins(0, 0, wide - 450, 0)
+    qtbot.waitUntil(lambda: panel.scroll.viewport().width() == 450)
+    assert fitted() and panel.scroll.height() > lines
+    panel.scroll.setViewportMargins(0, 0, 0, 0)
+    qtbot.waitUntil(lambda: panel.scroll.viewport().width() == wide)
+    assert fitted()
