@@ -278,7 +278,7 @@ class EquationPanel(Panel, QtWidgets.QWidget):
         Normal mode shrinks the font before it leaves anything out. Presenter mode (a theme
         scaled up) keeps the font at least its scale × BODY_PT, so the equations stay
         1.5× their normal size, and leaves lines out instead: the cell's equations, the
-        products, the symbols, and then the sums inside each activation (:func:`brief`). Only
+        symbols, the products, and then the sums inside each activation (:func:`brief`). Only
         a window too small even for that shrinks the font further.
         """
         body = self._bodyPt
@@ -295,10 +295,12 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             last += [(MIN_PT, False, False, kept, 1)] + ([(MIN_PT, False, False, kept, 2)] if "input" in kinds else [])
             return out + last
         floor = min(body, math.floor(self.look.font_scale * BODY_PT))
-        forms = [(True, True, True, 0), (False, True, True, 0)]
+        # as in normal mode, the symbols go before the products: the products are what a
+        # student checks by hand (the seed example at 1024×768 lost them and kept the symbols)
+        forms = [(True, True, True, 0), (False, True, True, 0), (False, False, True, 0)]
         if not kept:
-            forms += [(False, True, False, 0)]
-        forms += [(False, False, kept, 0), (False, False, kept, 1)]
+            forms += [(False, True, False, 0), (False, False, False, 0)]
+        forms += [(False, False, kept, 1)]
         if "input" in kinds:
             forms += [(False, False, kept, 2)]
         out = [(pt, *form) for form in forms for pt in range(body, floor - 1, -1)]

@@ -145,6 +145,28 @@ def test_seed_example_writes_out_every_product(panel):
     assert "x_3 = 0.9" in text and "h_2 = (" in text
 
 
+def test_presenter_mode_in_a_projector_sized_panel_keeps_the_seed_examples_products(qtbot):
+    """At 1024×768 in presenter mode the equations lost the products "1.764·0.5" (and kept
+    the symbols): the numbers a student checks by hand go last, as in normal mode."""
+    c = Controller()
+    c.useSeedExample()
+    pan = EquationPanel(c)
+    qtbot.addWidget(pan)
+    pan.setTheme(pan.look.scaled(1.5))
+    pan.resize(540, 400)  # the right column of a 1024×768 projector in presenter mode
+    pan.show()
+    qtbot.waitExposed(pan)
+    tr = c.result.cells[0].trace
+    for t in range(3):
+        c.setStep(t)
+        pan.settle()
+        text = pan.text()
+        assert "products" not in pan.omitted(), (t, pan.omitted())
+        assert pan.pointSize() >= math.floor(1.5 * BODY_PT)
+        x = tr.xs[t, 0]
+        assert f"{p(tr.cell.W_ih[0, 0])}·{p(x)}" in text.replace("\n", " "), text
+
+
 @pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu", "gru", "lstm"])
 @pytest.mark.parametrize("H", [3, 8])
 def test_every_kind_shows_the_engine_numbers(panel, cell, H):
