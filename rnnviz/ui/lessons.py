@@ -166,12 +166,27 @@ class LessonPanel(QtWidgets.QDockWidget):
         self._fitHeight()
 
     def _render(self) -> None:
-        look = self._look
-        self.label.setText(
-            f"<div style='font-size: {look.pt(LESSON_TITLE_PT)}pt; font-weight: bold; margin-bottom: 4px'>"
-            f"{html.escape(self.lesson.title)}</div>"
-            f"<div style='font-size: {look.pt(LESSON_TEXT_PT)}pt'>{lesson_html(self.lesson.text)}</div>")
+        self._shrink = None  # the text at the theme's sizes first
+        self._setText(0)
         self._fitHeight()
+
+    _shrink: int | None = None
+
+    def _setText(self, shrink: int) -> None:
+        """The lesson at the theme's sizes, or ``shrink`` points smaller (never below the
+        normal window's sizes)."""
+        if shrink == self._shrink:
+            return
+        self._shrink = shrink
+        title, text = (max(self._look.pt(base) - shrink, base) for base in (LESSON_TITLE_PT, LESSON_TEXT_PT))
+        self.label.setText(
+            f"<div style='font-size: {title}pt; font-weight: bold; margin-bottom: 4px'>"
+            f"{html.escape(self.lesson.title)}</div>"
+            f"<div style='font-size: {text}pt'>{lesson_html(self.lesson.text)}</div>")
+
+    def textPointSize(self) -> int:
+        """The lesson text's size in points now."""
+        return max(self._look.pt(LESSON_TEXT_PT) - (self._shrink or 0), LESSON_TEXT_PT)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -193,9 +208,8 @@ class LessonPanel(QtWidgets.QDockWidget):
             self.scroll.setMinimumHeight(0)
             self.scroll.setMaximumHeight(16777215)
             return
-        h = self.label.heightForWidth(self.scroll.viewport().width())
         window = self.parentWidget()
-        room = window.height() if window is not None else h
+        room = window.height() if window is not None else self.label.heightForWidth(self.scroll.viewport().width())
         screen = self.screen()
         if screen is not None and QtGui.QGuiApplication.platformName() != "offscreen":
             room = min(room, screen.availableGeometry().height())
@@ -205,7 +219,16 @@ class LessonPanel(QtWidgets.QDockWidget):
             others = window.centralWidget().minimumSizeHint().height() + (self.height() - self.scroll.height())
             others += sum(bar.height() for bar in (window.menuBar(), window.statusBar()) if bar.isVisible())
             share = min(share, room - others - 12)  # the dock's separator and spacing
-        h = min(h, max(self.MIN_HEIGHT, share))
+        cap = max(self.MIN_HEIGHT, share)
+        # presenter type that would scroll on a small projector gets a point smaller at a time,
+        # down to the normal window's size, before the rest of the text goes a scroll away
+        width = self.scroll.viewport().width()
+        for shrink in range(self._look.pt(LESSON_TEXT_PT) - LESSON_TEXT_PT + 1):
+            self._setText(shrink)
+            h = self.label.heightForWidth(width)
+            if h <= cap:
+                break
+        h = min(h, cap)
         if h > 0 and h != self.scroll.height():
             self.scroll.setFixedHeight(h)
 

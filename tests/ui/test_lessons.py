@@ -209,7 +209,10 @@ def test_panels_follow_the_theme(window):
     panel, start = window.lessonPanel, window.startPanel
     before = panel.label.text()
     panel.setTheme(look)
-    assert f"font-size: {look.pt(L.LESSON_TEXT_PT)}pt" in panel.label.text() != before
+    # the theme's size, or as much of it as lets the text fit its share of the window
+    pt = panel.textPointSize()
+    assert L.LESSON_TEXT_PT < pt <= look.pt(L.LESSON_TEXT_PT), pt
+    assert f"font-size: {pt}pt" in panel.label.text() != before
     assert "#23272E" in panel.label.styleSheet()
     start.show()
     start.setTheme(look)
@@ -246,3 +249,25 @@ def test_the_lesson_text_is_as_tall_as_its_lines_at_the_width_it_ends_up_with(wi
     panel.scroll.setViewportMargins(0, 0, 0, 0)
     qtbot.waitUntil(lambda: panel.scroll.viewport().width() == wide)
     assert fitted()
+
+
+def test_presenter_type_that_would_scroll_shrinks_to_fit_a_small_projector(window, qtbot):
+    """The race's lesson at 1.5× on a 1024×768 projector showed three of its six lines, the
+    rest a scroll away: the text steps down towards the normal window's size until it fits."""
+    from rnnviz.ui import theme
+
+    assert L.open_lesson_in_window(window, "the-race")
+    panel = window.lessonPanel
+    window.resize(1024, 740)
+    panel.setTheme(theme.LIGHT.scaled(1.5))
+    qtbot.waitUntil(lambda: panel.label.width() < 1030)
+    QtWidgets.QApplication.processEvents()
+    pt = panel.textPointSize()
+    assert L.LESSON_TEXT_PT <= pt < theme.LIGHT.scaled(1.5).pt(L.LESSON_TEXT_PT)
+    assert panel.scroll.verticalScrollBar().maximum() == 0  # all of it shows
+    window.resize(1900, 1040)  # a wide screen: the full presenter size again
+    qtbot.waitUntil(lambda: panel.label.width() > 1800)
+    QtWidgets.QApplication.processEvents()
+    assert panel.textPointSize() > pt
+    panel.setTheme(theme.LIGHT)
+    assert panel.textPointSize() == L.LESSON_TEXT_PT
