@@ -633,6 +633,9 @@ class GatePanel(_HeatmapPanel):
             self._colour_bars.clear()
             self._descriptions.clear()
             self._titles.clear()
+            self._compareTitles.clear()  # their items went with the layout: nothing to refit
+            self._headers = []
+            self._barLabels = []
             self._step_label = None
             self._showMessage(gates)
             return

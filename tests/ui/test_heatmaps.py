@@ -497,3 +497,18 @@ def test_short_colour_bars_label_only_ticks_a_line_apart_and_compare_bar_labels_
         shown = QtGui.QFontMetricsF(QtGui.QFont(left.label.font())).horizontalAdvance(left.labelText)
         assert shown <= bar.axis.height(), (left.labelText, bar.axis.height())
     assert [b.getAxis("left").labelText for b, _ in gates._barLabels][1] != "candidates"  # a short bar
+
+
+def test_compare_then_a_cell_without_gates_leaves_nothing_to_refit(qtbot, controller):
+    """Compare's titles, headers and bar labels are refitted after a resize; switching to the
+    tanh RNN (no gates: a note) deleted their items, and the next refit touched them."""
+    _configure(controller, cell="compare", T=30, hidden_size=4)
+    panel = _panel(qtbot, GatePanel, controller, show=True)
+    qtbot.wait(20)
+    assert panel._barLabels and not panel.isShowingMessage()
+    _configure(controller, cell="rnn_tanh")
+    assert panel.isShowingMessage()
+    assert panel._barLabels == [] and panel._headers == [] and not panel._compareTitles
+    panel.resize(700, 500)
+    qtbot.wait(20)  # the refit after the resize runs (and raises nothing)
+    panel._fitCompareTexts()
