@@ -14,6 +14,7 @@ from ..engine import InputError
 from . import actions, prefs, theme
 from .controller import Controller
 from .panels import Panel, PanelSpec, panel_specs
+from .steady import SteadySlot
 
 DEFAULT_SIZE = (1600, 1000)
 
@@ -319,7 +320,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._status = _FittingLabel()
         self._status.setFont(self._theme.font())
-        self.statusBar().addWidget(self._status, 1)
+        self.statusBar().addWidget(SteadySlot(self._status), 1)  # new ρ at every tick
         self.statusBar().setSizeGripEnabled(False)
 
         # the parts; the order of their event filters matters: the session may refuse a close
