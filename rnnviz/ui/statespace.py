@@ -21,6 +21,7 @@ from ..core.statespace import FLOW_GRID, MAX_LABELS, statespace_frame
 from . import theme
 from .caching import cache_decorations
 from .panels import Panel
+from .steady import SteadySlot
 
 #: Marker shapes of the fixed points by stability.
 SYMBOLS = {"stable": "o", "saddle": "d", "unstable": "o"}
@@ -101,17 +102,16 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
-        header.addWidget(self.title, 1)
+        header.addWidget(SteadySlot(self.title), 1)  # its status line changes at every step and tick
         header.addWidget(self.variantsCheck, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(header)
-        for label in (self.noteLabel,):
-            row = QtWidgets.QHBoxLayout()
-            row.setContentsMargins(8, 0, 6, 0)
-            row.addWidget(label)
-            lay.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(8, 0, 6, 0)
+        row.addWidget(SteadySlot(self.noteLabel))  # PCA's note gives the variance shown: new at every tick
+        lay.addLayout(row)
         # the legend goes under the plot, or beside it when the panel is wide and short (the
         # plane's aspect is locked, so a short panel leaves width to spare): never over the data
         self.body = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom)
