@@ -12,6 +12,7 @@ from shiboken6 import isValid as shiboken_valid
 from ..core.model import CELL_CHOICES
 from ..engine import InputError
 from . import actions, prefs, theme
+from .caching import fill_backgrounds
 from .controller import Controller
 from .panels import Panel, PanelSpec, panel_specs
 from .steady import SteadySlot
@@ -347,6 +348,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._updateTitle()
 
         self._oneFrame = _OneFramePerPass(self)
+        fill_backgrounds(self)
         c.attachWindow()  # work "after the frame" now waits for this window's next frame
         prefs.restore_geometry(self)
         if self.lessonPanel.lesson is None:
