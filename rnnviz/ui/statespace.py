@@ -29,6 +29,24 @@ SYMBOLS = {"stable": "o", "saddle": "d", "unstable": "o"}
 PICK_PX = 14
 
 
+class _TitledAxis(pg.AxisItem):
+    """An axis whose title may change without its ticks being drawn again.
+
+    pyqtgraph's ``setLabel`` throws away the axis's recorded drawing (ticks and numbers),
+    though the title is an item of its own: PCA's titles give the explained variance, new at
+    most slider ticks. A title of the same size takes the same place, so only its text changes.
+    """
+
+    def setTitle(self, text: str, style: dict) -> None:
+        if text and self.labelText and style == self.labelStyle and self.label.isVisible():
+            before = self.label.boundingRect()
+            self.labelText = text
+            self.label.setHtml(self.labelString())
+            if self.label.boundingRect() == before:
+                return
+        self.setLabel(text, **style)  # a new size: the axis makes room and draws itself again
+
+
 class StateSpacePanel(Panel, QtWidgets.QWidget):
     """The state-space panel. Accessors for tests: :meth:`pathData`, :meth:`fixedPointData`,
     :meth:`arrowData`, :meth:`currentPoint`, :meth:`viewRange`."""
@@ -71,7 +89,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.layout.setContentsMargins(0, 4, 10, 0)
-        self.plot = self.graphics.addPlot()
+        self.plot = self.graphics.addPlot(axisItems={side: _TitledAxis(side) for side in ("left", "bottom")})
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
@@ -281,7 +299,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         for side, text in (("bottom", bottom), ("left", left)):
             ax = self.plot.getAxis(side)
             if ax.labelText != text or ax.labelStyle != style:
-                ax.setLabel(text, **style)
+                ax.setTitle(text, style)
 
     def _showPaths(self, f) -> None:
         keys = (tuple(p.key for p in f.paths), tuple(p.key for p in f.variants))
