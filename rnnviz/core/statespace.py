@@ -42,6 +42,8 @@ VARIANT_NOISE = 0.3
 VARIANT_COST = 3e6
 #: Margin around the data, as a fraction of its extent.
 PAD = 0.08
+#: PCA's axes end on a grid whose step is at most this fraction of their extent (:func:`_on_grid`).
+PCA_GRID = 1 / 5
 
 LABELS = {STABLE: "stable", SADDLE: "saddle", UNSTABLE: "unstable"}
 
@@ -111,6 +113,7 @@ class _ResultPart:
     message: str = ""
     can_vary: bool = False
     maps: dict = None  # x bytes → (fixed point frames, arrows, ranges)
+    spans: tuple = None  # PCA: the data's (x, y) extents, padded; the view's ranges end on a grid
 
 
 _CACHE: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
@@ -150,6 +153,19 @@ def _span(values, lo=None, hi=None) -> tuple:
         a, b = mid - half, mid + half
     pad = PAD * (b - a)
     return (a - pad, b + pad)
+
+
+def _on_grid(r: tuple, share: float = PCA_GRID) -> tuple:
+    """``r`` widened to multiples of the largest round step (1, 2 or 5 × 10^k) of at most
+    ``share`` of its extent. As the fading plot's half-decades: while a slider is dragged the
+    projected path moves and the axes stay, drawn again with their ticks only when the path
+    crosses a grid line (with ranges new at every tick, both axes were drawn and laid out again
+    at every tick, ~4 ms of each)."""
+    a, b = r
+    raw = (b - a) * share
+    e = 10.0 ** math.floor(math.log10(raw))
+    step = max((m * e for m in (1.0, 2.0, 5.0) if m * e <= raw), default=e / 2)  # log10 rounded up
+    return (math.floor(a / step) * step, math.ceil(b / step) * step)
 
 
 def _variant_inputs(xs: np.ndarray, seed: int) -> np.ndarray:
@@ -198,8 +214,8 @@ def _result_part(frame, variants: bool) -> _ResultPart:
     var = tuple(PathFrame(f"{key}/noise {k}", f"{label}, noisy input {k}", f"cell:{key}", _finite(p.project(s)),
                           True) for key, label, k, s in extra)
     allxy = [q.xy for q in paths + var]
-    xr = _span([a[:, 0] for a in allxy])
-    yr = _span([a[:, 1] for a in allxy])
+    spans = (_span([a[:, 0] for a in allxy]), _span([a[:, 1] for a in allxy]))
+    xr, yr = _on_grid(spans[0]), _on_grid(spans[1])
     ev = p.explained
     what = "the path" if not extra else f"the path and {VARIANTS} noisy inputs"
     note = (f"H = {H}: {what} projected on its first two principal components "
@@ -207,7 +223,8 @@ def _result_part(frame, variants: bool) -> _ResultPart:
     if compare:
         note += "; the three cells' paths share the axes"
     return _ResultPart("pca", paths, var, xr, yr, f"PC1 ({fixed(100 * float(ev[0]), 0)} % of variance)",
-                       f"PC2 ({fixed(100 * float(ev[1]), 0)} %)", bounded, note + ".", can_vary=can_vary, maps={})
+                       f"PC2 ({fixed(100 * float(ev[1]), 0)} %)", bounded, note + ".", can_vary=can_vary, maps={},
+                       spans=spans)
 
 
 # ---------------------------------------------------------------- the step part
@@ -349,7 +366,7 @@ def statespace_frame(frame, variants: bool = False, grid: int = FLOW_GRID) -> St
     cells = frame.result.cells
     main = part.paths[0].xy
     if part.mode == "pca":
-        labels = _labels(main, revealed, T, part.xrange, part.yrange)
+        labels = _labels(main, revealed, T, *part.spans)  # which steps are numbered: the data's extent
         return StateSpaceFrame("pca", "State space (PCA)", part.xlabel, part.ylabel,
                                part.xrange, part.yrange, part.paths, part.variants if variants else (), revealed,
                                current, labels, status=f"t = {current} of {T}", note=part.note,

@@ -6,6 +6,11 @@ its text again. :func:`cache_decorations` gives those items Qt's device-coordina
 an unchanged axis is one pixmap blit; an axis whose range or ticks change calls ``update()``
 and is drawn afresh once. :func:`uncached` turns the caches off while exporting, so an SVG
 gets vector text and a PNG at another scale gets sharp text, never a scaled pixmap.
+
+The views' own background cache goes the other way (:func:`fill_backgrounds`): pyqtgraph keeps
+each view's solid background in a pixmap the size of the view and blits it under every paint,
+a full-size image copy that Qt's raster engine hands to its thread pool and waits for;
+filling the exposed area with the colour draws the same pixels for less.
 """
 
 from __future__ import annotations
@@ -28,6 +33,13 @@ def cache_decorations(view: pg.GraphicsView) -> None:
     for item in scene.items():
         if isinstance(item, _CACHED) and item.cacheMode() != _DEVICE:
             item.setCacheMode(_DEVICE)
+
+
+def fill_backgrounds(widget: QtWidgets.QWidget) -> None:
+    """Every plot view inside ``widget`` fills its background instead of blitting a cached
+    pixmap of it (the background is one colour)."""
+    for view in widget.findChildren(QtWidgets.QGraphicsView):
+        view.setCacheMode(QtWidgets.QGraphicsView.CacheModeFlag.CacheNone)
 
 
 @contextlib.contextmanager

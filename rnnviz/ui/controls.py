@@ -21,6 +21,7 @@ from ..core.frames import ENTRY_RANGE, entry_readout, rho_prefix
 from . import theme
 from .actions import RING_AROUND
 from .panels import Panel
+from .steady import SteadySlot
 
 #: The custom-signal table shows the first this many time steps; later steps keep their values.
 TABLE_COLUMNS = 200
@@ -124,7 +125,7 @@ class ValueSlider(QtWidgets.QWidget):
                 self.nameLabel.setFixedWidth(name_width)
             lay.addWidget(self.nameLabel)
             lay.addWidget(self.slider, 1)
-            lay.addWidget(self.label)
+            lay.addWidget(SteadySlot(self.label))  # its value changes at every tick
         else:
             lay = QtWidgets.QGridLayout(self)
             lay.setContentsMargins(0, 0, 0, 0)
@@ -132,7 +133,7 @@ class ValueSlider(QtWidgets.QWidget):
             lay.setVerticalSpacing(0)
             lay.addWidget(self.nameLabel, 0, 0, 1, 2)
             lay.addWidget(self.slider, 1, 0)
-            lay.addWidget(self.label, 1, 1)
+            lay.addWidget(SteadySlot(self.label), 1, 1)
 
         self.slider.valueChanged.connect(self._onTick)
         self.slider.doubleClicked.connect(self.reset)
@@ -438,7 +439,7 @@ class ControlPanel(Panel, QtWidgets.QWidget):
                 self.rhoLabel.setToolTip(
                     "Spectral radius: the largest |eigenvalue| of the recurrent weights (for the GRU and\n"
                     "LSTM the largest over the gate blocks). Above 1 the state can grow step after step.")
-                sec.addWidget(self.rhoLabel)
+                sec.addWidget(SteadySlot(self.rhoLabel))  # new at every tick of the weights
 
     def _buildEntries(self, sec: Section) -> None:
         self.entryHint = _hint()

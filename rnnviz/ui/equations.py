@@ -340,6 +340,21 @@ class EquationPanel(Panel, QtWidgets.QWidget):
                 return beside, True
         return self._note(candidate, width), False
 
+    def _measure(self, html: str, pt: int, margin: int, width: int) -> tuple[float, float]:
+        """(height, ideal width) of ``html`` laid out at body size ``pt`` in ``width`` px.
+
+        A new default font, margin or width lays out again whatever the probe holds (Qt does
+        not check for a change): the probe is emptied before a change and keeps its settings
+        otherwise, so each trial is one layout, not three."""
+        doc, font = self._probe, theme.font(pt)
+        if doc.textWidth() != width or doc.documentMargin() != margin or doc.defaultFont() != font:
+            doc.clear()
+            doc.setTextWidth(width)
+            doc.setDefaultFont(font)
+            doc.setDocumentMargin(margin)
+        doc.setHtml(html)
+        return doc.size().height(), doc.idealWidth()
+
     def _fitted(self) -> _Html:
         """The content at the largest size at which it fits the view now.
 
@@ -364,7 +379,6 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             return _render(eq, self._bodyPt, True, True, True, 0, self.look)
         signature = eq.signature + (vp.width(), vp.height(), self.look.font_scale)
         candidates = self._candidates()
-        self._probe.setTextWidth(vp.width())
         tried = {}
 
         heights = {}
@@ -373,12 +387,9 @@ class EquationPanel(Panel, QtWidgets.QWidget):
             if k not in tried:
                 note, inline = self._notes(candidates[k], vp.width(), eq.head)
                 out = _render(eq, *candidates[k], self.look, note, inline)
-                self._probe.setDefaultFont(theme.font(candidates[k][0]))
-                self._probe.setDocumentMargin(_margin(candidates[k]))
-                self._probe.setHtml(out.h)
-                size = self._probe.size()
-                heights[k] = size.height()
-                tried[k] = (out, size.height() <= vp.height() - 2 and self._probe.idealWidth() <= vp.width())
+                height, width = self._measure(out.h, candidates[k][0], _margin(candidates[k]), vp.width())
+                heights[k] = height
+                tried[k] = (out, height <= vp.height() - 2 and width <= vp.width())
             return tried[k][1]
 
         k = self._fit[1] if self._fit is not None and self._fit[0] == signature else 0

@@ -30,6 +30,7 @@ from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
+from .steady import SteadySlot
 from .timeaxis import SymbolTicks
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
@@ -674,7 +675,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         lay.addLayout(header)
         status = QtWidgets.QHBoxLayout()
         status.setContentsMargins(8, 0, 6, 0)
-        status.addWidget(self.statusLabel)
+        status.addWidget(SteadySlot(self.statusLabel))  # new values at every tick
         lay.addLayout(status)
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.chain)

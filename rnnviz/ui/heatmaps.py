@@ -613,7 +613,10 @@ class GatePanel(_HeatmapPanel):
         else:
             paragraphs, plain = gates.message, gates.message_plain
         self._message_plain = plain
-        self._message.setText("".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs))
+        text = "".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs)
+        if text == self._message.text() and self._stack.currentWidget() is self._message:
+            return  # the note shown already fits (a refit sets its font twice: the panel repainted at every tick)
+        self._message.setText(text)
         self._message.fit()
         self._stack.setCurrentWidget(self._message)
 

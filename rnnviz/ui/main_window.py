@@ -12,8 +12,10 @@ from shiboken6 import isValid as shiboken_valid
 from ..core.model import CELL_CHOICES
 from ..engine import InputError
 from . import actions, prefs, theme
+from .caching import fill_backgrounds
 from .controller import Controller
 from .panels import Panel, PanelSpec, panel_specs
+from .steady import SteadySlot
 
 DEFAULT_SIZE = (1600, 1000)
 
@@ -319,7 +321,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self._status = _FittingLabel()
         self._status.setFont(self._theme.font())
-        self.statusBar().addWidget(self._status, 1)
+        self.statusBar().addWidget(SteadySlot(self._status), 1)  # new ρ at every tick
         self.statusBar().setSizeGripEnabled(False)
 
         # the parts; the order of their event filters matters: the session may refuse a close
@@ -346,6 +348,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._updateTitle()
 
         self._oneFrame = _OneFramePerPass(self)
+        fill_backgrounds(self)
         c.attachWindow()  # work "after the frame" now waits for this window's next frame
         prefs.restore_geometry(self)
         if self.lessonPanel.lesson is None:

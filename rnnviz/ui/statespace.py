@@ -21,11 +21,30 @@ from ..core.statespace import FLOW_GRID, MAX_LABELS, statespace_frame
 from . import theme
 from .caching import cache_decorations
 from .panels import Panel
+from .steady import SteadySlot
 
 #: Marker shapes of the fixed points by stability.
 SYMBOLS = {"stable": "o", "saddle": "d", "unstable": "o"}
 #: A click or hover this close to a point (pixels) picks it.
 PICK_PX = 14
+
+
+class _TitledAxis(pg.AxisItem):
+    """An axis whose title may change without its ticks being drawn again.
+
+    pyqtgraph's ``setLabel`` throws away the axis's recorded drawing (ticks and numbers),
+    though the title is an item of its own: PCA's titles give the explained variance, new at
+    most slider ticks. A title of the same size takes the same place, so only its text changes.
+    """
+
+    def setTitle(self, text: str, style: dict) -> None:
+        if text and self.labelText and style == self.labelStyle and self.label.isVisible():
+            before = self.label.boundingRect()
+            self.labelText = text
+            self.label.setHtml(self.labelString())
+            if self.label.boundingRect() == before:
+                return
+        self.setLabel(text, **style)  # a new size: the axis makes room and draws itself again
 
 
 class StateSpacePanel(Panel, QtWidgets.QWidget):
@@ -70,7 +89,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.ci.layout.setContentsMargins(0, 4, 10, 0)
-        self.plot = self.graphics.addPlot()
+        self.plot = self.graphics.addPlot(axisItems={side: _TitledAxis(side) for side in ("left", "bottom")})
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
@@ -101,17 +120,16 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
 
         header = QtWidgets.QHBoxLayout()
         header.setContentsMargins(6, 2, 6, 0)
-        header.addWidget(self.title, 1)
+        header.addWidget(SteadySlot(self.title), 1)  # its status line changes at every step and tick
         header.addWidget(self.variantsCheck, 0, QtCore.Qt.AlignmentFlag.AlignTop)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
         lay.setSpacing(2)
         lay.addLayout(header)
-        for label in (self.noteLabel,):
-            row = QtWidgets.QHBoxLayout()
-            row.setContentsMargins(8, 0, 6, 0)
-            row.addWidget(label)
-            lay.addLayout(row)
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(8, 0, 6, 0)
+        row.addWidget(SteadySlot(self.noteLabel))  # PCA's note gives the variance shown: new at every tick
+        lay.addLayout(row)
         # the legend goes under the plot, or beside it when the panel is wide and short (the
         # plane's aspect is locked, so a short panel leaves width to spare): never over the data
         self.body = QtWidgets.QBoxLayout(QtWidgets.QBoxLayout.Direction.TopToBottom)
@@ -281,7 +299,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         for side, text in (("bottom", bottom), ("left", left)):
             ax = self.plot.getAxis(side)
             if ax.labelText != text or ax.labelStyle != style:
-                ax.setLabel(text, **style)
+                ax.setTitle(text, style)
 
     def _showPaths(self, f) -> None:
         keys = (tuple(p.key for p in f.paths), tuple(p.key for p in f.variants))

@@ -131,3 +131,33 @@ def test_fixed_point_search_of_a_slider_frame_is_fast():
         statespace_frame(f)
         times.append(time.process_time() - t)
     assert np.median(times) < 0.03
+
+
+def test_pca_axes_end_on_a_grid_round_the_data_and_stay_while_a_slider_moves_a_little():
+    """The projection's ranges hold the padded extent of the paths and end on multiples of a
+    1-2-5 step of at most a fifth of it; a small slider move keeps them in most ticks (the
+    axes are drawn again only when they change)."""
+    from rnnviz.core.statespace import PAD, PCA_GRID
+
+    kept, ticks = 0, 40
+    previous = None
+    for k in range(ticks):
+        ss = statespace_frame(frame_of(reveal_all=True, recurrent_scale=0.9 + 0.01 * k))
+        assert ss.mode == "pca"
+        for r, column in ((ss.xrange, 0), (ss.yrange, 1)):
+            xy = np.concatenate([p.xy for p in ss.paths])[:, column]
+            lo, hi = np.nanmin(xy), np.nanmax(xy)
+            pad = PAD * (hi - lo)
+            extent = hi - lo + 2 * pad
+            assert r[0] <= lo - pad + 1e-12 and r[1] >= hi + pad - 1e-12
+            assert r[1] - r[0] <= extent * (1 + 2 * PCA_GRID) + 1e-12
+            e = 10.0 ** np.floor(np.log10(PCA_GRID * extent))
+            steps = [m * e for m in (0.5, 1.0, 2.0, 5.0) if m * e <= PCA_GRID * extent * (1 + 1e-9)]
+
+            def on(v, s):
+                return abs(v / s - round(v / s)) < 1e-6
+
+            assert any(on(r[0], s) and on(r[1], s) for s in steps), (r, steps)
+        kept += previous == (ss.xrange, ss.yrange)
+        previous = (ss.xrange, ss.yrange)
+    assert kept >= ticks // 2

@@ -507,3 +507,26 @@ def test_while_a_slider_is_dragged_the_equations_follow_at_a_slower_pace(panel, 
     assert p._timer.isActive() and p._timer.interval() > E.MIN_INTERVAL_MS
     qtbot.waitUntil(lambda: not p._timer.isActive(), timeout=2000)
     assert "t = 5" in p._plain  # the timer itself showed the last change (text() would flush)
+
+
+def test_the_probe_measures_as_a_fresh_document(qtbot, panel):
+    """The fitter's probe keeps its font, margin and width between trials (a change of them
+    would lay out the old text again): each measure equals a new document's."""
+    from PySide6 import QtGui
+
+    from rnnviz.ui import theme
+
+    p = panel(make_controller(cell="gru"))
+    p.resize(520, 420)
+    p.show()
+    qtbot.waitExposed(p)
+    html = p.html()
+    short = "<p>h = 0.5</p>"
+    for text, pt, margin, width in [(html, 15, 8, 500), (html, 15, 8, 500), (html, 12, 8, 500),
+                                    (short, 12, 4, 300), (html, 12, 4, 300), (html, 16, 8, 640)]:
+        doc = QtGui.QTextDocument()
+        doc.setTextWidth(width)
+        doc.setDefaultFont(theme.font(pt))
+        doc.setDocumentMargin(margin)
+        doc.setHtml(text)
+        assert p._measure(text, pt, margin, width) == (doc.size().height(), doc.idealWidth())

@@ -512,3 +512,29 @@ def test_compare_then_a_cell_without_gates_leaves_nothing_to_refit(qtbot, contro
     panel.resize(700, 500)
     qtbot.wait(20)  # the refit after the resize runs (and raises nothing)
     panel._fitCompareTexts()
+
+
+def test_a_slider_tick_leaves_the_vanilla_rnn_note_alone(qtbot, controller):
+    """The same note for every slider value: a new result neither refits nor repaints it
+    (its fitting set the font twice at every tick, and the whole panel was painted again)."""
+    panel = _panel(qtbot, GatePanel, controller, show=True)
+    note = panel._message
+    assert panel.isShowingMessage()
+    seen = []
+
+    class Spy(QtCore.QObject):
+        def eventFilter(self, obj, ev):
+            if ev.type() in (QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.Paint):
+                seen.append(ev.type())
+            return False
+
+    spy = Spy()
+    note.installEventFilter(spy)
+    QtWidgets.QApplication.processEvents()
+    seen.clear()
+    _configure(controller, recurrent_scale=1.7)
+    QtWidgets.QApplication.processEvents()
+    assert panel.isShowingMessage() and seen == []
+    size = note.pointSize()
+    _configure(controller, cell="rnn_relu")  # another note: fitted and shown
+    assert "relu(" in panel.messageText() and note.pointSize() == size

@@ -560,3 +560,18 @@ def test_work_after_the_frame_runs_when_nothing_is_painted(qtbot):
     c.attachWindow()  # a window that paints nothing: the fallback timer runs it
     c._later(lambda: ran.append(2))
     qtbot.waitUntil(lambda: ran == [1, 2], timeout=10_000)
+
+
+def test_plots_fill_their_background_in_every_theme(window, qtbot):
+    """The views draw their solid background, not a cached pixmap of it, and in the colour
+    of the theme shown (a cached one would have to be thrown away at every theme change)."""
+    from rnnviz.ui import theme
+
+    views = window.findChildren(QtWidgets.QGraphicsView)
+    assert views and all(v.cacheMode() == QtWidgets.QGraphicsView.CacheModeFlag.CacheNone for v in views)
+    view = window.statePanel.graphicsView()
+    for look in (theme.DARK, theme.LIGHT):
+        window.setTheme(look)
+        QtWidgets.QApplication.processEvents()
+        corner = view.grab().toImage().pixelColor(2, 2)
+        assert corner.name() == QtGui.QColor(look.background).name()

@@ -140,3 +140,20 @@ def test_the_lesson_opens_on_the_state_space_and_shows_two_attractors(qtbot, con
     assert [k for _, k in panel.fixedPointData()] == ["stable", "stable", "saddle"]
     assert w.session.openLesson("vanishing-memory")  # a lesson without a panel: the first tab, its fading
     assert w.tabs["views"].currentWidget() is w.fadingPanel
+
+
+def test_a_new_variance_share_of_the_same_width_keeps_the_axis_drawing(make):
+    """PCA's axis titles change at most slider ticks: one of the same size replaces the text
+    only; one of another size lays the axis out again, as pyqtgraph's setLabel does."""
+    c, panel = make(hidden_size=8)
+    ax = panel.plot.getAxis("bottom")
+    style = dict(ax.labelStyle)
+    ax.setTitle("PC1 (47 % of variance)", style)
+    panel.grab()  # paint: the axis records its ticks
+    assert ax.picture is not None
+    size = ax.label.boundingRect()
+    ax.setTitle("PC1 (48 % of variance)", style)
+    assert ax.picture is not None and ax.label.boundingRect() == size
+    assert "PC1 (48 % of variance)" in ax.label.toPlainText() and ax.labelText == "PC1 (48 % of variance)"
+    ax.setTitle("PC1 (100 % of variance, and more words)", style)
+    assert ax.picture is None and "and more words" in ax.label.toPlainText()
