@@ -473,10 +473,13 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
     T, G4, B = A.shape
     H, K = G4 // 4, HX.shape[1]
     with scratch() as ws:
-        if T * G4 * K * A.itemsize <= 2**21:  # small: one product per step, batched, summed (no copies)
+        if T * G4 * K * A.itemsize <= 2**21:  # small: one product per step, batched, summed
+            # [h; x; 1] row-major per step: BLAS takes ~1.5× as long with these small operands transposed
+            X = ws.empty((T, B, K), A.dtype)
+            np.copyto(X, HX[:T].transpose(0, 2, 1))
             per = ws.empty((T, G4, K), A.dtype)
-            np.matmul(A, HX[:T].transpose(0, 2, 1), out=per)
-            dW = per.sum(axis=0)
+            np.matmul(A, X, out=per)
+            dW = (np.ones(T, A.dtype) @ per.reshape(T, G4 * K)).reshape(G4, K)  # the sum over steps, half sum()'s time
         else:  # the sum over (t, b) as one product wants them (·, T, B): one copy each
             A2 = ws.empty((G4, T, B), A.dtype)
             np.copyto(A2, A.transpose(1, 0, 2))
