@@ -188,7 +188,7 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
             add(c, tmp, c)
             tanh(c, tc)
             div(tc, o, h_out)
-    np.reciprocal(D3, out=D3)
+    np.divide(one, D3, out=D3)  # σ = 1/d; the same quotients as np.reciprocal, whose loop is not vectorised
     T_ = (0, 2, 1)
     return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
                        {"tc": TC.transpose(T_), "hx": HX})

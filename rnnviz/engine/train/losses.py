@@ -22,9 +22,9 @@ def _mask(mask, shape) -> np.ndarray:
     m = np.asarray(mask)
     if m.shape != tuple(shape):
         raise ValueError(f"mask has shape {m.shape}; expected {tuple(shape)}")
-    if not np.all((m == 0) | (m == 1)):
+    if m.dtype != bool and not ((m == 0) | (m == 1)).all():
         raise ValueError("mask must hold only 0 and 1")
-    m = m.astype(bool)
+    m = m.astype(bool, copy=False)
     if not m.any():
         raise ValueError("mask selects no step (the mean of nothing is undefined)")
     return m
