@@ -158,6 +158,8 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     rows, d = 1 + e^{−a} = 1/σ(a) is exp and add of the product itself, and dividing by d
     multiplies by σ; e^{−a} overflows to inf for very negative a, and x / inf = 0 is the
     product with σ = 0 there. After the loop σ = 1/d replaces d in G for the adjoint.
+    The two terms of c_t, i ⊙ g and f ⊙ c_{t−1}, are kept (the record's "ig" and "fc"):
+    the adjoint's coefficients follow from them in fewer passes (see ``_backward_fast``).
     The record's arrays are (T, B, ·) views of these.
     """
     T, B, D = x.shape
@@ -170,7 +172,8 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     G = ws.empty((T, 4 * H, B), dtype)
     C = ws.empty((T, H, B), dtype)
     TC = ws.empty((T, H, B), dtype)  # tanh(c_t), kept for the adjoint
-    tmp = ws.empty((H, B), dtype)
+    IG = ws.empty((T, H, B), dtype)
+    FC = ws.empty((T, H, B), dtype)
     c = ws.empty((H, B), dtype)
     np.copyto(c, c0.T)
     one = dtype(1.0)
@@ -178,20 +181,21 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     add, div, dot, tanh, exp = np.add, np.divide, np.dot, np.tanh, np.exp
     D3, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
     with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
-        for hx, g, d, i, f, o, gg, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, C, TC, HX[1:, :H]):
+        for hx, g, d, i, f, o, gg, ig, fc, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, IG, FC, C, TC,
+                                                                  HX[1:, :H]):
             dot(W, hx, g)
             exp(d, d)
             add(d, one, d)
             tanh(gg, gg)
-            c = div(c, f, c_out)
-            div(gg, i, tmp)
-            add(c, tmp, c)
+            div(c, f, fc)
+            div(gg, i, ig)
+            c = add(fc, ig, c_out)
             tanh(c, tc)
             div(tc, o, h_out)
     np.divide(one, D3, out=D3)  # σ = 1/d; the same quotients as np.reciprocal, whose loop is not vectorised
     T_ = (0, 2, 1)
     return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
-                       {"tc": TC.transpose(T_), "hx": HX})
+                       {"tc": TC.transpose(T_), "hx": HX, "ig": IG.transpose(T_), "fc": FC.transpose(T_)})
 
 
 @functools.lru_cache(maxsize=4)
@@ -255,17 +259,24 @@ _CHUNK_BYTES = 256 * 1024
 def _backward_fast(rec: LayerRecord, g, ws):
     """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g.
 
-    Only c̃ and ∂L/∂h are sequential. The coefficients Z (σ' = σ − σ², tanh' = 1 − tanh²) and
-    o ⊙ tanh'(c) are made for a block of steps at a time (about ``_CHUNK_BYTES`` of ā), in
-    passes over the whole block written into the buffer that becomes ā, just before those
-    steps are swept and while they are in cache. A step is then c̃, two products with Z and
-    one matrix product. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all
-    steps in one product."""
+    Only c̃ and ∂L/∂h are sequential. The coefficients Z and P = o ⊙ tanh'(c) are made for a
+    block of steps at a time (about ``_CHUNK_BYTES`` of them), just before those steps are swept
+    and while they are in cache, from the forward's terms ig = i ⊙ g, fc = f ⊙ c_{t−1} and
+    h = o ⊙ tanh(c), two passes each::
+
+        Z_i, Z_f, Z_o = (1 − i) ig, (1 − f) fc, (1 − o) h      Z_g = i − ig ⊙ g      P = o − h ⊙ tanh(c)
+
+    Each is written whole for the block, gate by gate (``ZG`` (4, K, H, B)): NumPy buffers, and
+    copies twice, a pass whose output is one gate's rows of many steps (or that broadcasts c̃
+    over three gates), so the steps write ā_t = [c̃ Z_i; c̃ Z_f; c̃ Z_g; ḡ Z_o] block by block
+    into the buffer that becomes ā. A step is then c̃, those four products and one matrix
+    product. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all steps in one product."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
     T_ = (0, 2, 1)
-    G, C, TC = rec.G.transpose(T_), rec.c.transpose(T_), rec.saved["tc"].transpose(T_)
+    G, TC, Hs = rec.G.transpose(T_), rec.saved["tc"].transpose(T_), rec.h.transpose(T_)
+    IG, FC = rec.saved["ig"].transpose(T_), rec.saved["fc"].transpose(T_)
     _, W_back = _batch_params(rec.cell, dtype)
     W_hhT, W_ihT = W_back[:H], W_back[H:]  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
     one = dtype.type(1.0)
@@ -273,7 +284,7 @@ def _backward_fast(rec: LayerRecord, g, ws):
     A = ws.empty((T, 4 * H, B), dtype)
     A4 = A.reshape(T, 4, H, B)
     K = max(1, min(T, _CHUNK_BYTES // A[0].nbytes))
-    DS = ws.empty((K, 3 * H, B), dtype)
+    ZG = ws.empty((4, K, H, B), dtype)  # Z_i, Z_f, Z_g, Z_o of a block of steps
     P = ws.empty((K, H, B), dtype)
     g = np.asarray(g)
     live = np.any(g != 0, axis=(1, 2))
@@ -289,29 +300,27 @@ def _backward_fast(rec: LayerRecord, g, ws):
     for hi in range(T, 0, -K):
         lo = max(0, hi - K)
         n = hi - lo
-        # Z in PyTorch's block order i, f, g, o, and o ⊙ tanh'(c), for the steps lo … hi − 1
-        s, gg, z, ds, p, tc = G[lo:hi, : 3 * H], G[lo:hi, 3 * H :], A4[lo:hi], DS[:n], P[:n], TC[lo:hi]
-        mul(s, s, ds)
-        sub(s, ds, ds)  # σ'(i, f, o)
-        mul(ds[:, :H], gg, z[:, 0])  # σ'_i ⊙ g
-        if lo:
-            mul(ds[:, H : 2 * H], C[lo - 1 : hi - 1], z[:, 1])  # σ'_f ⊙ c_{t−1}
-        else:
-            mul(ds[1:, H : 2 * H], C[: hi - 1], z[1:, 1])
-            mul(ds[0, H : 2 * H], rec.c0.T, z[0, 1])
-        mul(gg, gg, z[:, 2])
-        sub(one, z[:, 2], z[:, 2])
-        mul(z[:, 2], G[lo:hi, :H], z[:, 2])  # tanh'(g) ⊙ i
-        mul(ds[:, 2 * H :], tc, z[:, 3])  # σ'_o ⊙ tanh(c)
-        mul(tc, tc, p)
-        sub(one, p, p)
-        mul(p, G[lo:hi, 2 * H : 3 * H], p)  # o ⊙ tanh'(c)
-        for t, gh, p_t, z_ifg, z_o in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z[::-1, :3],
-                                          z[::-1, 3]):
+        gs, h, p = G[lo:hi], Hs[lo:hi], P[:n]
+        i, f, o, gg = gs[:, :H], gs[:, H : 2 * H], gs[:, 2 * H : 3 * H], gs[:, 3 * H :]
+        z_i, z_f, z_g, z_o = ZG[0, :n], ZG[1, :n], ZG[2, :n], ZG[3, :n]
+        sub(one, i, z_i)
+        mul(z_i, IG[lo:hi], z_i)  # Z_i = σ'_i ⊙ g
+        sub(one, f, z_f)
+        mul(z_f, FC[lo:hi], z_f)  # Z_f = σ'_f ⊙ c_{t−1}
+        mul(IG[lo:hi], gg, z_g)
+        sub(i, z_g, z_g)  # Z_g = tanh'(g) ⊙ i
+        sub(one, o, z_o)
+        mul(z_o, h, z_o)  # Z_o = σ'_o ⊙ tanh(c)
+        mul(h, TC[lo:hi], p)
+        sub(o, p, p)  # P = o ⊙ tanh'(c)
+        for t, gh, p_t, zi, zf, zg, zo, a in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z_i[::-1],
+                                                  z_f[::-1], z_g[::-1], z_o[::-1], A4[lo:hi][::-1]):
             mul(gh, p_t, gct)
             add(gct, gc, gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
-            mul(z_ifg, gct, z_ifg)  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
-            mul(z_o, gh, z_o)  # ā_o = ḡ ⊙ Z_o
+            mul(zi, gct, a[0])  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
+            mul(zf, gct, a[1])
+            mul(zg, gct, a[2])
+            mul(zo, gh, a[3])  # ā_o = ḡ ⊙ Z_o
             if t:
                 mul(gct, F[t], gc)
                 dot(W_hhT, A[t], dh[t - 1])
