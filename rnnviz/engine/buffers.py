@@ -48,14 +48,19 @@ class Scratch:
         self._lent = []
 
     def empty(self, shape, dtype) -> np.ndarray:
-        # called a score of times per training update: the plain cases first, without a generator
-        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
+        # called a score of times per training update: the plain cases first, inline
+        if type(shape) is not tuple:  # a tuple's NumPy integers hash and compare as ints
+            shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
         dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             return np.empty(shape, dtype)
         key = (shape, dtype.str)
-        a = self._pool.take(key)
-        if a is None:
+        stack = pool.free.get(key)
+        if stack:
+            a = stack.pop()
+            pool.nbytes -= a.nbytes
+        else:
             a = np.empty(shape, dtype)
         self._lent.append((key, a))
         return a
@@ -70,8 +75,7 @@ class Scratch:
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
-            for key, a in self._lent:
-                self._pool.give(key, a)
+            self._pool.give(self._lent)
         self._lent = []
 
 
@@ -83,27 +87,27 @@ class _Pool:
         self.nbytes = 0
         self.free: dict = {}  # insertion order = last use, oldest first
 
-    def take(self, key):
-        stack = self.free.pop(key, None)
-        if not stack:
-            return None
-        a = stack.pop()
-        self.nbytes -= a.nbytes
-        if stack:
-            self.free[key] = stack  # re-inserted: now the most recently used
-        return a
-
-    def give(self, key, a) -> None:
-        if a.nbytes > self.limit:
-            return
-        self.free.setdefault(key, []).append(a)
-        self.nbytes += a.nbytes
-        while self.nbytes > self.limit:
-            oldest = next(iter(self.free))
-            stack = self.free[oldest]
-            self.nbytes -= stack.pop(0).nbytes
+    def give(self, lent) -> None:
+        """Take back ``lent``, (key, array) pairs; each key given back becomes the most recently
+        used, and the least recently used arrays go while the pool holds more than its limit."""
+        free, limit = self.free, self.limit
+        for key, a in lent:
+            n = a.nbytes
+            if n > limit:
+                continue
+            stack = free.pop(key, None)
+            if stack is None:
+                stack = []
+            stack.append(a)
+            free[key] = stack  # (re-)inserted: now the most recently used
+            self.nbytes += n
+        while self.nbytes > limit:
+            oldest = next(iter(free))
+            stack = free[oldest]  # may be empty: its arrays are lent
+            if stack:
+                self.nbytes -= stack.pop(0).nbytes
             if not stack:
-                del self.free[oldest]
+                del free[oldest]
 
 
 #: Bytes each thread keeps for reuse (an H = 128, T = 100, B = 32 LSTM update lends ~25 MiB).

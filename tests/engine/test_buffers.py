@@ -87,3 +87,21 @@ def test_results_survive_the_next_pass():
     np.testing.assert_array_equal(info.y, info_y)
     np.testing.assert_array_equal(info.dh_norm, dh_norm)
     assert np.allclose(np.sqrt(np.sum(np.square(dh.astype(np.float64)), axis=(0, 2))), dh_norm)
+
+
+def test_eviction_passes_over_a_shape_whose_arrays_are_all_lent():
+    pool = buffers._Pool(limit=1000)
+    first = Scratch(pool)
+    first.empty((10,), np.float64)
+    first.__exit__(None, None, None)
+    holder = Scratch(pool)
+    held = holder.empty((10,), np.float64)  # lent again: the oldest shape has no free array now
+    other = Scratch(pool)
+    for _ in range(3):
+        other.empty((60,), np.float64)  # 3 × 480 bytes: over the limit when given back
+    other.__exit__(None, None, None)
+    assert pool.nbytes <= 1000
+    holder.__exit__(None, None, None)
+    assert pool.nbytes <= 1000
+    with Scratch(pool) as ws:
+        assert ws.empty((10,), np.float64) is held
