@@ -67,17 +67,15 @@ def _batch_params(cell, dtype):
     """The batched fast path's weights (see ``forward_batch``): ``W`` (4H, H + D + 1), the rows
     in the order i, f, o, g with the sigmoid rows negated, the columns [W_hh | W_ih | b]
     (b = b_ih + b_hh), and ``W_back`` (H + D, 4H), [W_hh | W_ih]ᵀ in PyTorch's rows."""
-    H, D = cell.hidden_size, cell.input_size
-    W = np.empty((4 * H, H + D + 1), dtype)
-    b = cell.b_ih + cell.b_hh
-    for rows, src, sign in ((slice(0, 2 * H), slice(0, 2 * H), -1.0), (slice(2 * H, 3 * H), slice(3 * H, 4 * H), -1.0),
-                            (slice(3 * H, 4 * H), slice(2 * H, 3 * H), 1.0)):
-        W[rows, :H] = sign * cell.W_hh[src]
-        W[rows, H : H + D] = sign * cell.W_ih[src]
-        W[rows, H + D] = sign * b[src]
-    W_back = np.empty((H + D, 4 * H), dtype)
-    W_back[:H] = cell.W_hh.T
-    W_back[H:] = cell.W_ih.T
+    H = cell.hidden_size
+    M = np.concatenate((cell.W_hh, cell.W_ih, (cell.b_ih + cell.b_hh)[:, None]), axis=1)  # PyTorch's rows
+    W = np.empty(M.shape, dtype)  # made at every training update (a new cell): a few whole-block copies
+    W[: 2 * H] = M[: 2 * H]
+    W[2 * H : 3 * H] = M[3 * H :]
+    W[3 * H :] = M[2 * H : 3 * H]
+    np.negative(W[: 3 * H], out=W[: 3 * H])
+    W_back = np.empty((M.shape[1] - 1, 4 * H), dtype)
+    W_back[...] = M[:, :-1].T
     return readonly(W, W_back)
 
 
