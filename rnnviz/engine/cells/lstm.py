@@ -268,15 +268,15 @@ def _backward_fast(rec: LayerRecord, g, ws):
     copies twice, a pass whose output is one gate's rows of many steps (or that broadcasts c̃
     over three gates), so the steps write ā_t = [c̃ Z_i; c̃ Z_f; c̃ Z_g; ḡ Z_o] block by block
     into the buffer that becomes ā. A step is then c̃, those four products and one matrix
-    product. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all steps in one product."""
+    product, ``[W_hh | W_ih]ᵀ ā_t``, which gives ∂L/∂h_{t−1} and ∂L/∂x_t at once. Returns
+    ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
     T_ = (0, 2, 1)
     G, TC, Hs = rec.G.transpose(T_), rec.saved["tc"].transpose(T_), rec.h.transpose(T_)
     IG, FC = rec.saved["ig"].transpose(T_), rec.saved["fc"].transpose(T_)
-    _, W_back = _batch_params(rec.cell, dtype)
-    W_hhT, W_ihT = W_back[:H], W_back[H:]  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
+    _, W_back = _batch_params(rec.cell, dtype)  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
     one = dtype.type(1.0)
     mul, add, sub, dot = np.multiply, np.add, np.subtract, np.dot
     A = ws.empty((T, 4 * H, B), dtype)
@@ -285,12 +285,15 @@ def _backward_fast(rec: LayerRecord, g, ws):
     ZG = ws.empty((4, K, H, B), dtype)  # Z_i, Z_f, Z_g, Z_o of a block of steps
     P = ws.empty((K, H, B), dtype)
     g = np.asarray(g)
-    live = np.any(g != 0, axis=(1, 2))
     gT = g.transpose(T_)
-    if live[:-1].any():  # a loss at earlier steps: read it unit-major, like everything else
+    live = None  # g only at the last step (a loss there alone)
+    if g[:-1].any():  # the layer above, or a loss at earlier steps: read it unit-major, like everything else
+        live = np.any(g != 0, axis=(1, 2)).tolist()
         gT = ws.empty((T, H, B), dtype)
         np.copyto(gT, g.transpose(T_))
-    dh = ws.empty((T, H, B), dtype)
+    # Y[t] = [∂L/∂h_{t−1}; ∂L/∂x_t]: one product W_backᵀ ā_t gives both
+    Y = ws.empty((T + 1, W_back.shape[0], B), dtype)
+    dh = Y[1:, :H]
     np.copyto(dh[-1], gT[-1])
     gc = ws.zeros((H, B), dtype)
     gct = ws.empty((H, B), dtype)
@@ -311,23 +314,22 @@ def _backward_fast(rec: LayerRecord, g, ws):
         mul(z_o, h, z_o)  # Z_o = σ'_o ⊙ tanh(c)
         mul(h, TC[lo:hi], p)
         sub(o, p, p)  # P = o ⊙ tanh'(c)
-        for t, gh, p_t, zi, zf, zg, zo, a in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z_i[::-1],
-                                                  z_f[::-1], z_g[::-1], z_o[::-1], A4[lo:hi][::-1]):
+        for t, gh, p_t, zi, zf, zg, zo, a4, a, y in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z_i[::-1],
+                                                         z_f[::-1], z_g[::-1], z_o[::-1], A4[lo:hi][::-1],
+                                                         A[lo:hi][::-1], Y[lo:hi][::-1]):
             mul(gh, p_t, gct)
             add(gct, gc, gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
-            mul(zi, gct, a[0])  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
-            mul(zf, gct, a[1])
-            mul(zg, gct, a[2])
-            mul(zo, gh, a[3])  # ā_o = ḡ ⊙ Z_o
+            mul(zi, gct, a4[0])  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
+            mul(zf, gct, a4[1])
+            mul(zg, gct, a4[2])
+            mul(zo, gh, a4[3])  # ā_o = ḡ ⊙ Z_o
+            dot(W_back, a, y)  # ∂L/∂h_{t−1} (without its own loss term), ∂L/∂x_t
             if t:
                 mul(gct, F[t], gc)
-                dot(W_hhT, A[t], dh[t - 1])
-                if live[t - 1]:
-                    add(dh[t - 1], gT[t - 1], dh[t - 1])
-    dx = ws.empty((T, W_ihT.shape[0], B), dtype)
-    np.matmul(W_ihT, A, out=dx)
+                if live is not None and live[t - 1]:
+                    add(y[:H], gT[t - 1], y[:H])
     A = A.transpose(T_)
-    return A, A, dh.transpose(T_), dx.transpose(T_)
+    return A, A, dh.transpose(T_), Y[:T, H:].transpose(T_)
 
 
 def _backward_any(rec: LayerRecord, g, ws):
