@@ -268,7 +268,8 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
                 raise ValueError("cross-entropy reads the logits; use an identity or softmax output layer")
             value, gz = cross_entropy(z, np.asarray(targets).T, m_tm)
         gz = gz.astype(dtype, copy=False)
-        live = np.flatnonzero(np.any(gz != 0, axis=(1, 2)))  # the steps the loss reads
+        # the steps the loss reads (gz is zero at every other)
+        live = np.arange(T) if m_tm is None else np.flatnonzero(np.asarray(m_tm).any(axis=1))
         if unit_major:
             read = slice(None) if len(live) * 2 > T else live
             dW_hy = np.matmul(gz[read].transpose(0, 2, 1), h_top[read]).sum(axis=0)
