@@ -1,13 +1,14 @@
-"""Aligned NumPy buffers for the hot loops (shared by the forward and the influence code), and
-scratch arrays that training's repeated passes reuse."""
+"""Aligned NumPy buffers for the hot loops (shared by the forward and the influence code),
+scratch arrays that training's repeated passes reuse, and ufunc buffers sized to short runs."""
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["FRESH", "SCRATCH_LIMIT", "Scratch", "aligned", "aligned_empty", "scratch"]
+__all__ = ["FRESH", "SCRATCH_LIMIT", "Scratch", "aligned", "aligned_empty", "scratch", "ufunc_runs"]
 
 
 def aligned(a: np.ndarray, align: int = 64) -> np.ndarray:
@@ -122,3 +123,23 @@ def scratch() -> Scratch:
     if pool is None:
         pool = _local.pool = _Pool(SCRATCH_LIMIT)
     return Scratch(pool)
+
+
+@contextmanager
+def ufunc_runs(n: int):
+    """NumPy's ufunc buffers at most ``n`` elements long inside the block (a multiple of 16, at
+    most the size in force, 8192 by default); the size in force before comes back on exit.
+
+    A pass over arrays that are not contiguous, such as one gate's rows of many steps of a
+    (T, 4H, B) array (each step's rows a contiguous run of H·B elements), goes through NumPy's
+    buffered iterator, which copies runs shorter than its buffer in and out of the buffer
+    (perf: memmove under ``npyiter_copy_to_buffers``). For runs of a thousand elements the
+    copies cost more than the arithmetic; with buffers no longer than the runs, the pass works
+    on the arrays where they are.
+    """
+    size = max(16, min(np.getbufsize(), int(n) // 16 * 16))
+    old = np.setbufsize(size)
+    try:
+        yield
+    finally:
+        np.setbufsize(old)

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import apply, derivative, derivative_into, symbol
-from ..buffers import FRESH, aligned, aligned_empty, scratch
+from ..buffers import FRESH, aligned, aligned_empty, scratch, ufunc_runs
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
                      preactivation, prev, project, project_batch, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
@@ -170,8 +170,7 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     G = ws.empty((T, 4 * H, B), dtype)
     C = ws.empty((T, H, B), dtype)
     TC = ws.empty((T, H, B), dtype)  # tanh(c_t), kept for the adjoint
-    IG = ws.empty((T, H, B), dtype)
-    FC = ws.empty((T, H, B), dtype)
+    tmp = ws.empty((H, B), dtype)
     c = ws.empty((H, B), dtype)
     np.copyto(c, c0.T)
     one = dtype(1.0)
@@ -179,21 +178,20 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     add, div, dot, tanh, exp = np.add, np.divide, np.dot, np.tanh, np.exp
     D3, I, F, O, Gg = G[:, : 3 * H], G[:, :H], G[:, H : 2 * H], G[:, 2 * H : 3 * H], G[:, 3 * H :]
     with np.errstate(over="ignore"):  # e^−a = inf is expected: σ(a) = 0
-        for hx, g, d, i, f, o, gg, ig, fc, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, IG, FC, C, TC,
-                                                                  HX[1:, :H]):
+        for hx, g, d, i, f, o, gg, c_out, tc, h_out in zip(HX, G, D3, I, F, O, Gg, C, TC, HX[1:, :H]):
             dot(W, hx, g)
             exp(d, d)
             add(d, one, d)
             tanh(gg, gg)
-            div(c, f, fc)
-            div(gg, i, ig)
-            c = add(fc, ig, c_out)
+            c = div(c, f, c_out)
+            div(gg, i, tmp)
+            add(c, tmp, c)
             tanh(c, tc)
             div(tc, o, h_out)
     np.divide(one, D3, out=D3)  # σ = 1/d; the same quotients as np.reciprocal, whose loop is not vectorised
     T_ = (0, 2, 1)
     return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
-                       {"tc": TC.transpose(T_), "hx": HX, "ig": IG.transpose(T_), "fc": FC.transpose(T_)})
+                       {"tc": TC.transpose(T_), "hx": HX})
 
 
 @functools.lru_cache(maxsize=4)
@@ -246,7 +244,8 @@ def backward_batch(rec: LayerRecord, g, ws=FRESH):
     order and dh (T, B, H), the total ∂L/∂h_t; ``ws`` lends both.
     """
     if rec.gate_cols == (0, 1, 3, 2):
-        return _backward_fast(rec, g, ws)
+        with ufunc_runs(rec.h.shape[1] * rec.h.shape[2]):  # one gate of a step: H·B in a row
+            return _backward_fast(rec, g, ws)
     return _backward_any(rec, g, ws)
 
 
@@ -257,32 +256,29 @@ _CHUNK_BYTES = 256 * 1024
 def _backward_fast(rec: LayerRecord, g, ws):
     """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g.
 
-    Only c̃ and ∂L/∂h are sequential. The coefficients Z and P = o ⊙ tanh'(c) are made for a
-    block of steps at a time (about ``_CHUNK_BYTES`` of them), just before those steps are swept
-    and while they are in cache, from the forward's terms ig = i ⊙ g, fc = f ⊙ c_{t−1} and
-    h = o ⊙ tanh(c), two passes each::
+    Only c̃ and ∂L/∂h are sequential. The coefficients Z (PyTorch's block order i, f, g, o, in
+    the buffer that becomes ā) and P = o ⊙ tanh'(c) are made for a block of steps at a time
+    (about ``_CHUNK_BYTES`` of ā), in passes over the whole block, just before those steps are
+    swept and while they are in cache; with h = o ⊙ tanh(c) from the forward::
 
-        Z_i, Z_f, Z_o = (1 − i) ig, (1 − f) fc, (1 − o) h      Z_g = i − ig ⊙ g      P = o − h ⊙ tanh(c)
+        Z_i = (1 − i) i g    Z_f = (1 − f) f c_{t−1}    Z_g = (1 − g²) i    Z_o = (1 − o) h    P = o − h tanh(c)
 
-    Each is written whole for the block, gate by gate (``ZG`` (4, K, H, B)): NumPy buffers, and
-    copies twice, a pass whose output is one gate's rows of many steps (or that broadcasts c̃
-    over three gates), so the steps write ā_t = [c̃ Z_i; c̃ Z_f; c̃ Z_g; ḡ Z_o] block by block
-    into the buffer that becomes ā. A step is then c̃, those four products and one matrix
-    product, ``[W_hh | W_ih]ᵀ ā_t``, which gives ∂L/∂h_{t−1} and ∂L/∂x_t at once. Returns
-    ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih."""
+    Each pass reads and writes one gate's rows of many steps, runs of H·B; ``backward_batch``
+    runs this with ufunc buffers no longer than that (see ``buffers.ufunc_runs``). A step is
+    then c̃, two products with Z and one matrix product, ``[W_hh | W_ih]ᵀ ā_t``, which gives
+    ∂L/∂h_{t−1} and ∂L/∂x_t at once. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
     T_ = (0, 2, 1)
     G, TC, Hs = rec.G.transpose(T_), rec.saved["tc"].transpose(T_), rec.h.transpose(T_)
-    IG, FC = rec.saved["ig"].transpose(T_), rec.saved["fc"].transpose(T_)
+    C = rec.c.transpose(T_)
     _, W_back = _batch_params(rec.cell, dtype)  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
     one = dtype.type(1.0)
     mul, add, sub, dot = np.multiply, np.add, np.subtract, np.dot
     A = ws.empty((T, 4 * H, B), dtype)
     A4 = A.reshape(T, 4, H, B)
     K = max(1, min(T, _CHUNK_BYTES // A[0].nbytes))
-    ZG = ws.empty((4, K, H, B), dtype)  # Z_i, Z_f, Z_g, Z_o of a block of steps
     P = ws.empty((K, H, B), dtype)
     g = np.asarray(g)
     gT = g.transpose(T_)
@@ -303,26 +299,30 @@ def _backward_fast(rec: LayerRecord, g, ws):
         n = hi - lo
         gs, h, p = G[lo:hi], Hs[lo:hi], P[:n]
         i, f, o, gg = gs[:, :H], gs[:, H : 2 * H], gs[:, 2 * H : 3 * H], gs[:, 3 * H :]
-        z_i, z_f, z_g, z_o = ZG[0, :n], ZG[1, :n], ZG[2, :n], ZG[3, :n]
+        z_i, z_f, z_g, z_o = A4[lo:hi, 0], A4[lo:hi, 1], A4[lo:hi, 2], A4[lo:hi, 3]
         sub(one, i, z_i)
-        mul(z_i, IG[lo:hi], z_i)  # Z_i = σ'_i ⊙ g
+        mul(z_i, i, z_i)
+        mul(z_i, gg, z_i)  # Z_i = σ'_i ⊙ g
         sub(one, f, z_f)
-        mul(z_f, FC[lo:hi], z_f)  # Z_f = σ'_f ⊙ c_{t−1}
-        mul(IG[lo:hi], gg, z_g)
-        sub(i, z_g, z_g)  # Z_g = tanh'(g) ⊙ i
+        mul(z_f, f, z_f)
+        if lo:
+            mul(z_f, C[lo - 1 : hi - 1], z_f)  # Z_f = σ'_f ⊙ c_{t−1}
+        else:
+            mul(z_f[1:], C[: hi - 1], z_f[1:])
+            mul(z_f[0], rec.c0.T, z_f[0])
+        mul(gg, gg, z_g)
+        sub(one, z_g, z_g)
+        mul(z_g, i, z_g)  # Z_g = tanh'(g) ⊙ i
         sub(one, o, z_o)
         mul(z_o, h, z_o)  # Z_o = σ'_o ⊙ tanh(c)
         mul(h, TC[lo:hi], p)
         sub(o, p, p)  # P = o ⊙ tanh'(c)
-        for t, gh, p_t, zi, zf, zg, zo, a4, a, y in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z_i[::-1],
-                                                         z_f[::-1], z_g[::-1], z_o[::-1], A4[lo:hi][::-1],
-                                                         A[lo:hi][::-1], Y[lo:hi][::-1]):
+        for t, gh, p_t, z_ifg, zo, a, y in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1],
+                                                A4[lo:hi, :3][::-1], A4[lo:hi, 3][::-1], A[lo:hi][::-1], Y[lo:hi][::-1]):
             mul(gh, p_t, gct)
             add(gct, gc, gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
-            mul(zi, gct, a4[0])  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
-            mul(zf, gct, a4[1])
-            mul(zg, gct, a4[2])
-            mul(zo, gh, a4[3])  # ā_o = ḡ ⊙ Z_o
+            mul(z_ifg, gct, z_ifg)  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
+            mul(zo, gh, zo)  # ā_o = ḡ ⊙ Z_o
             dot(W_back, a, y)  # ∂L/∂h_{t−1} (without its own loss term), ∂L/∂x_t
             if t:
                 mul(gct, F[t], gc)
