@@ -124,7 +124,7 @@ class Adam:
         # one pass over every parameter at once: a few calls instead of a dozen per tensor
         # (elementwise, so each entry is exactly what its own tensor's pass would give)
         flat = [np.concatenate(arrays, axis=None) for arrays in parts]
-        p, m, v = self._arrays(*flat, step_size, bc2_sqrt)
+        p, m, v = self._arrays(*flat, step_size, bc2_sqrt, own=True)
         out = ({}, {}, {})
         k = 0
         for j, n in enumerate(names):
@@ -135,23 +135,31 @@ class Adam:
             k += size
         return out[0], {"step": s, "m": out[1], "v": out[2]}
 
-    def _arrays(self, p, g, m0, v0, step_size: float, bc2_sqrt: float):
-        """(p, m, v) after the step for arrays of one dtype: the notes' formulas term by term, in
-        place on new arrays (fewer temporaries)."""
+    def _arrays(self, p, g, m0, v0, step_size: float, bc2_sqrt: float, own: bool = False):
+        """(p, m, v) after the step for arrays of one dtype: the notes' formulas term by term.
+        With ``own`` p, m0 and v0 are this step's own copies and are worked on in place."""
         b1, b2 = self.betas
         t = p.dtype.type
         m = np.subtract(g, m0)
         m *= t(1 - b1)
         m += m0
-        v = v0 * t(b2)
-        g2 = t(1 - b2) * g
+        if own:
+            v = v0
+            v *= t(b2)
+            g2 = np.multiply(t(1 - b2), g, out=m0)
+        else:
+            v = v0 * t(b2)
+            g2 = t(1 - b2) * g
         g2 *= g
         v += g2
-        step = np.sqrt(v)
+        step = np.sqrt(v, out=g2)
         step /= t(bc2_sqrt)
         step += t(self.eps)  # the denominator
         np.divide(m, step, out=step)
         step *= t(step_size)
+        if own:
+            p -= step
+            return p, m, v
         return p - step, m, v
 
 
