@@ -1,13 +1,14 @@
-"""Aligned NumPy buffers for the hot loops (shared by the forward and the influence code), and
-scratch arrays that training's repeated passes reuse."""
+"""Aligned NumPy buffers for the hot loops (shared by the forward and the influence code),
+scratch arrays that training's repeated passes reuse, and ufunc buffers sized to short runs."""
 
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 
 import numpy as np
 
-__all__ = ["FRESH", "SCRATCH_LIMIT", "Scratch", "aligned", "aligned_empty", "scratch"]
+__all__ = ["FRESH", "SCRATCH_LIMIT", "Scratch", "aligned", "aligned_empty", "scratch", "ufunc_runs"]
 
 
 def aligned(a: np.ndarray, align: int = 64) -> np.ndarray:
@@ -48,14 +49,19 @@ class Scratch:
         self._lent = []
 
     def empty(self, shape, dtype) -> np.ndarray:
-        # called a score of times per training update: the plain cases first, without a generator
-        shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
+        # called a score of times per training update: the plain cases first, inline
+        if type(shape) is not tuple:  # a tuple's NumPy integers hash and compare as ints
+            shape = (int(shape),) if isinstance(shape, (int, np.integer)) else tuple(map(int, shape))
         dtype = dtype if isinstance(dtype, np.dtype) else np.dtype(dtype)
-        if self._pool is None:
+        pool = self._pool
+        if pool is None:
             return np.empty(shape, dtype)
         key = (shape, dtype.str)
-        a = self._pool.take(key)
-        if a is None:
+        stack = pool.free.get(key)
+        if stack:
+            a = stack.pop()
+            pool.nbytes -= a.nbytes
+        else:
             a = np.empty(shape, dtype)
         self._lent.append((key, a))
         return a
@@ -70,8 +76,7 @@ class Scratch:
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
-            for key, a in self._lent:
-                self._pool.give(key, a)
+            self._pool.give(self._lent)
         self._lent = []
 
 
@@ -83,27 +88,27 @@ class _Pool:
         self.nbytes = 0
         self.free: dict = {}  # insertion order = last use, oldest first
 
-    def take(self, key):
-        stack = self.free.pop(key, None)
-        if not stack:
-            return None
-        a = stack.pop()
-        self.nbytes -= a.nbytes
-        if stack:
-            self.free[key] = stack  # re-inserted: now the most recently used
-        return a
-
-    def give(self, key, a) -> None:
-        if a.nbytes > self.limit:
-            return
-        self.free.setdefault(key, []).append(a)
-        self.nbytes += a.nbytes
-        while self.nbytes > self.limit:
-            oldest = next(iter(self.free))
-            stack = self.free[oldest]
-            self.nbytes -= stack.pop(0).nbytes
+    def give(self, lent) -> None:
+        """Take back ``lent``, (key, array) pairs; each key given back becomes the most recently
+        used, and the least recently used arrays go while the pool holds more than its limit."""
+        free, limit = self.free, self.limit
+        for key, a in lent:
+            n = a.nbytes
+            if n > limit:
+                continue
+            stack = free.pop(key, None)
+            if stack is None:
+                stack = []
+            stack.append(a)
+            free[key] = stack  # (re-)inserted: now the most recently used
+            self.nbytes += n
+        while self.nbytes > limit:
+            oldest = next(iter(free))
+            stack = free[oldest]  # may be empty: its arrays are lent
+            if stack:
+                self.nbytes -= stack.pop(0).nbytes
             if not stack:
-                del self.free[oldest]
+                del free[oldest]
 
 
 #: Bytes each thread keeps for reuse (an H = 128, T = 100, B = 32 LSTM update lends ~25 MiB).
@@ -118,3 +123,23 @@ def scratch() -> Scratch:
     if pool is None:
         pool = _local.pool = _Pool(SCRATCH_LIMIT)
     return Scratch(pool)
+
+
+@contextmanager
+def ufunc_runs(n: int):
+    """NumPy's ufunc buffers at most ``n`` elements long inside the block (a multiple of 16, at
+    most the size in force, 8192 by default); the size in force before comes back on exit.
+
+    A pass over arrays that are not contiguous, such as one gate's rows of many steps of a
+    (T, 4H, B) array (each step's rows a contiguous run of H·B elements), goes through NumPy's
+    buffered iterator, which copies runs shorter than its buffer in and out of the buffer
+    (perf: memmove under ``npyiter_copy_to_buffers``). For runs of a thousand elements the
+    copies cost more than the arithmetic; with buffers no longer than the runs, the pass works
+    on the arrays where they are.
+    """
+    size = max(16, min(np.getbufsize(), int(n) // 16 * 16))
+    old = np.setbufsize(size)
+    try:
+        yield
+    finally:
+        np.setbufsize(old)

@@ -6,9 +6,10 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from rnnviz.engine import buffers
-from rnnviz.engine.buffers import FRESH, Scratch, scratch
+from rnnviz.engine.buffers import FRESH, Scratch, scratch, ufunc_runs
 from rnnviz.engine.train import Adam, adding, init_model, loss_and_grads, update
 
 
@@ -87,3 +88,37 @@ def test_results_survive_the_next_pass():
     np.testing.assert_array_equal(info.y, info_y)
     np.testing.assert_array_equal(info.dh_norm, dh_norm)
     assert np.allclose(np.sqrt(np.sum(np.square(dh.astype(np.float64)), axis=(0, 2))), dh_norm)
+
+
+def test_eviction_passes_over_a_shape_whose_arrays_are_all_lent():
+    pool = buffers._Pool(limit=1000)
+    first = Scratch(pool)
+    first.empty((10,), np.float64)
+    first.__exit__(None, None, None)
+    holder = Scratch(pool)
+    held = holder.empty((10,), np.float64)  # lent again: the oldest shape has no free array now
+    other = Scratch(pool)
+    for _ in range(3):
+        other.empty((60,), np.float64)  # 3 × 480 bytes: over the limit when given back
+    other.__exit__(None, None, None)
+    assert pool.nbytes <= 1000
+    holder.__exit__(None, None, None)
+    assert pool.nbytes <= 1000
+    with Scratch(pool) as ws:
+        assert ws.empty((10,), np.float64) is held
+
+
+def test_ufunc_runs_sizes_the_buffer_and_puts_it_back():
+    before = np.getbufsize()
+    with ufunc_runs(1000):
+        assert np.getbufsize() == 992  # a multiple of 16
+    assert np.getbufsize() == before
+    with ufunc_runs(10**7):
+        assert np.getbufsize() == before  # never larger than the size in force
+    with pytest.raises(RuntimeError), ufunc_runs(64):
+        raise RuntimeError
+    assert np.getbufsize() == before
+    model = init_model("lstm", 2, 6, 1, seed=0)
+    xs, ys, mask = adding(3, 5, seed=0)
+    loss_and_grads(model, xs, ys, mask, dtype=np.float32)  # the LSTM's sweep runs in one
+    assert np.getbufsize() == before

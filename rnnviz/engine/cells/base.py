@@ -105,7 +105,7 @@ class Cell:
             P, H = W_hr.shape
             if W_hh.shape != (G * H, P):
                 raise ValueError(f"W_hh has shape {W_hh.shape}; with W_hr {W_hr.shape} it must be ({G * H}, {P})")
-            if not np.all(np.isfinite(W_hr)):
+            if not np.isfinite(W_hr).all():
                 raise ValueError("W_hr contains inf or NaN")
             W_hr = np.ascontiguousarray(W_hr)
             W_hr.flags.writeable = False
@@ -121,7 +121,7 @@ class Cell:
             if b.shape != (G * H,):
                 raise ValueError(f"{name} has shape {b.shape}; expected ({G * H},)")
         for name, arr in (("W_ih", W_ih), ("W_hh", W_hh), ("b_ih", b_ih), ("b_hh", b_hh)):
-            if not np.all(np.isfinite(arr)):
+            if not np.isfinite(arr).all():  # the method: np.all's wrapper costs more than the test
                 raise ValueError(f"{name} contains inf or NaN")
             arr = np.ascontiguousarray(arr)
             arr.flags.writeable = False

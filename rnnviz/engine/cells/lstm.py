@@ -35,7 +35,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..activations import apply, derivative, derivative_into, symbol
-from ..buffers import FRESH, aligned, aligned_empty, scratch
+from ..buffers import FRESH, aligned, aligned_empty, scratch, ufunc_runs
 from .common import (HI2, LO2, act, grads_from_adjoints, no_tick, outside_gradient as _outside, params,
                      preactivation, prev, project, project_batch, readonly, renormalise, weights)
 from .kind import Adjoint, CellKind, Choice, Factor, GateInfo, LayerRecord, UnitParts, UpdateLine
@@ -67,17 +67,15 @@ def _batch_params(cell, dtype):
     """The batched fast path's weights (see ``forward_batch``): ``W`` (4H, H + D + 1), the rows
     in the order i, f, o, g with the sigmoid rows negated, the columns [W_hh | W_ih | b]
     (b = b_ih + b_hh), and ``W_back`` (H + D, 4H), [W_hh | W_ih]ᵀ in PyTorch's rows."""
-    H, D = cell.hidden_size, cell.input_size
-    W = np.empty((4 * H, H + D + 1), dtype)
-    b = cell.b_ih + cell.b_hh
-    for rows, src, sign in ((slice(0, 2 * H), slice(0, 2 * H), -1.0), (slice(2 * H, 3 * H), slice(3 * H, 4 * H), -1.0),
-                            (slice(3 * H, 4 * H), slice(2 * H, 3 * H), 1.0)):
-        W[rows, :H] = sign * cell.W_hh[src]
-        W[rows, H : H + D] = sign * cell.W_ih[src]
-        W[rows, H + D] = sign * b[src]
-    W_back = np.empty((H + D, 4 * H), dtype)
-    W_back[:H] = cell.W_hh.T
-    W_back[H:] = cell.W_ih.T
+    H = cell.hidden_size
+    M = np.concatenate((cell.W_hh, cell.W_ih, (cell.b_ih + cell.b_hh)[:, None]), axis=1)  # PyTorch's rows
+    W = np.empty(M.shape, dtype)  # made at every training update (a new cell): a few whole-block copies
+    W[: 2 * H] = M[: 2 * H]
+    W[2 * H : 3 * H] = M[3 * H :]
+    W[3 * H :] = M[2 * H : 3 * H]
+    np.negative(W[: 3 * H], out=W[: 3 * H])
+    W_back = np.empty((M.shape[1] - 1, 4 * H), dtype)
+    W_back[...] = M[:, :-1].T
     return readonly(W, W_back)
 
 
@@ -158,6 +156,8 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
     rows, d = 1 + e^{−a} = 1/σ(a) is exp and add of the product itself, and dividing by d
     multiplies by σ; e^{−a} overflows to inf for very negative a, and x / inf = 0 is the
     product with σ = 0 there. After the loop σ = 1/d replaces d in G for the adjoint.
+    The two terms of c_t, i ⊙ g and f ⊙ c_{t−1}, are kept (the record's "ig" and "fc"):
+    the adjoint's coefficients follow from them in fewer passes (see ``_backward_fast``).
     The record's arrays are (T, B, ·) views of these.
     """
     T, B, D = x.shape
@@ -188,7 +188,7 @@ def _forward_fast(cell, x, h0, c0, dtype, ws) -> LayerRecord:
             add(c, tmp, c)
             tanh(c, tc)
             div(tc, o, h_out)
-    np.reciprocal(D3, out=D3)
+    np.divide(one, D3, out=D3)  # σ = 1/d; the same quotients as np.reciprocal, whose loop is not vectorised
     T_ = (0, 2, 1)
     return LayerRecord(cell, x, h0, c0, HX[1:, :H].transpose(T_), C.transpose(T_), G.transpose(T_), (0, 1, 3, 2),
                        {"tc": TC.transpose(T_), "hx": HX})
@@ -244,7 +244,8 @@ def backward_batch(rec: LayerRecord, g, ws=FRESH):
     order and dh (T, B, H), the total ∂L/∂h_t; ``ws`` lends both.
     """
     if rec.gate_cols == (0, 1, 3, 2):
-        return _backward_fast(rec, g, ws)
+        with ufunc_runs(rec.h.shape[1] * rec.h.shape[2]):  # one gate of a step: H·B in a row
+            return _backward_fast(rec, g, ws)
     return _backward_any(rec, g, ws)
 
 
@@ -255,33 +256,40 @@ _CHUNK_BYTES = 256 * 1024
 def _backward_fast(rec: LayerRecord, g, ws):
     """σ and tanh, in the fast forward's unit-major layout (T, ·, B) with gates i, f, o, g.
 
-    Only c̃ and ∂L/∂h are sequential. The coefficients Z (σ' = σ − σ², tanh' = 1 − tanh²) and
-    o ⊙ tanh'(c) are made for a block of steps at a time (about ``_CHUNK_BYTES`` of ā), in
-    passes over the whole block written into the buffer that becomes ā, just before those
-    steps are swept and while they are in cache. A step is then c̃, two products with Z and
-    one matrix product. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t = ā W_ih, all
-    steps in one product."""
+    Only c̃ and ∂L/∂h are sequential. The coefficients Z (PyTorch's block order i, f, g, o, in
+    the buffer that becomes ā) and P = o ⊙ tanh'(c) are made for a block of steps at a time
+    (about ``_CHUNK_BYTES`` of ā), in passes over the whole block, just before those steps are
+    swept and while they are in cache; with h = o ⊙ tanh(c) from the forward::
+
+        Z_i = (1 − i) i g    Z_f = (1 − f) f c_{t−1}    Z_g = (1 − g²) i    Z_o = (1 − o) h    P = o − h tanh(c)
+
+    Each pass reads and writes one gate's rows of many steps, runs of H·B; ``backward_batch``
+    runs this with ufunc buffers no longer than that (see ``buffers.ufunc_runs``). A step is
+    then c̃, two products with Z and one matrix product, ``[W_hh | W_ih]ᵀ ā_t``, which gives
+    ∂L/∂h_{t−1} and ∂L/∂x_t at once. Returns ``(A, A, dh, dx)``, dx (T, B, D) = ∂L/∂x_t."""
     H = rec.cell.hidden_size
     T, B = rec.h.shape[:2]
     dtype = rec.h.dtype
     T_ = (0, 2, 1)
-    G, C, TC = rec.G.transpose(T_), rec.c.transpose(T_), rec.saved["tc"].transpose(T_)
-    _, W_back = _batch_params(rec.cell, dtype)
-    W_hhT, W_ihT = W_back[:H], W_back[H:]  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
+    G, TC, Hs = rec.G.transpose(T_), rec.saved["tc"].transpose(T_), rec.h.transpose(T_)
+    C = rec.c.transpose(T_)
+    _, W_back = _batch_params(rec.cell, dtype)  # [W_hh | W_ih]ᵀ: ∂L/∂[h; x] = W_backᵀ ā
     one = dtype.type(1.0)
     mul, add, sub, dot = np.multiply, np.add, np.subtract, np.dot
     A = ws.empty((T, 4 * H, B), dtype)
     A4 = A.reshape(T, 4, H, B)
     K = max(1, min(T, _CHUNK_BYTES // A[0].nbytes))
-    DS = ws.empty((K, 3 * H, B), dtype)
     P = ws.empty((K, H, B), dtype)
     g = np.asarray(g)
-    live = np.any(g != 0, axis=(1, 2))
     gT = g.transpose(T_)
-    if live[:-1].any():  # a loss at earlier steps: read it unit-major, like everything else
+    live = None  # g only at the last step (a loss there alone)
+    if g[:-1].any():  # the layer above, or a loss at earlier steps: read it unit-major, like everything else
+        live = np.any(g != 0, axis=(1, 2)).tolist()
         gT = ws.empty((T, H, B), dtype)
         np.copyto(gT, g.transpose(T_))
-    dh = ws.empty((T, H, B), dtype)
+    # Y[t] = [∂L/∂h_{t−1}; ∂L/∂x_t]: one product W_backᵀ ā_t gives both
+    Y = ws.empty((T + 1, W_back.shape[0], B), dtype)
+    dh = Y[1:, :H]
     np.copyto(dh[-1], gT[-1])
     gc = ws.zeros((H, B), dtype)
     gct = ws.empty((H, B), dtype)
@@ -289,38 +297,39 @@ def _backward_fast(rec: LayerRecord, g, ws):
     for hi in range(T, 0, -K):
         lo = max(0, hi - K)
         n = hi - lo
-        # Z in PyTorch's block order i, f, g, o, and o ⊙ tanh'(c), for the steps lo … hi − 1
-        s, gg, z, ds, p, tc = G[lo:hi, : 3 * H], G[lo:hi, 3 * H :], A4[lo:hi], DS[:n], P[:n], TC[lo:hi]
-        mul(s, s, ds)
-        sub(s, ds, ds)  # σ'(i, f, o)
-        mul(ds[:, :H], gg, z[:, 0])  # σ'_i ⊙ g
+        gs, h, p = G[lo:hi], Hs[lo:hi], P[:n]
+        i, f, o, gg = gs[:, :H], gs[:, H : 2 * H], gs[:, 2 * H : 3 * H], gs[:, 3 * H :]
+        z_i, z_f, z_g, z_o = A4[lo:hi, 0], A4[lo:hi, 1], A4[lo:hi, 2], A4[lo:hi, 3]
+        sub(one, i, z_i)
+        mul(z_i, i, z_i)
+        mul(z_i, gg, z_i)  # Z_i = σ'_i ⊙ g
+        sub(one, f, z_f)
+        mul(z_f, f, z_f)
         if lo:
-            mul(ds[:, H : 2 * H], C[lo - 1 : hi - 1], z[:, 1])  # σ'_f ⊙ c_{t−1}
+            mul(z_f, C[lo - 1 : hi - 1], z_f)  # Z_f = σ'_f ⊙ c_{t−1}
         else:
-            mul(ds[1:, H : 2 * H], C[: hi - 1], z[1:, 1])
-            mul(ds[0, H : 2 * H], rec.c0.T, z[0, 1])
-        mul(gg, gg, z[:, 2])
-        sub(one, z[:, 2], z[:, 2])
-        mul(z[:, 2], G[lo:hi, :H], z[:, 2])  # tanh'(g) ⊙ i
-        mul(ds[:, 2 * H :], tc, z[:, 3])  # σ'_o ⊙ tanh(c)
-        mul(tc, tc, p)
-        sub(one, p, p)
-        mul(p, G[lo:hi, 2 * H : 3 * H], p)  # o ⊙ tanh'(c)
-        for t, gh, p_t, z_ifg, z_o in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1], z[::-1, :3],
-                                          z[::-1, 3]):
+            mul(z_f[1:], C[: hi - 1], z_f[1:])
+            mul(z_f[0], rec.c0.T, z_f[0])
+        mul(gg, gg, z_g)
+        sub(one, z_g, z_g)
+        mul(z_g, i, z_g)  # Z_g = tanh'(g) ⊙ i
+        sub(one, o, z_o)
+        mul(z_o, h, z_o)  # Z_o = σ'_o ⊙ tanh(c)
+        mul(h, TC[lo:hi], p)
+        sub(o, p, p)  # P = o ⊙ tanh'(c)
+        for t, gh, p_t, z_ifg, zo, a, y in zip(range(hi - 1, lo - 1, -1), dh[lo:hi][::-1], p[::-1],
+                                                A4[lo:hi, :3][::-1], A4[lo:hi, 3][::-1], A[lo:hi][::-1], Y[lo:hi][::-1]):
             mul(gh, p_t, gct)
             add(gct, gc, gct)  # c̃ = c̄ + ḡ ⊙ o ⊙ tanh'(c): ∂L/∂c_t, every path
             mul(z_ifg, gct, z_ifg)  # ā_i, ā_f, ā_g = c̃ ⊙ Z_i, Z_f, Z_g
-            mul(z_o, gh, z_o)  # ā_o = ḡ ⊙ Z_o
+            mul(zo, gh, zo)  # ā_o = ḡ ⊙ Z_o
+            dot(W_back, a, y)  # ∂L/∂h_{t−1} (without its own loss term), ∂L/∂x_t
             if t:
                 mul(gct, F[t], gc)
-                dot(W_hhT, A[t], dh[t - 1])
-                if live[t - 1]:
-                    add(dh[t - 1], gT[t - 1], dh[t - 1])
-    dx = ws.empty((T, W_ihT.shape[0], B), dtype)
-    np.matmul(W_ihT, A, out=dx)
+                if live is not None and live[t - 1]:
+                    add(y[:H], gT[t - 1], y[:H])
     A = A.transpose(T_)
-    return A, A, dh.transpose(T_), dx.transpose(T_)
+    return A, A, dh.transpose(T_), Y[:T, H:].transpose(T_)
 
 
 def _backward_any(rec: LayerRecord, g, ws):
@@ -473,10 +482,13 @@ def param_grads(k: Coeffs, rec: LayerRecord, A_ih, A_hh):
     T, G4, B = A.shape
     H, K = G4 // 4, HX.shape[1]
     with scratch() as ws:
-        if T * G4 * K * A.itemsize <= 2**21:  # small: one product per step, batched, summed (no copies)
+        if T * G4 * K * A.itemsize <= 2**21:  # small: one product per step, batched, summed
+            # [h; x; 1] row-major per step: BLAS takes ~1.5× as long with these small operands transposed
+            X = ws.empty((T, B, K), A.dtype)
+            np.copyto(X, HX[:T].transpose(0, 2, 1))
             per = ws.empty((T, G4, K), A.dtype)
-            np.matmul(A, HX[:T].transpose(0, 2, 1), out=per)
-            dW = per.sum(axis=0)
+            np.matmul(A, X, out=per)
+            dW = (np.ones(T, A.dtype) @ per.reshape(T, G4 * K)).reshape(G4, K)  # the sum over steps, half sum()'s time
         else:  # the sum over (t, b) as one product wants them (·, T, B): one copy each
             A2 = ws.empty((G4, T, B), A.dtype)
             np.copyto(A2, A.transpose(1, 0, 2))

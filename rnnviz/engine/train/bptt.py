@@ -60,7 +60,7 @@ def _check(model: Model, xs, dtype):
         raise ValueError(f"xs has shape {xs.shape}; expected (B, T, {model.input_size})")
     if xs.shape[0] < 1 or xs.shape[1] < 1:
         raise ValueError("xs is empty; need at least one sequence and one time step")
-    if not np.all(np.isfinite(xs)):
+    if not np.isfinite(xs).all():
         raise ValueError("xs contains inf or NaN")
     for cell in model.rnn.layers:
         if kind_of(cell).forward_batch is None or kind_of(cell).param_grads is None:
@@ -142,11 +142,10 @@ def _product(A, W, ws=FRESH):
     return out
 
 
-def _outside(gz, W_hy, ws):
-    """The loss's own ∂L/∂h_t = gz_t W_hy (T, B, H), made only at the steps the loss reads (a
-    loss at the last step alone, as the recall and adding tasks have, is one small product
-    instead of T); the other steps are zeros."""
-    live = np.flatnonzero(np.any(gz != 0, axis=(1, 2)))
+def _outside(gz, W_hy, live, ws):
+    """The loss's own ∂L/∂h_t = gz_t W_hy (T, B, H), made only at the steps the loss reads,
+    ``live`` (a loss at the last step alone, as the recall and adding tasks have, is one small
+    product instead of T); the other steps are zeros."""
     if len(live) * 2 > gz.shape[0]:
         return _product(gz, W_hy, ws)
     out = ws.zeros(gz.shape[:-1] + (W_hy.shape[-1],), np.result_type(gz, W_hy))
@@ -246,10 +245,20 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         records = _records(model, np.ascontiguousarray(xs.transpose(1, 0, 2)), dtype, h0, c0, ws)
         h_top = records[-1].h  # (T, B, H)
-        if not h_top.flags.c_contiguous:  # a unit-major kernel's view: one copy for the products below
-            h_top = _contiguous(h_top, ws)
+        W_hy = fc.W_hy.astype(dtype)
+        O, H_top = W_hy.shape
+        h_um = h_top.transpose(0, 2, 1)
+        # a unit-major kernel's (T, H, B) memory: W_hy h_t, one product per step, reads it as it is
+        # (a copy to (T, B, H) for one 2-D product took longer than the products themselves)
+        unit_major = not h_top.flags.c_contiguous and h_um[0].flags.c_contiguous
+        if unit_major:
+            z = np.matmul(W_hy, h_um).transpose(0, 2, 1)  # (T, B, O), a view of (T, O, B)
+            z += fc.b_y.astype(dtype)
+        else:
+            if not h_top.flags.c_contiguous:
+                h_top = _contiguous(h_top, ws)
+            z = fc.logits(h_top)  # (T, B, O)
         m_tm = None if mask is None else np.asarray(mask).T
-        z = fc.logits(h_top)  # (T, B, O)
         y = fc.activate(z)
         if loss == "mse":
             value, gy = mse(y, np.asarray(targets).transpose(1, 0, 2), m_tm)
@@ -259,11 +268,15 @@ def _loss_and_grads(model: Model, xs, targets, mask, loss: str, truncate, dtype,
                 raise ValueError("cross-entropy reads the logits; use an identity or softmax output layer")
             value, gz = cross_entropy(z, np.asarray(targets).T, m_tm)
         gz = gz.astype(dtype, copy=False)
-        W_hy = fc.W_hy.astype(dtype)
-        O, H_top = W_hy.shape
-        grads_fc = {"fc.weight": gz.reshape(-1, O).T @ h_top.reshape(-1, H_top),
-                    "fc.bias": gz.reshape(-1, O).sum(axis=0)}
-        g_top = _outside(gz, W_hy, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
+        # the steps the loss reads (gz is zero at every other)
+        live = np.arange(T) if m_tm is None else np.flatnonzero(np.asarray(m_tm).any(axis=1))
+        if unit_major:
+            read = slice(None) if len(live) * 2 > T else live
+            dW_hy = np.matmul(gz[read].transpose(0, 2, 1), h_top[read]).sum(axis=0)
+        else:
+            dW_hy = gz.reshape(-1, O).T @ h_top.reshape(-1, H_top)
+        grads_fc = {"fc.weight": dW_hy, "fc.bias": gz.reshape(-1, O).sum(axis=0)}
+        g_top = _outside(gz, W_hy, live, ws)  # (T, B, H): the loss's direct ∂L/∂h_t
 
         full = truncate is None or truncate >= T
         if full and all(kind_of(rec.cell).backward_batch is not None for rec in records):

@@ -22,9 +22,13 @@ def _mask(mask, shape) -> np.ndarray:
     m = np.asarray(mask)
     if m.shape != tuple(shape):
         raise ValueError(f"mask has shape {m.shape}; expected {tuple(shape)}")
-    if not np.all((m == 0) | (m == 1)):
+    if m.dtype.kind in "ui":  # integers: 0 and 1 only, told by two reductions
+        ok = m.size == 0 or (m.max() <= 1 and (m.dtype.kind == "u" or m.min() >= 0))
+    else:
+        ok = m.dtype == bool or ((m == 0) | (m == 1)).all()
+    if not ok:
         raise ValueError("mask must hold only 0 and 1")
-    m = m.astype(bool)
+    m = m.astype(bool, copy=False)
     if not m.any():
         raise ValueError("mask selects no step (the mean of nothing is undefined)")
     return m
@@ -48,10 +52,12 @@ def mse(y, target, mask=None):
     if target.shape != y.shape:
         raise ValueError(f"targets have shape {target.shape}; expected {y.shape}")
     m = _mask(mask, y.shape[:-1])
-    n = int(m.sum()) * y.shape[-1]
-    diff = (y - target) * m[..., None]
+    n = int(np.count_nonzero(m)) * y.shape[-1]
+    diff = np.subtract(y, target)
+    np.multiply(diff, m[..., None], out=diff)
     loss = float(np.sum(diff * diff) / n)
-    return loss, diff * y.dtype.type(2.0 / n)
+    diff *= y.dtype.type(2.0 / n)
+    return loss, diff
 
 
 def cross_entropy(logits, labels, mask=None):

@@ -57,7 +57,7 @@ class Output:
         if b.shape != (W.shape[0],):
             raise ValueError(f"b_y has shape {b.shape}; expected ({W.shape[0]},)")
         for name, arr in (("W_hy", W), ("b_y", b)):
-            if not np.all(np.isfinite(arr)):
+            if not np.isfinite(arr).all():
                 raise ValueError(f"{name} contains inf or NaN")
             arr = np.ascontiguousarray(arr)
             arr.flags.writeable = False
