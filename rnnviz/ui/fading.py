@@ -1042,9 +1042,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             return
         legend, inside = self.legend.sceneBoundingRect(), self.vb.sceneBoundingRect()
         ax, ay = anchor
-        h = max(text.sceneBoundingRect().height(), 1.0)
-        tries = [(ax, ay), (ax, 1.0 - ay), (1.0 - ax, ay), (1.0 - ax, 1.0 - ay)]
         r = text.sceneBoundingRect()
+        h = max(r.height(), 1.0)
+        tries = [(ax, ay), (ax, 1.0 - ay), (1.0 - ax, ay), (1.0 - ax, 1.0 - ay)]
         # the anchor is in text heights: a larger y lifts the label
         tries += [(ax, ay - (legend.bottom() + 2 - r.top()) / h), (ax, ay + (r.bottom() - legend.top() + 2) / h)]
         for a in tries:

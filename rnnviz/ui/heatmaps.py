@@ -501,6 +501,7 @@ class _FittedNote(QtWidgets.QLabel):
     def __init__(self):
         super().__init__()
         self._pt = 12
+        self._fitted = None  # (text, size, largest size) the font was chosen for
         self.setWordWrap(True)
         self.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.setTextFormat(QtCore.Qt.TextFormat.RichText)
@@ -520,6 +521,10 @@ class _FittedNote(QtWidgets.QLabel):
 
     def fit(self) -> None:
         width, height = self.width(), self.height()
+        key = (self.text(), width, height, self._pt)
+        if key == self._fitted:
+            return  # the same note in the same room: each trial size sets the font (a repaint)
+        self._fitted = key
         pt = self._pt
         while pt > self.MIN_PT:
             self.setFont(theme.font(pt))
@@ -613,10 +618,7 @@ class GatePanel(_HeatmapPanel):
         else:
             paragraphs, plain = gates.message, gates.message_plain
         self._message_plain = plain
-        text = "".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs)
-        if text == self._message.text() and self._stack.currentWidget() is self._message:
-            return  # the note shown already fits (a refit sets its font twice: the panel repainted at every tick)
-        self._message.setText(text)
+        self._message.setText("".join(f"<p>{frag_html(p, self.look)}</p>" for p in paragraphs))
         self._message.fit()
         self._stack.setCurrentWidget(self._message)
 

@@ -471,11 +471,14 @@ class MainWindow(QtWidgets.QMainWindow):
             self.focusViews()
         self.controlsShownChanged.emit(on)
 
+    def _presenting(self) -> bool:
+        presenter = getattr(self, "presenter", None)  # None while the window is being built
+        return presenter is not None and presenter.isActive()
+
     def resizeEvent(self, ev) -> None:
         super().resizeEvent(ev)
         self._fitNormalColumns()
-        presenter = getattr(self, "presenter", None)
-        if presenter is not None and presenter.isActive():
+        if self._presenting():
             return  # presenter mode hides the whole side column; its fold is the normal window's
         narrow = self.width() < FOLD_CONTROLS_BELOW
         if narrow != self._narrow:  # only when the width crosses the line: a choice made stays
@@ -548,10 +551,8 @@ class MainWindow(QtWidgets.QMainWindow):
         """In the normal window (presenter mode has its own rule), a window less than
         COMPACT_LEFT_BELOW pixels tall shows the left column's panels as tabs: the state
         heatmaps and four gate rows do not both fit the views' height on a 768-pixel screen."""
-        presenter = getattr(self, "presenter", None)
-        if presenter is not None and presenter.isActive():
-            return
-        self.setCompact(self.height() < COMPACT_LEFT_BELOW, slots=("left",))
+        if not self._presenting():
+            self.setCompact(self.height() < COMPACT_LEFT_BELOW, slots=("left",))
 
     def panelContainer(self, panel_id: str) -> QtWidgets.QWidget:
         """The widget that holds panel ``panel_id`` in the layout (the scroll area for the side

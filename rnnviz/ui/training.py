@@ -700,7 +700,7 @@ class ReadableLogAxis(pg.AxisItem):
     (pyqtgraph labels them all: "0.9 0.8 0.7 …" ran into each other at 1024 × 768)."""
 
     #: log10 of the closest neighbour of each multiplier's tick, for a label of one font height
-    GAPS = {1: 0.0, 2: math.log10(2), 5: math.log10(2)}
+    GAPS = {2: math.log10(2), 5: math.log10(2)}
     OTHERS = math.log10(10 / 9)
 
     def logTickStrings(self, values, scale, spacing):
@@ -1251,8 +1251,9 @@ class WeightsPanel(_PlotPanel):
         places = ((0, 0), (0, 1), (1, 0), (1, 1)) if stacked else ((0, 0), (0, 1), (0, 2), (0, 3))
         for item, (row, col) in zip((self.valuePlot, self.valueBar, self.changePlot, self.changeBar), places):
             self.graphics.addItem(item, row=row, col=col)
+        plots = (0,) if stacked else (0, 2)  # the plots' columns take the width, the bars keep theirs
         for col in range(4):
-            ci.layout.setColumnStretchFactor(col, 1 if col in (0, 2) and not stacked or col == 0 else 0)
+            ci.layout.setColumnStretchFactor(col, 1 if col in plots else 0)
         for row in range(2):
             ci.layout.setRowStretchFactor(row, 1)
         self._titled = None  # the titles' room changed
@@ -1274,7 +1275,8 @@ class WeightsPanel(_PlotPanel):
         taken = sum(max(x.width(), x.minimumWidth()) for x in (self.valueBar, self.changeBar,
                                                                self.valuePlot.getAxis("left"),
                                                                self.changePlot.getAxis("left")))
-        room = (self.graphics.width() - taken / (1 if not self._stacked else 2)) / (1 if self._stacked else 2) - 12
+        rows, columns = (2, 1) if self._stacked else (1, 2)  # the matrices' arrangement
+        room = (self.graphics.width() - taken / rows) / columns - 12
         titles = (theme.fitting((f"{label} now", label.split()[0], ""), look.title_pt, room),
                   theme.fitting(("its change since the start", "its change", "change", "Δ", ""), look.title_pt, room))
         if self._titled != (titles, look):  # a plot title's change re-lays the plot out: only when it must
