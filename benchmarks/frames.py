@@ -142,6 +142,7 @@ class FrameProbe(QtCore.QObject):
         #: set by a synthetic driver to the time its mouse event "happened" (offscreen drags)
         self.synthetic_time: float | None = None
         self._frame = None
+        self._timing = None  # the widget whose paint event is being timed
         self.spans: list[tuple[str, float, float]] = []  # (kind, start, end) of timer work
         # a change recomputes at once, inside the slider's handler: time App.recompute itself
         app = self.controller.app
@@ -223,17 +224,29 @@ class FrameProbe(QtCore.QObject):
     def eventFilter(self, obj, event) -> bool:
         et = event.type()
         if et == QtCore.QEvent.Type.Paint:
-            if self._frame is not None and isinstance(obj, QtWidgets.QWidget):
+            if self._frame is not None and isinstance(obj, QtWidgets.QWidget) and obj is not self._timing:
                 r = event.rect()
                 name = self._panelOf(obj)
                 f = self._frame
                 f["painted"][name] = f["painted"].get(name, 0) + r.width() * r.height()
                 f["widgets"] += 1
+                # Qt paints each widget on its own (a child is not painted inside its parent's
+                # paintEvent): the time of this one delivery is this widget's paint. Delivered
+                # again, whole (a scroll area's viewport paints through its area's own filter)
+                self._timing, outer = obj, self._timing
+                t0 = self.clock()
+                try:
+                    QtWidgets.QApplication.sendEvent(obj, event)
+                finally:
+                    self._timing = outer
+                key = f"{name}/{type(obj.parentWidget() if obj.objectName() == 'qt_scrollarea_viewport' else obj).__name__}"
+                f["paint_ms"][key] = f["paint_ms"].get(key, 0.0) + (self.clock() - t0) * 1e3
+                return True
         elif et == QtCore.QEvent.Type.UpdateRequest and obj is self.window:
             one = getattr(self.window, "_oneFrame", None)
             if one is not None and one.depth:
                 return False  # the window's one-frame filter postpones this one: not a frame
-            frame = {"t_start": self.clock(), "painted": {}, "widgets": 0}
+            frame = {"t_start": self.clock(), "painted": {}, "paint_ms": {}, "widgets": 0}
             self._frame = frame
             try:
                 handled = obj.event(event)
@@ -298,6 +311,10 @@ class FrameProbe(QtCore.QObject):
             for name, px in f["painted"].items():
                 areas[name] = areas.get(name, 0) + px
         out["painted_px_per_frame"] = {k: int(v / max(1, len(view))) for k, v in sorted(areas.items())}
+        # and the median time each area's widgets (by class) take to paint in a view frame
+        names = sorted({k for f in view for k in f["paint_ms"]})
+        out["paint_ms_per_frame"] = {k: round(float(np.median([f["paint_ms"].get(k, 0.0) for f in view])), 2)
+                                     for k in names} if view else {}
         rec = [(b - a) * 1e3 for k, a, b in self.spans if k == "recompute"]
         out["recompute"] = stats(rec)
         other = {}

@@ -337,6 +337,7 @@ def main() -> int:
                 print(f"    painted px per frame: {r['painted_px_per_frame']}  widgets/frame {r['widgets_per_frame']:.1f}"
                       f"  value→result median {r['value_to_result']['median']:.1f} ms, result→frame median "
                       f"{r['result_to_frame']['median']:.1f} ms, X event→Qt median {r['event_to_input']['median']:.1f} ms")
+                print(f"    paint ms per view frame (median): {r['paint_ms_per_frame']}")
                 print(f"    per recompute: recompute+views median {r['recompute']['median']:.1f} ms, "
                       f"{r['frames_per_recompute']:.1f} frames, GUI busy {r['busy_ms_per_recompute']:.1f} ms; "
                       f"other timers: " + ", ".join(f"{k} {v['n']}× median {v['median']:.1f} ms"

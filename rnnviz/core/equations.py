@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ast
 import contextvars
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -97,7 +98,7 @@ def equation_frame(cr, t: int, unit: int, tabs: int = 1) -> EquationFrame:
     note = None
     if e.layer > 0:
         note = Frag("The input ") + sub("x", "t") + f" of this layer is layer {e.layer}'s " + sub("h", "t") + "."
-    general = tuple(split_equation(rich(line, cell.gates)) for line in equations(cell))
+    general = _general(tuple(equations(cell)), tuple(cell.gates))
     signature = (cr.key, cell.kind, cell.reset_after, cell.recurrent_bias, small, e.n_layers,
                  e.x.size <= 4, e.h_prev.size <= 4, tabs)
     for sig in range(3, MAX_DIGITS + 1):  # the fewest digits that keep every line checkable
@@ -109,6 +110,13 @@ def equation_frame(cr, t: int, unit: int, tabs: int = 1) -> EquationFrame:
         if not check(rows):
             break
     return EquationFrame(cr.key, head, f"cell:{cr.key}", note, general, rows, exact_values(e), signature, t, unit)
+
+
+@functools.lru_cache(maxsize=64)
+def _general(lines: tuple, gates: tuple) -> tuple:
+    """The cell's general equations as rows: the same for every step and unit (laid out once,
+    not at every slider tick; rows are immutable)."""
+    return tuple(split_equation(rich(line, gates)) for line in lines)
 
 
 def exact_values(e) -> str:
