@@ -276,19 +276,40 @@ class ChainView(QtWidgets.QWidget):
                 return
             left, right = self.span()
             boxes = self.boxMode()
+            p.drawPixmap(0, 0, self._staticLayer(left, right, boxes))
             for i, row in enumerate(self._rows):
                 rect = self.rowRect(i)
-                self._paintLabel(p, row, rect, left)
                 if boxes:
                     self._paintBoxes(p, row, rect, left)
                 else:
                     self._paintStrip(p, row, rect, left, right)
-            self._paintInputs(p, left, boxes)
             if not boxes:
                 self._paintCursorLine(p, left)
-            self._paintLegend(p)
         finally:
             p.end()
+
+    def _staticLayer(self, left: float, right: float, boxes: bool) -> QtGui.QPixmap:
+        """The background, the row labels, the input arrows and the legend: one picture kept
+        while the layout, the revealed steps and the rows' names stay (a weights slider's drag
+        changes only the boxes' colours; the arrows' antialiased heads cost most of a paint)."""
+        dpr = self.devicePixelRatioF()
+        key = (self.width(), self.height(), dpr, left, right, boxes, self._T, self._n, self.pitch(),
+               tuple((row.short, row.colour) for row in self._rows), self.look, self._label_font.key(),
+               self._small.key())
+        if getattr(self, "_static_layer_key", None) != key:
+            pix = QtGui.QPixmap(int(self.width() * dpr), int(self.height() * dpr))
+            pix.setDevicePixelRatio(dpr)
+            pix.fill(QtGui.QColor(self.look.background))
+            q = QtGui.QPainter(pix)
+            try:
+                for i, row in enumerate(self._rows):
+                    self._paintLabel(q, row, self.rowRect(i), left)
+                self._paintInputs(q, left, boxes)
+                self._paintLegend(q)
+            finally:
+                q.end()
+            self._static_layer, self._static_layer_key = pix, key
+        return self._static_layer
 
     def _paintLabel(self, p, row, rect, left) -> None:
         p.setFont(self._label_font)
