@@ -379,25 +379,24 @@ class ChainView(QtWidgets.QWidget):
         fm = QtGui.QFontMetricsF(self._small)
         if max(fm.horizontalAdvance(t) for t in _BOX_LABEL_WIDEST) + 4 > w:
             return
-        key = self._small.key()
-        if getattr(self, "_static_key", None) != key:
-            self._static_key, self._static = key, {}
-        static = self._static
+        font_key = self._small.key()
+        if getattr(self, "_label_texts_font", None) != font_key:
+            self._label_texts_font, self._label_texts = font_key, {}
+        texts = self._label_texts
         p.setFont(self._small)
         labels, dark = row.box_labels, row.dark
-        for colour in ("#FFFFFF", self.look.foreground):
-            white = colour == "#FFFFFF"
-            ks = [k for k in range(len(boxes)) if bool(dark[k]) == white]
+        for on_dark, colour in ((True, "#FFFFFF"), (False, self.look.foreground)):
+            ks = [k for k in range(len(boxes)) if bool(dark[k]) == on_dark]
             if not ks:
                 continue
             p.setPen(QtGui.QColor(colour))
             for k in ks:
                 text = labels[k]
-                st = static.get(text)
+                st = texts.get(text)
                 if st is None:
-                    if len(static) > 4096:
-                        static.clear()
-                    st = static[text] = QtGui.QStaticText(text)
+                    if len(texts) > 4096:
+                        texts.clear()
+                    st = texts[text] = QtGui.QStaticText(text)
                     st.prepare(QtGui.QTransform(), self._small)
                 size, box = st.size(), boxes[k]
                 p.drawStaticText(QtCore.QPointF(box.center().x() - size.width() / 2,
