@@ -264,7 +264,9 @@ def test_presenter_type_that_would_scroll_shrinks_to_fit_a_small_projector(windo
     QtWidgets.QApplication.processEvents()
     pt = panel.textPointSize()
     assert L.LESSON_TEXT_PT <= pt < theme.LIGHT.scaled(1.5).pt(L.LESSON_TEXT_PT)
-    assert panel.scroll.verticalScrollBar().maximum() == 0  # all of it shows
+    # all of it shows (the scroll area's range follows the refit a layout pass later on a
+    # loaded machine: CI saw 19 px left once after a single processEvents)
+    qtbot.waitUntil(lambda: panel.scroll.verticalScrollBar().maximum() == 0, timeout=3000)
     window.resize(1900, 1040)  # a wide screen: the full presenter size again
     qtbot.waitUntil(lambda: panel.label.width() > 1800)
     QtWidgets.QApplication.processEvents()
