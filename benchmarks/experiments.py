@@ -72,3 +72,10 @@ def gc_freeze(window) -> None:
 
     gc.collect()
     gc.freeze()
+
+
+def no_drag_equations(window) -> None:
+    """No equation refresh while a mouse button is held (what that refresh costs a drag)."""
+    from rnnviz.ui import equations
+
+    equations.DRAG_INTERVAL_MS = 10**6
