@@ -146,7 +146,8 @@ def child(args) -> int:
         t0 = probe.changes[0]["t_input"] if probe.changes else 0.0
         rel = lambda t: None if t is None else round((t - t0) * 1e3, 2)  # noqa: E731
         out["timeline"] = {
-            "changes": [[rel(ch["t_input"]), rel(ch["t_value"]), rel(ch["t_result"]), rel(ch["t_frame"])]
+            "changes": [[rel(ch["t_input"]), rel(ch["t_value"]), rel(ch["t_result"]), rel(ch["t_frame"]),
+                         rel(ch["t_event"])]
                         for ch in probe.changes],
             "frames": [[rel(f["t_start"]), rel(f["t_end"]), sorted(f["painted"])] for f in probe.frames],
             "results": [rel(t) for t in probe.results],

@@ -74,7 +74,7 @@ class Controller(QtCore.QObject):
         self._pause.setInterval(PAUSE_MS)
         self._pause.timeout.connect(self._onPaused)
         self._whenPaused = None
-        self.app = App(settings, post=self._poster.call.emit, later=self._later, paused=self._paused)
+        self.app = App(settings, post=self._poster.call.emit, later=self.afterFrame, paused=self._paused)
         self._play = QtCore.QTimer(self)
         self._play.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
         self._play.timeout.connect(self.app.tick)
@@ -95,10 +95,11 @@ class Controller(QtCore.QObject):
         self.destroyed.connect(self.app.service.shutdown)
         self._initFrames()
 
-    def _later(self, fn) -> None:
+    def afterFrame(self, fn) -> None:
         """Run ``fn`` after the window's next frame (a run handed to the pool starts there:
-        started sooner, it competes with that frame's painting for the GIL). Without a window,
-        or when nothing is painted within AFTER_FRAME_MS, soon."""
+        started sooner, it competes with that frame's painting for the GIL; the equation
+        panel's refresh runs there, so a frame waiting to be painted never waits for it).
+        Without a window, or when nothing is painted within AFTER_FRAME_MS, soon."""
         if not self._window:
             QtCore.QTimer.singleShot(0, self, fn)
             return

@@ -555,10 +555,10 @@ def test_a_run_for_the_pool_starts_after_the_window_paints(window, qtbot):
 def test_work_after_the_frame_runs_when_nothing_is_painted(qtbot):
     c = Controller()  # no window: nothing calls frameDone
     ran = []
-    c._later(lambda: ran.append(1))
+    c.afterFrame(lambda: ran.append(1))
     qtbot.waitUntil(lambda: ran == [1], timeout=10_000)
     c.attachWindow()  # a window that paints nothing: the fallback timer runs it
-    c._later(lambda: ran.append(2))
+    c.afterFrame(lambda: ran.append(2))
     qtbot.waitUntil(lambda: ran == [1, 2], timeout=10_000)
 
 
