@@ -65,6 +65,7 @@ class Controller(QtCore.QObject):
         # (the previous result, ~13 ms on X11) and its own result for the frame after.
         self._window = False  # see attachWindow
         self._afterFrame: list = []  # what runs after the window's next frame
+        self._framePending = False  # a frame was handed to the views and is not painted yet
         self._afterFrameTimer = QtCore.QTimer(self)  # … or this soon if nothing is painted
         self._afterFrameTimer.setSingleShot(True)
         self._afterFrameTimer.setInterval(AFTER_FRAME_MS)
@@ -111,7 +112,13 @@ class Controller(QtCore.QObject):
         """A window shows this controller and calls :meth:`frameDone` after each frame."""
         self._window = True
 
+    @property
+    def framePending(self) -> bool:
+        """A frame was handed to the views since the window last painted (with a window)."""
+        return self._framePending
+
     def frameDone(self) -> None:
+        self._framePending = False
         self._afterFrameTimer.stop()
         fns, self._afterFrame = self._afterFrame, []
         for fn in fns:  # queued behind what the frame posted (its scenes' bookkeeping)
@@ -318,6 +325,7 @@ class Controller(QtCore.QObject):
 
         self._frame = build_frame(result, self._viewState(), self.app.loaded, self.app.state.layer,
                                   previous=self._frame)
+        self._framePending = self._window
         self.frameChanged.emit(self._frame)
 
     def _frameForView(self, *_args) -> None:
@@ -326,4 +334,5 @@ class Controller(QtCore.QObject):
         view = self._viewState()
         if view != self._frame.view:  # one frame per settled change
             self._frame = self._frame.with_view(**dataclasses.asdict(view))
+            self._framePending = self._window
             self.frameChanged.emit(self._frame)

@@ -575,3 +575,46 @@ def test_plots_fill_their_background_in_every_theme(window, qtbot):
         QtWidgets.QApplication.processEvents()
         corner = view.grab().toImage().pixelColor(2, 2)
         assert corner.name() == QtGui.QColor(look.background).name()
+
+
+def test_a_dragged_sliders_moves_wait_for_the_pending_frame(window, qtbot):
+    """While the frame of a change is not painted, a slider's next moves are held (only the
+    latest kept) and delivered after it, with a release kept behind them; then the value is
+    the one of the latest position, and nothing is held."""
+    from PySide6 import QtGui
+    from PySide6.QtWidgets import QStyle, QStyleOptionSlider
+
+    c = window.controller
+    slider = window.controls.groupSliders["recurrent_scale"].slider
+    window.controlsScroll.ensureWidgetVisible(slider)
+    assert c.waitForIdle()
+    qtbot.waitUntil(lambda: not c.framePending, timeout=10_000)
+    opt = QStyleOptionSlider()
+    slider.initStyleOption(opt)
+    style = slider.style()
+    handle = style.subControlRect(QStyle.ComplexControl.CC_Slider, opt, QStyle.SubControl.SC_SliderHandle, slider)
+    y, x0 = handle.center().y(), handle.center().x()
+    B, T = QtCore.Qt.MouseButton, QtCore.QEvent.Type
+
+    def send(kind, x, buttons):
+        pos = QtCore.QPointF(x, y)
+        button = B.LeftButton if kind != T.MouseMove else B.NoButton
+        ev = QtGui.QMouseEvent(kind, pos, QtCore.QPointF(slider.mapToGlobal(pos.toPoint())), button, buttons,
+                               QtCore.Qt.KeyboardModifier.NoModifier)
+        QtWidgets.QApplication.sendEvent(slider, ev)
+
+    send(T.MouseButtonPress, x0, B.LeftButton)  # nothing pending: delivered at once
+    assert slider.isSliderDown()
+    start = slider.value()
+    send(T.MouseMove, x0 + 20, B.LeftButton)  # a change: its frame is now pending …
+    first = slider.value()
+    assert first != start and c.framePending
+    send(T.MouseMove, x0 + 40, B.LeftButton)  # … so these wait for it, the latest kept
+    send(T.MouseMove, x0 + 60, B.LeftButton)
+    send(T.MouseButtonRelease, x0 + 60, B.NoButton)
+    assert slider.value() == first and slider.isSliderDown()
+    assert len(window._inputAfterFrame._held) == 2  # one move (the latest) and the release
+    qtbot.waitUntil(lambda: not window._inputAfterFrame._held, timeout=10_000)
+    assert not slider.isSliderDown() and slider.value() > first
+    assert c.waitForIdle() and c.settings.recurrent_scale == pytest.approx(
+        window.controls.groupSliders["recurrent_scale"].value())
