@@ -143,6 +143,8 @@ def _heatmap(key, name, array, levels, cmap, title, bar_label, colour, cell_labe
 #: An unbounded state whose largest |value| passes this is coloured on a symmetric log scale:
 #: on a linear one, a run that explodes to 10⁹ leaves every step before the last few white.
 SYMLOG_ABOVE = 100.0
+#: … and its colour bar labels no decade nearer 0 than this share of the bar's half.
+SYMLOG_TICK_GAP = 0.1
 
 
 def symlog(a):
@@ -161,8 +163,11 @@ def _symlog_heatmap(key, name, array, cmap, title, bar_label, colour, cell_label
     every = max(1, math.ceil(len(decades) / 4))  # at most about 4 a side, the largest kept
     ticks = [(0.0, "0")]
     for n in decades[::-1][::every]:
+        at = float(symlog(10.0**n))
+        if at < SYMLOG_TICK_GAP * L:
+            continue  # ±1 next to 0 on a bar of many decades: three labels in one place
         label = decade_label(float(n)) if n else "1"
-        ticks += [(float(symlog(10.0**n)), label), (float(-symlog(10.0**n)), MINUS + label)]
+        ticks += [(at, label), (-at, MINUS + label)]
     return HeatmapFrame(key, name, array, img, k, (-L, L), cmap, title, f"{bar_label}  (log scale)", colour,
                         cell_label, scale="symlog", bar_ticks=tuple(sorted(ticks)))
 

@@ -435,3 +435,18 @@ def test_exploding_means_over_ten_times_step_one_not_any_rise():
     row = chain_row(cr)
     assert EXPLODING_RATIO == 10.0
     assert row.grew.tolist() == [False, False, False, True, False, True]
+
+
+@pytest.mark.parametrize("top", [150.0, 1e3, 1.5e4, 1e9, 1.6e9, 1e30, 1e300])
+def test_a_log_colour_bar_labels_never_crowd(top):
+    """The symlog colour bar's labels (0 and about four decades a side) stand at least a tenth
+    of the bar's half apart: at 10⁹ the ±1 labels sat on top of the 0 (the "exploding" lesson)."""
+    from rnnviz.core.frames import _symlog_heatmap, symlog
+
+    a = np.array([[top, -top / 3.0], [0.5, 2.0]])
+    m = _symlog_heatmap("h", "h", a, "diverging", "h", "h", "cell:rnn", None, top)
+    L = float(symlog(top))
+    positions = [p for p, _label in m.bar_ticks]
+    assert positions == sorted(positions) and (0.0, "0") in m.bar_ticks
+    assert min(np.diff(positions)) >= 0.1 * L - 1e-12
+    assert 3 <= len(positions) <= 11 and all(abs(p) <= L for p in positions)
