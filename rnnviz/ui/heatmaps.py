@@ -89,7 +89,7 @@ def _colour_bar(cmap: str, levels, look: theme.Theme, label: str | None = None) 
     bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
     bar.axis.enableAutoSIPrefix(False)
     _use_our_notation(bar.axis)
-    _room_for_labels(bar.axis)
+    room_for_labels(bar.axis)
     _fit_bar_axis(bar, levels)
     if label:
         bar.getAxis("left").setLabel(label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
@@ -108,9 +108,13 @@ def _use_our_notation(axis: pg.AxisItem) -> None:
     axis.tickStrings = strings
 
 
-def _room_for_labels(axis: pg.AxisItem) -> None:
+def room_for_labels(axis: pg.AxisItem) -> None:
     """Ticks only as dense as their labels fit: a short colour bar (three Compare heatmaps in
-    presenter type) ran "1.0 0.5 0 −0.5 −1.0" into each other; it labels −1, 0, 1 instead."""
+    presenter type) ran "1.0 0.5 0 −0.5 −1.0" into each other; it labels −1, 0, 1 instead.
+    For vertical axes (a label is one line high); once per axis."""
+    if getattr(axis, "_roomForLabels", False):
+        return
+    axis._roomForLabels = True
     default = axis.tickSpacing
 
     def spacing(lo, hi, size):

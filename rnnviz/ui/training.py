@@ -31,6 +31,7 @@ from ..core import training as TR
 from ..core import text as TX
 from . import theme
 from .caching import cache_decorations
+from .heatmaps import room_for_labels
 from .panels import Panel
 
 __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "GradientPanel", "ContribPanel",
@@ -914,6 +915,7 @@ class LossPanel(_PlotPanel):
         theme.style_plot(self.lossPlot, look, None, "loss", "update")
         self._fitTitles()
         theme.style_plot(self.accPlot, look, None, "test accuracy", "update")
+        room_for_labels(self.accPlot.getAxis("left"))  # short in presenter mode at 1024 × 768
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")
         self._style()
@@ -1296,7 +1298,9 @@ class WeightsPanel(_PlotPanel):
             bar.axis.setStyle(tickFont=theme.font(look.axis_pt))
             bar.axis.setTextPen(look.foreground)
         theme.style_plot(self.valuePlot, look, None, "row", "col")  # "column" ran under the colour bar
+        room_for_labels(self.valuePlot.getAxis("left"))  # short in presenter mode at 1024 × 768
         theme.style_plot(self.changePlot, look, None, None, "col")  # the same rows as beside it
+        room_for_labels(self.changePlot.getAxis("left"))  # short in presenter mode at 1024 × 768
         self._caption.setFont(look.font(look.title_pt, bold=True))
         for w in (self.cellCombo, self.paramCombo):
             w.setFont(look.font())

@@ -372,3 +372,18 @@ def test_a_log_axis_labels_only_the_ticks_it_has_room_for(qtbot):
     assert set(few) == {"0.1", "1", "10¹"}
     assert {"0.2", "0.5", "2", "5"} <= set(some) and "0.3" not in some
     assert {"0.3", "0.9", "3", "9"} <= set(every)
+
+
+def test_short_training_axes_label_no_closer_than_a_line(window):
+    """The small plots of the Train mode (test accuracy, the weight matrix and its change) are
+    short in presenter mode at 1024 × 768: their left axes label values at least a line apart
+    ("0 10 20 30" of a 32-row W_hh in 35 px ran into one another)."""
+    from PySide6 import QtGui
+
+    weights = window.panels["weightsPanel"]
+    for plot in (window.panels["lossPanel"].accPlot, weights.valuePlot, weights.changePlot):
+        axis = plot.getAxis("left")
+        line = QtGui.QFontMetricsF(axis.style.get("tickFont") or axis.font()).height()
+        for lo, hi, px in ((0.0, 1.0, 30), (-0.5, 31.5, 35), (-0.5, 15.5, 60), (0.0, 1.0, 300)):
+            step = axis.tickSpacing(lo, hi, px)[0][0]
+            assert step * px / (hi - lo) >= line
