@@ -36,6 +36,12 @@ LEFT_AXIS_WIDTH = 52
 BAR_AXIS_WIDTH = 42  # colour-bar numbers like "-0.5"
 WIDE_BAR_AXIS_WIDTH = 62  # … and like "-3e+38" (an exploding ReLU RNN)
 BAR_PLOT_AXIS_WIDTH = 30  # unit numbers only
+#: A gate's words left of its heatmap take at most this share of the panel's width (then shorter
+#: forms); in presenter type less, the heatmaps are what the back of the room reads.
+DESCRIPTION_SHARE = 0.3
+PRESENTER_DESCRIPTION_SHARE = 0.22
+#: … and the bars' header says "t = 5", not "gates at t = 5", when that would take more.
+STEP_HEADER_SHARE = 0.34
 VALUES_AXIS_HEIGHT = 24
 LABELLED_AXIS_HEIGHT = 44
 
@@ -609,6 +615,7 @@ class GatePanel(_HeatmapPanel):
         self._barLabels: list = []  # Compare: (colour bar, its label's forms, longest first)
         self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
+        self._describe: dict[str, tuple] = {}  # key → (its label, (lines of each form, longest first))
         self._brushes = {False: pg.mkBrush(BAR_COLOUR), True: pg.mkBrush(self.look.cursor)}
         self._cells: list = []  # (cell result, [keys]) of the gated cells shown
         self._message = _FittedNote()
@@ -689,6 +696,7 @@ class GatePanel(_HeatmapPanel):
             self._selected_bars.clear()
             self._colour_bars.clear()
             self._descriptions.clear()
+            self._describe.clear()
             self._titles.clear()
             self._compareTitles.clear()  # their items went with the layout: nothing to refit
             self._headers = []
@@ -737,6 +745,7 @@ class GatePanel(_HeatmapPanel):
         self._selected_bars.clear()
         self._colour_bars.clear()
         self._descriptions.clear()
+        self._describe.clear()
         self._titles.clear()
         self._compareTitles.clear()
         self._headers = []
@@ -832,8 +841,39 @@ class GatePanel(_HeatmapPanel):
             self._compareTitles[key] = (m.title, m.title.split(" (")[0], m.name)
             self._fitCompareTitle(key)
         else:
-            label.setText(f"<b>{m.lines[0]}</b><br>{m.lines[1]}", size=f"{self.look.font_pt + 1}pt",
-                          color=self.look.foreground)
+            word = m.lines[0].split(" — ", 1)[-1].split()[0]  # "i — input gate" → "input"
+            self._describe[key] = (label, ((m.lines[0], m.lines[1]), (m.name, word), (m.name,)))
+            self._fitDescriptions()
+
+    def _fitDescriptions(self) -> None:
+        """The gates' words left of their heatmaps in the longest form that fits every gate in
+        a share of the panel (DESCRIPTION_SHARE): "i — input gate / 1 = write memory", "i / input", "i";
+        and the bars' header "gates at t = 5", or "t = 5" when its column is short. In presenter
+        type at 1024 × 768 the whole words and the header took the panel: heatmaps 55 px wide."""
+        if not self._describe:
+            return
+        pt = self.look.font_pt + 1
+        fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
+        share = DESCRIPTION_SHARE if self.look.font_scale <= 1.0 else PRESENTER_DESCRIPTION_SHARE
+        room = share * self._glw.width()
+        levels = len(next(iter(self._describe.values()))[1])
+        level = next((k for k in range(levels)
+                      if all(max(fm.horizontalAdvance(t) for t in forms[k]) <= room
+                             for _label, forms in self._describe.values())), levels - 1)
+        for label, forms in self._describe.values():
+            lines = forms[level]
+            text = "<br>".join([f"<b>{lines[0]}</b>", *lines[1:]])
+            if getattr(label, "_form", None) != text:
+                label._form = text
+                label.setText(text, size=f"{pt}pt", color=self.look.foreground)
+        step = self._step_label
+        if step is not None:
+            head = QtGui.QFontMetrics(theme.font(self.look.font_pt + 2, bold=True))
+            short = head.horizontalAdvance("gates at t = 0000") > STEP_HEADER_SHARE * self._glw.width()
+            if short != getattr(step, "_short", None):
+                step._short = short
+                step._capacity = 0  # sized again for the form now used
+                self._updateBars()
 
     def _fitCompareTitle(self, key: str) -> None:
         """A Compare gate title whole, or its name alone when the heatmap is too narrow for it
@@ -862,6 +902,8 @@ class GatePanel(_HeatmapPanel):
                 item.setText(text, color=colour, **header)
 
     def eventFilter(self, obj, ev) -> bool:
+        if obj is self._glw and ev.type() == QtCore.QEvent.Type.Resize and self._describe:
+            self._fitDescriptions()
         if obj is self._glw and ev.type() == QtCore.QEvent.Type.Resize and self._compareTitles:
             # the view's new width (not the panel's old one); the texts set the columns' least
             # width, so once they are shorter the layout is fitted to the view again
@@ -939,7 +981,8 @@ class GatePanel(_HeatmapPanel):
                 self._selected_bars[m.key].setOpts(x0=x0[shown], width=width[shown], y=np.arange(v.shape[0])[shown],
                                                    height=0.8)
         if self._step_label is not None:
-            _set_label_text(self._step_label, self.look, bars.title)
+            short = getattr(self._step_label, "_short", False)
+            _set_label_text(self._step_label, self.look, bars.title.removeprefix("gates at ") if short else bars.title)
 
     def _hit(self, scene_pos):
         h, cell = super()._hit(scene_pos)

@@ -569,3 +569,27 @@ def test_heatmap_pictures_are_pyqtgraphs_own(qapp, cmap):
             item.setColorMap(cm)
             item.setImage(a, levels=levels, autoLevels=False)
         np.testing.assert_array_equal(_argb(ours), _argb(theirs))
+
+
+@pytest.mark.parametrize("width, scale, full", [(460, 1.5, False), (680, 1.0, True)])
+def test_gate_words_give_way_to_the_heatmaps(qtbot, controller, width, scale, full):
+    """A single cell's gate words ("i — input gate / 1 = write memory") and the bars' header
+    take shorter forms when the panel is narrow: in presenter type at 1024 × 768 they took the
+    panel and left the heatmaps 55 px. The words stay whole where there is room."""
+    from rnnviz.ui import theme
+
+    _configure(controller, cell="lstm", hidden_size=12, T=150)
+    panel = _panel(qtbot, GatePanel, controller)
+    panel.setTheme(theme.make(font_scale=scale))
+    panel.resize(width, 420)
+    panel.show()
+    qtbot.waitExposed(panel)
+    qtbot.waitUntil(lambda: panel._glw.width() == width)
+    heat = panel._heat["f"].plot.geometry().width()
+    texts = [label.text for label, _forms in panel._describe.values()]
+    if full:
+        assert all("gate" in t or "candidate" in t for t in texts) and "memory" in texts[0]
+        assert panel._step_label.text.startswith("gates at")
+    else:
+        assert heat >= 0.35 * width
+        assert not panel._step_label.text.startswith("gates at")
