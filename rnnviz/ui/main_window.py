@@ -260,7 +260,25 @@ class _InputAfterFrame(QtCore.QObject):
         self._held: list = []  # (slider, event copy), in order
         self._scheduled = False
         self._sending = False
-        QtWidgets.QApplication.instance().installEventFilter(self)
+        # on the sliders themselves: an application-wide Python filter saw every event of the
+        # app (theme switches, which send thousands, took 60 % longer)
+        self._watched = set()
+        self._shape = None
+        self._watch()
+        controller.settingsChanged.connect(self._onSettings)
+
+    def _onSettings(self, s) -> None:
+        shape = (s.cell, s.hidden_size, s.input_size, s.num_layers if hasattr(s, "num_layers") else None)
+        if shape != self._shape:  # per-entry sliders are made for each cell shape
+            self._shape = shape
+            self._watch()
+
+    def _watch(self) -> None:
+        for slider in self.window.findChildren(QtWidgets.QAbstractSlider):
+            if id(slider) not in self._watched:
+                self._watched.add(id(slider))
+                slider.installEventFilter(self)
+                slider.destroyed.connect(lambda _o=None, k=id(slider): self._watched.discard(k))
 
     def eventFilter(self, obj, ev) -> bool:
         if (self._sending or ev.type() not in self._TYPES or not isinstance(obj, QtWidgets.QAbstractSlider)
