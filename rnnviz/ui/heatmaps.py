@@ -13,6 +13,7 @@ array's name ("h", "c", "r", "z", …); Compare mode prefixes the cell's label, 
 from __future__ import annotations
 
 import math
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -42,6 +43,8 @@ DESCRIPTION_SHARE = 0.3
 PRESENTER_DESCRIPTION_SHARE = 0.22
 #: … and the bars' header says "t = 5", not "gates at t = 5", when that would take more.
 STEP_HEADER_SHARE = 0.34
+#: The bars' x-axis label, longest first (theme.fitting).
+VALUE_LABELS = ("gate value", "value", "")
 VALUES_AXIS_HEIGHT = 24
 LABELLED_AXIS_HEIGHT = 44
 
@@ -117,23 +120,39 @@ def _use_our_notation(axis: pg.AxisItem) -> None:
 def room_for_labels(axis: pg.AxisItem) -> None:
     """Ticks only as dense as their labels fit: a short colour bar (three Compare heatmaps in
     presenter type) ran "1.0 0.5 0 −0.5 −1.0" into each other; it labels −1, 0, 1 instead.
-    For vertical axes (a label is one line high); once per axis."""
+    A vertical axis keeps its labels a line apart, a horizontal one its widest label and a
+    space (three training heatmaps side by side at 1024 × 768 read "510 15"); once per axis."""
     if getattr(axis, "_roomForLabels", False):
         return
     axis._roomForLabels = True
     default = axis.tickSpacing
+    horizontal = axis.orientation in ("bottom", "top")
 
     def spacing(lo, hi, size):
         levels = default(lo, hi, size)
         if not levels or hi <= lo:
             return levels
         font = axis.style.get("tickFont") or axis.font()
-        line = 1.15 * QtGui.QFontMetricsF(font).height()
+        fm = QtGui.QFontMetricsF(font)
         major = levels[0][0]
-        for step in (major * k for k in (1, 2, 5, 10, 20, 50, 100)):
-            if step * size / (hi - lo) >= line:  # neighbouring labels a line apart
-                return [(step, 0.0)] if step != major else levels
-        return [(major * 100, 0.0)]
+        decade = 10.0 ** math.floor(math.log10(major))
+        nice = [m * decade * 10**k for k in range(4) for m in (1, 2, 5) if m * decade * 10**k >= major * (1 - 1e-9)]
+        step = major
+        for candidate in nice:  # 1, 2, 5 × 10ⁿ from pyqtgraph's own spacing up
+            first, last = math.ceil(lo / candidate), math.floor(hi / candidate)
+            if last < first:  # no label at all: keep the last step that had some
+                break
+            step = candidate
+            if last == first:  # one label crowds nothing
+                break
+            if horizontal:
+                room = max(fm.horizontalAdvance(t) for t in axis.tickStrings([first * step, last * step], 1.0, step))
+                room += fm.horizontalAdvance("  ")
+            else:
+                room = 1.15 * fm.height()
+            if step * size / (hi - lo) >= room:  # neighbouring labels that far apart
+                break
+        return [(step, 0.0)] if step != major else levels
 
     axis.tickSpacing = spacing
 
@@ -613,6 +632,7 @@ class GatePanel(_HeatmapPanel):
         self._compareTitles: dict[str, tuple] = {}  # key → (title, shorter forms…) of a Compare gate map
         self._headers: list = []  # Compare: (label item, (text, shorter form), colour) of each cell's column
         self._barLabels: list = []  # Compare: (colour bar, its label's forms, longest first)
+        self._valueAxes: list = []  # single cell: the bars' labelled x axes ("gate value")
         self._columns = 1  # the gated cells side by side
         self._descriptions: dict[str, pg.LabelItem] = {}
         self._describe: dict[str, tuple] = {}  # key → (its label, (lines of each form, longest first))
@@ -701,6 +721,7 @@ class GatePanel(_HeatmapPanel):
             self._compareTitles.clear()  # their items went with the layout: nothing to refit
             self._headers = []
             self._barLabels = []
+            self._valueAxes = []
             self._step_label = None
             self._showMessage(gates)
             return
@@ -750,6 +771,7 @@ class GatePanel(_HeatmapPanel):
         self._compareTitles.clear()
         self._headers = []
         self._barLabels = []
+        self._valueAxes = []
         self._columns = max(1, len(gated))
         self._step_label = None
         ci = self._glw.ci
@@ -828,6 +850,8 @@ class GatePanel(_HeatmapPanel):
         cand_bar.setImageItem([self._heat[k].image for k in cand_keys])
         self._colour_bars.update({k: shared for k in sig_keys})
         self._colour_bars.update({k: cand_bar for k in cand_keys})
+        if self._valueAxes:  # a new type size or layout with no resize after it
+            QtCore.QTimer.singleShot(0, self, self._fitValueLabels)
 
     def _setDescription(self, m) -> None:
         """Name a gate and say what it does: a text left of its heatmap, or its title in Compare."""
@@ -904,6 +928,8 @@ class GatePanel(_HeatmapPanel):
     def eventFilter(self, obj, ev) -> bool:
         if obj is self._glw and ev.type() == QtCore.QEvent.Type.Resize and self._describe:
             self._fitDescriptions()
+            # the bar plots' new width is known once the layout has placed them
+            QtCore.QTimer.singleShot(0, self, self._fitValueLabels)
         if obj is self._glw and ev.type() == QtCore.QEvent.Type.Resize and self._compareTitles:
             # the view's new width (not the panel's old one); the texts set the columns' least
             # width, so once they are shorter the layout is fitted to the view again
@@ -921,6 +947,15 @@ class GatePanel(_HeatmapPanel):
                 axis.setLabel(text, **axis.labelStyle)
                 axis.showLabel(bool(text))
 
+    def _fitValueLabels(self) -> None:
+        """The bars' axis label "gate value", "value" under a narrow bar plot, or none (its ticks
+        0 · 0.5 · 1 stay): presenter type at 1024 × 768 cut it to "gate valu"."""
+        for axis in self._valueAxes:
+            text = theme.fitting(VALUE_LABELS, self.look.axis_pt + 1, axis.width() - 4)
+            if axis.labelText != text:
+                axis.setLabel(text, **axis.labelStyle)
+                axis.showLabel(bool(text))
+
     def _fitCompareTexts(self) -> None:
         self._fitBarLabels()
         self._fitHeaders()
@@ -930,7 +965,9 @@ class GatePanel(_HeatmapPanel):
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})
-        theme.style_plot(plot, self.look, bottom="gate value" if axis == "labelled" else None)
+        theme.style_plot(plot, self.look, bottom=VALUE_LABELS[0] if axis == "labelled" else None)
+        if axis == "labelled":
+            self._valueAxes.append(plot.getAxis("bottom"))
         plot.getAxis("left").setWidth(_px(BAR_PLOT_AXIS_WIDTH, self.look))
         plot.setPreferredWidth(110)
         plot.setMaximumWidth(220)

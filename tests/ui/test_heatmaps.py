@@ -593,3 +593,15 @@ def test_gate_words_give_way_to_the_heatmaps(qtbot, controller, width, scale, fu
     else:
         assert heat >= 0.35 * width
         assert not panel._step_label.text.startswith("gates at")
+    # the bars' axis label is whole under its plot ("gate valu" was cut in presenter type)
+    from PySide6 import QtGui
+
+    (axis,) = panel._valueAxes
+    fm = QtGui.QFontMetrics(theme.font(panel.look.axis_pt + 1, bold=True))
+    qtbot.waitUntil(lambda: fm.horizontalAdvance(axis.labelText) <= axis.width() - 4)
+    assert axis.label.isVisible() == bool(axis.labelText)
+    assert (axis.labelText == "gate value") == full
+    panel.setTheme(theme.make(font_scale=1.0 if scale > 1.0 else 1.5))  # type size alone: refitted
+    (axis,) = panel._valueAxes
+    fm = QtGui.QFontMetrics(theme.font(panel.look.axis_pt + 1, bold=True))
+    qtbot.waitUntil(lambda: fm.horizontalAdvance(axis.labelText) <= axis.width() - 4)
