@@ -79,3 +79,11 @@ def no_drag_equations(window) -> None:
     from rnnviz.ui import equations
 
     equations.DRAG_INTERVAL_MS = 10**6
+
+
+def pool_pre() -> None:
+    """Every run on the worker pool, none on the GUI thread (does overlapping the engine with
+    the previous frame's paint shorten a drag's latency, GIL and all?)."""
+    from rnnviz.core import service
+
+    service.SYNC_LIMIT = 0.0
