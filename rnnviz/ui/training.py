@@ -399,6 +399,11 @@ class TrainControls(Panel, QtWidgets.QWidget):
             self._labels.append(label)
             w.setAccessibleName(text)
             form.addRow(label, w)
+        # a combo's whole choice, below its label when the row is too narrow for both (the
+        # presenter type at 1024 × 768 cut "RNN, GRU and LSTM" to "RNN, GRU and L")
+        form.setRowWrapPolicy(QtWidgets.QFormLayout.RowWrapPolicy.WrapLongRows)
+        for combo in (self.taskCombo, self.cellCombo, self.optimizerCombo):
+            combo.setMinimumContentsLength(max(len(combo.itemText(i)) for i in range(combo.count())))
         lay.addLayout(form)
         # the text task's text: typed, pasted or opened; applied with "Use this text"
         self.textEdit = QtWidgets.QPlainTextEdit()
@@ -744,10 +749,15 @@ def _set_title(plot: pg.PlotItem, forms, look: theme.Theme, width: float) -> Non
     """``plot``'s title in the longest of ``forms`` that fits ``width`` (the whole one in the
     tooltip); set only when it changes (each change lays the plot out again)."""
     axis = plot.getAxis("left")  # the title spans the plot's own column, right of its axis
-    title = theme.fitting(forms, look.title_pt, width - max(axis.width(), axis.minimumWidth()) - TITLE_PAD)
-    if getattr(plot, "_rnnvizTitle", None) != (title, look):
-        plot._rnnvizTitle = (title, look)
-        plot.setTitle(title, size=f"{look.title_pt}pt", color=look.foreground, bold=True)
+    _put_title(plot, forms, look, look.title_pt, width - max(axis.width(), axis.minimumWidth()) - TITLE_PAD)
+
+
+def _put_title(plot: pg.PlotItem, forms, look: theme.Theme, pt: int, room: float) -> None:
+    """The longest of ``forms`` that fits ``room`` pixels in ``pt`` points as ``plot``'s title."""
+    title = theme.fitting(forms, pt, room)
+    if getattr(plot, "_rnnvizTitle", None) != (title, pt, look):
+        plot._rnnvizTitle = (title, pt, look)
+        plot.setTitle(title, size=f"{pt}pt", color=look.foreground, bold=True)
         _any_width(plot.titleLabel)  # a title never widens the plot past its widget
         plot.titleLabel.setToolTip(forms[0] if title != forms[0] else "")
 
@@ -946,6 +956,12 @@ def log_rows(rows: np.ndarray) -> np.ndarray:
         return np.ascontiguousarray(np.log10(np.asarray(rows, dtype=np.float64)), dtype=np.float32)
 
 
+#: The gradient heatmaps' x-axis label, longest first (theme.fitting).
+STEP_LABELS = ("step t", "t")
+#: How far a centred cell name over a gradient heatmap may reach into the gaps beside it (px).
+TITLE_SPILL = 6
+
+
 class GradientPanel(_PlotPanel):
     """log₁₀ ‖∂L/∂h_t‖: time step t across, one row per update (the newest at the top)."""
 
@@ -959,13 +975,40 @@ class GradientPanel(_PlotPanel):
     def _fitTitles(self) -> None:
         plots = list(self.plots.values())
         if len(plots) > 1:  # one heatmap per cell, side by side: each titled with its cell's name
-            taken = (self.bar.width() if self.bar is not None else 0) + plots[0].getAxis("left").width()
-            room = (self.graphics.width() - taken) / len(plots) + TITLE_PAD // 2
-            for plot in plots:
-                label = plot._rnnvizLabel
-                _set_title(plot, (label, label.split(" (")[0], ""), self.look, room)
+            look = self.look
+            # over its own view box (a centred name may reach a few pixels into the gaps), all
+            # in one type size: the largest, down to a normal title's, in which every name fits.
+            # Three cells in presenter type at 1024 × 768 named only the GRU, the widest column.
+            rooms = [plot.vb.width() + TITLE_SPILL for plot in plots]
+            forms = [(p._rnnvizLabel, p._rnnvizLabel.split(" (")[0]) for p in plots]
+            sizes = range(look.title_pt, min(look.title_pt, theme.BASE_TITLE_PT) - 1, -1)  # never below normal titles
+            pt = next((pt for pt in sizes
+                       if all(theme.fitting(f + ("",), pt, room) for f, room in zip(forms, rooms))), None)
+            for plot, f, room in zip(plots, forms, rooms):
+                if pt is None:  # no names at all (each in its tooltip) rather than some
+                    _put_title(plot, (f[0], ""), look, look.title_pt, -1)
+                else:
+                    _put_title(plot, f + ("",), look, pt, room)
+                # "step t" under each, or "t" when the columns are narrow ("step tstep t")
+                axis = plot.getAxis("bottom")
+                text = theme.fitting(STEP_LABELS, look.axis_pt + 1, room - TITLE_SPILL - 4)
+                if axis.labelText != text:
+                    axis.setLabel(text, **axis.labelStyle)
         if self.caption is not None and self.caption.text != self._title():
             self.caption.setText(self._title(), size=f"{self.look.title_pt}pt", color=self.look.foreground, bold=True)
+
+    def _fitTitlesSoon(self, *_args) -> None:
+        """Fit the titles once the layout pass that resized a heatmap is over (the panel's
+        resize comes before its plots have their new widths)."""
+        if not self._fitPending:
+            self._fitPending = True
+            QtCore.QTimer.singleShot(0, self, self._fitTitlesNow)
+
+    def _fitTitlesNow(self) -> None:
+        self._fitPending = False
+        self._fitTitles()
+
+    _fitPending = False
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
@@ -993,6 +1036,9 @@ class GradientPanel(_PlotPanel):
             plot.addItem(img)
             plot.setMouseEnabled(x=False, y=False)
             theme.style_plot(plot, look, None, "update" if k == 0 else None, "step t")
+            room_for_labels(plot.getAxis("bottom"))  # three heatmaps side by side: "510 15"
+            # a label at t = T may reach past its column's edge into the gap beside it
+            plot.getAxis("bottom").setStyle(hideOverlappingLabels=int(12 * look.font_scale))
             plot._rnnvizLabel = r.label if len(snap.runs) > 1 else None  # its title (_fitTitles)
             plot.disableAutoRange()
             plot.setXRange(0.5, snap.config.length + 0.5, padding=0)
@@ -1007,10 +1053,14 @@ class GradientPanel(_PlotPanel):
         self.bar.axis.setTextPen(look.foreground)
         self.bar.setImageItem(list(self.images.values()))
         self.graphics.addItem(self.bar, row=0, col=len(snap.runs))
+        # the last heatmap's label at t = T may reach that far past its edge: the bar keeps clear
+        self.graphics.ci.layout.setColumnSpacing(len(snap.runs) - 1, 12 * look.font_scale)
         self.caption = self.graphics.addLabel(self._title(), row=1, col=0, colspan=len(snap.runs) + 1,
                                               size=f"{look.title_pt}pt", color=look.foreground, bold=True)
         _any_width(self.caption)
         QtCore.QTimer.singleShot(0, self, self._fitTitles)  # once the new plots have their widths
+        for plot in self.plots.values():  # and whenever the layout gives them new ones
+            plot.vb.sigResized.connect(self._fitTitlesSoon)
         self._keys = tuple(r.key for r in snap.runs)
         self._yExtent = None
         cache_decorations(self.graphics)
@@ -1126,6 +1176,10 @@ class ContribPanel(_PlotPanel):
             self.showSnapshot(self.train.snapshot)
 
 
+#: The levels of an all-zero map (a weight change before the first update).
+ZERO_LEVELS = (-1e-12, 1e-12)
+
+
 def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
     """(−m, m) around the largest finite |value|, m rounded up to 1, 2 or 5 × 10^k: while the
     weights train the colour bars' axes (a repaint each) change only now and then, not at
@@ -1133,7 +1187,7 @@ def symmetric_levels(a: np.ndarray) -> tuple[float, float]:
     finite = np.abs(a[np.isfinite(a)])
     m = float(finite.max()) if finite.size else 0.0
     if not m > 0:
-        return (-1e-12, 1e-12)
+        return ZERO_LEVELS
     k = 10.0 ** np.floor(np.log10(m))
     m = float(next(f * k for f in (1, 2, 5, 10) if f * k >= m * (1 - 1e-12)))
     return (-m, m)
@@ -1216,6 +1270,8 @@ class WeightsPanel(_PlotPanel):
         for bar, levels in ((self.valueBar, lv), (self.changeBar, lc)):
             if tuple(bar.levels()) != levels:  # each change repaints the bar's axis
                 bar.setLevels(levels)
+                # all zero (no update yet): the bar reads "0", not "1e-12 5e-13 0" of its span
+                bar.axis.setTicks([[(0.0, "0")]] if levels == ZERO_LEVELS else None)
         self._label = self.paramCombo.currentText()
         self._fitTitles()
         norm, name = float(np.linalg.norm(change)), self._label.split()[0]
@@ -1301,6 +1357,10 @@ class WeightsPanel(_PlotPanel):
         room_for_labels(self.valuePlot.getAxis("left"))  # short in presenter mode at 1024 × 768
         theme.style_plot(self.changePlot, look, None, None, "col")  # the same rows as beside it
         room_for_labels(self.changePlot.getAxis("left"))  # short in presenter mode at 1024 × 768
+        for plot in (self.valuePlot, self.changePlot):  # and narrow: "5 10" ran into "510"
+            room_for_labels(plot.getAxis("bottom"))
+            # a label at column 0 may reach past the heatmap's edge (pyqtgraph hid the only one)
+            plot.getAxis("bottom").setStyle(hideOverlappingLabels=int(12 * look.font_scale))
         self._caption.setFont(look.font(look.title_pt, bold=True))
         for w in (self.cellCombo, self.paramCombo):
             w.setFont(look.font())

@@ -304,6 +304,28 @@ def test_the_weights_colour_bars_change_range_only_now_and_then():
     assert UT.symmetric_levels(np.zeros(3)) == (-1e-12, 1e-12)
 
 
+def _bar_labels(bar) -> list[str]:
+    from PySide6 import QtGui
+
+    image = QtGui.QImage(10, 10, QtGui.QImage.Format.Format_ARGB32)
+    painter = QtGui.QPainter(image)
+    try:
+        return [t[2] for t in bar.axis.generateDrawSpecs(painter)[2]]
+    finally:
+        painter.end()
+
+
+def test_the_change_bar_reads_zero_before_the_first_update(window):
+    """Before any update the weights have not changed: the change map's bar says "0", not
+    "1e-12 5e-13 0" (the span of an all-zero map); after an update it labels its range."""
+    weights = window.panels["weightsPanel"]
+    assert UT.training_for(window.controller).snapshot.updates == 0
+    assert _bar_labels(weights.changeBar) == ["0"]
+    window.panels["trainControls"].stepButton.click()
+    labels = _bar_labels(weights.changeBar)
+    assert len(labels) > 1 and not any("e-12" in t for t in labels)
+
+
 def test_an_explore_change_while_training_holds_the_worker(window, monkeypatch):
     tc = UT.training_for(window.controller)
     held = []
@@ -387,3 +409,75 @@ def test_short_training_axes_label_no_closer_than_a_line(window):
         for lo, hi, px in ((0.0, 1.0, 30), (-0.5, 31.5, 35), (-0.5, 15.5, 60), (0.0, 1.0, 300)):
             step = axis.tickSpacing(lo, hi, px)[0][0]
             assert step * px / (hi - lo) >= line
+
+
+def test_narrow_weight_maps_keep_a_column_label(window, qtbot):
+    """In presenter type a 16-column W_hh is 40 px wide: its "col" axis labels only column 0,
+    and draws it (pyqtgraph hid it for reaching a few pixels past the map's edge)."""
+    from PySide6 import QtGui
+
+    from rnnviz.ui import theme
+
+    weights = window.panels["weightsPanel"]
+    weights.setTheme(theme.make(font_scale=1.5))
+    weights.graphics.setFixedSize(300, 180)  # side by side, as at 1024 × 768
+    qtbot.waitUntil(lambda: weights.valuePlot.vb.width() < 80)
+    image = QtGui.QImage(10, 10, QtGui.QImage.Format.Format_ARGB32)
+    for plot in (weights.valuePlot, weights.changePlot):
+        painter = QtGui.QPainter(image)
+        try:
+            _axis, _ticks, texts = plot.getAxis("bottom").generateDrawSpecs(painter)
+        finally:
+            painter.end()
+        assert [t[2] for t in texts] and all(t[2] for t in texts), texts
+
+
+@pytest.mark.parametrize("scale", [1.0, 1.5])
+def test_side_by_side_gradient_heatmaps_name_their_cells_and_keep_labels_apart(window, qtbot, scale):
+    """Three cells' ‖∂L/∂h_t‖ heatmaps side by side in a 1024 × 768 window: each is titled with
+    its cell's name (the first one, beside the "update" axis, lost its title to that axis
+    counted twice; in presenter type only the GRU's, the widest column, had one), in one type
+    size no smaller than a normal title's, and the names fit their heatmaps; the step labels
+    under each stand a label's width apart ("510 15" ran together)."""
+    from PySide6 import QtGui
+
+    from rnnviz.ui import theme
+
+    controls = window.panels["trainControls"]
+    controls.cellCombo.setCurrentIndex(controls.cellCombo.findData("compare"))
+    window.resize(1024, 768)
+    grad = window.panels["gradientPanel"]
+    if scale != 1.0:
+        grad.setTheme(theme.make(font_scale=scale))
+    qtbot.waitUntil(lambda: len(grad.plots) == 3 and all(p.titleLabel.text for p in grad.plots.values()))
+    sizes = set()
+    for plot in grad.plots.values():
+        title, pt, _look = plot._rnnvizTitle
+        assert title == plot.titleLabel.text
+        sizes.add(pt)
+        width = QtGui.QFontMetricsF(theme.font(pt, bold=True)).horizontalAdvance(title)
+        assert width <= plot.vb.width() + UT.TITLE_SPILL
+        axis = plot.getAxis("bottom")
+        fm = QtGui.QFontMetricsF(axis.style.get("tickFont") or axis.font())
+        (lo, hi), px = plot.vb.viewRange()[0], axis.width()
+        step = axis.tickSpacing(lo, hi, px)[0][0]
+        values = [v for v in np.arange(np.ceil(lo / step), np.floor(hi / step) + 1) * step]
+        if len(values) > 1:
+            widest = max(fm.horizontalAdvance(t) for t in axis.tickStrings(values, 1.0, step))
+            assert step * px / (hi - lo) >= widest
+        assert values, "no step label at all"
+    (pt,) = sizes
+    assert theme.BASE_TITLE_PT <= pt <= grad.look.title_pt
+    # columns too narrow for every name: none named (each in its tooltip), not some
+    labels = [p._rnnvizLabel for p in grad.plots.values()]
+    seen = set()
+    for width in range(140, 460, 20):
+        grad.graphics.setFixedWidth(int(width * scale))
+        qtbot.waitUntil(lambda: grad.graphics.width() == int(width * scale) and not grad._fitPending)
+        qtbot.wait(20)  # the layout pass and the refit after it
+        titled = [bool(p.titleLabel.text) for p in grad.plots.values()]
+        assert len(set(titled)) == 1, (width, [p.titleLabel.text for p in grad.plots.values()])
+        seen.add(titled[0])
+        if not titled[0]:
+            assert [p.titleLabel.toolTip() for p in grad.plots.values()] == labels
+    assert seen == {True, False}
