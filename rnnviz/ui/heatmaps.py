@@ -117,6 +117,15 @@ def _use_our_notation(axis: pg.AxisItem) -> None:
     axis.tickStrings = strings
 
 
+#: How far (px at normal type) an end label may reach past its axis: pyqtgraph hides one that
+#: pokes out at all (the one column label of a narrow weight map, t = T under a heatmap).
+LABEL_SPILL = 12
+
+
+def label_spill(look) -> int:
+    return int(LABEL_SPILL * look.font_scale)
+
+
 def room_for_labels(axis: pg.AxisItem) -> None:
     """Ticks only as dense as their labels fit: a short colour bar (three Compare heatmaps in
     presenter type) ran "1.0 0.5 0 −0.5 −1.0" into each other; it labels −1, 0, 1 instead.

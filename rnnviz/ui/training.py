@@ -31,7 +31,7 @@ from ..core import training as TR
 from ..core import text as TX
 from . import theme
 from .caching import cache_decorations
-from .heatmaps import room_for_labels
+from .heatmaps import label_spill, room_for_labels
 from .panels import Panel
 
 __all__ = ["POLL_MS", "TrainController", "TrainControls", "LossPanel", "GradientPanel", "ContribPanel",
@@ -1038,7 +1038,7 @@ class GradientPanel(_PlotPanel):
             theme.style_plot(plot, look, None, "update" if k == 0 else None, "step t")
             room_for_labels(plot.getAxis("bottom"))  # three heatmaps side by side: "510 15"
             # a label at t = T may reach past its column's edge into the gap beside it
-            plot.getAxis("bottom").setStyle(hideOverlappingLabels=int(12 * look.font_scale))
+            plot.getAxis("bottom").setStyle(hideOverlappingLabels=label_spill(look))
             plot._rnnvizLabel = r.label if len(snap.runs) > 1 else None  # its title (_fitTitles)
             plot.disableAutoRange()
             plot.setXRange(0.5, snap.config.length + 0.5, padding=0)
@@ -1054,7 +1054,7 @@ class GradientPanel(_PlotPanel):
         self.bar.setImageItem(list(self.images.values()))
         self.graphics.addItem(self.bar, row=0, col=len(snap.runs))
         # the last heatmap's label at t = T may reach that far past its edge: the bar keeps clear
-        self.graphics.ci.layout.setColumnSpacing(len(snap.runs) - 1, 12 * look.font_scale)
+        self.graphics.ci.layout.setColumnSpacing(len(snap.runs) - 1, label_spill(look))
         self.caption = self.graphics.addLabel(self._title(), row=1, col=0, colspan=len(snap.runs) + 1,
                                               size=f"{look.title_pt}pt", color=look.foreground, bold=True)
         _any_width(self.caption)
@@ -1360,7 +1360,7 @@ class WeightsPanel(_PlotPanel):
         for plot in (self.valuePlot, self.changePlot):  # and narrow: "5 10" ran into "510"
             room_for_labels(plot.getAxis("bottom"))
             # a label at column 0 may reach past the heatmap's edge (pyqtgraph hid the only one)
-            plot.getAxis("bottom").setStyle(hideOverlappingLabels=int(12 * look.font_scale))
+            plot.getAxis("bottom").setStyle(hideOverlappingLabels=label_spill(look))
         self._caption.setFont(look.font(look.title_pt, bold=True))
         for w in (self.cellCombo, self.paramCombo):
             w.setFont(look.font())
