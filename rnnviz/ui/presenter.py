@@ -414,6 +414,7 @@ class Presenter(QtCore.QObject):
         if self._active:
             return
         w = self.window
+        focus = QtWidgets.QApplication.focusWidget()
         hideable = [w.panelContainer(s.id) for s in w.panelSpecs.values() if s.presenter_hide]
         hideable += [w.menuBar(), w.statusBar()]  # every key still works: the actions sit on the window
         hidden = [x for x in dict.fromkeys(hideable) if not x.isHidden()]
@@ -439,6 +440,11 @@ class Presenter(QtCore.QObject):
         self.hint.showFor(HINT_MS)
         self._onMode()
         self._stack()
+        if focus is not None and QtWidgets.QApplication.focusWidget() is not focus:
+            # the focused control was hidden or moved (the Explore | Train switch leaves the
+            # menu bar) and Qt passed the keyboard down the chain, to the speed box, which kept
+            # ←/→ for its cursor: the views take it, so every stepping key steps
+            w.focusViews()
         self.activeChanged.emit(True)
 
     def leave(self, restore_window: bool = True) -> None:

@@ -12,6 +12,7 @@ from PySide6.QtTest import QTest
 
 from rnnviz.io.lessons import list_lessons
 from rnnviz.ui import actions
+from rnnviz.ui.actions import edits_text
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.main_window import MainWindow
 from rnnviz.ui.presenter import PRESENTER_SCALE
@@ -317,6 +318,24 @@ def test_speed_box_in_presenter_mode(window, qtbot):
     assert c.speed == speed
     press(Key.Key_Escape)
     assert not window.presenter.isActive()
+
+
+@pytest.mark.parametrize("kind", ["the mode switch", "group slider", "hidden-size spin box", "cell button"])
+def test_entering_presenter_mode_leaves_no_control_holding_the_arrows(window, qtbot, kind):
+    """The keyboard was on a control that presenter mode hides or moves (the Explore | Train
+    switch leaves the menu bar, the side controls hide): Qt passed it down the focus chain to
+    the transport's speed box, which kept ←/→ for its cursor, so → no longer stepped."""
+    c = window.controller
+    window.resize(1024, 740)  # a projector's window: presenter mode makes its columns tabs
+    widget = window.modes.bar if kind == "the mode switch" else CONTROLS[kind](window)[0]
+    focus(qtbot, widget)
+    press(Key.Key_F11)
+    assert window.presenter.isActive()
+    assert not edits_text(QtWidgets.QApplication.focusWidget())
+    check_keys_step(c)
+    press(Key.Key_Escape)
+    assert not window.presenter.isActive()
+    check_keys_step(c)
 
 
 def test_overlays_still_take_every_key(window, qtbot):
