@@ -320,6 +320,50 @@ def _tab_title(spec: PanelSpec) -> str:
     return spec.title.removesuffix(" panel")
 
 
+class _TabTitles(QtCore.QObject):
+    """The panels' whole names on a tab bar while they fit it; else their short names
+    (:attr:`PanelSpec.short_title`), the largest saving first, with the whole name in the
+    tab's tooltip. Qt elides only what still does not fit (presenter mode at 1024×768 showed
+    "Fading …", "State s…", "Cell diag…", "Equat…")."""
+
+    _TYPES = (QtCore.QEvent.Type.Resize, QtCore.QEvent.Type.FontChange, QtCore.QEvent.Type.Show)
+
+    def __init__(self, tabs: QtWidgets.QTabWidget, spec_of):
+        super().__init__(tabs)
+        self.tabs, self._specOf = tabs, spec_of
+        tabs.installEventFilter(self)
+
+    def eventFilter(self, obj, ev) -> bool:
+        if ev.type() in self._TYPES:
+            self.fit()
+        return False
+
+    def fit(self) -> None:
+        tabs, bar = self.tabs, self.tabs.tabBar()
+        rows = []  # (index, whole name, short name)
+        for i in range(tabs.count()):
+            spec = self._specOf(tabs.widget(i))
+            if spec is not None:
+                full = _tab_title(spec)
+                rows.append((i, full, spec.short_title or full))
+        for i, full, _short in rows:
+            if bar.tabText(i) != full:
+                bar.setTabText(i, full)
+            bar.setTabToolTip(i, "")
+        need = sum(bar.tabSizeHint(i).width() for i in range(bar.count()) if bar.isTabVisible(i))
+        fm = bar.fontMetrics()
+        saving = {i: fm.horizontalAdvance(full) - fm.horizontalAdvance(short)
+                  for i, full, short in rows if short != full and bar.isTabVisible(i)}
+        shorts = {i: (full, short) for i, full, short in rows}
+        for i in sorted(saving, key=lambda k: -saving[k]):
+            if need <= tabs.width():
+                break
+            full, short = shorts[i]
+            bar.setTabText(i, short)
+            bar.setTabToolTip(i, full)
+            need -= saving[i]
+
+
 class _FittingLabel(QtWidgets.QLabel):
     """A one-line label that shows the longest of its forms that fits its width (the whole
     line in its tooltip when a shorter one is shown)."""
@@ -481,6 +525,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     continue
                 else:
                     tabs = self.tabs[spec.tab] = QtWidgets.QTabWidget()
+                    _TabTitles(tabs, self._specOfWidget)
                     tabs.setObjectName(f"tabs-{spec.tab}")
                     tabs.setDocumentMode(True)
                     tabs.tabBar().setAutoHide(True)  # a group of one shows no tab bar
@@ -590,6 +635,7 @@ class MainWindow(QtWidgets.QMainWindow):
             items = [col.widget(i) for i in range(col.count())]  # panels and tab groups
             tabs = QtWidgets.QTabWidget()
             tabs.setObjectName(f"compact-{slot}")
+            _TabTitles(tabs, self._specOfWidget)
             tabs.setDocumentMode(True)
             tabs.setUsesScrollButtons(False)
             tabs.setElideMode(QtCore.Qt.TextElideMode.ElideRight)
@@ -646,11 +692,20 @@ class MainWindow(QtWidgets.QMainWindow):
         the reading view without text), unless :meth:`showPanel` asked for it."""
         front = self.panels.get(self._front)
         for tabs in [*self.tabs.values(), *(t for t, _i, _s in self._compact.values())]:
+            changed = False
             for i in range(tabs.count()):
                 w = tabs.widget(i)
                 want = w is front or not isinstance(w, Panel) or w.isRelevant()
                 if tabs.isTabVisible(i) != want:
                     tabs.setTabVisible(i, want)
+                    changed = True
+            titles = tabs.findChild(_TabTitles)
+            if titles is not None and (changed or tabs.property("titlesFor") != tabs.count()):
+                tabs.setProperty("titlesFor", tabs.count())  # tabs added (compact columns)
+                titles.fit()
+
+    def _specOfWidget(self, widget) -> PanelSpec | None:
+        return next((self.panelSpecs[pid] for pid, w in self.panels.items() if w is widget), None)
 
     def showPanel(self, panel_id: str | None) -> None:
         """Bring panel ``panel_id`` to the front of its tab widget (a lesson, a menu, a test),

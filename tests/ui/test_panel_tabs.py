@@ -141,3 +141,45 @@ def test_a_short_normal_window_shows_the_left_columns_panels_as_tabs(qtbot, cont
     QtWidgets.QApplication.processEvents()
     assert not w.isCompact()
     assert w.statePanel.isVisible() and w.gatePanel.isVisible()
+
+
+def _shown_tabs(tabs):
+    bar = tabs.tabBar()
+    return [i for i in range(bar.count()) if bar.isTabVisible(i)]
+
+
+def test_tab_names_are_whole_or_short_never_cut(qtbot, controller):
+    """Presenter mode at 1024×768 put four tabs in one bar, too narrow for their names:
+    "Fading …", "State s…", "Cell diag…", "Equat…". The bar now shows short names (whole
+    names in the tooltips), the largest saving first; a wide window keeps the whole names."""
+    from rnnviz.ui.main_window import _tab_title
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    w.presenter.enter(fullscreen=False)
+    QtWidgets.QApplication.processEvents()
+    assert w.isCompact()
+    right = w.panelContainer("fadingPanel")
+    bar = right.tabBar()
+    shown = _shown_tabs(right)
+    assert len(shown) >= 4
+    assert sum(bar.tabSizeHint(i).width() for i in shown) <= right.width()  # nothing elided
+    short = 0
+    for i in shown:
+        spec = w._specOfWidget(right.widget(i))
+        whole = _tab_title(spec)
+        assert bar.tabText(i) in (whole, spec.short_title or whole)
+        if bar.tabText(i) != whole:
+            short += 1
+            assert bar.tabToolTip(i) == whole
+    assert short >= 1  # the whole names did not fit this bar
+    w.presenter.leave()
+    w.resize(1600, 1000)
+    QtWidgets.QApplication.processEvents()
+    tabs = w.tabs["views"]
+    assert [tabs.tabText(i) for i in _shown_tabs(tabs)] == \
+        [_tab_title(w._specOfWidget(tabs.widget(i))) for i in _shown_tabs(tabs)]
+    assert all(tabs.tabToolTip(i) == "" for i in _shown_tabs(tabs))

@@ -59,7 +59,8 @@ class PanelSpec:
     ``presenter_hide`` hides it in presenter mode; ``presenter_share`` is the share of its
     column it takes in presenter mode (None: unchanged). Panels of one slot that give the same
     ``tab`` share one tab widget, at the place of the first of them (by ``order``), with
-    ``title`` on their tabs; only the shown tab paints.
+    ``title`` on their tabs; only the shown tab paints. ``short_title`` is the tab's name when
+    the whole names do not fit the bar (presenter mode at 1024×768).
     """
 
     id: str
@@ -72,6 +73,7 @@ class PanelSpec:
     presenter_hide: bool = False
     presenter_share: float | None = None
     tab: str | None = None
+    short_title: str | None = None
 
     def __post_init__(self):
         if self.slot not in SLOTS:
@@ -126,7 +128,7 @@ def _builtin() -> dict[str, PanelSpec]:
         for spec in (
             PanelSpec("controls", "Controls", _factory("..controls", "ControlPanel"), "side", presenter_hide=True),
             PanelSpec("statePanel", "Hidden state panel", _factory("..heatmaps", "StatePanel"), "left", 0, 5,
-                      export="state"),
+                      export="state", short_title="State"),
             # the output layer's row under the hidden state, shown only for a model trained in the Train mode
             PanelSpec("outputPanel", "Output row", _factory("..training", "OutputPanel"), "left", 0, 2,
                       export="output"),
@@ -135,11 +137,11 @@ def _builtin() -> dict[str, PanelSpec]:
                       export="gates", presenter_share=0.55),
             # the top of the right column: x₁'s fading, and the views that share its place as tabs
             PanelSpec("fadingPanel", "Fading of x₁", _factory("..fading", "FadingPanel"), "right", 0, 5,
-                      export="fading", tab="views"),
+                      export="fading", tab="views", short_title="Fading"),
             PanelSpec("stateSpacePanel", "State space", _factory("..statespace", "StateSpacePanel"), "right", 0, 5,
-                      export="statespace", tab="views"),
+                      export="statespace", tab="views", short_title="States"),
             PanelSpec("diagramPanel", "Cell diagram", _factory("..diagram", "DiagramPanel"), "right", 0, 5,
-                      export="diagram", tab="views"),
+                      export="diagram", tab="views", short_title="Diagram"),
             # the text a character model reads, coloured by one unit (LSTMVis's reading view)
             PanelSpec("textPanel", "Text", _factory("..textview", "TextPanel"), "right", 0, 5,
                       export="text", tab="views"),
