@@ -103,8 +103,13 @@ class LessonPanel(QtWidgets.QDockWidget):
     Follows the theme the window hands it (``setTheme``): dark colours and larger type.
     """
 
-    #: At most this share of the window's (or screen's) height; the rest of the text scrolls.
+    #: At most this share of the window's (or screen's) height for a text at the normal size …
     MAX_SHARE = 0.22
+    #: … and this much for a text that would otherwise scroll (at 1024×768 eight lessons of
+    #: twelve hid their last line, the one saying what to drag); then the text gets up to
+    #: BELOW_NORMAL points smaller, and only what still does not fit scrolls.
+    STRETCH_SHARE = 0.28
+    BELOW_NORMAL = 2
     MIN_HEIGHT = 90
 
     def __init__(self, session, parent=None):
@@ -166,19 +171,28 @@ class LessonPanel(QtWidgets.QDockWidget):
         self._fitHeight()
 
     def _render(self) -> None:
-        self._shrink = None  # the text at the theme's sizes first
-        self._setText(0)
+        self._shown = None  # the text at the theme's sizes first
+        self._setText(self._sizes()[0])
         self._fitHeight()
 
-    _shrink: int | None = None
+    _shown: tuple | None = None
 
-    def _setText(self, shrink: int) -> None:
-        """The lesson at the theme's sizes, or ``shrink`` points smaller (never below the
-        normal window's sizes)."""
-        if shrink == self._shrink:
+    def _sizes(self) -> list[tuple[int, int]]:
+        """(title, text) point sizes to try, largest first: the theme's, a point smaller at a
+        time down to the normal window's, then down to BELOW_NORMAL points under those."""
+        top = self._look.pt(LESSON_TEXT_PT)
+        title_top = self._look.pt(LESSON_TITLE_PT)
+        out = []
+        for text in range(top, LESSON_TEXT_PT - self.BELOW_NORMAL - 1, -1):
+            below = max(0, LESSON_TEXT_PT - text)
+            out.append((max(title_top - (top - text), LESSON_TITLE_PT) - below, text))
+        return out
+
+    def _setText(self, sizes: tuple[int, int]) -> None:
+        if sizes == self._shown:
             return
-        self._shrink = shrink
-        title, text = (max(self._look.pt(base) - shrink, base) for base in (LESSON_TITLE_PT, LESSON_TEXT_PT))
+        self._shown = sizes
+        title, text = sizes
         self.label.setText(
             f"<div style='font-size: {title}pt; font-weight: bold; margin-bottom: 4px'>"
             f"{html.escape(self.lesson.title)}</div>"
@@ -186,7 +200,7 @@ class LessonPanel(QtWidgets.QDockWidget):
 
     def textPointSize(self) -> int:
         """The lesson text's size in points now."""
-        return max(self._look.pt(LESSON_TEXT_PT) - (self._shrink or 0), LESSON_TEXT_PT)
+        return (self._shown or self._sizes()[0])[1]
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
@@ -197,6 +211,10 @@ class LessonPanel(QtWidgets.QDockWidget):
                 obj is self.parentWidget()
                 or obj is self.scroll.viewport() and event.size().width() != event.oldSize().width()):
             self._fitHeight()
+            if obj is self.parentWidget():
+                # again once the window's layouts have settled at the new size (its columns
+                # may have become tabs, which changes what the views need)
+                QtCore.QTimer.singleShot(0, self, self._fitHeight)
         return False
 
     def _fitHeight(self) -> None:
@@ -213,22 +231,31 @@ class LessonPanel(QtWidgets.QDockWidget):
         screen = self.screen()
         if screen is not None and QtGui.QGuiApplication.platformName() != "offscreen":
             room = min(room, screen.availableGeometry().height())
-        share = round(self.MAX_SHARE * room)
+        share, stretch = round(self.MAX_SHARE * room), round(self.STRETCH_SHARE * room)
         if isinstance(window, QtWidgets.QMainWindow) and window.centralWidget() is not None:
             # and never more than the views leave: the-race's three chains at 1280×720
             others = window.centralWidget().minimumSizeHint().height() + (self.height() - self.scroll.height())
             others += sum(bar.height() for bar in (window.menuBar(), window.statusBar()) if bar.isVisible())
             share = min(share, room - others - 12)  # the dock's separator and spacing
+            stretch = min(stretch, room - others - 12)
         cap = max(self.MIN_HEIGHT, share)
+        # the stretch only in a window laid out at its size: before it is shown the text has a
+        # provisional width (638 px at 1024×768), whose taller layout made the window's
+        # minimum height, and so its first size, more than the screen
+        wide = max(cap, stretch) if window is None or window.isVisible() else cap
         # presenter type that would scroll on a small projector gets a point smaller at a time,
-        # down to the normal window's size, before the rest of the text goes a scroll away
+        # down to the normal window's size; then the panel takes up to STRETCH_SHARE; then the
+        # text gets smaller still; only then does the rest of it go a scroll away
+        sizes = self._sizes()
+        normal = [s for s in sizes if s[1] >= LESSON_TEXT_PT]
+        tries = [(s, cap) for s in normal] + [(s, wide) for s in sizes[len(normal) - 1:]]
         width = self.scroll.viewport().width()
-        for shrink in range(self._look.pt(LESSON_TEXT_PT) - LESSON_TEXT_PT + 1):
-            self._setText(shrink)
+        for size, room_for_text in tries:
+            self._setText(size)
             h = self.label.heightForWidth(width)
-            if h <= cap:
+            if h <= room_for_text:
                 break
-        h = min(h, cap)
+        h = min(h, room_for_text)
         if h > 0 and h != self.scroll.height():
             self.scroll.setFixedHeight(h)
 

@@ -273,3 +273,28 @@ def test_presenter_type_that_would_scroll_shrinks_to_fit_a_small_projector(windo
     assert panel.textPointSize() > pt
     panel.setTheme(theme.LIGHT)
     assert panel.textPointSize() == L.LESSON_TEXT_PT
+
+
+@pytest.mark.parametrize("presenting", [False, True])
+def test_every_lesson_shows_its_whole_text_on_a_1024x768_projector(qtbot, presenting):
+    """At 1024×768 eight lessons of twelve hid their last line a scroll away, the one saying
+    what to drag ("Drag Recurrent weights ×: …" was cut in half). The panel now takes up to
+    STRETCH_SHARE of the window for such a text, then a point or two smaller type: every
+    lesson reads whole, normal and presenter, and the views keep two thirds of the window."""
+    c = Controller()
+    c.recompute()
+    w = MainWindow(c)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    if presenting:
+        w.presenter.enter(fullscreen=False)
+    panel = w.lessonPanel
+    for name in NAMES:
+        assert w.session.openLesson(name)
+        qtbot.waitUntil(lambda: panel.scroll.verticalScrollBar().maximum() == 0, timeout=3000)
+        assert panel.textPointSize() >= L.LESSON_TEXT_PT - panel.BELOW_NORMAL, name
+        assert panel.height() < w.height() / 3, name
+    if presenting:
+        w.presenter.leave()
