@@ -37,6 +37,8 @@ from .timeaxis import SymbolTicks
 BOX_MIN_PITCH = 9.0
 #: The status line may shrink by this many points to fit on one line.
 STATUS_MIN_PT = 4
+#: … and it shrinks at most this much before a shorter form of it is tried
+STATUS_NEAR_PT = 2
 #: Longer runs are drawn downsampled to about one point per pixel.
 DOWNSAMPLE_ABOVE = 2000
 #: Fixed width of the plot's left axis, so the chain below lines up and has a label gutter.
@@ -810,10 +812,15 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             bold = theme.font(pt, bold=True)  # the values are bold: measure the worst case
             return QtGui.QFontMetricsF(bold).horizontalAdvance(form.plain) <= room
 
-        # the whole line, a little smaller if need be; then the shorter forms; the shortest at
-        # the smallest size when nothing fits
-        sizes = range(self.look.font_pt, self.look.font_pt - STATUS_MIN_PT - 1, -1)
-        pick = next(((f, pt) for f in forms for pt in sizes if fits(f, pt)), (forms[-1], sizes[-1]))
+        # the whole line, a little smaller if need be; then the shorter forms, as little
+        # smaller; only then smaller type, down to STATUS_MIN_PT below (the whole line at 4 pt
+        # less was unreadable from the back of a room at 1024×768 where a short form fitted
+        # at 2 pt less); the shortest at the smallest size when nothing fits
+        pt0 = self.look.font_pt
+        near = range(pt0, pt0 - STATUS_NEAR_PT - 1, -1)
+        far = range(pt0 - STATUS_NEAR_PT - 1, pt0 - STATUS_MIN_PT - 1, -1)
+        tries = [(f, pt) for f in forms for pt in near] + [(f, pt) for f in forms for pt in far]
+        pick = next(((f, pt) for f, pt in tries if fits(f, pt)), tries[-1])
         form, font = pick[0], theme.font(pick[1])
         if self.statusLabel.font().pointSize() != font.pointSize():
             self.statusLabel.setFont(font)

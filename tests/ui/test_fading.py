@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.ui import fading as F
+from rnnviz.ui import theme
 from rnnviz.ui.controller import Controller
 from rnnviz.ui.fading import (
     CHAIN_DECADES,
@@ -371,10 +373,13 @@ def test_panel_shows_exactly_the_frame(qtbot, make_panel, controller, cell):
     assert panel.toolTipAtStep(3) == fad.tooltip(3, st.revealed)
 
 
-def test_a_long_status_line_fits_the_panel(qtbot, make_panel, controller):
-    """Issue 8: "t = 60: ‖∂h60/∂x1‖ = 4.87×10⁸ → 1.1×10…" needed 621 px and had 524."""
+@pytest.mark.parametrize("cell", ["rnn_tanh", "rnn_relu"])
+def test_a_long_status_line_fits_the_panel(qtbot, make_panel, controller, cell):
+    """Issue 8: "t = 60: ‖∂h60/∂x1‖ = 4.87×10⁸ → 1.1×10…" needed 621 px and had 524. The
+    exploding lesson's line (with "⚠ exploding: over 10×") then showed whole at 4 pt less,
+    unreadable from the back of a room: a shorter form comes before type over 2 pt smaller."""
     panel = make_panel(controller)
-    settle(controller, cell="rnn_tanh", recurrent_scale=3.0, T=60, hidden_size=8)
+    settle(controller, cell=cell, recurrent_scale=3.0, T=60, hidden_size=8)
     controller.setStep(59)
     for width in (420, 524, 700):
         panel.resize(width, 520)
@@ -382,13 +387,17 @@ def test_a_long_status_line_fits_the_panel(qtbot, make_panel, controller):
         qtbot.waitExposed(panel)
         label = panel.statusLabel
         plain = panel.statusText()
-        assert len(plain) > 30
+        assert len(plain) > 20
         bold = QtGui.QFont(label.font())
         bold.setBold(True)
         assert QtGui.QFontMetricsF(bold).horizontalAdvance(plain) <= label.width() + 1
-        assert label.font().pointSize() >= panel.look.font_pt - 4
-        if width == 420:
-            assert label.font().pointSize() < panel.look.font_pt  # it shrank to fit
+        # readable: a shorter form (the whole line in the tooltip) before type 4 pt smaller
+        assert label.font().pointSize() >= panel.look.font_pt - F.STATUS_NEAR_PT
+        whole = label.toolTip().replace("\xa0", " ")
+        assert plain == whole or len(plain) < len(whole)
+        bold = theme.font(panel.look.font_pt - F.STATUS_NEAR_PT, bold=True)
+        whole_fits = QtGui.QFontMetricsF(bold).horizontalAdvance(whole) <= label.width() + 1
+        assert (plain == whole) == whole_fits, (width, plain)
 
 
 @pytest.mark.parametrize("size", [(560, 420), (900, 520)])
