@@ -169,6 +169,8 @@ class LessonPanel(QtWidgets.QDockWidget):
         self._render()
         self.show()
         self._fitHeight()
+        # again once the panel shown has its width and the window's layouts have settled
+        QtCore.QTimer.singleShot(0, self, self._fitHeight)
 
     def _render(self) -> None:
         self._shown = None  # the text at the theme's sizes first
@@ -215,7 +217,21 @@ class LessonPanel(QtWidgets.QDockWidget):
                 # again once the window's layouts have settled at the new size (its columns
                 # may have become tabs, which changes what the views need)
                 QtCore.QTimer.singleShot(0, self, self._fitHeight)
+        elif (event.type() == QtCore.QEvent.Type.LayoutRequest and obj is self.parentWidget()
+              and self.lesson is not None and self._viewsMinimum() != self._fittedFor):
+            # the views' minimum height changed (a column became tabs a moment after the
+            # lesson opened): the text's room with it
+            self._fittedFor = self._viewsMinimum()
+            QtCore.QTimer.singleShot(0, self, self._fitHeight)
         return False
+
+    _fittedFor: int | None = None
+
+    def _viewsMinimum(self) -> int | None:
+        window = self.parentWidget()
+        if isinstance(window, QtWidgets.QMainWindow) and window.centralWidget() is not None:
+            return window.centralWidget().minimumSizeHint().height()
+        return None
 
     def _fitHeight(self) -> None:
         # A word-wrapped label asks for the height of its narrowest layout; a top dock would then
@@ -230,11 +246,15 @@ class LessonPanel(QtWidgets.QDockWidget):
         room = window.height() if window is not None else self.label.heightForWidth(self.scroll.viewport().width())
         screen = self.screen()
         if screen is not None and QtGui.QGuiApplication.platformName() != "offscreen":
-            room = min(room, screen.availableGeometry().height())
+            # the screen less the window's title bar and frame (a stretched lesson pushed the
+            # Train mode's status bar 9 px off a 768-pixel projector)
+            deco = window.frameGeometry().height() - window.height() if window is not None and window.isVisible() else 0
+            room = min(room, screen.availableGeometry().height() - max(0, deco))
         share, stretch = round(self.MAX_SHARE * room), round(self.STRETCH_SHARE * room)
         if isinstance(window, QtWidgets.QMainWindow) and window.centralWidget() is not None:
             # and never more than the views leave: the-race's three chains at 1280×720
-            others = window.centralWidget().minimumSizeHint().height() + (self.height() - self.scroll.height())
+            self._fittedFor = self._viewsMinimum()
+            others = self._fittedFor + (self.height() - self.scroll.height())
             others += sum(bar.height() for bar in (window.menuBar(), window.statusBar()) if bar.isVisible())
             share = min(share, room - others - 12)  # the dock's separator and spacing
             stretch = min(stretch, room - others - 12)
@@ -246,6 +266,17 @@ class LessonPanel(QtWidgets.QDockWidget):
         # presenter type that would scroll on a small projector gets a point smaller at a time,
         # down to the normal window's size; then the panel takes up to STRETCH_SHARE; then the
         # text gets smaller still; only then does the rest of it go a scroll away
+        h = self._fitText(cap, wide)
+        if wide > cap and isinstance(window, QtWidgets.QMainWindow) and h > cap:
+            # the views' minimum above is an estimate: a stretched text must not make the
+            # window's own minimum height more than the room (the window would grow past it)
+            excess = window.minimumSizeHint().height() - room
+            if excess > 0:
+                self._fitText(cap, max(cap, h - excess))
+
+    def _fitText(self, cap: int, wide: int) -> int:
+        """The largest sizes (:meth:`_sizes`) whose text fits: at the normal sizes or larger
+        in ``cap`` pixels, else in ``wide`` at any size; the height given to the text."""
         sizes = self._sizes()
         normal = [s for s in sizes if s[1] >= LESSON_TEXT_PT]
         tries = [(s, cap) for s in normal] + [(s, wide) for s in sizes[len(normal) - 1:]]
@@ -258,6 +289,7 @@ class LessonPanel(QtWidgets.QDockWidget):
         h = min(h, room_for_text)
         if h > 0 and h != self.scroll.height():
             self.scroll.setFixedHeight(h)
+        return h
 
     def dockArea(self):
         main = self.parent()
