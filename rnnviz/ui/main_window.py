@@ -338,8 +338,11 @@ class _TabTitles(QtCore.QObject):
             self.fit()
         return False
 
+    fitted = -1  # the number of tabs at the last fit
+
     def fit(self) -> None:
         tabs, bar = self.tabs, self.tabs.tabBar()
+        self.fitted = tabs.count()
         rows = []  # (index, whole name, short name)
         for i in range(tabs.count()):
             spec = self._specOf(tabs.widget(i))
@@ -700,8 +703,7 @@ class MainWindow(QtWidgets.QMainWindow):
                     tabs.setTabVisible(i, want)
                     changed = True
             titles = tabs.findChild(_TabTitles)
-            if titles is not None and (changed or tabs.property("titlesFor") != tabs.count()):
-                tabs.setProperty("titlesFor", tabs.count())  # tabs added (compact columns)
+            if titles is not None and (changed or titles.fitted != tabs.count()):  # or tabs added
                 titles.fit()
 
     def _specOfWidget(self, widget) -> PanelSpec | None:
