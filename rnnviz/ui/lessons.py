@@ -68,16 +68,22 @@ def pop_lessons_menu(window) -> QtWidgets.QMenu:
 _SUB = re.compile(r"_\{([^{}]*)\}|_([A-Za-z0-9])")
 _SUP = re.compile(r"\^\{([^{}]*)\}|\^([A-Za-z0-9−-]+)")
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
+#: a slash inside a formula (‖∂L/∂h_t‖): Qt breaks lines after a slash, which split the
+#: formula across two lines; a word joiner after it keeps the formula whole
+_SLASH = re.compile(r"(?<=\S)/(?=\S)")
+WORD_JOINER = "\u2060"
 
 
 def lesson_html(text: str) -> str:
-    """Lesson text to rich text: ``h_t``, ``h_{t−1}`` subscripts, ``10^{-3}`` superscripts, ``**bold**``.
+    """Lesson text to rich text: ``h_t``, ``h_{t−1}`` subscripts, ``10^{-3}`` superscripts, ``**bold**``;
+    no line break after a slash inside a formula.
 
     Blank lines separate paragraphs. Everything else is escaped, so a session file cannot inject markup.
     """
     paras = []
     for para in re.split(r"\n\s*\n", text.strip()):
         t = html.escape(para.strip())
+        t = _SLASH.sub("/" + WORD_JOINER, t)
         t = _SUB.sub(lambda m: f"<sub>{m.group(1) or m.group(2)}</sub>", t)
         t = _SUP.sub(lambda m: f"<sup>{m.group(1) or m.group(2)}</sup>", t)
         t = _BOLD.sub(r"<b>\1</b>", t)

@@ -10,6 +10,7 @@ from PySide6 import QtCore, QtWidgets
 from rnnviz.engine import seed_example
 from rnnviz.io import lessons as IL
 from rnnviz.ui import lessons as L
+from rnnviz.ui import theme
 from rnnviz.core import model as M
 from rnnviz.core import session as CS
 from rnnviz.ui import session as S
@@ -144,6 +145,43 @@ def test_lesson_text_markup_is_escaped():
     assert "h<sub>t</sub>" in html and "h<sub>t−1</sub>" in html and "10<sup>-3</sup>" in html
     assert "<b>bold</b>" in html and "&lt;img src=x&gt;" in html and "&amp; more" in html
     assert html.count("<p") == 2
+
+
+def _line_ends(html: str, width: int, pt: int = 15) -> list[str]:
+    """The last visible character of every line Qt lays ``html`` out in at ``width`` px."""
+    from PySide6 import QtGui
+
+    doc = QtGui.QTextDocument()
+    option = QtGui.QTextOption()
+    option.setWrapMode(QtGui.QTextOption.WrapMode.WordWrap)  # as a word-wrapping QLabel lays it out
+    doc.setDefaultTextOption(option)
+    doc.setDefaultFont(theme.font(pt))
+    doc.setHtml(f"<div style='font-size: {pt}pt'>{html}</div>")
+    doc.setTextWidth(width)
+    doc.size()  # lays the lines out
+    ends, block = [], doc.begin()
+    while block.isValid():
+        layout, text = block.layout(), block.text()
+        for k in range(layout.lineCount()):
+            line = layout.lineAt(k)
+            shown = text[line.textStart(): line.textStart() + line.textLength()].replace(L.WORD_JOINER, "")
+            ends.append(shown.rstrip()[-1:])
+        block = block.next()
+    return ends
+
+
+def test_a_formula_with_a_slash_stays_on_one_line(qapp):
+    """"the RNN's ‖∂L/∂h_t‖" broke after the slash at 1024 × 768 ("‖∂L/" at the end of one line,
+    "∂h_t‖" on the next): no width breaks a lesson's line after a slash inside a formula."""
+    text = IL.lesson_info("learning-to-remember").text
+    assert "‖∂L/∂h_t‖" in text
+    html = L.lesson_html(text)
+    for width in range(300, 1400, 7):
+        assert "/" not in _line_ends(html, width), width
+    # the joiner is what holds it: without it Qt breaks there at some width
+    plain = html.replace(L.WORD_JOINER, "")
+    assert any("/" in _line_ends(plain, width) for width in range(300, 1400, 7))
+    assert L.lesson_html("train / test and a/b").count(L.WORD_JOINER) == 1  # a spaced slash is left alone
 
 
 def test_lessons_menu_opens_each(window):
