@@ -694,12 +694,6 @@ def decades(values) -> tuple[float, float] | None:
     return (float(lo), float(hi if hi > lo else lo + 1))
 
 
-def _plot_widget(look: theme.Theme, log_y: bool = False) -> pg.PlotWidget:
-    w = pg.PlotWidget(background=look.background, axisItems={"left": ReadableLogAxis("left")} if log_y else None)
-    w.setMinimumSize(200, 150)
-    return w
-
-
 class ReadableLogAxis(pg.AxisItem):
     """A log axis whose labels between the decades give way before they would overlap: a short
     plot labels the decades only, a taller one 2 and 5 × 10ⁿ too, a tall one every 1…9 × 10ⁿ
@@ -709,8 +703,22 @@ class ReadableLogAxis(pg.AxisItem):
     GAPS = {2: math.log10(2), 5: math.log10(2)}
     OTHERS = math.log10(10 / 9)
 
+    #: "0.0001" (pyqtgraph's form of 10⁻⁴) was the widest label and ran into the axis title
+    #: in presenter mode; it reads as the powers below it do
+    SHORTER = {"0.0001": "10⁻⁴", "0.0002": "2·10⁻⁴", "0.0005": "5·10⁻⁴"}
+
+    def _updateWidth(self):
+        """pyqtgraph gives the axis title 0.8 of its height ("usually an overestimate"); the
+        tall "‖∂L_T/∂x_k‖" in presenter type then touched the tick labels: the whole height."""
+        super()._updateWidth()
+        if self.orientation in ("left", "right") and self.isVisible() and self.fixedWidth is None \
+                and self.label.isVisible():
+            w = self.maximumWidth() + 0.2 * self.label.boundingRect().height()
+            self.setMaximumWidth(w)
+            self.setMinimumWidth(w)
+
     def logTickStrings(self, values, scale, spacing):
-        strings = super().logTickStrings(values, scale, spacing)
+        strings = [self.SHORTER.get(t, t) for t in super().logTickStrings(values, scale, spacing)]
         lo, hi = self.range
         length = self.geometry().height() if self.orientation in ("left", "right") else self.geometry().width()
         if hi <= lo or length <= 0:
@@ -760,6 +768,63 @@ def _put_title(plot: pg.PlotItem, forms, look: theme.Theme, pt: int, room: float
         plot.setTitle(title, size=f"{pt}pt", color=look.foreground, bold=True)
         _any_width(plot.titleLabel)  # a title never widens the plot past its widget
         plot.titleLabel.setToolTip(forms[0] if title != forms[0] else "")
+
+
+class LegendRow(pg.LegendItem):
+    """The cells' key in a row of its own below a plot, never over the curves: in the plot's
+    corner it covered the tanh RNN's curve, the lesson's point, in "Learning to remember"
+    (presenter mode at 1024 × 768 put "GRU (test)" across two curves). As many entries per
+    row as the plot's width holds (:meth:`fit`)."""
+
+    def __init__(self):
+        super().__init__(offset=None, frame=False, horSpacing=14, verSpacing=-6, colCount=1)
+        # its own size, centred in its row: stretched, it took the plots' height
+        self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Fixed, QtWidgets.QSizePolicy.Policy.Fixed)
+
+    def place(self, layout: pg.GraphicsLayout, row: int) -> None:
+        """Put the key in ``row`` of ``layout``, below the plots (its fixed size leaves them the rest)."""
+        layout.addItem(self, row=row, col=0)
+        layout.layout.setAlignment(self, QtCore.Qt.AlignmentFlag.AlignHCenter)
+
+    def entries(self, pairs) -> None:
+        """Show ``pairs`` of (plot item, label): the label, or its first word ("RNN" for
+        "RNN (tanh)") when that keeps the key on one row."""
+        self.clear()
+        self._forms = []
+        for item, label in pairs:
+            self.addItem(item, label)
+            self._forms.append((label, label.split(" (")[0]))
+
+    def rowWidth(self, columns: int) -> float:
+        """The width of the widest row with ``columns`` entries per row."""
+        widths = [sample.boundingRect().width() + label.item.boundingRect().width() + 2 * 3
+                  for sample, label in self.items]
+        rows = [widths[k:k + columns] for k in range(0, len(widths), columns)]
+        return max((sum(r) + self.layout.horizontalSpacing() * (len(r) - 1) for r in rows), default=0.0)
+
+    def _label(self, short: bool) -> None:
+        for (_sample, label), forms in zip(self.items, self._forms):
+            text = forms[short]
+            if label.text != text:
+                label.setText(text)
+
+    def fit(self, width: float) -> None:
+        """One row in ``width`` pixels, with the whole names if they fit, else the short ones;
+        on a panel too narrow even for that, as many short names per row as fit."""
+        n = len(self.items)
+        if not n:
+            return
+        columns = n
+        for short in (False, True):
+            self._label(short)
+            if self.rowWidth(n) <= width:
+                break
+        else:
+            columns = next((c for c in range(n - 1, 0, -1) if self.rowWidth(c) <= width), 1)
+        if columns != self.columnCount:
+            self.setColumnCount(columns)
+        self.updateSize()
+        self.updateGeometry()
 
 
 class _PlotPanel(Panel, QtWidgets.QWidget):
@@ -825,7 +890,8 @@ class LossPanel(_PlotPanel):
         self.accPlot = self.graphics.addPlot(row=1, col=0)
         self.accPlot.setXLink(self.lossPlot)
         self.accPlot.setYRange(0, 1.02, padding=0)
-        self.legend = self.lossPlot.addLegend(offset=(-10, 10))
+        self.legend = LegendRow()
+        self.legend.place(self.graphics.ci, 2)
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
         self.baseline = pg.InfiniteLine(angle=0, movable=False)
         self.lossPlot.addItem(self.baseline)
@@ -853,15 +919,18 @@ class LossPanel(_PlotPanel):
         for (key, which), item in self.curves.items():
             (self.accPlot if which.endswith("acc") else self.lossPlot).removeItem(item)
         self.curves.clear()
-        self.legend.clear()
         for r in snap.runs:
             self._curve(self.lossPlot, r.key, "train", None)
-            self._curve(self.lossPlot, r.key, "test", f"{r.label} (test)")
+            self._curve(self.lossPlot, r.key, "test", None)
             self._curve(self.accPlot, r.key, "test_acc", None)
         self._keys = tuple(r.key for r in snap.runs)
-        # one cell: its name is in the status and the legend would only cover the curves
-        self.legend.setVisible(len(snap.runs) > 1)
         self._style()
+        # the thick test curve's line beside each cell's name (the title says thin is train);
+        # one cell: its name is in the status, no key needed
+        several = len(snap.runs) > 1
+        self.legend.entries([(self.curves[(r.key, "test")], r.label) for r in snap.runs] if several else [])
+        self.legend.setVisible(several)
+        self._fitTitles()
         cache_decorations(self.graphics)
 
     def _style(self) -> None:
@@ -918,6 +987,7 @@ class LossPanel(_PlotPanel):
 
     def _fitTitles(self) -> None:
         _set_title(self.lossPlot, self.TITLES, self.look, self.graphics.width())
+        self.legend.fit(self.graphics.width() - 16)
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
@@ -1103,19 +1173,48 @@ class GradientPanel(_PlotPanel):
 class ContribPanel(_PlotPanel):
     """‖∂L_T/∂x_k‖ for k = 1 … T on a log scale: how much each earlier input moves the last loss."""
 
+    #: what the empty plot says before the first update, in the longest form that fits
+    EMPTY = ("Each input's share of the last loss\nappears with the first update (Train or Step)",
+             "Appears with the first update\n(Train or Step)", "After the first update", "")
+
     TITLES = ("Contributions ‖∂L_T/∂x_k‖ (log scale)", "Contributions ‖∂L_T/∂x_k‖", "‖∂L_T/∂x_k‖ (log scale)",
               "‖∂L_T/∂x_k‖")
 
     def _fitTitles(self) -> None:
         _set_title(self.plot, self.TITLES, self.look, self.plotWidget.width())
+        self.legend.fit(self.plotWidget.width() - 16)
+        self._placeEmpty()
+
+    def _placeEmpty(self) -> None:
+        """The note of an empty plot in its centre, in the longest wording its width holds."""
+        if not getattr(self, "_empty", False):
+            if self.emptyText.isVisible():
+                self.emptyText.hide()
+            return
+        vb = self.plot.getViewBox()
+        fm = QtGui.QFontMetricsF(self.emptyText.textItem.font())
+        room = vb.width() - 16
+        text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
+        self.emptyText.setVisible(bool(text))
+        if text:
+            if self.emptyText.toPlainText() != text:
+                self.emptyText.setText(text)
+            (x0, x1), (y0, y1) = vb.viewRange()
+            self.emptyText.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
-        self.plotWidget = _plot_widget(self.look, log_y=True)
-        self.plot = self.plotWidget.getPlotItem()
+        self.plotWidget = pg.GraphicsLayoutWidget()
+        self.plotWidget.setMinimumSize(200, 150)
+        self.plot = self.plotWidget.addPlot(row=0, col=0, axisItems={"left": ReadableLogAxis("left")})
         self.plot.setLogMode(y=True)
         self.plot.getAxis("left").enableAutoSIPrefix(False)
-        self.legend = self.plot.addLegend(offset=(-10, -40))
+        self.legend = LegendRow()
+        self.legend.place(self.plotWidget.ci, 1)
+        # before the first update there is nothing to plot: an empty log axis said nothing
+        self.emptyText = pg.TextItem(self.EMPTY[0], anchor=(0.5, 0.5))
+        self.plot.getViewBox().addItem(self.emptyText, ignoreBounds=True)
+        self.plot.getViewBox().sigResized.connect(lambda *_: self._placeEmpty())
         self.plot.disableAutoRange()
         self.plot.setMouseEnabled(x=False, y=False)
         self._lay.addWidget(self.plotWidget)
@@ -1131,12 +1230,14 @@ class ContribPanel(_PlotPanel):
             for item in self.curves.values():
                 self.plot.removeItem(item)
             self.curves.clear()
-            self.legend.clear()
             for r in snap.runs:
-                self.curves[r.key] = self.plot.plot(name=r.label, symbol="o", symbolSize=5)
-            self.legend.setVisible(len(snap.runs) > 1)  # one cell: named in the status, no legend over the curve
+                self.curves[r.key] = self.plot.plot(symbol="o", symbolSize=5)
             self._keys = keys
             self._style()
+            several = len(snap.runs) > 1  # one cell: named in the status, no key (and no room taken)
+            self.legend.entries([(self.curves[r.key], r.label) for r in snap.runs] if several else [])
+            self.legend.setVisible(several)
+            self._fitTitles()
             cache_decorations(self.plotWidget)
         if self._T != snap.config.length:
             self._T = snap.config.length
@@ -1145,6 +1246,8 @@ class ContribPanel(_PlotPanel):
         if span is not None and span != self._ySpan:
             self._ySpan = span
             self.plot.setYRange(*span, padding=0.02)
+        self._empty = all(r.contrib is None for r in snap.runs)
+        self._placeEmpty()
         for r in snap.runs:
             c = r.contrib
             if c is None:
@@ -1167,6 +1270,8 @@ class ContribPanel(_PlotPanel):
         super().setTheme(look)
         self.plotWidget.setBackground(look.background)
         theme.style_plot(self.plot, look, None, "‖∂L_T/∂x_k‖", "input step k")
+        self.emptyText.setColor(look.muted)
+        self.emptyText.setFont(theme.font(look.axis_pt))
         self._fitTitles()
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")

@@ -481,3 +481,88 @@ def test_side_by_side_gradient_heatmaps_name_their_cells_and_keep_labels_apart(w
         if not titled[0]:
             assert [p.titleLabel.toolTip() for p in grad.plots.values()] == labels
     assert seen == {True, False}
+
+
+def _scene_rect(item):
+    return item.mapRectToScene(item.boundingRect())
+
+
+@pytest.mark.parametrize("presenter", [False, True])
+def test_the_cells_key_sits_below_the_plots_never_over_a_curve(window, qtbot, presenter):
+    """In the plot's corner the key covered the tanh RNN's curve in "Learning to remember"
+    (presenter mode at 1024 × 768 put "GRU (test)" across two curves). It is a row of its own
+    below each plot: on one row, the whole names where they fit, else the first words."""
+    tc = UT.training_for(window.controller)
+    tc.configure(cell="compare")
+    window.panels["trainControls"].stepButton.click()
+    if presenter:
+        window.presenter.enter(fullscreen=False)
+    window.resize(1024, 740)
+    loss, contrib = window.panels["lossPanel"], window.panels["contribPanel"]
+    qtbot.waitUntil(lambda: loss.legend.isVisible() and contrib.legend.isVisible())
+    for _ in range(5):
+        QtWidgets.QApplication.processEvents()
+    for panel, plot in ((loss, loss.lossPlot), (contrib, contrib.plot)):
+        key, vb = panel.legend, plot.getViewBox()
+        assert len(key.items) == 3
+        assert not _scene_rect(key).intersects(_scene_rect(vb)), type(panel).__name__
+        assert _scene_rect(key).top() >= _scene_rect(plot.getAxis("bottom")).bottom() - 1
+        assert key.columnCount == 3  # one row
+        width = panel.graphics.width() if panel is loss else panel.plotWidget.width()
+        assert _scene_rect(key).width() <= width
+        names = [label.text for _s, label in key.items]
+        assert names in (["RNN (tanh)", "GRU", "LSTM"], ["RNN", "GRU", "LSTM"])
+    if presenter:
+        window.presenter.leave()
+
+
+def test_the_key_shortens_its_names_before_it_takes_a_second_row(qapp):
+    import pyqtgraph as pg
+
+    key = UT.LegendRow()
+    items = [pg.PlotDataItem([0, 1], [0, 1]) for _ in range(3)]
+    key.entries(list(zip(items, ["RNN (tanh)", "GRU", "LSTM"])))
+    whole, short = key.rowWidth(3), None
+    key.fit(whole + 1)
+    assert key.columnCount == 3 and [lab.text for _s, lab in key.items] == ["RNN (tanh)", "GRU", "LSTM"]
+    key.fit(whole - 1)
+    short = key.rowWidth(3)
+    assert key.columnCount == 3 and [lab.text for _s, lab in key.items] == ["RNN", "GRU", "LSTM"]
+    assert short < whole
+    key.fit(short - 1)
+    assert key.columnCount < 3
+
+
+def test_the_contributions_plot_says_what_it_waits_for_before_the_first_update(window, qtbot):
+    contrib = window.panels["contribPanel"]
+    qtbot.waitUntil(lambda: contrib.isVisible())
+    assert all(r.contrib is None for r in UT.training_for(window.controller).snapshot.runs)
+    assert contrib.emptyText.isVisible()
+    text = contrib.emptyText.toPlainText()
+    assert "first update" in text
+    vb = contrib.plot.getViewBox()
+    assert _scene_rect(vb).contains(_scene_rect(contrib.emptyText))  # whole, not cut by the plot
+    window.panels["trainControls"].stepButton.click()
+    for _ in range(3):  # until an update measured the contributions
+        if any(r.contrib is not None for r in UT.training_for(window.controller).snapshot.runs):
+            break
+        window.panels["trainControls"].stepButton.click()
+    qtbot.waitUntil(lambda: not contrib.emptyText.isVisible())
+
+
+def test_a_log_axis_title_keeps_clear_of_its_tick_labels(window, qtbot):
+    """pyqtgraph gave the axis title 0.8 of its height: in presenter type "‖∂L_T/∂x_k‖" ran
+    into "0.0001". The axis now holds the title's whole height, and 10⁻⁴ is written as such."""
+    window.presenter.enter(fullscreen=False)
+    contrib = window.panels["contribPanel"]
+    qtbot.waitUntil(lambda: contrib.isVisible())
+    axis = contrib.plot.getAxis("left")
+
+    def clear() -> bool:
+        room = axis.textWidth + axis.style["tickTextOffset"][0] + max(0, axis.style["tickLength"])
+        return axis.width() >= room + axis.label.boundingRect().height() - 0.5
+
+    qtbot.waitUntil(clear)
+    assert axis.label.boundingRect().height() > 30  # presenter type
+    assert axis.logTickStrings([-4.0, -2.0, -6.0], 1.0, 1.0)[0] == "10⁻⁴"
+    window.presenter.leave()
