@@ -1318,6 +1318,9 @@ class WeightsPanel(_PlotPanel):
         for combo in (self.cellCombo, self.paramCombo):
             combo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(6)
+        # the cell's whole name ("RNN (tanh" in presenter type at 1024 × 768): the caption
+        # beside it gives way first
+        self.cellCombo.setSizeAdjustPolicy(QtWidgets.QComboBox.SizeAdjustPolicy.AdjustToContents)
         self._caption = QtWidgets.QLabel("Weights")
         # it takes the room the choices leave, in the longest wording that fits (_fitTitles)
         self._caption.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Preferred)
@@ -1417,8 +1420,8 @@ class WeightsPanel(_PlotPanel):
         plots = (0,) if stacked else (0, 2)  # the plots' columns take the width, the bars keep theirs
         for col in range(4):
             ci.layout.setColumnStretchFactor(col, 1 if col in plots else 0)
-        for row in range(2):
-            ci.layout.setRowStretchFactor(row, 1)
+        for row in range(2):  # an empty second row with a share took half the maps' height
+            ci.layout.setRowStretchFactor(row, 1 if stacked or row == 0 else 0)
         self._titled = None  # the titles' room changed
         self._fitTitles()
 

@@ -363,6 +363,9 @@ def test_the_weights_panel_puts_the_change_below_the_matrix_when_it_is_tall_and_
         change_row, change_col = ci.items[weights.changePlot][0]
         assert (change_row > value_row) == stacked and (change_col == 0) == stacked
         assert weights.valuePlot.getViewBox().width() > 0.4 * size[0] * (1 if stacked else 0.5)
+        # and the height: side by side, the empty second row took half of it (maps ~45 px tall)
+        qtbot.waitUntil(lambda: weights.valuePlot.height() + (weights.changePlot.height() if stacked else 0)
+                        > 0.85 * size[1])
     weights.graphics.setMinimumSize(0, 0)
     weights.graphics.setMaximumSize(16777215, 16777215)
     window.panels["trainControls"].stepButton.click()
@@ -565,4 +568,21 @@ def test_a_log_axis_title_keeps_clear_of_its_tick_labels(window, qtbot):
     qtbot.waitUntil(clear)
     assert axis.label.boundingRect().height() > 30  # presenter type
     assert axis.logTickStrings([-4.0, -2.0, -6.0], 1.0, 1.0)[0] == "10⁻⁴"
+    window.presenter.leave()
+
+
+def test_the_weights_cell_choice_shows_the_whole_name_in_presenter_type(window, qtbot):
+    """"RNN (tanh" in presenter mode at 1024 × 768: the choice now takes the whole name's width."""
+    from PySide6 import QtGui
+
+    tc = UT.training_for(window.controller)
+    tc.configure(cell="compare")
+    window.panels["trainControls"].stepButton.click()
+    window.presenter.enter(fullscreen=False)
+    window.resize(1024, 740)
+    combo = window.panels["weightsPanel"].cellCombo
+    qtbot.waitUntil(lambda: combo.isVisible() and combo.count() == 3)
+    fm = QtGui.QFontMetrics(combo.font())
+    widest = max(fm.horizontalAdvance(combo.itemText(k)) for k in range(combo.count()))
+    qtbot.waitUntil(lambda: combo.width() >= widest + 20)  # the text and the arrow
     window.presenter.leave()
