@@ -106,3 +106,18 @@ def shown_window(qtbot):
     assert c.waitForIdle()
     yield w
     c.setPlaying(False)
+
+
+@pytest.fixture
+def projector_window(qtbot, controller):
+    """The main window at 1024 × 740, shown: what a 1024 × 768 projector leaves a window."""
+    from rnnviz.ui.main_window import MainWindow
+
+    w = MainWindow(controller)
+    qtbot.addWidget(w)
+    w.resize(1024, 740)
+    w.show()
+    qtbot.waitExposed(w)
+    yield w
+    if w.presenter.isActive():
+        w.presenter.leave()

@@ -314,18 +314,12 @@ def test_presenter_type_that_would_scroll_shrinks_to_fit_a_small_projector(windo
 
 
 @pytest.mark.parametrize("presenting", [False, True])
-def test_every_lesson_shows_its_whole_text_on_a_1024x768_projector(qtbot, presenting):
+def test_every_lesson_shows_its_whole_text_on_a_1024x768_projector(qtbot, projector_window, presenting):
     """At 1024×768 eight lessons of twelve hid their last line a scroll away, the one saying
     what to drag ("Drag Recurrent weights ×: …" was cut in half). The panel now takes up to
     STRETCH_SHARE of the window for such a text, then a point or two smaller type: every
     lesson reads whole, normal and presenter, and the views keep two thirds of the window."""
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.resize(1024, 740)
-    w.show()
-    qtbot.waitExposed(w)
+    w = projector_window
     if presenting:
         w.presenter.enter(fullscreen=False)
     panel = w.lessonPanel
@@ -335,25 +329,17 @@ def test_every_lesson_shows_its_whole_text_on_a_1024x768_projector(qtbot, presen
         assert panel.textPointSize() >= L.LESSON_TEXT_PT - panel.BELOW_NORMAL, name
         assert panel.height() < w.height() / 3, name
         assert w.height() == 740, name  # the stretched text did not make the window grow
-    if presenting:
-        w.presenter.leave()
 
 
 
-def test_a_stretched_lesson_gives_back_what_the_window_lacks(qtbot, monkeypatch):
+def test_a_stretched_lesson_gives_back_what_the_window_lacks(qtbot, projector_window, monkeypatch):
     """The room for a stretched text is estimated from the views' minimum height; in a real
     window at 1024×768 that estimate was short and the Train mode's status bar went 9 px off
     the screen. After the fit the window's own minimum height is checked: made to report
     30 px more than the window has, the text gives those pixels back."""
     from PySide6 import QtCore as _QtCore
 
-    c = Controller()
-    c.recompute()
-    w = MainWindow(c)
-    qtbot.addWidget(w)
-    w.resize(1024, 740)
-    w.show()
-    qtbot.waitExposed(w)
+    w = projector_window
     panel = w.lessonPanel
     assert w.session.openLesson("exploding")
     # the case: a stretched text (once the window's columns have settled)

@@ -92,14 +92,10 @@ def test_a_lesson_opens_on_its_tab_in_compact_presenter_mode(qtbot, controller):
     w.presenter.leave()
 
 
-def test_compact_columns_show_no_tab_of_a_panel_with_nothing_to_show(qtbot, controller):
+def test_compact_columns_show_no_tab_of_a_panel_with_nothing_to_show(projector_window):
     """The output row (no trained model shown) and the reading view (no text) get no tab, in
     the column's tab groups and in compact presenter mode."""
-    w = MainWindow(controller)
-    qtbot.addWidget(w)
-    w.resize(1024, 740)
-    w.show()
-    qtbot.waitExposed(w)
+    w = projector_window
     w.presenter.enter(fullscreen=False)
     QtWidgets.QApplication.processEvents()
     assert w.isCompact()
@@ -148,17 +144,13 @@ def _shown_tabs(tabs):
     return [i for i in range(bar.count()) if bar.isTabVisible(i)]
 
 
-def test_tab_names_are_whole_or_short_never_cut(qtbot, controller):
+def test_tab_names_are_whole_or_short_never_cut(projector_window):
     """Presenter mode at 1024×768 put four tabs in one bar, too narrow for their names:
     "Fading …", "State s…", "Cell diag…", "Equat…". The bar now shows short names (whole
     names in the tooltips), the largest saving first; a wide window keeps the whole names."""
     from rnnviz.ui.main_window import _tab_title
 
-    w = MainWindow(controller)
-    qtbot.addWidget(w)
-    w.resize(1024, 740)
-    w.show()
-    qtbot.waitExposed(w)
+    w = projector_window
     w.presenter.enter(fullscreen=False)
     QtWidgets.QApplication.processEvents()
     assert w.isCompact()
