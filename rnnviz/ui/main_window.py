@@ -566,6 +566,7 @@ class MainWindow(QtWidgets.QMainWindow):
         from .training import build_modes
 
         self.modes = build_modes(self, explore)
+        self.modes.currentChanged.connect(self._showStatus)
         lay.addWidget(self.modes, 1)
         self.banner.setParent(central)  # over the views' top edge, outside the layout: nothing jumps
         self.banner.follow(views, self.modes)
@@ -913,13 +914,23 @@ class MainWindow(QtWidgets.QMainWindow):
             prefix = f"{cr.label}: " if len(result.cells) > 1 else ""
             parts.append((prefix, f"{n:,}", rho_s))
         warns = result.warnings()
-        tail = ["⚠ " + "; ".join(warns)] if warns else []
+        self._statusParts = (parts, ["⚠ " + "; ".join(warns)] if warns else [])
+        self._showStatus()
+
+    def _showStatus(self, *_args) -> None:
+        """The Explore network's line; in the Train mode said to be the Explore network's (it
+        read "88 parameters · ρ(W_hh) = 0.75" beside three trained cells of 16 units)."""
+        if getattr(self, "_statusParts", None) is None:
+            return
+        parts, tail = self._statusParts
+        modes = getattr(self, "modes", None)
+        lead = "Explore network: " if modes is not None and modes.currentIndex() == 1 else ""
         # longest first; a narrow window (Compare at 1024 px) gets a shorter form, never a cut one
-        self._statusForms = [
+        self._statusForms = [lead + form for form in (
             "   |   ".join([f"{p}{n} parameters · {r}" for p, n, r in parts] + tail),
             "  |  ".join([f"{p}{n} params · {r}" for p, n, r in parts] + tail),
             "  |  ".join([f"{p}{r}" for p, n, r in parts] + tail),
-        ]
+        )]
         self._status.setForms(self._statusForms)
 
     def statusText(self) -> str:

@@ -586,3 +586,17 @@ def test_the_weights_cell_choice_shows_the_whole_name_in_presenter_type(window, 
     widest = max(fm.horizontalAdvance(combo.itemText(k)) for k in range(combo.count()))
     qtbot.waitUntil(lambda: combo.width() >= widest + 20)  # the text and the arrow
     window.presenter.leave()
+
+
+def test_the_status_line_in_the_train_mode_says_it_is_the_explore_network(window, qtbot):
+    """The status bar read "88 parameters · ρ(W_hh) = 0.75" beside three trained cells of 16
+    units: in the Train mode it says whose numbers those are."""
+    assert window.modes.currentIndex() == 1
+    n = window.controller.activeModel().n_params
+    assert window.statusText().startswith(f"Explore network: {n:,} parameters")
+    window.modes.setCurrentIndex(0)
+    assert window.statusText().startswith(f"{n:,} parameters")
+    window.modes.setCurrentIndex(1)
+    window.controller.update(hidden_size=3)
+    qtbot.waitUntil(lambda: window.statusText().startswith(
+        f"Explore network: {window.controller.activeModel().n_params:,} parameters"))
