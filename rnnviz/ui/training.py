@@ -905,10 +905,10 @@ class LossPanel(_PlotPanel):
         self.setTheme(self.look)
         self.showSnapshot(self.train.snapshot)
 
-    def _curve(self, plot, key: str, which: str, label: str | None) -> pg.PlotDataItem:
+    def _curve(self, plot, key: str, which: str) -> pg.PlotDataItem:
         item = self.curves.get((key, which))
         if item is None:
-            item = pg.PlotDataItem(name=label)
+            item = pg.PlotDataItem()
             item.setDownsampling(auto=True, method="peak")
             item.setClipToView(True)
             plot.addItem(item)
@@ -920,9 +920,9 @@ class LossPanel(_PlotPanel):
             (self.accPlot if which.endswith("acc") else self.lossPlot).removeItem(item)
         self.curves.clear()
         for r in snap.runs:
-            self._curve(self.lossPlot, r.key, "train", None)
-            self._curve(self.lossPlot, r.key, "test", None)
-            self._curve(self.accPlot, r.key, "test_acc", None)
+            self._curve(self.lossPlot, r.key, "train")
+            self._curve(self.lossPlot, r.key, "test")
+            self._curve(self.accPlot, r.key, "test_acc")
         self._keys = tuple(r.key for r in snap.runs)
         self._style()
         # the thick test curve's line beside each cell's name (the title says thin is train);

@@ -525,7 +525,7 @@ def test_the_key_shortens_its_names_before_it_takes_a_second_row(qapp):
     key = UT.LegendRow()
     items = [pg.PlotDataItem([0, 1], [0, 1]) for _ in range(3)]
     key.entries(list(zip(items, ["RNN (tanh)", "GRU", "LSTM"])))
-    whole, short = key.rowWidth(3), None
+    whole = key.rowWidth(3)
     key.fit(whole + 1)
     assert key.columnCount == 3 and [lab.text for _s, lab in key.items] == ["RNN (tanh)", "GRU", "LSTM"]
     key.fit(whole - 1)
