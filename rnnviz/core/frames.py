@@ -571,6 +571,23 @@ class FadingFrame:
         return text
 
 
+#: Steps (in decades) the fading plot's y range is rounded out to, the finest first …
+RANGE_STEPS = (0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0)
+#: … the finest that cuts the span into at most this many: a run whose x₁ influence falls
+#: over 50 decades (Compare at T = 100) crossed a half-decade at nearly every tick of a drag,
+#: and each crossing re-laid out the axis, the grid and every curve (~1.5 ms a tick).
+RANGE_STEPS_PER_SPAN = 20
+
+
+def range_step_out(lo: float, hi: float) -> tuple[float, float]:
+    """(lo, hi) in decades rounded out to whole steps of :data:`RANGE_STEPS`: half-decades
+    for a span up to 10 decades, coarser for wider ones (each end moves out by less than a
+    step: half a decade, or at most an eighth of the span)."""
+    span = hi - lo
+    step = next((s for s in RANGE_STEPS if span <= RANGE_STEPS_PER_SPAN * s), RANGE_STEPS[-1])
+    return math.floor(lo / step) * step, math.ceil(hi / step) * step
+
+
 def fading_frame(result, backward: bool) -> FadingFrame:
     T = int(result.T)
     rows = tuple(chain_row(cr) for cr in result.cells)
@@ -593,9 +610,9 @@ def fading_frame(result, backward: bool) -> FadingFrame:
               if a is not None and (backward or not k.endswith("backward"))]
     finite = np.concatenate(finite) if finite else np.zeros(0)
     lo, hi = (float(finite.min()), float(finite.max())) if finite.size else (1e-3, 1.0)
-    # out to whole half-decades: while a slider is dragged the curves move and the axis stays
-    # (it is redrawn, with its ticks and grid, only when a curve crosses a half-decade)
-    llo, lhi = math.floor(2.0 * math.log10(lo)) / 2.0, math.ceil(2.0 * math.log10(hi)) / 2.0
+    # out to whole steps: while a slider is dragged the curves move and the axis stays (it is
+    # redrawn, with its ticks and grid, only when a curve crosses a step)
+    llo, lhi = range_step_out(math.log10(lo), math.log10(hi))
     if lhi - llo < 1.0:
         mid = 0.5 * (llo + lhi)
         llo, lhi = mid - 0.5, mid + 0.5

@@ -45,6 +45,10 @@ DOWNSAMPLE_ABOVE = 2000
 LEFT_AXIS_WIDTH = 78
 #: Below this many pixels of plot the chain of boxes under it is hidden (the curves are the lesson).
 MIN_PLOT_HEIGHT = 150
+#: The legend sits this far (x, y pixels) inside its corner of the plot …
+LEGEND_OFFSET = (8, 6)
+#: … and keeps this much room from a curve (half the widest pen, 4 px, and a pixel)
+LEGEND_ROOM = 3
 
 #: The backward toggle's text, longest first: the panel uses the longest that fits its width.
 BACKWARD_TEXTS = ("Backward view: ‖∂h_T/∂h_t‖ (gradient flow in BPTT)", "Backward view: ‖∂h_T/∂h_t‖",
@@ -718,7 +722,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.vb = self.plot.getViewBox()
         self.vb.setMouseEnabled(False, False)
         self.vb.disableAutoRange()
-        self.legend = self.plot.addLegend(offset=(-8, 6), labelTextSize=f"{self.look.font_pt - 1}pt",
+        self.legend = self.plot.addLegend(offset=(-LEGEND_OFFSET[0], LEGEND_OFFSET[1]), labelTextSize=f"{self.look.font_pt - 1}pt",
                                           brush=pg.mkBrush(255, 255, 255, 215), pen=pg.mkPen("#C0C0C0"),
                                           verSpacing=-4)
         # the same entries in a row (or two rows of two), above the curves, when no corner is
@@ -1174,7 +1178,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         row = False
         if vb.width() > 50 and vb.height() > 50 and f.legend:
             size = self.legend.boundingRect()
-            corner = f.place_legend((size.width() / vb.width(), size.height() / vb.height()))
+            # the legend's box, its offset from the corner and half a curve's width of room
+            dx, dy = LEGEND_OFFSET[0] + LEGEND_ROOM, LEGEND_OFFSET[1] + LEGEND_ROOM
+            corner = f.place_legend(((size.width() + dx) / vb.width(), (size.height() + dy) / vb.height()))
             if corner is None:
                 row = True
                 # one row if it fits the plot's width, else two rows of two
@@ -1189,7 +1195,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self._legend_corner = corner
             x = 1 if corner.endswith("right") else 0
             y = 0 if corner.startswith("top") else 1
-            self.legend.anchor(itemPos=(x, y), parentPos=(x, y), offset=(-8 if x else 8, 6 if y == 0 else -6))
+            ox, oy = LEGEND_OFFSET
+            self.legend.anchor(itemPos=(x, y), parentPos=(x, y), offset=(-ox if x else ox, oy if y == 0 else -oy))
         view = ((0.5, self._T + 0.5), yrange)
         if view != self._view:
             self._view = view

@@ -33,6 +33,7 @@ from rnnviz.core.frames import (
     chain_shade,
     display_image,
     entry_readout,
+    range_step_out,
     spectral_radius,
 )
 from rnnviz.engine.explain import explain
@@ -307,12 +308,14 @@ def test_entry_readout_labels_and_values():
     assert big.sliders == () and "352 weights" in big.hint  # 4·8·(1 + 8 + 2)
 
 
-def test_fading_range_holds_still_while_a_slider_moves_a_little():
-    """The y range snaps out to half-decades: small weight changes move the curves, not the
-    axis (which would otherwise be relabelled and redrawn at every tick of a drag)."""
+@pytest.mark.parametrize("sizes", [{}, dict(cell="compare", T=100, hidden_size=32)])
+def test_fading_range_holds_still_while_a_slider_moves_a_little(sizes):
+    """The y range snaps out to half-decades (coarser steps for a wide span): small weight
+    changes move the curves, not the axis (which would otherwise be relabelled and redrawn at
+    every tick of a drag; Compare's 50 decades crossed a half-decade at nearly every one)."""
     ranges, scales = set(), [1.0 + 0.01 * k for k in range(21)]  # a drag over 21 ticks
     for scale in scales:
-        s = M.Settings(recurrent_scale=scale)
+        s = M.Settings(recurrent_scale=scale, **sizes)
         f = build_frame(M.compute(s), ViewState(step=s.T - 1), None, -1)
         y0, y1 = f.fading.yrange
         for c in f.fading.curves.values():
@@ -320,6 +323,19 @@ def test_fading_range_holds_still_while_a_slider_moves_a_little():
             assert logs.size == 0 or (y0 <= logs.min() and logs.max() <= y1)
         ranges.add(f.fading.yrange)
     assert len(ranges) <= len(scales) // 3  # unsnapped, every tick had a range of its own
+
+
+def test_range_steps_grow_with_the_span():
+    assert range_step_out(-3.2, 0.1) == (-3.5, 0.5)  # half-decades up to 10 decades
+    assert range_step_out(-9.9, 0.0) == (-10.0, 0.0)
+    assert range_step_out(-48.3, 0.2) == (-50.0, 5.0)  # 48.5 decades: steps of 5
+    assert range_step_out(-221.0, 1.0) == (-240.0, 20.0)
+    for lo, hi in ((-0.3, -0.1), (-7.7, 2.2), (-33.3, 0.0), (-150.0, -20.0), (-700.0, 300.0)):
+        a, b = range_step_out(lo, hi)
+        # the range holds the values, and each end moves out by less than a step (half a
+        # decade, or at most an eighth of the span)
+        room = max(0.5, (hi - lo) / 8) if hi - lo <= 2000 else 100.0
+        assert a <= lo < a + room and b - room < hi <= b
 
 
 
