@@ -466,3 +466,21 @@ def test_a_log_colour_bar_labels_never_crowd(top):
     assert positions == sorted(positions) and (0.0, "0") in m.bar_ticks
     assert min(np.diff(positions)) >= 0.1 * L - 1e-12
     assert 3 <= len(positions) <= 11 and all(abs(p) <= L for p in positions)
+
+
+def test_abs_percentile_is_numpy_s_number():
+    """The colour levels' percentile from one partition: bit for bit np.percentile of the
+    finite |values| (float32 and float64, ties, ±inf and NaN mixed in, one value, q at 0/100)."""
+    rng = np.random.default_rng(7)
+    for trial in range(600):
+        n = int(rng.integers(1, 2000)) if trial % 50 else 130_000
+        a = (rng.standard_normal(n) * 10 ** rng.uniform(-3, 5)).astype(np.float32 if trial % 3 == 0 else np.float64)
+        if trial % 4 == 0:
+            a[rng.integers(0, n, size=max(1, n // 50))] = rng.choice([np.inf, -np.inf, np.nan])
+        if trial % 7 == 0:
+            a = np.round(a)
+        q = float(rng.choice([M.LEVEL_PERCENTILE, 50.0, 99.9, 0.0, 100.0, 2.5]))
+        finite = np.abs(a[np.isfinite(a)])
+        expected = float(np.percentile(finite, q)) if finite.size else 1.0
+        assert M.abs_percentile(a, q) == expected, (trial, n, a.dtype, q)
+    assert M.abs_percentile(np.array([np.nan, np.inf]), 98.0) == 1.0
