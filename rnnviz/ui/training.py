@@ -1246,7 +1246,12 @@ class ContribPanel(_PlotPanel):
         if span is not None and span != self._ySpan:
             self._ySpan = span
             self.plot.setYRange(*span, padding=0.02)
-        self._empty = all(r.contrib is None for r in snap.runs)
+        empty = all(r.contrib is None for r in snap.runs)
+        if empty != getattr(self, "_empty", None):
+            # an empty log axis labelled "5" and "2", ticks of no data: ticks with the first curve
+            # (no ticks rather than no values: the axis keeps its width, the plot does not jump)
+            self.plot.getAxis("left").setTicks([[], []] if empty else None)
+        self._empty = empty
         self._placeEmpty()
         for r in snap.runs:
             c = r.contrib

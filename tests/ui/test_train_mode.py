@@ -545,12 +545,26 @@ def test_the_contributions_plot_says_what_it_waits_for_before_the_first_update(w
     assert "first update" in text
     vb = contrib.plot.getViewBox()
     assert _scene_rect(vb).contains(_scene_rect(contrib.emptyText))  # whole, not cut by the plot
+    left = contrib.plot.getAxis("left")
+
+    def tick_texts():
+        from PySide6 import QtGui
+
+        image = QtGui.QImage(8, 8, QtGui.QImage.Format.Format_ARGB32)
+        painter = QtGui.QPainter(image)
+        try:
+            return [spec[2] for spec in left.generateDrawSpecs(painter)[2]]
+        finally:
+            painter.end()
+
+    assert tick_texts() == []  # an empty log axis said "5" and "2"
     window.panels["trainControls"].stepButton.click()
     for _ in range(3):  # until an update measured the contributions
         if any(r.contrib is not None for r in UT.training_for(window.controller).snapshot.runs):
             break
         window.panels["trainControls"].stepButton.click()
     qtbot.waitUntil(lambda: not contrib.emptyText.isVisible())
+    assert tick_texts()
 
 
 def test_a_log_axis_title_keeps_clear_of_its_tick_labels(window, qtbot):
