@@ -582,6 +582,72 @@ class _Marker(QtWidgets.QGraphicsItem):
         p.drawEllipse(self._circle)
 
 
+class _Curve10(QtWidgets.QGraphicsPathItem):
+    """A curve of positive values on the plot's log₁₀ axis, painted by Qt alone.
+
+    A pyqtgraph PlotDataItem re-derived its display data, data bounds and pixel padding in
+    Python at every slider tick, and Qt asked its Python ``boundingRect`` ~3 times a frame:
+    ~1.5 ms of a Compare tick's 9 curves. Here ``setData`` builds one QPainterPath (log₁₀ y,
+    NaN a gap, about one point per pixel for long runs), Qt paints it, and the bounding rect is
+    the plot's view (the view box clips its items to it), set when the view changes. The
+    PlotDataItem calls the panel, its legend and the tests use are kept:
+    ``getOriginalDataset`` (the values given), ``getData`` (x, log₁₀ y) and ``opts``.
+    """
+
+    def __init__(self, pen: QtGui.QPen):
+        super().__init__()
+        self.setPen(pen)
+        self.opts = {"pen": pen, "antialias": False, "symbol": None, "fillLevel": None, "fillBrush": None}
+        self._x = self._y = self._log = np.zeros(0)
+        self._rect = QtCore.QRectF()
+
+    def setViewRect(self, rect: QtCore.QRectF) -> None:
+        if rect != self._rect:
+            self.prepareGeometryChange()
+            self._rect = QtCore.QRectF(rect)
+
+    def boundingRect(self) -> QtCore.QRectF:
+        return self._rect
+
+    def shape(self) -> QtGui.QPainterPath:
+        return QtGui.QPainterPath()  # not a mouse target: clicks and hovers are the view's
+
+    def setData(self, x: np.ndarray, y: np.ndarray) -> None:
+        self._x, self._y = x, y
+        with np.errstate(all="ignore"):
+            self._log = np.log10(y)
+        px, py = peak_downsample(x, self._log, DOWNSAMPLE_ABOVE)
+        self.setPath(pg.arrayToQPath(px, py, connect="finite") if px.size else QtGui.QPainterPath())
+
+    def getOriginalDataset(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._x, self._y
+
+    def getData(self) -> tuple[np.ndarray, np.ndarray]:
+        return self._x, self._log
+
+
+def peak_downsample(x: np.ndarray, y: np.ndarray, most: int) -> tuple[np.ndarray, np.ndarray]:
+    """At most ``most`` points of (x, y): a longer curve as the lowest and the highest value of
+    each block of steps (pyqtgraph's "peak" method: spikes stay visible). A block with no
+    finite value stays a gap."""
+    n = y.size
+    if n <= most:
+        return x, y
+    k = -(-n // (most // 2))
+    m = -(-n // k)
+    pad = np.full(m * k, np.nan)
+    pad[:n] = y
+    blocks = pad.reshape(m, k)
+    out_y = np.empty((m, 2))
+    out_y[:, 0] = np.fmin.reduce(blocks, axis=1)  # NaN only where the whole block is
+    out_y[:, 1] = np.fmax.reduce(blocks, axis=1)
+    xs = np.asarray(x[::k], np.float64)
+    out_x = np.empty((m, 2))
+    out_x[:, 0] = xs
+    out_x[:, 1] = xs + 0.5 * (k - 1)
+    return out_x.ravel(), out_y.ravel()
+
+
 def _arrow(p, a: QtCore.QPointF, b: QtCore.QPointF, head: float) -> None:
     p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, True)
     p.drawLine(a, b)
@@ -623,7 +689,7 @@ class _StepAxis(SymbolTicks, pg.AxisItem):
 class _Curve:
     """A plot item and the frame's curve it shows."""
 
-    item: pg.PlotDataItem
+    item: _Curve10
     frame: CurveFrame | None = None
     drawn: np.ndarray | None = None  # the y the item holds (frames are immutable: no copy)
     active: bool = False  # the frame's curve is visible and has values
@@ -631,7 +697,7 @@ class _Curve:
     def draw(self, x: np.ndarray, y: np.ndarray) -> None:
         """Give the item (x, y) unless it holds exactly these values already: a slider tick
         that keeps a curve (a carried nudge curve, a deferred x₁ curve) costs it nothing
-        (setData of a 1000-step curve with peak downsampling is ~0.5 ms)."""
+        (a new path is one log₁₀ and one QPainterPath of the revealed steps)."""
         old = self.drawn
         if old is not None and old.shape == y.shape and np.array_equal(old, y, equal_nan=True):
             return
@@ -878,7 +944,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         chain.update()
 
     # ------------------------------------------------------------ accessors
-    def curves(self) -> dict[str, pg.PlotDataItem]:
+    def curves(self) -> dict[str, _Curve10]:
         """The plot items by key (see the class docstring)."""
         self._applyPending()
         return {k: c.item for k, c in self._curves.items()}
@@ -1008,14 +1074,20 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.computingText.hide()
 
     def _fitDownsampling(self) -> None:
-        """Peak downsampling and clipping to the view for long runs only: with them on, every
-        change of the y range (each slider tick) recomputes what each curve draws."""
+        """The overflow markers' downsampling for long runs only (the curves thin themselves,
+        :func:`peak_downsample`): with it on, every change of the y range recomputes them."""
         long = self._T > DOWNSAMPLE_ABOVE
         if long != self._downsampled:
             self._downsampled = long
-            for item in [c.item for c in self._curves.values()] + [self.overflowMarkers]:
-                item.setDownsampling(auto=long, method="peak")
-                item.setClipToView(long)
+            self.overflowMarkers.setDownsampling(auto=long, method="peak")
+            self.overflowMarkers.setClipToView(long)
+
+    def _viewRect(self) -> QtCore.QRectF:
+        """The view's range as a rect in the plot's coordinates: the curves' bounding rect."""
+        if self._view is None:
+            return QtCore.QRectF()
+        (x0, x1), (y0, y1) = self._view
+        return QtCore.QRectF(x0, y0, x1 - x0, y1 - y0)
 
     def _showStep(self, frame) -> None:
         st = frame.fading_step
@@ -1068,7 +1140,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
 
     def _buildItems(self, f) -> None:
         for c in self._curves.values():
-            self.plot.removeItem(c.item)
+            self.vb.removeItem(c.item)
         for m in self._markers:
             self.plot.removeItem(m)
         self._curves = {}
@@ -1084,9 +1156,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
                                       style=QtCore.Qt.PenStyle.DotLine), 2),
             }
             for name, (pen, z) in specs.items():
-                item = pg.PlotDataItem(pen=pen, connect="finite")
+                item = _Curve10(pen)
                 item.setZValue(z)
-                self.plot.addItem(item)
+                item.setViewRect(self._viewRect())
+                self.vb.addItem(item, ignoreBounds=True)  # the view's range is the frame's
                 self._curves[f.key(row, name)] = _Curve(item)
             marker = _Marker(colour, 14)
             marker.setZValue(10)
@@ -1201,6 +1274,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if view != self._view:
             self._view = view
             self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+            rect = self._viewRect()
+            for c in self._curves.values():
+                c.item.setViewRect(rect)
         if self.valueText.isVisible():
             self._anchorValueText()  # the legend's new place (or the view's new size)
 
@@ -1236,6 +1312,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
     def _showWaiting(self) -> None:
         self._view = ((0.0, 1.0), (-1.0, 1.0))
         self.plot.setRange(xRange=self._view[0], yRange=self._view[1], padding=0)
+        for c in self._curves.values():
+            c.item.setViewRect(self._viewRect())
         self.computingText.setText("waiting for the first run…")
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()

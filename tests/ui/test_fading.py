@@ -469,3 +469,54 @@ def test_a_short_plot_labels_every_k_th_decade_without_overlaps(make_panel, qtbo
     assert min(b - a for a, b in zip(ys, ys[1:])) >= font_h  # labels a line apart: none overlap
     grid_values = set(np.round(panel.grid.yData[::2], 9))
     assert grid_values == set(np.round([v for v, _ in every], 9))  # the grid keeps every decade
+
+
+def test_peak_downsample_keeps_every_block_s_extremes():
+    x = np.arange(1, 10_001, dtype=np.float64)
+    y = np.log10(np.exp(-0.01 * x)) + np.sin(x)  # a falling curve with spikes
+    y[3000:3500] = np.nan  # a gap
+    short = y[:2000]
+    assert F.peak_downsample(x[:2000], short, 2000)[1] is short  # short: as given
+    px, py = F.peak_downsample(x, y, 2000)
+    assert px.size == py.size <= 2000
+    k = -(-x.size // 1000)
+    for b in range(0, x.size // k):
+        block = y[b * k : (b + 1) * k]
+        lo, hi = py[2 * b], py[2 * b + 1]
+        if np.isnan(block).all():
+            assert np.isnan(lo) and np.isnan(hi)  # the gap stays a gap
+        else:
+            assert lo == np.nanmin(block) and hi == np.nanmax(block)
+    assert np.nanmin(py) == np.nanmin(y) and np.nanmax(py) == np.nanmax(y)
+    assert np.all(np.diff(px) >= 0) and px[0] == 1.0
+
+
+def test_curves_are_painted_where_the_view_maps_them(qtbot, make_panel, controller):
+    """The curves are plain Qt path items: their bounding rect is the view's range (set when it
+    changes) and the pixels under a curve's point show its colour."""
+    panel = make_panel(controller)
+    controller.setRevealAll(True)
+    QtWidgets.QApplication.processEvents()
+    item = panel.curves()["influence"]
+    (x0, x1), (y0, y1) = panel.vb.viewRange()
+    r = item.boundingRect()
+    assert (r.left(), r.right()) == pytest.approx((x0, x1)) and (r.top(), r.bottom()) == pytest.approx((y0, y1))
+    image = panel.graphics.grab().toImage()
+    x, logy = item.getData()
+    colour = item.pen().color()
+    hits = 0
+    for t in (5, 10, 15):
+        scene = panel.vb.mapViewToScene(QtCore.QPointF(x[t], logy[t]))
+        view = panel.graphics.mapFromScene(scene)
+        dpr = image.devicePixelRatio()
+        around = [image.pixelColor(int(view.x() * dpr) + dx, int(view.y() * dpr) + dy)
+                  for dx in (-1, 0, 1) for dy in (-1, 0, 1)]
+        hits += any(abs(c.red() - colour.red()) + abs(c.green() - colour.green()) + abs(c.blue() - colour.blue()) < 40
+                    for c in around)
+    assert hits == 3
+    controller.update(T=4000)  # a long run: about one point per pixel, all the values kept
+    assert controller.waitForIdle()
+    QtWidgets.QApplication.processEvents()
+    item = panel.curves()["influence"]
+    assert item.getOriginalDataset()[1].size == 4000
+    assert item.path().elementCount() <= F.DOWNSAMPLE_ABOVE
