@@ -520,3 +520,20 @@ def test_curves_are_painted_where_the_view_maps_them(qtbot, make_panel, controll
     item = panel.curves()["influence"]
     assert item.getOriginalDataset()[1].size == 4000
     assert item.path().elementCount() <= F.DOWNSAMPLE_ABOVE
+
+
+def test_the_legend_is_painted_from_a_cache_except_in_exports(qtbot, make_panel, controller):
+    """Its translucent box was filled afresh at every frame of a drag (~0.1 ms); an export
+    draws it uncached (vector text in an SVG), and the cached picture is the uncached one."""
+    from rnnviz.ui.caching import uncached
+
+    panel = make_panel(controller)
+    device = QtWidgets.QGraphicsItem.CacheMode.DeviceCoordinateCache
+    assert panel.legend.cacheMode() == device
+    cached = panel.graphics.grab().toImage()
+    with uncached(panel):
+        assert panel.legend.cacheMode() == QtWidgets.QGraphicsItem.CacheMode.NoCache
+        plain = panel.graphics.grab().toImage()
+    assert panel.legend.cacheMode() == device
+    box = panel.graphics.mapFromScene(panel.legend.sceneBoundingRect()).boundingRect()
+    assert box.width() > 50 and cached.copy(box) == plain.copy(box)
