@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ACTIVATIONS", "SYMBOLS", "apply", "derivative", "derivative_into", "sigmoid", "symbol"]
+__all__ = ["ACTIVATIONS", "SYMBOLS", "activation", "apply", "derivative", "derivative_into", "sigmoid", "symbol"]
 
 
 def _sigmoid_(a: np.ndarray) -> np.ndarray:
@@ -68,6 +68,12 @@ ACTIVATIONS = {
     "hard_sigmoid": _hard_sigmoid_,
     "hard_sigmoid_keras2": _hard_sigmoid_keras2_,
 }
+
+
+def activation(name: str):
+    """The in-place function of activation ``name`` (``f(a) -> a``), looked up once: a step
+    loop calls it directly (``apply`` per step was one more Python call at every step)."""
+    return ACTIVATIONS[name]
 
 
 def apply(name: str, a: np.ndarray) -> np.ndarray:

@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, derivative_into, symbol
+from ..activations import activation, apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned, aligned_empty
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
                      prev, project, project_batch, renormalise, weights)
@@ -58,6 +58,7 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     h = np.asarray(h0, dtype=dtype)
     act, rec = cell.nonlinearity, cell.recurrent_activation
+    f_act, f_rec = activation(act), activation(rec)
     saved = {}
     Hs = aligned_empty((T, H), dtype)
     tmp = np.empty(H, dtype)
@@ -71,12 +72,12 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
             np.matmul(h, W_hhT, out=hh)
             np.add(hh, b_hh, out=hh)
             np.add(rz, hh_rz, out=rz)
-            apply(rec, rz)
+            f_rec(rz)
             if keep:
                 hn_rec[t] = hn
             np.multiply(r, hn, out=tmp)
             np.add(n, tmp, out=n)
-            apply(act, n)
+            f_act(n)
             # h' = (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
             np.subtract(h, n, out=tmp)
             np.multiply(tmp, z, out=tmp)
@@ -93,11 +94,11 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
         for rz, r, z, n, h_out in zip(tick(RZ), R, Z, N, Hs):
             np.matmul(h, W_rzT, out=hh)
             np.add(rz, hh, out=rz)
-            apply(rec, rz)
+            f_rec(rz)
             np.multiply(r, h, out=tmp)
             np.matmul(tmp, W_nT, out=hn)
             np.add(n, hn, out=n)
-            apply(act, n)
+            f_act(n)
             np.subtract(h, n, out=tmp)
             np.multiply(tmp, z, out=tmp)
             h = np.add(n, tmp, out=h_out)
@@ -113,6 +114,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     H = cell.hidden_size
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     act, rec = cell.nonlinearity, cell.recurrent_activation
+    f_act, f_rec = activation(act), activation(rec)
     Hs = ws.empty((T, B, H), dtype)
     tmp = ws.empty((B, H), dtype)
     h = h0
@@ -128,10 +130,10 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
             matmul(h, W_hhT, out=hh)
             add(hh, b_hh, out=hh)
             add(rz, hh[:, : 2 * H], out=rz)
-            apply(rec, rz)
+            f_rec(rz)
             mul(r, hh[:, 2 * H :], out=tmp)
             add(n, tmp, out=n)
-            apply(act, n)
+            f_act(n)
             # h' = (1 − z) ⊙ n + z ⊙ h  ==  n + z ⊙ (h − n)
             sub(h, n, out=tmp)
             mul(tmp, z, out=tmp)
@@ -145,11 +147,11 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
         for rz, r, z, n, h_out in zip(RZ, R, Z, N, Hs):
             matmul(h, W_rzT, out=hh)
             add(rz, hh, out=rz)
-            apply(rec, rz)
+            f_rec(rz)
             mul(r, h, out=tmp)
             matmul(tmp, W_nT, out=hn)
             add(n, hn, out=n)
-            apply(act, n)
+            f_act(n)
             sub(h, n, out=tmp)
             mul(tmp, z, out=tmp)
             h = add(n, tmp, out=h_out)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..activations import apply, derivative, derivative_into, symbol
+from ..activations import activation, apply, derivative, derivative_into, symbol
 from ..buffers import FRESH, aligned
 from .common import (HI2, LO2, grads_from_adjoints, no_tick, outside_gradient as _outside, params, preactivation,
                      project, project_batch, renormalise, weights)
@@ -45,13 +45,13 @@ def forward(cell, x, h0, c0, dtype, keep: bool = False, tick=no_tick) -> LayerRe
     H = cell.hidden_size
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
     h = np.asarray(h0, dtype=dtype)
-    act = cell.nonlinearity
+    f = activation(cell.nonlinearity)
     Hs = project(x, W_ih, b_ih + b_hh, dtype)  # each row becomes h' in place
     tmp = np.empty(H, dtype)
     for a in tick(Hs):
         np.matmul(h, W_hhT, out=tmp)
         np.add(a, tmp, out=a)
-        h = apply(act, a)
+        h = f(a)
     G = np.empty((T, 0), dtype)
     return LayerRecord(cell, x, np.asarray(h0, dtype), None, Hs, None, G, ())
 
@@ -60,7 +60,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     """A batch through the layer, time-major: x (T, B, D), h0 (B, H); the record's h is (T, B, H).
     ``ws`` (a :class:`~rnnviz.engine.buffers.Scratch`) lends the record's arrays."""
     W_ih, W_hhT, b_ih, b_hh = params(cell, np.dtype(dtype))
-    act = cell.nonlinearity
+    f = activation(cell.nonlinearity)
     Hs = ws.empty(x.shape[:2] + (cell.hidden_size,), dtype)
     project_batch(x, W_ih, Hs)  # each step's row becomes h' in place
     Hs += b_ih + b_hh
@@ -69,7 +69,7 @@ def forward_batch(cell, x, h0, c0, dtype, ws=FRESH) -> LayerRecord:
     for a in Hs:
         np.matmul(h, W_hhT, out=tmp)
         np.add(a, tmp, out=a)
-        h = apply(act, a)
+        h = f(a)
     G = np.empty(Hs.shape[:-1] + (0,), dtype)
     return LayerRecord(cell, x, h0, None, Hs, None, G, ())
 
