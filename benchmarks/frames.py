@@ -25,6 +25,29 @@ from PySide6 import QtCore, QtWidgets
 VIEW_PANELS = ("state", "gates", "fading", "equations")
 
 
+def host_reference_ms(repeats: int = 7) -> float:
+    """How fast this shared machine is right now: the median time of a fixed piece of work
+    shaped like a slider tick's (a Python loop of small NumPy steps, H = 32, 600 steps).
+    The same code runs 1.5-2x slower in a busy phase of the host; quoting this beside a
+    figure lets figures from different minutes be compared (lower is faster)."""
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((32, 96)) * 0.2
+    xs = rng.standard_normal((600, 96))
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        h = np.zeros(32)
+        a = np.empty(96)
+        for x in xs:
+            np.matmul(h, W, out=a)
+            np.add(a, x, out=a)
+            np.tanh(a, out=a)
+            h = a[:32] * a[32:64] + a[64:]
+        times.append((time.perf_counter() - t0) * 1e3)
+    times.sort()
+    return times[len(times) // 2]
+
+
 def panels_of(window) -> dict[str, QtWidgets.QWidget]:
     """The window's areas by name, in the order a Paint event is attributed to them."""
     return {

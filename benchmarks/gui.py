@@ -43,7 +43,7 @@ sys.path.insert(0, HERE)
 
 from PySide6 import QtCore, QtWidgets  # noqa: E402
 
-from frames import FrameProbe, SyntheticDrag  # noqa: E402
+from frames import FrameProbe, SyntheticDrag, host_reference_ms  # noqa: E402
 from rnnviz.ui.controller import Controller  # noqa: E402
 from rnnviz.ui.main_window import MainWindow  # noqa: E402
 
@@ -281,10 +281,13 @@ def main():
     if args.panel:
         print(f"with {args.panel} in front of its tab group")
     for key, label, settings in chosen:
+        ref = host_reference_ms()  # how fast the shared host is just now (lower is faster)
         r = scenario(app, label, settings, values, drags, args.panel)
+        print(f"    host reference {ref:.2f} ms")
         name = f"{key}_{args.panel}" if args.panel else key
         for k, v in r.items():
             summary[f"slider_{name}_{k}_ms"] = round(v, 1)
+        summary[f"slider_{name}_host_reference_ms"] = round(ref, 2)
     if not args.only_sliders:
         print("play mode")
         rate, skipped, per = play_mode(app, 2.0 if args.quick else 4.0)

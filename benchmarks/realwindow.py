@@ -17,7 +17,10 @@ and repeats. The child writes what it measured as JSON; this script prints media
 * the time one view frame takes to paint and flush, and the GUI thread's CPU time per
   recompute (the whole cycle: mouse events, settings handlers, engine, views, frames);
 
-and ends with one JSON line. ``-v`` adds where the time goes. ``--env`` sets variables for
+and ends with one JSON line. Each scenario's line ends with the host reference
+(:func:`frames.host_reference_ms`, lower is faster): this shared machine runs the same code
+1.5-2x slower in its busy phases, so compare figures measured at a similar reference.
+``-v`` adds where the time goes. ``--env`` sets variables for
 the child only (A/B switches from benchmarks/experiments.py, e.g.
 ``--env RNNVIZ_EXPERIMENT=fixed_labels``); ``--cprofile DIR`` writes a cProfile of each
 scenario's drags; ``--shot DIR`` a screenshot of the screen after each; ``--keep DIR`` the
@@ -322,8 +325,12 @@ def main() -> int:
     if args.env:
         print("  app environment: " + " ".join(args.env))
     summary = {"screen": dims}
+    sys.path.insert(0, HERE)
+    from frames import host_reference_ms
+
     with tempfile.TemporaryDirectory() as workdir:
         for name in names:
+            ref = host_reference_ms()  # the host's speed just before (it drifts within minutes)
             r = run_scenario(name, args, workdir)
             g = r["geometry"]
             xf, inp, fr, st = r["event_to_frame"], r["input_to_frame"], r["frame_paint"], r["event_to_settled"]
@@ -333,7 +340,8 @@ def main() -> int:
                   f"p95 {inp['p95']:6.1f} ms | frame paint+flush median {fr['median']:5.1f} ms "
                   f"| GUI CPU per recompute {r['cpu_ms_per_recompute']:5.1f} ms ({r['cpu_share'] * 100:.0f}% busy) "
                   f"| {r['painted_changes']}/{r['changes']} changes, {r['frames']} frames, "
-                  f"window {g['window'][2]}x{g['window'][3]}, longest GUI block {r['longest_block_ms']:.0f} ms")
+                  f"window {g['window'][2]}x{g['window'][3]}, longest GUI block {r['longest_block_ms']:.0f} ms"
+                  f" | host reference {ref:.2f} ms")
             if args.verbose:
                 print(f"    painted px per frame: {r['painted_px_per_frame']}  widgets/frame {r['widgets_per_frame']:.1f}"
                       f"  value→result median {r['value_to_result']['median']:.1f} ms, result→frame median "
@@ -352,6 +360,7 @@ def main() -> int:
             summary[f"real_{name}_frame_median_ms"] = round(fr["median"], 1)
             summary[f"real_{name}_cpu_per_recompute_ms"] = round(r["cpu_ms_per_recompute"], 1)
             summary[f"real_{name}_gui_block_max_ms"] = round(r["longest_block_ms"], 1)
+            summary[f"real_{name}_host_reference_ms"] = round(ref, 2)
     print(json.dumps(summary))
     return 0
 
