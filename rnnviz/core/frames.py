@@ -684,7 +684,18 @@ class FadingStepFrame:
     overflow_anchor: tuple = (0.0, 0.5)
     overflow_pos: tuple = (0.0, 0.0)
     status: Frag = Frag()  # the line above the plot
-    status_short: tuple = ()  # shorter forms of it, longest first, for narrow panels
+    #: (the fading frame, the step) the shorter forms are made from when asked
+    short_of: tuple | None = field(default=None, repr=False)
+
+    @cached_property
+    def status_short(self) -> tuple:
+        """Shorter forms of the status line, longest first, for narrow panels: made when a
+        panel asks (a wide one never does; three forms at every tick of a Compare drag were
+        ~0.2 ms)."""
+        if self.short_of is None:
+            return ()
+        f, cur = self.short_of
+        return (_status(f, cur, 1), _status(f, cur, 2))
 
 
 def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
@@ -728,7 +739,7 @@ def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
         o_text = f"{what} t = {first + 1}"
         o_pos = (first + 1.0, ly + 0.5 * (f.yrange[1] - ly))
     return FadingStepFrame(cur, n, tuple(markers), value_text, anchor, pos, tuple(xs), o_text, o_anchor, o_pos,
-                           _status(f, cur), (_status(f, cur, 1), _status(f, cur, 2)))
+                           _status(f, cur), (f, cur))
 
 
 def _status(f: FadingFrame, cur: int, short: int = 0) -> Frag:

@@ -726,7 +726,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
     (zeros and NaN as NaN gaps, +inf clipped to the top of the plot).
     """
 
-    _statusShort: tuple = ()  # the status line's shorter forms (FadingStepFrame.status_short)
+    _statusStep = None  # the FadingStepFrame whose status is shown (its shorter forms on demand)
 
     def __init__(self, controller, parent=None):
         super().__init__(parent)
@@ -876,7 +876,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         room = self.width() - 14  # the line's margins
         if status is None or room <= 0:
             return
-        forms = (status, *self._statusShort)
+        step = self._statusStep
+
+        def shorter() -> tuple:  # made only when the whole line does not fit
+            return step.status_short if step is not None else ()
 
         def fits(form, pt):
             bold = theme.font(pt, bold=True)  # the values are bold: measure the worst case
@@ -889,8 +892,14 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         pt0 = self.look.font_pt
         near = range(pt0, pt0 - STATUS_NEAR_PT - 1, -1)
         far = range(pt0 - STATUS_NEAR_PT - 1, pt0 - STATUS_MIN_PT - 1, -1)
-        tries = [(f, pt) for f in forms for pt in near] + [(f, pt) for f in forms for pt in far]
-        pick = next(((f, pt) for f, pt in tries if fits(f, pt)), tries[-1])
+
+        def tries():
+            yield from ((status, pt) for pt in near)
+            yield from ((f, pt) for f in shorter() for pt in near)
+            yield from ((f, pt) for f in (status, *shorter()) for pt in far)
+
+        pick = (next(((f, pt) for f, pt in tries() if fits(f, pt)), None)
+                or ((status, *shorter())[-1], (far or near)[-1]))
         form, font = pick[0], theme.font(pick[1])
         if self.statusLabel.font().pointSize() != font.pointSize():
             self.statusLabel.setFont(font)
@@ -1118,7 +1127,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         else:
             self.valueText.hide()
         # Compare: just the percentages of x₁ left (the exact values are in the tooltips)
-        self._status, self._statusShort = st.status, st.status_short
+        self._status, self._statusStep = st.status, st
         self._fitStatus()
 
     def _showOverflow(self, st) -> None:

@@ -537,3 +537,19 @@ def test_the_legend_is_painted_from_a_cache_except_in_exports(qtbot, make_panel,
     assert panel.legend.cacheMode() == device
     box = panel.graphics.mapFromScene(panel.legend.sceneBoundingRect()).boundingRect()
     assert box.width() > 50 and cached.copy(box) == plain.copy(box)
+
+
+def test_the_status_line_s_shorter_forms_are_made_only_for_a_narrow_panel(qtbot, make_panel, controller):
+    """A wide panel shows the whole line and never asks for the shorter forms (made at every
+    tick of a drag, they cost ~0.2 ms); a narrow one shows one of them."""
+    controller.setStep(controller.settings.T - 1)  # "‖∂h₃₀/∂x₁‖ = 5.85×10⁻⁶ → 0.001 % of step 1 left"
+    panel = make_panel(controller, (1400, 520))
+    QtWidgets.QApplication.processEvents()
+    step = controller.frame.fading_step
+    assert "status_short" not in step.__dict__ and panel.statusText() == step.status.plain
+    panel.resize(300, 520)
+    QtWidgets.QApplication.processEvents()
+    shown = QtGui.QTextDocument()
+    shown.setHtml(panel.statusLabel.text())
+    assert "status_short" in step.__dict__
+    assert shown.toPlainText().strip() in [f.plain.strip() for f in step.status_short]
