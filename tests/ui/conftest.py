@@ -1,14 +1,30 @@
+import gc
+
 import pytest
 from PySide6 import QtWidgets
+
+
+def _top_level_widgets() -> list:
+    """QApplication.topLevelWidgets() with the cycle collector held off while the list is
+    wrapped: a collection in the middle (the wrapping allocates) can delete a widget of an
+    earlier test that only a garbage cycle kept, whose pointer is still in the list, and the
+    next wrap then reads freed memory (a segfault in this fixture, once in a CI run)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        return list(QtWidgets.QApplication.topLevelWidgets())
+    finally:
+        if was:
+            gc.enable()
 
 
 @pytest.fixture(autouse=True)
 def no_leaked_top_level_widgets(qapp):
     """Fail a test that leaves top-level widgets behind (qtbot.addWidget closes its own)."""
-    before = {id(w) for w in QtWidgets.QApplication.topLevelWidgets()}
+    before = {id(w) for w in _top_level_widgets()}
     yield
     QtWidgets.QApplication.processEvents()
-    for w in QtWidgets.QApplication.topLevelWidgets():
+    for w in _top_level_widgets():
         # pyqtgraph keeps hidden helper widgets (menus, tooltips); only visible windows count.
         # A widget in the middle of its destruction can come back as a bare QObject wrapper.
         if not isinstance(w, QtWidgets.QWidget):
