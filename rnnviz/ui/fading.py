@@ -1217,7 +1217,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         fm = QtGui.QFontMetricsF(font)
         text = next((t for t in forms if 1.08 * fm.horizontalAdvance(t) <= room), forms[-1])
         if left.labelText != text:
-            left.setLabel(text, **left.labelStyle)
+            theme.set_axis_label(left, text, **left.labelStyle)
 
     def _anchorValueText(self, anchor: tuple | None = None) -> None:
         """The frame's side of the marker for the value label, unless the legend lies there (at

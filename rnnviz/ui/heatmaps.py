@@ -101,7 +101,7 @@ def _colour_bar(cmap: str, levels, look: theme.Theme, label: str | None = None) 
     room_for_labels(bar.axis)
     _fit_bar_axis(bar, levels)
     if label:
-        bar.getAxis("left").setLabel(label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
+        theme.set_axis_label(bar.getAxis("left"), label, **{"font-size": f"{look.axis_pt}pt", "color": look.foreground})
     return bar
 
 
@@ -173,7 +173,7 @@ def _set_bar_scale(bar: pg.ColorBarItem, m) -> None:
         bar.axis.setTicks([list(m.bar_ticks), []] if m.bar_ticks else None)
     left = bar.getAxis("left")
     if m.bar_label and left.labelText != m.bar_label:
-        left.setLabel(m.bar_label, **left.labelStyle)
+        theme.set_axis_label(left, m.bar_label, **left.labelStyle)
 
 
 def _set_bar_levels(bar: pg.ColorBarItem, levels) -> None:
@@ -953,7 +953,7 @@ class GatePanel(_HeatmapPanel):
             room = bar.axis.height() - 4
             text = theme.fitting(forms, self.look.axis_pt, room)
             if axis.labelText != text:
-                axis.setLabel(text, **axis.labelStyle)
+                theme.set_axis_label(axis, text, **axis.labelStyle)
                 axis.showLabel(bool(text))
 
     def _fitValueLabels(self) -> None:
@@ -962,7 +962,7 @@ class GatePanel(_HeatmapPanel):
         for axis in self._valueAxes:
             text = theme.fitting(VALUE_LABELS, self.look.axis_pt + 1, axis.width() - 4)
             if axis.labelText != text:
-                axis.setLabel(text, **axis.labelStyle)
+                theme.set_axis_label(axis, text, **axis.labelStyle)
                 axis.showLabel(bool(text))
 
     def _fitCompareTexts(self) -> None:

@@ -44,7 +44,7 @@ class _TitledAxis(pg.AxisItem):
             self.label.setHtml(self.labelString())
             if self.label.boundingRect() == before:
                 return
-        self.setLabel(text, **style)  # a new size: the axis makes room and draws itself again
+        theme.set_axis_label(self, text, **style)  # a new size: the axis makes room and draws itself again
 
 
 class StateSpacePanel(Panel, QtWidgets.QWidget):

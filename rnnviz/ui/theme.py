@@ -208,6 +208,14 @@ def fitting(forms, pt: int, width: float) -> str:
     return next((f for f in forms if fm.horizontalAdvance(f) <= width), forms[-1])
 
 
+def set_axis_label(axis: pg.AxisItem, text: str, **style) -> None:
+    """``axis.setLabel`` and centre the label again. pyqtgraph centres an axis label when the
+    axis is resized, by the text it had then: a longer form set later ran past the plot's
+    end ("(log sc" on the fading plot at 1920×1080), a shorter one sat off centre."""
+    axis.setLabel(text, **style)
+    axis.resizeEvent(None)
+
+
 def style_plot(plot: pg.PlotItem, t: Theme, title: str | None = None, left: str | None = None,
                bottom: str | None = None):
     """Titles and axis labels sized for the back of a classroom, in the colours of ``t``."""
@@ -219,6 +227,6 @@ def style_plot(plot: pg.PlotItem, t: Theme, title: str | None = None, left: str 
         ax.setPen(t.foreground)
         ax.setStyle(tickFont=font(t.axis_pt))
         if text:
-            ax.setLabel(text, **{"font-size": f"{t.axis_pt + 1}pt", "color": t.foreground})
+            set_axis_label(ax, text, **{"font-size": f"{t.axis_pt + 1}pt", "color": t.foreground})
     plot.hideButtons()
     plot.setMenuEnabled(False)

@@ -1063,7 +1063,7 @@ class GradientPanel(_PlotPanel):
                 axis = plot.getAxis("bottom")
                 text = theme.fitting(STEP_LABELS, look.axis_pt + 1, room - TITLE_SPILL - 4)
                 if axis.labelText != text:
-                    axis.setLabel(text, **axis.labelStyle)
+                    theme.set_axis_label(axis, text, **axis.labelStyle)
         if self.caption is not None and self.caption.text != self._title():
             self.caption.setText(self._title(), size=f"{self.look.title_pt}pt", color=self.look.foreground, bold=True)
 

@@ -553,3 +553,21 @@ def test_the_status_line_s_shorter_forms_are_made_only_for_a_narrow_panel(qtbot,
     shown.setHtml(panel.statusLabel.text())
     assert "status_short" in step.__dict__
     assert shown.toPlainText().strip() in [f.plain.strip() for f in step.status_short]
+
+
+def test_the_y_label_stays_centred_on_the_plot_when_its_form_changes(qtbot, make_panel, controller):
+    """pyqtgraph centres an axis label when the axis is resized, by the text it had then: the
+    whole label, set after a resize had placed a shorter form, ran past the plot's top ("(log
+    sc" at 1920×1080 in the race)."""
+    settle(controller, cell="compare", T=200, hidden_size=12)
+    panel = make_panel(controller, (420, 380))
+    left = panel.plot.getAxis("left")
+    forms = set()
+    for height in (380, 600, 380, 460, 300, 420, 700):
+        panel.resize(420, height)
+        QtWidgets.QApplication.processEvents()
+        label, vb = left.label.sceneBoundingRect(), panel.vb.sceneBoundingRect()
+        forms.add(left.labelText)
+        assert vb.top() - 2 <= label.top() and label.bottom() <= vb.bottom() + 2, (height, left.labelText)
+        assert abs(label.center().y() - vb.center().y()) <= 3, height
+    assert len(forms) >= 2  # the label did change its form on the way
