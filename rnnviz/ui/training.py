@@ -1038,9 +1038,33 @@ class GradientPanel(_PlotPanel):
     TITLES = ("log₁₀ ‖∂L/∂h_t‖ over step t (→) and update (↑)", "log₁₀ ‖∂L/∂h_t‖: step t →, update ↑",
               "log₁₀ ‖∂L/∂h_t‖")
     caption = None
+    #: what an empty heatmap says before the first update, in the longest form its width holds
+    EMPTY = ("One row per update\nappears with Train or Step", "A row per update\n(Train or Step)",
+             "Train or Step\nfills it", "")
 
     def _title(self) -> str:
         return theme.fitting(self.TITLES, self.look.title_pt, self.graphics.width() - TITLE_PAD)
+
+    def _placeNotes(self) -> None:
+        """The note of the empty heatmaps in the middle one's centre (once, not three times),
+        in the longest wording its width holds."""
+        keys = list(self.notes)
+        middle = keys[len(keys) // 2] if keys else None
+        for key, note in self.notes.items():
+            plot = self.plots[key]
+            if key not in self._empty or key != middle:
+                if note.isVisible():
+                    note.hide()
+                continue
+            fm = QtGui.QFontMetricsF(note.textItem.font())
+            room = plot.vb.width() - 8
+            text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
+            note.setVisible(bool(text))
+            if text:
+                if note.toPlainText() != text:
+                    note.setText(text)
+                (x0, x1), (y0, y1) = plot.vb.viewRange()
+                note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
 
     def _fitTitles(self) -> None:
         plots = list(self.plots.values())
@@ -1066,6 +1090,7 @@ class GradientPanel(_PlotPanel):
                     theme.set_axis_label(axis, text, **axis.labelStyle)
         if self.caption is not None and self.caption.text != self._title():
             self.caption.setText(self._title(), size=f"{self.look.title_pt}pt", color=self.look.foreground, bold=True)
+        self._placeNotes()
 
     def _fitTitlesSoon(self, *_args) -> None:
         """Fit the titles once the layout pass that resized a heatmap is over (the panel's
@@ -1086,6 +1111,8 @@ class GradientPanel(_PlotPanel):
         self._lay.addWidget(self.graphics)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
+        self.notes: dict[str, pg.TextItem] = {}  # "appears with Train or Step" on an empty heatmap
+        self._empty: set = set()
         self.bar = None
         self.levels = (-DECADES, 0.0)
         self._keys = ()
@@ -1098,6 +1125,7 @@ class GradientPanel(_PlotPanel):
         self.graphics.clear()
         self.plots.clear()
         self.images.clear()
+        self.notes.clear()
         look = self.look
         for k, r in enumerate(snap.runs):
             plot = self.graphics.addPlot(row=0, col=k)
@@ -1116,6 +1144,12 @@ class GradientPanel(_PlotPanel):
                 plot.getAxis("left").setStyle(showValues=False)
             self.plots[r.key] = plot
             self.images[r.key] = img
+            # before the first update the heatmap is empty axes: it says what will fill it
+            note = pg.TextItem("", anchor=(0.5, 0.5), color=look.muted)
+            note.setFont(theme.font(look.axis_pt))
+            note.hide()
+            plot.vb.addItem(note, ignoreBounds=True)
+            self.notes[r.key] = note
         self.bar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get("inferno" if not look.colour_blind
                                                                                 else theme.CB_SEQUENTIAL),
                                    interactive=False, width=16, pen=look.foreground, colorMapMenu=False)
@@ -1141,11 +1175,16 @@ class GradientPanel(_PlotPanel):
             self._T = snap.config.length
             self._rebuild(snap)
         extent = snap.config.steps or nice_extent(snap.updates * 1.05)
-        if extent != self._yExtent:
+        extent_changed = extent != self._yExtent
+        if extent_changed:
             self._yExtent = extent
             for plot in self.plots.values():
                 plot.setYRange(0, extent, padding=0.02)
         logs = {r.key: log_rows(r.dh_rows) for r in snap.runs}
+        empty = {key for key, rows in logs.items() if not len(rows)}
+        if empty != self._empty or extent_changed:
+            self._empty = empty
+            self._placeNotes()
         self.levels = gradient_levels(list(logs.values()))
         for r in snap.runs:
             img = self.images[r.key]

@@ -614,3 +614,26 @@ def test_the_status_line_in_the_train_mode_says_it_is_the_explore_network(window
     window.controller.update(hidden_size=3)
     qtbot.waitUntil(lambda: window.statusText().startswith(
         f"Explore network: {window.controller.activeModel().n_params:,} parameters"))
+
+
+@pytest.mark.parametrize("presenter", [False, True])
+def test_the_empty_gradient_heatmaps_say_what_fills_them(window, qtbot, presenter):
+    """Before the first update the three heatmaps were bare axes; the middle one now says that
+    a row per update appears with Train or Step (once, whole, inside its plot)."""
+    if presenter:
+        window.presenter.enter(fullscreen=False)
+        window.resize(1024, 740)
+    grad = window.panels["gradientPanel"]
+    qtbot.waitUntil(lambda: grad.isVisible())
+    assert all(not len(r.dh_rows) for r in UT.training_for(window.controller).snapshot.runs)
+    QtWidgets.QApplication.processEvents()
+    qtbot.waitUntil(lambda: sum(n.isVisible() for n in grad.notes.values()) == 1)
+    key = next(k for k, n in grad.notes.items() if n.isVisible())
+    note = grad.notes[key]
+    assert "Train or Step" in note.toPlainText() or "fills it" in note.toPlainText()
+    assert _scene_rect(grad.plots[key].vb).contains(_scene_rect(note))
+    window.panels["trainControls"].stepButton.click()
+    qtbot.waitUntil(lambda: any(len(r.dh_rows) for r in UT.training_for(window.controller).snapshot.runs))
+    qtbot.waitUntil(lambda: not any(n.isVisible() for n in grad.notes.values()))
+    if presenter:
+        window.presenter.leave()
