@@ -1045,26 +1045,26 @@ class GradientPanel(_PlotPanel):
     def _title(self) -> str:
         return theme.fitting(self.TITLES, self.look.title_pt, self.graphics.width() - TITLE_PAD)
 
-    def _placeNotes(self) -> None:
-        """The note of the empty heatmaps in the middle one's centre (once, not three times),
-        in the longest wording its width holds."""
-        keys = list(self.notes)
-        middle = keys[len(keys) // 2] if keys else None
-        for key, note in self.notes.items():
-            plot = self.plots[key]
-            if key not in self._empty or key != middle:
-                if note.isVisible():
-                    note.hide()
-                continue
-            fm = QtGui.QFontMetricsF(note.textItem.font())
-            room = plot.vb.width() - 8
-            text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
-            note.setVisible(bool(text))
-            if text:
-                if note.toPlainText() != text:
-                    note.setText(text)
-                (x0, x1), (y0, y1) = plot.vb.viewRange()
-                note.setPos((x0 + x1) / 2, (y0 + y1) / 2)
+    def _placeNote(self) -> None:
+        """The note of the empty heatmaps across them (they are all empty: the note may cross
+        the gaps between them), in the longest wording their width holds."""
+        note = self.note
+        if note is None:
+            return
+        if not self._empty or not self.plots:
+            if note.isVisible():
+                note.hide()
+            return
+        boxes = [plot.vb.sceneBoundingRect() for plot in self.plots.values()]
+        left, right = boxes[0].left(), boxes[-1].right()
+        fm = QtGui.QFontMetricsF(note.textItem.font())
+        room = right - left - 8
+        text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
+        note.setVisible(bool(text))
+        if text:
+            if note.toPlainText() != text:
+                note.setText(text)
+            note.setPos((left + right) / 2, (boxes[0].top() + boxes[0].bottom()) / 2)
 
     def _fitTitles(self) -> None:
         plots = list(self.plots.values())
@@ -1090,7 +1090,7 @@ class GradientPanel(_PlotPanel):
                     theme.set_axis_label(axis, text, **axis.labelStyle)
         if self.caption is not None and self.caption.text != self._title():
             self.caption.setText(self._title(), size=f"{self.look.title_pt}pt", color=self.look.foreground, bold=True)
-        self._placeNotes()
+        self._placeNote()
 
     def _fitTitlesSoon(self, *_args) -> None:
         """Fit the titles once the layout pass that resized a heatmap is over (the panel's
@@ -1111,8 +1111,8 @@ class GradientPanel(_PlotPanel):
         self._lay.addWidget(self.graphics)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
-        self.notes: dict[str, pg.TextItem] = {}  # "appears with Train or Step" on an empty heatmap
-        self._empty: set = set()
+        self.note = None  # "appears with Train or Step" across the heatmaps while they are empty
+        self._empty = False
         self.bar = None
         self.levels = (-DECADES, 0.0)
         self._keys = ()
@@ -1125,7 +1125,6 @@ class GradientPanel(_PlotPanel):
         self.graphics.clear()
         self.plots.clear()
         self.images.clear()
-        self.notes.clear()
         look = self.look
         for k, r in enumerate(snap.runs):
             plot = self.graphics.addPlot(row=0, col=k)
@@ -1144,12 +1143,6 @@ class GradientPanel(_PlotPanel):
                 plot.getAxis("left").setStyle(showValues=False)
             self.plots[r.key] = plot
             self.images[r.key] = img
-            # before the first update the heatmap is empty axes: it says what will fill it
-            note = pg.TextItem("", anchor=(0.5, 0.5), color=look.muted)
-            note.setFont(theme.font(look.axis_pt))
-            note.hide()
-            plot.vb.addItem(note, ignoreBounds=True)
-            self.notes[r.key] = note
         self.bar = pg.ColorBarItem(values=self.levels, colorMap=pg.colormap.get("inferno" if not look.colour_blind
                                                                                 else theme.CB_SEQUENTIAL),
                                    interactive=False, width=16, pen=look.foreground, colorMapMenu=False)
@@ -1159,6 +1152,16 @@ class GradientPanel(_PlotPanel):
         self.graphics.addItem(self.bar, row=0, col=len(snap.runs))
         # the last heatmap's label at t = T may reach that far past its edge: the bar keeps clear
         self.graphics.ci.layout.setColumnSpacing(len(snap.runs) - 1, label_spill(look))
+        # before the first update the heatmaps are empty axes: a note across them says what
+        # will fill them (in the scene, not in one view box, which would clip it to its column)
+        if self.note is None:
+            self.note = pg.TextItem("", anchor=(0.5, 0.5))
+            self.note.setZValue(20)
+            self.graphics.scene().addItem(self.note)
+        self.note.setColor(look.muted)
+        self.note.fill = pg.mkBrush(look.background)  # clear of the axes it crosses
+        self.note.setFont(theme.font(look.axis_pt))
+        self.note.hide()
         self.caption = self.graphics.addLabel(self._title(), row=1, col=0, colspan=len(snap.runs) + 1,
                                               size=f"{look.title_pt}pt", color=look.foreground, bold=True)
         _any_width(self.caption)
@@ -1181,10 +1184,10 @@ class GradientPanel(_PlotPanel):
             for plot in self.plots.values():
                 plot.setYRange(0, extent, padding=0.02)
         logs = {r.key: log_rows(r.dh_rows) for r in snap.runs}
-        empty = {key for key, rows in logs.items() if not len(rows)}
+        empty = all(not len(rows) for rows in logs.values())
         if empty != self._empty or extent_changed:
             self._empty = empty
-            self._placeNotes()
+            self._placeNote()
         self.levels = gradient_levels(list(logs.values()))
         for r in snap.runs:
             img = self.images[r.key]
