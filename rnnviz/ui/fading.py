@@ -616,7 +616,10 @@ class _Curve10(QtWidgets.QGraphicsPathItem):
         self._x, self._y = x, y
         with np.errstate(all="ignore"):
             self._log = np.log10(y)
-        px, py = peak_downsample(x, self._log, DOWNSAMPLE_ABOVE)
+        drawn = self._log
+        if not np.isfinite(drawn).all():  # log10 of 0 is −inf: a gap, as NaN is (Qt drops ±inf points noisily)
+            drawn = np.where(np.isfinite(drawn), drawn, np.nan)
+        px, py = peak_downsample(x, drawn, DOWNSAMPLE_ABOVE)
         self.setPath(pg.arrayToQPath(px, py, connect="finite") if px.size else QtGui.QPainterPath())
 
     def getOriginalDataset(self) -> tuple[np.ndarray, np.ndarray]:
