@@ -4,8 +4,9 @@ A slider tick changes a panel's images and curves, and Qt repaints every item in
 area: each axis replays its recorded picture (tick lines, numbers, label), each title lays out
 its text again, each key fills its translucent box. :func:`cache_decorations` gives those
 items Qt's device-coordinate cache, so an unchanged axis is one pixmap blit; an axis whose
-range or ticks change calls ``update()`` and is drawn afresh once. :func:`uncached` turns the caches off while exporting, so an SVG
-gets vector text and a PNG at another scale gets sharp text, never a scaled pixmap.
+range or ticks change calls ``update()`` and is drawn afresh once. :func:`uncached` turns the
+caches off while exporting, so an SVG gets vector text and a PNG at another scale gets sharp
+text, never a scaled pixmap.
 
 The views' own background cache goes the other way (:func:`fill_backgrounds`): pyqtgraph keeps
 each view's solid background in a pixmap the size of the view and blits it under every paint,

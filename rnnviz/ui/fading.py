@@ -1094,6 +1094,14 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.overflowMarkers.setDownsampling(auto=long, method="peak")
             self.overflowMarkers.setClipToView(long)
 
+    def _setView(self, view: tuple) -> None:
+        """Show the ((x0, x1), (y0, y1)) range; the curves take it as their bounding rect."""
+        self._view = view
+        self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
+        rect = self._viewRect()
+        for c in self._curves.values():
+            c.item.setViewRect(rect)
+
     def _viewRect(self) -> QtCore.QRectF:
         """The view's range as a rect in the plot's coordinates: the curves' bounding rect."""
         if self._view is None:
@@ -1284,11 +1292,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.legend.anchor(itemPos=(x, y), parentPos=(x, y), offset=(-ox if x else ox, oy if y == 0 else -oy))
         view = ((0.5, self._T + 0.5), yrange)
         if view != self._view:
-            self._view = view
-            self.plot.setRange(xRange=view[0], yRange=view[1], padding=0)
-            rect = self._viewRect()
-            for c in self._curves.values():
-                c.item.setViewRect(rect)
+            self._setView(view)
         if self.valueText.isVisible():
             self._anchorValueText()  # the legend's new place (or the view's new size)
 
@@ -1322,10 +1326,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self._fillLegend(legend, f.legend)
 
     def _showWaiting(self) -> None:
-        self._view = ((0.0, 1.0), (-1.0, 1.0))
-        self.plot.setRange(xRange=self._view[0], yRange=self._view[1], padding=0)
-        for c in self._curves.values():
-            c.item.setViewRect(self._viewRect())
+        self._setView(((0.0, 1.0), (-1.0, 1.0)))
         self.computingText.setText("waiting for the first run…")
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()

@@ -208,6 +208,14 @@ def fitting(forms, pt: int, width: float) -> str:
     return next((f for f in forms if fm.horizontalAdvance(f) <= width), forms[-1])
 
 
+def fitting_lines(forms, qfont: QtGui.QFont, width: float) -> str:
+    """The first (longest) of ``forms``, each one or more lines, whose every line fits
+    ``width`` pixels in ``qfont``; the last if none does (an empty plot's note, shorter forms
+    ending in "" for none at all)."""
+    fm = QtGui.QFontMetricsF(qfont)
+    return next((f for f in forms if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= width), forms[-1])
+
+
 def set_axis_label(axis: pg.AxisItem, text: str, **style) -> None:
     """``axis.setLabel`` and centre the label again. pyqtgraph centres an axis label when the
     axis is resized, by the text it had then: a longer form set later ran past the plot's

@@ -1057,9 +1057,7 @@ class GradientPanel(_PlotPanel):
             return
         boxes = [plot.vb.sceneBoundingRect() for plot in self.plots.values()]
         left, right = boxes[0].left(), boxes[-1].right()
-        fm = QtGui.QFontMetricsF(note.textItem.font())
-        room = right - left - 8
-        text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
+        text = theme.fitting_lines(self.EMPTY, note.textItem.font(), right - left - 8)
         note.setVisible(bool(text))
         if text:
             if note.toPlainText() != text:
@@ -1234,9 +1232,7 @@ class ContribPanel(_PlotPanel):
                 self.emptyText.hide()
             return
         vb = self.plot.getViewBox()
-        fm = QtGui.QFontMetricsF(self.emptyText.textItem.font())
-        room = vb.width() - 16
-        text = next((f for f in self.EMPTY if max(fm.horizontalAdvance(line) for line in f.split("\n")) <= room), "")
+        text = theme.fitting_lines(self.EMPTY, self.emptyText.textItem.font(), vb.width() - 16)
         self.emptyText.setVisible(bool(text))
         if text:
             if self.emptyText.toPlainText() != text:
