@@ -273,13 +273,31 @@ class StepOverlay(QtWidgets.QLabel):
         self.setGeometry(right - width, bottom - height, width, height)
 
 
+def hint_layout(room: QtCore.QSize, top_pt: int, min_pt: int) -> tuple[str, int]:
+    """The hint's text and point size: the largest font (top_pt down to min_pt) at which its keys
+    fit ``room`` on two lines, or else on three; a line breaks only between two keys ("PageUp/←"
+    and its "back" are never parted). Below min_pt, two lines at min_pt (the label then wraps)."""
+    parts = HINT_TEXT.split(" · ")
+    half = len(parts) // 2  # the stepping keys, then the rest
+    two = " · ".join(parts[:half]) + "\n" + " · ".join(parts[half:])
+    three = "\n".join((" · ".join(parts[:1]), " · ".join(parts[1:half]), " · ".join(parts[half:])))
+    for pt in range(top_pt, min_pt - 1, -1):
+        fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
+        for text in (two, three):
+            need = fm.boundingRect(QtCore.QRect(0, 0, 10_000, 10_000), 0, text)
+            if need.width() <= room.width() and need.height() <= room.height():
+                return text, pt
+    return two, min_pt
+
+
 class HintOverlay(QtWidgets.QLabel):
     """The presenter-only hint, shown for a few seconds after entering presenter mode.
 
     It lies exactly over the big step counter (:class:`StepOverlay`), in the room the transport
     bar keeps for it, so it covers no plot, no axis and no control; the counter shows again
     when the hint goes (after HINT_MS, or at the first step: then the class needs the step).
-    The keys are written on two lines in the largest font that fits that box.
+    The keys are written on two lines (or three) in the largest font that fits that box, each
+    line broken only between two keys (:func:`hint_layout`).
     """
 
     MIN_PT = 8
@@ -312,8 +330,8 @@ class HintOverlay(QtWidgets.QLabel):
         self._timer.start(ms)
 
     def place(self) -> None:
-        """Over the step counter's box (else the bottom-right corner), in the largest font
-        (down to MIN_PT) at which the keys fit it on two lines."""
+        """Over the step counter's box (else the bottom-right corner), laid out by
+        :func:`hint_layout`."""
         w = self.parentWidget()
         counter = self._counter
         if counter is not None:
@@ -331,19 +349,10 @@ class HintOverlay(QtWidgets.QLabel):
                             box.setLeft(min(r.right() + 4, box.right()))
         else:
             box = QtCore.QRect(w.width() - 404, w.height() - 64, 400, 60)
-        parts = HINT_TEXT.split(" · ")
-        half = len(parts) // 2  # the stepping keys, then the rest
-        text = " · ".join(parts[:half]) + "\n" + " · ".join(parts[half:])
+        room = box.adjusted(0, 0, -2 * 8 - 6, -2 * 2 - 6)  # less the padding and the border
+        text, pt = hint_layout(room.size(), max(self._look.font_pt, 11), self.MIN_PT)
         if self.text() != text:
             self.setText(text)
-        room = box.adjusted(0, 0, -2 * 8 - 6, -2 * 2 - 6)  # less the padding and the border
-        pt = max(self._look.font_pt, 11)
-        while pt > self.MIN_PT:
-            fm = QtGui.QFontMetrics(theme.font(pt, bold=True))
-            need = fm.boundingRect(QtCore.QRect(0, 0, room.width(), 10_000), QtCore.Qt.TextFlag.TextWordWrap, text)
-            if need.width() <= room.width() and need.height() <= room.height():
-                break
-            pt -= 1
         if self.font().pointSize() != pt:
             self.setFont(theme.font(pt, bold=True))
         self.setGeometry(box)
