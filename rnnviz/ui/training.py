@@ -1427,7 +1427,7 @@ class WeightsPanel(_PlotPanel):
         self._fitTitles()
         norm, name = float(np.linalg.norm(change)), self._label.split()[0]
         self._captions = (f"Weights: ‖Δ{name}‖ = {norm:.3g} since the start", f"‖Δ{name}‖ = {norm:.3g} since the start",
-                          f"‖Δ{name}‖ = {norm:.3g}", "")
+                          f"‖Δ{name}‖ = {norm:.3g}", f"‖Δ‖ = {norm:.3g}", "")  # (the matrix is named beside it)
         self._fitCaption()
 
     def eventFilter(self, obj, ev) -> bool:
@@ -1467,6 +1467,10 @@ class WeightsPanel(_PlotPanel):
             ci.layout.setRowStretchFactor(row, 1 if stacked or row == 0 else 0)
         self._titled = None  # the titles' room changed
         self._fitTitles()
+
+    def captionText(self) -> str:
+        """The line above the matrices as shown: the change's norm in the longest wording that fits."""
+        return self._caption.text()
 
     def _fitCaption(self) -> None:
         fm = QtGui.QFontMetrics(self._caption.font())
