@@ -659,6 +659,10 @@ class TrainControls(Panel, QtWidgets.QWidget):
                                         f"background: {look.warning_bg}; padding: 3px; }}")
 
 
+#: A no-break space: the training status wraps in a narrow column, and "6" and "%" stay together.
+NBSP = "\u00a0"
+
+
 def status_text(snap: TR.TrainSnapshot) -> str:
     """One line per cell: updates, the newest test loss (and accuracy), or why it stopped."""
     lines = [f"{snap.updates} updates" + (f" · {snap.updates_per_second:.0f}/s" if snap.running else "")]
@@ -668,10 +672,10 @@ def status_text(snap: TR.TrainSnapshot) -> str:
             continue
         part = f"{r.label}: test loss {r.last_test_loss:.4g}"
         if r.last_test_acc is not None:
-            part += f", accuracy {100 * r.last_test_acc:.0f} %"
+            part += f", accuracy {100 * r.last_test_acc:.0f}{NBSP}%"  # "%" never alone on a line
         lines.append(part)
     base = snap.task.baseline
-    lines.append(("chance " + f"{100 * base:.0f} %") if snap.task.metric == "accuracy" else f"baseline {base:.3g}")
+    lines.append(("chance " + f"{100 * base:.0f}{NBSP}%") if snap.task.metric == "accuracy" else f"baseline {base:.3g}")
     return "\n".join(lines)
 
 
@@ -726,11 +730,18 @@ class ReadableLogAxis(pg.AxisItem):
         per_decade = length / (hi - lo)
         font = self.style.get("tickFont") or self.font()
         need = 1.15 * QtGui.QFontMetricsF(font).height()
+        # the decades too give way on a very short axis: every k-th, k of 1, 2, 3, 5, 10 …, on
+        # the powers that k divides (the same ones as the range moves); in presenter type at
+        # 1024 × 768 "10¹ 1 0.1 0.01" were stacked on 45 pixels
+        every = next((k for k in (1, 2, 3, 5, 10, 20, 50, 100) if k * per_decade >= need), 100)
         out = []
         for v, text in zip(values, strings):
             mult = round(10 ** (v - math.floor(v + 1e-9)))
             gap = self.GAPS.get(mult, self.OTHERS)
-            out.append(text if mult == 1 or gap * per_decade >= need else "")
+            if mult == 1:
+                out.append(text if round(v) % every == 0 else "")
+            else:
+                out.append(text if gap * per_decade >= need else "")
         return out
 
 
@@ -890,6 +901,7 @@ class LossPanel(_PlotPanel):
         self.accPlot = self.graphics.addPlot(row=1, col=0)
         self.accPlot.setXLink(self.lossPlot)
         self.accPlot.setYRange(0, 1.02, padding=0)
+        self.accPlot.getViewBox().sigResized.connect(self._fitLabels)  # its label's wording
         self.legend = LegendRow()
         self.legend.place(self.graphics.ci, 2)
         self.curves: dict[tuple[str, str], pg.PlotDataItem] = {}
@@ -952,7 +964,9 @@ class LossPanel(_PlotPanel):
         if tuple(r.key for r in snap.runs) != self._keys:
             self._rebuild(snap)
         classes = snap.task.metric == "accuracy"
-        self.accPlot.setVisible(classes)
+        if self.accPlot.isVisible() != classes:
+            self.accPlot.setVisible(classes)
+            self._fitLabels()
         positive = []
         for r in snap.runs:
             tl = np.asarray(r.train_loss, dtype=np.float64)
@@ -984,18 +998,40 @@ class LossPanel(_PlotPanel):
             self.chance.setVisible(False)
 
     TITLES = ("Loss: train (thin) and test (thick)", "Loss: train thin, test thick", "Loss: train, test", "Loss")
+    #: The accuracy axis's wordings, longest first, for the height its plot has.
+    ACC_LABELS = ("test accuracy", "accuracy", "acc.")
 
     def _fitTitles(self) -> None:
         _set_title(self.lossPlot, self.TITLES, self.look, self.graphics.width())
         self.legend.fit(self.graphics.width() - 16)
+        self._fitLabels()
+
+    def _fitLabels(self) -> None:
+        """Stacked over the accuracy, the loss plot leaves "update" to the plot below (the x
+        axes are linked), and the accuracy's label takes the wording its height holds: in
+        presenter type at 1024 × 768 "test accuracy" ran up beside "loss" and read as one."""
+        look, classes = self.look, self.accPlot.isVisible()
+        bottom = self.lossPlot.getAxis("bottom")
+        if bottom.label.isVisible() == classes:
+            bottom.showLabel(not classes)
+        room = self.accPlot.getViewBox().height() or self.graphics.height() / 2
+        text = theme.fitting(self.ACC_LABELS, look.axis_pt + 1, room)
+        left = self.accPlot.getAxis("left")
+        if left.labelText != text:
+            theme.set_axis_label(left, text, **{"font-size": f"{look.axis_pt + 1}pt", "color": look.foreground})
+
+    def accuracyLabel(self) -> str:
+        """The accuracy axis's label as shown."""
+        return self.accPlot.getAxis("left").labelText
 
     def setTheme(self, look: theme.Theme) -> None:
         super().setTheme(look)
         self.graphics.setBackground(look.background)
         theme.style_plot(self.lossPlot, look, None, "loss", "update")
         self._fitTitles()
-        theme.style_plot(self.accPlot, look, None, "test accuracy", "update")
+        theme.style_plot(self.accPlot, look, None, self.ACC_LABELS[0], "update")
         room_for_labels(self.accPlot.getAxis("left"))  # short in presenter mode at 1024 × 768
+        self._fitLabels()  # (the wording for this type's size)
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")
         self._style()

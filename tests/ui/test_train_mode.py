@@ -78,7 +78,7 @@ def test_controls_change_the_session_live_or_reset_it(window):
     assert set(k for k, _ in window.panels["lossPanel"].curves) == {"rnn_tanh", "gru", "lstm"}
     controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("recall"))
     assert window.panels["lossPanel"].accPlot.isVisible()
-    assert "chance 50 %" in controls.statusLabel.text()
+    assert "chance 50\u00a0%" in controls.statusLabel.text()  # (a no-break space: "%" never alone on a line)
 
 
 def test_train_runs_off_the_gui_thread_with_throttled_repaints(window, qtbot):
@@ -398,6 +398,23 @@ def test_a_log_axis_labels_only_the_ticks_it_has_room_for(qtbot):
     assert {"0.2", "0.5", "2", "5"} <= set(some) and "0.3" not in some
     assert {"0.3", "0.9", "3", "9"} <= set(every)
 
+    # six decades on a short axis: the decades give way too, every k-th, no two closer than a
+    # line ("10¹ 1 0.1 0.01" were stacked on 45 pixels in presenter type)
+    from PySide6 import QtGui
+
+    lo, hi = -4.05, 2.05
+    plot.setYRange(lo, hi, padding=0)
+    for height in (70, 100, 140):
+        plot.resize(300, height)
+        QtWidgets.QApplication.processEvents()
+        length = axis.geometry().height()
+        shown = [v for _spacing, values in axis.tickValues(lo, hi, length)
+                 for v, s in zip(values, axis.tickStrings(values, 1.0, 1.0)) if s]
+        assert shown, height
+        line = QtGui.QFontMetricsF(axis.style.get("tickFont") or axis.font()).height()
+        gaps = np.diff(sorted(set(shown))) * length / (hi - lo)  # (a decade is on two levels)
+        assert gaps.size == 0 or gaps.min() >= line, (height, shown, gaps)
+
 
 def test_short_training_axes_label_no_closer_than_a_line(window):
     """The small plots of the Train mode (test accuracy, the weight matrix and its change) are
@@ -638,3 +655,39 @@ def test_the_empty_gradient_heatmaps_say_what_fills_them(window, qtbot, presente
     qtbot.waitUntil(lambda: not grad.note.isVisible())
     if presenter:
         window.presenter.leave()
+
+
+def test_stacked_loss_and_accuracy_share_one_update_axis_and_fit_their_labels(window, qtbot):
+    """A class task stacks the accuracy under the loss: "update" is written once, under the
+    accuracy (the x axes are linked), and the accuracy's label is worded for its plot's height
+    (in presenter type at 1024 × 768 "test accuracy" ran up beside "loss" and read as one)."""
+    from PySide6 import QtGui
+
+    from rnnviz.ui import theme
+
+    loss = window.panels["lossPanel"]
+    controls = window.panels["trainControls"]
+    assert not loss.accPlot.isVisible() and loss.lossPlot.getAxis("bottom").label.isVisible()
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("recall"))
+    assert loss.accPlot.isVisible()
+    assert not loss.lossPlot.getAxis("bottom").label.isVisible()
+    assert loss.accPlot.getAxis("bottom").label.isVisible()
+
+    def fits() -> bool:
+        pt = loss.look.axis_pt + 1
+        width = QtGui.QFontMetrics(theme.font(pt)).horizontalAdvance(loss.accuracyLabel())
+        return width <= loss.accPlot.getViewBox().height()
+
+    for presenter, size in ((False, (1600, 1000)), (True, (1024, 740))):
+        if presenter:
+            window.presenter.enter(fullscreen=False)
+        window.resize(*size)
+        qtbot.waitUntil(lambda: loss.accPlot.getViewBox().height() > 0)
+        QtWidgets.QApplication.processEvents()
+        assert fits(), (presenter, loss.accuracyLabel(), loss.accPlot.getViewBox().height())
+        if not presenter:
+            assert loss.accuracyLabel() == "test accuracy"
+    assert loss.accuracyLabel() != "test accuracy"  # the short plot's wording
+    window.presenter.leave()
+    controls.taskCombo.setCurrentIndex(controls.taskCombo.findData("adding"))
+    assert not loss.accPlot.isVisible() and loss.lossPlot.getAxis("bottom").label.isVisible()
