@@ -29,6 +29,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from ..core import training as TR
 from ..core import text as TX
+from ..core.format import NBSP
 from . import theme
 from .caching import cache_decorations
 from .heatmaps import label_spill, room_for_labels
@@ -659,10 +660,6 @@ class TrainControls(Panel, QtWidgets.QWidget):
                                         f"background: {look.warning_bg}; padding: 3px; }}")
 
 
-#: A no-break space: the training status wraps in a narrow column, and "6" and "%" stay together.
-NBSP = "\u00a0"
-
-
 def status_text(snap: TR.TrainSnapshot) -> str:
     """One line per cell: updates, the newest test loss (and accuracy), or why it stopped."""
     lines = [f"{snap.updates} updates" + (f" · {snap.updates_per_second:.0f}/s" if snap.running else "")]
@@ -1028,10 +1025,9 @@ class LossPanel(_PlotPanel):
         super().setTheme(look)
         self.graphics.setBackground(look.background)
         theme.style_plot(self.lossPlot, look, None, "loss", "update")
-        self._fitTitles()
         theme.style_plot(self.accPlot, look, None, self.ACC_LABELS[0], "update")
         room_for_labels(self.accPlot.getAxis("left"))  # short in presenter mode at 1024 × 768
-        self._fitLabels()  # (the wording for this type's size)
+        self._fitTitles()  # (and the labels' wordings for this type's size)
         self.legend.setLabelTextColor(look.foreground)
         self.legend.setLabelTextSize(f"{look.axis_pt}pt")
         self._style()
