@@ -149,10 +149,23 @@ class SyntheticDrag(QtCore.QObject):
             self.done = True
 
 
+_PAINT = QtCore.QEvent.Type.Paint
+_UPDATE_REQUEST = QtCore.QEvent.Type.UpdateRequest
+_TIMER = QtCore.QEvent.Type.Timer
+_MOUSE = (QtCore.QEvent.Type.MouseMove, QtCore.QEvent.Type.MouseButtonPress)
+
+
 class FrameProbe(QtCore.QObject):
-    def __init__(self, window, slider, clock=time.perf_counter):
+    """Records changes, results and frames through an application-wide event filter.
+
+    ``paint_times`` also times each widget's paint (delivering its paint event itself, once
+    more through this filter): the figures ``-v`` prints, at some cost to every frame, so the
+    real-window latencies are measured without it unless asked."""
+
+    def __init__(self, window, slider, clock=time.perf_counter, paint_times=True):
         super().__init__()
         self.window, self.slider, self.clock = window, slider, clock
+        self.paint_times = paint_times
         self.controller = window.controller
         self._owner = {}  # id(widget) -> panel name (cache of the parent walk)
         self._panels = panels_of(window)
@@ -246,13 +259,15 @@ class FrameProbe(QtCore.QObject):
 
     def eventFilter(self, obj, event) -> bool:
         et = event.type()
-        if et == QtCore.QEvent.Type.Paint:
-            if self._frame is not None and isinstance(obj, QtWidgets.QWidget) and obj is not self._timing:
+        if et is _PAINT:
+            if self._frame is not None and obj is not self._timing and isinstance(obj, QtWidgets.QWidget):
                 r = event.rect()
                 name = self._panelOf(obj)
                 f = self._frame
                 f["painted"][name] = f["painted"].get(name, 0) + r.width() * r.height()
                 f["widgets"] += 1
+                if not self.paint_times:
+                    return False
                 # Qt paints each widget on its own (a child is not painted inside its parent's
                 # paintEvent): the time of this one delivery is this widget's paint. Delivered
                 # again, whole (a scroll area's viewport paints through its area's own filter)
@@ -265,7 +280,7 @@ class FrameProbe(QtCore.QObject):
                 key = f"{name}/{type(obj.parentWidget() if obj.objectName() == 'qt_scrollarea_viewport' else obj).__name__}"
                 f["paint_ms"][key] = f["paint_ms"].get(key, 0.0) + (self.clock() - t0) * 1e3
                 return True
-        elif et == QtCore.QEvent.Type.UpdateRequest and obj is self.window:
+        elif et is _UPDATE_REQUEST and obj is self.window:
             one = getattr(self.window, "_oneFrame", None)
             if one is not None and one.depth:
                 return False  # the window's one-frame filter postpones this one: not a frame
@@ -280,7 +295,7 @@ class FrameProbe(QtCore.QObject):
                 self.frames.append(frame)
                 self._onFrame(frame)
             return handled
-        elif et == QtCore.QEvent.Type.Timer and self.enabled:
+        elif et is _TIMER and self.enabled:
             # Timers run deferred work (slow curves, throttled readouts); time the ones that
             # take a while.
             t0 = self.clock()
@@ -291,8 +306,7 @@ class FrameProbe(QtCore.QObject):
                 kind = type(obj).__name__ + (f"({type(parent).__name__})" if parent is not None else "")
                 self.spans.append((kind, t0, t1))
             return handled
-        elif (et in (QtCore.QEvent.Type.MouseMove, QtCore.QEvent.Type.MouseButtonPress)
-              and obj is self.slider):
+        elif et in _MOUSE and obj is self.slider:
             now = self.clock()
             t_event = self.synthetic_time if self.synthetic_time is not None else _x_time(event.timestamp(), now)
             self._input = (now, t_event)

@@ -20,7 +20,8 @@ and repeats. The child writes what it measured as JSON; this script prints media
 and ends with one JSON line. Each scenario's line ends with the host reference
 (:func:`frames.host_reference_ms`, lower is faster): this shared machine runs the same code
 1.5-2x slower in its busy phases, so compare figures measured at a similar reference.
-``-v`` adds where the time goes. ``--env`` sets variables for
+``-v`` adds where the time goes (it times each widget's paint, which costs every frame a
+little: the latencies without ``-v`` are the ones to quote). ``--env`` sets variables for
 the child only (A/B switches from benchmarks/experiments.py, e.g.
 ``--env RNNVIZ_EXPERIMENT=fixed_labels``); ``--cprofile DIR`` writes a cProfile of each
 scenario's drags; ``--shot DIR`` a screenshot of the screen after each; ``--keep DIR`` the
@@ -83,7 +84,7 @@ def child(args) -> int:
     if start is not None:
         start.hide()  # a user dismisses the start page before dragging (it covers the window)
     slider = window.controls.groupSliders["recurrent_scale"].slider
-    probe = FrameProbe(window, slider)
+    probe = FrameProbe(window, slider, paint_times=args.paint_times)
     probe.enabled = False
     _experiments(window)  # after the probe: their event filters run before its
     profiler = None
@@ -254,6 +255,8 @@ def run_scenario(name, args, workdir) -> dict:
         k, _, v = kv.partition("=")
         env[k] = v
     cmd = [sys.executable, os.path.abspath(__file__), "--child", name, "--ready", ready, "--out", out]
+    if args.verbose:
+        cmd.append("--paint-times")  # each widget's paint timed: costs the frames a little
     if args.cprofile:
         os.makedirs(args.cprofile, exist_ok=True)
         cmd += ["--cprofile-out", os.path.join(args.cprofile, f"{name}.prof")]
@@ -298,6 +301,7 @@ def main() -> int:
     ap.add_argument("--ready")
     ap.add_argument("--out")
     ap.add_argument("--cprofile-out")
+    ap.add_argument("--paint-times", action="store_true")
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--scenario", action="append", choices=list(SCENARIOS))
     ap.add_argument("--drags", type=int, default=None)
