@@ -486,24 +486,42 @@ class FadingFrame:
     computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
     backward: bool
     cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
+    #: (lowest marker with its value label below it, highest with it above), in decades, over
+    #: every step (a single cell's label; None: no such step): the room the view makes for it
+    label_extent: tuple = (None, None)
 
     @cached_property
     def legend_corner(self) -> str | None:
         """The corner for a legend of the estimated size (before the view has measured it)."""
         return self.place_legend(None)
 
-    def place_legend(self, share: tuple | None) -> str | None:
+    def place_legend(self, share: tuple | None, yrange: tuple | None = None) -> str | None:
         """The corner for a legend of ``share`` = (width, height) of the plot (None: estimated
-        from its entries) that covers no curve, or None: then it goes above the curves, in the
-        head room :meth:`with_headroom` makes."""
+        from its entries) that covers no curve in the view's ``yrange`` (default: the frame's),
+        or None: then it goes above the curves, in the head room :meth:`with_headroom` makes."""
         curves = [c for c in self.curves.values() if c.visible and c.y.size]
-        return legend_corner(curves, self.T, self.yrange, len(self.legend), share)
+        return legend_corner(curves, self.T, self.yrange if yrange is None else yrange, len(self.legend), share)
 
-    def with_headroom(self, share: float) -> tuple:
-        """The y range grown at the top so that its top ``share`` holds no curve."""
-        y0, y1 = self.yrange
+    def with_headroom(self, share: float, yrange: tuple | None = None) -> tuple:
+        """The y range (or ``yrange``) grown at the top so that its top ``share`` holds no curve."""
+        y0, y1 = self.yrange if yrange is None else yrange
         share = min(max(share, 0.0), 0.6)
         return (y0, y1 + share * (y1 - y0) / (1.0 - share))
+
+    def label_range(self, share: float) -> tuple:
+        """The y range grown so that a value label ``share`` of the plot high fits above (below)
+        every marker that has it above (below): at the top of a rising curve there was no room,
+        and the label, flipped below the marker, sat on the curve. A side grows by the whole
+        ``share`` or not at all, so that the view (and its axis) stays put while a drag moves
+        the curve a little."""
+        y0, y1 = self.yrange
+        low, high = self.label_extent
+        share = min(max(share, 0.0), 0.3)
+        widest = (y1 - y0) / (1.0 - 2.0 * share)
+        top = high is not None and y1 - high < share * widest
+        bottom = low is not None and low - y0 < share * widest
+        span = (y1 - y0) / (1.0 - share * (top + bottom))
+        return (y0 - share * span if bottom else y0, y1 + share * span if top else y1)
 
     @property
     def ylabel(self) -> str:
@@ -665,8 +683,25 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         pending.append("backward ‖∂h_T/∂hₜ‖")
     computing = "computing " + " and ".join(pending) + " …" if pending else None
     ticks = tuple((v, decade_label(v)) for v in decade_ticks(y0, y1))
+    extent = (None, None)
+    if len(rows) == 1:
+        shown = curves[key(rows[0], "influence")].shown
+        marked = np.isfinite(shown) & ~rows[0].bad
+        if marked.any():
+            below = label_below(rows[0].influence)
+            ly = np.log10(shown)
+            extent = tuple(float(f(ly[marked & side])) if (marked & side).any() else None
+                           for f, side in ((np.min, below), (np.max, ~below)))
     return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), computing, bool(backward),
-                       tuple((cr.key, cr.label) for cr in result.cells))
+                       tuple((cr.key, cr.label) for cr in result.cells), extent)
+
+
+def label_below(influence: np.ndarray) -> np.ndarray:
+    """Per step: the value label goes below the marker (where the drawn curve is not: below a
+    falling curve, above a rising one)."""
+    influence = np.asarray(influence)
+    with np.errstate(invalid="ignore"):
+        return influence <= influence[0]
 
 
 @dataclass(frozen=True, eq=False)
@@ -686,6 +721,12 @@ class FadingStepFrame:
     status: Frag = Frag()  # the line above the plot
     #: (the fading frame, the step) the shorter forms are made from when asked
     short_of: tuple | None = field(default=None, repr=False)
+    value_short: str | None = None  # the value label without its percentage (the status has it)
+
+    @property
+    def value_forms(self) -> tuple:
+        """The value label's forms, longest first (a narrow plot may have room for the short one only)."""
+        return tuple(t for t in (self.value_text, self.value_short) if t is not None)
 
     @cached_property
     def status_short(self) -> tuple:
@@ -710,17 +751,15 @@ def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
             ys.append(v)
         else:
             markers.append(None)
-    value_text, anchor, pos = None, (0.0, 0.0), (0.0, 0.0)
+    value_text, value_short, anchor, pos = None, None, (0.0, 0.0), (0.0, 0.0)
     if len(f.rows) == 1 and ys:
         row = f.rows[0]
-        value_text = f"{fmt_value(row.influence[cur])}  ({fmt_percent(row.ratio[cur])})"
+        value_short = fmt_value(row.influence[cur])
+        value_text = f"{value_short}  ({fmt_percent(row.ratio[cur])})"
         ly = math.log10(ys[0])
-        # put the label where the drawn curve is not: below a falling curve, above a rising one
+        # where the drawn curve is not; the view makes room for it (FadingFrame.label_range)
         right = cur + 1 > 0.6 * T
-        y0, y1 = f.yrange
-        below = row.influence[cur] <= row.influence[0]
-        if below and ly - y0 < 0.15 * (y1 - y0) or not below and y1 - ly < 0.15 * (y1 - y0):
-            below = not below
+        below = bool(label_below(row.influence[[0, cur]])[1])
         anchor = (1.08 if right else -0.08, -0.15 if below else 1.15)
         pos = (cur + 1.0, ly)
 
@@ -739,7 +778,7 @@ def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
         o_text = f"{what} t = {first + 1}"
         o_pos = (first + 1.0, ly + 0.5 * (f.yrange[1] - ly))
     return FadingStepFrame(cur, n, tuple(markers), value_text, anchor, pos, tuple(xs), o_text, o_anchor, o_pos,
-                           _status(f, cur), (f, cur))
+                           _status(f, cur), (f, cur), value_short)
 
 
 def _status(f: FadingFrame, cur: int, short: int = 0) -> Frag:

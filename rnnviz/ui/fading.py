@@ -1131,7 +1131,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
                 marker.setPos(*pos)
                 marker.show()
         if st.value_text is not None:
-            self.valueText.setText(st.value_text)
+            self._valueForms = st.value_forms
             self.valueText.setPos(*st.value_pos)
             self._anchorValueText(st.value_anchor)
             self.valueText.show()
@@ -1231,32 +1231,75 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             theme.set_axis_label(left, text, **left.labelStyle)
 
     def _anchorValueText(self, anchor: tuple | None = None) -> None:
-        """The frame's side of the marker for the value label, unless the legend lies there (at
-        t = 1 the only point is at the top left, and the legend, in the free top-right corner,
-        covered the label's "(100 %)"): then its mirror image, or else just below (above) the
-        legend, whichever stays inside the plot."""
+        """The frame's side of the marker for the value label, unless the label would leave the
+        plot, lie under the legend or cover a drawn curve there: then its mirror images, just
+        below (above) the legend, or above (below) the marker, shifted into the plot, the first
+        that is free; if none is, the same for the label without its percentage (the status
+        line has it). At t = 1 the only point is at the top left and the legend, in the free
+        top-right corner, covered the label's "(100 %)"; in a narrow presenter panel a label
+        right of a mid-run marker ran out of the plot."""
         if anchor is None:
             anchor = self._valueAnchor
         self._valueAnchor = anchor
-        text = self.valueText
-        text.setAnchor(anchor)
-        if not self.legend.isVisible():
-            return
-        legend, inside = self.legend.sceneBoundingRect(), self.vb.sceneBoundingRect()
-        ax, ay = anchor
-        r = text.sceneBoundingRect()
-        h = max(r.height(), 1.0)
-        tries = [(ax, ay), (ax, 1.0 - ay), (1.0 - ax, ay), (1.0 - ax, 1.0 - ay)]
-        # the anchor is in text heights: a larger y lifts the label
-        tries += [(ax, ay - (legend.bottom() + 2 - r.top()) / h), (ax, ay + (r.bottom() - legend.top() + 2) / h)]
-        for a in tries:
-            text.setAnchor(a)
-            r = text.sceneBoundingRect()
-            if inside.contains(r) and not r.intersects(legend):
+        fallback = None
+        for form in self._valueForms:
+            if self.valueText.toPlainText() != form:
+                self.valueText.setText(form)
+            free, first = self._freeAnchor(anchor)
+            if free is not None:
+                self.valueText.setAnchor(free)
                 return
-        text.setAnchor(anchor)
+            fallback = first or fallback
+        self.valueText.setAnchor(fallback or anchor)
 
     _valueAnchor = (0.0, 0.0)
+    _valueForms: tuple = ()
+
+    def _freeAnchor(self, anchor: tuple) -> tuple:
+        """(the first anchor of the value label, as it reads now, that is free, or None; the
+        first that is at least inside the plot and off the legend, or None)."""
+        text = self.valueText
+        text.setAnchor(anchor)
+        legend = self.legend.sceneBoundingRect() if self.legend.isVisible() else None
+        inside = self.vb.sceneBoundingRect()
+        r = text.sceneBoundingRect()
+        ax, ay = anchor
+        w, h = max(r.width(), 1.0), max(r.height(), 1.0)
+        tries = [(ax, ay), (1.0 - ax, ay), (ax, 1.0 - ay), (1.0 - ax, 1.0 - ay)]
+        # too wide for either side: over the marker, as near to its side as the plot allows
+        x = r.left() + ax * w  # the marker's x in the scene
+        lo, hi = (x + w - inside.right() + 2) / w, (x - inside.left() - 2) / w
+        if lo <= hi:
+            near = min(max(ax, lo), hi)
+            tries += [(near, ay), (near, 1.0 - ay)]
+        if legend is not None:  # the anchor is in text heights: a larger y lifts the label
+            tries += [(ax, ay - (legend.bottom() + 2 - r.top()) / h), (ax, ay + (r.bottom() - legend.top() + 2) / h)]
+        first = None
+        for k, a in enumerate(tries):
+            if k:
+                text.setAnchor(a)
+                r = text.sceneBoundingRect()
+            if inside.contains(r) and (legend is None or not r.intersects(legend)):
+                if not self._coversCurve(r):
+                    return a, first or a
+                first = first or a
+        return None, first
+
+    def _coversCurve(self, rect: QtCore.QRectF) -> bool:
+        """Whether the scene ``rect`` holds a drawn point of a curve."""
+        view = self.vb.mapSceneToView(rect).boundingRect()
+        x0, x1 = view.left(), view.right()
+        y0, y1 = sorted((view.top(), view.bottom()))
+        lo, hi = max(0, int(math.floor(x0)) - 1), max(0, int(math.ceil(x1)))  # step t is at x = t
+        for c in self._curves.values():
+            if not c.active or c.drawn is None:
+                continue
+            y = c.frame.log_shown[lo:min(hi, c.drawn.size)]
+            x = np.arange(lo + 1, lo + 1 + y.size, dtype=np.float64)
+            with np.errstate(invalid="ignore"):
+                if np.any((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)):
+                    return True
+        return False
 
     def _placeLegend(self, *_args) -> None:
         """The legend where it covers no curve (issue 8: in the race it covered the GRU and
@@ -1269,16 +1312,18 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         vb = self.vb.boundingRect()
         yrange = tuple(self._yrange)
         row = False
+        if vb.height() > 50:  # room for the value label above (below) its marker, 0.15 of its height off
+            yrange = f.label_range((1.15 * self.valueText.textItem.boundingRect().height() + 4) / vb.height())
         if vb.width() > 50 and vb.height() > 50 and f.legend:
             size = self.legend.boundingRect()
             # the legend's box, its offset from the corner and half a curve's width of room
             dx, dy = LEGEND_OFFSET[0] + LEGEND_ROOM, LEGEND_OFFSET[1] + LEGEND_ROOM
-            corner = f.place_legend(((size.width() + dx) / vb.width(), (size.height() + dy) / vb.height()))
+            corner = f.place_legend(((size.width() + dx) / vb.width(), (size.height() + dy) / vb.height()), yrange)
             if corner is None:
                 row = True
                 # one row if it fits the plot's width, else two rows of two
                 self._useLegendRow(4 if self._legendRows[4].boundingRect().width() <= vb.width() - 16 else 2)
-                yrange = f.with_headroom((self.legendRow.boundingRect().height() + 12) / vb.height())
+                yrange = f.with_headroom((self.legendRow.boundingRect().height() + 12) / vb.height(), yrange)
                 corner = "top-right"
         else:
             corner = f.legend_corner or "top-right"

@@ -152,6 +152,34 @@ def test_fading_step_and_status():
     assert "not revealed yet" in f.fading.tooltip(20, st.revealed)
 
 
+@pytest.mark.parametrize("settings,side", [(dict(cell="rnn_relu", recurrent_scale=3.0, T=60), "above"),
+                                           (dict(cell="rnn_tanh", T=30), "below")])
+def test_the_value_label_has_room_beside_every_marker(settings, side):
+    """Above a rising curve, below a falling one: the range grows so that a label of the given
+    share of the plot's height fits there at every step, the extreme one included."""
+    f = frame_for(**settings)
+    fad = f.fading
+    infl = f.result.cells[0].trace.influence
+    logs = fad.curves["influence"].log_shown
+    low, high = fad.label_extent
+    if side == "above":  # the exploding lesson: the curve climbs to the top of the range
+        assert high == pytest.approx(np.nanmax(logs)) and fad.yrange[1] - high < 0.15 * np.ptp(fad.yrange)
+    else:  # x₁ fades: it falls to the bottom
+        assert low == pytest.approx(np.nanmin(logs)) and high is None
+    share = 0.12
+    y0, y1 = fad.label_range(share)
+    assert y0 <= fad.yrange[0] and y1 >= fad.yrange[1]
+    for step in range(1, len(infl)):
+        st = f.with_view(step=step).fading_step
+        ly = st.value_pos[1]
+        above = st.value_anchor[1] > 0.5
+        assert above == (infl[step] > infl[0])
+        room = (y1 - ly) if above else (ly - y0)
+        assert room >= share * (y1 - y0) - 1e-9, step
+    assert st.value_forms == (st.value_text, fmt_value(infl[-1]))
+    assert frame_for(cell="compare", T=20).fading.label_extent == (None, None)  # no value label
+
+
 def test_backward_curve_follows_the_toggle():
     f = frame_for(cell="lstm", T=20, backward=True)
     back = f.result.cells[0].backward

@@ -571,3 +571,49 @@ def test_the_y_label_stays_centred_on_the_plot_when_its_form_changes(qtbot, make
         assert vb.top() - 2 <= label.top() and label.bottom() <= vb.bottom() + 2, (height, left.labelText)
         assert abs(label.center().y() - vb.center().y()) <= 3, height
     assert len(forms) >= 2  # the label did change its form on the way
+
+
+def _covered_points(panel) -> list:
+    """The drawn curve points (influence and nudge check) under the value label's box."""
+    label = panel.valueText.sceneBoundingRect()
+    hits = []
+    for key, item in panel.curves().items():
+        if not item.isVisible():
+            continue
+        x, y = item.getData()  # in the plot's log coordinates
+        for xi, yi in zip(x, y):
+            if np.isfinite(yi) and label.contains(panel.vb.mapViewToScene(QtCore.QPointF(xi, yi))):
+                hits.append((key, float(xi), float(yi)))
+    return hits
+
+
+CRAMPED = ((540, 420), 1.5)  # presenter type in the fading panel of a 1024×768 window
+
+
+@pytest.mark.parametrize("lesson,size,scale", [
+    (lesson, size, scale) for lesson in ("exploding", "vanishing-memory", "lstm-remembers")
+    for size, scale in (((560, 300), 1.0), ((900, 520), 1.0), CRAMPED)
+    # there the LSTM's nearly flat end leaves the label no free place: the legend takes the
+    # bottom-right corner, and above the marker is the curve
+    if (lesson, (size, scale)) != ("lstm-remembers", CRAMPED)])
+def test_the_value_label_covers_no_curve(qtbot, make_panel, lesson, size, scale):
+    """The exploding lesson's "4.87×10⁸  (1.1×10¹¹ %)" at t = 60 sat on the end of the rising
+    curve: no room above the marker at the top of the plot, so it flipped below, onto the
+    curve. Head room is made instead (foot room for a falling curve at the bottom); a label
+    too wide for either side of the marker moves over it, or drops its percentage."""
+    from rnnviz.core import session as CS
+
+    c = Controller()
+    c.update(**CS.load_lesson(lesson).settings.__dict__)
+    c.recompute()
+    assert c.waitForIdle()
+    panel = make_panel(c, size)
+    panel.setTheme(panel.look.scaled(scale))
+    T = c.settings.T
+    for step in sorted({0, 1, T // 3, T // 2, T - 2, T - 1}):
+        c.setStep(step)
+        QtWidgets.QApplication.processEvents()
+        assert panel.valueText.isVisible(), step
+        assert panel.vb.sceneBoundingRect().contains(panel.valueText.sceneBoundingRect()), (
+            step, panel.vb.sceneBoundingRect(), panel.valueText.sceneBoundingRect())
+        assert not _covered_points(panel), (step, _covered_points(panel)[:3])
