@@ -1065,7 +1065,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             if not c.reveal:
                 c.draw(self._x, c.shown)
         self._rebuildLegend(f)
-        self._placeLegend()
+        self._placeLegend(label=False)  # _showStep places the value label next
         ticks = tuple(f.ticks)
         if (ticks, self._T) != self._ticks:
             self._ticks = (ticks, self._T)
@@ -1241,6 +1241,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if anchor is None:
             anchor = self._valueAnchor
         self._valueAnchor = anchor
+        self.vb.updateMatrix()  # the view's new range, if any: the boxes below are measured in it
+        self.valueText.updateTransform()
         fallback = None
         for form in self._valueForms:
             if self.valueText.toPlainText() != form:
@@ -1301,7 +1303,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
                     return True
         return False
 
-    def _placeLegend(self, *_args) -> None:
+    def _placeLegend(self, *_args, label: bool = True) -> None:
         """The legend where it covers no curve (issue 8: in the race it covered the GRU and
         LSTM curves, the lesson's point): a corner the frame finds free for the legend's
         measured size, else one row above the curves, in head room added to the y range.
@@ -1338,7 +1340,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         view = ((0.5, self._T + 0.5), yrange)
         if view != self._view:
             self._setView(view)
-        if self.valueText.isVisible():
+        if label and self.valueText.isVisible():
             self._anchorValueText()  # the legend's new place (or the view's new size)
 
     def _makeLegendRow(self, columns: int) -> pg.LegendItem:
