@@ -773,7 +773,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.statusLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
                                        QtWidgets.QSizePolicy.Policy.Preferred)
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self.graphics.setBackground(self.look.background)
         self.graphics.ci.layout.setContentsMargins(0, 4, 8, 0)
         self.plot = self.graphics.addPlot(axisItems={"bottom": _StepAxis("bottom")})
@@ -1296,11 +1296,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         for c in self._curves.values():
             if not c.active or c.drawn is None:
                 continue
-            y = c.frame.log_shown[lo:min(hi, c.drawn.size)]
+            y = c.frame.log_shown[lo:min(hi, c.drawn.size)]  # NaN (a gap) compares False
             x = np.arange(lo + 1, lo + 1 + y.size, dtype=np.float64)
-            with np.errstate(invalid="ignore"):
-                if np.any((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)):
-                    return True
+            if ((x >= x0) & (x <= x1) & (y >= y0) & (y <= y1)).any():
+                return True
         return False
 
     def _placeLegend(self, *_args, label: bool = True) -> None:

@@ -358,7 +358,7 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
     def __init__(self, controller, parent=None):
         super().__init__(parent)
         self._controller = controller
-        self._glw = pg.GraphicsLayoutWidget()
+        self._glw = theme.graphics_widget()
         self._glw.setBackground(self.look.background)
         self._glw.ci.setContentsMargins(4, 4, 4, 4)
         self._heat: dict[str, _Heatmap] = {}

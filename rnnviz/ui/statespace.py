@@ -87,7 +87,7 @@ class StateSpacePanel(Panel, QtWidgets.QWidget):
         self.messageLabel.setAlignment(QtCore.Qt.AlignmentFlag.AlignCenter)
         self.messageLabel.hide()
 
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self.graphics.ci.layout.setContentsMargins(0, 4, 10, 0)
         self.plot = self.graphics.addPlot(axisItems={side: _TitledAxis(side) for side in ("left", "bottom")})
         self.vb = self.plot.getViewBox()

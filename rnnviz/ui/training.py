@@ -891,7 +891,7 @@ class LossPanel(_PlotPanel):
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self._lay.addWidget(self.graphics)
         self.lossPlot = self.graphics.addPlot(row=0, col=0, axisItems={"left": ReadableLogAxis("left")})
         self.lossPlot.setLogMode(y=True)
@@ -1137,7 +1137,7 @@ class GradientPanel(_PlotPanel):
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self._lay.addWidget(self.graphics)
         self.plots: dict[str, pg.PlotItem] = {}
         self.images: dict[str, pg.ImageItem] = {}
@@ -1274,7 +1274,7 @@ class ContribPanel(_PlotPanel):
 
     def __init__(self, controller, parent=None):
         super().__init__(controller, parent)
-        self.plotWidget = pg.GraphicsLayoutWidget()
+        self.plotWidget = theme.graphics_widget()
         self.plotWidget.setMinimumSize(200, 150)
         self.plot = self.plotWidget.addPlot(row=0, col=0, axisItems={"left": ReadableLogAxis("left")})
         self.plot.setLogMode(y=True)
@@ -1404,7 +1404,7 @@ class WeightsPanel(_PlotPanel):
         top.addWidget(self.cellCombo)
         top.addWidget(self.paramCombo)
         self._lay.addLayout(top)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self._lay.addWidget(self.graphics)
         self.valuePlot = self.graphics.addPlot(row=0, col=0)
         self.changePlot = self.graphics.addPlot(row=0, col=2)
@@ -1570,7 +1570,7 @@ class OutputPanel(Panel, QtWidgets.QWidget):
         self.train = training_for(controller)
         lay = QtWidgets.QVBoxLayout(self)
         lay.setContentsMargins(0, 0, 0, 0)
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = theme.graphics_widget()
         self.graphics.setMinimumHeight(120)
         lay.addWidget(self.graphics)
         self.plot = self.graphics.addPlot()
