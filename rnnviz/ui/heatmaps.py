@@ -717,6 +717,9 @@ class GatePanel(_HeatmapPanel):
     def _showResult(self, frame) -> None:
         gates = frame.gates
         if not gates.cells:
+            shown = ("message", gates.message, gates.message_plain, self.look)
+            if self._structure == shown:
+                return  # the same note: a slider tick of an RNN relaid it out for nothing
             self._structure = None
             self._cells = []
             self._glw.clear()
@@ -733,6 +736,7 @@ class GatePanel(_HeatmapPanel):
             self._valueAxes = []
             self._step_label = None
             self._showMessage(gates)
+            self._structure = shown
             return
         compare = gates.compare
         structure = (compare,) + tuple((c.label, tuple(m.name for m in c.maps)) for c in gates.cells)

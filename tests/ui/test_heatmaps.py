@@ -285,6 +285,22 @@ def test_gate_panel_explains_vanilla_rnn(qtbot, controller):
     assert panel.isShowingMessage() and "relu(" in panel.messageText()
 
 
+def test_a_slider_tick_of_an_rnn_keeps_the_gate_panel_s_note(qtbot, controller, monkeypatch):
+    """The note is laid out again only when it (or the theme) changes: at every tick of a
+    weights drag it was rebuilt and refitted, the same words."""
+    panel = _panel(qtbot, GatePanel, controller)
+    calls = []
+    show = panel._showMessage
+    monkeypatch.setattr(panel, "_showMessage", lambda gates: (calls.append(gates), show(gates)))
+    for scale in (0.9, 1.1, 1.2):
+        _configure(controller, recurrent_scale=scale)
+    assert calls == [] and panel.isShowingMessage()
+    panel.setTheme(panel.look.scaled(1.5))
+    assert len(calls) == 1 and panel.isShowingMessage()
+    _configure(controller, single_bias=True)  # new words: "+ b" for the two biases
+    assert len(calls) == 2 and "+ b + W_hh h)" in panel.messageText()
+
+
 @pytest.mark.parametrize("cell", ["gru", "lstm", "compare"])
 def test_gate_panel_shows_engine_gates(qtbot, controller, cell):
     panel = _panel(qtbot, GatePanel, controller)
