@@ -1149,8 +1149,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self.overflowText.setPos(*st.overflow_pos)
             self.overflowText.show()
         else:
-            self.overflowMarkers.setData([], [])
+            if self._overflowShown:  # (an empty setData at every tick rebuilt the scatter's empty data)
+                self.overflowMarkers.setData([], [])
             self.overflowText.hide()
+        self._overflowShown = st.overflow_text is not None
 
     # ------------------------------------------------------------ building
     def _row(self, label) -> ChainRow | None:
@@ -1256,6 +1258,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
 
     _valueAnchor = (0.0, 0.0)
     _valueForms: tuple = ()
+    _overflowShown = True  # the markers may hold points until told otherwise
 
     def _freeAnchor(self, anchor: tuple) -> tuple:
         """(the first anchor of the value label, as it reads now, that is free, or None; the

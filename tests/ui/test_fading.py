@@ -295,6 +295,9 @@ def test_exploding_relu(qtbot, make_panel, controller):
     qtbot.mouseClick(panel.backwardCheck, QtCore.Qt.MouseButton.LeftButton)
     assert controller.waitForIdle()
     panel.grab()
+    settle(controller, recurrent_scale=0.5)  # no overflow any more: the marker goes
+    ds = panel.overflowMarkers.getOriginalDataset()[0]
+    assert (ds is None or len(ds) == 0) and not panel.overflowText.isVisible()
 
 
 def test_perturbation_past_an_overflow_of_h_is_not_drawn(qtbot, make_panel, controller):
