@@ -127,3 +127,28 @@ def test_a_wrapped_label_gets_the_place_it_gets_without_the_slot(qtbot):
     top_s, top_b = slotted.window(), bare.window()
     assert (QtCore.QRect(slotted.mapTo(top_s, QtCore.QPoint(0, 0)), slotted.size())
             == QtCore.QRect(bare.mapTo(top_b, QtCore.QPoint(0, 0)), bare.size()))
+
+
+def test_new_digits_in_a_line_of_ignored_width_are_not_measured_again(qtbot, monkeypatch):
+    """Only the height of such a line counts, and digits do not change it: the rich-text status
+    line of the fading panel was laid out twice (QTextDocument) at every tick. Any other change
+    is measured, and a taller line still grows the slot."""
+    from rnnviz.ui import steady
+
+    label = QtWidgets.QLabel("<b>t = 1</b>: 0.5 %")
+    label.setTextFormat(QtCore.Qt.TextFormat.RichText)
+    top, slot = _window(qtbot, label, QtWidgets.QSizePolicy.Policy.Ignored)
+    measured = []
+    view = steady._layout_view
+    monkeypatch.setattr(steady, "_layout_view", lambda lab, w: (measured.append(lab.text()), view(lab, w))[1])
+    label.setText("<b>t = 7</b>: 0.3 %")
+    _settle()
+    assert measured == []
+    before = slot.sizeHint().height()
+    label.setText('<b>t = 7</b>: <span style="font-size:40pt">0.3 %</span>')
+    _settle()
+    assert len(measured) == 1 and slot.sizeHint().height() > before
+    label.setWordWrap(True)  # wrapping: its height depends on the width, always measured
+    label.setText('<b>t = 8</b>: <span style="font-size:40pt">0.3 %</span>')
+    _settle()
+    assert len(measured) >= 2
