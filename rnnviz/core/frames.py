@@ -486,8 +486,11 @@ class FadingFrame:
     computing: str | None  # "computing ‖Δh‖/ε …" while the slow curves are missing
     backward: bool
     cell_keys: tuple  # ((key, label), …): the plot items are rebuilt when this changes
+    #: per step, the single cell's value label goes below its marker (None: no value label);
+    #: it goes where the drawn curve is not: below a falling curve, above a rising one
+    label_below: np.ndarray | None = None
     #: (lowest marker with its value label below it, highest with it above), in decades, over
-    #: every step (a single cell's label; None: no such step): the room the view makes for it
+    #: every step (None: no such step): the room the view makes for the label
     label_extent: tuple = (None, None)
 
     @cached_property
@@ -683,25 +686,18 @@ def fading_frame(result, backward: bool) -> FadingFrame:
         pending.append("backward ‖∂h_T/∂hₜ‖")
     computing = "computing " + " and ".join(pending) + " …" if pending else None
     ticks = tuple((v, decade_label(v)) for v in decade_ticks(y0, y1))
-    extent = (None, None)
+    below, extent = None, (None, None)
     if len(rows) == 1:
+        infl = np.asarray(rows[0].influence)
+        below = infl <= infl[0]  # (NaN compares False: above)
         shown = curves[key(rows[0], "influence")].shown
         marked = np.isfinite(shown) & ~rows[0].bad
         if marked.any():
-            below = label_below(rows[0].influence)
             ly = np.log10(shown)
             extent = tuple(float(f(ly[marked & side])) if (marked & side).any() else None
                            for f, side in ((np.min, below), (np.max, ~below)))
     return FadingFrame(T, rows, curves, (y0, y1), top_clip, ticks, tuple(legend), computing, bool(backward),
-                       tuple((cr.key, cr.label) for cr in result.cells), extent)
-
-
-def label_below(influence: np.ndarray) -> np.ndarray:
-    """Per step: the value label goes below the marker (where the drawn curve is not: below a
-    falling curve, above a rising one)."""
-    influence = np.asarray(influence)
-    with np.errstate(invalid="ignore"):
-        return influence <= influence[0]
+                       tuple((cr.key, cr.label) for cr in result.cells), below, extent)
 
 
 @dataclass(frozen=True, eq=False)
@@ -759,7 +755,7 @@ def fading_step(f: FadingFrame, step: int, reveal_all: bool) -> FadingStepFrame:
         ly = math.log10(ys[0])
         # where the drawn curve is not; the view makes room for it (FadingFrame.label_range)
         right = cur + 1 > 0.6 * T
-        below = bool(label_below(row.influence[[0, cur]])[1])
+        below = bool(f.label_below[cur])
         anchor = (1.08 if right else -0.08, -0.15 if below else 1.15)
         pos = (cur + 1.0, ly)
 
