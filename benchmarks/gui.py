@@ -105,7 +105,7 @@ def one_change_latency(app, window, slider, values):
     coalescing timer) to the end of the first painted frame showing the result, with the GUI
     idle before each change (work left for after the frame is let finish, untimed)."""
     c = window.controller
-    probe = FrameProbe(window, slider)
+    probe = FrameProbe(window, slider)  # (the view panels' widgets only: see FrameProbe)
     out = []
     for v in values:
         c.waitForIdle()

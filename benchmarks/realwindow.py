@@ -287,6 +287,7 @@ def run_scenario(name, args, workdir) -> dict:
         for row in res.get("notify", []):
             print(f"      {row[0]:60s} {row[1]:5d}×  {row[2]:8.1f} ms")
         if args.keep:
+            os.makedirs(args.keep, exist_ok=True)
             shutil.copy(out, os.path.join(args.keep, f"{name}.json"))
     finally:
         if proc.poll() is None:
