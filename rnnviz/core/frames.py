@@ -609,6 +609,16 @@ def range_step_out(lo: float, hi: float) -> tuple[float, float]:
     return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
+def hold_range(held: tuple | None, yrange: tuple) -> tuple:
+    """The y range a drag holds: ``yrange`` grown to cover ``held`` (the range held so far,
+    None when nothing is). While a slider is dragged the fading plot's axis only grows, so
+    the curve moves against still ticks (and the axis, its grid and every curve are laid out
+    again only when a curve leaves the range); it tightens when the drag ends."""
+    if held is None:
+        return tuple(yrange)
+    return (min(held[0], yrange[0]), max(held[1], yrange[1]))
+
+
 def fading_frame(result, backward: bool) -> FadingFrame:
     T = int(result.T)
     rows = tuple(chain_row(cr) for cr in result.cells)

@@ -26,7 +26,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from . import theme
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
 from ..core.format import sub_digits as sub
-from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade
+from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade, hold_range
 from .equations import frag_html
 from .caching import cache_decorations
 from .panels import Panel
@@ -49,6 +49,8 @@ MIN_PLOT_HEIGHT = 150
 LEGEND_OFFSET = (8, 6)
 #: … and keeps this much room from a curve (half the widest pen, 4 px, and a pixel)
 LEGEND_ROOM = 3
+#: The y range a drag held tightens this long after the mouse button is let go.
+HOLD_RELEASE_MS = 250
 
 #: The backward toggle's text, longest first: the panel uses the longest that fits its width.
 BACKWARD_TEXTS = ("Backward view: ‖∂h_T/∂h_t‖ (gradient flow in BPTT)", "Backward view: ‖∂h_T/∂h_t‖",
@@ -94,6 +96,11 @@ def _image(argb: np.ndarray) -> QtGui.QImage:
     if argb.shape[0] == 0:
         argb = np.zeros(1, np.uint32)
     return QtGui.QImage(argb.tobytes(), n, 1, 4 * n, QtGui.QImage.Format.Format_ARGB32).copy()
+
+
+def _pointer_held() -> bool:
+    """A mouse button is down: a slider (or the plot) is being dragged."""
+    return QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
 
 
 def _colour(role: str, look: theme.Theme) -> str:
@@ -187,6 +194,8 @@ class ChainView(QtWidgets.QWidget):
         self.update()
 
     def span(self) -> tuple[float, float]:
+        if self._painting is not None:
+            return self._painting  # one paint asks it five times; the plot's mapping is Python
         if self._span_fn is not None:
             try:
                 left, right = self._span_fn()
@@ -271,8 +280,12 @@ class ChainView(QtWidgets.QWidget):
         super().mouseMoveEvent(ev)
 
     # painting ----------------------------------------------------------
+    _painting = None  # (left, right) while a paint runs
+
     def paintEvent(self, _ev) -> None:
         p = QtGui.QPainter(self)
+        self._painting = None
+        self._painting = self.span()
         try:
             p.fillRect(self.rect(), QtGui.QColor(self.look.background))
             if not self._rows or self._T == 0:
@@ -292,6 +305,7 @@ class ChainView(QtWidgets.QWidget):
             if not boxes:
                 self._paintCursorLine(p, left)
         finally:
+            self._painting = None
             p.end()
 
     def _staticLayer(self, left: float, right: float, boxes: bool) -> QtGui.QPixmap:
@@ -332,16 +346,12 @@ class ChainView(QtWidgets.QWidget):
         gap = pitch - w
         y, h = rect.top(), rect.height()
         T, n = self._T, min(self._n, self._T)
-        xs = [left + k * pitch + gap / 2 for k in range(T)]
-        boxes = [QtCore.QRectF(x, y, w, h) for x in xs]
+        xs, boxes, gaps = self._boxGeometry(left, pitch, w, gap, y, h, T, n)
         p.setRenderHint(QtGui.QPainter.RenderHint.Antialiasing, False)
         p.setRenderHint(QtGui.QPainter.RenderHint.SmoothPixmapTransform, False)
         if n:
             # the shades: step k's colour over its box and the gap after it, then the gaps
             p.drawImage(QtCore.QRectF(xs[0], y, n * pitch, h), row.image, QtCore.QRectF(0, 0, n, 1))
-            gaps = QtGui.QPainterPath()
-            for x in xs[:n]:
-                gaps.addRect(QtCore.QRectF(x + w, y - 1, gap, h + 2))
             p.fillPath(gaps, QtGui.QColor(self.look.background))
             bad = np.flatnonzero(row.bad[:n])
             if bad.size:
@@ -378,6 +388,22 @@ class ChainView(QtWidgets.QWidget):
             p.setPen(QtGui.QPen(QtGui.QColor(self.look.cursor), 3))
             p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
             p.drawRect(boxes[self._current].adjusted(-1.5, -1.5, 1.5, 1.5))
+
+    def _boxGeometry(self, left, pitch, w, gap, y, h, T, n) -> tuple:
+        """The boxes' x positions and rects and the path of the gaps after the first ``n``
+        (kept while they stay: a weights slider's drag only recolours the boxes)."""
+        key = (left, pitch, w, gap, y, h, T, n)
+        cache = self.__dict__.setdefault("_box_geometry", {})
+        got = cache.get(key)
+        if got is None:
+            if len(cache) > 8:  # a row per cell; resizing makes new ones
+                cache.clear()
+            xs = [left + k * pitch + gap / 2 for k in range(T)]
+            gaps = QtGui.QPainterPath()
+            for x in xs[:n]:
+                gaps.addRect(QtCore.QRectF(x + w, y - 1, gap, h + 2))
+            got = cache[key] = (xs, [QtCore.QRectF(x, y, w, h) for x in xs], gaps)
+        return got
 
     def _paintBoxNumbers(self, p, row, boxes, w) -> None:
         """The number in every revealed box, or in none: only when the widest label fits.
@@ -747,6 +773,11 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self._top_clip = 1.0
         self._yrange = (-3.0, 0.0)
         self._view = None  # the ((x0, x1), (y0, y1)) range shown
+        self._held = None  # the y range a drag holds (core.frames.hold_range), or None
+        self._holdTimer = QtCore.QTimer(self)
+        self._holdTimer.setSingleShot(True)
+        self._holdTimer.setInterval(HOLD_RELEASE_MS)
+        self._holdTimer.timeout.connect(self._releaseHold)
         self._ticks = None  # the (ticks, T) the axis and grid show
         self._legend_key = None
 
@@ -1318,6 +1349,11 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         row = False
         if vb.height() > 50:  # room for the value label above (below) its marker, 0.15 of its height off
             yrange = f.label_range((1.15 * self.valueText.textItem.boundingRect().height() + 4) / vb.height())
+        if _pointer_held():  # a drag: the axis holds still, growing only to keep the curves in view
+            yrange = self._held = hold_range(self._held, yrange)
+            self._holdTimer.start()
+        else:
+            self._held = None
         if vb.width() > 50 and vb.height() > 50 and f.legend:
             size = self.legend.boundingRect()
             # the legend's box, its offset from the corner and half a curve's width of room
@@ -1344,6 +1380,14 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             self._setView(view)
         if label and self.valueText.isVisible():
             self._anchorValueText()  # the legend's new place (or the view's new size)
+
+    def _releaseHold(self) -> None:
+        """The drag is over: the range it held tightens to the frame's."""
+        if _pointer_held():
+            self._holdTimer.start()  # still held (the pointer paused): look again later
+        elif self._held is not None:
+            self._held = None
+            self._placeLegend()
 
     def _makeLegendRow(self, columns: int) -> pg.LegendItem:
         legend = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",

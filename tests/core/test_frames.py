@@ -26,6 +26,7 @@ from rnnviz.core.format import (
     rich,
 )
 from rnnviz.core.frames import (
+    hold_range,
     MAX_COLUMNS,
     ViewState,
     _base_rho,
@@ -136,6 +137,12 @@ def test_fading_curves_ratios_and_shades():
     assert fad.ticks and all(y0 <= v <= y1 and label == decade_label(v) for v, label in fad.ticks)
     assert row.box_labels[0] == "100%" and row.box_labels[5] == box_label(row.ratio[5])
     assert fad.computing is None
+
+
+def test_a_held_range_only_grows():
+    assert hold_range(None, (-3.0, 0.5)) == (-3.0, 0.5)
+    assert hold_range((-3.0, 0.5), (-5.0, 0.25)) == (-5.0, 0.5)
+    assert hold_range((-5.0, 0.5), (-2.0, 1.5)) == (-5.0, 1.5)
 
 
 def test_fading_step_and_status():

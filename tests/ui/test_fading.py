@@ -137,6 +137,29 @@ def test_axes_fixed_while_stepping(qtbot, make_panel, controller):
     assert lo < np.log10(infl.min()) and hi > np.log10(infl.max())
 
 
+def test_a_drag_holds_the_y_range_and_its_end_tightens_it(qtbot, make_panel, controller, monkeypatch):
+    """While a mouse button is down the y axis only grows (the curve moves against still
+    ticks); after the release it is the frame's own range again, as if never held."""
+    held = {"on": True}
+    monkeypatch.setattr(F, "_pointer_held", lambda: held["on"])
+    panel = make_panel(controller)
+    ranges = []
+    for scale in (1.0, 0.5, 1.0):  # down many decades, then back up
+        settle(controller, recurrent_scale=scale)
+        ranges.append(tuple(panel.vb.viewRange()[1]))
+    lo, hi = panel._fading.yrange
+    assert ranges[1][0] < ranges[0][0] - 1  # it grew to keep the falling curve in view
+    assert ranges[2][0] == pytest.approx(ranges[1][0])  # and held when the curve came back up
+    assert ranges[2][0] < lo - 1
+    assert panel._holdTimer.isActive()
+    held["on"] = False
+    qtbot.waitUntil(lambda: panel._held is None, timeout=2000)
+    tight = tuple(panel.vb.viewRange()[1])
+    assert tight[0] > ranges[2][0] + 1
+    fresh = make_panel(controller)  # a panel that never held shows the same
+    assert tight == pytest.approx(tuple(fresh.vb.viewRange()[1]))
+
+
 def test_marker_and_status_show_the_current_step(qtbot, make_panel, controller):
     panel = make_panel(controller)
     infl = controller.result.cells[0].trace.influence
