@@ -25,12 +25,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from . import theme
 from ..core.format import box_label, fmt_percent, fmt_value  # noqa: F401 - box_label, fmt_value re-exported
+from ..core.format import Frag
 from ..core.format import sub_digits as sub
 from ..core.frames import CHAIN_DECADES, EXPLODING_RATIO, Y_LABEL, ChainRowFrame, CurveFrame, chain_shade, hold_range
-from .equations import frag_html
+from .fragline import FragLine
 from .caching import cache_decorations
 from .panels import Panel
-from .steady import SteadySlot
 from .timeaxis import SymbolTicks
 
 #: Below this many pixels per step the boxes merge into one continuous strip.
@@ -797,12 +797,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
         self.backwardCheck.setChecked(bool(controller.settings.backward))
         self.backwardCheck.clicked.connect(self._onBackwardClicked)
-        self.statusLabel = QtWidgets.QLabel()
-        self.statusLabel.setFont(theme.font(self.look.font_pt))
-        self.statusLabel.setTextFormat(QtCore.Qt.TextFormat.RichText)
         # one line that never reflows while stepping (the plot must not jump); may clip when narrow
-        self.statusLabel.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored,
-                                       QtWidgets.QSizePolicy.Policy.Preferred)
+        self.statusLabel = FragLine(self.look)
+        self.statusLabel.setFont(theme.font(self.look.font_pt))
 
         self.graphics = theme.graphics_widget()
         self.graphics.setBackground(self.look.background)
@@ -877,7 +874,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         lay.addLayout(header)
         status = QtWidgets.QHBoxLayout()
         status.setContentsMargins(8, 0, 6, 0)
-        status.addWidget(SteadySlot(self.statusLabel))  # new values at every tick
+        status.addWidget(self.statusLabel)  # new values at every tick, of one height
         lay.addLayout(status)
         lay.addWidget(self.graphics, 1)
         lay.addWidget(self.chain)
@@ -937,10 +934,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         form, font = pick[0], theme.font(pick[1])
         if self.statusLabel.font().pointSize() != font.pointSize():
             self.statusLabel.setFont(font)
-        html = frag_html(form, self.look)
-        if self.statusLabel.text() != html:
-            self.statusLabel.setText(html)
-        self.statusLabel.setToolTip(status.plain)  # always the whole line
+        self.statusLabel.setFrag(form, self.look)
+        if self.statusLabel.toolTip() != status.plain:
+            self.statusLabel.setToolTip(status.plain)  # always the whole line
 
     def setTheme(self, look: theme.Theme) -> None:
         """Restyle for ``look``: colours and fonts of the plot, the header and the chain;
@@ -1013,7 +1009,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
 
     def statusText(self) -> str:
         self._applyPending()
-        return QtGui.QTextDocumentFragment.fromHtml(self.statusLabel.text()).toPlainText()
+        return self.statusLabel.plainText()
 
     def toolTipAtStep(self, t: int) -> str:
         """The plot's hover text at 0-based step ``t``."""
@@ -1423,7 +1419,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.computingText.setText("waiting for the first run…")
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()
-        self.statusLabel.setText("")
+        self.statusLabel.setFrag(Frag())
         self._status = None
 
     def _revealed(self) -> int:
