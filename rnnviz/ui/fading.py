@@ -1253,6 +1253,10 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         # fallback font: leave it that room ("(lo" was cut at 1920×1080 in presenter mode)
         room = self.vb.boundingRect().height() - 2 * left.label.document().documentMargin() - 4
         full = f.ylabel
+        key = (full, room, font.key())
+        if key == self._yLabelKey:
+            return  # (measured at every tick of a drag, for the same label and room)
+        self._yLabelKey = key
         forms = [full, full.replace("  (log scale)", " (log)"), full.replace("  (log scale)", "").replace(" / ", "/")]
         fm = QtGui.QFontMetricsF(font)
         text = next((t for t in forms if 1.08 * fm.horizontalAdvance(t) <= room), forms[-1])
@@ -1283,6 +1287,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             fallback = first or fallback
         self.valueText.setAnchor(fallback or anchor)
 
+    _yLabelKey = None  # (label, room, font) the y label's form was chosen for
     _valueAnchor = (0.0, 0.0)
     _valueForms: tuple = ()
     _overflowShown = True  # the markers may hold points until told otherwise

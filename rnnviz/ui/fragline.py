@@ -30,8 +30,9 @@ class FragLine(QtWidgets.QWidget):
         super().__init__(parent)
         self.look = look
         self._frag = Frag()
-        self._runs: list = []  # (x, dy, font, colour, text)
+        self._runs: list = []  # (x, y offset of the text's top, font, colour, static text)
         self._fonts: dict = {}
+        self._texts: dict = {}  # (style, text) -> QStaticText: most spans recur from tick to tick
         self.setSizePolicy(QtWidgets.QSizePolicy.Policy.Ignored, QtWidgets.QSizePolicy.Policy.Fixed)
         # it fills itself with the theme's background: a new line repaints only this widget,
         # not the part of the panel behind it
@@ -62,7 +63,7 @@ class FragLine(QtWidgets.QWidget):
     # ------------------------------------------------------------ fonts and geometry
     def changeEvent(self, ev: QtCore.QEvent) -> None:
         if ev.type() == QtCore.QEvent.Type.FontChange:
-            self._fonts = {}
+            self._fonts, self._texts = {}, {}
             self._fitHeight()
             self._layoutRuns()
             self.update()
@@ -91,17 +92,32 @@ class FragLine(QtWidgets.QWidget):
     def minimumSizeHint(self) -> QtCore.QSize:
         return QtCore.QSize(0, self.height())
 
+    def _static(self, style: tuple, font: QtGui.QFont, text: str) -> tuple:
+        """(the laid-out text, its font's ascent) for a span's text in one style."""
+        key = (style, text)
+        got = self._texts.get(key)
+        if got is None:
+            if len(self._texts) > 512:
+                self._texts.clear()
+            st = QtGui.QStaticText(text)
+            st.setTextFormat(QtCore.Qt.TextFormat.PlainText)
+            st.prepare(QtGui.QTransform(), font)
+            got = self._texts[key] = (st, QtGui.QFontMetricsF(font).ascent())
+        return got
+
     def _layoutRuns(self) -> None:
         ascent = QtGui.QFontMetricsF(self._font(False, None)).ascent()
         runs, x = [], 0.0
         for span in self._frag:
             if not span.text:
                 continue
-            font = self._font(span.bold, span.script)
+            style = (span.bold, bool(span.script))
+            font = self._font(*style)
+            st, own_ascent = self._static(style, font, span.text)
             colour = QtGui.QColor(self.look.role_colour(span.role) or self.look.foreground)
-            dy = SCRIPT_SHIFT.get(span.script, 0.0) * ascent
-            runs.append((x, dy, font, colour, span.text))
-            x += QtGui.QFontMetricsF(font).horizontalAdvance(span.text)
+            dy = SCRIPT_SHIFT.get(span.script, 0.0) * ascent - own_ascent  # baseline → the text's top
+            runs.append((x, dy, font, colour, st))
+            x += st.size().width()
         self._runs = runs
 
     def paintEvent(self, _ev) -> None:
@@ -110,9 +126,9 @@ class FragLine(QtWidgets.QWidget):
             p.fillRect(self.rect(), QtGui.QColor(self.look.background))
             fm = QtGui.QFontMetricsF(self._font(False, None))
             baseline = (self.height() - fm.height()) / 2 + fm.ascent()
-            for x, dy, font, colour, text in self._runs:
+            for x, dy, font, colour, st in self._runs:
                 p.setFont(font)
                 p.setPen(colour)
-                p.drawText(QtCore.QPointF(x, baseline + dy), text)
+                p.drawStaticText(QtCore.QPointF(x, baseline + dy), st)
         finally:
             p.end()
