@@ -505,6 +505,10 @@ class FadingFrame:
         curves = [c for c in self.curves.values() if c.visible and c.y.size]
         return legend_corner(curves, self.T, self.yrange if yrange is None else yrange, len(self.legend), share)
 
+    def ticks_for(self, yrange: tuple) -> tuple:
+        """The left axis's ((decade, label), …) for a view range other than the frame's own."""
+        return tuple((v, decade_label(v)) for v in decade_ticks(*yrange))
+
     def with_headroom(self, share: float, yrange: tuple | None = None) -> tuple:
         """The y range (or ``yrange``) grown at the top so that its top ``share`` holds no curve."""
         y0, y1 = self.yrange if yrange is None else yrange
@@ -609,14 +613,23 @@ def range_step_out(lo: float, hi: float) -> tuple[float, float]:
     return math.floor(lo / step) * step, math.ceil(hi / step) * step
 
 
+#: A range a drag holds may leave this share of the curves' own span blank, no more.
+HOLD_SLACK = 0.25
+
+
 def hold_range(held: tuple | None, yrange: tuple) -> tuple:
-    """The y range a drag holds: ``yrange`` grown to cover ``held`` (the range held so far,
-    None when nothing is). While a slider is dragged the fading plot's axis only grows, so
-    the curve moves against still ticks (and the axis, its grid and every curve are laid out
-    again only when a curve leaves the range); it tightens when the drag ends."""
+    """The y range a drag holds: ``held`` (the range held so far, None when nothing is) grown
+    to cover ``yrange``, the curves' own; but ``yrange`` itself once that would leave more
+    than :data:`HOLD_SLACK` of its span blank. While a slider is dragged a little, the fading
+    plot's axis stands still and the curve moves against it (the axis, its grid and every
+    curve are laid out again only when a curve leaves the range, or the range is too loose);
+    a wide sweep does not squeeze the curves into a corner. It tightens when the drag ends."""
+    yrange = tuple(yrange)
     if held is None:
-        return tuple(yrange)
-    return (min(held[0], yrange[0]), max(held[1], yrange[1]))
+        return yrange
+    grown = (min(held[0], yrange[0]), max(held[1], yrange[1]))
+    blank = (yrange[0] - grown[0]) + (grown[1] - yrange[1])
+    return yrange if blank > HOLD_SLACK * (yrange[1] - yrange[0]) else grown
 
 
 def fading_frame(result, backward: bool) -> FadingFrame:

@@ -1092,14 +1092,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
             if not c.reveal:
                 c.draw(self._x, c.shown)
         self._rebuildLegend(f)
-        self._placeLegend(label=False)  # _showStep places the value label next
-        ticks = tuple(f.ticks)
-        if (ticks, self._T) != self._ticks:
-            self._ticks = (ticks, self._T)
-            self._shownTicks = None
-            self._fitTicks()
-            values = np.array([v for v, _ in ticks], dtype=np.float64)
-            self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
+        self._placeLegend(label=False)  # _showStep places the value label next (and the ticks are set)
         self.cursor.setBounds([1, self._T])
         self.plot.getAxis("bottom").setSymbols(frame.symbols_of(None))  # one axis for every run
         self._fitYLabel()  # the backward view's curve is on the same axis
@@ -1379,8 +1372,20 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         view = ((0.5, self._T + 0.5), yrange)
         if view != self._view:
             self._setView(view)
+        self._showTicks()
         if label and self.valueText.isVisible():
             self._anchorValueText()  # the legend's new place (or the view's new size)
+
+    def _showTicks(self) -> None:
+        """The decades of the y axis and its grid: the frame's, or those of the range a drag holds."""
+        f = self._fading
+        ticks = tuple(f.ticks) if self._held is None else f.ticks_for(self._held)
+        if (ticks, self._T) != self._ticks:
+            self._ticks = (ticks, self._T)
+            self._shownTicks = None
+            self._fitTicks()
+            values = np.array([v for v, _ in ticks], dtype=np.float64)
+            self.grid.setData(np.tile([0.5, self._T + 0.5], len(values)), np.repeat(values, 2))
 
     def _releaseHold(self) -> None:
         """The drag is over: the range it held tightens to the frame's."""

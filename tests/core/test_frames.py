@@ -139,10 +139,12 @@ def test_fading_curves_ratios_and_shades():
     assert fad.computing is None
 
 
-def test_a_held_range_only_grows():
+def test_a_held_range_grows_and_lets_go_when_too_loose():
     assert hold_range(None, (-3.0, 0.5)) == (-3.0, 0.5)
-    assert hold_range((-3.0, 0.5), (-5.0, 0.25)) == (-5.0, 0.5)
-    assert hold_range((-5.0, 0.5), (-2.0, 1.5)) == (-5.0, 1.5)
+    assert hold_range((-3.0, 0.5), (-3.5, 0.25)) == (-3.5, 0.5)  # grown
+    assert hold_range((-3.5, 0.5), (-3.0, 0.5)) == (-3.5, 0.5)  # held: 0.5 blank of a 3.5 span
+    # a sweep back up would leave 12 of 6 decades blank: the curves' own range instead
+    assert hold_range((-18.0, 0.9), (-6.0, 0.3)) == (-6.0, 0.3)
 
 
 def test_fading_step_and_status():

@@ -138,26 +138,40 @@ def test_axes_fixed_while_stepping(qtbot, make_panel, controller):
 
 
 def test_a_drag_holds_the_y_range_and_its_end_tightens_it(qtbot, make_panel, controller, monkeypatch):
-    """While a mouse button is down the y axis only grows (the curve moves against still
-    ticks); after the release it is the frame's own range again, as if never held."""
+    """While a mouse button is down a small move of the curves leaves the y axis as it is (the
+    curve moves against still ticks), a wide one does not squeeze them; after the release the
+    range is the frame's own again, as if never held."""
     held = {"on": True}
     monkeypatch.setattr(F, "_pointer_held", lambda: held["on"])
     panel = make_panel(controller)
+
+    def shown():
+        (_, _), (y0, y1) = panel.vb.viewRange()
+        ticks = [v for v, _ in panel.plot.getAxis("left")._tickLevels[0]]
+        assert ticks and y0 - 1e-9 <= min(ticks) and max(ticks) <= y1 + 1e-9  # the axis labels its range
+        return y0, y1
+
     ranges = []
-    for scale in (1.0, 0.5, 1.0):  # down many decades, then back up
+    for scale in (0.9, 0.8, 0.9):  # down a few decades, then back up
         settle(controller, recurrent_scale=scale)
-        ranges.append(tuple(panel.vb.viewRange()[1]))
-    lo, hi = panel._fading.yrange
-    assert ranges[1][0] < ranges[0][0] - 1  # it grew to keep the falling curve in view
-    assert ranges[2][0] == pytest.approx(ranges[1][0])  # and held when the curve came back up
-    assert ranges[2][0] < lo - 1
+        ranges.append(shown())
+    assert ranges[1][0] < ranges[0][0] - 0.4  # it grew to keep the falling curve in view
+    assert ranges[2] == pytest.approx(ranges[1])  # and held when the curve came back up
+    assert ranges[2][0] < panel._fading.yrange[0] - 0.4
+    settle(controller, recurrent_scale=1.0)
+    settle(controller, recurrent_scale=0.2)  # far down: the held range follows
+    settle(controller, recurrent_scale=1.0)  # and back: not squeezed into the top
+    y0, y1 = shown()
+    assert y0 >= panel._fading.yrange[0] - 0.25 * (y1 - y0)
+    settle(controller, recurrent_scale=0.9)
     assert panel._holdTimer.isActive()
     held["on"] = False
     qtbot.waitUntil(lambda: panel._held is None, timeout=2000)
-    tight = tuple(panel.vb.viewRange()[1])
-    assert tight[0] > ranges[2][0] + 1
+    tight = shown()
+    assert tight[0] > ranges[2][0] + 0.4
     fresh = make_panel(controller)  # a panel that never held shows the same
     assert tight == pytest.approx(tuple(fresh.vb.viewRange()[1]))
+    assert panel.plot.getAxis("left")._tickLevels == fresh.plot.getAxis("left")._tickLevels
 
 
 def test_marker_and_status_show_the_current_step(qtbot, make_panel, controller):
