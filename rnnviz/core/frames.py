@@ -515,13 +515,13 @@ class FadingFrame:
         share = min(max(share, 0.0), 0.6)
         return (y0, y1 + share * (y1 - y0) / (1.0 - share))
 
-    def label_range(self, share: float) -> tuple:
+    def label_range(self, share: float, yrange: tuple | None = None) -> tuple:
         """The y range grown so that a value label ``share`` of the plot high fits above (below)
         every marker that has it above (below): at the top of a rising curve there was no room,
         and the label, flipped below the marker, sat on the curve. A side grows by the whole
         ``share`` or not at all, so that the view (and its axis) stays put while a drag moves
-        the curve a little."""
-        y0, y1 = self.yrange
+        the curve a little. ``yrange``: a range other than the frame's (one a drag holds)."""
+        y0, y1 = self.yrange if yrange is None else yrange
         low, high = self.label_extent
         share = min(max(share, 0.0), 0.3)
         widest = (y1 - y0) / (1.0 - 2.0 * share)
@@ -619,7 +619,7 @@ HOLD_SLACK = 0.25
 
 def hold_range(held: tuple | None, yrange: tuple) -> tuple:
     """The y range a drag holds: ``held`` (the range held so far, None when nothing is) grown
-    to cover ``yrange``, the curves' own; but ``yrange`` itself once that would leave more
+    to cover ``yrange``, the frame's own; but ``yrange`` itself once that would leave more
     than :data:`HOLD_SLACK` of its span blank. While a slider is dragged a little, the fading
     plot's axis stands still and the curve moves against it (the axis, its grid and every
     curve are laid out again only when a curve leaves the range, or the range is too loose);

@@ -773,7 +773,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self._top_clip = 1.0
         self._yrange = (-3.0, 0.0)
         self._view = None  # the ((x0, x1), (y0, y1)) range shown
-        self._held = None  # the y range a drag holds (core.frames.hold_range), or None
+        self._held = None  # the frame's y range a drag holds (core.frames.hold_range), or None
+        self._heldView = None  # … and the view's (with the value label's room)
         self._holdTimer = QtCore.QTimer(self)
         self._holdTimer.setSingleShot(True)
         self._holdTimer.setInterval(HOLD_RELEASE_MS)
@@ -951,6 +952,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.backwardCheck.setFont(theme.font(self.look.font_pt))
         self.backwardCheck.setMinimumWidth(self._checkWidth(BACKWARD_TEXTS[-1]))
         self.statusLabel.setFont(theme.font(self.look.font_pt))
+        self.statusLabel.setFrag(self.statusLabel.frag(), self.look)  # (also while waiting: no status)
         self._fitStatus()
         self._fitChain()  # presenter mode's larger type wants a taller plot
         self.graphics.setBackground(self.look.background)
@@ -1339,15 +1341,18 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if f is None:
             return
         vb = self.vb.boundingRect()
-        yrange = tuple(self._yrange)
+        held = _pointer_held()  # a drag: the axis holds still, growing only to keep the curves in view
+        # the frame's range (its ticks) and the view's (with the value label's room) are held apart
+        self._held = hold_range(self._held, f.yrange) if held else None
+        yrange = base = self._held or tuple(self._yrange)
         row = False
         if vb.height() > 50:  # room for the value label above (below) its marker, 0.15 of its height off
-            yrange = f.label_range((1.15 * self.valueText.textItem.boundingRect().height() + 4) / vb.height())
-        if _pointer_held():  # a drag: the axis holds still, growing only to keep the curves in view
-            yrange = self._held = hold_range(self._held, yrange)
+            yrange = f.label_range((1.15 * self.valueText.textItem.boundingRect().height() + 4) / vb.height(), base)
+        if held:
+            yrange = self._heldView = hold_range(self._heldView, yrange)
             self._holdTimer.start()
         else:
-            self._held = None
+            self._heldView = None
         if vb.width() > 50 and vb.height() > 50 and f.legend:
             size = self.legend.boundingRect()
             # the legend's box, its offset from the corner and half a curve's width of room
@@ -1379,7 +1384,8 @@ class FadingPanel(Panel, QtWidgets.QWidget):
     def _showTicks(self) -> None:
         """The decades of the y axis and its grid: the frame's, or those of the range a drag holds."""
         f = self._fading
-        ticks = tuple(f.ticks) if self._held is None else f.ticks_for(self._held)
+        held = self._held
+        ticks = tuple(f.ticks) if held is None or held == tuple(f.yrange) else f.ticks_for(held)
         if (ticks, self._T) != self._ticks:
             self._ticks = (ticks, self._T)
             self._shownTicks = None
@@ -1392,8 +1398,9 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if _pointer_held():
             self._holdTimer.start()  # still held (the pointer paused): look again later
         elif self._held is not None:
-            self._held = None
+            self._held = self._heldView = None
             self._placeLegend()
+            self._settleTransforms()  # not inside the next paint (a frame of its own)
 
     def _makeLegendRow(self, columns: int) -> pg.LegendItem:
         legend = pg.LegendItem(offset=(8, 6), colCount=columns, labelTextSize=f"{self.look.font_pt - 1}pt",
@@ -1429,7 +1436,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self.computingText.setText("waiting for the first run…")
         self.computingText.setPos(0.5, 0.5)
         self.computingText.show()
-        self.statusLabel.setFrag(Frag())
+        self.statusLabel.setFrag(Frag(), self.look)
         self._status = None
 
     def _revealed(self) -> int:

@@ -174,6 +174,14 @@ def test_a_drag_holds_the_y_range_and_its_end_tightens_it(qtbot, make_panel, con
     assert panel.plot.getAxis("left")._tickLevels == fresh.plot.getAxis("left")._tickLevels
 
 
+def test_a_new_theme_reaches_the_status_line_before_the_first_run(qtbot, make_panel):
+    panel = make_panel(Controller())  # no run yet: "waiting for the first run…"
+    panel.setTheme(theme.DARK)
+    line = panel.statusLabel
+    img = line.grab().toImage()
+    assert img.pixelColor(line.width() - 2, 1).name() == QtGui.QColor(theme.DARK.background).name()
+
+
 def test_marker_and_status_show_the_current_step(qtbot, make_panel, controller):
     panel = make_panel(controller)
     infl = controller.result.cells[0].trace.influence

@@ -59,6 +59,8 @@ def test_spans_are_drawn_bold_coloured_and_as_scripts(qtbot):
 
 
 def test_a_theme_repaints_the_background(qtbot):
-    line = make(qtbot, Frag("x"), theme.DARK)
-    img = line.grab().toImage()
-    assert img.pixelColor(img.width() - 2, 1).name() == QtGui.QColor(theme.DARK.background).name()
+    line = make(qtbot, Frag("x"))
+    corner = lambda: line.grab().toImage().pixelColor(line.width() - 2, 1).name()  # noqa: E731
+    assert corner() == QtGui.QColor(theme.LIGHT.background).name()
+    line.setFrag(line.frag(), theme.DARK)  # the same line, a new theme
+    assert corner() == QtGui.QColor(theme.DARK.background).name()
