@@ -533,3 +533,31 @@ def test_the_probe_measures_as_a_fresh_document(qtbot, panel):
         doc.setDocumentMargin(margin)
         doc.setHtml(text)
         assert p._measure(text, pt, margin, width) == (doc.size().height(), doc.idealWidth())
+
+
+def test_a_size_measured_before_stands_for_text_that_differs_only_in_digits(qtbot):
+    """The fitter's measurements are kept by the text with its digits as 0 (a drag changes the
+    numbers, not their lengths): that is only right where every digit is as wide as 0, which a
+    fresh layout of the other numbers confirms; the markup's own digits (sizes, colours) count."""
+    from PySide6 import QtGui
+
+    from rnnviz.ui import equations as E, theme
+
+    a = '<span style="color:#0072B2;font-size:14pt">h<sub>12</sub>[3] = tanh(0.4821) = <b>0.448</b></span>'
+    b = '<span style="color:#0072B2;font-size:14pt">h<sub>19</sub>[7] = tanh(0.9306) = <b>0.731</b></span>'
+    assert E._digits_as_zero(a) == E._digits_as_zero(b)
+    assert E._digits_as_zero(a.replace("14pt", "18pt")) != E._digits_as_zero(a)
+    c = Controller()
+    c.recompute()
+    assert c.waitForIdle()
+    panel = EquationPanel(c)
+    qtbot.addWidget(panel)
+    assert E._tabular(theme.font(E.BODY_PT))
+    first = panel._measure(a, E.BODY_PT, E.MARGIN, 300)
+    assert panel._measure(b, E.BODY_PT, E.MARGIN, 300) == first  # from the cache
+    fresh = QtGui.QTextDocument()
+    fresh.setTextWidth(300)
+    fresh.setDefaultFont(theme.font(E.BODY_PT))
+    fresh.setDocumentMargin(E.MARGIN)
+    fresh.setHtml(b)
+    assert (fresh.size().height(), fresh.idealWidth()) == first
