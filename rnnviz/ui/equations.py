@@ -49,10 +49,13 @@ def _digits_as_zero(html: str) -> str:
     return "".join(parts)
 
 
-def _tabular(font: QtGui.QFont, cache: dict = {}) -> bool:  # noqa: B006 - a cache by font
+_TABULAR: dict = {}  # font key -> whether its digits are tabular
+
+
+def _tabular(font: QtGui.QFont) -> bool:
     """Whether every digit of ``font`` is as wide as 0, in its regular and bold faces (and at
     the smaller size sub- and superscripts use)."""
-    key = font.key()
+    key, cache = font.key(), _TABULAR
     if key not in cache:
         faces = []
         for bold in (False, True):
