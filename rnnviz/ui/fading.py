@@ -154,6 +154,7 @@ class ChainView(QtWidgets.QWidget):
         self._current = -1
         self._span_fn = None
         self._legend_key = None
+        self._box_geometry: dict = {}  # (layout) -> (xs, box rects, gaps path): see _boxGeometry
         self._setFonts(self.look)
         self._relayout()
 
@@ -284,7 +285,6 @@ class ChainView(QtWidgets.QWidget):
 
     def paintEvent(self, _ev) -> None:
         p = QtGui.QPainter(self)
-        self._painting = None
         self._painting = self.span()
         try:
             p.fillRect(self.rect(), QtGui.QColor(self.look.background))
@@ -393,7 +393,7 @@ class ChainView(QtWidgets.QWidget):
         """The boxes' x positions and rects and the path of the gaps after the first ``n``
         (kept while they stay: a weights slider's drag only recolours the boxes)."""
         key = (left, pitch, w, gap, y, h, T, n)
-        cache = self.__dict__.setdefault("_box_geometry", {})
+        cache = self._box_geometry
         got = cache.get(key)
         if got is None:
             if len(cache) > 8:  # a row per cell; resizing makes new ones
@@ -1344,7 +1344,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         held = _pointer_held()  # a drag: the axis holds still, growing only to keep the curves in view
         # the frame's range (its ticks) and the view's (with the value label's room) are held apart
         self._held = hold_range(self._held, f.yrange) if held else None
-        yrange = base = self._held or tuple(self._yrange)
+        yrange = base = self._held or tuple(f.yrange)
         row = False
         if vb.height() > 50:  # room for the value label above (below) its marker, 0.15 of its height off
             yrange = f.label_range((1.15 * self.valueText.textItem.boundingRect().height() + 4) / vb.height(), base)

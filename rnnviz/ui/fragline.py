@@ -3,8 +3,9 @@
 A rich-text QLabel parses its HTML into a QTextDocument and lays it out again for every new
 text, and the layout, done lazily inside the paint, asks for one more frame: the fading
 panel's status line, new at every tick of a slider drag, cost ~1 ms of each tick so. Here a
-new line is measured span by span (a font per style, kept) and painted with one ``drawText``
-a span: bold, sub- and superscripts, and the theme's colour of each span's role.
+new line is measured span by span (a font per style and a QStaticText per span's text, kept)
+and painted with one ``drawStaticText`` a span: bold, sub- and superscripts, and the theme's
+colour of each span's role.
 """
 
 from __future__ import annotations
