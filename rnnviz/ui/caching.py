@@ -4,7 +4,8 @@ A slider tick changes a panel's images and curves, and Qt repaints every item in
 area: each axis replays its recorded picture (tick lines, numbers, label), each title lays out
 its text again, each key fills its translucent box. :func:`cache_decorations` gives those
 items Qt's device-coordinate cache, so an unchanged axis is one pixmap blit; an axis whose
-range or ticks change calls ``update()`` and is drawn afresh once. :func:`uncached` turns the
+range or ticks change calls ``update()`` and is drawn afresh once. Their text items
+(an axis's title, a label's text) are children with caches of their own. :func:`uncached` turns the
 caches off while exporting, so an SVG gets vector text and a PNG at another scale gets sharp
 text, never a scaled pixmap.
 
@@ -32,7 +33,12 @@ def cache_decorations(view: pg.GraphicsView) -> None:
     if scene is None:
         return
     for item in scene.items():
-        if isinstance(item, _CACHED) and item.cacheMode() != _DEVICE:
+        # a cache holds its own item's paint, not its children's: an axis's title and a
+        # label's text are text items of their own, laid out again at every paint
+        owner = item if isinstance(item, _CACHED) else None
+        if owner is None and isinstance(item, QtWidgets.QGraphicsTextItem):
+            owner = item.parentItem() if isinstance(item.parentItem(), _CACHED) else None
+        if owner is not None and item.cacheMode() != _DEVICE:
             item.setCacheMode(_DEVICE)
 
 

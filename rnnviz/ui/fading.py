@@ -1430,6 +1430,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         self._legend_key = key
         for legend in (self.legend, *self._legendRows.values()):
             self._fillLegend(legend, f.legend)
+        cache_decorations(self.graphics)  # the new entries' labels
 
     def _showWaiting(self) -> None:
         self._setView(((0.0, 1.0), (-1.0, 1.0)))
