@@ -270,6 +270,19 @@ def test_long_run_is_averaged_but_axis_covers_every_step(qtbot, controller):
     assert panel.toolTipAt("h", 2999, 1) == f"h[unit 1] at t = 3000: {h[2999, 1]:.4f}"
 
 
+def test_the_image_covers_its_steps_and_units_after_every_change_of_size(qtbot, controller):
+    """The image's rect is set only when its size changes (not at every slider tick): a
+    longer run, a block-averaged one, more units and a short one again each fill steps
+    0.5 … T + 0.5 and units −0.5 … H − 0.5 exactly."""
+    panel = _panel(qtbot, StatePanel, controller)
+    for changes in (dict(T=30), dict(T=50), dict(T=4000), dict(T=4000, hidden_size=12), dict(T=60),
+                    dict(T=60, recurrent_scale=1.5)):
+        _configure(controller, **changes)
+        img = panel.imageItems()["h"]
+        s = controller.settings
+        assert img.mapRectToParent(img.boundingRect()) == QtCore.QRectF(0.5, -0.5, s.T, s.hidden_size)
+
+
 # --------------------------------------------------------------------------- GatePanel
 def test_gate_panel_explains_vanilla_rnn(qtbot, controller):
     panel = _panel(qtbot, GatePanel, controller)
