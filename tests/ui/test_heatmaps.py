@@ -273,14 +273,18 @@ def test_long_run_is_averaged_but_axis_covers_every_step(qtbot, controller):
 def test_the_image_covers_its_steps_and_units_after_every_change_of_size(qtbot, controller):
     """The image's rect is set only when its size changes (not at every slider tick): a
     longer run, a block-averaged one, more units and a short one again each fill steps
-    0.5 … T + 0.5 and units −0.5 … H − 0.5 exactly."""
+    0.5 … T + 0.5 and units −0.5 … H − 0.5 exactly, and the step's line crosses every unit."""
     panel = _panel(qtbot, StatePanel, controller)
+    controller.setStep(20)
     for changes in (dict(T=30), dict(T=50), dict(T=4000), dict(T=4000, hidden_size=12), dict(T=60),
                     dict(T=60, recurrent_scale=1.5)):
         _configure(controller, **changes)
         img = panel.imageItems()["h"]
         s = controller.settings
         assert img.mapRectToParent(img.boundingRect()) == QtCore.QRectF(0.5, -0.5, s.T, s.hidden_size)
+        cursor = panel._heat["h"].cursor.line()  # the current step's line: across every unit
+        t = controller.step + 1
+        assert (cursor.x1(), cursor.y1(), cursor.x2(), cursor.y2()) == (t, -0.5, t, s.hidden_size - 0.5)
 
 
 # --------------------------------------------------------------------------- GatePanel
