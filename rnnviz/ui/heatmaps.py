@@ -561,6 +561,16 @@ class StatePanel(_HeatmapPanel):
         super().resizeEvent(ev)
         for key in self._titles:
             self._fitTitle(key)
+        QtCore.QTimer.singleShot(0, self, self._fitCanvas)
+
+    def _fitCanvas(self) -> None:
+        """The plots' layout as wide as the view again. The view sets it at its resize, but Qt
+        clamps it to the layout's minimum, and a title still in its wider form holds that up
+        until the fit above: entering presenter mode at 1024×768 left the layout 622 px wide
+        in a 458-px view, the colour bar cut off."""
+        rect = QtCore.QRectF(0, 0, self._glw.width(), self._glw.height())
+        if self._glw.ci.geometry() != rect:
+            self._glw.ci.setGeometry(rect)
 
     def _fitTitle(self, key: str) -> None:
         """The title in the largest size from the theme's title size down to its body size at

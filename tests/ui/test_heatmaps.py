@@ -287,6 +287,28 @@ def test_the_image_covers_its_steps_and_units_after_every_change_of_size(qtbot, 
         assert (cursor.x1(), cursor.y1(), cursor.x2(), cursor.y2()) == (t, -0.5, t, s.hidden_size - 0.5)
 
 
+def test_the_plots_layout_follows_the_view_when_a_title_fit_lowers_its_minimum(qtbot, controller, monkeypatch):
+    """A resize sets the layout to the view's width, clamped by the layout's minimum, and a
+    title in its wider form held that minimum up until the fit after it: presenter mode at
+    1024×768 left the layout wider than the view, the colour bar cut off. After the fit the
+    layout is the view's width again."""
+    panel = _panel(qtbot, StatePanel, controller, show=True)
+    panel.resize(700, 400)
+    QtWidgets.QApplication.processEvents()
+    ci = panel.graphicsView().ci
+    ci.setMinimumWidth(800)  # the wide title's minimum, until the fit
+    fit = type(panel)._fitTitle
+
+    def fitting(self, key):
+        ci.setMinimumWidth(0)
+        fit(self, key)
+
+    monkeypatch.setattr(type(panel), "_fitTitle", fitting)
+    panel.resize(460, 400)
+    qtbot.waitUntil(lambda: ci.geometry().width() == panel.graphicsView().width(), timeout=2000)
+    assert panel.graphicsView().width() < 470
+
+
 # --------------------------------------------------------------------------- GatePanel
 def test_gate_panel_explains_vanilla_rnn(qtbot, controller):
     panel = _panel(qtbot, GatePanel, controller)
