@@ -35,10 +35,9 @@ def cache_decorations(view: pg.GraphicsView) -> None:
     for item in scene.items():
         # a cache holds its own item's paint, not its children's: an axis's title and a
         # label's text are text items of their own, laid out again at every paint
-        owner = item if isinstance(item, _CACHED) else None
-        if owner is None and isinstance(item, QtWidgets.QGraphicsTextItem):
-            owner = item.parentItem() if isinstance(item.parentItem(), _CACHED) else None
-        if owner is not None and item.cacheMode() != _DEVICE:
+        decoration = isinstance(item, _CACHED) or (isinstance(item, QtWidgets.QGraphicsTextItem)
+                                                    and isinstance(item.parentItem(), _CACHED))
+        if decoration and item.cacheMode() != _DEVICE:
             item.setCacheMode(_DEVICE)
 
 

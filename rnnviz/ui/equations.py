@@ -276,8 +276,7 @@ class EquationPanel(Panel, QtWidgets.QWidget):
     def _schedule(self, *_) -> None:
         self._dirty = True
         if self.isVisible() and not self._timer.isActive():
-            held = QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
-            interval = DRAG_INTERVAL_MS if held else MIN_INTERVAL_MS
+            interval = DRAG_INTERVAL_MS if self.pointerHeld() else MIN_INTERVAL_MS
             elapsed = self._since.elapsed() if self._since.isValid() else interval
             self._timer.start(max(0, interval - elapsed))
 

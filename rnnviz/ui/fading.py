@@ -98,11 +98,6 @@ def _image(argb: np.ndarray) -> QtGui.QImage:
     return QtGui.QImage(argb.tobytes(), n, 1, 4 * n, QtGui.QImage.Format.Format_ARGB32).copy()
 
 
-def _pointer_held() -> bool:
-    """A mouse button is down: a slider (or the plot) is being dragged."""
-    return QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
-
-
 def _colour(role: str, look: theme.Theme) -> str:
     """The colour of ``look`` for a frame's colour role ("cell:gru"; a loaded model's otherwise)."""
     return look.role_colour(role, look.cell_colour("loaded"))
@@ -1341,7 +1336,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
         if f is None:
             return
         vb = self.vb.boundingRect()
-        held = _pointer_held()  # a drag: the axis holds still, growing only to keep the curves in view
+        held = self.pointerHeld()  # a drag: the axis holds still, growing only to keep the curves in view
         # the frame's range (its ticks) and the view's (with the value label's room) are held apart
         self._held = hold_range(self._held, f.yrange) if held else None
         yrange = base = self._held or tuple(f.yrange)
@@ -1395,7 +1390,7 @@ class FadingPanel(Panel, QtWidgets.QWidget):
 
     def _releaseHold(self) -> None:
         """The drag is over: the range it held tightens to the frame's."""
-        if _pointer_held():
+        if self.pointerHeld():
             self._holdTimer.start()  # still held (the pointer paused): look again later
         elif self._held is not None:
             self._held = self._heldView = None

@@ -300,7 +300,7 @@ class _Heatmap:
         self.block = 1
         self.revealed = 0
         self.unit = 0
-        self._placed = None  # (image shape, block, H) the image's rect was set for
+        self._placed = None  # (image shape, block) the image's rect was set for
         vb = plot.getViewBox()
         vb.setMouseEnabled(x=False, y=False)
         vb.invertY(True)
@@ -332,7 +332,7 @@ class _Heatmap:
         self.image.setImage(img, levels=m.levels, autoLevels=False)
         # the image's transform maps its pixels onto the steps: set only for a new size (at
         # each tick of a drag it cost ~0.05 ms an image, Compare shows ten)
-        place = (img.shape, k, H)
+        place = (img.shape, k)  # (H, columns), steps per column
         if place != self._placed:
             self._placed = place
             rect = QtCore.QRectF(0.5, -0.5, img.shape[1] * k, H)
@@ -506,6 +506,13 @@ class _HeatmapPanel(Panel, QtWidgets.QWidget):
         global_pos = view.viewport().mapToGlobal(view.mapFromScene(scene_pos))
         QtWidgets.QToolTip.showText(global_pos, h.text(*cell), view)
 
+    def _fitCanvas(self) -> None:
+        """The plots' layout as wide as the view again. The view sets it at its resize, but Qt
+        clamps it to the layout's minimum, and a title still in its wider form holds that up
+        until the panel fits it: entering presenter mode at 1024×768 left the layout 622 px wide
+        in a 458-px view, the colour bar cut off."""
+        self._glw.ci.setGeometry(QtCore.QRectF(0, 0, self._glw.width(), self._glw.height()))
+
 
 class StatePanel(_HeatmapPanel):
     """The hidden state h (and the LSTM's cell state c) as units × time heatmaps.
@@ -562,15 +569,6 @@ class StatePanel(_HeatmapPanel):
         for key in self._titles:
             self._fitTitle(key)
         QtCore.QTimer.singleShot(0, self, self._fitCanvas)
-
-    def _fitCanvas(self) -> None:
-        """The plots' layout as wide as the view again. The view sets it at its resize, but Qt
-        clamps it to the layout's minimum, and a title still in its wider form holds that up
-        until the fit above: entering presenter mode at 1024×768 left the layout 622 px wide
-        in a 458-px view, the colour bar cut off."""
-        rect = QtCore.QRectF(0, 0, self._glw.width(), self._glw.height())
-        if self._glw.ci.geometry() != rect:
-            self._glw.ci.setGeometry(rect)
 
     def _fitTitle(self, key: str) -> None:
         """The title in the largest size from the theme's title size down to its body size at
@@ -1019,7 +1017,7 @@ class GatePanel(_HeatmapPanel):
         self._fitHeaders()
         for key in list(self._compareTitles):
             self._fitCompareTitle(key)
-        self._glw.ci.setGeometry(QtCore.QRectF(0, 0, self._glw.width(), self._glw.height()))
+        self._fitCanvas()
 
     def _addBarPlot(self, sub, row, key, g, axis: str):
         plot = sub.addPlot(row=row, col=3, axisItems={"left": _IntAxis("left", self.look)})

@@ -142,7 +142,7 @@ def test_a_drag_holds_the_y_range_and_its_end_tightens_it(qtbot, make_panel, con
     curve moves against still ticks), a wide one does not squeeze them; after the release the
     range is the frame's own again, as if never held."""
     held = {"on": True}
-    monkeypatch.setattr(F, "_pointer_held", lambda: held["on"])
+    monkeypatch.setattr(F.FadingPanel, "pointerHeld", staticmethod(lambda: held["on"]))
     panel = make_panel(controller)
 
     def shown():

@@ -14,6 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
+from PySide6 import QtCore, QtWidgets
+
 from .. import theme as _theme
 
 #: Where a panel goes: the scrolled column on the left, the two view columns, the strip below,
@@ -41,6 +43,12 @@ class Panel:
         """False while the panel has nothing to show for the current run: the window then
         hides its tab (the reading view while the input is not text)."""
         return True
+
+    @staticmethod
+    def pointerHeld() -> bool:
+        """A mouse button is down: a slider (or a plot) is being dragged, and a panel may hold
+        or throttle what the drag changes at every tick."""
+        return QtWidgets.QApplication.mouseButtons() != QtCore.Qt.MouseButton.NoButton
 
     def isShowingMessage(self) -> bool:
         """True while the panel shows a note instead of its plots (presenter mode then leaves
